@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.Reflection;
+
+namespace Composer.Cli;
+
+/// <summary>Builds the command tree. Each area adds its own subcommands here.</summary>
+public static class ComposerCli
+{
+    /// <summary>--config-dir: where default.yaml, &lt;COMPOSER_ENV&gt;.yaml and config.json are read from.</summary>
+    public static readonly Option<string?> ConfigDirOption = new("--config-dir")
+    {
+        Description = "Configuration directory (default: $COMPOSER_CONFIG_DIR, else ./config)",
+        Recursive = true,
+    };
+
+    public static string Version =>
+        typeof(ComposerCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
+        ?? "0.0.0";
+
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("Composer: the OpenCTI integration manager. Deploys connectors on Docker, Swarm, Kubernetes or Portainer, from private registries and through proxies.");
+        root.Options.Add(ConfigDirOption);
+        root.Subcommands.Add(ImageCommands.Create(stdout, stderr));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Build(stdout, stderr);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await stderr.WriteLineAsync($"composer: {error.Message}");
+            }
+            await stderr.WriteLineAsync("Run 'composer --help' for usage.");
+            return ExitCodes.ConfigurationError;
+        }
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return await parse.InvokeAsync(config);
+    }
+}

@@ -1,0 +1,208 @@
+namespace Composer.Configuration;
+
+/// <summary>The whole configuration. Property initialisers are the built-in defaults (lowest precedence).</summary>
+[ConfigSection(IsRoot = true)]
+public sealed partial class ComposerSettings
+{
+    [ConfigKey("manager")] public ManagerSettings Manager { get; set; } = new();
+
+    [ConfigKey("opencti")] public PlatformSettings OpenCti { get; set; } = PlatformSettings.OpenCtiDefaults();
+
+    [ConfigKey("openaev")] public PlatformSettings OpenAev { get; set; } = PlatformSettings.OpenAevDefaults();
+
+    // Top-level proxy keys as the product page writes them (config.json and HTTP_PROXY-style environment).
+    // They apply to every platform unless the platform sets its own key.
+    [ConfigKey("http_proxy"), Secret, ConfigDoc("Proxy for http:// targets (also HTTP_PROXY / http_proxy).")]
+    public string? HttpProxy { get; set; }
+
+    [ConfigKey("https_proxy"), Secret, ConfigDoc("Proxy for https:// targets (also HTTPS_PROXY / https_proxy).")]
+    public string? HttpsProxy { get; set; }
+
+    [ConfigKey("no_proxy"), ConfigDoc("Hosts reached directly (also NO_PROXY / no_proxy). Go semantics.")]
+    public string? NoProxy { get; set; }
+
+    [ConfigKey("https_proxy_ca"), ConfigDoc("CA certificates (paths or PEM blocks) trusted for proxied TLS (also HTTPS_PROXY_CA).")]
+    public List<string>? HttpsProxyCa { get; set; }
+
+    [ConfigKey("https_proxy_reject_unauthorized"), ConfigDoc("false disables certificate validation for proxied connections only (also HTTPS_PROXY_REJECT_UNAUTHORIZED).")]
+    public bool? HttpsProxyRejectUnauthorized { get; set; }
+
+    [ConfigKey("app")] public AppSettings App { get; set; } = new();
+}
+
+/// <summary>The product page's names for the OpenCTI server certificate settings (app.https_cert.*).</summary>
+[ConfigSection]
+public sealed partial class AppSettings
+{
+    [ConfigKey("https_cert")] public HttpsCertSettings HttpsCert { get; set; } = new();
+}
+
+[ConfigSection]
+public sealed partial class HttpsCertSettings
+{
+    [ConfigKey("ca"), ConfigDoc("Extra CA certificates (paths or PEM blocks) trusted for the platform server, added to the system roots.")]
+    public List<string>? Ca { get; set; }
+
+    [ConfigKey("reject_unauthorized"), ConfigDoc("false accepts any platform server certificate (same as unsecured_certificate: true).")]
+    public bool? RejectUnauthorized { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class ManagerSettings
+{
+    [ConfigKey("id")] public string Id { get; set; } = "default-manager-id";
+    [ConfigKey("name")] public string Name { get; set; } = "Filigran connector manager";
+    [ConfigKey("execute_schedule"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
+    [ConfigKey("ping_alive_schedule"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
+    [ConfigKey("credentials_key"), Secret, ConfigDoc("PKCS#8 PEM of the RSA-4096 private key.")] public string? CredentialsKey { get; set; }
+    [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PKCS#8 PEM private key; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
+    [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
+    [ConfigKey("debug")] public DebugSettings Debug { get; set; } = new();
+}
+
+[ConfigSection]
+public sealed partial class LoggerSettings
+{
+    [ConfigKey("level"), ConfigDoc("trace, debug, info, warn or error.")] public string Level { get; set; } = "info";
+    [ConfigKey("format"), ConfigDoc("json (default) or pretty.")] public string Format { get; set; } = "json";
+    [ConfigKey("console"), ConfigDoc("Write log lines to stdout.")] public bool Console { get; set; } = true;
+    [ConfigKey("directory"), ConfigDoc("Directory for log files; false or empty writes no file, true means ./logs.")] public string? Directory { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class DebugSettings
+{
+    [ConfigKey("show_env_vars")] public bool ShowEnvVars { get; set; }
+    [ConfigKey("show_sensitive_env_vars")] public bool ShowSensitiveEnvVars { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class PlatformSettings
+{
+    [ConfigKey("enable")] public bool Enable { get; set; }
+    [ConfigKey("url"), ConfigDoc("Absolute http(s) URL of the platform.")] public string Url { get; set; } = "http://host.docker.internal:4000";
+    [ConfigKey("token"), Secret] public string Token { get; set; } = "ChangeMe";
+    [ConfigKey("unsecured_certificate"), ConfigDoc("Accept any platform server certificate.")] public bool UnsecuredCertificate { get; set; }
+
+    [ConfigKey("with_proxy"), ConfigAlias("daemon.with_proxy"), ConfigDoc("Use the proxy settings for outbound calls; false means no proxy at all.")]
+    public bool WithProxy { get; set; }
+
+    [ConfigKey("http_proxy"), Secret] public string? HttpProxy { get; set; }
+    [ConfigKey("https_proxy"), Secret] public string? HttpsProxy { get; set; }
+    [ConfigKey("no_proxy")] public string? NoProxy { get; set; }
+    [ConfigKey("https_proxy_ca"), ConfigDoc("List, JSON-array string, single value or indexed keys; each a path or a PEM block.")] public List<string>? HttpsProxyCa { get; set; }
+    [ConfigKey("https_proxy_reject_unauthorized")] public bool? HttpsProxyRejectUnauthorized { get; set; }
+    [ConfigKey("logs_schedule")] public int LogsSchedule { get; set; } = 10;
+    [ConfigKey("request_timeout")] public int RequestTimeout { get; set; } = 30;
+    [ConfigKey("connect_timeout")] public int ConnectTimeout { get; set; } = 10;
+    [ConfigKey("daemon")] public DaemonSettings Daemon { get; set; } = new();
+
+    internal static PlatformSettings OpenCtiDefaults() => new() { Enable = true };
+    internal static PlatformSettings OpenAevDefaults() => new() { Enable = false };
+}
+
+[ConfigSection]
+public sealed partial class DaemonSettings
+{
+    [ConfigKey("selector"), ConfigDoc("kubernetes, docker, swarm or portainer.")] public string Selector { get; set; } = "kubernetes";
+    [ConfigKey("registry")] public RegistrySettings? Registry { get; set; }
+    [ConfigKey("docker")] public DockerSettings? Docker { get; set; }
+    [ConfigKey("kubernetes")] public KubernetesSettings? Kubernetes { get; set; }
+    [ConfigKey("portainer")] public PortainerSettings? Portainer { get; set; }
+    [ConfigKey("swarm")] public SwarmSettings? Swarm { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class RegistrySettings
+{
+    [ConfigKey("server"), ConfigDoc("Registry host[:port][/path] prefixed to images that name no registry.")] public string? Server { get; set; }
+    [ConfigKey("username")] public string? Username { get; set; }
+    [ConfigKey("password"), Secret] public string? Password { get; set; }
+    [ConfigKey("email")] public string? Email { get; set; }
+    [ConfigKey("token_ttl"), ConfigDoc("Upper bound in seconds for caching registry bearer tokens.")] public int TokenTtl { get; set; } = 1800;
+    [ConfigKey("retry_attempts"), ConfigDoc("Retries of transient registry failures.")] public int RetryAttempts { get; set; } = 3;
+    [ConfigKey("retry_delay"), ConfigDoc("Seconds between retries (jittered).")] public int RetryDelay { get; set; } = 5;
+}
+
+[ConfigSection]
+public sealed partial class UlimitSettings
+{
+    [ConfigKey("name")] public string? Name { get; set; }
+    [ConfigKey("soft")] public long? Soft { get; set; }
+    [ConfigKey("hard")] public long? Hard { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class DockerSettings
+{
+    [ConfigKey("network_mode")] public string? NetworkMode { get; set; }
+    [ConfigKey("extra_hosts")] public List<string>? ExtraHosts { get; set; }
+    [ConfigKey("dns")] public List<string>? Dns { get; set; }
+    [ConfigKey("dns_search")] public List<string>? DnsSearch { get; set; }
+    [ConfigKey("privileged")] public bool? Privileged { get; set; }
+    [ConfigKey("cap_add")] public List<string>? CapAdd { get; set; }
+    [ConfigKey("cap_drop")] public List<string>? CapDrop { get; set; }
+    [ConfigKey("security_opt")] public List<string>? SecurityOpt { get; set; }
+    [ConfigKey("userns_mode")] public string? UsernsMode { get; set; }
+    [ConfigKey("pid_mode")] public string? PidMode { get; set; }
+    [ConfigKey("ipc_mode")] public string? IpcMode { get; set; }
+    [ConfigKey("uts_mode")] public string? UtsMode { get; set; }
+    [ConfigKey("runtime")] public string? Runtime { get; set; }
+    [ConfigKey("shm_size")] public long? ShmSize { get; set; }
+    [ConfigKey("sysctls")] public Dictionary<string, string>? Sysctls { get; set; }
+    [ConfigKey("ulimits")] public List<UlimitSettings>? Ulimits { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class KubernetesSettings
+{
+    [ConfigKey("base_deployment"), RawJson] public string? BaseDeployment { get; set; }
+    [ConfigKey("base_deployment_json"), ConfigDoc("JSON text of an apps/v1 Deployment, used when base_deployment is absent.")] public string? BaseDeploymentJson { get; set; }
+    [ConfigKey("image_pull_policy"), ConfigDoc("Always, IfNotPresent or Never.")] public string ImagePullPolicy { get; set; } = "IfNotPresent";
+    [ConfigKey("image_resources"), RawJson] public string? ImageResources { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class PortainerSettings
+{
+    [ConfigKey("api")] public string Api { get; set; } = "https://host.docker.internal:9443";
+    [ConfigKey("api_key"), Secret] public string ApiKey { get; set; } = "ChangeMe";
+    [ConfigKey("env_id")] public string EnvId { get; set; } = "3";
+    [ConfigKey("env_type")] public string EnvType { get; set; } = "docker";
+    [ConfigKey("api_version")] public string ApiVersion { get; set; } = "v1.44";
+    [ConfigKey("stack")] public string? Stack { get; set; }
+    [ConfigKey("network_mode")] public string? NetworkMode { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class SwarmResourcesSettings
+{
+    [ConfigKey("cpu_limit")] public long? CpuLimit { get; set; }
+    [ConfigKey("memory_limit")] public long? MemoryLimit { get; set; }
+    [ConfigKey("cpu_reservation")] public long? CpuReservation { get; set; }
+    [ConfigKey("memory_reservation")] public long? MemoryReservation { get; set; }
+}
+
+[ConfigSection]
+public sealed partial class SwarmSettings
+{
+    [ConfigKey("network")] public string? Network { get; set; }
+    [ConfigKey("extra_hosts")] public List<string>? ExtraHosts { get; set; }
+    [ConfigKey("dns")] public List<string>? Dns { get; set; }
+    [ConfigKey("dns_search")] public List<string>? DnsSearch { get; set; }
+    [ConfigKey("cap_add")] public List<string>? CapAdd { get; set; }
+    [ConfigKey("cap_drop")] public List<string>? CapDrop { get; set; }
+    [ConfigKey("sysctls")] public Dictionary<string, string>? Sysctls { get; set; }
+    [ConfigKey("ulimits")] public List<UlimitSettings>? Ulimits { get; set; }
+    [ConfigKey("hostname")] public string? Hostname { get; set; }
+    [ConfigKey("user")] public string? User { get; set; }
+    [ConfigKey("read_only")] public bool? ReadOnly { get; set; }
+    [ConfigKey("init")] public bool? Init { get; set; }
+    [ConfigKey("stop_grace_period"), ConfigDoc("Nanoseconds.")] public long? StopGracePeriod { get; set; }
+    [ConfigKey("resources")] public SwarmResourcesSettings? Resources { get; set; }
+    [ConfigKey("placement_constraints")] public List<string>? PlacementConstraints { get; set; }
+    [ConfigKey("placement_preferences")] public List<string>? PlacementPreferences { get; set; }
+    [ConfigKey("restart_condition"), ConfigDoc("none, on-failure or any.")] public string? RestartCondition { get; set; }
+    [ConfigKey("restart_delay"), ConfigDoc("Nanoseconds.")] public long? RestartDelay { get; set; }
+    [ConfigKey("restart_max_attempts")] public long? RestartMaxAttempts { get; set; }
+}

@@ -1,0 +1,3 @@
+using Composer.Cli;
+
+return await ComposerCli.RunAsync(args, Console.Out, Console.Error);

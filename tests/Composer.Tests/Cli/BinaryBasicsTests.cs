@@ -1,0 +1,43 @@
+using Composer.Tests.Infrastructure;
+
+namespace Composer.Tests.Cli;
+
+public class BinaryBasicsTests
+{
+    [Test]
+    public async Task Version_prints_the_assembly_version_and_exits_zero()
+    {
+        var result = await ComposerBinary.RunAsync(["--version"]);
+        await Assert.That(result.ExitCode).IsEqualTo(0);
+        await Assert.That(result.Stdout.Trim()).IsEqualTo(Composer.Cli.ComposerCli.Version);
+    }
+
+    [Test]
+    public async Task Help_lists_usage_and_exits_zero()
+    {
+        var result = await ComposerBinary.RunAsync(["--help"]);
+        await Assert.That(result.ExitCode).IsEqualTo(0);
+        await Assert.That(result.Stdout).Contains("Usage:");
+        await Assert.That(result.Stdout).Contains("--config-dir");
+    }
+
+    [Test]
+    public async Task Unknown_command_is_a_usage_error_with_exit_code_2()
+    {
+        var result = await ComposerBinary.RunAsync(["no-such-command"]);
+        await Assert.That(result.ExitCode).IsEqualTo(2);
+        await Assert.That(result.Stderr).Contains("no-such-command");
+    }
+
+    [Test]
+    public async Task The_binary_is_a_single_native_file()
+    {
+        ComposerBinary.EnsurePublished();
+        var dir = Path.GetDirectoryName(ComposerBinary.Path)!;
+        // No managed assemblies next to it: it is the native AOT image, not a framework-dependent apphost.
+        await Assert.That(File.Exists(Path.Combine(dir, "composer.dll"))).IsFalse();
+        var header = new byte[4];
+        await using (var f = File.OpenRead(ComposerBinary.Path)) { await f.ReadExactlyAsync(header); }
+        await Assert.That(header).IsEquivalentTo(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' });
+    }
+}
