@@ -66,6 +66,27 @@ public readonly ref struct ImageReference
         return reference.IsValid;
     }
 
+    /// <summary>host[:port] by the reference grammar (domain name or bracketed IPv6, optional numeric port).</summary>
+    internal static bool IsRegistryHost(ReadOnlySpan<char> hostAndPort) => Scanner.IsHostAndPort<AsWrittenCase>(hostAndPort);
+
+    /// <summary>One or more path components joined by '/', lowercase, by the reference grammar.</summary>
+    internal static bool IsRepositoryPath(ReadOnlySpan<char> path)
+    {
+        var i = 0;
+        while (true)
+        {
+            i = Scanner.ScanPathComponent<AsWrittenCase>(path, i);
+            if (i < 0) return false;
+            if (i == path.Length) return true;
+            if (path[i] != '/') return false;
+            i++;
+        }
+    }
+
+    /// <summary>Docker's splitDockerDomain test: would this first component be read as a registry?</summary>
+    internal static bool IsReadAsRegistry(ReadOnlySpan<char> firstComponent) =>
+        firstComponent.SequenceEqual(LocalhostDomain) || Scanner.LooksLikeDomain(firstComponent);
+
     /// <summary>The text that was parsed.</summary>
     public ReadOnlySpan<char> Input => _input;
 
@@ -359,18 +380,18 @@ public readonly ref struct ImageReference
     }
 
     /// <summary>Character-class tests on ASCII, with Go's lowering applied first when asked (error classification only).</summary>
-    private interface ICaseMap
+    internal interface ICaseMap
     {
         static abstract char Map(char c);
     }
 
-    private struct AsWrittenCase : ICaseMap
+    internal struct AsWrittenCase : ICaseMap
     {
         public static char Map(char c) => c;
     }
 
     /// <summary>Go strings.ToLower restricted to what can become ASCII: A-Z, U+0130 (İ→i) and U+212A (Kelvin→k).</summary>
-    private struct GoLowerCase : ICaseMap
+    internal struct GoLowerCase : ICaseMap
     {
         public static char Map(char c) => c switch
         {
@@ -491,7 +512,7 @@ public readonly ref struct ImageReference
         }
 
         /// <summary>'.' or ':' anywhere, or any uppercase letter (Go's ToLower(x) != x).</summary>
-        private static bool LooksLikeDomain(ReadOnlySpan<char> first)
+        internal static bool LooksLikeDomain(ReadOnlySpan<char> first)
         {
             foreach (var c in first)
             {
@@ -543,7 +564,7 @@ public readonly ref struct ImageReference
         /// <summary>
         /// path-component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*. Returns the end, or -1.
         /// </summary>
-        private static int ScanPathComponent<TCase>(ReadOnlySpan<char> s, int i) where TCase : struct, ICaseMap
+        internal static int ScanPathComponent<TCase>(ReadOnlySpan<char> s, int i) where TCase : struct, ICaseMap
         {
             if ((uint)i >= (uint)s.Length || !IsLowerAlphaNumeric(TCase.Map(s[i]))) return -1;
             i++;
@@ -636,7 +657,7 @@ public readonly ref struct ImageReference
         }
 
         /// <summary>host [":" port] with host := domain-name | "[" [0-9A-Fa-f:]+ "]".</summary>
-        private static bool IsHostAndPort<TCase>(ReadOnlySpan<char> s) where TCase : struct, ICaseMap
+        internal static bool IsHostAndPort<TCase>(ReadOnlySpan<char> s) where TCase : struct, ICaseMap
         {
             var i = 0;
             if (s.Length > 0 && s[0] == '[')
