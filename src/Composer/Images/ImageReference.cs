@@ -536,7 +536,8 @@ public readonly ref struct ImageReference
                 // Go replaces invalid UTF-8 with U+FFFD while lowering, so the result differs; a lone surrogate
                 // is the UTF-16 counterpart.
                 if (Rune.DecodeFromUtf16(text[i..], out var rune, out var consumed) != System.Buffers.OperationStatus.Done) return true;
-                if (Rune.ToLowerInvariant(rune) != rune) return true;
+                // .NET's invariant casing keeps U+0130 (İ) unchanged on purpose; Go lowers it to 'i'.
+                if (rune.Value == 0x130 || Rune.ToLowerInvariant(rune) != rune) return true;
                 i += consumed - 1;
             }
             return false;
