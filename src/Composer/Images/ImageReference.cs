@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -445,6 +446,7 @@ public readonly ref struct ImageReference
             var slash = s.IndexOf('/');
             p.FirstSlash = slash;
             int remainderStart;
+            var firstIsHost = false;
             if (slash < 0)
             {
                 p.Kind = DomainKind.DockerHub;
@@ -461,22 +463,28 @@ public readonly ref struct ImageReference
                     p.Library = s[(slash + 1)..].IndexOf('/') < 0;
                     remainderStart = slash + 1;
                 }
-                else if (first.SequenceEqual(LocalhostDomain) || LooksLikeDomain(first))
-                {
-                    p.Kind = DomainKind.AsWritten;
-                    p.NamesRegistry = true;
-                    remainderStart = slash + 1;
-                }
                 else
                 {
-                    p.Kind = DomainKind.DockerHub;
-                    remainderStart = 0;
+                    // One pass checks the host grammar and Docker's detection together.
+                    firstIsHost = IsHostAndPortDetecting(first, out var looksLikeDomain);
+                    if (!firstIsHost) looksLikeDomain = LooksLikeDomain(first);
+                    if (looksLikeDomain || first.SequenceEqual(LocalhostDomain))
+                    {
+                        p.Kind = DomainKind.AsWritten;
+                        p.NamesRegistry = true;
+                        remainderStart = slash + 1;
+                    }
+                    else
+                    {
+                        p.Kind = DomainKind.DockerHub;
+                        remainderStart = 0;
+                    }
                 }
             }
             p.RepoStart = remainderStart;
 
             // 3+4. One pass over the remainder with the reference grammar (as written).
-            if (ScanRemainder<AsWrittenCase>(s, remainderStart, ref p) && DomainFits<AsWrittenCase>(s, ref p))
+            if (ScanRemainder<AsWrittenCase>(s, remainderStart, ref p) && DomainFits<AsWrittenCase>(s, ref p, firstIsHost))
             {
                 // The remote-name lowercase check (Go runs it first) can only still fail on a digest
                 // algorithm: with no tag, Go's "remote" runs up to the digest's ':'.
@@ -514,7 +522,8 @@ public readonly ref struct ImageReference
                 return ImageReferenceError.RepositoryNameNotLowercase;
             }
             var lowered = p;
-            if (ScanRemainder<GoLowerCase>(s, remainderStart, ref lowered) && DomainFits<GoLowerCase>(s, ref lowered))
+            if (ScanRemainder<GoLowerCase>(s, remainderStart, ref lowered) &&
+                DomainFits<GoLowerCase>(s, ref lowered, p.Kind == DomainKind.AsWritten && IsHostAndPort<GoLowerCase>(s[..p.FirstSlash])))
             {
                 return ImageReferenceError.NameContainsUppercase;
             }
@@ -525,11 +534,10 @@ public readonly ref struct ImageReference
         /// For a registry taken from the input: Go's regex accepts the first component as host[:port], or else as
         /// the first path component (then there is no domain at all).
         /// </summary>
-        private static bool DomainFits<TCase>(ReadOnlySpan<char> s, ref Parts p) where TCase : struct, ICaseMap
+        private static bool DomainFits<TCase>(ReadOnlySpan<char> s, ref Parts p, bool firstIsHost) where TCase : struct, ICaseMap
         {
-            if (p.Kind != DomainKind.AsWritten) return true;
+            if (p.Kind != DomainKind.AsWritten || firstIsHost) return true;
             var first = s[..p.FirstSlash];
-            if (IsHostAndPort<TCase>(first)) return true;
             var end = ScanPathComponent<TCase>(first, 0);
             if (end != first.Length) return false;
             p.Kind = DomainKind.None;
@@ -578,7 +586,9 @@ public readonly ref struct ImageReference
             return true;
         }
 
-        private const byte LowerAlphaNumericClass = 1, AlphaNumericClass = 2, TagClass = 4, HexClass = 8, LetterClass = 16, DigitClass = 32, WordClass = 64;
+        private const byte LowerAlphaNumericClass = 1, AlphaNumericClass = 2, TagClass = 4, HexClass = 8, LetterClass = 16, DigitClass = 32, WordClass = 64, UpperClass = 128;
+
+        private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
         /// <summary>Character classes of ASCII (bit flags above); everything else is in no class.</summary>
         private static ReadOnlySpan<byte> Classes =>
@@ -587,8 +597,8 @@ public readonly ref struct ImageReference
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 0,
             111, 111, 111, 111, 111, 111, 111, 111, 111, 111, 0, 0, 0, 0, 0, 0,
-            0, 94, 94, 94, 94, 94, 94, 86, 86, 86, 86, 86, 86, 86, 86, 86,
-            86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 0, 0, 0, 0, 68,
+            0, 222, 222, 222, 222, 222, 222, 214, 214, 214, 214, 214, 214, 214, 214, 214,
+            214, 214, 214, 214, 214, 214, 214, 214, 214, 214, 214, 0, 0, 0, 0, 68,
             0, 95, 95, 95, 95, 95, 95, 87, 87, 87, 87, 87, 87, 87, 87, 87,
             87, 87, 87, 87, 87, 87, 87, 87, 87, 87, 87, 0, 0, 0, 0, 0,
         ];
@@ -613,6 +623,7 @@ public readonly ref struct ImageReference
         /// <summary>
         /// path-component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*. Returns the end, or -1.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static int ScanPathComponent<TCase>(ReadOnlySpan<char> s, int i) where TCase : struct, ICaseMap
         {
             if ((uint)i >= (uint)s.Length || !IsLowerAlphaNumeric(TCase.Map(s[i]))) return -1;
@@ -700,9 +711,60 @@ public readonly ref struct ImageReference
             if (c != ':') return false;
             p.DigestColon = i;
             i++;
-            var hexStart = i;
-            while (i < s.Length && IsHexDigit(TCase.Map(s[i]))) i++;
-            return i == s.Length && i - hexStart >= 32;
+            // Case mapping never changes whether a character is a hex digit, so one vectorized check serves both modes.
+            var hex = s[i..];
+            return hex.Length >= 32 && !hex.ContainsAnyExcept(HexDigits);
+        }
+
+        /// <summary>
+        /// <see cref="IsHostAndPort{TCase}"/> for the text as written that also tells, when the host is valid,
+        /// whether Docker reads it as a registry ('.', ':' or an uppercase letter) without a second pass.
+        /// </summary>
+        private static bool IsHostAndPortDetecting(ReadOnlySpan<char> s, out bool looksLikeDomain)
+        {
+            looksLikeDomain = false;
+            if (s.Length > 0 && s[0] == '[')
+            {
+                // A bracketed IPv6 host always has a ':' when valid enough to matter; keep it simple and rare.
+                if (!IsHostAndPort<AsWrittenCase>(s)) return false;
+                looksLikeDomain = LooksLikeDomain(s);
+                return true;
+            }
+            var i = 0;
+            var seen = 0;
+            var dot = false;
+            while (true)
+            {
+                if (i >= s.Length || !IsAsciiLetterOrDigit(s[i])) return false;
+                seen |= Classes[s[i]];
+                i++;
+                char c;
+                while (i < s.Length && (IsAsciiLetterOrDigit(c = s[i]) || c == '-'))
+                {
+                    seen |= c < 128 ? Classes[c] : 0;
+                    i++;
+                }
+                if (s[i - 1] == '-') return false;
+                if (i < s.Length && s[i] == '.')
+                {
+                    dot = true;
+                    i++;
+                    continue;
+                }
+                break;
+            }
+            if (i == s.Length)
+            {
+                looksLikeDomain = dot || (seen & UpperClass) != 0;
+                return true;
+            }
+            if (s[i] != ':') return false;
+            i++;
+            var portStart = i;
+            while (i < s.Length && IsDigit(s[i])) i++;
+            if (i != s.Length || i == portStart) return false;
+            looksLikeDomain = true;
+            return true;
         }
 
         /// <summary>host [":" port] with host := domain-name | "[" [0-9A-Fa-f:]+ "]".</summary>
