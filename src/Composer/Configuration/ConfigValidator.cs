@@ -136,7 +136,7 @@ public static class ConfigValidator
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                v.Error(key, $"cannot read the private key file \"{m.CredentialsKeyFilepath}\": {ex.Message}");
+                v.Error(key, $"cannot read the private key file \"{m.CredentialsKeyFilepath}\": {FileErrors.Describe(ex)}");
                 return;
             }
         }
@@ -257,7 +257,7 @@ public static class ConfigValidator
                 catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
                 {
                     var what = entry.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal) ? "the inline PEM block" : $"file \"{entry}\"";
-                    Error(path, $"entry {i}: {what} does not hold a readable certificate ({ex.Message})");
+                    Error(path, $"entry {i}: {what} does not hold a readable certificate");
                 }
                 finally
                 {

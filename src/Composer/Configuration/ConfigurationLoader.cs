@@ -131,7 +131,7 @@ public static class ConfigurationLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {ex.Message}"));
+            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {FileErrors.Describe(ex)}"));
             return;
         }
         filesRead.Add(path);
@@ -180,7 +180,7 @@ public static class ConfigurationLoader
         {
             var line = (ex.LineNumber ?? 0) + 1;
             var col = (ex.BytePositionInLine ?? 0) + 1;
-            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", $"invalid JSON: {JsonBind.CleanMessage(ex)}"));
+            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", $"invalid JSON: {FileErrors.Json(ex)}"));
         }
     }
 
