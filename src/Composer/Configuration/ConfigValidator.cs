@@ -242,7 +242,7 @@ public static class ConfigValidator
                     if (entry.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal))
                     {
                         certificates.ImportFromPem(entry);
-                        if (certificates.Count == 0) Error(path, $"entry {i} is an inline PEM block without a CERTIFICATE");
+                        if (certificates.Count == 0) Error(path, $"entry {i} is an inline PEM block without a readable certificate");
                     }
                     else if (!File.Exists(entry))
                     {

@@ -92,7 +92,9 @@ public static class ConfigurationLoader
         }
 
         BindEnvironment(ctx, settings, env);
-        if (ctx.Errors.Count == 0) ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
+        // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
+        // bind keeps its previous value and is not reported twice.
+        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
 
         result.Errors.AddRange(ctx.Errors);
         result.Warnings.AddRange(ctx.Warnings);

@@ -58,7 +58,7 @@ public class BinaryConfigTests
             await Assert.That(result.Stderr).DoesNotContain(secret);
         }
         await Assert.That(result.Stdout).Contains("***");
-        await Assert.That(result.Stdout).Contains("http://user:***@proxy.example.com:8443");
+        await Assert.That(result.Stdout).Contains("http://corp:***@proxy.corp.example:3128");
     }
 
     [Test]

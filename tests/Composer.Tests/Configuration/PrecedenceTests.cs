@@ -22,8 +22,9 @@ public class PrecedenceTests
         var fromFile = Load(shipped, BaseEnvironment());
         await Assert.That(fromFile.Errors).IsEmpty();
         await Assert.That(fromFile.FilesRead.Count).IsEqualTo(1);
+        var builtIn = Load(NewConfigDir(), BaseEnvironment());
         await Assert.That(ConfigRendering.ToJson(fromFile.Settings, redact: false))
-            .IsEqualTo(ConfigRendering.ToJson(new ComposerSettings(), redact: false));
+            .IsEqualTo(ConfigRendering.ToJson(builtIn.Settings, redact: false));
     }
 
     [Test]
@@ -56,7 +57,7 @@ public class PrecedenceTests
         var dir = NewConfigDir(("production.json", "{\"manager\": {\"name\": \"from-json\"}}"));
         var r = Load(dir, BaseEnvironment());
         await Assert.That(r.Settings.Manager.Name).IsEqualTo("from-json");
-        await Assert.That(r.Provenance.Describe("manager.name")).IsEqualTo($"{dir}/production.json:1:23");
+        await Assert.That(r.Provenance.Describe("manager.name")).IsEqualTo($"{dir}/production.json:1:22");
     }
 
     [Test]
