@@ -8,6 +8,9 @@ public sealed class ConfigProvenance
 
     internal ConfigProvenance(BindContext ctx) => _ctx = ctx;
 
+    /// <summary>Every value from its default (for results built by hand, e.g. in other areas' tests).</summary>
+    public static ConfigProvenance None => new(new BindContext(ComposerSettings.ConfigSlots));
+
     private static Dictionary<string, int> BuildIndex()
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);

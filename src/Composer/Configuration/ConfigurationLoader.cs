@@ -38,7 +38,7 @@ public sealed class ConfigLoadResult
     public bool Success => Errors.Count == 0;
 
     /// <summary>Where every value came from (file:line:column, environment variable, or default).</summary>
-    public required ConfigProvenance Provenance { get; init; }
+    public ConfigProvenance Provenance { get; init; } = ConfigProvenance.None;
 
     /// <summary>The files that were read, in precedence order (lowest first).</summary>
     public List<string> FilesRead { get; } = [];
