@@ -309,13 +309,18 @@ internal static class Emitter
                 break;
             case PropKind.Section:
                 var hasAliases = AliasesThrough(spec, p.Key).Any();
-                w.Line($"if ({Rt}YamlBind.EnterSection(parser, ctx, {slot}, out var isMapping))");
-                w.Line("{");
-                w.Line($"var section = target.{p.Name} ??= new {p.SectionType}();");
                 var hook = hasAliases
                     ? $"static (k, m, pr, c, st, sl) => ConfigAliasYaml_{p.Name}(({spec.Name})st, k, m, pr, c, sl), target"
                     : "null, null";
-                w.Line($"if (isMapping) {p.SectionType}.ConfigBindYaml(parser, section, {slot}, ctx, {hook});");
+                w.Line($"if ({Rt}YamlBind.EnterSection(parser, ctx, {slot}, out var isMapping))");
+                w.Line("{");
+                w.Line("if (isMapping)");
+                w.Line("{");
+                w.Line($"var section = target.{p.Name} ??= new {p.SectionType}();");
+                w.Line($"{p.SectionType}.ConfigBindYaml(parser, section, {slot}, ctx, {hook});");
+                w.Line("}");
+                // An explicit null removes an optional section (as upstream); "swarm: {}" keeps it with defaults.
+                if (p.Nullable) w.Line($"else target.{p.Name} = null;");
                 w.Line("}");
                 break;
         }
@@ -385,13 +390,17 @@ internal static class Emitter
                 break;
             case PropKind.Section:
                 var hasAliases = AliasesThrough(spec, p.Key).Any();
-                w.Line($"if ({Rt}JsonBind.EnterSection(ref reader, ctx, {slot}, out var isObject))");
-                w.Line("{");
-                w.Line($"var section = target.{p.Name} ??= new {p.SectionType}();");
                 var hook = hasAliases
                     ? $"static (string k, long o, ref global::System.Text.Json.Utf8JsonReader r, {Rt}BindContext c, object st, int sl) => ConfigAliasJson_{p.Name}(({spec.Name})st, k, o, ref r, c, sl), target"
                     : "null, null";
-                w.Line($"if (isObject) {p.SectionType}.ConfigBindJson(ref reader, section, {slot}, ctx, {hook});");
+                w.Line($"if ({Rt}JsonBind.EnterSection(ref reader, ctx, {slot}, out var isObject))");
+                w.Line("{");
+                w.Line("if (isObject)");
+                w.Line("{");
+                w.Line($"var section = target.{p.Name} ??= new {p.SectionType}();");
+                w.Line($"{p.SectionType}.ConfigBindJson(ref reader, section, {slot}, ctx, {hook});");
+                w.Line("}");
+                if (p.Nullable) w.Line($"else target.{p.Name} = null;");
                 w.Line("}");
                 break;
         }
@@ -810,7 +819,7 @@ internal static class Emitter
                     var aliases = AliasesThrough(spec, p.Key).Select(a => (a.Target, a.Alias)).ToList();
                     if (p.Nullable)
                     {
-                        // null keeps the section with its defaults ("swarm:" alone enables it).
+                        // null removes the optional section; {} keeps it with its defaults.
                         w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"object\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
                         w.Line("w.WriteBoolean(\"additionalProperties\", false);");
                         SchemaProperties(w, model, child, full, childExpr, aliases, path);

@@ -30,6 +30,9 @@ public static class ConfigDocs
         `.json`, `.yaml` and `.yml` are accepted and tried in that order (as upstream); when several exist the first is
         read and the others are reported. TOML, INI, RON and JSON5 files are reported as errors.
 
+        An optional section (`registry`, `docker`, `kubernetes`, `portainer`, `swarm`, `resources`) set to null
+        (`swarm:` alone, `registry: null`) is removed, as upstream; `swarm: {}` keeps it with its defaults.
+
         `composer config show --sources` prints the effective configuration (secrets as `***`, proxy URLs as
         `http://user:***@host:port`) with the file:line:column, environment variable or `default` each value came from.
         `composer config validate` checks everything and exits 2 with all errors listed.

@@ -342,8 +342,8 @@ public static class YamlBind
     }
 
     /// <summary>
-    /// Enters a section value: true when the section is present; <paramref name="isMapping"/> false means a null
-    /// value ("swarm:" alone), which keeps the section with its defaults.
+    /// Enters a section value: true when the value is a mapping (<paramref name="isMapping"/>) or null ("swarm:"
+    /// alone, which removes an optional section, as upstream); false after a type error.
     /// </summary>
     public static bool EnterSection(IParser parser, BindContext ctx, int slot, out bool isMapping)
     {
