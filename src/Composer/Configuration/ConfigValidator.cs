@@ -77,6 +77,7 @@ public static class ConfigValidator
             {
                 v.Error($"{p}.daemon.registry.{(hasUser ? "username" : "password")}", $"registry credentials need a server ({p}.daemon.registry.server)");
             }
+            if (Composer.Images.RegistryServer.Validate(r.Server) is { } serverProblem) v.Error($"{p}.daemon.registry.server", serverProblem);
             v.Positive($"{p}.daemon.registry.token_ttl", r.TokenTtl);
             v.NotNegative($"{p}.daemon.registry.retry_attempts", r.RetryAttempts);
             v.NotNegative($"{p}.daemon.registry.retry_delay", r.RetryDelay);

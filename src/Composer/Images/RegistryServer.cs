@@ -19,17 +19,28 @@ public static class RegistryServer
     /// </summary>
     public static bool TryNormalize(string? configured, out string? server, [NotNullWhen(false)] out string? error)
     {
+        var reason = Normalize(configured, out server);
+        error = reason is null ? null : $"{SettingKey}: {reason}";
+        return reason is null;
+    }
+
+    /// <summary>
+    /// For configuration validation: null when <paramref name="configured"/> is usable (or blank), else the reason
+    /// without the key (the caller names the key and the source). Never echoes credentials.
+    /// </summary>
+    public static string? Validate(string? configured) => Normalize(configured, out _);
+
+    private static string? Normalize(string? configured, out string? server)
+    {
         server = null;
-        error = null;
-        if (string.IsNullOrWhiteSpace(configured)) return true;
+        if (string.IsNullOrWhiteSpace(configured)) return null;
 
         var text = configured.AsSpan().Trim();
         if (text.Contains('@'))
         {
             // Never echo the value: it likely carries a password.
-            error = $"{SettingKey}: must be host[:port][/path] without credentials (user:password@); " +
+            return $"must be host[:port][/path] without credentials (user:password@); " +
                     "put them in opencti.daemon.registry.username and opencti.daemon.registry.password";
-            return false;
         }
         if (text.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) text = text["https://".Length..];
         else if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) text = text["http://".Length..];
@@ -38,37 +49,32 @@ public static class RegistryServer
         var shown = Quote(configured.Trim());
         if (text.Contains("://", StringComparison.Ordinal))
         {
-            error = $"{SettingKey}: {shown} has an unsupported scheme; expected host[:port][/path], optionally after https://";
-            return false;
+            return $"{shown} has an unsupported scheme; expected host[:port][/path], optionally after https://";
         }
         if (text.IsEmpty)
         {
-            error = $"{SettingKey}: {shown} names no host; expected host[:port][/path], for example registry.example.com:5000/mirror";
-            return false;
+            return $"{shown} names no host; expected host[:port][/path], for example registry.example.com:5000/mirror";
         }
 
         var slash = text.IndexOf('/');
         var host = slash < 0 ? text : text[..slash];
         if (!ImageReference.IsRegistryHost(host))
         {
-            error = $"{SettingKey}: {shown}: {Quote(host)} is not a valid registry host[:port] " +
+            return $"{shown}: {Quote(host)} is not a valid registry host[:port] " +
                     "(DNS name or IPv4 address, [IPv6] in brackets, optional numeric port); expected host[:port][/path]";
-            return false;
         }
         if (!ImageReference.IsReadAsRegistry(host))
         {
-            error = $"{SettingKey}: {shown}: Docker reads \"{host}/<image>\" as a Docker Hub namespace, not as a registry; " +
+            return $"{shown}: Docker reads \"{host}/<image>\" as a Docker Hub namespace, not as a registry; " +
                     $"use a host name with a dot (registry.local), add the port ({host}:5000) or use localhost";
-            return false;
         }
         if (slash >= 0 && !ImageReference.IsRepositoryPath(text[(slash + 1)..]))
         {
-            error = $"{SettingKey}: {shown}: the path {Quote(text[(slash + 1)..])} is not a valid repository path " +
+            return $"{shown}: the path {Quote(text[(slash + 1)..])} is not a valid repository path " +
                     "(lowercase letters, digits and '.', '_', '__', '-' separators, components joined by '/')";
-            return false;
         }
         server = text.ToString();
-        return true;
+        return null;
     }
 
     /// <summary>Quotes text for a message, escaping quotes, backslashes and control or invisible characters.</summary>

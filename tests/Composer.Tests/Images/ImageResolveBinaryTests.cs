@@ -1,13 +1,14 @@
+using Composer.Tests.Configuration;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Images;
 
-/// <summary>`composer image resolve` through the published native binary.</summary>
+/// <summary>
+/// `composer image resolve` through the published native binary. The configuration must be valid as a whole
+/// (the loader validates everything), so every run gets a manager key from ConfigTestSupport.
+/// </summary>
 public class ImageResolveBinaryTests
 {
-    private const string PendingConfigLoader =
-        "Needs the real configuration loader (branch config): enable after merging it.";
-
     [Test]
     [Arguments("opencti/connector-example:1.0.0")]
     [Arguments("nginx")]
@@ -16,7 +17,7 @@ public class ImageResolveBinaryTests
     [Arguments("[::1]:5000/ipv6/app:dev")]
     public async Task Without_a_registry_the_image_is_printed_unchanged(string image)
     {
-        var result = await ComposerBinary.RunAsync(["image", "resolve", image]);
+        var result = await ComposerBinary.RunAsync(["image", "resolve", image], ConfigTestSupport.BaseEnvironment());
         await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
         await Assert.That(result.Stdout).IsEqualTo(image + "\n");
         await Assert.That(result.Stderr).IsEqualTo("");
@@ -30,7 +31,7 @@ public class ImageResolveBinaryTests
     [Arguments("ubuntu\n", "composer: invalid image name \"ubuntu\\n\": invalid reference format")]
     public async Task An_invalid_image_is_refused_with_exit_code_2_and_the_reason(string image, string expected)
     {
-        var result = await ComposerBinary.RunAsync(["image", "resolve", image]);
+        var result = await ComposerBinary.RunAsync(["image", "resolve", image], ConfigTestSupport.BaseEnvironment());
         await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
         await Assert.That(result.Stdout).IsEqualTo("");
         await Assert.That(result.Stderr).IsEqualTo(expected + "\n");
@@ -39,13 +40,12 @@ public class ImageResolveBinaryTests
     [Test]
     public async Task A_missing_image_argument_is_a_usage_error()
     {
-        var result = await ComposerBinary.RunAsync(["image", "resolve"]);
+        var result = await ComposerBinary.RunAsync(["image", "resolve"], ConfigTestSupport.BaseEnvironment());
         await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
         await Assert.That(result.Stderr).Contains("Required argument missing for command: 'resolve'");
     }
 
     [Test]
-    [Skip(PendingConfigLoader)]
     [Arguments("registry.example.com", "opencti/connector-example:1.0.0", "registry.example.com/opencti/connector-example:1.0.0")]
     [Arguments("registry.example.com", "registry.example.com/opencti/connector-example:1.0.0", "registry.example.com/opencti/connector-example:1.0.0")]
     [Arguments("https://registry.example.com:5000/", "nginx:1.27", "registry.example.com:5000/nginx:1.27")]
@@ -53,13 +53,12 @@ public class ImageResolveBinaryTests
     public async Task The_server_from_the_environment_prefixes_images_without_a_registry(string server, string image, string expected)
     {
         var result = await ComposerBinary.RunAsync(["image", "resolve", image],
-            new Dictionary<string, string> { ["OPENCTI__DAEMON__REGISTRY__SERVER"] = server });
+            ConfigTestSupport.BaseEnvironment(("OPENCTI__DAEMON__REGISTRY__SERVER", server)));
         await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
         await Assert.That(result.Stdout).IsEqualTo(expected + "\n");
     }
 
     [Test]
-    [Skip(PendingConfigLoader)]
     public async Task The_server_from_a_config_file_can_carry_a_proxy_cache_path()
     {
         var dir = Directory.CreateTempSubdirectory("composer-image-config-");
@@ -67,7 +66,8 @@ public class ImageResolveBinaryTests
         {
             await File.WriteAllTextAsync(Path.Combine(dir.FullName, "default.yaml"),
                 "opencti:\n  daemon:\n    registry:\n      server: harbor.corp/dockerhub-cache\n");
-            var result = await ComposerBinary.RunAsync(["image", "resolve", "--config-dir", dir.FullName, "opencti/connector-example:1.0.0"]);
+            var result = await ComposerBinary.RunAsync(["image", "resolve", "--config-dir", dir.FullName, "opencti/connector-example:1.0.0"],
+                ConfigTestSupport.BaseEnvironment());
             await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
             await Assert.That(result.Stdout).IsEqualTo("harbor.corp/dockerhub-cache/opencti/connector-example:1.0.0\n");
         }
@@ -78,24 +78,34 @@ public class ImageResolveBinaryTests
     }
 
     [Test]
-    [Skip(PendingConfigLoader)]
     public async Task An_invalid_server_is_a_configuration_error_naming_the_key()
     {
         var result = await ComposerBinary.RunAsync(["image", "resolve", "nginx"],
-            new Dictionary<string, string> { ["OPENCTI__DAEMON__REGISTRY__SERVER"] = "registry" });
+            ConfigTestSupport.BaseEnvironment(("OPENCTI__DAEMON__REGISTRY__SERVER", "registry")));
         await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
         await Assert.That(result.Stdout).IsEqualTo("");
-        await Assert.That(result.Stderr).Contains("opencti.daemon.registry.server");
+        await Assert.That(result.Stderr).Contains("opencti.daemon.registry.server: \"registry\": Docker reads \"registry/<image>\" as a Docker Hub namespace");
+        // The loader names where the value came from.
+        await Assert.That(result.Stderr).Contains("(environment OPENCTI__DAEMON__REGISTRY__SERVER)");
     }
 
     [Test]
-    [Skip(PendingConfigLoader)]
     public async Task Credentials_written_into_the_server_are_never_printed()
     {
         var result = await ComposerBinary.RunAsync(["image", "resolve", "nginx"],
-            new Dictionary<string, string> { ["OPENCTI__DAEMON__REGISTRY__SERVER"] = "https://bob:S3cret-pw@registry.example.com" });
+            ConfigTestSupport.BaseEnvironment(("OPENCTI__DAEMON__REGISTRY__SERVER", "https://bob:S3cret-pw@registry.example.com")));
         await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
         await Assert.That(result.Stderr).Contains("opencti.daemon.registry.server");
         await Assert.That(result.Stderr + result.Stdout).DoesNotContain("S3cret-pw");
+    }
+
+    [Test]
+    public async Task An_invalid_configuration_is_reported_with_exit_code_2()
+    {
+        // No manager key at all: the loader refuses the configuration before any image is looked at.
+        var result = await ComposerBinary.RunAsync(["image", "resolve", "nginx"]);
+        await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
+        await Assert.That(result.Stdout).IsEqualTo("");
+        await Assert.That(result.Stderr).Contains("composer: invalid configuration");
     }
 }
