@@ -19,7 +19,7 @@ public enum ImageReferenceFormat : byte
 
 /// <summary>
 /// A container image reference parsed with the grammar of distribution/reference <c>ParseNormalizedNamed</c>
-/// (what <c>docker pull</c> accepts), see docs image-reference-grammar.md. Hand-written single-pass scanner over
+/// (what <c>docker pull</c> accepts), as described in image-reference-grammar.md. Hand-written single-pass scanner over
 /// the caller's characters: parsing and formatting allocate nothing; the struct only holds offsets into the input.
 /// <para>
 /// Normalization is explicit: the parser records what was written (<see cref="OriginalDomain"/>,
@@ -126,17 +126,17 @@ public readonly ref struct ImageReference
     /// component is <c>localhost</c>, contains '.' or ':' or an uppercase letter, or is docker.io/index.docker.io.
     /// Such an image must not get a registry prefix.
     /// </summary>
-    public bool NamesRegistry => _parts.NamesRegistry;
+    public bool NamesRegistry => IsValid && _parts.NamesRegistry;
 
-    /// <summary>The registry as written (<c>index.docker.io</c>, <c>localhost:5000</c>), empty when none was written.</summary>
-    public ReadOnlySpan<char> OriginalDomain => _parts.NamesRegistry ? _input[.._parts.FirstSlash] : default;
+    /// <summary>The registry as written (<c>index.docker.io</c>, <c>localhost:5000</c>), empty when none was written (or invalid).</summary>
+    public ReadOnlySpan<char> OriginalDomain => NamesRegistry ? _input[.._parts.FirstSlash] : default;
 
     /// <summary>
     /// The normalized domain: <c>docker.io</c> for Docker Hub (implied, <c>docker.io</c> or <c>index.docker.io</c>),
     /// otherwise as written (no case folding). Empty in Go's one odd case where the first component looks like a
     /// domain but is not a valid host while still a valid path component (<c>foo_bar.com/baz</c>).
     /// </summary>
-    public ReadOnlySpan<char> Domain => _parts.Kind switch
+    public ReadOnlySpan<char> Domain => !IsValid ? default : _parts.Kind switch
     {
         DomainKind.DockerHub => DockerHubDomain,
         DomainKind.AsWritten => _input[.._parts.FirstSlash],
@@ -169,7 +169,7 @@ public readonly ref struct ImageReference
     /// What a registry manifest request names: the digest when there is one, else the tag, else <c>latest</c>
     /// (HEAD /v2/&lt;path&gt;/manifests/&lt;this&gt;).
     /// </summary>
-    public ReadOnlySpan<char> ManifestReference => HasDigest ? Digest : HasTag ? Tag : LatestTag;
+    public ReadOnlySpan<char> ManifestReference => !IsValid ? default : HasDigest ? Digest : HasTag ? Tag : LatestTag;
 
     /// <summary>Writes the normalized repository path (<c>library/ubuntu</c>).</summary>
     public bool TryFormatPath(Span<char> destination, out int charsWritten)

@@ -66,12 +66,22 @@ public class ImageReferenceTests
     public async Task Accessors_of_an_invalid_reference_are_empty_and_formatting_fails()
     {
         var (tag, digest, remote, path, formatted) = InvalidAccessors("UPPER:tag");
+        var (domain, original, names) = InvalidDomain("localhost/UPPER");
+        await Assert.That(domain).IsEqualTo("");
+        await Assert.That(original).IsEqualTo("");
+        await Assert.That(names).IsFalse();
         await Assert.That(tag).IsEqualTo("");
         await Assert.That(digest).IsEqualTo("");
         await Assert.That(remote).IsEqualTo("");
         await Assert.That(path).IsEqualTo(0);
         await Assert.That(formatted).IsFalse();
         await Assert.That(() => Composer.Images.ImageName.Parse("UPPER:tag")).Throws<FormatException>();
+    }
+
+    private static (string, string, bool) InvalidDomain(string input)
+    {
+        var r = ImageReference.Parse(input);
+        return (r.Domain.ToString(), r.OriginalDomain.ToString(), r.NamesRegistry);
     }
 
     private static (string, string, string, int, bool) InvalidAccessors(string input)
