@@ -689,7 +689,7 @@ internal static class Emitter
 
     // ---- Markdown reference (root only, unrolled with full paths) ----------------------------------------------
 
-    private static string Env(string path) => path.Replace(".", "__").Replace("[]", "__<n>").ToUpperInvariant();
+    private static string Env(string path) => path.Replace(".", "__").ToUpperInvariant().Replace("[]", "__<n>");
 
     private static string MdEscape(string text) => text.Replace("|", "\\|");
 
@@ -830,7 +830,7 @@ internal static class Emitter
                     }
                     break;
                 case PropKind.SectionList:
-                    w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"array\"); w.WriteStringValue(\"string\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
+                    w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"array\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
                     w.Line("w.WriteStartObject(\"items\");");
                     SchemaObjectBody(w, model, model.Type(p.SectionType!), full + "[]", $"new {p.SectionType}()", new List<(PropertySpec, string)>());
                     w.Line("w.WriteEndObject();");
@@ -889,7 +889,7 @@ internal static class Emitter
                     }
                     break;
                 case PropKind.SectionList:
-                    w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"array\"); w.WriteStringValue(\"string\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
+                    w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"array\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
                     w.Line("w.WriteStartObject(\"items\");");
                     SchemaObjectBody(w, model, model.Type(p.SectionType!), full + "[]", $"new {p.SectionType}()", new List<(PropertySpec, string)>());
                     w.Line("w.WriteEndObject();");

@@ -87,6 +87,14 @@ public sealed class BindContext
             SetEnvOrigin(slot);
             return;
         }
+        // The same key twice in one file: YAML and JSON parsers keep the last silently, which hides typos.
+        // Settings with two spellings are checked by NoteSpelling instead.
+        var earlier = Origins[slot];
+        if (earlier.Kind == OriginKind.File && earlier.SourceIndex == CurrentSource && Slots[slot].Kind != SlotKind.Section && Slots[slot].Aliases.Length == 0)
+        {
+            Errors.Add(new ConfigDiagnostic(PathOf(slot), FileLocation(line, column),
+                $"set twice in this file (first at {FileLocation(earlier.Line, earlier.Column)}); keep one"));
+        }
         Origins[slot] = new ValueOrigin(OriginKind.File, CurrentSource, line, column, null);
     }
 

@@ -153,6 +153,15 @@ public static class ConfigurationLoader
             {
                 ComposerSettings.ConfigBindYaml(parser, settings, 0, ctx, LegacyKeys.YamlHook, settings);
             }
+            // A second document (---) would be ignored by most readers: say so instead.
+            while (parser.Current is not null and not YamlDotNet.Core.Events.DocumentStart and not YamlDotNet.Core.Events.StreamEnd && parser.MoveNext())
+            {
+            }
+            if (parser.Current is YamlDotNet.Core.Events.DocumentStart second)
+            {
+                ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{second.Start.Line}:{second.Start.Column}",
+                    "a second YAML document (---) is not supported; put all settings in one document"));
+            }
         }
         catch (YamlException ex)
         {
