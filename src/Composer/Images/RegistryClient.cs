@@ -191,9 +191,9 @@ public sealed class RegistryClient : IDisposable
                                     authorization = await AuthorizeAsync(again.Count > 0 ? again : challenges, allowCache: true, ct).ConfigureAwait(false);
                                     if (authorization is not null) continue;
                                 }
-                                return Rejected(again);
+                                return Rejected(again, authorization);
                             case HttpStatusCode.Unauthorized:
-                                return Rejected(Challenges(head));
+                                return Rejected(Challenges(head), authorization);
                             default:
                                 return Unexpected(head, attempts, $"{_base}{ManifestPath}");
                         }
@@ -244,11 +244,19 @@ public sealed class RegistryClient : IDisposable
             : Fail(RegistryCheckStatus.AccessDenied,
                 $"no access: registry {RegistryHost} accepted user '{_credentials.Username}' but denies pull access to {Image}");
 
-        private RegistryCheckResult Rejected(IReadOnlyList<AuthChallenge> challenges)
+        private RegistryCheckResult Rejected(IReadOnlyList<AuthChallenge> challenges, Authorization? authorization)
         {
             var insufficientScope = challenges.Any(c => string.Equals(c["error"], "insufficient_scope", StringComparison.OrdinalIgnoreCase));
             if (_credentials is null) return Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage());
             if (insufficientScope) return NoAccess();
+            if (authorization?.Scope is { } scope)
+            {
+                // The token server accepted the credentials but the registry refuses its token (expired, or the
+                // registry does not trust that token server): still a credentials problem, said precisely.
+                var error = challenges.Select(c => c["error"]).FirstOrDefault(e => !string.IsNullOrEmpty(e));
+                return Fail(RegistryCheckStatus.BadCredentials,
+                    $"bad credentials: registry {RegistryHost} rejected the token that {new Uri(scope.Realm).Authority} issued to user '{_credentials.Username}' for {Image}{(error is null ? "" : $" (error={error})")}");
+            }
             return Fail(RegistryCheckStatus.BadCredentials,
                 $"bad credentials: registry {RegistryHost} rejected user '{_credentials.Username}' for {Image} (check opencti.daemon.registry.username/password)");
         }
