@@ -5,9 +5,9 @@ using System.Security.Cryptography.X509Certificates;
 namespace Composer.Tests.Infrastructure;
 
 /// <summary>A test CA and a server certificate it signed, written as PEM files (for a TLS registry, proxy ...).</summary>
-public sealed class TestCertificates : IDisposable
+public sealed class RegistryTlsCertificates : IDisposable
 {
-    private TestCertificates(X509Certificate2 ca, X509Certificate2 server, string directory)
+    private RegistryTlsCertificates(X509Certificate2 ca, X509Certificate2 server, string directory)
     {
         Ca = ca;
         Server = server;
@@ -22,7 +22,7 @@ public sealed class TestCertificates : IDisposable
     public string ServerKeyPath => Path.Combine(Directory, "server-key.pem");
 
     /// <summary>CA "Composer Test CA" and a server certificate for the given DNS names / IP addresses.</summary>
-    public static TestCertificates Create(params string[] subjectAlternativeNames)
+    public static RegistryTlsCertificates Create(params string[] subjectAlternativeNames)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("composer-certs-").FullName;
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -51,7 +51,7 @@ public sealed class TestCertificates : IDisposable
         File.WriteAllText(Path.Combine(directory, "ca.pem"), ca.ExportCertificatePem());
         File.WriteAllText(Path.Combine(directory, "server.pem"), server.ExportCertificatePem() + "\n" + ca.ExportCertificatePem());
         File.WriteAllText(Path.Combine(directory, "server-key.pem"), serverKey.ExportPkcs8PrivateKeyPem());
-        return new TestCertificates(ca, server, directory);
+        return new RegistryTlsCertificates(ca, server, directory);
     }
 
     public void Dispose()
