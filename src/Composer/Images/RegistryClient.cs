@@ -16,8 +16,8 @@ public sealed class RegistryClientOptions
 
     public Random? Jitter { get; init; }
 
-    /// <summary>Time allowed for one HTTP attempt (a timeout is a transient failure and is retried).</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Time allowed for one HTTP attempt (a timeout is a transient failure and is retried); null: opencti.request_timeout from the handler factory.</summary>
+    public TimeSpan? RequestTimeout { get; init; }
 
     public TimeSpan TokenExpirySkew { get; init; } = RegistryTokenCache.DefaultSkew;
 
@@ -55,7 +55,8 @@ public sealed class RegistryClient : IDisposable
             Timeout = Timeout.InfiniteTimeSpan, // per attempt, in RetryPolicy
         };
         _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{Cli.ComposerCli.Version}");
-        _retry = new RetryPolicy(configuration.RetryAttempts, configuration.RetryDelay, _options.RequestTimeout, _options.Delay, _options.Jitter);
+        _retry = new RetryPolicy(configuration.RetryAttempts, configuration.RetryDelay,
+            _options.RequestTimeout ?? handlers.RequestTimeout(PlatformKind.OpenCti), _options.Delay, _options.Jitter);
         Tokens = new RegistryTokenCache(_options.Clock, configuration.TokenTtl, _options.TokenExpirySkew);
     }
 

@@ -17,6 +17,12 @@ public sealed class TestOutboundHandlerFactory(params X509Certificate2[] trusted
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
     public ConcurrentQueue<OutboundChannel> Channels { get; } = new();
 
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan RequestTimeout(PlatformKind platform) => Timeout;
+
+    public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform) => CreateHandler(channel);
+
     public HttpMessageHandler CreateHandler(OutboundChannel channel)
     {
         Channels.Enqueue(channel);
