@@ -78,7 +78,8 @@ public sealed class RegistryClient : IDisposable
         }
         catch (RegistryUnreachableException ex)
         {
-            return check.Fail(RegistryCheckStatus.Unreachable, $"registry {registryHost} unreachable while checking {check.Image}: {ex.Message}");
+            return check.Fail(RegistryCheckStatus.Unreachable,
+                $"{ex.Target} unreachable after {ex.Attempts} attempt{(ex.Attempts == 1 ? "" : "s")} while checking {check.Image}: {ex.Reason}");
         }
         catch (HttpRequestException ex)
         {

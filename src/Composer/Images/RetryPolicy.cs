@@ -4,9 +4,13 @@ using System.Security.Authentication;
 namespace Composer.Images;
 
 /// <summary>Raised when a registry stays unreachable (connection errors or timeouts) after every attempt.</summary>
-public sealed class RegistryUnreachableException(string message, int attempts, Exception? inner) : Exception(message, inner)
+public sealed class RegistryUnreachableException(string target, int attempts, string reason, Exception? inner)
+    : Exception($"{target} unreachable after {attempts} attempt{(attempts == 1 ? "" : "s")}: {reason}", inner)
 {
+    /// <summary>What could not be reached, e.g. "registry host:port" or "token server x of registry y".</summary>
+    public string Target { get; } = target;
     public int Attempts { get; } = attempts;
+    public string Reason { get; } = reason;
 }
 
 /// <summary>
@@ -73,8 +77,7 @@ public sealed class RetryPolicy
             if (attempt >= maxAttempts)
             {
                 if (response is not null) return (response, attempt);
-                throw new RegistryUnreachableException(
-                    $"{target} unreachable after {attempt} attempt{(attempt == 1 ? "" : "s")}: {Describe(failure!)}", attempt, failure);
+                throw new RegistryUnreachableException(target, attempt, Describe(failure!), failure);
             }
             var wait = NextDelay(response);
             response?.Dispose();
