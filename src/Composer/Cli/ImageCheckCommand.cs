@@ -65,7 +65,7 @@ public static class ImageCheckCommand
         }
 
         using var client = new RegistryClient(handlers, registry);
-        var result = await client.CheckAsync(resolved.RegistryHost, resolved.Repository, resolved.ManifestReference, cancellationToken);
+        var result = await client.CheckAsync(resolved, cancellationToken);
         if (!result.IsAvailable)
         {
             await stderr.WriteLineAsync($"composer: {result.Message}");

@@ -87,6 +87,10 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
+    /// <summary>The deploy pre-flight for an image resolved by ImageResolver (docker.io is mapped to its API host here).</summary>
+    public Task<RegistryCheckResult> CheckAsync(ResolvedImage image, CancellationToken cancellationToken = default) =>
+        CheckAsync(image.RegistryHost, image.Repository, image.ManifestReference, cancellationToken);
+
     public void Dispose() => _http.Dispose();
 
     /// <summary>How a request is authorised: nothing, Basic, or a bearer token (from the cache or fresh).</summary>
