@@ -16,13 +16,13 @@ public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposabl
     public const string KnownRepository = "composer-tests/connector-basic";
     public const string KnownTag = "1.0.0";
 
-    public RegistryServer Registry { get; private set; } = null!;
+    public RegistryFixture Registry { get; private set; } = null!;
     public string Host => Registry.Host;
     public string KnownDigest { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
-        Registry = await RegistryServer.StartAsync(new RegistryServerOptions
+        Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions
         {
             Auth = RegistryAuthMode.Htpasswd,
             HtpasswdUsers = new Dictionary<string, string> { [User] = Password, [OtherUser] = OtherPassword },
@@ -50,7 +50,7 @@ public sealed class TokenRegistryFixture : IAsyncInitializer, IAsyncDisposable
     public const string KnownTag = "2.1";
 
     public TokenServer Tokens { get; private set; } = null!;
-    public RegistryServer Registry { get; private set; } = null!;
+    public RegistryFixture Registry { get; private set; } = null!;
     public string Host => Registry.Host;
     public string KnownDigest { get; private set; } = "";
 
@@ -58,7 +58,7 @@ public sealed class TokenRegistryFixture : IAsyncInitializer, IAsyncDisposable
     {
         Tokens = new TokenServer().Start();
         Tokens.AddUser(Pusher, PusherPassword, TokenPolicy.PullPush);
-        Registry = await RegistryServer.StartAsync(new RegistryServerOptions { Auth = RegistryAuthMode.Token, TokenServer = Tokens });
+        Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions { Auth = RegistryAuthMode.Token, TokenServer = Tokens });
         KnownDigest = await RegistryPusher.PushImageAsync(Registry.BaseUri, KnownRepository, KnownTag, Pusher, PusherPassword);
     }
 

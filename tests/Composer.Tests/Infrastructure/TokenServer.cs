@@ -35,7 +35,7 @@ public sealed record TokenPolicy
 }
 
 /// <summary>
-/// A distribution token server (docs/spec/auth/token.md) for tests, on 127.0.0.1: checks Basic credentials,
+/// A distribution token server (docs/spec/auth/token.md) for tests (HttpListener, 127.0.0.1 by default): checks Basic credentials,
 /// issues RS256 JWTs whose header carries the signing certificate (x5c), trusted by the registry through
 /// rootcertbundle. Anonymous requests get a token without access, like Docker Hub. Counts requests per user.
 /// </summary>
@@ -52,12 +52,14 @@ public sealed class TokenServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
 
-    public TokenServer(string service = "composer-test-registry", string issuer = "composer-test-token-issuer")
+    /// <param name="bindAddress">IPv4 address to listen on (the realm URL uses it).</param>
+    public TokenServer(string service = "composer-test-registry", string issuer = "composer-test-token-issuer", string bindAddress = "127.0.0.1")
     {
         Service = service;
         Issuer = issuer;
+        BindAddress = bindAddress;
         Port = FreePort.Next();
-        Realm = $"http://127.0.0.1:{Port}/token";
+        Realm = $"http://{bindAddress}:{Port}/token";
         Directory = System.IO.Directory.CreateTempSubdirectory("composer-token-server-").FullName;
         var request = new CertificateRequest($"CN={issuer}", _key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyCertSign, true));
@@ -67,6 +69,7 @@ public sealed class TokenServer : IAsyncDisposable
         File.WriteAllText(RootCertBundlePath, _certificate.ExportCertificatePem());
     }
 
+    public string BindAddress { get; }
     public string Service { get; }
     public string Issuer { get; }
     public int Port { get; }
@@ -87,7 +90,7 @@ public sealed class TokenServer : IAsyncDisposable
 
     public TokenServer Start()
     {
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        _listener.Prefixes.Add($"http://{BindAddress}:{Port}/");
         _listener.Start();
         _loop = Task.Run(() => ServeAsync(_stop.Token));
         return this;

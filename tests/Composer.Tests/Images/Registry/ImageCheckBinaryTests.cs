@@ -9,7 +9,7 @@ public class ImageCheckBinaryTests(HtpasswdRegistryFixture basic, TokenRegistryF
     [Test]
     public async Task An_open_registry_image_is_checked_and_its_digest_printed()
     {
-        await using var open = await RegistryServer.StartAsync(new RegistryServerOptions());
+        await using var open = await RegistryFixture.StartAsync(new RegistryFixtureOptions());
         var digest = await RegistryPusher.PushImageAsync(open.BaseUri, "library/open-app", "3.2.1", null, null);
 
         var result = await ComposerBinary.RunAsync(["image", "check", $"{open.Host}/library/open-app:3.2.1"], BinaryEnvironment.With());

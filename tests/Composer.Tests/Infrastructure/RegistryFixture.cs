@@ -6,7 +6,7 @@ namespace Composer.Tests.Infrastructure;
 public enum RegistryAuthMode { None, Htpasswd, Token }
 
 /// <summary>How to start a real Docker registry (Debian's docker-registry, distribution v2).</summary>
-public sealed class RegistryServerOptions
+public sealed class RegistryFixtureOptions
 {
     /// <summary>Address the registry listens on (an IPv6 address without brackets is fine).</summary>
     public string BindAddress { get; init; } = "127.0.0.1";
@@ -31,13 +31,13 @@ public sealed class RegistryServerOptions
 /// A real registry process with its own temp storage and config.yml, killed and deleted on dispose.
 /// Host is what image names use (127.0.0.1:PORT, [::1]:PORT), BaseUri the API root.
 /// </summary>
-public sealed class RegistryServer : IAsyncDisposable
+public sealed class RegistryFixture : IAsyncDisposable
 {
     public const string Executable = "/usr/bin/docker-registry";
 
     private BackgroundProcess? _process;
 
-    private RegistryServer(RegistryServerOptions options, int port, string directory)
+    private RegistryFixture(RegistryFixtureOptions options, int port, string directory)
     {
         Options = options;
         Port = port;
@@ -49,7 +49,7 @@ public sealed class RegistryServer : IAsyncDisposable
         BaseUri = new Uri($"{(UsesTls ? "https" : "http")}://{Host}/");
     }
 
-    public RegistryServerOptions Options { get; }
+    public RegistryFixtureOptions Options { get; }
     public int Port { get; }
     public string Host { get; }
     public bool UsesTls { get; }
@@ -62,11 +62,11 @@ public sealed class RegistryServer : IAsyncDisposable
 
     public static bool IsInstalled => File.Exists(Executable);
 
-    public static async Task<RegistryServer> StartAsync(RegistryServerOptions options)
+    public static async Task<RegistryFixture> StartAsync(RegistryFixtureOptions options)
     {
         Requirements.Need(IsInstalled, $"{Executable} (apt-get install docker-registry)");
         var directory = System.IO.Directory.CreateTempSubdirectory("composer-registry-").FullName;
-        var server = new RegistryServer(options, options.Port ?? FreePort.Next(), directory);
+        var server = new RegistryFixture(options, options.Port ?? FreePort.Next(), directory);
         try
         {
             await server.WriteConfigAsync();
