@@ -16,16 +16,28 @@ public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposabl
     public const string KnownRepository = "composer-tests/connector-basic";
     public const string KnownTag = "1.0.0";
 
+    public const string EngineUser = "engine-user";
+
     public RegistryFixture Registry { get; private set; } = null!;
     public string Host => Registry.Host;
     public string KnownDigest { get; private set; } = "";
 
+    /// <summary>
+    /// EngineUser's password, chosen for this registry's host so that the standard base64 of its X-Registry-Auth
+    /// JSON holds both '+' and '/' (where base64url differs): the vector for Docker Engine header tests.
+    /// </summary>
+    public string EnginePassword { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
+        var port = FreePort.Next();
+        EnginePassword = Enumerable.Range(0, 300).Select(i => new string('a', i % 3) + "~~~???~?~?" + i)
+            .First(p => new Composer.Images.RegistryCredentials(EngineUser, p, null, $"127.0.0.1:{port}").ToXRegistryAuth() is var h && h.Contains('-') && h.Contains('_'));
         Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions
         {
+            Port = port,
             Auth = RegistryAuthMode.Htpasswd,
-            HtpasswdUsers = new Dictionary<string, string> { [User] = Password, [OtherUser] = OtherPassword },
+            HtpasswdUsers = new Dictionary<string, string> { [User] = Password, [OtherUser] = OtherPassword, [EngineUser] = EnginePassword },
         });
         KnownDigest = await RegistryPusher.PushImageAsync(Registry.BaseUri, KnownRepository, KnownTag, User, Password);
     }

@@ -22,8 +22,9 @@ public static class RegistryPusher
         using var http = new HttpClient(handler ?? new SocketsHttpHandler { UseProxy = false }, disposeHandler: handler is null) { BaseAddress = registry };
         var auth = await AuthorizeAsync(http, repository, username, password);
 
-        var config = Encoding.UTF8.GetBytes($$$"""{"architecture":"amd64","os":"linux","config":{"Labels":{"test.image":"{{{repository}}}:{{{tag}}}","nonce":"{{{Guid.NewGuid():N}}}"}},"rootfs":{"type":"layers","diff_ids":[]}}""");
-        var layer = RandomNumberGenerator.GetBytes(512);
+        // A real, pullable image: one gzipped tar layer holding one file, and a config whose diff_id is the tar's digest.
+        var (layer, diffId) = Layer($"{repository}:{tag} {Guid.NewGuid():N}\n");
+        var config = Encoding.UTF8.GetBytes($$$"""{"architecture":"amd64","os":"linux","config":{"Cmd":["/hello.txt"],"Labels":{"test.image":"{{{repository}}}:{{{tag}}}"}},"rootfs":{"type":"layers","diff_ids":["{{{diffId}}}"]}}""");
         var configDigest = await UploadBlobAsync(http, auth, repository, config);
         var layerDigest = await UploadBlobAsync(http, auth, repository, layer);
         var manifest = Encoding.UTF8.GetBytes($$$"""
@@ -38,6 +39,25 @@ public static class RegistryPusher
         var returned = response.Headers.TryGetValues("Docker-Content-Digest", out var v) ? v.First() : null;
         if (returned is not null && returned != digest) throw new InvalidOperationException($"registry computed {returned}, expected {digest}");
         return digest;
+    }
+
+    /// <summary>gzip(tar with /hello.txt) and the sha256 of the uncompressed tar (the diff_id).</summary>
+    private static (byte[] Gzipped, string DiffId) Layer(string text)
+    {
+        using var tar = new MemoryStream();
+        using (var writer = new System.Formats.Tar.TarWriter(tar, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var entry = new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "hello.txt")
+            {
+                DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)),
+                Mode = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            };
+            writer.WriteEntry(entry);
+        }
+        var tarBytes = tar.ToArray();
+        using var gz = new MemoryStream();
+        using (var zip = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) zip.Write(tarBytes);
+        return (gz.ToArray(), Digest(tarBytes));
     }
 
     public static string Digest(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));
