@@ -159,4 +159,87 @@ public class RegistryRetryTests
         await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.ProtocolError);
         await Assert.That(result.Message).Contains("registry.example.com:99999");
     }
+
+    [Test]
+    public async Task A_registry_that_never_answers_times_out_and_is_retried()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start(); // accepts connections (kernel backlog) but never answers
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+        var delays = new List<TimeSpan>();
+        using var client = new RegistryClient(new TestOutboundHandlerFactory(), RegistryTestSupport.Configuration(null, retryAttempts: 1, retryDelay: 0),
+            new RegistryClientOptions { RequestTimeout = TimeSpan.FromMilliseconds(300), Delay = (d, _) => { delays.Add(d); return Task.CompletedTask; } });
+
+        var result = await client.CheckAsync($"127.0.0.1:{port}", Repository, "1.0");
+
+        await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.Unreachable);
+        await Assert.That(result.Message).Contains("after 2 attempts");
+        await Assert.That(result.Message).Contains("no answer within 0.3 s");
+        await Assert.That(delays.Count).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task The_token_server_is_retried_and_access_token_with_issued_at_is_used()
+    {
+        await using var stand = new ScriptedRegistry();
+        var challenge = new Dictionary<string, string> { ["WWW-Authenticate"] = $"Bearer realm=\"http://{stand.Host}/token\",service=\"stand\",scope=\"repository:{Repository}:pull\"" };
+        var issuedAt = DateTimeOffset.UtcNow.AddSeconds(-10).ToString("yyyy-MM-ddTHH:mm:ssZ");
+        stand.On("/v2/", new ScriptedResponse(401, challenge))
+            .On("/token", new ScriptedResponse(503), new ScriptedResponse(200, new Dictionary<string, string> { ["Content-Type"] = "application/json" },
+                $$"""{"access_token":"opaque-token","expires_in":120,"issued_at":"{{issuedAt}}"}"""))
+            .On($"/v2/{Repository}/manifests/1.0", Manifest);
+        var delays = new List<TimeSpan>();
+        using var client = RegistryTestSupport.Client(RegistryTestSupport.Configuration(null, retryAttempts: 2, retryDelay: 1), delays: delays);
+
+        var result = await client.CheckAsync(stand.Host, Repository, "1.0");
+
+        await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.Available).Because(result.Message);
+        await Assert.That(stand.Count("GET /token")).IsEqualTo(2);
+        await Assert.That(delays.Count).IsEqualTo(1);
+        await Assert.That(client.Tokens.TryGet(new TokenScope($"http://{stand.Host}/token", "stand", $"repository:{Repository}:pull"), out var cached)).IsTrue();
+        await Assert.That(cached).IsEqualTo("opaque-token");
+    }
+
+    [Test]
+    public async Task A_token_response_without_a_token_is_a_protocol_error()
+    {
+        await using var stand = new ScriptedRegistry();
+        var challenge = new Dictionary<string, string> { ["WWW-Authenticate"] = $"Bearer realm=\"http://{stand.Host}/token\",service=\"stand\"" };
+        stand.On("/v2/", new ScriptedResponse(401, challenge)).On("/token", new ScriptedResponse(200, Body: "{\"expires_in\":60}"));
+        using var client = RegistryTestSupport.Client(RegistryTestSupport.Configuration(null));
+        var result = await client.CheckAsync(stand.Host, Repository, "1.0");
+        await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.ProtocolError);
+        await Assert.That(result.Message).Contains("returned no token");
+    }
+
+    [Test]
+    [Arguments("docker.io", "https://registry-1.docker.io/v2/")]
+    [Arguments("index.docker.io", "https://registry-1.docker.io/v2/")]
+    [Arguments("ghcr.io", "https://ghcr.io/v2/")]
+    [Arguments("localhost:5000", "http://localhost:5000/v2/")]
+    public async Task The_api_host_and_scheme_follow_docker(string host, string expectedPing)
+    {
+        var handlers = new CannedFactory();
+        using var client = new RegistryClient(handlers, RegistryTestSupport.Configuration(null), new RegistryClientOptions { Delay = (_, _) => Task.CompletedTask });
+        await client.CheckAsync(host, "library/nginx", "latest");
+        await Assert.That(handlers.First?.ToString()).IsEqualTo(expectedPing);
+    }
+
+    /// <summary>Answers 404 to everything without any network: only the URL the client chose matters.</summary>
+    private sealed class CannedFactory : Composer.Network.IOutboundHandlerFactory
+    {
+        public Uri? First { get; private set; }
+        public HttpMessageHandler CreateHandler(Composer.Network.OutboundChannel channel) => new Canned(this);
+        public HttpMessageHandler CreateHandler(Composer.Network.OutboundChannel channel, Composer.Network.PlatformKind platform) => new Canned(this);
+        public TimeSpan RequestTimeout(Composer.Network.PlatformKind platform) => TimeSpan.FromSeconds(5);
+
+        private sealed class Canned(CannedFactory owner) : HttpMessageHandler
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                owner.First ??= request.RequestUri;
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound));
+            }
+        }
+    }
 }
