@@ -200,8 +200,10 @@ public sealed class RegistryClient : IDisposable
                                     authorization = await AuthorizeAsync(again.Count > 0 ? again : challenges, allowCache: true, ct).ConfigureAwait(false);
                                     if (authorization is not null) continue;
                                 }
+                                if (authorization?.Scope is { } rejectedScope) _client.Tokens.Invalidate(rejectedScope);
                                 return Rejected(again, authorization);
                             case HttpStatusCode.Unauthorized:
+                                if (authorization?.Scope is { } lastScope) _client.Tokens.Invalidate(lastScope);
                                 return Rejected(Challenges(head), authorization);
                             default:
                                 return Unexpected(head, attempts, $"{_base}{ManifestPath}");

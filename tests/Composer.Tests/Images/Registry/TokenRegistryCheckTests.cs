@@ -174,6 +174,7 @@ public class TokenRegistryCheckTests(TokenRegistryFixture registry)
         using var client = ClientFor(user, password);
         var result = await CheckKnownAsync(client);
         await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.AccessDenied).Because(result.Message);
+        await Assert.That(client.Tokens.Count).IsEqualTo(0); // the refused token is not kept
         await Assert.That(result.Message).StartsWith("no access");
         await Assert.That(result.Message).Contains(user);
         await Assert.That(result.Message).Contains($"{registry.Host}/{Repository}:{Tag}");
