@@ -92,7 +92,9 @@ public static class ConfigurationLoader
         }
 
         BindEnvironment(ctx, settings, env);
-        if (ctx.Errors.Count == 0) ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
+        // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
+        // bind keeps its previous value and is not reported twice.
+        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
 
         result.Errors.AddRange(ctx.Errors);
         result.Warnings.AddRange(ctx.Warnings);
@@ -131,7 +133,7 @@ public static class ConfigurationLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {ex.Message}"));
+            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {FileErrors.Describe(ex)}"));
             return;
         }
         filesRead.Add(path);
@@ -180,7 +182,7 @@ public static class ConfigurationLoader
         {
             var line = (ex.LineNumber ?? 0) + 1;
             var col = (ex.BytePositionInLine ?? 0) + 1;
-            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", $"invalid JSON: {JsonBind.CleanMessage(ex)}"));
+            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", $"invalid JSON: {FileErrors.Json(ex)}"));
         }
     }
 
@@ -213,12 +215,17 @@ public static class ConfigurationLoader
         ctx.BeginEnvironment();
         // Names are case-insensitive: group the spellings; the upper-case one wins (HTTPS_PROXY over https_proxy).
         var chosen = new Dictionary<string, (string Name, string Value)>(StringComparer.Ordinal);
+        var roots = EnvRoots.GetAlternateLookup<ReadOnlySpan<char>>();
+        Span<char> rootBuffer = stackalloc char[64];
         foreach (var (name, value) in environment)
         {
+            // Most of the environment (PATH, HOME ...) is not ours: decide on the first segment without allocating.
+            var first = name.IndexOf("__", StringComparison.Ordinal);
+            var rootName = first < 0 ? name.AsSpan() : name.AsSpan(0, first);
+            if (rootName.Length > rootBuffer.Length) continue;
+            var root = rootBuffer[..rootName.ToLowerInvariant(rootBuffer)];
+            if (!roots.Contains(root) && !root.SequenceEqual(LegacyKeys.RegistryRoot)) continue;
             var lower = name.ToLowerInvariant();
-            var first = lower.IndexOf("__", StringComparison.Ordinal);
-            var root = first < 0 ? lower : lower[..first];
-            if (!EnvRoots.Contains(root) && root != LegacyKeys.RegistryRoot) continue;
             if (chosen.TryGetValue(lower, out var other))
             {
                 var (winner, loser) = Prefer(name, value, other.Name, other.Value);
