@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Composer.Images;
@@ -86,6 +87,31 @@ public readonly ref struct ImageReference
     /// <summary>Docker's splitDockerDomain test: would this first component be read as a registry?</summary>
     internal static bool IsReadAsRegistry(ReadOnlySpan<char> firstComponent) =>
         firstComponent.SequenceEqual(LocalhostDomain) || Scanner.LooksLikeDomain(firstComponent);
+
+    /// <summary>
+    /// The parse of <paramref name="text"/> = server + "/" + <paramref name="image"/>'s input, derived from the
+    /// image's parse instead of scanning again. Valid only for a valid image that names no registry and a server
+    /// validated by <see cref="RegistryServer"/> whose host is not Docker Hub (the resolver checks both).
+    /// </summary>
+    internal static ImageReference ForPrefixed(ReadOnlySpan<char> text, int serverHostLength, int serverLength, scoped in ImageReference image)
+    {
+        var shift = serverLength + 1;
+        var o = image._parts;
+        var p = new Parts
+        {
+            FirstSlash = serverHostLength,
+            Kind = DomainKind.AsWritten,
+            NamesRegistry = true,
+            RepoStart = serverHostLength + 1,
+            NameEnd = o.NameEnd + shift,
+            TagStart = o.TagStart < 0 ? -1 : o.TagStart + shift,
+            TagEnd = o.TagEnd < 0 ? -1 : o.TagEnd + shift,
+            DigestStart = o.DigestStart < 0 ? -1 : o.DigestStart + shift,
+            DigestColon = o.DigestColon < 0 ? -1 : o.DigestColon + shift,
+        };
+        if (p.NameEnd - p.RepoStart > MaxPathLength) p.Error = ImageReferenceError.NameTooLong;
+        return new ImageReference(text, p);
+    }
 
     /// <summary>The text that was parsed.</summary>
     public ReadOnlySpan<char> Input => _input;
@@ -552,15 +578,37 @@ public readonly ref struct ImageReference
             return true;
         }
 
-        private static bool IsLowerAlphaNumeric(char c) => (uint)(c - 'a') <= 'z' - 'a' || (uint)(c - '0') <= 9;
+        private const byte LowerAlphaNumericClass = 1, AlphaNumericClass = 2, TagClass = 4, HexClass = 8, LetterClass = 16, DigitClass = 32, WordClass = 64;
 
-        private static bool IsAsciiLetter(char c) => (uint)((c | 0x20) - 'a') <= 'z' - 'a';
+        /// <summary>Character classes of ASCII (bit flags above); everything else is in no class.</summary>
+        private static ReadOnlySpan<byte> Classes =>
+        [
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 0,
+            111, 111, 111, 111, 111, 111, 111, 111, 111, 111, 0, 0, 0, 0, 0, 0,
+            0, 94, 94, 94, 94, 94, 94, 86, 86, 86, 86, 86, 86, 86, 86, 86,
+            86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 0, 0, 0, 0, 68,
+            0, 95, 95, 95, 95, 95, 95, 87, 87, 87, 87, 87, 87, 87, 87, 87,
+            87, 87, 87, 87, 87, 87, 87, 87, 87, 87, 87, 0, 0, 0, 0, 0,
+        ];
 
-        private static bool IsAsciiLetterOrDigit(char c) => IsAsciiLetter(c) || (uint)(c - '0') <= 9;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool Is(char c, byte characterClass) => c < 128 && (Classes[c] & characterClass) != 0;
 
-        private static bool IsWordChar(char c) => IsAsciiLetterOrDigit(c) || c == '_';
+        private static bool IsLowerAlphaNumeric(char c) => Is(c, LowerAlphaNumericClass);
 
-        private static bool IsHexDigit(char c) => (uint)(c - '0') <= 9 || (uint)((c | 0x20) - 'a') <= 'f' - 'a';
+        private static bool IsAsciiLetter(char c) => Is(c, LetterClass);
+
+        private static bool IsAsciiLetterOrDigit(char c) => Is(c, AlphaNumericClass);
+
+        private static bool IsWordChar(char c) => Is(c, WordClass);
+
+        private static bool IsTagChar(char c) => Is(c, TagClass);
+
+        private static bool IsHexDigit(char c) => Is(c, HexClass);
+
+        private static bool IsDigit(char c) => Is(c, DigitClass);
 
         /// <summary>
         /// path-component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*. Returns the end, or -1.
@@ -625,7 +673,7 @@ public readonly ref struct ImageReference
                 if (i >= s.Length || !IsWordChar(TCase.Map(s[i]))) return false;
                 i++;
                 var limit = Math.Min(s.Length, p.TagStart + MaxTagLength);
-                while (i < limit && (IsWordChar(c = TCase.Map(s[i])) || c is '.' or '-')) i++;
+                while (i < limit && IsTagChar(TCase.Map(s[i]))) i++;
                 p.TagEnd = i;
                 if (i == s.Length) return true;
                 c = TCase.Map(s[i]);
@@ -690,7 +738,7 @@ public readonly ref struct ImageReference
             if (s[i] != ':') return false;
             i++;
             var portStart = i;
-            while (i < s.Length && (uint)(s[i] - '0') <= 9) i++;
+            while (i < s.Length && IsDigit(s[i])) i++;
             return i == s.Length && i > portStart;
         }
 

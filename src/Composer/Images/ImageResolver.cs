@@ -52,7 +52,18 @@ public sealed record ResolvedImage(string Original, string Reference, bool Prefi
 /// </summary>
 public sealed class ImageResolver
 {
-    private ImageResolver(string? server) => Server = server;
+    private readonly int _serverHostLength;
+    private readonly bool _serverIsDockerHub;
+
+    private ImageResolver(string? server)
+    {
+        Server = server;
+        if (server is null) return;
+        var slash = server.IndexOf('/');
+        _serverHostLength = slash < 0 ? server.Length : slash;
+        var host = server.AsSpan(0, _serverHostLength);
+        _serverIsDockerHub = host.SequenceEqual(ImageReference.DockerHubDomain) || host.SequenceEqual(ImageReference.LegacyDockerHubDomain);
+    }
 
     /// <summary>A resolver with no registry configured: images are validated and returned unchanged.</summary>
     public static ImageResolver NoRegistry { get; } = new(null);
@@ -100,7 +111,10 @@ public sealed class ImageResolver
         destination[Server.Length] = '/';
         image.CopyTo(destination[(Server.Length + 1)..]);
         charsWritten = length;
-        resolved = ImageReference.Parse(destination[..length]);
+        // Docker Hub as the "mirror" changes normalization (library/), so only then scan the result again.
+        resolved = _serverIsDockerHub
+            ? ImageReference.Parse(destination[..length])
+            : ImageReference.ForPrefixed(destination[..length], _serverHostLength, Server.Length, parsed);
         return resolved.IsValid ? ImageResolveStatus.Resolved : ImageResolveStatus.InvalidAfterPrefix;
     }
 

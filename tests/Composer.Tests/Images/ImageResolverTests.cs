@@ -163,4 +163,35 @@ public class ImageResolverTests
         var status = resolver.TryResolve(image, buffer, out var written, out var resolved);
         return (status, written, resolved.Domain.ToString(), resolved.RemoteName.ToString(), resolved.Tag.ToString());
     }
+
+    [Test]
+    public async Task Span_resolution_agrees_with_parsing_the_resolved_text_for_random_images()
+    {
+        string[] servers = ["registry.example.com", "harbor.corp/dockerhub-cache", "Mirror.Corp:8443/a/b-c", "[::1]:5000",
+            "localhost", "docker.io", "index.docker.io/mirror", "10.0.0.1:5000/" + new string('p', 200)];
+        var generator = new ReferenceGenerator(42);
+        var failures = new List<string>();
+        for (var i = 0; i < 3000 && failures.Count < 10; i++)
+        {
+            var server = servers[i % servers.Length];
+            var image = i % 2 == 0 ? generator.AnyValid() : generator.Mutated();
+            var (fast, reparsed) = CompareWithReparse(Resolver(server), image);
+            if (fast != reparsed) failures.Add($"{server} + {image}: {fast} != {reparsed}");
+        }
+        await Assert.That(failures).IsEmpty();
+    }
+
+    private static (string Fast, string Reparsed) CompareWithReparse(ImageResolver resolver, string image)
+    {
+        var buffer = new char[resolver.GetMaxResolvedLength(image.Length)];
+        var status = resolver.TryResolve(image, buffer, out var written, out var fast);
+        if (status == ImageResolveStatus.InvalidImage) return ("invalid image", "invalid image");
+        var text = new string(buffer, 0, written);
+        var reparsed = ImageReference.Parse(text);
+        return (Render(status.ToString(), fast), Render(reparsed.IsValid ? "Resolved" : "InvalidAfterPrefix", reparsed));
+    }
+
+    private static string Render(string status, ImageReference r) =>
+        $"{status} {r.Input} {r.Error} {r.GetErrorMessage()} {r.NamesRegistry} {r.OriginalDomain} {r.Domain} {r.IsDockerHub} " +
+        $"{r.AddsLibraryPrefix} {r.RemoteName} {r.Tag} {r.Digest} {r.ManifestReference} {r.ToString()}";
 }
