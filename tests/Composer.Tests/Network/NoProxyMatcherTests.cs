@@ -90,3 +90,25 @@ public class NoProxyMatcherTests
         await Assert.That(matcher.Bypasses("2001:db8::1", 443)).IsTrue();
     }
 }
+
+public class NoProxyMatcherAllocationTests
+{
+    [Test]
+    public async Task Matching_a_host_name_does_not_allocate()
+    {
+        var matcher = new NoProxyMatcher("localhost, .corp.example, opencti.internal, 10.0.0.0/8, registry.local:5000, *.svc");
+        const string proxied = "registry-1.docker.io";
+        const string bypassed = "api.corp.example";
+        matcher.Bypasses(proxied, 443); // warm up
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var results = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            if (matcher.Bypasses(proxied, 443)) results++;
+            if (matcher.Bypasses(bypassed, 443)) results++;
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        await Assert.That(results).IsEqualTo(1000);
+        await Assert.That(allocated).IsEqualTo(0L);
+    }
+}
