@@ -12,10 +12,10 @@ public sealed partial class ComposerSettings
 
     // Top-level proxy keys as the product page writes them (config.json and HTTP_PROXY-style environment).
     // They apply to every platform unless the platform sets its own key.
-    [ConfigKey("http_proxy"), Secret, ConfigDoc("Proxy for http:// targets (also HTTP_PROXY / http_proxy).")]
+    [ConfigKey("http_proxy"), Secret(UrlCredentials = true), ConfigDoc("Proxy for http:// targets (also HTTP_PROXY / http_proxy).")]
     public string? HttpProxy { get; set; }
 
-    [ConfigKey("https_proxy"), Secret, ConfigDoc("Proxy for https:// targets (also HTTPS_PROXY / https_proxy).")]
+    [ConfigKey("https_proxy"), Secret(UrlCredentials = true), ConfigDoc("Proxy for https:// targets (also HTTPS_PROXY / https_proxy).")]
     public string? HttpsProxy { get; set; }
 
     [ConfigKey("no_proxy"), ConfigDoc("Hosts reached directly (also NO_PROXY / no_proxy). Go semantics.")]
@@ -52,8 +52,8 @@ public sealed partial class ManagerSettings
 {
     [ConfigKey("id")] public string Id { get; set; } = "default-manager-id";
     [ConfigKey("name")] public string Name { get; set; } = "Filigran connector manager";
-    [ConfigKey("execute_schedule"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
-    [ConfigKey("ping_alive_schedule"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
+    [ConfigKey("execute_schedule", Unit = "seconds"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
+    [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
     [ConfigKey("credentials_key"), Secret, ConfigDoc("PKCS#8 PEM of the RSA-4096 private key.")] public string? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PKCS#8 PEM private key; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
@@ -66,7 +66,7 @@ public sealed partial class LoggerSettings
     [ConfigKey("level"), ConfigDoc("trace, debug, info, warn or error.")] public string Level { get; set; } = "info";
     [ConfigKey("format"), ConfigDoc("json (default) or pretty.")] public string Format { get; set; } = "json";
     [ConfigKey("console"), ConfigDoc("Write log lines to stdout.")] public bool Console { get; set; } = true;
-    [ConfigKey("directory"), ConfigDoc("Directory for log files; false or empty writes no file, true means ./logs.")] public string? Directory { get; set; }
+    [ConfigKey("directory"), ConfigDoc("Directory for log files; false or empty writes no file, true means ./logs.")] public string? Directory { get; set; } = "false";
 }
 
 [ConfigSection]
@@ -87,18 +87,32 @@ public sealed partial class PlatformSettings
     [ConfigKey("with_proxy"), ConfigAlias("daemon.with_proxy"), ConfigDoc("Use the proxy settings for outbound calls; false means no proxy at all.")]
     public bool WithProxy { get; set; }
 
-    [ConfigKey("http_proxy"), Secret] public string? HttpProxy { get; set; }
-    [ConfigKey("https_proxy"), Secret] public string? HttpsProxy { get; set; }
+    [ConfigKey("http_proxy"), Secret(UrlCredentials = true)] public string? HttpProxy { get; set; }
+    [ConfigKey("https_proxy"), Secret(UrlCredentials = true)] public string? HttpsProxy { get; set; }
     [ConfigKey("no_proxy")] public string? NoProxy { get; set; }
     [ConfigKey("https_proxy_ca"), ConfigDoc("List, JSON-array string, single value or indexed keys; each a path or a PEM block.")] public List<string>? HttpsProxyCa { get; set; }
     [ConfigKey("https_proxy_reject_unauthorized")] public bool? HttpsProxyRejectUnauthorized { get; set; }
-    [ConfigKey("logs_schedule")] public int LogsSchedule { get; set; } = 10;
-    [ConfigKey("request_timeout")] public int RequestTimeout { get; set; } = 30;
-    [ConfigKey("connect_timeout")] public int ConnectTimeout { get; set; } = 10;
+    [ConfigKey("logs_schedule", Unit = "seconds")] public int LogsSchedule { get; set; } = 10;
+    [ConfigKey("request_timeout", Unit = "seconds")] public int RequestTimeout { get; set; } = 30;
+    [ConfigKey("connect_timeout", Unit = "seconds")] public int ConnectTimeout { get; set; } = 10;
     [ConfigKey("daemon")] public DaemonSettings Daemon { get; set; } = new();
 
-    internal static PlatformSettings OpenCtiDefaults() => new() { Enable = true };
-    internal static PlatformSettings OpenAevDefaults() => new() { Enable = false };
+    // Same values as config/default.yaml, so a missing default.yaml changes nothing (a test enforces it).
+    internal static PlatformSettings OpenCtiDefaults() => new()
+    {
+        Enable = true,
+        Daemon = new DaemonSettings { Kubernetes = new KubernetesSettings(), Portainer = new PortainerSettings() },
+    };
+
+    internal static PlatformSettings OpenAevDefaults() => new()
+    {
+        Enable = false,
+        Daemon = new DaemonSettings
+        {
+            Kubernetes = new KubernetesSettings(),
+            Portainer = new PortainerSettings { Api = "https://localhost:9443" },
+        },
+    };
 }
 
 [ConfigSection]
@@ -119,9 +133,9 @@ public sealed partial class RegistrySettings
     [ConfigKey("username")] public string? Username { get; set; }
     [ConfigKey("password"), Secret] public string? Password { get; set; }
     [ConfigKey("email")] public string? Email { get; set; }
-    [ConfigKey("token_ttl"), ConfigDoc("Upper bound in seconds for caching registry bearer tokens.")] public int TokenTtl { get; set; } = 1800;
+    [ConfigKey("token_ttl", Unit = "seconds"), ConfigDoc("Upper bound in seconds for caching registry bearer tokens.")] public int TokenTtl { get; set; } = 1800;
     [ConfigKey("retry_attempts"), ConfigDoc("Retries of transient registry failures.")] public int RetryAttempts { get; set; } = 3;
-    [ConfigKey("retry_delay"), ConfigDoc("Seconds between retries (jittered).")] public int RetryDelay { get; set; } = 5;
+    [ConfigKey("retry_delay", Unit = "seconds"), ConfigDoc("Seconds between retries (jittered).")] public int RetryDelay { get; set; } = 5;
 }
 
 [ConfigSection]
@@ -148,7 +162,7 @@ public sealed partial class DockerSettings
     [ConfigKey("ipc_mode")] public string? IpcMode { get; set; }
     [ConfigKey("uts_mode")] public string? UtsMode { get; set; }
     [ConfigKey("runtime")] public string? Runtime { get; set; }
-    [ConfigKey("shm_size")] public long? ShmSize { get; set; }
+    [ConfigKey("shm_size", Unit = "bytes")] public long? ShmSize { get; set; }
     [ConfigKey("sysctls")] public Dictionary<string, string>? Sysctls { get; set; }
     [ConfigKey("ulimits")] public List<UlimitSettings>? Ulimits { get; set; }
 }
@@ -177,10 +191,10 @@ public sealed partial class PortainerSettings
 [ConfigSection]
 public sealed partial class SwarmResourcesSettings
 {
-    [ConfigKey("cpu_limit")] public long? CpuLimit { get; set; }
-    [ConfigKey("memory_limit")] public long? MemoryLimit { get; set; }
-    [ConfigKey("cpu_reservation")] public long? CpuReservation { get; set; }
-    [ConfigKey("memory_reservation")] public long? MemoryReservation { get; set; }
+    [ConfigKey("cpu_limit", Unit = "nano-CPUs")] public long? CpuLimit { get; set; }
+    [ConfigKey("memory_limit", Unit = "bytes")] public long? MemoryLimit { get; set; }
+    [ConfigKey("cpu_reservation", Unit = "nano-CPUs")] public long? CpuReservation { get; set; }
+    [ConfigKey("memory_reservation", Unit = "bytes")] public long? MemoryReservation { get; set; }
 }
 
 [ConfigSection]
@@ -198,11 +212,11 @@ public sealed partial class SwarmSettings
     [ConfigKey("user")] public string? User { get; set; }
     [ConfigKey("read_only")] public bool? ReadOnly { get; set; }
     [ConfigKey("init")] public bool? Init { get; set; }
-    [ConfigKey("stop_grace_period"), ConfigDoc("Nanoseconds.")] public long? StopGracePeriod { get; set; }
+    [ConfigKey("stop_grace_period", Unit = "nanoseconds")] public long? StopGracePeriod { get; set; }
     [ConfigKey("resources")] public SwarmResourcesSettings? Resources { get; set; }
     [ConfigKey("placement_constraints")] public List<string>? PlacementConstraints { get; set; }
     [ConfigKey("placement_preferences")] public List<string>? PlacementPreferences { get; set; }
     [ConfigKey("restart_condition"), ConfigDoc("none, on-failure or any.")] public string? RestartCondition { get; set; }
-    [ConfigKey("restart_delay"), ConfigDoc("Nanoseconds.")] public long? RestartDelay { get; set; }
+    [ConfigKey("restart_delay", Unit = "nanoseconds")] public long? RestartDelay { get; set; }
     [ConfigKey("restart_max_attempts")] public long? RestartMaxAttempts { get; set; }
 }

@@ -1,4 +1,7 @@
 using System.Collections;
+using System.Text;
+using System.Text.Json;
+using YamlDotNet.Core;
 
 namespace Composer.Configuration;
 
@@ -33,13 +36,253 @@ public sealed class ConfigLoadResult
     public List<ConfigDiagnostic> Errors { get; } = [];
     public List<ConfigDiagnostic> Warnings { get; } = [];
     public bool Success => Errors.Count == 0;
+
+    /// <summary>Where every value came from (file:line:column, environment variable, or default).</summary>
+    public required ConfigProvenance Provenance { get; init; }
+
+    /// <summary>The files that were read, in precedence order (lowest first).</summary>
+    public List<string> FilesRead { get; } = [];
 }
 
 /// <summary>
-/// Layers built-in defaults, config/default.yaml, config/&lt;COMPOSER_ENV&gt;.yaml, config.json and the environment.
-/// PLACEHOLDER until the generated binders land (issue: source-generated configuration): returns the defaults.
+/// Layers the configuration sources, lowest precedence first: built-in defaults, config/default.yaml,
+/// config/&lt;COMPOSER_ENV&gt;.yaml, config/config.json, then the environment. Every error is collected; nothing
+/// throws for bad input.
 /// </summary>
 public static class ConfigurationLoader
 {
-    public static ConfigLoadResult Load(ConfigLoadRequest request) => new() { Settings = new ComposerSettings() };
+    public const string DefaultEnvironmentName = "production";
+
+    /// <summary>Extensions tried for default and &lt;COMPOSER_ENV&gt;, in the order upstream (config-rs) tries them.</summary>
+    private static readonly string[] SupportedExtensions = [".json", ".yaml", ".yml"];
+    private static readonly string[] UnsupportedExtensions = [".toml", ".ini", ".ron", ".json5"];
+
+    /// <summary>First segments of environment variables that belong to the configuration (MANAGER, OPENCTI, ...).</summary>
+    private static readonly HashSet<string> EnvRoots = BuildEnvRoots();
+
+    public static ConfigLoadResult Load(ConfigLoadRequest request)
+    {
+        var settings = new ComposerSettings();
+        var ctx = new BindContext(ComposerSettings.ConfigSlots);
+        var result = new ConfigLoadResult { Settings = settings, Provenance = new ConfigProvenance(ctx) };
+        var env = request.Environment;
+
+        var (directory, explicitSource) = ResolveDirectory(request, env);
+        if (!Directory.Exists(directory))
+        {
+            if (explicitSource is not null)
+            {
+                ctx.Errors.Add(new ConfigDiagnostic("config directory", explicitSource, $"directory \"{directory}\" does not exist"));
+            }
+        }
+        else
+        {
+            LoadNamed(ctx, settings, directory, "default", result.FilesRead);
+            var envName = env.TryGetValue("COMPOSER_ENV", out var n) && n.Length > 0 ? n : DefaultEnvironmentName;
+            if (envName.IndexOfAny(['/', '\\']) >= 0 || envName is "." or "..")
+            {
+                ctx.Errors.Add(new ConfigDiagnostic("COMPOSER_ENV", "environment", $"expected a file name such as production, got \"{envName}\""));
+            }
+            else if (envName != "default")
+            {
+                LoadNamed(ctx, settings, directory, envName, result.FilesRead);
+            }
+            var configJson = Path.Combine(directory, "config.json");
+            if (File.Exists(configJson)) LoadFile(ctx, settings, configJson, result.FilesRead);
+        }
+
+        BindEnvironment(ctx, settings, env);
+        if (ctx.Errors.Count == 0) ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
+
+        result.Errors.AddRange(ctx.Errors);
+        result.Warnings.AddRange(ctx.Warnings);
+        return result;
+    }
+
+    private static (string Directory, string? ExplicitSource) ResolveDirectory(ConfigLoadRequest request, IReadOnlyDictionary<string, string> env)
+    {
+        if (request.ConfigDirectory is { Length: > 0 } d) return (d, "--config-dir");
+        if (env.TryGetValue("COMPOSER_CONFIG_DIR", out var e) && e.Length > 0) return (e, "environment COMPOSER_CONFIG_DIR");
+        return ("config", null);
+    }
+
+    private static void LoadNamed(BindContext ctx, ComposerSettings settings, string directory, string name, List<string> filesRead)
+    {
+        foreach (var ext in UnsupportedExtensions)
+        {
+            var p = Path.Combine(directory, name + ext);
+            if (File.Exists(p)) ctx.Errors.Add(new ConfigDiagnostic(p, p, $"{ext[1..].ToUpperInvariant()} configuration files are not supported; use {name}.yaml or {name}.json"));
+        }
+        var present = SupportedExtensions.Select(ext => Path.Combine(directory, name + ext)).Where(File.Exists).ToList();
+        if (present.Count == 0) return;
+        for (var i = 1; i < present.Count; i++)
+        {
+            ctx.Warnings.Add(new ConfigDiagnostic(present[i], present[i], $"ignored: {present[0]} is read instead (only one of {name}.json, {name}.yaml, {name}.yml is used)"));
+        }
+        LoadFile(ctx, settings, present[0], filesRead);
+    }
+
+    internal static void LoadFile(BindContext ctx, ComposerSettings settings, string path, List<string> filesRead)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {ex.Message}"));
+            return;
+        }
+        filesRead.Add(path);
+        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) BindJson(ctx, settings, path, bytes);
+        else BindYaml(ctx, settings, path, bytes);
+    }
+
+    /// <summary>Binds one YAML document onto <paramref name="settings"/> (exposed for benchmarks and tests).</summary>
+    public static void BindYaml(BindContext ctx, ComposerSettings settings, string displayName, byte[] bytes)
+    {
+        ctx.BeginFile(displayName);
+        try
+        {
+            using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
+            var parser = new Parser(reader);
+            if (YamlBind.BeginDocument(parser, ctx))
+            {
+                ComposerSettings.ConfigBindYaml(parser, settings, 0, ctx, LegacyKeys.YamlHook, settings);
+            }
+        }
+        catch (YamlException ex)
+        {
+            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{ex.Start.Line}:{ex.Start.Column}", $"invalid YAML: {CleanYamlMessage(ex)}"));
+        }
+    }
+
+    public static void BindJson(BindContext ctx, ComposerSettings settings, string displayName, byte[] bytes)
+    {
+        // A UTF-8 byte order mark is allowed in files; Utf8JsonReader does not skip it.
+        if (bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) bytes = bytes[3..];
+        ctx.BeginFile(displayName, bytes);
+        var reader = new Utf8JsonReader(bytes, JsonBind.Options);
+        try
+        {
+            if (JsonBind.BeginDocument(ref reader, ctx))
+            {
+                ComposerSettings.ConfigBindJson(ref reader, settings, 0, ctx, LegacyKeys.JsonHook, settings);
+                if (reader.Read())
+                {
+                    var (line, col) = ctx.JsonPosition(reader.TokenStartIndex);
+                    ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", "invalid JSON: unexpected content after the top-level object"));
+                }
+            }
+        }
+        catch (JsonException ex)
+        {
+            var line = (ex.LineNumber ?? 0) + 1;
+            var col = (ex.BytePositionInLine ?? 0) + 1;
+            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", $"invalid JSON: {JsonBind.CleanMessage(ex)}"));
+        }
+    }
+
+    private static string CleanYamlMessage(YamlException ex)
+    {
+        var m = ex.Message;
+        // "(Line: 3, Col: 7, Idx: 20) - (Line: 3, Col: 8, Idx: 21): While parsing ..." → the text after the marks.
+        var cut = m.IndexOf("): ", StringComparison.Ordinal);
+        return cut >= 0 && m.StartsWith("(Line:", StringComparison.Ordinal) ? m[(cut + 3)..] : m;
+    }
+
+    private static HashSet<string> BuildEnvRoots()
+    {
+        var roots = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var slot in ComposerSettings.ConfigSlots)
+        {
+            if (slot.Parent != 0) continue;
+            roots.Add(slot.Key);
+            if (slot.Secret) roots.Add(slot.Key + "_file");
+        }
+        return roots;
+    }
+
+    /// <summary>
+    /// Binds the variables whose first segment is a configuration root (MANAGER, OPENCTI, OPENAEV, APP, the
+    /// top-level proxy variables) plus the legacy REGISTRY__*; everything else (PATH, HOME ...) is ignored.
+    /// </summary>
+    public static void BindEnvironment(BindContext ctx, ComposerSettings settings, IReadOnlyDictionary<string, string> environment)
+    {
+        ctx.BeginEnvironment();
+        // Names are case-insensitive: group the spellings; the upper-case one wins (HTTPS_PROXY over https_proxy).
+        var chosen = new Dictionary<string, (string Name, string Value)>(StringComparer.Ordinal);
+        foreach (var (name, value) in environment)
+        {
+            var lower = name.ToLowerInvariant();
+            var first = lower.IndexOf("__", StringComparison.Ordinal);
+            var root = first < 0 ? lower : lower[..first];
+            if (!EnvRoots.Contains(root) && root != LegacyKeys.RegistryRoot) continue;
+            if (chosen.TryGetValue(lower, out var other))
+            {
+                var (winner, loser) = Prefer(name, value, other.Name, other.Value);
+                if (winner.Value != loser.Value)
+                {
+                    ctx.Warnings.Add(new ConfigDiagnostic(winner.Name, "environment",
+                        $"{winner.Name} and {loser.Name} are both set with different values; using {winner.Name}"));
+                }
+                chosen[lower] = winner;
+            }
+            else
+            {
+                chosen[lower] = (name, value);
+            }
+        }
+
+        var variables = new List<EnvVar>(chosen.Count);
+        foreach (var (lower, (name, value)) in chosen)
+        {
+            variables.Add(new EnvVar(name, lower.Split("__"), value));
+        }
+        // Numeric segments sort numerically, so indexed lists (NAME__2, NAME__10) keep their order.
+        variables.Sort(static (a, b) => CompareSegments(a.Segments, b.Segments));
+
+        foreach (var variable in variables)
+        {
+            ctx.CurrentVariable = variable;
+            try
+            {
+                if (variable.Segments[0] == LegacyKeys.RegistryRoot)
+                {
+                    LegacyKeys.BindEnv(settings, variable, ctx);
+                }
+                else if (!ComposerSettings.ConfigBindEnv(settings, 0, variable, 0, ctx))
+                {
+                    ctx.EnvError(KeySuggestions.UnknownVariableMessage(ctx.Slots, variable));
+                }
+            }
+            finally
+            {
+                ctx.CurrentVariable = null;
+            }
+        }
+    }
+
+    private static ((string Name, string Value) Winner, (string Name, string Value) Loser) Prefer(string name, string value, string otherName, string otherValue)
+    {
+        static bool IsUpper(string s) => s == s.ToUpperInvariant();
+        var a = (name, value);
+        var b = (otherName, otherValue);
+        if (IsUpper(name) && !IsUpper(otherName)) return (a, b);
+        if (IsUpper(otherName) && !IsUpper(name)) return (b, a);
+        return string.CompareOrdinal(name, otherName) <= 0 ? (a, b) : (b, a);
+    }
+
+    private static int CompareSegments(string[] a, string[] b)
+    {
+        for (var i = 0; i < Math.Min(a.Length, b.Length); i++)
+        {
+            int c;
+            if (ulong.TryParse(a[i], out var x) && ulong.TryParse(b[i], out var y)) c = x.CompareTo(y);
+            else c = string.CompareOrdinal(a[i], b[i]);
+            if (c != 0) return c;
+        }
+        return a.Length.CompareTo(b.Length);
+    }
 }
