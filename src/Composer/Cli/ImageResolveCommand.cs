@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Composer.Images;
+
+namespace Composer.Cli;
+
+/// <summary>
+/// `composer image resolve &lt;image&gt;`: prints the image Composer would pull with the current registry
+/// configuration (opencti.daemon.registry.server prefix applied), or why the image name is invalid (exit 2).
+/// </summary>
+public static class ImageResolveCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var image = new Argument<string>("image") { Description = "Image reference as a connector declares it, e.g. opencti/connector-example:1.0.0" };
+        var command = new Command("resolve", "Print the image to pull after registry prefix resolution (opencti.daemon.registry.server)");
+        command.Arguments.Add(image);
+        command.SetAction(parse =>
+        {
+            var settings = CliSettings.Load(parse, stderr);
+            if (settings is null) return ExitCodes.ConfigurationError;
+            if (!ImageResolver.TryCreate(settings.OpenCti.Daemon.Registry, out var resolver, out var configError))
+            {
+                stderr.WriteLine($"composer: invalid configuration: {configError}");
+                return ExitCodes.ConfigurationError;
+            }
+            if (!resolver.TryResolve(parse.GetValue(image), out var resolved, out var error))
+            {
+                stderr.WriteLine($"composer: {error}");
+                return ExitCodes.ConfigurationError;
+            }
+            stdout.WriteLine(resolved.Reference);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
