@@ -19,7 +19,8 @@ public sealed class SquidFixture : IAsyncInitializer, IAsyncDisposable
 
     private BackgroundProcess? _process;
     public TestCertificateAuthority InterceptionCa { get; } = new("Composer test intercepting proxy CA");
-    public TestCertificateAuthority OriginCa { get; } = new("Composer test origin CA");
+    /// <summary>The CA squid trusts for origin servers: the session-wide <see cref="TestOriginCa"/>.</summary>
+    public TestCertificateAuthority OriginCa => TestOriginCa.Instance;
     public string Directory { get; private set; } = "";
     public string InterceptionCaPath { get; private set; } = "";
     public string OriginCaPath { get; private set; } = "";
@@ -87,7 +88,6 @@ public sealed class SquidFixture : IAsyncInitializer, IAsyncDisposable
     {
         if (_process is not null) await _process.DisposeAsync();
         InterceptionCa.Dispose();
-        OriginCa.Dispose();
         try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
     }
 }

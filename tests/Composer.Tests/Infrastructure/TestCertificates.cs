@@ -68,3 +68,12 @@ public sealed class TestCertificateAuthority : IDisposable
         _key.Dispose();
     }
 }
+
+/// <summary>
+/// One CA for origin servers (registries, HTTPS targets) shared by the whole test session, so a TLS-intercepting
+/// proxy fixture can trust every origin a test starts.
+/// </summary>
+public static class TestOriginCa
+{
+    public static TestCertificateAuthority Instance { get; } = new("Composer test origin CA");
+}
