@@ -22,6 +22,7 @@ public static class ComposerCli
         var root = new RootCommand("Composer: the OpenCTI integration manager. Deploys connectors on Docker, Swarm, Kubernetes or Portainer, from private registries and through proxies.");
         root.Options.Add(ConfigDirOption);
         root.Subcommands.Add(ImageCommands.Create(stdout, stderr));
+        root.Subcommands.Add(ConfigCommands.Create(stdout, stderr));
         return root;
     }
 

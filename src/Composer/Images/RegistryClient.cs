@@ -71,6 +71,7 @@ public sealed class RegistryClient : IDisposable
     public async Task<RegistryCheckResult> CheckAsync(string registryHost, string repository, string reference, CancellationToken cancellationToken = default)
     {
         var check = new Check(this, registryHost, repository, reference);
+        if (check.InvalidHost) return check.Fail(RegistryCheckStatus.ProtocolError, $"'{registryHost}' is not a usable registry address for {check.Image}");
         try
         {
             return await check.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -112,10 +113,12 @@ public sealed class RegistryClient : IDisposable
             Image = $"{registryHost}/{repository}{(reference.Contains(':') ? "@" : ":")}{reference}";
             _credentials = client._configuration.CredentialsFor(registryHost);
             var scheme = client._configuration.SchemeFor(registryHost);
-            _base = new Uri($"{scheme}://{RegistryHosts.ApiHost(registryHost)}/");
+            InvalidHost = !Uri.TryCreate($"{scheme}://{RegistryHosts.ApiHost(registryHost)}/", UriKind.Absolute, out var baseUri);
+            _base = baseUri ?? new Uri("http://invalid/");
             _pullScope = $"repository:{repository}:pull";
         }
 
+        public bool InvalidHost { get; }
         public string RegistryHost { get; }
         public string Repository { get; }
         public string Reference { get; }

@@ -20,7 +20,7 @@ public sealed class RegistryConfiguration
     /// <summary>No registry configured: images are used as written and pulled anonymously.</summary>
     public static RegistryConfiguration Anonymous { get; } = new();
 
-    /// <summary>The server as written, without scheme and trailing '/': host[:port][/path]. Prefixed to images that name no registry.</summary>
+    /// <summary>The server normalized by RegistryServer.TryNormalize (no scheme, no trailing '/'): host[:port][/path]. ImageResolver prefixes it.</summary>
     public string? ImagePrefix { get; private init; }
 
     /// <summary>host[:port] of the configured server (lower case), or null when no server is configured.</summary>
@@ -46,12 +46,23 @@ public sealed class RegistryConfiguration
         var startErrors = errors.Count;
         var warnings = new List<string>();
         string? prefix = null, host = null, scheme = null;
-        if (!string.IsNullOrWhiteSpace(settings.Server))
+        if (!RegistryServer.TryNormalize(settings.Server, out prefix, out var serverError))
         {
-            if (!TryParseServer(settings.Server.Trim(), out scheme, out host, out prefix, out var why))
+            errors.Add($"{serverError} ({source})");
+        }
+        else if (prefix is not null)
+        {
+            var slash = prefix.IndexOf('/');
+            host = (slash < 0 ? prefix : prefix[..slash]).ToLowerInvariant();
+            var portText = host.StartsWith('[') ? (host.IndexOf("]:", StringComparison.Ordinal) is var b and >= 0 ? host[(b + 2)..] : null)
+                : (host.IndexOf(':') is var c and >= 0 ? host[(c + 1)..] : null);
+            if (portText is not null && (!int.TryParse(portText, System.Globalization.NumberStyles.None, null, out var port) || port is < 1 or > 65535))
             {
-                errors.Add($"{Key}.server: '{settings.Server}' is not a registry address: {why}; expected host[:port][/path], optionally with http:// or https:// ({source})");
+                errors.Add($"{Key}.server: port {portText} of '{host}' is not between 1 and 65535 ({source})");
             }
+            var written = settings.Server!.Trim();
+            if (written.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) scheme = "http";
+            else if (written.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) scheme = "https";
         }
         if (settings.TokenTtl <= 0) errors.Add($"{Key}.token_ttl: {settings.TokenTtl} must be a positive number of seconds ({source})");
         if (settings.RetryAttempts < 0) errors.Add($"{Key}.retry_attempts: {settings.RetryAttempts} must be 0 or more ({source})");
@@ -151,93 +162,5 @@ public sealed class RegistryConfiguration
             }
         }
         return sb.ToString();
-    }
-
-    internal static bool TryParseServer(string server, out string? scheme, out string? host, out string? prefix, out string why)
-    {
-        scheme = null;
-        host = null;
-        prefix = null;
-        var rest = server;
-        var sep = rest.IndexOf("://", StringComparison.Ordinal);
-        if (sep >= 0)
-        {
-            var s = rest[..sep].ToLowerInvariant();
-            if (s is not ("http" or "https"))
-            {
-                why = $"scheme '{rest[..sep]}' is not http or https";
-                return false;
-            }
-            scheme = s;
-            rest = rest[(sep + 3)..];
-        }
-        rest = rest.TrimEnd('/');
-        if (rest.Length == 0)
-        {
-            why = "no host";
-            return false;
-        }
-        var slash = rest.IndexOf('/');
-        var hostPart = slash < 0 ? rest : rest[..slash];
-        if (!IsValidHostPort(hostPart, out why)) return false;
-        if (slash >= 0)
-        {
-            var path = rest[(slash + 1)..];
-            foreach (var ch in path)
-            {
-                if (!(char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch is '/' or '.' or '_' or '-'))
-                {
-                    why = $"path '{path}' may only hold lower-case letters, digits, '.', '_', '-' and '/'";
-                    return false;
-                }
-            }
-        }
-        host = hostPart.ToLowerInvariant();
-        prefix = slash < 0 ? host : host + rest[slash..];
-        why = "";
-        return true;
-    }
-
-    private static bool IsValidHostPort(string hostPort, out string why)
-    {
-        string name;
-        string? port = null;
-        if (hostPort.StartsWith('['))
-        {
-            var end = hostPort.IndexOf(']');
-            if (end < 0 || !System.Net.IPAddress.TryParse(hostPort[1..end], out _))
-            {
-                why = $"'{hostPort}' is not a bracketed IPv6 address";
-                return false;
-            }
-            name = "";
-            if (end + 1 < hostPort.Length)
-            {
-                if (hostPort[end + 1] != ':') { why = $"unexpected text after ']' in '{hostPort}'"; return false; }
-                port = hostPort[(end + 2)..];
-            }
-        }
-        else
-        {
-            var colon = hostPort.IndexOf(':');
-            name = colon < 0 ? hostPort : hostPort[..colon];
-            if (colon >= 0) port = hostPort[(colon + 1)..];
-            if (name.Length == 0) { why = "empty host name"; return false; }
-            foreach (var label in name.Split('.'))
-            {
-                if (label.Length == 0 || label.StartsWith('-') || label.EndsWith('-') || !label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
-                {
-                    why = $"host '{name}' is not a valid DNS name or IP address";
-                    return false;
-                }
-            }
-        }
-        if (port is not null && (!int.TryParse(port, System.Globalization.NumberStyles.None, null, out var p) || p is < 1 or > 65535))
-        {
-            why = $"port '{port}' is not a number between 1 and 65535";
-            return false;
-        }
-        why = "";
-        return true;
     }
 }

@@ -142,10 +142,10 @@ public class RegistryCredentialsTests
     }
 
     [Test]
-    [Arguments("ftp://registry.example.com", "scheme")]
-    [Arguments("registry.example.com:99999", "port")]
-    [Arguments("registry..example.com", "not a valid DNS name")]
-    [Arguments("registry.example.com/Upper", "path")]
+    [Arguments("ftp://registry.example.com", "unsupported scheme")]
+    [Arguments("registry.example.com:99999", "not between 1 and 65535")]
+    [Arguments("registry..example.com", "not a valid registry host")]
+    [Arguments("registry.example.com/Upper", "not a valid repository path")]
     public async Task An_invalid_server_is_an_error_naming_the_key(string server, string why)
     {
         var errors = new List<string>();

@@ -150,4 +150,13 @@ public class RegistryRetryTests
         await Assert.That(delays.All(d => d >= TimeSpan.FromSeconds(3) && d <= TimeSpan.FromSeconds(5))).IsTrue();
         await Assert.That(delays.Distinct().Count()).IsGreaterThan(1);
     }
+
+    [Test]
+    public async Task An_image_host_with_an_impossible_port_is_an_error_not_a_crash()
+    {
+        using var client = RegistryTestSupport.Client(RegistryTestSupport.Configuration(null));
+        var result = await client.CheckAsync("registry.example.com:99999", Repository, "1.0");
+        await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.ProtocolError);
+        await Assert.That(result.Message).Contains("registry.example.com:99999");
+    }
 }
