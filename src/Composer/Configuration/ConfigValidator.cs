@@ -136,7 +136,7 @@ public static class ConfigValidator
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                v.Error(key, $"cannot read the private key file \"{m.CredentialsKeyFilepath}\": {ex.Message}");
+                v.Error(key, $"cannot read the private key file \"{m.CredentialsKeyFilepath}\": {FileErrors.Describe(ex)}");
                 return;
             }
         }
@@ -242,7 +242,7 @@ public static class ConfigValidator
                     if (entry.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal))
                     {
                         certificates.ImportFromPem(entry);
-                        if (certificates.Count == 0) Error(path, $"entry {i} is an inline PEM block without a CERTIFICATE");
+                        if (certificates.Count == 0) Error(path, $"entry {i} is an inline PEM block without a readable certificate");
                     }
                     else if (!File.Exists(entry))
                     {
@@ -257,7 +257,7 @@ public static class ConfigValidator
                 catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
                 {
                     var what = entry.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal) ? "the inline PEM block" : $"file \"{entry}\"";
-                    Error(path, $"entry {i}: {what} does not hold a readable certificate ({ex.Message})");
+                    Error(path, $"entry {i}: {what} does not hold a readable certificate");
                 }
                 finally
                 {

@@ -92,7 +92,9 @@ public static class ConfigurationLoader
         }
 
         BindEnvironment(ctx, settings, env);
-        if (ctx.Errors.Count == 0) ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
+        // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
+        // bind keeps its previous value and is not reported twice.
+        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
 
         result.Errors.AddRange(ctx.Errors);
         result.Warnings.AddRange(ctx.Warnings);
@@ -131,7 +133,7 @@ public static class ConfigurationLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {ex.Message}"));
+            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {FileErrors.Describe(ex)}"));
             return;
         }
         filesRead.Add(path);
@@ -180,7 +182,7 @@ public static class ConfigurationLoader
         {
             var line = (ex.LineNumber ?? 0) + 1;
             var col = (ex.BytePositionInLine ?? 0) + 1;
-            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", $"invalid JSON: {JsonBind.CleanMessage(ex)}"));
+            ctx.Errors.Add(new ConfigDiagnostic(displayName, $"{displayName}:{line}:{col}", $"invalid JSON: {FileErrors.Json(ex)}"));
         }
     }
 

@@ -119,7 +119,7 @@ public static class EnvBind
         }
         catch (JsonException ex)
         {
-            ctx.EnvError($"expected a JSON array of objects: {JsonBind.CleanMessage(ex)}");
+            ctx.EnvError($"expected a JSON array of objects: {FileErrors.Json(ex)}");
             value = null;
             return false;
         }
@@ -153,7 +153,7 @@ public static class EnvBind
         }
         catch (JsonException ex)
         {
-            ctx.EnvError($"expected {ctx.Slot(slot).Expected} as a JSON object, or NAME__<KEY>=value variables: {JsonBind.CleanMessage(ex)}");
+            ctx.EnvError($"expected {ctx.Slot(slot).Expected} as a JSON object, or NAME__<KEY>=value variables: {FileErrors.Json(ex)}");
             return false;
         }
         finally
@@ -205,7 +205,7 @@ public static class EnvBind
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            ctx.EnvError($"cannot read the secret file \"{e.Value}\": {ex.Message}");
+            ctx.EnvError($"cannot read the secret file \"{e.Value}\": {FileErrors.Describe(ex)}");
             return false;
         }
         ctx.SetEnvOrigin(slot);

@@ -122,6 +122,10 @@ public static class LegacyKeys
             ctx.EnvWarning($"deprecated name: {e.Name} is from older docs; use OPENCTI__DAEMON__{e.Name.ToUpperInvariant()}");
             return;
         }
-        ctx.EnvError(KeySuggestions.UnknownVariableMessage(ctx.Slots, e));
+        var keys = ComposerSettings.ConfigSlots.Where(s => s.Parent == RegistrySlot).Select(s => s.Key).Append("url");
+        var best = e.Segments.Length == 2 ? KeySuggestions.Closest(e.Segments[1], keys) : null;
+        ctx.EnvError(best is null
+            ? KeySuggestions.UnknownVariableMessage(ctx.Slots, e)
+            : $"unknown setting {string.Join('.', e.Segments)}; did you mean OPENCTI__DAEMON__REGISTRY__{(best == "url" ? "SERVER" : best.ToUpperInvariant())}?");
     }
 }

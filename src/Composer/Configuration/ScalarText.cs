@@ -58,7 +58,7 @@ public static class ScalarText
         }
         catch (JsonException ex)
         {
-            error = $"invalid JSON array: {JsonBind.CleanMessage(ex)}";
+            error = $"invalid JSON array: {FileErrors.Json(ex)}";
             return false;
         }
     }
@@ -73,7 +73,7 @@ public static class ScalarText
         }
         catch (JsonException ex)
         {
-            error = JsonBind.CleanMessage(ex);
+            error = FileErrors.Json(ex);
             return false;
         }
     }
@@ -90,7 +90,7 @@ public static class ScalarText
         }
         catch (JsonException ex)
         {
-            error = JsonBind.CleanMessage(ex);
+            error = FileErrors.Json(ex);
             return false;
         }
     }
@@ -172,5 +172,31 @@ public static class YamlToJson
         if (span.Length == 0) return false;
         if (span[0] is '-' or '+') span = span[1..];
         return span.Length > 0 && (char.IsAsciiDigit(span[0]) || span[0] == '.' && span.Length > 1 && char.IsAsciiDigit(span[1]));
+    }
+}
+
+/// <summary>
+/// Human messages for file errors. The native binary is built with UseSystemResourceKeys, so framework exception
+/// messages are resource keys there; these texts are the same in both builds.
+/// </summary>
+public static class FileErrors
+{
+    public static string Describe(Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "no such file or directory",
+        UnauthorizedAccessException => "permission denied",
+        PathTooLongException => "path too long",
+        ArgumentException => "not a valid path",
+        IOException => "cannot be read (I/O error; is it a directory?)",
+        _ => "cannot be read (" + ex.GetType().Name + ")",
+    };
+
+    /// <summary>A JSON reader message, or a generic one where the framework only has a resource key.</summary>
+    public static string Json(System.Text.Json.JsonException ex)
+    {
+        var m = JsonBind.CleanMessage(ex);
+        var firstSpace = m.IndexOf(' ');
+        var firstWord = firstSpace < 0 ? m : m[..firstSpace].TrimEnd(',');
+        return firstWord.Length > 12 && firstWord.All(char.IsAsciiLetter) ? "syntax error" : m;
     }
 }

@@ -1,0 +1,72 @@
+using BenchmarkDotNet.Attributes;
+using Composer.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace Composer.Benchmarks;
+
+/// <summary>
+/// Binds the full example configuration (every key, tests/Composer.Tests/Configuration/Examples/full-example.yaml)
+/// plus 20 environment variables: Composer's generated binder versus Microsoft.Extensions.Configuration with
+/// NetEscapades.Configuration.Yaml and the configuration binding source generator, in the same run.
+/// Both read the YAML from the same bytes in memory and the variables from the process environment.
+/// </summary>
+[MemoryDiagnoser]
+public class ConfigBindingBenchmarks
+{
+    private byte[] _yaml = [];
+
+    public static readonly (string Name, string Value)[] Variables =
+    [
+        ("OPENCTI__URL", "https://cti.internal.example.com"),
+        ("OPENCTI__TOKEN", "env-token-0123"),
+        ("OPENCTI__WITH_PROXY", "true"),
+        ("OPENCTI__DAEMON__REGISTRY__SERVER", "mirror.example.com"),
+        ("OPENCTI__DAEMON__REGISTRY__USERNAME", "env-user"),
+        ("OPENCTI__DAEMON__REGISTRY__PASSWORD", "env-registry-password"),
+        ("OPENCTI__DAEMON__REGISTRY__TOKEN_TTL", "1200"),
+        ("OPENCTI__DAEMON__REGISTRY__RETRY_ATTEMPTS", "5"),
+        ("OPENCTI__DAEMON__DOCKER__DNS__0", "10.1.0.2"),
+        ("OPENCTI__DAEMON__DOCKER__DNS__1", "10.1.0.3"),
+        ("OPENCTI__DAEMON__DOCKER__NETWORK_MODE", "host"),
+        ("OPENCTI__DAEMON__KUBERNETES__IMAGE_PULL_POLICY", "Never"),
+        ("OPENCTI__HTTPS_PROXY", "http://proxy.corp.example:3128"),
+        ("MANAGER__ID", "0123"),
+        ("MANAGER__LOGGER__LEVEL", "info"),
+        ("MANAGER__EXECUTE_SCHEDULE", "20"),
+        ("OPENCTI__NO_PROXY", "localhost,.corp.example"),
+        ("OPENAEV__ENABLE", "false"),
+        ("OPENAEV__DAEMON__SELECTOR", "docker"),
+        ("OPENAEV__URL", "https://aev.internal.example.com"),
+    ];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Composer.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Composer.sln not found");
+        var text = File.ReadAllText(Path.Combine(root, "tests", "Composer.Tests", "Configuration", "Examples", "full-example.yaml"));
+        _yaml = System.Text.Encoding.UTF8.GetBytes(text.Replace("{{CA}}", "/etc/ssl/certs/proxy-ca.pem", StringComparison.Ordinal));
+        foreach (var (name, value) in Variables) Environment.SetEnvironmentVariable(name, value);
+    }
+
+    [Benchmark(Baseline = true, Description = "Composer generated binder")]
+    public ComposerSettings Composer()
+    {
+        var settings = new ComposerSettings();
+        var ctx = new BindContext(ComposerSettings.ConfigSlots);
+        ConfigurationLoader.BindYaml(ctx, settings, "config/production.yaml", _yaml);
+        ConfigurationLoader.BindEnvironment(ctx, settings, ConfigLoadRequest.ProcessEnvironment());
+        if (ctx.Errors.Count != 0) throw new InvalidOperationException(string.Join("\n", ctx.Errors));
+        return settings;
+    }
+
+    [Benchmark(Description = "M.E.Configuration + NetEscapades YAML + binder generator")]
+    public MecSettings MicrosoftExtensionsConfiguration()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddYamlStream(new MemoryStream(_yaml))
+            .AddEnvironmentVariables()
+            .Build();
+        return configuration.Get<MecSettings>() ?? throw new InvalidOperationException("nothing bound");
+    }
+}
