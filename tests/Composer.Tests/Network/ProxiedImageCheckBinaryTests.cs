@@ -8,11 +8,19 @@ namespace Composer.Tests.Network;
 /// </summary>
 internal static class ProxiedImageCheck
 {
+    // The configuration requires the manager's RSA-4096 key whenever opencti.enable is true (the default).
+    private static readonly Lazy<string> ManagerKey = new(() =>
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(4096);
+        return rsa.ExportPkcs8PrivateKeyPem();
+    });
+
     /// <summary>Environment for `composer image check` against the proxied registry; <paramref name="proxy"/> adds the proxy keys.</summary>
     public static Dictionary<string, string> Environment(ProxiedRegistryFixture registry, Action<Dictionary<string, string>> proxy)
     {
         var env = new Dictionary<string, string>
         {
+            ["MANAGER__CREDENTIALS_KEY"] = ManagerKey.Value,
             ["OPENCTI__WITH_PROXY"] = "true",
             ["OPENCTI__DAEMON__REGISTRY__SERVER"] = registry.Host,
             ["OPENCTI__DAEMON__REGISTRY__USERNAME"] = ProxiedRegistryFixture.User,
@@ -26,6 +34,14 @@ internal static class ProxiedImageCheck
     public static Task<ProcessResult> RunAsync(Dictionary<string, string> env) =>
         ComposerBinary.RunAsync(["image", "check", $"{ProxiedRegistryFixture.Repository}:{ProxiedRegistryFixture.Tag}"], env,
             timeout: TimeSpan.FromSeconds(90));
+
+    /// <summary>Exit 1 with a TLS failure naming the registry (and nothing else went wrong).</summary>
+    public static async Task AssertTlsFailureAsync(ProcessResult result, ProxiedRegistryFixture registry)
+    {
+        await Assert.That(result.ExitCode).IsEqualTo(1).Because(result.ToString());
+        await Assert.That(result.Stderr).Contains(registry.Host);
+        await Assert.That(result.Stderr.ToLowerInvariant()).Contains("ssl").Because(result.ToString());
+    }
 
     public static async Task AssertNoSecretsAsync(ProcessResult result, params string[] secrets)
     {
@@ -67,7 +83,7 @@ public class TinyproxyImageCheckBinaryTests(ProxiedRegistryFixture registry, Aut
             e["NO_PROXY"] = $"localhost,{TestHosts.Registry}";
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(1).Because(result.ToString());
+        await ProxiedImageCheck.AssertTlsFailureAsync(result, registry);
         await Assert.That(openProxy.Saw(registry.Host)).IsFalse();
         await ProxiedImageCheck.AssertNoSecretsAsync(result);
     }
@@ -82,7 +98,7 @@ public class TinyproxyImageCheckBinaryTests(ProxiedRegistryFixture registry, Aut
             e["HTTPS_PROXY_CA"] = registry.CaPath;
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(1).Because(result.ToString());
+        await ProxiedImageCheck.AssertTlsFailureAsync(result, registry);
         await Assert.That(openProxy.Saw(registry.Host)).IsFalse();
     }
 }
@@ -114,8 +130,7 @@ public class HttpsProxyImageCheckBinaryTests(ProxiedRegistryFixture registry, St
             e["HTTPS_PROXY_CA"] = registry.CaPath;
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(1).Because(result.ToString());
-        await Assert.That(result.Stderr).Contains(registry.Host);
+        await ProxiedImageCheck.AssertTlsFailureAsync(result, registry);
         await ProxiedImageCheck.AssertNoSecretsAsync(result);
     }
 
@@ -160,7 +175,7 @@ public class InterceptingProxyImageCheckBinaryTests(ProxiedRegistryFixture regis
             e["HTTPS_PROXY_CA"] = registry.CaPath; // the registry's real CA is not what the client sees
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(1).Because(result.ToString());
+        await ProxiedImageCheck.AssertTlsFailureAsync(result, registry);
         await ProxiedImageCheck.AssertNoSecretsAsync(result);
     }
 }
