@@ -60,6 +60,17 @@ public class ConfigBindingBenchmarks
         return settings;
     }
 
+    /// <summary>The floor for any binder built on YamlDotNet's event parser (which this project must use): parsing alone.</summary>
+    [Benchmark(Description = "YamlDotNet Parser events only (floor)")]
+    public int YamlDotNetParserOnly()
+    {
+        using var reader = new StreamReader(new MemoryStream(_yaml));
+        var parser = new YamlDotNet.Core.Parser(reader);
+        var events = 0;
+        while (parser.MoveNext()) events++;
+        return events;
+    }
+
     [Benchmark(Description = "M.E.Configuration + NetEscapades YAML + binder generator")]
     public MecSettings MicrosoftExtensionsConfiguration()
     {

@@ -50,8 +50,8 @@ public sealed partial class HttpsCertSettings
 [ConfigSection]
 public sealed partial class ManagerSettings
 {
-    [ConfigKey("id")] public string Id { get; set; } = "default-manager-id";
-    [ConfigKey("name")] public string Name { get; set; } = "Filigran connector manager";
+    [ConfigKey("id"), ConfigDoc("Manager identity: registered with the platform and set as the opencti-manager label of connectors.")] public string Id { get; set; } = "default-manager-id";
+    [ConfigKey("name"), ConfigDoc("Name sent when the manager registers.")] public string Name { get; set; } = "Filigran connector manager";
     [ConfigKey("execute_schedule", Unit = "seconds"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
     [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
     [ConfigKey("credentials_key"), Secret, ConfigDoc("PKCS#8 PEM of the RSA-4096 private key.")] public string? CredentialsKey { get; set; }
@@ -72,29 +72,29 @@ public sealed partial class LoggerSettings
 [ConfigSection]
 public sealed partial class DebugSettings
 {
-    [ConfigKey("show_env_vars")] public bool ShowEnvVars { get; set; }
-    [ConfigKey("show_sensitive_env_vars")] public bool ShowSensitiveEnvVars { get; set; }
+    [ConfigKey("show_env_vars"), ConfigDoc("Log the environment of each connector when it starts.")] public bool ShowEnvVars { get; set; }
+    [ConfigKey("show_sensitive_env_vars"), ConfigDoc("With show_env_vars, also print sensitive values (otherwise ***REDACTED***).")] public bool ShowSensitiveEnvVars { get; set; }
 }
 
 [ConfigSection]
 public sealed partial class PlatformSettings
 {
-    [ConfigKey("enable")] public bool Enable { get; set; }
+    [ConfigKey("enable"), ConfigDoc("Manage connectors of this platform (requires the manager private key).")] public bool Enable { get; set; }
     [ConfigKey("url"), ConfigDoc("Absolute http(s) URL of the platform.")] public string Url { get; set; } = "http://host.docker.internal:4000";
-    [ConfigKey("token"), Secret] public string Token { get; set; } = "ChangeMe";
+    [ConfigKey("token"), Secret, ConfigDoc("API token (Authorization: Bearer).")] public string Token { get; set; } = "ChangeMe";
     [ConfigKey("unsecured_certificate"), ConfigDoc("Accept any platform server certificate.")] public bool UnsecuredCertificate { get; set; }
 
     [ConfigKey("with_proxy"), ConfigAlias("daemon.with_proxy"), ConfigDoc("Use the proxy settings for outbound calls; false means no proxy at all.")]
     public bool WithProxy { get; set; }
 
-    [ConfigKey("http_proxy"), Secret(UrlCredentials = true)] public string? HttpProxy { get; set; }
-    [ConfigKey("https_proxy"), Secret(UrlCredentials = true)] public string? HttpsProxy { get; set; }
-    [ConfigKey("no_proxy")] public string? NoProxy { get; set; }
+    [ConfigKey("http_proxy"), Secret(UrlCredentials = true), ConfigDoc("Proxy for http:// targets of this platform; overrides the top-level http_proxy.")] public string? HttpProxy { get; set; }
+    [ConfigKey("https_proxy"), Secret(UrlCredentials = true), ConfigDoc("Proxy for https:// targets of this platform; overrides the top-level https_proxy.")] public string? HttpsProxy { get; set; }
+    [ConfigKey("no_proxy"), ConfigDoc("Hosts reached without the proxy (comma-separated, Go semantics).")] public string? NoProxy { get; set; }
     [ConfigKey("https_proxy_ca"), ConfigDoc("List, JSON-array string, single value or indexed keys; each a path or a PEM block.")] public List<string>? HttpsProxyCa { get; set; }
-    [ConfigKey("https_proxy_reject_unauthorized")] public bool? HttpsProxyRejectUnauthorized { get; set; }
-    [ConfigKey("logs_schedule", Unit = "seconds")] public int LogsSchedule { get; set; } = 10;
-    [ConfigKey("request_timeout", Unit = "seconds")] public int RequestTimeout { get; set; } = 30;
-    [ConfigKey("connect_timeout", Unit = "seconds")] public int ConnectTimeout { get; set; } = 10;
+    [ConfigKey("https_proxy_reject_unauthorized"), ConfigDoc("false disables certificate validation for proxied connections (absent means true).")] public bool? HttpsProxyRejectUnauthorized { get; set; }
+    [ConfigKey("logs_schedule", Unit = "seconds"), ConfigDoc("Minimum seconds between connector log uploads.")] public int LogsSchedule { get; set; } = 10;
+    [ConfigKey("request_timeout", Unit = "seconds"), ConfigDoc("Total timeout of a platform request.")] public int RequestTimeout { get; set; } = 30;
+    [ConfigKey("connect_timeout", Unit = "seconds"), ConfigDoc("Connect timeout of a platform request.")] public int ConnectTimeout { get; set; } = 10;
     [ConfigKey("daemon")] public DaemonSettings Daemon { get; set; } = new();
 
     // Same values as config/default.yaml, so a missing default.yaml changes nothing (a test enforces it).
@@ -130,9 +130,9 @@ public sealed partial class DaemonSettings
 public sealed partial class RegistrySettings
 {
     [ConfigKey("server"), ConfigDoc("Registry host[:port][/path] prefixed to images that name no registry.")] public string? Server { get; set; }
-    [ConfigKey("username")] public string? Username { get; set; }
-    [ConfigKey("password"), Secret] public string? Password { get; set; }
-    [ConfigKey("email")] public string? Email { get; set; }
+    [ConfigKey("username"), ConfigDoc("Registry user; needs password and server.")] public string? Username { get; set; }
+    [ConfigKey("password"), Secret, ConfigDoc("Registry password or token; needs username and server.")] public string? Password { get; set; }
+    [ConfigKey("email"), ConfigDoc("Sent with the credentials where the API expects it.")] public string? Email { get; set; }
     [ConfigKey("token_ttl", Unit = "seconds"), ConfigDoc("Upper bound in seconds for caching registry bearer tokens.")] public int TokenTtl { get; set; } = 1800;
     [ConfigKey("retry_attempts"), ConfigDoc("Retries of transient registry failures.")] public int RetryAttempts { get; set; } = 3;
     [ConfigKey("retry_delay", Unit = "seconds"), ConfigDoc("Seconds between retries (jittered).")] public int RetryDelay { get; set; } = 5;
@@ -149,8 +149,8 @@ public sealed partial class UlimitSettings
 [ConfigSection]
 public sealed partial class DockerSettings
 {
-    [ConfigKey("network_mode")] public string? NetworkMode { get; set; }
-    [ConfigKey("extra_hosts")] public List<string>? ExtraHosts { get; set; }
+    [ConfigKey("network_mode"), ConfigDoc("HostConfig.NetworkMode of connector containers.")] public string? NetworkMode { get; set; }
+    [ConfigKey("extra_hosts"), ConfigDoc("host:ip entries added to /etc/hosts.")] public List<string>? ExtraHosts { get; set; }
     [ConfigKey("dns")] public List<string>? Dns { get; set; }
     [ConfigKey("dns_search")] public List<string>? DnsSearch { get; set; }
     [ConfigKey("privileged")] public bool? Privileged { get; set; }
@@ -163,29 +163,29 @@ public sealed partial class DockerSettings
     [ConfigKey("uts_mode")] public string? UtsMode { get; set; }
     [ConfigKey("runtime")] public string? Runtime { get; set; }
     [ConfigKey("shm_size", Unit = "bytes")] public long? ShmSize { get; set; }
-    [ConfigKey("sysctls")] public Dictionary<string, string>? Sysctls { get; set; }
-    [ConfigKey("ulimits")] public List<UlimitSettings>? Ulimits { get; set; }
+    [ConfigKey("sysctls"), ConfigDoc("Kernel parameters (name → value).")] public Dictionary<string, string>? Sysctls { get; set; }
+    [ConfigKey("ulimits"), ConfigDoc("Each item: name, soft, hard.")] public List<UlimitSettings>? Ulimits { get; set; }
 }
 
 [ConfigSection]
 public sealed partial class KubernetesSettings
 {
-    [ConfigKey("base_deployment"), RawJson] public string? BaseDeployment { get; set; }
+    [ConfigKey("base_deployment"), RawJson, ConfigDoc("apps/v1 Deployment merged under the generated one (camelCase keys as in Kubernetes).")] public string? BaseDeployment { get; set; }
     [ConfigKey("base_deployment_json"), ConfigDoc("JSON text of an apps/v1 Deployment, used when base_deployment is absent.")] public string? BaseDeploymentJson { get; set; }
     [ConfigKey("image_pull_policy"), ConfigDoc("Always, IfNotPresent or Never.")] public string ImagePullPolicy { get; set; } = "IfNotPresent";
-    [ConfigKey("image_resources"), RawJson] public string? ImageResources { get; set; }
+    [ConfigKey("image_resources"), RawJson, ConfigDoc("ResourceRequirements (limits, requests) of connector containers.")] public string? ImageResources { get; set; }
 }
 
 [ConfigSection]
 public sealed partial class PortainerSettings
 {
-    [ConfigKey("api")] public string Api { get; set; } = "https://host.docker.internal:9443";
-    [ConfigKey("api_key"), Secret] public string ApiKey { get; set; } = "ChangeMe";
-    [ConfigKey("env_id")] public string EnvId { get; set; } = "3";
-    [ConfigKey("env_type")] public string EnvType { get; set; } = "docker";
-    [ConfigKey("api_version")] public string ApiVersion { get; set; } = "v1.44";
-    [ConfigKey("stack")] public string? Stack { get; set; }
-    [ConfigKey("network_mode")] public string? NetworkMode { get; set; }
+    [ConfigKey("api"), ConfigDoc("Absolute http(s) URL of the Portainer API.")] public string Api { get; set; } = "https://host.docker.internal:9443";
+    [ConfigKey("api_key"), Secret, ConfigDoc("Portainer API key (X-API-Key).")] public string ApiKey { get; set; } = "ChangeMe";
+    [ConfigKey("env_id"), ConfigDoc("Portainer environment (endpoint) id.")] public string EnvId { get; set; } = "3";
+    [ConfigKey("env_type"), ConfigDoc("Only docker is supported.")] public string EnvType { get; set; } = "docker";
+    [ConfigKey("api_version"), ConfigDoc("Docker API version used through Portainer.")] public string ApiVersion { get; set; } = "v1.44";
+    [ConfigKey("stack"), ConfigDoc("Sets the com.docker.compose.project label.")] public string? Stack { get; set; }
+    [ConfigKey("network_mode"), ConfigDoc("Network of the connector containers.")] public string? NetworkMode { get; set; }
 }
 
 [ConfigSection]
@@ -200,14 +200,14 @@ public sealed partial class SwarmResourcesSettings
 [ConfigSection]
 public sealed partial class SwarmSettings
 {
-    [ConfigKey("network")] public string? Network { get; set; }
+    [ConfigKey("network"), ConfigDoc("Network attached to connector services.")] public string? Network { get; set; }
     [ConfigKey("extra_hosts")] public List<string>? ExtraHosts { get; set; }
     [ConfigKey("dns")] public List<string>? Dns { get; set; }
     [ConfigKey("dns_search")] public List<string>? DnsSearch { get; set; }
     [ConfigKey("cap_add")] public List<string>? CapAdd { get; set; }
     [ConfigKey("cap_drop")] public List<string>? CapDrop { get; set; }
-    [ConfigKey("sysctls")] public Dictionary<string, string>? Sysctls { get; set; }
-    [ConfigKey("ulimits")] public List<UlimitSettings>? Ulimits { get; set; }
+    [ConfigKey("sysctls"), ConfigDoc("Kernel parameters (name → value).")] public Dictionary<string, string>? Sysctls { get; set; }
+    [ConfigKey("ulimits"), ConfigDoc("Each item: name, soft, hard.")] public List<UlimitSettings>? Ulimits { get; set; }
     [ConfigKey("hostname")] public string? Hostname { get; set; }
     [ConfigKey("user")] public string? User { get; set; }
     [ConfigKey("read_only")] public bool? ReadOnly { get; set; }

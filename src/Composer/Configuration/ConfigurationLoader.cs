@@ -215,12 +215,17 @@ public static class ConfigurationLoader
         ctx.BeginEnvironment();
         // Names are case-insensitive: group the spellings; the upper-case one wins (HTTPS_PROXY over https_proxy).
         var chosen = new Dictionary<string, (string Name, string Value)>(StringComparer.Ordinal);
+        var roots = EnvRoots.GetAlternateLookup<ReadOnlySpan<char>>();
+        Span<char> rootBuffer = stackalloc char[64];
         foreach (var (name, value) in environment)
         {
+            // Most of the environment (PATH, HOME ...) is not ours: decide on the first segment without allocating.
+            var first = name.IndexOf("__", StringComparison.Ordinal);
+            var rootName = first < 0 ? name.AsSpan() : name.AsSpan(0, first);
+            if (rootName.Length > rootBuffer.Length) continue;
+            var root = rootBuffer[..rootName.ToLowerInvariant(rootBuffer)];
+            if (!roots.Contains(root) && !root.SequenceEqual(LegacyKeys.RegistryRoot)) continue;
             var lower = name.ToLowerInvariant();
-            var first = lower.IndexOf("__", StringComparison.Ordinal);
-            var root = first < 0 ? lower : lower[..first];
-            if (!EnvRoots.Contains(root) && root != LegacyKeys.RegistryRoot) continue;
             if (chosen.TryGetValue(lower, out var other))
             {
                 var (winner, loser) = Prefer(name, value, other.Name, other.Value);
