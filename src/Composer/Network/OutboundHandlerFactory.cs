@@ -97,7 +97,7 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
             // target inside the tunnel; the platform server trust must never vouch for the proxy itself.
             var targetHost = (sender as SslStream)?.TargetHostName;
             if (proxyTrust.Validate(cert, chain, errors)) return true;
-            return targetHost is not null && !proxyHosts.Contains(targetHost) && serverTrust.Validate(cert, chain, errors);
+            return !string.IsNullOrEmpty(targetHost) && !proxyHosts.Contains(targetHost) && serverTrust.Validate(cert, chain, errors);
         };
         return new ProxyRoutingHandler(direct, proxied, policy, matcher);
     }

@@ -59,7 +59,7 @@ public sealed record ConnectorNetworkEnvironment(IReadOnlyList<ConnectorEnvVar> 
             var text = new StringBuilder(roots.Length + policy.ProxyCa.Pem.Length + 1).Append(roots);
             if (text.Length > 0 && text[^1] != '\n') text.Append('\n');
             text.Append(policy.ProxyCa.Pem);
-            bundle = Encoding.ASCII.GetBytes(text.ToString());
+            bundle = Encoding.UTF8.GetBytes(text.ToString());
             foreach (var name in new[] { "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS" })
             {
                 vars.Add(new(name, CaBundlePath));
