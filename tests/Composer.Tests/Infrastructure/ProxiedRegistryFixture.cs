@@ -18,7 +18,7 @@ public sealed class ProxiedRegistryFixture : IAsyncInitializer, IAsyncDisposable
     public const string Repository = "composer-tests/proxied-connector";
     public const string Tag = "1.2.3";
 
-    public RegistryServer Registry { get; private set; } = null!;
+    public RegistryFixture Registry { get; private set; } = null!;
     public string Directory { get; private set; } = "";
     public string CaPath { get; private set; } = "";
     public string Digest { get; private set; } = "";
@@ -34,7 +34,7 @@ public sealed class ProxiedRegistryFixture : IAsyncInitializer, IAsyncDisposable
         CaPath = ca.WritePem(Directory, "registry-ca");
         using var cert = ca.Issue(TestHosts.Registry, [TestHosts.Registry], [IPAddress.Parse(TestHosts.RegistryAddress)]);
         var (certPath, keyPath) = TestCertificateAuthority.WriteServerPem(cert, Directory, "registry");
-        Registry = await RegistryServer.StartAsync(new RegistryServerOptions
+        Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions
         {
             BindAddress = TestHosts.RegistryAddress,
             Auth = RegistryAuthMode.Htpasswd,
