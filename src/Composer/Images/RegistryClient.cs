@@ -94,7 +94,11 @@ public sealed class RegistryClient : IDisposable
     public void Dispose() => _http.Dispose();
 
     /// <summary>How a request is authorised: nothing, Basic, or a bearer token (from the cache or fresh).</summary>
-    private sealed record Authorization(AuthenticationHeaderValue? Header, TokenScope? Scope, bool FromCache);
+    private sealed record Authorization(AuthenticationHeaderValue? Header, TokenScope? Scope, bool FromCache)
+    {
+        // The header holds the password or the token: never print it.
+        public override string ToString() => $"{Header?.Scheme ?? "none"} (redacted){(FromCache ? ", cached" : "")}";
+    }
 
     private sealed class AuthorizationFailure(RegistryCheckResult result) : Exception(result.Message)
     {
