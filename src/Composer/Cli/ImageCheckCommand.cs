@@ -6,7 +6,7 @@ using Composer.Network;
 namespace Composer.Cli;
 
 /// <summary>
-/// `composer image check &lt;image&gt;`: the deploy pre-flight as a command. Resolves the image with
+/// `composer image check &lt;image&gt;`: the deploy pre-flight (ImagePreflight) as a command. Resolves the image with
 /// opencti.daemon.registry.server, then proves with the registry API (through the configured proxy) that it exists
 /// and that the credentials configured for its registry work. Exit 0 with the image and its digest; 1 when the
 /// registry refuses or cannot be reached (the reason names image and registry, never the password); 2 for an
@@ -32,25 +32,6 @@ public static class ImageCheckCommand
     public static async Task<int> RunAsync(ComposerSettings settings, string? image, TextWriter stdout, TextWriter stderr,
         IOutboundHandlerFactory? handlers, CancellationToken cancellationToken)
     {
-        var registrySettings = settings.OpenCti.Daemon.Registry;
-        var errors = new List<string>();
-        var registry = RegistryConfiguration.FromSettings(registrySettings, errors);
-        if (registry is null)
-        {
-            foreach (var error in errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
-            return ExitCodes.ConfigurationError;
-        }
-        foreach (var warning in registry.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
-        if (!ImageResolver.TryCreate(registrySettings, out var resolver, out var serverError))
-        {
-            await stderr.WriteLineAsync($"composer: invalid configuration: {serverError}");
-            return ExitCodes.ConfigurationError;
-        }
-        if (!resolver.TryResolve(image, out var resolved, out var imageError))
-        {
-            await stderr.WriteLineAsync($"composer: {imageError}");
-            return ExitCodes.ConfigurationError;
-        }
         if (handlers is null)
         {
             try
@@ -63,22 +44,35 @@ public static class ImageCheckCommand
                 return ExitCodes.ConfigurationError;
             }
         }
+        var errors = new List<string>();
+        using var preflight = ImagePreflight.Create(settings, handlers, errors);
+        if (preflight is null)
+        {
+            foreach (var error in errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
+            return ExitCodes.ConfigurationError;
+        }
+        foreach (var warning in preflight.Registry.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
 
-        using var client = new RegistryClient(handlers, registry);
-        var result = await client.CheckAsync(resolved, cancellationToken);
+        var result = await preflight.CheckAsync(image ?? "", cancellationToken);
+        if (result.InvalidImage is not null)
+        {
+            await stderr.WriteLineAsync($"composer: {result.InvalidImage}");
+            return ExitCodes.ConfigurationError;
+        }
         if (!result.IsAvailable)
         {
             await stderr.WriteLineAsync($"composer: {result.Message}");
             return ExitCodes.RuntimeFailure;
         }
-        var credentials = registry.CredentialsFor(resolved.RegistryHost);
+        var resolved = result.Image!;
+        var check = result.Check!;
         await stdout.WriteLineAsync($"image: {resolved.Reference}");
-        await stdout.WriteLineAsync($"digest: {result.Digest}");
+        await stdout.WriteLineAsync($"digest: {check.Digest}");
         await stdout.WriteLineAsync($"registry: {resolved.RegistryHost}");
         await stdout.WriteLineAsync($"repository: {resolved.Repository}");
         await stdout.WriteLineAsync($"reference: {resolved.ManifestReference}");
-        if (result.MediaType is not null) await stdout.WriteLineAsync($"media_type: {result.MediaType}");
-        await stdout.WriteLineAsync($"credentials: {(credentials is null ? "anonymous" : $"user {credentials.Username}")}");
+        if (check.MediaType is not null) await stdout.WriteLineAsync($"media_type: {check.MediaType}");
+        await stdout.WriteLineAsync($"credentials: {(result.Credentials is null ? "anonymous" : $"user {result.Credentials.Username}")}");
         return ExitCodes.Success;
     }
 }
