@@ -6,8 +6,8 @@ using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Images.Registry;
 
-/// <summary>Retries of transient failures (scripted stand-in for 5xx/429; a closed port for connection errors).</summary>
-public class RegistryRetryTests
+/// <summary>Retries, timeouts and protocol corners (scripted stand-in for 5xx/429/odd answers; closed or silent ports).</summary>
+public class RegistryClientProtocolTests
 {
     private const string Repository = "team/app";
     private const string Digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -223,6 +223,22 @@ public class RegistryRetryTests
         using var client = new RegistryClient(handlers, RegistryTestSupport.Configuration(null), new RegistryClientOptions { Delay = (_, _) => Task.CompletedTask });
         await client.CheckAsync(host, "library/nginx", "latest");
         await Assert.That(handlers.First?.ToString()).IsEqualTo(expectedPing);
+    }
+
+    [Test]
+    public async Task A_registry_that_only_challenges_on_the_repository_gets_credentials_on_the_second_round()
+    {
+        await using var stand = new ScriptedRegistry()
+            .On("/v2/", Ok)
+            .On($"/v2/{Repository}/manifests/1.0", new ScriptedResponse(401, new Dictionary<string, string> { ["WWW-Authenticate"] = "Basic realm=\"repo\"" }), Manifest);
+        var handlers = new TestOutboundHandlerFactory();
+        using var client = RegistryTestSupport.Client(RegistryTestSupport.Configuration(stand.Host, "bob", "pw"), handlers);
+
+        var result = await client.CheckAsync(stand.Host, Repository, "1.0");
+
+        await Assert.That(result.IsAvailable).IsTrue().Because(result.Message);
+        var heads = handlers.Requests.Where(r => r.Method == "HEAD").Select(r => r.AuthorizationScheme).ToList();
+        await Assert.That(heads).IsEquivalentTo(new string?[] { null, "Basic" });
     }
 
     /// <summary>Answers 404 to everything without any network: only the URL the client chose matters.</summary>
