@@ -10,6 +10,7 @@ public static class ImageCommands
         var image = new Command("image", "Resolve and check connector images against the configured registry");
         // Subcommands register here, one line each.
         image.Subcommands.Add(ImageResolveCommand.Create(stdout, stderr));
+        image.Subcommands.Add(ImageCheckCommand.Create(stdout, stderr));
         return image;
     }
 }

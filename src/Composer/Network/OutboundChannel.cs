@@ -14,5 +14,12 @@ public enum OutboundChannel
 /// <summary>The only place HTTP handlers are created. No other code constructs an HttpClient handler.</summary>
 public interface IOutboundHandlerFactory
 {
+    /// <summary>A handler with the settings of the channel's default platform (opencti.*, or openaev.* for the OpenAev channel).</summary>
     HttpMessageHandler CreateHandler(OutboundChannel channel);
+
+    /// <summary>A handler for a channel used on behalf of a platform (e.g. the Portainer API of OpenAEV's daemon).</summary>
+    HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform);
+
+    /// <summary>The platform's request_timeout, for HttpClient.Timeout.</summary>
+    TimeSpan RequestTimeout(PlatformKind platform);
 }

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Composer.Configuration;
+using Composer.Images;
+using Composer.Network;
+
+namespace Composer.Cli;
+
+/// <summary>
+/// `composer image check &lt;image&gt;`: the deploy pre-flight (ImagePreflight) as a command. Resolves the image with
+/// opencti.daemon.registry.server, then proves with the registry API (through the configured proxy) that it exists
+/// and that the credentials configured for its registry work. Exit 0 with the image and its digest; 1 when the
+/// registry refuses or cannot be reached (the reason names image and registry, never the password); 2 for an
+/// invalid image name or configuration.
+/// </summary>
+public static class ImageCheckCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var image = new Argument<string>("image") { Description = "Image reference as a connector declares it, e.g. opencti/connector-example:1.0.0" };
+        var command = new Command("check", "Check that an image exists in its registry and that the configured credentials can pull it; print its digest");
+        command.Arguments.Add(image);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = CliSettings.Load(parse, stderr);
+            if (settings is null) return ExitCodes.ConfigurationError;
+            return await RunAsync(settings, parse.GetValue(image), stdout, stderr, handlers: null, cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>The command body, callable with given settings (and, in tests, another handler factory).</summary>
+    public static async Task<int> RunAsync(ComposerSettings settings, string? image, TextWriter stdout, TextWriter stderr,
+        IOutboundHandlerFactory? handlers, CancellationToken cancellationToken)
+    {
+        if (handlers is null)
+        {
+            try
+            {
+                handlers = new OutboundHandlerFactory(settings);
+            }
+            catch (OutboundConfigurationException ex)
+            {
+                foreach (var error in ex.Errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
+                return ExitCodes.ConfigurationError;
+            }
+        }
+        var errors = new List<string>();
+        using var preflight = ImagePreflight.Create(settings, handlers, errors);
+        if (preflight is null)
+        {
+            foreach (var error in errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
+            return ExitCodes.ConfigurationError;
+        }
+        foreach (var warning in preflight.Registry.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
+
+        var result = await preflight.CheckAsync(image ?? "", cancellationToken);
+        if (result.InvalidImage is not null)
+        {
+            await stderr.WriteLineAsync($"composer: {result.InvalidImage}");
+            return ExitCodes.ConfigurationError;
+        }
+        if (!result.IsAvailable)
+        {
+            await stderr.WriteLineAsync($"composer: {result.Message}");
+            return ExitCodes.RuntimeFailure;
+        }
+        var resolved = result.Image!;
+        var check = result.Check!;
+        await stdout.WriteLineAsync($"image: {resolved.Reference}");
+        await stdout.WriteLineAsync($"digest: {check.Digest}");
+        await stdout.WriteLineAsync($"registry: {resolved.RegistryHost}");
+        await stdout.WriteLineAsync($"repository: {resolved.Repository}");
+        await stdout.WriteLineAsync($"reference: {resolved.ManifestReference}");
+        if (check.MediaType is not null) await stdout.WriteLineAsync($"media_type: {check.MediaType}");
+        await stdout.WriteLineAsync($"credentials: {(result.Credentials is null ? "anonymous" : $"user {result.Credentials.Username}")}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,93 @@
+using Composer.Configuration;
+using Composer.Hosting;
+using Composer.Network;
+
+namespace Composer.Images;
+
+/// <summary>Result of the deploy pre-flight for one image.</summary>
+public sealed class PreflightResult
+{
+    /// <summary>The image to pull (server prefix applied), or null when the name is invalid.</summary>
+    public ResolvedImage? Image { get; init; }
+
+    /// <summary>The registry check, or null when the name is invalid.</summary>
+    public RegistryCheckResult? Check { get; init; }
+
+    /// <summary>Why the image name is invalid (null otherwise).</summary>
+    public string? InvalidImage { get; init; }
+
+    /// <summary>Credentials for the image's registry (null: anonymous pull). Never print them; ToString redacts.</summary>
+    public RegistryCredentials? Credentials { get; init; }
+
+    public bool IsAvailable => Check?.IsAvailable == true;
+
+    /// <summary>One printable line: the invalid-name reason or the check's message.</summary>
+    public string Message => InvalidImage ?? Check?.Message ?? "";
+
+    /// <summary>X-Registry-Auth header value for a Docker Engine pull of Image, or null for an anonymous pull.</summary>
+    public string? XRegistryAuth => Credentials?.ToXRegistryAuth();
+}
+
+/// <summary>
+/// What an orchestrator runs before each deploy (and `composer image check` runs once): resolve the image with
+/// opencti.daemon.registry.server, pick the credentials for its registry, and check with the registry API that
+/// the image exists and can be pulled with them. One instance per process: it keeps the bearer-token cache.
+/// </summary>
+public sealed class ImagePreflight : IDisposable
+{
+    private readonly ImageResolver _resolver;
+    private readonly RegistryClient _client;
+    private readonly Logger _logger;
+
+    public ImagePreflight(RegistryConfiguration registry, ImageResolver resolver, RegistryClient client, Logger? logger = null)
+    {
+        Registry = registry;
+        _resolver = resolver;
+        _client = client;
+        _logger = logger ?? Logger.Null;
+    }
+
+    public RegistryConfiguration Registry { get; }
+
+    /// <summary>
+    /// Builds the pre-flight from the settings; returns null and fills errors (key, value, expectation) when
+    /// opencti.daemon.registry is invalid.
+    /// </summary>
+    public static ImagePreflight? Create(ComposerSettings settings, IOutboundHandlerFactory handlers, ICollection<string> errors,
+        Logger? logger = null, RegistryClientOptions? options = null)
+    {
+        var registrySettings = settings.OpenCti.Daemon.Registry;
+        var registry = RegistryConfiguration.FromSettings(registrySettings, errors);
+        if (registry is null) return null;
+        if (!ImageResolver.TryCreate(registrySettings, out var resolver, out var serverError))
+        {
+            errors.Add(serverError);
+            return null;
+        }
+        logger ??= Logger.Null;
+        foreach (var warning in registry.Warnings) logger.Warn(warning);
+        var client = new RegistryClient(handlers, registry, options ?? new RegistryClientOptions { Logger = logger });
+        return new ImagePreflight(registry, resolver, client, logger);
+    }
+
+    public async Task<PreflightResult> CheckAsync(string image, CancellationToken cancellationToken = default)
+    {
+        if (!_resolver.TryResolve(image, out var resolved, out var error))
+        {
+            _logger.Error("Invalid image name", ("image", image), ("error", error));
+            return new PreflightResult { InvalidImage = error };
+        }
+        var check = await _client.CheckAsync(resolved, cancellationToken).ConfigureAwait(false);
+        if (check.IsAvailable)
+        {
+            _logger.Info("Image available", ("image", resolved.Reference), ("digest", check.Digest));
+        }
+        else
+        {
+            _logger.Error("Image pre-flight failed", ("image", resolved.Reference), ("status", check.Status.ToString()), ("error", check.Message));
+        }
+        return new PreflightResult { Image = resolved, Check = check, Credentials = Registry.CredentialsFor(resolved.RegistryHost) };
+    }
+
+    public void Dispose() => _client.Dispose();
+}

@@ -1,0 +1,166 @@
+using System.Text;
+using System.Text.Json;
+using Composer.Configuration;
+
+namespace Composer.Images;
+
+/// <summary>
+/// opencti.daemon.registry, validated and ready for use: the image prefix, the credentials and the host they
+/// belong to, the scheme to reach that host, token and retry limits.
+/// The server may be written with a scheme: "http://host:port" marks an insecure (plain http) registry,
+/// "https://127.0.0.1:5000" forces TLS on a loopback registry; without a scheme Composer uses https, except
+/// for localhost, 127.0.0.0/8 and ::1 (http, as Docker does). The scheme is never part of the image prefix.
+/// </summary>
+public sealed class RegistryConfiguration
+{
+    private const string Key = "opencti.daemon.registry";
+
+    private RegistryConfiguration() { }
+
+    /// <summary>No registry configured: images are used as written and pulled anonymously.</summary>
+    public static RegistryConfiguration Anonymous { get; } = new();
+
+    /// <summary>The server normalized by RegistryServer.TryNormalize (no scheme, no trailing '/'): host[:port][/path]. ImageResolver prefixes it.</summary>
+    public string? ImagePrefix { get; private init; }
+
+    /// <summary>host[:port] of the configured server (lower case), or null when no server is configured.</summary>
+    public string? ServerHost { get; private init; }
+
+    /// <summary>Scheme written in front of the server: "http", "https" or null (default rules).</summary>
+    public string? ServerScheme { get; private init; }
+
+    /// <summary>Credentials (only when both username and password are set).</summary>
+    public RegistryCredentials? Credentials { get; private init; }
+
+    public TimeSpan TokenTtl { get; private init; } = TimeSpan.FromSeconds(1800);
+    public int RetryAttempts { get; private init; } = 3;
+    public TimeSpan RetryDelay { get; private init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Non-fatal remarks (e.g. a username without a password), for the caller to print or log.</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = [];
+
+    /// <summary>Validates the settings. Errors name the key and what was expected; on any error the result is null.</summary>
+    public static RegistryConfiguration? FromSettings(RegistrySettings? settings, ICollection<string> errors, string source = "configuration")
+    {
+        if (settings is null) return Anonymous;
+        var startErrors = errors.Count;
+        var warnings = new List<string>();
+        string? prefix = null, host = null, scheme = null;
+        if (!RegistryServer.TryNormalize(settings.Server, out prefix, out var serverError))
+        {
+            errors.Add($"{serverError} ({source})");
+        }
+        else if (prefix is not null)
+        {
+            var slash = prefix.IndexOf('/');
+            host = (slash < 0 ? prefix : prefix[..slash]).ToLowerInvariant();
+            var portText = host.StartsWith('[') ? (host.IndexOf("]:", StringComparison.Ordinal) is var b and >= 0 ? host[(b + 2)..] : null)
+                : (host.IndexOf(':') is var c and >= 0 ? host[(c + 1)..] : null);
+            if (portText is not null && (!int.TryParse(portText, System.Globalization.NumberStyles.None, null, out var port) || port is < 1 or > 65535))
+            {
+                errors.Add($"{Key}.server: port {portText} of '{host}' is not between 1 and 65535 ({source})");
+            }
+            var written = settings.Server!.Trim();
+            if (written.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) scheme = "http";
+            else if (written.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) scheme = "https";
+        }
+        if (settings.TokenTtl <= 0) errors.Add($"{Key}.token_ttl: {settings.TokenTtl} must be a positive number of seconds ({source})");
+        if (settings.RetryAttempts < 0) errors.Add($"{Key}.retry_attempts: {settings.RetryAttempts} must be 0 or more ({source})");
+        if (settings.RetryDelay < 0) errors.Add($"{Key}.retry_delay: {settings.RetryDelay} must be 0 or more seconds ({source})");
+
+        var hasUser = !string.IsNullOrEmpty(settings.Username);
+        var hasPassword = !string.IsNullOrEmpty(settings.Password);
+        RegistryCredentials? credentials = null;
+        if (hasUser && hasPassword)
+        {
+            credentials = new RegistryCredentials(settings.Username!, settings.Password!, settings.Email, host);
+            if (host is null)
+            {
+                warnings.Add($"{Key}: username and password are set without a server; they are used for Docker Hub (docker.io) only");
+            }
+        }
+        else if (hasUser != hasPassword)
+        {
+            warnings.Add($"{Key}: {(hasUser ? "username" : "password")} is set without {(hasUser ? "password" : "username")}; images are pulled anonymously");
+        }
+        if (errors.Count > startErrors) return null;
+        return new RegistryConfiguration
+        {
+            ImagePrefix = prefix,
+            ServerHost = host,
+            ServerScheme = scheme,
+            Credentials = credentials,
+            TokenTtl = TimeSpan.FromSeconds(settings.TokenTtl),
+            RetryAttempts = settings.RetryAttempts,
+            RetryDelay = TimeSpan.FromSeconds(settings.RetryDelay),
+            Warnings = warnings,
+        };
+    }
+
+    /// <summary>
+    /// The credentials to use for an image hosted on registryHost (host[:port]), or null: credentials only ever go
+    /// to the configured registry (a server with a path, harbor.corp/cache, matches host harbor.corp).
+    /// </summary>
+    public RegistryCredentials? CredentialsFor(string registryHost)
+    {
+        if (Credentials is null || string.IsNullOrEmpty(registryHost)) return null;
+        var own = ServerHost ?? RegistryHosts.DockerHub;
+        return RegistryHosts.SameRegistry(own, registryHost) ? Credentials : null;
+    }
+
+    /// <summary>The scheme used to reach registryHost's API (see the class remarks).</summary>
+    public string SchemeFor(string registryHost)
+    {
+        if (ServerScheme is not null && ServerHost is not null && RegistryHosts.SameRegistry(ServerHost, registryHost)) return ServerScheme;
+        return RegistryHosts.IsLoopback(registryHost) ? "http" : "https";
+    }
+
+    /// <summary>Kubernetes pull-secret name: slug of the server (registry.example.com:5000 → registry-example-com-5000), as upstream.</summary>
+    public string PullSecretName => Slug(ImagePrefix ?? RegistryHosts.DockerHub);
+
+    /// <summary>
+    /// The .dockerconfigjson of a kubernetes.io/dockerconfigjson pull secret, or null without credentials:
+    /// {"auths":{"host[:port]":{"username","password","email"?,"auth":base64(user:pass)}}}. Holds the password:
+    /// never log it.
+    /// </summary>
+    public string? DockerConfigJson()
+    {
+        if (Credentials is not { } c) return null;
+        var key = ServerHost ?? RegistryHosts.DockerHubConfigKey;
+        var document = new DockerConfigJsonDocument
+        {
+            Auths = new Dictionary<string, DockerConfigAuthEntry>(StringComparer.Ordinal)
+            {
+                [key] = new() { Username = c.Username, Password = c.Password, Email = c.Email, Auth = c.BasicParameter() },
+            },
+        };
+        return JsonSerializer.Serialize(document, RegistryJsonContext.Default.DockerConfigJsonDocument);
+    }
+
+    public override string ToString() =>
+        $"RegistryConfiguration {{ server = {ImagePrefix ?? "(none)"}, credentials = {(Credentials is null ? "none" : Credentials.ToString())}, token_ttl = {TokenTtl.TotalSeconds}s, retry_attempts = {RetryAttempts}, retry_delay = {RetryDelay.TotalSeconds}s }}";
+
+    /// <summary>
+    /// Slug like upstream (slug 0.1.6): ASCII letters lower-cased, digits kept, each run of anything else one '-',
+    /// no '-' at either end. Non-ASCII characters count as separators here (upstream transliterates them).
+    /// </summary>
+    public static string Slug(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        var pendingDash = false;
+        foreach (var ch in text)
+        {
+            if (char.IsAsciiLetterOrDigit(ch))
+            {
+                if (pendingDash && sb.Length > 0) sb.Append('-');
+                pendingDash = false;
+                sb.Append(char.ToLowerInvariant(ch));
+            }
+            else
+            {
+                pendingDash = true;
+            }
+        }
+        return sb.ToString();
+    }
+}

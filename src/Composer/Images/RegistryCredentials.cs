@@ -1,0 +1,55 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Composer.Images;
+
+/// <summary>
+/// Username/password for one registry. The password is only ever written into the headers and documents
+/// below; ToString redacts it so a credential object that reaches a log or an error message leaks nothing.
+/// </summary>
+public sealed class RegistryCredentials
+{
+    public RegistryCredentials(string username, string password, string? email, string? serverAddress)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(username);
+        ArgumentException.ThrowIfNullOrEmpty(password);
+        Username = username;
+        Password = password;
+        Email = string.IsNullOrEmpty(email) ? null : email;
+        ServerAddress = string.IsNullOrEmpty(serverAddress) ? null : serverAddress;
+    }
+
+    public string Username { get; }
+    public string Password { get; }
+    public string? Email { get; }
+
+    /// <summary>The registry these credentials belong to, host[:port] (no scheme, no path); null means Docker Hub.</summary>
+    public string? ServerAddress { get; }
+
+    /// <summary>
+    /// Value of the Docker Engine API X-Registry-Auth header: base64url (RFC 4648 §5, with '=' padding, as moby's
+    /// EncodeAuthConfig writes and DecodeAuthConfig's base64.URLEncoding reads) of the compact JSON
+    /// {"username","password","email"?,"serveraddress"?}.
+    /// </summary>
+    public string ToXRegistryAuth()
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(new XRegistryAuthPayload
+        {
+            Username = Username,
+            Password = Password,
+            Email = Email,
+            ServerAddress = ServerAddress,
+        }, RegistryJsonContext.Default.XRegistryAuthPayload);
+        return Base64Url(json);
+    }
+
+    /// <summary>Standard base64 of "username:password": the HTTP Basic parameter and the dockerconfigjson "auth" field.</summary>
+    public string BasicParameter() => Convert.ToBase64String(Encoding.UTF8.GetBytes(Username + ":" + Password));
+
+    public override string ToString() =>
+        $"RegistryCredentials {{ username = {Username}, password = ***, server = {ServerAddress ?? "docker.io"} }}";
+
+    /// <summary>RFC 4648 §5 alphabet, padded.</summary>
+    internal static string Base64Url(ReadOnlySpan<byte> data) =>
+        Convert.ToBase64String(data).Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,91 @@
+using TUnit.Core.Interfaces;
+
+namespace Composer.Tests.Infrastructure;
+
+/// <summary>
+/// A real registry with htpasswd (Basic) auth on 127.0.0.1, shared by the test session, holding one pushed
+/// image (KnownRepository:KnownTag, digest KnownDigest). Users: User/Password (a password whose base64 holds
+/// '+' and '/'), and OtherUser/OtherPassword.
+/// </summary>
+public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposable
+{
+    public const string User = "composer-user";
+    public const string Password = "p>?>s~w0rd:with/colon";
+    public const string OtherUser = "other-user";
+    public const string OtherPassword = "another-Secret-123";
+    public const string KnownRepository = "composer-tests/connector-basic";
+    public const string KnownTag = "1.0.0";
+
+    public const string EngineUser = "engine-user";
+
+    public RegistryFixture Registry { get; private set; } = null!;
+    public string Host => Registry.Host;
+    public string KnownDigest { get; private set; } = "";
+
+    /// <summary>
+    /// EngineUser's password, chosen for this registry's host so that the standard base64 of its X-Registry-Auth
+    /// JSON holds both '+' and '/' (where base64url differs): the vector for Docker Engine header tests.
+    /// </summary>
+    public string EnginePassword { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        var port = FreePort.Next();
+        EnginePassword = Enumerable.Range(0, 300).Select(i => new string('a', i % 3) + "~~~???~?~?" + i)
+            .First(p => new Composer.Images.RegistryCredentials(EngineUser, p, null, $"127.0.0.1:{port}").ToXRegistryAuth() is var h && h.Contains('-') && h.Contains('_'));
+        Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions
+        {
+            Port = port,
+            Auth = RegistryAuthMode.Htpasswd,
+            HtpasswdUsers = new Dictionary<string, string> { [User] = Password, [OtherUser] = OtherPassword, [EngineUser] = EnginePassword },
+        });
+        KnownDigest = await RegistryPusher.PushImageAsync(Registry.BaseUri, KnownRepository, KnownTag, User, Password);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Registry is not null) await Registry.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A real registry with token auth (auth: token) and its token server, shared by the test session. Tests add
+/// their own users to Tokens (AddUser with a TokenPolicy: expires_in, issued_at, token field, granted actions)
+/// so counts and policies never interfere between parallel tests. Holds KnownRepository:KnownTag (KnownDigest),
+/// pushed by Pusher.
+/// </summary>
+public sealed class TokenRegistryFixture : IAsyncInitializer, IAsyncDisposable
+{
+    public const string Pusher = "pusher";
+    public const string PusherPassword = "push+/=secret";
+    public const string KnownRepository = "composer-tests/connector-token";
+    public const string KnownTag = "2.1";
+
+    public TokenServer Tokens { get; private set; } = null!;
+    public RegistryFixture Registry { get; private set; } = null!;
+    public string Host => Registry.Host;
+    public string KnownDigest { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Tokens = new TokenServer().Start();
+        Tokens.AddUser(Pusher, PusherPassword, TokenPolicy.PullPush);
+        Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions { Auth = RegistryAuthMode.Token, TokenServer = Tokens });
+        KnownDigest = await RegistryPusher.PushImageAsync(Registry.BaseUri, KnownRepository, KnownTag, Pusher, PusherPassword);
+    }
+
+    /// <summary>A fresh user (unique name) with this policy; returns (username, password).</summary>
+    public (string User, string Password) NewUser(TokenPolicy policy)
+    {
+        var user = "u-" + Guid.NewGuid().ToString("N")[..12];
+        var password = "pw+/" + Guid.NewGuid().ToString("N");
+        Tokens.AddUser(user, password, policy);
+        return (user, password);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Registry is not null) await Registry.DisposeAsync();
+        if (Tokens is not null) await Tokens.DisposeAsync();
+    }
+}

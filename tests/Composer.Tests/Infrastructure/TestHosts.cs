@@ -1,0 +1,65 @@
+namespace Composer.Tests.Infrastructure;
+
+/// <summary>
+/// Host names the network tests use for local servers. Loopback names and addresses are never proxied (Go rule,
+/// and Composer's), so a test that must go THROUGH a proxy to a local server names it with one of these, mapped to
+/// a 127.0.0.x address in /etc/hosts. <see cref="EnsureInstalled"/> adds missing lines idempotently (tests run as
+/// root); .ci/run adds the same lines (<see cref="HostsFileLines"/>).
+/// </summary>
+public static class TestHosts
+{
+    /// <summary>HTTP/HTTPS target servers reached through proxies.</summary>
+    public const string Target = "target.composer.test";
+    public const string TargetAddress = "127.0.0.2";
+
+    /// <summary>A second target, reached directly (NO_PROXY) in tests that mix both routes.</summary>
+    public const string Direct = "direct.composer.test";
+    public const string DirectAddress = "127.0.0.3";
+
+    /// <summary>The registry reached through proxies by binary tests.</summary>
+    public const string Registry = "registry.composer.test";
+    public const string RegistryAddress = "127.0.0.4";
+
+    public static IReadOnlyList<(string Address, string Name)> All { get; } =
+    [
+        (TargetAddress, Target),
+        (DirectAddress, Direct),
+        (RegistryAddress, Registry),
+    ];
+
+    /// <summary>The lines, exactly as they go into /etc/hosts.</summary>
+    public static IEnumerable<string> HostsFileLines => All.Select(h => $"{h.Address} {h.Name}");
+
+    private static readonly Lock Gate = new();
+    private static bool _installed;
+
+    /// <summary>Adds each missing line to /etc/hosts (needs root); a no-op when present. Fails with a clear message otherwise.</summary>
+    public static void EnsureInstalled(string hostsFile = "/etc/hosts")
+    {
+        lock (Gate)
+        {
+            if (_installed) return;
+            var lines = File.Exists(hostsFile) ? File.ReadAllLines(hostsFile) : [];
+            var missing = All.Where(h => !lines.Any(l => MapsName(l, h.Address, h.Name))).ToList();
+            if (missing.Count > 0)
+            {
+                try
+                {
+                    File.AppendAllLines(hostsFile, missing.Select(h => $"{h.Address} {h.Name}"));
+                }
+                catch (UnauthorizedAccessException ex)
+                {
+                    throw new InvalidOperationException(
+                        $"Network tests need these lines in {hostsFile} (run as root or add them):\n{string.Join('\n', HostsFileLines)}", ex);
+                }
+            }
+            _installed = true;
+        }
+    }
+
+    private static bool MapsName(string line, string address, string name)
+    {
+        var fields = line.Split('#')[0].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length >= 2 && fields[0] == address && fields.Skip(1).Contains(name, StringComparer.OrdinalIgnoreCase);
+    }
+}

@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Composer.Network;
+
+namespace Composer.Tests.Infrastructure;
+
+/// <summary>One request as it left the client: where it went and which Authorization scheme it carried.</summary>
+public sealed record RecordedRequest(string Method, Uri Uri, string? AuthorizationScheme, string? AuthorizationParameter);
+
+/// <summary>
+/// Outbound handlers for tests: direct connections (no proxy), optionally trusting extra CA certificates, and
+/// recording every request so tests can prove where credentials went.
+/// </summary>
+public sealed class TestOutboundHandlerFactory(params X509Certificate2[] trustedRoots) : IOutboundHandlerFactory
+{
+    public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
+    public ConcurrentQueue<OutboundChannel> Channels { get; } = new();
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan RequestTimeout(PlatformKind platform) => Timeout;
+
+    public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform) => CreateHandler(channel);
+
+    public HttpMessageHandler CreateHandler(OutboundChannel channel)
+    {
+        Channels.Enqueue(channel);
+        var inner = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false };
+        if (trustedRoots.Length > 0)
+        {
+            inner.SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    if (errors == SslPolicyErrors.None) return true;
+                    if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0) return false;
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    chain.ChainPolicy.CustomTrustStore.AddRange(trustedRoots);
+                    return chain.Build(new X509Certificate2(certificate));
+                },
+            };
+        }
+        return new Recorder(inner, Requests);
+    }
+
+    private sealed class Recorder(HttpMessageHandler inner, ConcurrentQueue<RecordedRequest> log) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            log.Enqueue(new RecordedRequest(request.Method.Method, request.RequestUri!, request.Headers.Authorization?.Scheme, request.Headers.Authorization?.Parameter));
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}
