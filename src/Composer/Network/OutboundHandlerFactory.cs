@@ -43,9 +43,14 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
         _kubernetesOpenCti = new NoProxyMatcher(_openCti.NoProxy, _kubernetesExclusions);
         _kubernetesOpenAev = new NoProxyMatcher(_openAev.NoProxy, _kubernetesExclusions);
         logger ??= Logger.Null;
+        var warnings = new List<string>();
         foreach (var policy in new[] { _openCti, _openAev })
         {
             if (!policy.WithProxy) continue;
+            if (!policy.ProxyRejectUnauthorized)
+            {
+                warnings.Add($"{policy.Section}: https_proxy_reject_unauthorized is false: certificates are not validated on proxy connections");
+            }
             logger.Info("Outbound proxy settings",
                 ("platform", policy.Section),
                 ("http_proxy", policy.HttpProxy?.Redacted),
@@ -58,7 +63,11 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
                     ("platform", policy.Section));
             }
         }
+        Warnings = warnings;
     }
+
+    /// <summary>What the start-up log warns about (validation switched off), for commands that print to stderr instead of logging.</summary>
+    public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>Every configuration problem of the network settings, without building anything (for the config loader and CLI).</summary>
     public static IReadOnlyList<ConfigDiagnostic> Validate(ComposerSettings settings) =>

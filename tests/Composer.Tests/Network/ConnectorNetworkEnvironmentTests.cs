@@ -53,6 +53,19 @@ public class ConnectorNetworkEnvironmentTests
     }
 
     [Test]
+    public async Task Each_platform_gets_its_own_settings()
+    {
+        var s = new ComposerSettings { HttpsProxy = "http://shared:3128" };
+        s.OpenCti.WithProxy = true;
+        s.OpenAev.WithProxy = true;
+        s.OpenAev.HttpsProxy = "http://aev-only:3128";
+        var cti = ConnectorNetworkEnvironment.Compute(s, PlatformKind.OpenCti, FakeRoots);
+        var aev = ConnectorNetworkEnvironment.Compute(s, PlatformKind.OpenAev, FakeRoots);
+        await Assert.That(cti.Variables.Single(v => v.Name == "HTTPS_PROXY").Value).IsEqualTo("http://shared:3128");
+        await Assert.That(aev.Variables.Single(v => v.Name == "HTTPS_PROXY").Value).IsEqualTo("http://aev-only:3128");
+    }
+
+    [Test]
     public async Task No_ca_variables_without_proxy_ca_and_no_node_switch_by_default()
     {
         var s = new ComposerSettings();

@@ -253,5 +253,9 @@ public class NetworkPolicyTests
         await Assert.That(log).Contains("https_proxy_reject_unauthorized is false");
         await Assert.That(log).Contains("http://user:***@proxy:3128");
         await Assert.That(log).DoesNotContain("topsecret");
+        var factory = new OutboundHandlerFactory(s);
+        await Assert.That(factory.Warnings.Count).IsEqualTo(1);
+        await Assert.That(factory.Warnings[0]).StartsWith("opencti: https_proxy_reject_unauthorized is false");
+        await Assert.That(new OutboundHandlerFactory(new ComposerSettings()).Warnings.Count).IsEqualTo(0);
     }
 }
