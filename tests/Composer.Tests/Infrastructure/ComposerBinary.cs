@@ -34,7 +34,52 @@ public static class ComposerBinary
         string? stdin = null)
     {
         EnsurePublished();
-        var psi = new ProcessStartInfo(Path)
+        return await RunProcessAsync(Path, args, environment, workingDirectory, timeout, stdin);
+    }
+
+    /// <summary>
+    /// Runs a copy of composer as another user (uid/gid, no supplementary groups, through setpriv), the way a
+    /// hardened deployment does (e.g. 65534, nobody). The copy sits in a root-owned read-only directory, so the
+    /// repository's permissions do not matter. Needs root and setpriv (util-linux).
+    /// </summary>
+    public static async Task<ProcessResult> RunAsUserAsync(
+        int uid, int gid,
+        IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null,
+        TimeSpan? timeout = null)
+    {
+        EnsurePublished();
+        var setpriv = Requirements.Which("setpriv") ?? throw new InvalidOperationException("setpriv (util-linux) is not installed");
+        var copy = CopyForOtherUsers();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string[] wrapped = [$"--reuid={uid.ToString(inv)}", $"--regid={gid.ToString(inv)}", "--clear-groups", "--", copy, .. args];
+        return await RunProcessAsync(setpriv, wrapped, environment, workingDirectory, timeout, stdin: null);
+    }
+
+    /// <summary>A copy of the published binary in a fresh directory, both mode 0555 (readable and runnable by anyone).</summary>
+    public static string CopyForOtherUsers()
+    {
+        EnsurePublished();
+        var dir = Directory.CreateTempSubdirectory("composer-bin-").FullName;
+        var copy = System.IO.Path.Combine(dir, "composer");
+        File.Copy(Path, copy);
+        const UnixFileMode readExecute = UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        File.SetUnixFileMode(copy, readExecute);
+        File.SetUnixFileMode(dir, readExecute);
+        return copy;
+    }
+
+    private static async Task<ProcessResult> RunProcessAsync(
+        string executable,
+        IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment,
+        string? workingDirectory,
+        TimeSpan? timeout,
+        string? stdin)
+    {
+        var psi = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
