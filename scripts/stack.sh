@@ -201,21 +201,27 @@ EOF
     stack_wait_port "$port" proxy
 }
 
-# The busybox test image (the same one tests/Composer.Tests/Infrastructure/TestImage.cs builds): a rootfs with
+# The busybox test image (the same one tests/Composer.Tests/Infrastructure/TestImage.cs builds, same recipe label): a rootfs with
 # Debian's static /bin/busybox and a few applet links, imported into the engine.
 build_test_image() {
-    if DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker image inspect "$STACK_TEST_IMAGE" >/dev/null 2>&1; then
+    # The rootfs label says which recipe built the image; an image from another recipe is rebuilt.
+    local recipe="2"
+    if [ "$(DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker image inspect --format '{{ index .Config.Labels "composer-test.rootfs" }}' "$STACK_TEST_IMAGE" 2>/dev/null)" = "$recipe" ]; then
         stack_say "image: $STACK_TEST_IMAGE already present"
         return 0
     fi
     local root; root="$(mktemp -d)"
+    # mktemp makes a 0700 directory: the image's / must be 0755 or a non-root container user cannot reach anything.
+    chmod 755 "$root"
     mkdir -p "$root/bin" "$root/tmp" "$root/etc"
+    chmod 1777 "$root/tmp"
     cp /bin/busybox "$root/bin/busybox"
     local applet
     for applet in sh echo sleep cat env wget ls; do ln -s busybox "$root/bin/$applet"; done
     tar -C "$root" -cf "$root.tar" .
     DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker import \
-        --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' "$root.tar" "$STACK_TEST_IMAGE" >/dev/null
+        --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' --change "LABEL composer-test.rootfs=$recipe" \
+        "$root.tar" "$STACK_TEST_IMAGE" >/dev/null
     rm -rf "$root" "$root.tar"
     stack_say "image: $STACK_TEST_IMAGE imported"
 }

@@ -19,6 +19,13 @@ public sealed class TestImage : IAsyncInitializer
     public const string Reference = Repository + ":" + Tag;
     public const string BusyboxPath = "/bin/busybox";
 
+    /// <summary>
+    /// Which recipe built the image (label composer-test.rootfs; scripts/stack.sh build_test_image uses the same
+    /// value). An image under <see cref="Reference"/> with another value is rebuilt: bump both when the rootfs changes.
+    /// </summary>
+    public const string RecipeLabel = "composer-test.rootfs";
+    public const string Recipe = "2";
+
     public static readonly IReadOnlyList<string> Applets = ["sh", "echo", "sleep", "cat", "env", "wget", "ls"];
 
     [ClassDataSource<DockerEngineFixture>(Shared = SharedType.PerTestSession)]
@@ -44,9 +51,9 @@ public sealed class TestImage : IAsyncInitializer
             UnavailableReason = "no Docker engine";
             return;
         }
-        if (await TryInspectAsync(Reference) is { } existing)
+        if (await TryInspectAsync(Reference) is { } existing && existing.Recipe == Recipe)
         {
-            Id = existing;
+            Id = existing.Id;
             IsAvailable = true;
             return;
         }
@@ -56,7 +63,7 @@ public sealed class TestImage : IAsyncInitializer
             return;
         }
         await ImportAsync();
-        Id = await TryInspectAsync(Reference) ?? throw new InvalidOperationException($"{Reference} is not in the engine after its import");
+        Id = (await TryInspectAsync(Reference))?.Id ?? throw new InvalidOperationException($"{Reference} is not in the engine after its import");
         IsAvailable = true;
     }
 
@@ -72,7 +79,7 @@ public sealed class TestImage : IAsyncInitializer
                 FromSrc = "-",
                 Repo = Repository,
                 Tag = Tag,
-                Changes = ["ENV PATH=/bin", "CMD [\"/bin/sh\"]"],
+                Changes = ["ENV PATH=/bin", "CMD [\"/bin/sh\"]", $"LABEL {RecipeLabel}={Recipe}"],
             },
             rootfs, null, new Progress<JSONMessage>(m => { if (m.Error?.Message is { Length: > 0 } e) lock (errors) errors.Add(e); }));
         lock (errors)
@@ -87,6 +94,8 @@ public sealed class TestImage : IAsyncInitializer
         await using var tar = new TarWriter(destination, TarEntryFormat.Pax, leaveOpen: true);
         const UnixFileMode dirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        // The root itself first: without an entry for "./" the engine may give / a restrictive mode.
+        await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, "./") { Mode = dirMode });
         foreach (var dir in new[] { "bin/", "etc/", "tmp/" })
         {
             await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, dir) { Mode = dir == "tmp/" ? dirMode | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite | UnixFileMode.StickyBit : dirMode });
@@ -130,11 +139,14 @@ public sealed class TestImage : IAsyncInitializer
         return $"{target}:{tag}";
     }
 
-    private async Task<string?> TryInspectAsync(string reference)
+    private async Task<(string Id, string? Recipe)?> TryInspectAsync(string reference)
     {
         try
         {
-            return (await Docker.Client.Images.InspectImageAsync(reference)).ID;
+            var image = await Docker.Client.Images.InspectImageAsync(reference);
+            string? recipe = null;
+            image.Config?.Labels?.TryGetValue(RecipeLabel, out recipe);
+            return (image.ID, recipe);
         }
         catch (global::Docker.DotNet.DockerImageNotFoundException)
         {
