@@ -127,12 +127,12 @@ stack_spawn() {
 }
 
 stack_wait_port() {
-    local port="$1" what="$2" i
+    local port="$1" what="$2" address="${3:-127.0.0.1}" i
     for i in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        if (exec 3<>"/dev/tcp/$address/$port") 2>/dev/null; then return 0; fi
         sleep 0.1
     done
-    stack_say "$what: not listening on 127.0.0.1:$port; last lines of its log:"
+    stack_say "$what: not listening on $address:$port; last lines of its log:"
     tail -n 20 "$STACK_STATE_DIR/$what.log" >&2 || true
     return 1
 }
@@ -148,10 +148,11 @@ stack_stop() {
     rm -f "$pidfile"
 }
 
-# A private registry (docker-registry, distribution 2.x) on 127.0.0.1:<port> with htpasswd (bcrypt) auth.
-# Docker pushes and pulls over plain HTTP to 127.0.0.0/8 without any daemon configuration.
+# A private registry (docker-registry, distribution 2.x) on <listen-ip, default 127.0.0.1>:<port> with htpasswd
+# (bcrypt) auth. Docker pushes and pulls over plain HTTP to 127.0.0.0/8 (also through a host name that resolves
+# there) without any daemon configuration.
 start_registry() {
-    local port="$1" user="$2" password="$3"
+    local port="$1" user="$2" password="$3" listen="${4:-127.0.0.1}"
     local dir="$STACK_STATE_DIR/registry"
     mkdir -p "$dir/data"
     htpasswd -Bbn "$user" "$password" > "$dir/htpasswd"
@@ -165,18 +166,18 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$port
+  addr: $listen:$port
 auth:
   htpasswd:
     realm: composer-demo
     path: $dir/htpasswd
 EOF
     if stack_spawn registry docker-registry serve "$dir/config.yml"; then
-        stack_say "registry: started on 127.0.0.1:$port (user $user, log $STACK_STATE_DIR/registry.log)"
+        stack_say "registry: started on $listen:$port (user $user, log $STACK_STATE_DIR/registry.log)"
     else
         stack_say "registry: already running (pid $(cat "$STACK_STATE_DIR/registry.pid"))"
     fi
-    stack_wait_port "$port" registry
+    stack_wait_port "$port" registry "$listen"
 }
 
 # tinyproxy on 127.0.0.1:<port>, allowing loopback clients only.
