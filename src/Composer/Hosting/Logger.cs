@@ -275,26 +275,30 @@ public sealed class Logger : IDisposable
         _ => "error",
     };
 
-    /// <summary>Parses trace/debug/info/warn/error (case-insensitive, "warning" accepted) or 1-5 as upstream does.</summary>
+    /// <summary>
+    /// Parses a level as upstream (tracing's Level::from_str) does: trace, debug, info, warn or error in any case, or
+    /// a number where 1 is error and 5 is trace (1 error, 2 warn, 3 info, 4 debug, 5 trace). Nothing else.
+    /// </summary>
     public static bool TryParseLevel(string? text, out LogLevel level)
     {
-        switch (text?.Trim().ToLowerInvariant())
+        switch (text?.ToLowerInvariant())
         {
-            case "trace" or "1": level = LogLevel.Trace; return true;
-            case "debug" or "2": level = LogLevel.Debug; return true;
+            case "trace" or "5": level = LogLevel.Trace; return true;
+            case "debug" or "4": level = LogLevel.Debug; return true;
             case "info" or "3": level = LogLevel.Info; return true;
-            case "warn" or "warning" or "4": level = LogLevel.Warn; return true;
-            case "error" or "5": level = LogLevel.Error; return true;
+            case "warn" or "2": level = LogLevel.Warn; return true;
+            case "error" or "1": level = LogLevel.Error; return true;
             default: level = LogLevel.Info; return false;
         }
     }
 
+    /// <summary>json or pretty, in any case.</summary>
     public static bool TryParseFormat(string? text, out LogFormat format)
     {
-        switch (text?.Trim().ToLowerInvariant())
+        switch (text?.ToLowerInvariant())
         {
             case "json": format = LogFormat.Json; return true;
-            case "pretty" or "text" or "human": format = LogFormat.Pretty; return true;
+            case "pretty": format = LogFormat.Pretty; return true;
             default: format = LogFormat.Json; return false;
         }
     }

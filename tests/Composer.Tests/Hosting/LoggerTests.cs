@@ -279,13 +279,40 @@ public class LoggerTests
     [Test]
     [Arguments("TRACE", LogLevel.Trace)]
     [Arguments("Debug", LogLevel.Debug)]
-    [Arguments(" info ", LogLevel.Info)]
-    [Arguments("warning", LogLevel.Warn)]
-    [Arguments("5", LogLevel.Error)]
+    [Arguments("info", LogLevel.Info)]
+    [Arguments("Warn", LogLevel.Warn)]
+    [Arguments("error", LogLevel.Error)]
+    [Arguments("1", LogLevel.Error)]
+    [Arguments("2", LogLevel.Warn)]
+    [Arguments("3", LogLevel.Info)]
+    [Arguments("4", LogLevel.Debug)]
+    [Arguments("5", LogLevel.Trace)]
     public async Task Levels_parse_like_upstream(string text, LogLevel expected)
     {
+        // tracing's Level::from_str: names in any case, or 1 (error) to 5 (trace).
         await Assert.That(Logger.TryParseLevel(text, out var level)).IsTrue();
         await Assert.That(level).IsEqualTo(expected);
+    }
+
+    [Test]
+    [Arguments("warning")]
+    [Arguments(" info")]
+    [Arguments("0")]
+    [Arguments("6")]
+    [Arguments("")]
+    public async Task Other_level_texts_are_rejected_as_upstream_does(string text)
+    {
+        await Assert.That(Logger.TryParseLevel(text, out _)).IsFalse();
+    }
+
+    [Test]
+    [Arguments("json", LogFormat.Json)]
+    [Arguments("PRETTY", LogFormat.Pretty)]
+    public async Task Formats_parse(string text, LogFormat expected)
+    {
+        await Assert.That(Logger.TryParseFormat(text, out var format)).IsTrue();
+        await Assert.That(format).IsEqualTo(expected);
+        await Assert.That(Logger.TryParseFormat("text", out _)).IsFalse();
     }
 
     [Test]
