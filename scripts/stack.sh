@@ -8,6 +8,7 @@ STACK_REPO_ROOT="${STACK_REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && 
 STACK_STATE_DIR="${STACK_STATE_DIR:-$STACK_REPO_ROOT/.state}"
 STACK_DOCKER_SOCKET="${STACK_DOCKER_SOCKET:-/var/run/docker.sock}"
 STACK_TEST_IMAGE="${STACK_TEST_IMAGE:-composer-test/busybox:1}"
+STACK_HOSTS_FILE="${STACK_HOSTS_FILE:-/etc/hosts}"
 
 # What the tests and the native publish need. NativeAOT static linking needs a C toolchain (clang), zlib1g-dev
 # and, for StaticOpenSslLinking, libssl-dev.
@@ -97,22 +98,24 @@ stop_dockerd() {
     rm -f "$pidfile"
 }
 
-# Adds the test host names of tests/hosts.txt to /etc/hosts, once. /etc/hosts is appended to, never replaced
-# (it is often a bind mount).
+# Adds the test host names of tests/hosts.txt to /etc/hosts ($STACK_HOSTS_FILE), each once. The file is appended
+# to, never replaced (it is often a bind mount).
 add_test_hosts() {
     local list="$STACK_REPO_ROOT/tests/hosts.txt" line ip names name added=0
+    # A last line without its newline would swallow the first appended entry.
+    if [ -s "$STACK_HOSTS_FILE" ] && [ -n "$(tail -c 1 "$STACK_HOSTS_FILE")" ]; then echo >> "$STACK_HOSTS_FILE"; fi
     while IFS= read -r line || [ -n "$line" ]; do
         line="${line%%#*}"
         read -r ip names <<< "$line" || true
         [ -n "$ip" ] && [ -n "$names" ] || continue
         for name in $names; do
-            if ! awk -v ip="$ip" -v name="$name" '$1 == ip { for (i = 2; i <= NF; i++) if ($i == name) found = 1 } END { exit !found }' /etc/hosts; then
-                printf '%s %s\n' "$ip" "$name" >> /etc/hosts
+            if ! awk -v ip="$ip" -v name="$name" '$1 == ip { for (i = 2; i <= NF; i++) if ($i == name) found = 1 } END { exit !found }' "$STACK_HOSTS_FILE"; then
+                printf '%s %s\n' "$ip" "$name" >> "$STACK_HOSTS_FILE"
                 added=$((added + 1))
             fi
         done
     done < "$list"
-    stack_say "hosts: $added added to /etc/hosts from tests/hosts.txt"
+    stack_say "hosts: $added added to $STACK_HOSTS_FILE from tests/hosts.txt"
 }
 
 # Starts a process in the background, detached, with its pid in $STACK_STATE_DIR/<name>.pid, unless the one
