@@ -243,3 +243,34 @@ push_test_image() {
     DOCKER_CONFIG="$config" DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker push "$target" >/dev/null
     stack_say "image: pushed $target"
 }
+
+# Reads the Microsoft.Testing.Platform summary of a `dotnet test` log ("total: N", "failed: N", "succeeded: N",
+# "skipped: N"; the last summary is the run's) and prints "N passed, N failed[, N skipped]". Returns 0 only when
+# the summary exists, something ran, nothing failed and dotnet test exited 0 (its exit code is the 2nd argument).
+test_totals() {
+    local log="$1" test_rc="${2:-0}" total failed succeeded skipped
+    summary_value() {
+        sed -e 's/\x1b\[[0-9;]*m//g' "$log" | awk -v key="$1" '$1 == key ":" && $2 ~ /^[0-9]+$/ { value = $2 } END { if (value != "") print value }'
+    }
+    total="$(summary_value total)"
+    failed="$(summary_value failed)"
+    succeeded="$(summary_value succeeded)"
+    skipped="$(summary_value skipped)"
+    if [ -z "$total" ] || [ -z "$failed" ] || [ -z "$succeeded" ]; then
+        echo "ci: no test summary in the output of dotnet test (exit code $test_rc; log: $log): the run is broken" >&2
+        return 1
+    fi
+    local line="$succeeded passed, $failed failed"
+    if [ -n "$skipped" ] && [ "$skipped" != "0" ]; then line="$line, $skipped skipped"; fi
+    echo "$line"
+    if [ "$failed" != "0" ]; then return 1; fi
+    if [ "$test_rc" -ne 0 ]; then
+        echo "ci: dotnet test exited with $test_rc" >&2
+        return 1
+    fi
+    if [ "$total" = "0" ]; then
+        echo "ci: no test ran" >&2
+        return 1
+    fi
+    return 0
+}

@@ -45,4 +45,33 @@ public class StackScriptTests
         }
         await Assert.That(lines.Length).IsEqualTo(1 + HostsList.Entries.Count);
     }
+
+    private const string PassingLog = """
+        Running tests from Composer.Tests.dll (net10.0|x64)
+        Composer.Tests.dll (net10.0|x64) passed (5s 669ms)
+        Test run summary: Passed!
+          total: 5
+          failed: 0
+          succeeded: 5
+          skipped: 0
+          duration: 6s 008ms
+        """;
+
+    [Test]
+    [Arguments(PassingLog, 0, "5 passed, 0 failed", 0)]
+    [Arguments("Test run summary: Failed!\n  total: 5\n  failed: 2\n  succeeded: 3\n  skipped: 0\n", 2, "3 passed, 2 failed", 1)]
+    [Arguments("Test run summary: Passed!\n  total: 5\n  failed: 0\n  succeeded: 4\n  skipped: 1\n", 0, "4 passed, 0 failed, 1 skipped", 0)]
+    [Arguments("\u001b[32mTest run summary: Passed!\u001b[0m\n  \u001b[1mtotal:\u001b[0m 7\n  failed: 0\n  succeeded: 7\n  skipped: 0\n", 0, "7 passed, 0 failed", 0)]
+    [Arguments("Test run summary: Zero tests ran\n  total: 0\n  failed: 0\n  succeeded: 0\n  skipped: 0\n", 8, "0 passed, 0 failed", 1)]
+    [Arguments(PassingLog, 3, "5 passed, 0 failed", 1)]
+    [Arguments("error NU1603: restore failed\n", 1, "", 1)]
+    public async Task Test_totals_reads_the_testing_platform_summary(string log, int testExitCode, string expectedLine, int expectedExitCode)
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("ci-log-").FullName, "test.log");
+        await File.WriteAllTextAsync(file, log);
+        var result = await RunStackAsync($"test_totals '{file}' {testExitCode}", new Dictionary<string, string>());
+        await Assert.That(result.Stdout.Trim()).IsEqualTo(expectedLine);
+        await Assert.That(result.ExitCode).IsEqualTo(expectedExitCode).Because(result.ToString());
+        if (expectedLine.Length == 0) await Assert.That(result.Stderr).Contains("no test summary");
+    }
 }
