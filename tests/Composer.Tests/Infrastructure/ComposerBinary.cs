@@ -57,19 +57,29 @@ public static class ComposerBinary
         return await RunProcessAsync(setpriv, wrapped, environment, workingDirectory, timeout, stdin: null);
     }
 
-    /// <summary>A copy of the published binary in a fresh directory, both mode 0555 (readable and runnable by anyone).</summary>
-    public static string CopyForOtherUsers()
+    /// <summary>
+    /// A copy of the published binary in its own directory, both mode 0555 (readable and runnable by anyone), made
+    /// once per test session. `cp` writes it, not this process: a child forked here while the copy was open for
+    /// writing would keep that descriptor until its exec, and running the copy would then fail with ETXTBSY.
+    /// </summary>
+    public static string CopyForOtherUsers() => SharedCopy.Value;
+
+    private static readonly Lazy<string> SharedCopy = new(() =>
     {
         EnsurePublished();
         var dir = Directory.CreateTempSubdirectory("composer-bin-").FullName;
         var copy = System.IO.Path.Combine(dir, "composer");
-        File.Copy(Path, copy);
+        using (var cp = Process.Start(new ProcessStartInfo("cp", [Path, copy]) { UseShellExecute = false })!)
+        {
+            cp.WaitForExit();
+            if (cp.ExitCode != 0) throw new InvalidOperationException($"cp {Path} {copy} failed with exit code {cp.ExitCode}");
+        }
         const UnixFileMode readExecute = UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead
             | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
         File.SetUnixFileMode(copy, readExecute);
         File.SetUnixFileMode(dir, readExecute);
         return copy;
-    }
+    });
 
     private static async Task<ProcessResult> RunProcessAsync(
         string executable,
