@@ -30,6 +30,32 @@ public class BinaryBasicsTests
     }
 
     [Test]
+    public async Task Unknown_option_is_a_usage_error_on_stderr_only()
+    {
+        var result = await ComposerBinary.RunAsync(["--no-such-option"]);
+        await Assert.That(result.ExitCode).IsEqualTo(2);
+        await Assert.That(result.Stderr).Contains("--no-such-option");
+        await Assert.That(result.Stderr).Contains("composer --help");
+        await Assert.That(result.Stderr).DoesNotContain("   at ");
+        await Assert.That(result.Stdout).IsEqualTo("");
+    }
+
+    [Test]
+    public async Task No_command_at_all_is_a_usage_error()
+    {
+        var result = await ComposerBinary.RunAsync([]);
+        await Assert.That(result.ExitCode).IsEqualTo(2);
+        await Assert.That(result.Stderr).Contains("Required command was not provided");
+    }
+
+    [Test]
+    public async Task Version_has_no_build_metadata_suffix()
+    {
+        var result = await ComposerBinary.RunAsync(["--version"]);
+        await Assert.That(result.Stdout.Trim()).Matches(@"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$");
+    }
+
+    [Test]
     public async Task The_binary_is_a_single_native_file()
     {
         ComposerBinary.EnsurePublished();
@@ -39,5 +65,14 @@ public class BinaryBasicsTests
         var header = new byte[4];
         await using (var f = File.OpenRead(ComposerBinary.Path)) { await f.ReadExactlyAsync(header); }
         await Assert.That(header).IsEquivalentTo(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' });
+    }
+
+    [Test]
+    public async Task The_binary_is_statically_linked()
+    {
+        // No program interpreter (ld-linux): it runs in an empty (distroless, scratch) image.
+        ComposerBinary.EnsurePublished();
+        await Assert.That(TestImage.IsStaticExecutable(ComposerBinary.Path)).IsTrue();
+        await Assert.That(TestImage.IsStaticExecutable("/bin/ls")).IsFalse();
     }
 }

@@ -34,7 +34,62 @@ public static class ComposerBinary
         string? stdin = null)
     {
         EnsurePublished();
-        var psi = new ProcessStartInfo(Path)
+        return await RunProcessAsync(Path, args, environment, workingDirectory, timeout, stdin);
+    }
+
+    /// <summary>
+    /// Runs a copy of composer as another user (uid/gid, no supplementary groups, through setpriv), the way a
+    /// hardened deployment does (e.g. 65534, nobody). The copy sits in a root-owned read-only directory, so the
+    /// repository's permissions do not matter. Needs root and setpriv (util-linux).
+    /// </summary>
+    public static async Task<ProcessResult> RunAsUserAsync(
+        int uid, int gid,
+        IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null,
+        TimeSpan? timeout = null)
+    {
+        EnsurePublished();
+        var setpriv = Requirements.Which("setpriv") ?? throw new InvalidOperationException("setpriv (util-linux) is not installed");
+        var copy = CopyForOtherUsers();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        string[] wrapped = [$"--reuid={uid.ToString(inv)}", $"--regid={gid.ToString(inv)}", "--clear-groups", "--", copy, .. args];
+        return await RunProcessAsync(setpriv, wrapped, environment, workingDirectory, timeout, stdin: null);
+    }
+
+    /// <summary>
+    /// A copy of the published binary in its own directory, both mode 0555 (readable and runnable by anyone), made
+    /// once per test session. `cp` writes it, not this process: a child forked here while the copy was open for
+    /// writing would keep that descriptor until its exec, and running the copy would then fail with ETXTBSY.
+    /// </summary>
+    public static string CopyForOtherUsers() => SharedCopy.Value;
+
+    private static readonly Lazy<string> SharedCopy = new(() =>
+    {
+        EnsurePublished();
+        var dir = Directory.CreateTempSubdirectory("composer-bin-").FullName;
+        var copy = System.IO.Path.Combine(dir, "composer");
+        using (var cp = Process.Start(new ProcessStartInfo("cp", [Path, copy]) { UseShellExecute = false })!)
+        {
+            cp.WaitForExit();
+            if (cp.ExitCode != 0) throw new InvalidOperationException($"cp {Path} {copy} failed with exit code {cp.ExitCode}");
+        }
+        const UnixFileMode readExecute = UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        File.SetUnixFileMode(copy, readExecute);
+        File.SetUnixFileMode(dir, readExecute);
+        return copy;
+    });
+
+    private static async Task<ProcessResult> RunProcessAsync(
+        string executable,
+        IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment,
+        string? workingDirectory,
+        TimeSpan? timeout,
+        string? stdin)
+    {
+        var psi = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
