@@ -6,12 +6,13 @@ namespace Composer.Cli;
 /// <summary>Loads the configuration for a command and reports every error on stderr (exit code 2 for the caller).</summary>
 public static class CliSettings
 {
-    public static ComposerSettings? Load(ParseResult parse, TextWriter stderr)
+    public static ComposerSettings? Load(ParseResult parse, TextWriter stderr, bool requireManagerKey = true)
     {
         var result = ConfigurationLoader.Load(new ConfigLoadRequest
         {
             ConfigDirectory = parse.GetValue(ComposerCli.ConfigDirOption),
             Environment = ConfigLoadRequest.ProcessEnvironment(),
+            RequireManagerKey = requireManagerKey,
         });
         foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
         if (result.Success) return result.Settings;

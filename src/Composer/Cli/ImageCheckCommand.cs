@@ -21,7 +21,7 @@ public static class ImageCheckCommand
         command.Arguments.Add(image);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var settings = CliSettings.Load(parse, stderr);
+            var settings = CliSettings.Load(parse, stderr, requireManagerKey: false);
             if (settings is null) return ExitCodes.ConfigurationError;
             return await RunAsync(settings, parse.GetValue(image), stdout, stderr, handlers: null, cancellationToken);
         });

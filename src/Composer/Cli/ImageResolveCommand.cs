@@ -16,7 +16,7 @@ public static class ImageResolveCommand
         command.Arguments.Add(image);
         command.SetAction(parse =>
         {
-            var settings = CliSettings.Load(parse, stderr);
+            var settings = CliSettings.Load(parse, stderr, requireManagerKey: false);
             if (settings is null) return ExitCodes.ConfigurationError;
             if (!ImageResolver.TryCreate(settings.OpenCti.Daemon.Registry, out var resolver, out var configError))
             {

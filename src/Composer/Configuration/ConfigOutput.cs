@@ -24,21 +24,8 @@ public static class ConfigOutput
         _ => value,
     };
 
-    /// <summary>http://user:pass@host:port → http://user:***@host:port; anything unparsable with an '@' is fully masked.</summary>
-    public static string RedactUrl(string value)
-    {
-        var schemeEnd = value.IndexOf("://", StringComparison.Ordinal);
-        var authorityStart = schemeEnd < 0 ? 0 : schemeEnd + 3;
-        var authorityEnd = value.IndexOfAny(['/', '?', '#'], authorityStart);
-        if (authorityEnd < 0) authorityEnd = value.Length;
-        if (authorityEnd <= authorityStart) return value;
-        var at = value.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart);
-        if (at < 0) return value;
-        var userInfo = value[authorityStart..at];
-        var colon = userInfo.IndexOf(':');
-        var user = colon < 0 ? userInfo : userInfo[..colon];
-        return value[..authorityStart] + user + ":" + Mask + value[at..];
-    }
+    /// <summary>http://user:pass@host:port → http://user:***@host:port (one implementation: the network layer's).</summary>
+    public static string RedactUrl(string value) => Network.SecretRedaction.RedactUrl(value);
 
     public static void WriteString(Utf8JsonWriter w, string key, string? value, SecretMode mode, bool redact)
     {

@@ -16,7 +16,7 @@ public static class ConfigValidator
     private static readonly string[] LogFormats = ["json", "pretty"];
     private static readonly string[] RestartConditions = ["none", "on-failure", "any"];
 
-    public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
+    public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings, bool requireManagerKey = true)
     {
         var v = new Checker(provenance, errors, warnings);
 
@@ -32,7 +32,7 @@ public static class ConfigValidator
             v.Error("manager.logger.format", $"expected json or pretty, got \"{m.Logger.Format}\"");
         }
 
-        if (s.OpenCti.Enable || s.OpenAev.Enable) CheckPrivateKey(v, m, s.OpenCti.Enable ? "opencti.enable" : "openaev.enable");
+        if (s.OpenCti.Enable || s.OpenAev.Enable) CheckPrivateKey(v, m, s.OpenCti.Enable ? "opencti.enable" : "openaev.enable", requireManagerKey);
 
         v.ProxyUrl("http_proxy", s.HttpProxy);
         v.ProxyUrl("https_proxy", s.HttpsProxy);
@@ -120,7 +120,7 @@ public static class ConfigValidator
     }
 
     /// <summary>The manager key: credentials_key_filepath wins over credentials_key; PKCS#8 PEM; RSA-4096.</summary>
-    private static void CheckPrivateKey(Checker v, ManagerSettings m, string because)
+    private static void CheckPrivateKey(Checker v, ManagerSettings m, string because, bool required)
     {
         string pem;
         string key;
@@ -148,6 +148,7 @@ public static class ConfigValidator
         }
         else
         {
+            if (!required) return;
             v.Error("manager.credentials_key",
                 $"no manager private key: set manager.credentials_key or manager.credentials_key_filepath (MANAGER__CREDENTIALS_KEY, MANAGER__CREDENTIALS_KEY_FILE or MANAGER__CREDENTIALS_KEY_FILEPATH); required because {because} is true");
             return;
@@ -197,17 +198,18 @@ public static class ConfigValidator
             if (value is null) return;
             if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
             {
-                Error(path, $"expected an absolute http:// or https:// URL, got \"{ConfigOutput.RedactUrl(value)}\"");
+                Error(path, $"expected an absolute http:// or https:// URL, got \"{Network.SecretRedaction.RedactUrl(value)}\"");
             }
         }
 
         /// <summary>Proxy URLs may carry credentials: the value is shown redacted.</summary>
+        /// <summary>One rule for proxy URLs: the network layer's parser (scheme optional, http/https/socks5, no path).</summary>
         public void ProxyUrl(string path, string? value)
         {
-            if (string.IsNullOrEmpty(value)) return;
-            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
+            if (string.IsNullOrWhiteSpace(value)) return;
+            if (!Network.ProxyEndpoint.TryParse(value, out _, out var problem))
             {
-                Error(path, $"expected a proxy URL with an http or https scheme and a host (http://proxy:3128), got \"{ConfigOutput.RedactUrl(value)}\"");
+                Error(path, $"{problem}, got \"{Network.SecretRedaction.RedactUrl(value)}\"");
             }
         }
 
@@ -230,40 +232,15 @@ public static class ConfigValidator
             }
         }
 
-        /// <summary>Each entry is an inline PEM block or a file holding at least one PEM certificate.</summary>
+        /// <summary>One rule for CA lists: the network layer's loader (inline PEM, PEM file or DER file).</summary>
         public void Certificates(string path, List<string>? entries)
         {
             if (entries is null) return;
-            for (var i = 0; i < entries.Count; i++)
+            var (bundle, problems) = Network.ProxyCaBundle.Load(entries, path);
+            foreach (var c in bundle.Certificates) c.Dispose();
+            foreach (var d in problems)
             {
-                var entry = entries[i];
-                var certificates = new X509Certificate2Collection();
-                try
-                {
-                    if (entry.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal))
-                    {
-                        certificates.ImportFromPem(entry);
-                        if (certificates.Count == 0) Error(path, $"entry {i} is an inline PEM block without a readable certificate");
-                    }
-                    else if (!File.Exists(entry))
-                    {
-                        Error(path, $"entry {i}: file \"{entry}\" does not exist");
-                    }
-                    else
-                    {
-                        certificates.ImportFromPemFile(entry);
-                        if (certificates.Count == 0) Error(path, $"entry {i}: file \"{entry}\" contains no PEM certificate");
-                    }
-                }
-                catch (Exception ex) when (ex is CryptographicException or IOException or UnauthorizedAccessException)
-                {
-                    var what = entry.TrimStart().StartsWith("-----BEGIN", StringComparison.Ordinal) ? "the inline PEM block" : $"file \"{entry}\"";
-                    Error(path, $"entry {i}: {what} does not hold a readable certificate");
-                }
-                finally
-                {
-                    foreach (var c in certificates) c.Dispose();
-                }
+                Error(path, $"entry {d.Key[(path.Length + 1)..^1]} ({d.Source}): {d.Message}");
             }
         }
     }

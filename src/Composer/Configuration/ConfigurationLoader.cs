@@ -19,6 +19,12 @@ public sealed class ConfigLoadRequest
     /// <summary>The environment to bind from (the process environment in production, a dictionary in tests).</summary>
     public required IReadOnlyDictionary<string, string> Environment { get; init; }
 
+    /// <summary>
+    /// Whether a missing manager private key is an error. Commands that never talk to the platform (image
+    /// resolve/check) do not need it; a key that is configured is still validated.
+    /// </summary>
+    public bool RequireManagerKey { get; init; } = true;
+
     public static IReadOnlyDictionary<string, string> ProcessEnvironment()
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -94,7 +100,7 @@ public static class ConfigurationLoader
         BindEnvironment(ctx, settings, env);
         // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
         // bind keeps its previous value and is not reported twice.
-        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
+        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings, request.RequireManagerKey);
 
         result.Errors.AddRange(ctx.Errors);
         result.Warnings.AddRange(ctx.Warnings);

@@ -98,7 +98,7 @@ public sealed class ProxyCaBundle
         }
         if (found.Count == 0)
         {
-            problem = "no CERTIFICATE block found; expected -----BEGIN CERTIFICATE-----";
+            problem = "no readable certificate; expected a -----BEGIN CERTIFICATE----- block of base64 DER";
             return false;
         }
         into.AddRange(found);

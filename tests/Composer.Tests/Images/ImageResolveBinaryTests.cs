@@ -102,10 +102,22 @@ public class ImageResolveBinaryTests
     [Test]
     public async Task An_invalid_configuration_is_reported_with_exit_code_2()
     {
-        // No manager key at all: the loader refuses the configuration before any image is looked at.
-        var result = await ComposerBinary.RunAsync(["image", "resolve", "nginx"]);
+        // A bad value anywhere in the configuration stops the command before any image is looked at.
+        var result = await ComposerBinary.RunAsync(["image", "resolve", "nginx"],
+            new Dictionary<string, string> { ["OPENCTI__DAEMON__REGISTRY__TOKEN_TTL"] = "soon" });
         await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
         await Assert.That(result.Stdout).IsEqualTo("");
         await Assert.That(result.Stderr).Contains("composer: invalid configuration");
+        await Assert.That(result.Stderr).Contains("OPENCTI__DAEMON__REGISTRY__TOKEN_TTL");
+    }
+
+    [Test]
+    public async Task Resolving_an_image_does_not_need_the_manager_private_key()
+    {
+        // The key is for talking to the platform; a pre-flight tool must work without it.
+        var result = await ComposerBinary.RunAsync(["image", "resolve", "nginx"],
+            new Dictionary<string, string> { ["OPENCTI__DAEMON__REGISTRY__SERVER"] = "registry.example.com" });
+        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
+        await Assert.That(result.Stdout.Trim()).IsEqualTo("registry.example.com/nginx");
     }
 }

@@ -10,22 +10,19 @@ public static class TestHosts
 {
     /// <summary>HTTP/HTTPS target servers reached through proxies.</summary>
     public const string Target = "target.composer.test";
-    public const string TargetAddress = "127.0.0.2";
+    public static string TargetAddress => HostsList.AddressOf(Target);
 
     /// <summary>A second target, reached directly (NO_PROXY) in tests that mix both routes.</summary>
     public const string Direct = "direct.composer.test";
-    public const string DirectAddress = "127.0.0.3";
+    public static string DirectAddress => HostsList.AddressOf(Direct);
 
     /// <summary>The registry reached through proxies by binary tests.</summary>
     public const string Registry = "registry.composer.test";
-    public const string RegistryAddress = "127.0.0.4";
+    public static string RegistryAddress => HostsList.AddressOf(Registry);
 
+    /// <summary>Every name of tests/hosts.txt, the one list .ci/run also installs.</summary>
     public static IReadOnlyList<(string Address, string Name)> All { get; } =
-    [
-        (TargetAddress, Target),
-        (DirectAddress, Direct),
-        (RegistryAddress, Registry),
-    ];
+        HostsList.Entries.Select(e => (e.Address, e.Name)).ToList();
 
     /// <summary>The lines, exactly as they go into /etc/hosts.</summary>
     public static IEnumerable<string> HostsFileLines => All.Select(h => $"{h.Address} {h.Name}");

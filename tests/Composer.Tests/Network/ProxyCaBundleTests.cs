@@ -32,7 +32,7 @@ public class ProxyCaBundleTests
         });
         await Assert.That(errors[0].Source).IsEqualTo($"file {Path.Combine(dir, "missing.pem")}");
         await Assert.That(errors[0].Message).Contains("cannot read");
-        await Assert.That(errors[2].Message).Contains("no CERTIFICATE block");
+        await Assert.That(errors[2].Message).Contains("no readable certificate");
         await Assert.That(errors[3].Source).IsEqualTo("inline PEM");
         // A key in the file must never be echoed into a message.
         await Assert.That(string.Join("\n", errors)).DoesNotContain("PRIVATE KEY");
