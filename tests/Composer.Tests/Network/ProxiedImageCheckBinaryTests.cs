@@ -35,6 +35,13 @@ internal static class ProxiedImageCheck
         ComposerBinary.RunAsync(["image", "check", $"{ProxiedRegistryFixture.Repository}:{ProxiedRegistryFixture.Tag}"], env,
             timeout: TimeSpan.FromSeconds(90));
 
+    /// <summary>Exit 0 with the digest the registry holds for the image.</summary>
+    public static async Task AssertAvailableAsync(ProcessResult result, ProxiedRegistryFixture registry)
+    {
+        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
+        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+    }
+
     /// <summary>Exit 1 with a TLS failure naming the registry (and nothing else went wrong).</summary>
     public static async Task AssertTlsFailureAsync(ProcessResult result, ProxiedRegistryFixture registry)
     {
@@ -65,8 +72,7 @@ public class TinyproxyImageCheckBinaryTests(ProxiedRegistryFixture registry, Aut
             e["HTTPS_PROXY_CA"] = registry.CaPath; // the registry's CA: a CONNECT tunnel shows the origin's certificate
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
         await Assert.That(authProxy.Saw($"CONNECT {registry.Host}")).IsTrue().Because(authProxy.Log);
         await ProxiedImageCheck.AssertNoSecretsAsync(result, AuthenticatedTinyproxyFixture.Password);
     }
@@ -116,8 +122,7 @@ public class HttpsProxyImageCheckBinaryTests(ProxiedRegistryFixture registry, St
             e["HTTPS_PROXY_CA"] = $"[\"{proxy.ProxyCaPath}\",\"{registry.CaPath}\"]";
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
         await Assert.That(proxy.Tinyproxy.Saw($"CONNECT {registry.Host}")).IsTrue();
     }
 
@@ -143,8 +148,7 @@ public class HttpsProxyImageCheckBinaryTests(ProxiedRegistryFixture registry, St
             e["HTTPS_PROXY_REJECT_UNAUTHORIZED"] = "false";
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
     }
 }
 
@@ -160,8 +164,7 @@ public class InterceptingProxyImageCheckBinaryTests(ProxiedRegistryFixture regis
             e["HTTPS_PROXY_CA"] = squid.InterceptionCaPath;
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
         // squid decrypted the traffic: its log holds the registry API URL itself.
         await Assert.That(squid.Saw($"https://{registry.Host}/v2/")).IsTrue().Because(squid.AccessLog);
     }
