@@ -221,8 +221,14 @@ internal static class Emitter
     /// <summary>The expression of a property's key-table index, relative to the section's own slot.</summary>
     private static string SlotOf(Model model, TypeSpec spec, PropertySpec p) => $"slot + {Int(model.Offset(spec, p))}";
 
-    /// <summary>The case labels that bind a property: its key and its aliases within the same section.</summary>
-    private static IEnumerable<string> Labels(PropertySpec p) => new[] { p.Key }.Concat(p.Aliases.Where(a => !a.Contains('.')));
+    /// <summary>
+    /// The switch cases of a binder: every property under its key and its aliases within the same section, with
+    /// the property's slot expression.
+    /// </summary>
+    private static IEnumerable<(PropertySpec Property, string Slot, string Label)> KeyCases(Model model, TypeSpec spec) =>
+        from p in spec.Properties
+        from label in new[] { p.Key }.Concat(p.Aliases.Where(a => !a.Contains('.')))
+        select (p, SlotOf(model, spec, p), label);
 
     /// <summary>The path a key was spelled with (alias or canonical), for the spelling note.</summary>
     private static string LabelPath(string label) => $"ctx.PathOf(slot) is \"\" ? {Lit(label)} : ctx.PathOf(slot) + {Lit("." + label)}";
@@ -335,18 +341,14 @@ internal static class Emitter
         foreach (var line in f.KeyLoop) w.Line(line);
         w.Line("switch (key)");
         w.Line("{");
-        foreach (var p in spec.Properties)
+        foreach (var (p, slot, label) in KeyCases(model, spec))
         {
-            var slot = SlotOf(model, spec, p);
-            foreach (var label in Labels(p))
-            {
-                w.Line($"case {Lit(label)}:");
-                w.Line("{");
-                var spelling = p.Aliases.Count > 0 ? FileSpelling(p, slot, LabelPath(label), "v", f.Where) : null;
-                EmitFileValue(w, spec, p, slot, spelling, f);
-                w.Line("break;");
-                w.Line("}");
-            }
+            w.Line($"case {Lit(label)}:");
+            w.Line("{");
+            var spelling = p.Aliases.Count > 0 ? FileSpelling(p, slot, LabelPath(label), "v", f.Where) : null;
+            EmitFileValue(w, spec, p, slot, spelling, f);
+            w.Line("break;");
+            w.Line("}");
         }
         w.Line("default:");
         w.Line($"if (hook is null || !hook(key, {f.KeyPosition}, {f.Reader}, ctx, hookState!, slot)) {f.Bind}.UnknownKey({f.Reader}, ctx, slot, key, {f.KeyPosition});");
@@ -431,24 +433,20 @@ internal static class Emitter
         w.Line("var last = index == e.Segments.Length - 1;");
         w.Line("switch (e.Segments[index])");
         w.Line("{");
-        foreach (var p in spec.Properties)
+        foreach (var (p, slot, label) in KeyCases(model, spec))
         {
-            var slot = SlotOf(model, spec, p);
-            foreach (var label in Labels(p))
+            w.Line($"case {Lit(label)}:");
+            w.Line("{");
+            EmitEnvValue(w, model, spec, p, slot, p.Aliases.Count > 0 ? LabelPath(label) : null);
+            w.Line("}");
+            if (p.Secret && p.Kind == PropKind.String)
             {
-                w.Line($"case {Lit(label)}:");
+                w.Line($"case {Lit(label + "_file")}:");
                 w.Line("{");
-                EmitEnvValue(w, model, spec, p, slot, p.Aliases.Count > 0 ? LabelPath(label) : null);
+                w.Line("if (!last) return false;");
+                w.Line($"if ({Rt}EnvBind.ReadSecretFile(e, ctx, {slot}, out var v)) target.{p.Name} = v;");
+                w.Line("return true;");
                 w.Line("}");
-                if (p.Secret && p.Kind == PropKind.String)
-                {
-                    w.Line($"case {Lit(label + "_file")}:");
-                    w.Line("{");
-                    w.Line("if (!last) return false;");
-                    w.Line($"if ({Rt}EnvBind.ReadSecretFile(e, ctx, {slot}, out var v)) target.{p.Name} = v;");
-                    w.Line("return true;");
-                    w.Line("}");
-                }
             }
         }
         w.Line("}");
