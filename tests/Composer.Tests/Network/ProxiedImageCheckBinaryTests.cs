@@ -8,19 +8,11 @@ namespace Composer.Tests.Network;
 /// </summary>
 internal static class ProxiedImageCheck
 {
-    // The configuration requires the manager's RSA-4096 key whenever opencti.enable is true (the default).
-    private static readonly Lazy<string> ManagerKey = new(() =>
-    {
-        using var rsa = System.Security.Cryptography.RSA.Create(4096);
-        return rsa.ExportPkcs8PrivateKeyPem();
-    });
-
     /// <summary>Environment for `composer image check` against the proxied registry; <paramref name="proxy"/> adds the proxy keys.</summary>
     public static Dictionary<string, string> Environment(ProxiedRegistryFixture registry, Action<Dictionary<string, string>> proxy)
     {
         var env = new Dictionary<string, string>
         {
-            ["MANAGER__CREDENTIALS_KEY"] = ManagerKey.Value,
             ["OPENCTI__WITH_PROXY"] = "true",
             ["OPENCTI__DAEMON__REGISTRY__SERVER"] = registry.Host,
             ["OPENCTI__DAEMON__REGISTRY__USERNAME"] = ProxiedRegistryFixture.User,
