@@ -25,14 +25,52 @@ public sealed class ConfigLoadRequest
     /// </summary>
     public bool RequireManagerKey { get; init; } = true;
 
-    public static IReadOnlyDictionary<string, string> ProcessEnvironment()
+    /// <summary>The process environment, read once (a read-only view of the runtime's snapshot, not a second copy).</summary>
+    public static IReadOnlyDictionary<string, string> ProcessEnvironment() => new EnvironmentSnapshot(System.Environment.GetEnvironmentVariables());
+
+    /// <summary>
+    /// <see cref="System.Environment.GetEnvironmentVariables"/> already returns a fresh table of every variable (names are
+    /// case-sensitive on Unix, as here); this exposes it with string types instead of copying it into a dictionary.
+    /// </summary>
+    private sealed class EnvironmentSnapshot(IDictionary variables) : IReadOnlyDictionary<string, string>
     {
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+        public string this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException(key);
+
+        public IEnumerable<string> Keys
         {
-            env[(string)e.Key] = (string?)e.Value ?? "";
+            get
+            {
+                foreach (var entry in this) yield return entry.Key;
+            }
         }
-        return env;
+
+        public IEnumerable<string> Values
+        {
+            get
+            {
+                foreach (var entry in this) yield return entry.Value;
+            }
+        }
+
+        public int Count => variables.Count;
+
+        public bool ContainsKey(string key) => variables.Contains(key);
+
+        public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string value)
+        {
+            // A variable's value is never null, so null means absent: one lookup.
+            value = variables[key] as string;
+            return value is not null;
+        }
+
+        public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
+        {
+            // Key and Value of the dictionary enumerator, not its boxed DictionaryEntry.
+            var e = variables.GetEnumerator();
+            while (e.MoveNext()) yield return new KeyValuePair<string, string>((string)e.Key, (string?)e.Value ?? "");
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
 
@@ -153,7 +191,7 @@ public static class ConfigurationLoader
         ctx.BeginFile(displayName);
         try
         {
-            using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
+            using var reader = Utf8BytesReader.Create(bytes);
             var parser = new Parser(reader);
             if (YamlBind.BeginDocument(parser, ctx))
             {
@@ -228,10 +266,9 @@ public static class ConfigurationLoader
     public static void BindEnvironment(BindContext ctx, ComposerSettings settings, IReadOnlyDictionary<string, string> environment)
     {
         ctx.BeginEnvironment();
-        // Names are case-insensitive: group the spellings; the upper-case one wins (HTTPS_PROXY over https_proxy).
-        var chosen = new Dictionary<string, (string Name, string Value)>(StringComparer.Ordinal);
         var roots = EnvRoots.GetAlternateLookup<ReadOnlySpan<char>>();
         Span<char> rootBuffer = stackalloc char[64];
+        var candidates = new List<EnvVar>();
         foreach (var (name, value) in environment)
         {
             // Most of the environment (PATH, HOME ...) is not ours: decide on the first segment without allocating.
@@ -240,30 +277,34 @@ public static class ConfigurationLoader
             if (rootName.Length > rootBuffer.Length) continue;
             var root = rootBuffer[..rootName.ToLowerInvariant(rootBuffer)];
             if (!roots.Contains(root) && !root.SequenceEqual(LegacyKeys.RegistryRoot)) continue;
-            var lower = name.ToLowerInvariant();
-            if (chosen.TryGetValue(lower, out var other))
-            {
-                var (winner, loser) = Prefer(name, value, other.Name, other.Value);
-                if (winner.Value != loser.Value)
-                {
-                    ctx.Warnings.Add(new ConfigDiagnostic(winner.Name, "environment",
-                        $"{winner.Name} and {loser.Name} are both set with different values; using {winner.Name}"));
-                }
-                chosen[lower] = winner;
-            }
-            else
-            {
-                chosen[lower] = (name, value);
-            }
+            candidates.Add(new EnvVar(name, LowerSegments(name), value));
         }
-
-        var variables = new List<EnvVar>(chosen.Count);
-        foreach (var (lower, (name, value)) in chosen)
+        // Numeric segments sort numerically, so indexed lists (NAME__2, NAME__10) keep their order; ties (01 and 1) are
+        // broken ordinally so that the spellings of one name end up next to each other.
+        candidates.Sort(static (a, b) =>
         {
-            variables.Add(new EnvVar(name, lower.Split("__"), value));
+            var c = CompareSegments(a.Segments, b.Segments);
+            return c != 0 ? c : CompareSegmentsOrdinal(a.Segments, b.Segments);
+        });
+
+        // Names are case-insensitive: of the spellings of one name, the upper-case one wins (HTTPS_PROXY over https_proxy).
+        var variables = new List<EnvVar>(candidates.Count);
+        foreach (var candidate in candidates)
+        {
+            if (variables.Count == 0 || CompareSegmentsOrdinal(variables[^1].Segments, candidate.Segments) != 0)
+            {
+                variables.Add(candidate);
+                continue;
+            }
+            var other = variables[^1];
+            var (winner, loser) = Prefer(candidate.Name, candidate.Value, other.Name, other.Value);
+            if (winner.Value != loser.Value)
+            {
+                ctx.Warnings.Add(new ConfigDiagnostic(winner.Name, "environment",
+                    $"{winner.Name} and {loser.Name} are both set with different values; using {winner.Name}"));
+            }
+            if (winner.Name == candidate.Name) variables[^1] = candidate;
         }
-        // Numeric segments sort numerically, so indexed lists (NAME__2, NAME__10) keep their order.
-        variables.Sort(static (a, b) => CompareSegments(a.Segments, b.Segments));
 
         foreach (var variable in variables)
         {
@@ -294,6 +335,32 @@ public static class ConfigurationLoader
         if (IsUpper(name) && !IsUpper(otherName)) return (a, b);
         if (IsUpper(otherName) && !IsUpper(name)) return (b, a);
         return string.CompareOrdinal(name, otherName) <= 0 ? (a, b) : (b, a);
+    }
+
+    /// <summary>The name split on "__" (as <c>string.Split("__")</c>) and lower-cased, without a lower-cased copy of the whole name.</summary>
+    private static string[] LowerSegments(string name)
+    {
+        var count = 1;
+        for (var at = name.IndexOf("__", StringComparison.Ordinal); at >= 0; at = name.IndexOf("__", at + 2, StringComparison.Ordinal)) count++;
+        var segments = new string[count];
+        var start = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var end = i == count - 1 ? name.Length : name.IndexOf("__", start, StringComparison.Ordinal);
+            segments[i] = string.Create(end - start, (name, start), static (span, state) => state.name.AsSpan(state.start, span.Length).ToLowerInvariant(span));
+            start = end + 2;
+        }
+        return segments;
+    }
+
+    private static int CompareSegmentsOrdinal(string[] a, string[] b)
+    {
+        for (var i = 0; i < Math.Min(a.Length, b.Length); i++)
+        {
+            var c = string.CompareOrdinal(a[i], b[i]);
+            if (c != 0) return c;
+        }
+        return a.Length.CompareTo(b.Length);
     }
 
     private static int CompareSegments(string[] a, string[] b)
