@@ -43,9 +43,15 @@ public static class DockerPreflight
             var body = (api.ResponseBody ?? "").Trim();
             if (body.Length > 200) body = body[..200] + "...";
             var detail = body.StartsWith('{') ? $": {body}" : "";
-            cause = api.StatusCode == System.Net.HttpStatusCode.ProxyAuthenticationRequired
-                ? "the proxy requires authentication (HTTP 407): check the credentials in the proxy URL"
-                : $"{(proxy is null ? "it" : "the engine or the proxy")} answered HTTP {(int)api.StatusCode} {api.StatusCode}{detail}";
+            // Some proxies (tinyproxy) answer a forwarded request with bad credentials 401 rather than 407.
+            cause = api.StatusCode switch
+            {
+                System.Net.HttpStatusCode.ProxyAuthenticationRequired =>
+                    "the proxy requires authentication (HTTP 407): check the credentials in the proxy URL",
+                System.Net.HttpStatusCode.Unauthorized when proxy is not null =>
+                    "the engine or the proxy refused authentication (HTTP 401 Unauthorized): check the credentials in the proxy URL",
+                _ => $"{(proxy is null ? "it" : "the engine or the proxy")} answered HTTP {(int)api.StatusCode} {api.StatusCode}{detail}",
+            };
         }
         else if (chain.OfType<HttpRequestException>().FirstOrDefault(h => h.HttpRequestError == HttpRequestError.ProxyTunnelError) is { } tunnel)
         {

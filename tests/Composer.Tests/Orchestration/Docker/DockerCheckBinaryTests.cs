@@ -125,6 +125,9 @@ public class DockerCheckProxyBinaryTests(DockerTcpFixture docker)
     [ClassDataSource<TinyproxyFixture>(Shared = SharedType.None)]
     public required TinyproxyFixture Proxy { get; init; }
 
+    [ClassDataSource<AuthenticatedTinyproxyFixture>(Shared = SharedType.PerTestSession)]
+    public required AuthenticatedTinyproxyFixture AuthProxy { get; init; }
+
     private string TcpTarget => $"{TestHosts.Target}:{docker.Port}";
 
     [Test]
@@ -209,5 +212,37 @@ public class DockerCheckProxyBinaryTests(DockerTcpFixture docker)
         await DockerCheckBinaryTests.AssertEngineAnsweredAsync(result, docker.Engine);
         await Assert.That(result.Stdout).Contains($"endpoint: https://{TestHosts.Target}:{docker.TlsPort}");
         await Assert.That(Proxy.Saw($"CONNECT {TestHosts.Target}:{docker.TlsPort}")).IsTrue().Because(Proxy.Log);
+    }
+
+    [Test]
+    public async Task Wrong_proxy_credentials_exit_1_without_printing_them()
+    {
+        docker.Require();
+        const string wrongPassword = "not-the-password-42";
+        var result = await DockerCheckBinaryTests.CheckAsync(new()
+        {
+            ["DOCKER_HOST"] = docker.DockerHost,
+            ["OPENCTI__WITH_PROXY"] = "true",
+            ["HTTP_PROXY"] = $"http://{AuthenticatedTinyproxyFixture.User}:{wrongPassword}@127.0.0.1:{AuthProxy.Port}",
+        });
+        await Assert.That(result.ExitCode).IsEqualTo(1).Because(result.ToString());
+        await Assert.That(result.Stderr).Contains("authentication (HTTP 40");
+        await Assert.That(result.Stderr).Contains("check the credentials in the proxy URL");
+        await Assert.That(result.Stdout).Contains($"route: proxy http://{AuthenticatedTinyproxyFixture.User}:***@127.0.0.1:{AuthProxy.Port}");
+        await Assert.That(result.Stdout + result.Stderr).DoesNotContain(wrongPassword);
+    }
+
+    [Test]
+    public async Task Right_proxy_credentials_reach_the_engine()
+    {
+        docker.Require();
+        var result = await DockerCheckBinaryTests.CheckAsync(new()
+        {
+            ["DOCKER_HOST"] = docker.DockerHost,
+            ["OPENCTI__WITH_PROXY"] = "true",
+            ["HTTP_PROXY"] = AuthProxy.UrlWithCredentials,
+        });
+        await DockerCheckBinaryTests.AssertEngineAnsweredAsync(result, docker.Engine);
+        await Assert.That(result.Stdout + result.Stderr).DoesNotContain(AuthenticatedTinyproxyFixture.Password);
     }
 }
