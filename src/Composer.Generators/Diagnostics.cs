@@ -6,45 +6,41 @@ internal static class Diagnostics
 {
     private const string Category = "Composer.Configuration";
 
-    public static readonly DiagnosticDescriptor UnsupportedType = new(
+    public static readonly DiagnosticDescriptor UnsupportedType = Error(
         "COMPOSER001", "Unsupported configuration property type",
-        "Property '{0}.{1}' has type '{2}', which the configuration binder does not support (string, bool, int, long, their nullable forms, List<string>?, List<section>?, Dictionary<string, string>?, a [ConfigSection] class, or string? with [RawJson])",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Property '{0}.{1}' has type '{2}', which the configuration binder does not support (string, bool, int, long, their nullable forms, List<string>?, List<section>?, Dictionary<string, string>?, a [ConfigSection] class, or string? with [RawJson])");
 
-    public static readonly DiagnosticDescriptor MissingKey = new(
+    public static readonly DiagnosticDescriptor MissingKey = Error(
         "COMPOSER002", "Configuration property without [ConfigKey]",
-        "Property '{0}.{1}' has no [ConfigKey]: every public property of a [ConfigSection] type must name its key",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Property '{0}.{1}' has no [ConfigKey]: every public property of a [ConfigSection] type must name its key");
 
-    public static readonly DiagnosticDescriptor NotPartial = new(
+    public static readonly DiagnosticDescriptor NotPartial = Error(
         "COMPOSER003", "Configuration section must be partial",
-        "Type '{0}' has [ConfigSection] but is not declared partial",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Type '{0}' has [ConfigSection] but is not declared partial");
 
-    public static readonly DiagnosticDescriptor DuplicateKey = new(
+    public static readonly DiagnosticDescriptor DuplicateKey = Error(
         "COMPOSER004", "Duplicate configuration key",
-        "Key '{1}' is used more than once in '{0}'",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Key '{1}' is used more than once in '{0}'");
 
-    public static readonly DiagnosticDescriptor BadAlias = new(
+    public static readonly DiagnosticDescriptor BadAlias = Error(
         "COMPOSER005", "Unsupported configuration alias",
-        "Alias '{2}' on '{0}.{1}' is not supported: use 'other_key' or 'section.key' (section being a [ConfigSection] property of the same type) on a scalar setting",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Alias '{2}' on '{0}.{1}' is not supported: use 'other_key' or 'section.key' (section being a [ConfigSection] property of the same type) on a scalar setting");
 
-    public static readonly DiagnosticDescriptor NotSettable = new(
+    public static readonly DiagnosticDescriptor NotSettable = Error(
         "COMPOSER006", "Configuration property must be settable",
-        "Property '{0}.{1}' needs a public setter to be bound",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Property '{0}.{1}' needs a public setter to be bound");
 
-    public static readonly DiagnosticDescriptor Cycle = new(
+    public static readonly DiagnosticDescriptor Cycle = Error(
         "COMPOSER007", "Recursive configuration sections",
-        "Section type '{0}' contains itself through '{1}'; configuration sections must form a tree",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Section type '{0}' contains itself through '{1}'; configuration sections must form a tree");
 
-    public static readonly DiagnosticDescriptor NoParameterlessConstructor = new(
+    public static readonly DiagnosticDescriptor NoParameterlessConstructor = Error(
         "COMPOSER008", "Configuration section needs a parameterless constructor",
-        "Type '{0}' has [ConfigSection] but no public parameterless constructor",
-        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        "Type '{0}' has [ConfigSection] but no public parameterless constructor");
+
+    /// <summary>Every binder diagnostic is an error (release tracking still checks each id against AnalyzerReleases.*.md).</summary>
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static DiagnosticDescriptor ById(string id) => id switch
     {

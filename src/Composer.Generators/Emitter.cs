@@ -168,8 +168,8 @@ internal static class Emitter
         w.Line($"internal const int ConfigSlotCount = {Int(model.SlotCount(spec))};");
         w.Line();
         EmitSlots(w, model, spec);
-        EmitYaml(w, model, spec);
-        EmitJson(w, model, spec);
+        EmitFileBinder(w, model, spec, FileFormat.Yaml);
+        EmitFileBinder(w, model, spec, FileFormat.Json);
         EmitEnv(w, model, spec);
         EmitAliasHooks(w, model, spec);
         EmitWriteJson(w, model, spec);
@@ -210,13 +210,32 @@ internal static class Emitter
         }
     }
 
-    // ---- YAML ---------------------------------------------------------------------------------------------------
+    // ---- shared by the binders ----------------------------------------------------------------------------------
 
     private static IEnumerable<(PropertySpec Target, string Alias)> AliasesThrough(TypeSpec spec, string sectionKey) =>
         from p in spec.Properties
         from a in p.Aliases
         where a.Contains('.') && a.Substring(0, a.IndexOf('.')) == sectionKey
         select (p, a.Substring(a.IndexOf('.') + 1));
+
+    /// <summary>The expression of a property's key-table index, relative to the section's own slot.</summary>
+    private static string SlotOf(Model model, TypeSpec spec, PropertySpec p) => $"slot + {Int(model.Offset(spec, p))}";
+
+    /// <summary>
+    /// The switch cases of a binder: every property under its key and its aliases within the same section, with
+    /// the property's slot expression.
+    /// </summary>
+    private static IEnumerable<(PropertySpec Property, string Slot, string Label)> KeyCases(Model model, TypeSpec spec) =>
+        from p in spec.Properties
+        from label in new[] { p.Key }.Concat(p.Aliases.Where(a => !a.Contains('.')))
+        select (p, SlotOf(model, spec, p), label);
+
+    /// <summary>The path a key was spelled with (alias or canonical), for the spelling note.</summary>
+    private static string LabelPath(string label) => $"ctx.PathOf(slot) is \"\" ? {Lit(label)} : ctx.PathOf(slot) + {Lit("." + label)}";
+
+    /// <summary>How a section property is read from its parent when it may be null (sections are then created with defaults).</summary>
+    private static string SectionExpr(PropertySpec p, string parentExpr) =>
+        p.Nullable ? $"({parentExpr}.{p.Name} ?? new {p.SectionType}())" : $"{parentExpr}.{p.Name}";
 
     private static string SpellingValue(PropertySpec p, string v) => p.Kind switch
     {
@@ -240,47 +259,99 @@ internal static class Emitter
         w.Line("}");
     }
 
-    private static string YamlScalarRead(PropertySpec p, string slot, string outVar) => p.Kind switch
-    {
-        PropKind.String => $"{Rt}YamlBind.ReadString(parser, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
-        PropKind.Bool => $"{Rt}YamlBind.ReadBool(parser, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
-        PropKind.Int32 => $"{Rt}YamlBind.ReadInt32(parser, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
-        _ => $"{Rt}YamlBind.ReadInt64(parser, ctx, {slot}, {Bool(p.Nullable)}, long.MinValue, long.MaxValue, out var {outVar})",
-    };
-
     private static string FileSpelling(PropertySpec p, string slot, string spellingPath, string valueVar, string where) =>
         $"ctx.NoteSpelling({slot}, {spellingPath}, {SpellingValue(p, p.Kind == PropKind.String ? valueVar : valueVar + "!.Value")}, {where});";
 
-    private static void EmitYaml(Writer w, Model model, TypeSpec spec)
+    // ---- YAML and JSON files ------------------------------------------------------------------------------------
+
+    /// <summary>What differs between the YAML and the JSON binder: the runtime helpers, the reader and the key position.</summary>
+    private sealed class FileFormat
     {
-        w.Line("/// <summary>Binds the keys of a YAML mapping (positioned after MappingStart, consumes MappingEnd).</summary>");
-        w.Line($"internal static void ConfigBindYaml(global::YamlDotNet.Core.IParser parser, {spec.Name} target, int slot, {Rt}BindContext ctx, {Rt}YamlKeyHook? hook, object? hookState)");
+        public static readonly FileFormat Yaml = new()
+        {
+            Name = "Yaml",
+            Reader = "parser",
+            ReaderParameter = "global::YamlDotNet.Core.IParser parser",
+            KeyPosition = "mark",
+            KeyPositionParameter = "global::YamlDotNet.Core.Mark mark",
+            Where = $"ctx.CurrentWhere({Rt}YamlBind.Line(mark), {Rt}YamlBind.Column(mark))",
+            IsContainer = "isMapping",
+            HookParameters = "(k, m, pr, c, st, sl)",
+            HookArguments = "k, m, pr, c, sl",
+            Summary = "/// <summary>Binds the keys of a YAML mapping (positioned after MappingStart, consumes MappingEnd).</summary>",
+            KeyLoop =
+            [
+                $"while (!{Rt}YamlBind.AtMappingEnd(parser))",
+                "{",
+                $"if (!{Rt}YamlBind.ReadKey(parser, ctx, slot, out var key, out var mark)) continue;",
+            ],
+        };
+
+        public static readonly FileFormat Json = new()
+        {
+            Name = "Json",
+            Reader = "ref reader",
+            ReaderParameter = "ref global::System.Text.Json.Utf8JsonReader reader",
+            KeyPosition = "keyOffset",
+            KeyPositionParameter = "long keyOffset",
+            Where = "ctx.CurrentWhereJson(keyOffset)",
+            IsContainer = "isObject",
+            HookParameters = $"(string k, long o, ref global::System.Text.Json.Utf8JsonReader r, {Rt}BindContext c, object st, int sl)",
+            HookArguments = "k, o, ref r, c, sl",
+            Summary = "/// <summary>Binds the properties of a JSON object (positioned on StartObject, ends on EndObject).</summary>",
+            KeyLoop =
+            [
+                $"while ({Rt}JsonBind.NextKey(ref reader, out var key, out var keyOffset))",
+                "{",
+            ],
+        };
+
+        /// <summary>"Yaml" or "Json": names ConfigBind*, ConfigAlias*_, *Bind and *KeyHook.</summary>
+        public string Name { get; private set; } = "";
+        public string Bind => Rt + Name + "Bind";
+        /// <summary>The reader as an argument.</summary>
+        public string Reader { get; private set; } = "";
+        public string ReaderParameter { get; private set; } = "";
+        /// <summary>Where the current key stands (a YAML mark, a JSON byte offset).</summary>
+        public string KeyPosition { get; private set; } = "";
+        public string KeyPositionParameter { get; private set; } = "";
+        /// <summary>The location expression for spelling notes.</summary>
+        public string Where { get; private set; } = "";
+        public string IsContainer { get; private set; } = "";
+        public string HookParameters { get; private set; } = "";
+        public string HookArguments { get; private set; } = "";
+        public string Summary { get; private set; } = "";
+        /// <summary>Opens the loop over the keys, leaving `key` and the key position in scope.</summary>
+        public string[] KeyLoop { get; private set; } = [];
+
+        public string ScalarRead(PropertySpec p, string slot, string outVar) => p.Kind switch
+        {
+            PropKind.String => $"{Bind}.ReadString({Reader}, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
+            PropKind.Bool => $"{Bind}.ReadBool({Reader}, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
+            PropKind.Int32 => $"{Bind}.ReadInt32({Reader}, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
+            _ => $"{Bind}.ReadInt64({Reader}, ctx, {slot}, {Bool(p.Nullable)}, long.MinValue, long.MaxValue, out var {outVar})",
+        };
+    }
+
+    private static void EmitFileBinder(Writer w, Model model, TypeSpec spec, FileFormat f)
+    {
+        w.Line(f.Summary);
+        w.Line($"internal static void ConfigBind{f.Name}({f.ReaderParameter}, {spec.Name} target, int slot, {Rt}BindContext ctx, {Rt}{f.Name}KeyHook? hook, object? hookState)");
         w.Line("{");
-        w.Line($"while (!{Rt}YamlBind.AtMappingEnd(parser))");
-        w.Line("{");
-        w.Line($"if (!{Rt}YamlBind.ReadKey(parser, ctx, slot, out var key, out var mark)) continue;");
+        foreach (var line in f.KeyLoop) w.Line(line);
         w.Line("switch (key)");
         w.Line("{");
-        var i = 0;
-        foreach (var p in spec.Properties)
+        foreach (var (p, slot, label) in KeyCases(model, spec))
         {
-            i++;
-            var slot = $"slot + {Int(model.Offset(spec, p))}";
-            var labels = new List<string> { p.Key };
-            labels.AddRange(p.Aliases.Where(a => !a.Contains('.')));
-            foreach (var label in labels)
-            {
-                w.Line($"case {Lit(label)}:");
-                w.Line("{");
-                var where = $"ctx.CurrentWhere({Rt}YamlBind.Line(mark), {Rt}YamlBind.Column(mark))";
-                var spelling = p.Aliases.Count > 0 ? FileSpelling(p, slot, $"ctx.PathOf(slot) is \"\" ? {Lit(label)} : ctx.PathOf(slot) + {Lit("." + label)}", "v", where) : null;
-                EmitYamlValue(w, model, spec, p, slot, spelling);
-                w.Line("break;");
-                w.Line("}");
-            }
+            w.Line($"case {Lit(label)}:");
+            w.Line("{");
+            var spelling = p.Aliases.Count > 0 ? FileSpelling(p, slot, LabelPath(label), "v", f.Where) : null;
+            EmitFileValue(w, spec, p, slot, spelling, f);
+            w.Line("break;");
+            w.Line("}");
         }
         w.Line("default:");
-        w.Line($"if (hook is null || !hook(key, mark, parser, ctx, hookState!, slot)) {Rt}YamlBind.UnknownKey(parser, ctx, slot, key, mark);");
+        w.Line($"if (hook is null || !hook(key, {f.KeyPosition}, {f.Reader}, ctx, hookState!, slot)) {f.Bind}.UnknownKey({f.Reader}, ctx, slot, key, {f.KeyPosition});");
         w.Line("break;");
         w.Line("}");
         w.Line("}");
@@ -288,118 +359,37 @@ internal static class Emitter
         w.Line();
     }
 
-    private static void EmitYamlValue(Writer w, Model model, TypeSpec spec, PropertySpec p, string slot, string? spelling)
+    private static void EmitFileValue(Writer w, TypeSpec spec, PropertySpec p, string slot, string? spelling, FileFormat f)
     {
         switch (p.Kind)
         {
             case PropKind.String or PropKind.Bool or PropKind.Int32 or PropKind.Int64:
-                ScalarAssign(w, p, YamlScalarRead(p, slot, "v"), "v", spelling);
+                ScalarAssign(w, p, f.ScalarRead(p, slot, "v"), "v", spelling);
                 break;
             case PropKind.StringList:
-                w.Line($"if ({Rt}YamlBind.ReadStringList(parser, ctx, {slot}, out var v)) target.{p.Name} = v;");
+                w.Line($"if ({f.Bind}.ReadStringList({f.Reader}, ctx, {slot}, out var v)) target.{p.Name} = v;");
                 break;
             case PropKind.StringMap:
-                w.Line($"if ({Rt}YamlBind.ReadStringMap(parser, ctx, {slot}, target.{p.Name}, out var v)) target.{p.Name} = v;");
+                w.Line($"if ({f.Bind}.ReadStringMap({f.Reader}, ctx, {slot}, target.{p.Name}, out var v)) target.{p.Name} = v;");
                 break;
             case PropKind.RawJson:
-                w.Line($"if ({Rt}YamlBind.ReadRawJson(parser, ctx, {slot}, out var v)) target.{p.Name} = v;");
+                w.Line($"if ({f.Bind}.ReadRawJson({f.Reader}, ctx, {slot}, out var v)) target.{p.Name} = v;");
                 break;
             case PropKind.SectionList:
-                w.Line($"if ({Rt}YamlBind.ReadSectionList(parser, ctx, {slot}, {p.SectionType}.ConfigSlots, static () => new {p.SectionType}(), {p.SectionType}.ConfigBindYaml, out var v)) target.{p.Name} = v;");
+                w.Line($"if ({f.Bind}.ReadSectionList({f.Reader}, ctx, {slot}, {p.SectionType}.ConfigSlots, static () => new {p.SectionType}(), {p.SectionType}.ConfigBind{f.Name}, out var v)) target.{p.Name} = v;");
                 break;
             case PropKind.Section:
-                var hasAliases = AliasesThrough(spec, p.Key).Any();
-                var hook = hasAliases
-                    ? $"static (k, m, pr, c, st, sl) => ConfigAliasYaml_{p.Name}(({spec.Name})st, k, m, pr, c, sl), target"
+                var hook = AliasesThrough(spec, p.Key).Any()
+                    ? $"static {f.HookParameters} => ConfigAlias{f.Name}_{p.Name}(({spec.Name})st, {f.HookArguments}), target"
                     : "null, null";
-                w.Line($"if ({Rt}YamlBind.EnterSection(parser, ctx, {slot}, out var isMapping))");
+                w.Line($"if ({f.Bind}.EnterSection({f.Reader}, ctx, {slot}, out var {f.IsContainer}))");
                 w.Line("{");
-                w.Line("if (isMapping)");
+                w.Line($"if ({f.IsContainer})");
                 w.Line("{");
                 w.Line($"var section = target.{p.Name} ??= new {p.SectionType}();");
-                w.Line($"{p.SectionType}.ConfigBindYaml(parser, section, {slot}, ctx, {hook});");
+                w.Line($"{p.SectionType}.ConfigBind{f.Name}({f.Reader}, section, {slot}, ctx, {hook});");
                 w.Line("}");
                 // An explicit null removes an optional section (as upstream); "swarm: {}" keeps it with defaults.
-                if (p.Nullable) w.Line($"else target.{p.Name} = null;");
-                w.Line("}");
-                break;
-        }
-    }
-
-    // ---- JSON ---------------------------------------------------------------------------------------------------
-
-    private static string JsonScalarRead(PropertySpec p, string slot, string outVar) => p.Kind switch
-    {
-        PropKind.String => $"{Rt}JsonBind.ReadString(ref reader, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
-        PropKind.Bool => $"{Rt}JsonBind.ReadBool(ref reader, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
-        PropKind.Int32 => $"{Rt}JsonBind.ReadInt32(ref reader, ctx, {slot}, {Bool(p.Nullable)}, out var {outVar})",
-        _ => $"{Rt}JsonBind.ReadInt64(ref reader, ctx, {slot}, {Bool(p.Nullable)}, long.MinValue, long.MaxValue, out var {outVar})",
-    };
-
-    private static void EmitJson(Writer w, Model model, TypeSpec spec)
-    {
-        w.Line("/// <summary>Binds the properties of a JSON object (positioned on StartObject, ends on EndObject).</summary>");
-        w.Line($"internal static void ConfigBindJson(ref global::System.Text.Json.Utf8JsonReader reader, {spec.Name} target, int slot, {Rt}BindContext ctx, {Rt}JsonKeyHook? hook, object? hookState)");
-        w.Line("{");
-        w.Line($"while ({Rt}JsonBind.NextKey(ref reader, out var key, out var keyOffset))");
-        w.Line("{");
-        w.Line("switch (key)");
-        w.Line("{");
-        foreach (var p in spec.Properties)
-        {
-            var slot = $"slot + {Int(model.Offset(spec, p))}";
-            var labels = new List<string> { p.Key };
-            labels.AddRange(p.Aliases.Where(a => !a.Contains('.')));
-            foreach (var label in labels)
-            {
-                w.Line($"case {Lit(label)}:");
-                w.Line("{");
-                var spelling = p.Aliases.Count > 0 ? FileSpelling(p, slot, $"ctx.PathOf(slot) is \"\" ? {Lit(label)} : ctx.PathOf(slot) + {Lit("." + label)}", "v", "ctx.CurrentWhereJson(keyOffset)") : null;
-                EmitJsonValue(w, spec, p, slot, spelling);
-                w.Line("break;");
-                w.Line("}");
-            }
-        }
-        w.Line("default:");
-        w.Line($"if (hook is null || !hook(key, keyOffset, ref reader, ctx, hookState!, slot)) {Rt}JsonBind.UnknownKey(ref reader, ctx, slot, key, keyOffset);");
-        w.Line("break;");
-        w.Line("}");
-        w.Line("}");
-        w.Line("}");
-        w.Line();
-    }
-
-    private static void EmitJsonValue(Writer w, TypeSpec spec, PropertySpec p, string slot, string? spelling)
-    {
-        switch (p.Kind)
-        {
-            case PropKind.String or PropKind.Bool or PropKind.Int32 or PropKind.Int64:
-                ScalarAssign(w, p, JsonScalarRead(p, slot, "v"), "v", spelling);
-                break;
-            case PropKind.StringList:
-                w.Line($"if ({Rt}JsonBind.ReadStringList(ref reader, ctx, {slot}, out var v)) target.{p.Name} = v;");
-                break;
-            case PropKind.StringMap:
-                w.Line($"if ({Rt}JsonBind.ReadStringMap(ref reader, ctx, {slot}, target.{p.Name}, out var v)) target.{p.Name} = v;");
-                break;
-            case PropKind.RawJson:
-                w.Line($"if ({Rt}JsonBind.ReadRawJson(ref reader, ctx, {slot}, out var v)) target.{p.Name} = v;");
-                break;
-            case PropKind.SectionList:
-                w.Line($"if ({Rt}JsonBind.ReadSectionList(ref reader, ctx, {slot}, {p.SectionType}.ConfigSlots, static () => new {p.SectionType}(), {p.SectionType}.ConfigBindJson, out var v)) target.{p.Name} = v;");
-                break;
-            case PropKind.Section:
-                var hasAliases = AliasesThrough(spec, p.Key).Any();
-                var hook = hasAliases
-                    ? $"static (string k, long o, ref global::System.Text.Json.Utf8JsonReader r, {Rt}BindContext c, object st, int sl) => ConfigAliasJson_{p.Name}(({spec.Name})st, k, o, ref r, c, sl), target"
-                    : "null, null";
-                w.Line($"if ({Rt}JsonBind.EnterSection(ref reader, ctx, {slot}, out var isObject))");
-                w.Line("{");
-                w.Line("if (isObject)");
-                w.Line("{");
-                w.Line($"var section = target.{p.Name} ??= new {p.SectionType}();");
-                w.Line($"{p.SectionType}.ConfigBindJson(ref reader, section, {slot}, ctx, {hook});");
-                w.Line("}");
                 if (p.Nullable) w.Line($"else target.{p.Name} = null;");
                 w.Line("}");
                 break;
@@ -425,6 +415,16 @@ internal static class Emitter
         w.Line("}");
     }
 
+    /// <summary>The variable names the whole value (no further segment): bind it and stop.</summary>
+    private static void EnvWhole(Writer w, string bind)
+    {
+        w.Line("if (last)");
+        w.Line("{");
+        w.Line(bind);
+        w.Line("return true;");
+        w.Line("}");
+    }
+
     private static void EmitEnv(Writer w, Model model, TypeSpec spec)
     {
         w.Line("/// <summary>Binds one environment variable from segment <paramref name=\"index\"/> on; false when no key matches.</summary>");
@@ -433,27 +433,20 @@ internal static class Emitter
         w.Line("var last = index == e.Segments.Length - 1;");
         w.Line("switch (e.Segments[index])");
         w.Line("{");
-        foreach (var p in spec.Properties)
+        foreach (var (p, slot, label) in KeyCases(model, spec))
         {
-            var slot = $"slot + {Int(model.Offset(spec, p))}";
-            var labels = new List<string> { p.Key };
-            labels.AddRange(p.Aliases.Where(a => !a.Contains('.')));
-            foreach (var label in labels)
+            w.Line($"case {Lit(label)}:");
+            w.Line("{");
+            EmitEnvValue(w, model, spec, p, slot, p.Aliases.Count > 0 ? LabelPath(label) : null);
+            w.Line("}");
+            if (p.Secret && p.Kind == PropKind.String)
             {
-                w.Line($"case {Lit(label)}:");
+                w.Line($"case {Lit(label + "_file")}:");
                 w.Line("{");
-                var spellingPath = p.Aliases.Count > 0 ? $"ctx.PathOf(slot) is \"\" ? {Lit(label)} : ctx.PathOf(slot) + {Lit("." + label)}" : null;
-                EmitEnvValue(w, model, spec, p, slot, spellingPath);
+                w.Line("if (!last) return false;");
+                w.Line($"if ({Rt}EnvBind.ReadSecretFile(e, ctx, {slot}, out var v)) target.{p.Name} = v;");
+                w.Line("return true;");
                 w.Line("}");
-                if (p.Secret && p.Kind == PropKind.String)
-                {
-                    w.Line($"case {Lit(label + "_file")}:");
-                    w.Line("{");
-                    w.Line("if (!last) return false;");
-                    w.Line($"if ({Rt}EnvBind.ReadSecretFile(e, ctx, {slot}, out var v)) target.{p.Name} = v;");
-                    w.Line("return true;");
-                    w.Line("}");
-                }
             }
         }
         w.Line("}");
@@ -472,21 +465,13 @@ internal static class Emitter
                 w.Line("return true;");
                 break;
             case PropKind.StringList:
-                w.Line("if (last)");
-                w.Line("{");
-                w.Line($"if ({Rt}EnvBind.ReadStringList(e, ctx, {slot}, out var v)) target.{p.Name} = v;");
-                w.Line("return true;");
-                w.Line("}");
+                EnvWhole(w, $"if ({Rt}EnvBind.ReadStringList(e, ctx, {slot}, out var v)) target.{p.Name} = v;");
                 w.Line("if (index + 2 != e.Segments.Length) return false;");
                 w.Line($"target.{p.Name} = {Rt}EnvBind.IndexedListItem(e, ctx, {slot}, index + 1, target.{p.Name});");
                 w.Line("return true;");
                 break;
             case PropKind.StringMap:
-                w.Line("if (last)");
-                w.Line("{");
-                w.Line($"if ({Rt}EnvBind.ReadStringMap(e, ctx, {slot}, target.{p.Name}, out var v)) target.{p.Name} = v;");
-                w.Line("return true;");
-                w.Line("}");
+                EnvWhole(w, $"if ({Rt}EnvBind.ReadStringMap(e, ctx, {slot}, target.{p.Name}, out var v)) target.{p.Name} = v;");
                 w.Line($"target.{p.Name} = {Rt}EnvBind.MapEntry(e, ctx, {slot}, index + 1, target.{p.Name});");
                 w.Line("return true;");
                 break;
@@ -496,11 +481,7 @@ internal static class Emitter
                 w.Line("return true;");
                 break;
             case PropKind.SectionList:
-                w.Line("if (last)");
-                w.Line("{");
-                w.Line($"if ({Rt}EnvBind.ReadSectionListJson(e, ctx, {slot}, {p.SectionType}.ConfigSlots, static () => new {p.SectionType}(), {p.SectionType}.ConfigBindJson, out var v)) target.{p.Name} = v;");
-                w.Line("return true;");
-                w.Line("}");
+                EnvWhole(w, $"if ({Rt}EnvBind.ReadSectionListJson(e, ctx, {slot}, {p.SectionType}.ConfigSlots, static () => new {p.SectionType}(), {p.SectionType}.ConfigBindJson, out var v)) target.{p.Name} = v;");
                 w.Line($"var list = target.{p.Name};");
                 w.Line($"var item = {Rt}EnvBind.SectionListItem(e, ctx, {slot}, index + 1, ref list, static () => new {p.SectionType}());");
                 w.Line($"target.{p.Name} = list;");
@@ -516,11 +497,7 @@ internal static class Emitter
                 w.Line("}");
                 break;
             case PropKind.Section:
-                w.Line("if (last)");
-                w.Line("{");
-                w.Line($"{Rt}EnvBind.SectionValue(e, ctx, {slot});");
-                w.Line("return true;");
-                w.Line("}");
+                EnvWhole(w, $"{Rt}EnvBind.SectionValue(e, ctx, {slot});");
                 var aliases = AliasesThrough(spec, p.Key).ToList();
                 if (aliases.Count > 0)
                 {
@@ -530,11 +507,10 @@ internal static class Emitter
                     w.Line("{");
                     foreach (var (target, alias) in aliases)
                     {
-                        var targetSlot = $"slot + {Int(model.Offset(spec, target))}";
                         w.Line($"case {Lit(alias)}:");
                         w.Line("{");
                         w.Line($"target.{p.Name} ??= new {p.SectionType}();");
-                        EnvScalar(w, target, targetSlot, $"ctx.PathOf({slot}) + {Lit("." + alias)}");
+                        EnvScalar(w, target, SlotOf(model, spec, target), $"ctx.PathOf({slot}) + {Lit("." + alias)}");
                         w.Line("return true;");
                         w.Line("}");
                     }
@@ -554,49 +530,45 @@ internal static class Emitter
         {
             var aliases = AliasesThrough(spec, section.Key).ToList();
             if (aliases.Count == 0) continue;
-            var sectionOffset = Int(model.Offset(spec, section));
-            w.Line($"private static bool ConfigAliasYaml_{section.Name}({spec.Name} target, string key, global::YamlDotNet.Core.Mark mark, global::YamlDotNet.Core.IParser parser, {Rt}BindContext ctx, int sectionSlot)");
-            w.Line("{");
-            w.Line($"var slot = sectionSlot - {sectionOffset};");
-            w.Line("switch (key)");
-            w.Line("{");
-            foreach (var (target, alias) in aliases)
-            {
-                var slot = $"slot + {Int(model.Offset(spec, target))}";
-                w.Line($"case {Lit(alias)}:");
-                w.Line("{");
-                ScalarAssign(w, target, YamlScalarRead(target, slot, "v"), "v",
-                    FileSpelling(target, slot, $"ctx.PathOf(sectionSlot) + {Lit("." + alias)}", "v", $"ctx.CurrentWhere({Rt}YamlBind.Line(mark), {Rt}YamlBind.Column(mark))"));
-                w.Line("return true;");
-                w.Line("}");
-            }
-            w.Line("}");
-            w.Line("return false;");
-            w.Line("}");
-            w.Line();
-            w.Line($"private static bool ConfigAliasJson_{section.Name}({spec.Name} target, string key, long keyOffset, ref global::System.Text.Json.Utf8JsonReader reader, {Rt}BindContext ctx, int sectionSlot)");
-            w.Line("{");
-            w.Line($"var slot = sectionSlot - {sectionOffset};");
-            w.Line("switch (key)");
-            w.Line("{");
-            foreach (var (target, alias) in aliases)
-            {
-                var slot = $"slot + {Int(model.Offset(spec, target))}";
-                w.Line($"case {Lit(alias)}:");
-                w.Line("{");
-                ScalarAssign(w, target, JsonScalarRead(target, slot, "v"), "v",
-                    FileSpelling(target, slot, $"ctx.PathOf(sectionSlot) + {Lit("." + alias)}", "v", "ctx.CurrentWhereJson(keyOffset)"));
-                w.Line("return true;");
-                w.Line("}");
-            }
-            w.Line("}");
-            w.Line("return false;");
-            w.Line("}");
-            w.Line();
+            EmitAliasHook(w, model, spec, section, aliases, FileFormat.Yaml);
+            EmitAliasHook(w, model, spec, section, aliases, FileFormat.Json);
         }
     }
 
+    private static void EmitAliasHook(Writer w, Model model, TypeSpec spec, PropertySpec section, List<(PropertySpec Target, string Alias)> aliases, FileFormat f)
+    {
+        w.Line($"private static bool ConfigAlias{f.Name}_{section.Name}({spec.Name} target, string key, {f.KeyPositionParameter}, {f.ReaderParameter}, {Rt}BindContext ctx, int sectionSlot)");
+        w.Line("{");
+        w.Line($"var slot = sectionSlot - {Int(model.Offset(spec, section))};");
+        w.Line("switch (key)");
+        w.Line("{");
+        foreach (var (target, alias) in aliases)
+        {
+            var slot = SlotOf(model, spec, target);
+            w.Line($"case {Lit(alias)}:");
+            w.Line("{");
+            ScalarAssign(w, target, f.ScalarRead(target, slot, "v"), "v",
+                FileSpelling(target, slot, $"ctx.PathOf(sectionSlot) + {Lit("." + alias)}", "v", f.Where));
+            w.Line("return true;");
+            w.Line("}");
+        }
+        w.Line("}");
+        w.Line("return false;");
+        w.Line("}");
+        w.Line();
+    }
+
     // ---- writers -------------------------------------------------------------------------------------------------
+
+    /// <summary>A section (list) is written when set; <paramref name="whenNull"/> writes an explicit null otherwise.</summary>
+    private static void IfSet(Writer w, PropertySpec p, string whenNull, params string[] body)
+    {
+        w.Line($"if (v.{p.Name} is {{ }} {Camel(p.Name)})");
+        w.Line("{");
+        foreach (var line in body) w.Line(line);
+        w.Line("}");
+        w.Line(whenNull);
+    }
 
     private static void EmitWriteJson(Writer w, Model model, TypeSpec spec)
     {
@@ -616,21 +588,15 @@ internal static class Emitter
                 case PropKind.StringMap: w.Line($"{Rt}ConfigOutput.WriteMap(w, {k}, v.{p.Name});"); break;
                 case PropKind.RawJson: w.Line($"{Rt}ConfigOutput.WriteRawJson(w, {k}, v.{p.Name});"); break;
                 case PropKind.Section:
-                    w.Line($"if (v.{p.Name} is {{ }} {Camel(p.Name)})");
-                    w.Line("{");
-                    w.Line($"w.WritePropertyName({k});");
-                    w.Line($"{p.SectionType}.ConfigWriteJson(w, {Camel(p.Name)}, redact);");
-                    w.Line("}");
-                    w.Line($"else w.WriteNull({k});");
+                    IfSet(w, p, $"else w.WriteNull({k});",
+                        $"w.WritePropertyName({k});",
+                        $"{p.SectionType}.ConfigWriteJson(w, {Camel(p.Name)}, redact);");
                     break;
                 case PropKind.SectionList:
-                    w.Line($"if (v.{p.Name} is {{ }} {Camel(p.Name)})");
-                    w.Line("{");
-                    w.Line($"w.WriteStartArray({k});");
-                    w.Line($"foreach (var item in {Camel(p.Name)}) {p.SectionType}.ConfigWriteJson(w, item, redact);");
-                    w.Line("w.WriteEndArray();");
-                    w.Line("}");
-                    w.Line($"else w.WriteNull({k});");
+                    IfSet(w, p, $"else w.WriteNull({k});",
+                        $"w.WriteStartArray({k});",
+                        $"foreach (var item in {Camel(p.Name)}) {p.SectionType}.ConfigWriteJson(w, item, redact);",
+                        "w.WriteEndArray();");
                     break;
             }
         }
@@ -649,7 +615,7 @@ internal static class Emitter
         foreach (var p in spec.Properties)
         {
             var k = Lit(p.Key);
-            var slot = $"slot + {Int(model.Offset(spec, p))}";
+            var slot = SlotOf(model, spec, p);
             switch (p.Kind)
             {
                 case PropKind.String: w.Line($"o.String({k}, v.{p.Name}, {slot}, {SecretMode(p)}, redact);"); break;
@@ -659,27 +625,21 @@ internal static class Emitter
                 case PropKind.StringMap: w.Line($"o.Map({k}, v.{p.Name}, {slot});"); break;
                 case PropKind.RawJson: w.Line($"o.Raw({k}, v.{p.Name}, {slot});"); break;
                 case PropKind.Section:
-                    w.Line($"if (v.{p.Name} is {{ }} {Camel(p.Name)})");
-                    w.Line("{");
-                    w.Line($"o.BeginSection({k}, {slot});");
-                    w.Line($"{p.SectionType}.ConfigWriteYaml(o, {Camel(p.Name)}, {slot}, redact);");
-                    w.Line("o.EndSection();");
-                    w.Line("}");
-                    w.Line($"else o.Null({k}, {slot});");
+                    IfSet(w, p, $"else o.Null({k}, {slot});",
+                        $"o.BeginSection({k}, {slot});",
+                        $"{p.SectionType}.ConfigWriteYaml(o, {Camel(p.Name)}, {slot}, redact);",
+                        "o.EndSection();");
                     break;
                 case PropKind.SectionList:
-                    w.Line($"if (v.{p.Name} is {{ }} {Camel(p.Name)})");
-                    w.Line("{");
-                    w.Line($"o.BeginItems({k}, {slot});");
-                    w.Line($"foreach (var item in {Camel(p.Name)})");
-                    w.Line("{");
-                    w.Line("o.BeginItem();");
-                    w.Line($"{p.SectionType}.ConfigWriteYaml(o, item, 0, redact);");
-                    w.Line("o.EndItem();");
-                    w.Line("}");
-                    w.Line("o.EndItems();");
-                    w.Line("}");
-                    w.Line($"else o.Null({k}, {slot});");
+                    IfSet(w, p, $"else o.Null({k}, {slot});",
+                        $"o.BeginItems({k}, {slot});",
+                        $"foreach (var item in {Camel(p.Name)})",
+                        "{",
+                        "o.BeginItem();",
+                        $"{p.SectionType}.ConfigWriteYaml(o, item, 0, redact);",
+                        "o.EndItem();",
+                        "}",
+                        "o.EndItems();");
                     break;
             }
         }
@@ -772,9 +732,7 @@ internal static class Emitter
         {
             if (p.Kind == PropKind.Section)
             {
-                var child = model.Type(p.SectionType!);
-                var childExpr = p.Nullable ? $"({expr}.{p.Name} ?? new {p.SectionType}())" : $"{expr}.{p.Name}";
-                MarkdownSection(w, model, child, Join(path, p.Key), childExpr, false);
+                MarkdownSection(w, model, model.Type(p.SectionType!), Join(path, p.Key), SectionExpr(p, expr), false);
             }
             else if (p.Kind == PropKind.SectionList)
             {
@@ -793,15 +751,23 @@ internal static class Emitter
         w.Line("w.WriteStartObject();");
         w.Line("w.WriteString(\"$schema\", \"https://json-schema.org/draft/2020-12/schema\");");
         w.Line("w.WriteString(\"title\", \"Composer configuration\");");
-        SchemaObjectBody(w, model, root, "", "d", new List<(PropertySpec, string)>());
+        SchemaObject(w, model, root, "", "d", false, NoAliases, "");
         w.Line("w.WriteEndObject();");
         w.Line("}");
         w.Line();
     }
 
-    private static void SchemaObjectBody(Writer w, Model model, TypeSpec spec, string path, string expr, List<(PropertySpec Target, string Alias)> extra)
+    private static readonly List<(PropertySpec Target, string Alias)> NoAliases = new();
+
+    /// <summary>
+    /// The schema of a section: its keys, then <paramref name="extra"/> (aliases of settings of the owner at
+    /// <paramref name="ownerPath"/> written inside this section). A nullable section also accepts null, which
+    /// removes the optional section; {} keeps it with its defaults.
+    /// </summary>
+    private static void SchemaObject(Writer w, Model model, TypeSpec spec, string path, string expr, bool nullable,
+        List<(PropertySpec Target, string Alias)> extra, string ownerPath)
     {
-        w.Line("w.WriteString(\"type\", \"object\");");
+        SchemaTypes(w, nullable, "object");
         w.Line("w.WriteBoolean(\"additionalProperties\", false);");
         w.Line("w.WriteStartObject(\"properties\");");
         foreach (var p in spec.Properties)
@@ -814,84 +780,12 @@ internal static class Emitter
             switch (p.Kind)
             {
                 case PropKind.Section:
-                    var child = model.Type(p.SectionType!);
-                    var childExpr = p.Nullable ? $"({expr}.{p.Name} ?? new {p.SectionType}())" : $"{expr}.{p.Name}";
-                    var aliases = AliasesThrough(spec, p.Key).Select(a => (a.Target, a.Alias)).ToList();
-                    if (p.Nullable)
-                    {
-                        // null removes the optional section; {} keeps it with its defaults.
-                        w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"object\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
-                        w.Line("w.WriteBoolean(\"additionalProperties\", false);");
-                        SchemaProperties(w, model, child, full, childExpr, aliases, path);
-                    }
-                    else
-                    {
-                        SchemaObjectBodyNested(w, model, child, full, childExpr, aliases, path);
-                    }
+                    SchemaObject(w, model, model.Type(p.SectionType!), full, SectionExpr(p, expr), p.Nullable, AliasesThrough(spec, p.Key).ToList(), path);
                     break;
                 case PropKind.SectionList:
-                    w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"array\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
+                    SchemaTypes(w, true, "array");
                     w.Line("w.WriteStartObject(\"items\");");
-                    SchemaObjectBody(w, model, model.Type(p.SectionType!), full + "[]", $"new {p.SectionType}()", new List<(PropertySpec, string)>());
-                    w.Line("w.WriteEndObject();");
-                    break;
-                default:
-                    SchemaLeaf(w, p, $"{expr}.{p.Name}");
-                    break;
-            }
-            w.Line("w.WriteEndObject();");
-        }
-        foreach (var (target, alias) in extra)
-        {
-            w.Line($"w.WriteStartObject({Lit(alias)});");
-            w.Line($"w.WriteString(\"description\", {Lit($"Same setting as {Join(AliasOwnerPath(path), target.Key)} (the canonical name).")});");
-            SchemaLeaf(w, target, null);
-            w.Line("w.WriteEndObject();");
-        }
-        w.Line("w.WriteEndObject();");
-    }
-
-    private static string AliasOwnerPath(string sectionPath)
-    {
-        var dot = sectionPath.LastIndexOf('.');
-        return dot < 0 ? "" : sectionPath.Substring(0, dot);
-    }
-
-    private static void SchemaObjectBodyNested(Writer w, Model model, TypeSpec spec, string path, string expr, List<(PropertySpec, string)> extra, string ownerPath) =>
-        SchemaObjectBody(w, model, spec, path, expr, extra);
-
-    private static void SchemaProperties(Writer w, Model model, TypeSpec spec, string path, string expr, List<(PropertySpec, string)> extra, string ownerPath)
-    {
-        // Same as SchemaObjectBody without the "type" already written.
-        w.Line("w.WriteStartObject(\"properties\");");
-        foreach (var p in spec.Properties)
-        {
-            var full = Join(path, p.Key);
-            w.Line($"w.WriteStartObject({Lit(p.Key)});");
-            var doc = p.Doc;
-            if (p.Secret) doc = (doc is null ? "" : doc + " ") + "Secret: never printed; also settable from a file with " + Env(full) + "_FILE.";
-            if (doc is not null) w.Line($"w.WriteString(\"description\", {Lit(doc)});");
-            switch (p.Kind)
-            {
-                case PropKind.Section:
-                    var child = model.Type(p.SectionType!);
-                    var childExpr = p.Nullable ? $"({expr}.{p.Name} ?? new {p.SectionType}())" : $"{expr}.{p.Name}";
-                    var aliases = AliasesThrough(spec, p.Key).Select(a => (a.Target, a.Alias)).ToList();
-                    if (p.Nullable)
-                    {
-                        w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"object\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
-                        w.Line("w.WriteBoolean(\"additionalProperties\", false);");
-                        SchemaProperties(w, model, child, full, childExpr, aliases, path);
-                    }
-                    else
-                    {
-                        SchemaObjectBody(w, model, child, full, childExpr, aliases);
-                    }
-                    break;
-                case PropKind.SectionList:
-                    w.Line("w.WriteStartArray(\"type\"); w.WriteStringValue(\"array\"); w.WriteStringValue(\"null\"); w.WriteEndArray();");
-                    w.Line("w.WriteStartObject(\"items\");");
-                    SchemaObjectBody(w, model, model.Type(p.SectionType!), full + "[]", $"new {p.SectionType}()", new List<(PropertySpec, string)>());
+                    SchemaObject(w, model, model.Type(p.SectionType!), full + "[]", $"new {p.SectionType}()", false, NoAliases, full);
                     w.Line("w.WriteEndObject();");
                     break;
                 default:

@@ -16,12 +16,12 @@ public static class ImageCheckCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var image = new Argument<string>("image") { Description = "Image reference as a connector declares it, e.g. opencti/connector-example:1.0.0" };
+        var image = ImageCommands.ImageArgument();
         var command = new Command("check", "Check that an image exists in its registry and that the configured credentials can pull it; print its digest");
         command.Arguments.Add(image);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var settings = CliSettings.Load(parse, stderr, requireManagerKey: false);
+            var settings = ImageCommands.LoadSettings(parse, stderr);
             if (settings is null) return ExitCodes.ConfigurationError;
             return await RunAsync(settings, parse.GetValue(image), stdout, stderr, handlers: null, cancellationToken);
         });

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Composer.Configuration;
 
 namespace Composer.Cli;
 
@@ -13,4 +14,12 @@ public static class ImageCommands
         image.Subcommands.Add(ImageCheckCommand.Create(stdout, stderr));
         return image;
     }
+
+    /// <summary>The image argument of every image subcommand.</summary>
+    internal static Argument<string> ImageArgument() =>
+        new("image") { Description = "Image reference as a connector declares it, e.g. opencti/connector-example:1.0.0" };
+
+    /// <summary>Settings for an image subcommand: these talk to registries only, so no manager key is required. Null after printing every error.</summary>
+    internal static ComposerSettings? LoadSettings(ParseResult parse, TextWriter stderr) =>
+        CliSettings.Load(parse, stderr, requireManagerKey: false);
 }

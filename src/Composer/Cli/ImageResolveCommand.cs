@@ -11,12 +11,12 @@ public static class ImageResolveCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var image = new Argument<string>("image") { Description = "Image reference as a connector declares it, e.g. opencti/connector-example:1.0.0" };
+        var image = ImageCommands.ImageArgument();
         var command = new Command("resolve", "Print the image to pull after registry prefix resolution (opencti.daemon.registry.server)");
         command.Arguments.Add(image);
         command.SetAction(parse =>
         {
-            var settings = CliSettings.Load(parse, stderr, requireManagerKey: false);
+            var settings = ImageCommands.LoadSettings(parse, stderr);
             if (settings is null) return ExitCodes.ConfigurationError;
             if (!ImageResolver.TryCreate(settings.OpenCti.Daemon.Registry, out var resolver, out var configError))
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Composer.Hosting;
 
 namespace Composer.Configuration;
 
@@ -113,27 +114,7 @@ public static class ConfigOutput
     }
 
     /// <summary>Renders a string as a YAML double-quoted scalar (JSON escapes are valid YAML escapes).</summary>
-    public static string YamlQuote(string value)
-    {
-        var sb = new StringBuilder(value.Length + 2);
-        sb.Append('"');
-        foreach (var c in value)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                default:
-                    if (char.IsControl(c)) sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    else sb.Append(c);
-                    break;
-            }
-        }
-        return sb.Append('"').ToString();
-    }
+    public static string YamlQuote(string value) => QuotedText.Quote(value, QuoteStyle.Yaml);
 }
 
 /// <summary>Writes the effective configuration as YAML; with sources, each value is followed by "# where it came from".</summary>

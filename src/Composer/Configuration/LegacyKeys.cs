@@ -18,6 +18,11 @@ public static class LegacyKeys
 
     private static int SlotIndex(string path) => Array.FindIndex(ComposerSettings.ConfigSlots, s => s.Path == path);
 
+    private const string BlockMessage =
+        $"the top-level \"registry\" block is from older docs and deprecated; write its keys under {Canonical}";
+
+    private const string UrlMessage = $"deprecated name: registry.url sets {Canonical}.server; use that key";
+
     private const string EnableMessage =
         "registry.enable does not exist and is ignored: the registry is used when opencti.daemon.registry.server is set";
 
@@ -31,8 +36,7 @@ public static class LegacyKeys
     {
         if (key != RegistryRoot) return false;
         var settings = (ComposerSettings)state;
-        ctx.FileWarning(RegistryRoot, YamlBind.Line(mark), YamlBind.Column(mark),
-            $"the top-level \"registry\" block is from older docs and deprecated; write its keys under {Canonical}");
+        ctx.FileWarning(RegistryRoot, YamlBind.Line(mark), YamlBind.Column(mark), BlockMessage);
         if (YamlBind.EnterSection(parser, ctx, RegistrySlot, out var isMapping) && isMapping)
         {
             RegistrySettings.ConfigBindYaml(parser, Registry(settings), RegistrySlot, ctx, RegistryYamlHook, settings);
@@ -47,7 +51,7 @@ public static class LegacyKeys
         switch (key)
         {
             case "url":
-                ctx.FileWarning("registry.url", line, col, $"deprecated name: registry.url sets {Canonical}.server; use that key");
+                ctx.FileWarning("registry.url", line, col, UrlMessage);
                 if (YamlBind.ReadString(parser, ctx, ServerSlot, true, out var v)) Registry((ComposerSettings)state).Server = v;
                 return true;
             case "enable":
@@ -67,8 +71,7 @@ public static class LegacyKeys
         if (key != RegistryRoot) return false;
         var settings = (ComposerSettings)state;
         var (line, col) = ctx.JsonPosition(keyOffset);
-        ctx.FileWarning(RegistryRoot, line, col,
-            $"the top-level \"registry\" block is from older docs and deprecated; write its keys under {Canonical}");
+        ctx.FileWarning(RegistryRoot, line, col, BlockMessage);
         if (JsonBind.EnterSection(ref reader, ctx, RegistrySlot, out var isObject) && isObject)
         {
             RegistrySettings.ConfigBindJson(ref reader, Registry(settings), RegistrySlot, ctx, RegistryJsonHook, settings);
@@ -82,7 +85,7 @@ public static class LegacyKeys
         switch (key)
         {
             case "url":
-                ctx.FileWarning("registry.url", line, col, $"deprecated name: registry.url sets {Canonical}.server; use that key");
+                ctx.FileWarning("registry.url", line, col, UrlMessage);
                 if (JsonBind.ReadString(ref reader, ctx, ServerSlot, true, out var v)) Registry((ComposerSettings)state).Server = v;
                 return true;
             case "enable":

@@ -134,13 +134,18 @@ public sealed class RegistryClient : IDisposable
         public string Image { get; }
         private string Who => _credentials is null ? "anonymous access" : $"user '{_credentials.Username}'";
 
-        public RegistryCheckResult Fail(RegistryCheckStatus status, string message) => new()
+        public RegistryCheckResult Fail(RegistryCheckStatus status, string message) => Result(status, message, digest: null, mediaType: null);
+
+        /// <summary>The outcome for this image, with what was checked and whether credentials were used.</summary>
+        private RegistryCheckResult Result(RegistryCheckStatus status, string message, string? digest, string? mediaType) => new()
         {
             Status = status,
             RegistryHost = RegistryHost,
             Repository = Repository,
             Reference = Reference,
             Image = Image,
+            Digest = digest,
+            MediaType = mediaType,
             Message = message,
             UsedCredentials = _credentials is not null,
         };
@@ -240,18 +245,7 @@ public sealed class RegistryClient : IDisposable
                 }
             }
             _client._options.Logger.Debug("Registry check passed", ("image", Image), ("digest", digest));
-            return new RegistryCheckResult
-            {
-                Status = RegistryCheckStatus.Available,
-                RegistryHost = RegistryHost,
-                Repository = Repository,
-                Reference = Reference,
-                Image = Image,
-                Digest = digest,
-                MediaType = mediaType,
-                Message = $"{Image} is available on registry {RegistryHost} ({Who}), digest {digest}",
-                UsedCredentials = _credentials is not null,
-            };
+            return Result(RegistryCheckStatus.Available, $"{Image} is available on registry {RegistryHost} ({Who}), digest {digest}", digest, mediaType);
         }
 
         private RegistryCheckResult NoAccess() => _credentials is null

@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text;
+using Composer.Hosting;
 
 namespace Composer.Images;
 
@@ -78,32 +78,5 @@ public static class RegistryServer
     }
 
     /// <summary>Quotes text for a message, escaping quotes, backslashes and control or invisible characters.</summary>
-    internal static string Quote(ReadOnlySpan<char> text)
-    {
-        var sb = new StringBuilder(text.Length + 2);
-        sb.Append('"');
-        foreach (var c in text)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                default:
-                    if (char.IsControl(c) || char.IsSurrogate(c) || c is '\u200B' or '\uFEFF' or '\u00A0')
-                    {
-                        sb.Append(c <= 0xFF ? $"\\x{(int)c:x2}" : $"\\u{(int)c:x4}");
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-                    break;
-            }
-        }
-        sb.Append('"');
-        return sb.ToString();
-    }
+    internal static string Quote(ReadOnlySpan<char> text) => QuotedText.Quote(text, QuoteStyle.Message);
 }

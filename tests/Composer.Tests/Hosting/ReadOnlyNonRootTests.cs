@@ -32,6 +32,9 @@ public class ReadOnlyNonRootTests
         ["COMPOSER_CONFIG_DIR"] = dir,
     };
 
+    private static Task<ProcessResult> RunAsNobodyAsync(string dir, params string[] args) =>
+        ComposerBinary.RunAsUserAsync(Nobody, Nobody, args, HardenedEnvironment(dir), dir);
+
     [Test]
     public async Task Setpriv_really_drops_to_uid_65534()
     {
@@ -51,7 +54,7 @@ public class ReadOnlyNonRootTests
     {
         NeedRootAndSetpriv();
         var dir = ReadOnlyDirectory();
-        var result = await ComposerBinary.RunAsUserAsync(Nobody, Nobody, ["--version"], HardenedEnvironment(dir), dir);
+        var result = await RunAsNobodyAsync(dir, "--version");
         await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
         await Assert.That(result.Stdout.Trim()).IsEqualTo(ComposerCli.Version);
         await Assert.That(result.Stderr).IsEqualTo("");
@@ -63,11 +66,11 @@ public class ReadOnlyNonRootTests
     {
         NeedRootAndSetpriv();
         var dir = ReadOnlyDirectory();
-        var help = await ComposerBinary.RunAsUserAsync(Nobody, Nobody, ["--help"], HardenedEnvironment(dir), dir);
+        var help = await RunAsNobodyAsync(dir, "--help");
         await Assert.That(help.ExitCode).IsEqualTo(0).Because(help.ToString());
         await Assert.That(help.Stdout).Contains("Usage:");
 
-        var wrong = await ComposerBinary.RunAsUserAsync(Nobody, Nobody, ["no-such-command"], HardenedEnvironment(dir), dir);
+        var wrong = await RunAsNobodyAsync(dir, "no-such-command");
         await Assert.That(wrong.ExitCode).IsEqualTo(ExitCodes.ConfigurationError).Because(wrong.ToString());
         await Assert.That(wrong.Stderr).Contains("no-such-command");
         await Assert.That(wrong.Stderr).DoesNotContain("   at ");
@@ -89,13 +92,18 @@ public class ReadOnlyRootFilesystemContainerTests(TestImage image)
         Environment = new Dictionary<string, string> { ["HOME"] = "/nonexistent" },
     };
 
-    [Test]
-    public async Task Version_runs_in_a_read_only_container_as_nobody()
+    /// <summary>Runs a command in the hardened container; the published binary is at /opt/composer/composer.</summary>
+    private Task<ProcessResult> RunHardenedAsync(params string[] command)
     {
         image.Require();
         var binary = ComposerBinary.CopyForOtherUsers();
-        var result = await image.Docker.RunContainerAsync(TestImage.Reference, ["/opt/composer/composer", "--version"],
-            Hardened(Path.GetDirectoryName(binary)!));
+        return image.Docker.RunContainerAsync(TestImage.Reference, command, Hardened(Path.GetDirectoryName(binary)!));
+    }
+
+    [Test]
+    public async Task Version_runs_in_a_read_only_container_as_nobody()
+    {
+        var result = await RunHardenedAsync("/opt/composer/composer", "--version");
         await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
         await Assert.That(result.Stdout.Trim()).IsEqualTo(ComposerCli.Version);
     }
@@ -103,12 +111,9 @@ public class ReadOnlyRootFilesystemContainerTests(TestImage image)
     [Test]
     public async Task The_container_really_is_read_only_and_unprivileged()
     {
-        image.Require();
-        var binary = ComposerBinary.CopyForOtherUsers();
         // The harness itself: the same options must refuse writes to / and /tmp, and run as 65534.
-        var result = await image.Docker.RunContainerAsync(TestImage.Reference,
-            ["sh", "-c", "echo uid=$(busybox id -u); busybox touch /tmp/x 2>/dev/null && echo tmp-writable; busybox touch /x 2>/dev/null && echo root-writable; echo done"],
-            Hardened(Path.GetDirectoryName(binary)!));
+        var result = await RunHardenedAsync(
+            "sh", "-c", "echo uid=$(busybox id -u); busybox touch /tmp/x 2>/dev/null && echo tmp-writable; busybox touch /x 2>/dev/null && echo root-writable; echo done");
         await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
         await Assert.That(result.Stdout).DoesNotContain("writable");
         await Assert.That(result.Stdout).Contains("uid=65534");
@@ -118,10 +123,7 @@ public class ReadOnlyRootFilesystemContainerTests(TestImage image)
     [Test]
     public async Task Usage_error_in_a_read_only_container_exits_2_without_a_stack_trace()
     {
-        image.Require();
-        var binary = ComposerBinary.CopyForOtherUsers();
-        var result = await image.Docker.RunContainerAsync(TestImage.Reference, ["/opt/composer/composer", "no-such-command"],
-            Hardened(Path.GetDirectoryName(binary)!));
+        var result = await RunHardenedAsync("/opt/composer/composer", "no-such-command");
         await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
         await Assert.That(result.Stderr).Contains("no-such-command");
         await Assert.That(result.Stderr).DoesNotContain("   at ");

@@ -2,11 +2,6 @@ using System.Diagnostics;
 
 namespace Composer.Tests.Infrastructure;
 
-public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr)
-{
-    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
-}
-
 /// <summary>
 /// Runs the published native executable, the way a user does. Published by .ci/run (and by hand with
 /// `dotnet publish src/Composer -c Release -o out`); COMPOSER_BINARY overrides the path.
@@ -91,10 +86,6 @@ public static class ComposerBinary
     {
         var psi = new ProcessStartInfo(executable)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = stdin is not null,
-            UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Directory.CreateTempSubdirectory("composer-run-").FullName,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -105,24 +96,6 @@ public static class ComposerBinary
         {
             foreach (var (k, v) in environment) psi.Environment[k] = v;
         }
-        using var process = Process.Start(psi)!;
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-            process.StandardInput.Close();
-        }
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"composer {string.Join(' ', args)} did not exit in time");
-        }
-        return new ProcessResult(process.ExitCode, await stdout, await stderr);
+        return await ProcessRunner.RunAsync(psi, stdin, timeout ?? TimeSpan.FromSeconds(60), $"composer {string.Join(' ', args)}");
     }
 }

@@ -139,36 +139,12 @@ public sealed class DockerEngineFixture : IAsyncInitializer, IAsyncDisposable
         string? stdin = null, TimeSpan? timeout = null)
     {
         Require();
-        var psi = new ProcessStartInfo(Requirements.Which("docker") ?? "docker")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = stdin is not null,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(Requirements.Which("docker") ?? "docker");
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOCKER_HOST"] = DockerHost;
         psi.Environment.Remove("DOCKER_CONTEXT");
         if (dockerConfigDirectory is not null) psi.Environment["DOCKER_CONFIG"] = dockerConfigDirectory;
-        using var process = Process.Start(psi)!;
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-            process.StandardInput.Close();
-        }
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"docker {string.Join(' ', psi.ArgumentList)} did not exit in time");
-        }
-        return new ProcessResult(process.ExitCode, await stdout, await stderr);
+        return await ProcessRunner.RunAsync(psi, stdin, timeout ?? TimeSpan.FromMinutes(2), $"docker {string.Join(' ', psi.ArgumentList)}");
     }
 
     /// <summary>Like <see cref="RunCliAsync"/>, throwing with the full output when docker exits non-zero.</summary>

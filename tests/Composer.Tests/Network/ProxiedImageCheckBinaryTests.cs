@@ -8,19 +8,11 @@ namespace Composer.Tests.Network;
 /// </summary>
 internal static class ProxiedImageCheck
 {
-    // The configuration requires the manager's RSA-4096 key whenever opencti.enable is true (the default).
-    private static readonly Lazy<string> ManagerKey = new(() =>
-    {
-        using var rsa = System.Security.Cryptography.RSA.Create(4096);
-        return rsa.ExportPkcs8PrivateKeyPem();
-    });
-
     /// <summary>Environment for `composer image check` against the proxied registry; <paramref name="proxy"/> adds the proxy keys.</summary>
     public static Dictionary<string, string> Environment(ProxiedRegistryFixture registry, Action<Dictionary<string, string>> proxy)
     {
         var env = new Dictionary<string, string>
         {
-            ["MANAGER__CREDENTIALS_KEY"] = ManagerKey.Value,
             ["OPENCTI__WITH_PROXY"] = "true",
             ["OPENCTI__DAEMON__REGISTRY__SERVER"] = registry.Host,
             ["OPENCTI__DAEMON__REGISTRY__USERNAME"] = ProxiedRegistryFixture.User,
@@ -34,6 +26,13 @@ internal static class ProxiedImageCheck
     public static Task<ProcessResult> RunAsync(Dictionary<string, string> env) =>
         ComposerBinary.RunAsync(["image", "check", $"{ProxiedRegistryFixture.Repository}:{ProxiedRegistryFixture.Tag}"], env,
             timeout: TimeSpan.FromSeconds(90));
+
+    /// <summary>Exit 0 with the digest the registry holds for the image.</summary>
+    public static async Task AssertAvailableAsync(ProcessResult result, ProxiedRegistryFixture registry)
+    {
+        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
+        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+    }
 
     /// <summary>Exit 1 with a TLS failure naming the registry (and nothing else went wrong).</summary>
     public static async Task AssertTlsFailureAsync(ProcessResult result, ProxiedRegistryFixture registry)
@@ -65,8 +64,7 @@ public class TinyproxyImageCheckBinaryTests(ProxiedRegistryFixture registry, Aut
             e["HTTPS_PROXY_CA"] = registry.CaPath; // the registry's CA: a CONNECT tunnel shows the origin's certificate
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
         await Assert.That(authProxy.Saw($"CONNECT {registry.Host}")).IsTrue().Because(authProxy.Log);
         await ProxiedImageCheck.AssertNoSecretsAsync(result, AuthenticatedTinyproxyFixture.Password);
     }
@@ -116,8 +114,7 @@ public class HttpsProxyImageCheckBinaryTests(ProxiedRegistryFixture registry, St
             e["HTTPS_PROXY_CA"] = $"[\"{proxy.ProxyCaPath}\",\"{registry.CaPath}\"]";
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
         await Assert.That(proxy.Tinyproxy.Saw($"CONNECT {registry.Host}")).IsTrue();
     }
 
@@ -143,8 +140,7 @@ public class HttpsProxyImageCheckBinaryTests(ProxiedRegistryFixture registry, St
             e["HTTPS_PROXY_REJECT_UNAUTHORIZED"] = "false";
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
     }
 }
 
@@ -160,8 +156,7 @@ public class InterceptingProxyImageCheckBinaryTests(ProxiedRegistryFixture regis
             e["HTTPS_PROXY_CA"] = squid.InterceptionCaPath;
         });
         var result = await ProxiedImageCheck.RunAsync(env);
-        await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout).Contains($"digest: {registry.Digest}");
+        await ProxiedImageCheck.AssertAvailableAsync(result, registry);
         // squid decrypted the traffic: its log holds the registry API URL itself.
         await Assert.That(squid.Saw($"https://{registry.Host}/v2/")).IsTrue().Because(squid.AccessLog);
     }
