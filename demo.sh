@@ -170,6 +170,10 @@ if [ "$ran_last" = 1 ]; then
     fi
 fi
 
+# The engine the demo uses, over its local socket (never proxied).
+composer_env+=(DOCKER_HOST="unix://$STACK_DOCKER_SOCKET")
+run_composer docker check
+
 if [ "$failures" -ne 0 ]; then
     say "Demo finished with $failures failing command(s)"
     exit 1

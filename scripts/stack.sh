@@ -13,7 +13,7 @@ STACK_HOSTS_FILE="${STACK_HOSTS_FILE:-/etc/hosts}"
 # What the tests and the native publish need. NativeAOT static linking needs a C toolchain (clang), zlib1g-dev
 # and, for StaticOpenSslLinking, libssl-dev.
 STACK_PACKAGES=(docker.io docker-registry tinyproxy squid-openssl stunnel4 busybox-static apache2-utils openssl
-    ca-certificates curl clang zlib1g-dev libssl-dev iproute2 util-linux)
+    ca-certificates curl clang zlib1g-dev libssl-dev iproute2 util-linux socat)
 
 stack_say() { printf '[stack] %s\n' "$*" >&2; }
 

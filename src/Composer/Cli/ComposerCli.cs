@@ -23,6 +23,7 @@ public static class ComposerCli
         root.Options.Add(ConfigDirOption);
         root.Subcommands.Add(ImageCommands.Create(stdout, stderr));
         root.Subcommands.Add(ConfigCommands.Create(stdout, stderr));
+        root.Subcommands.Add(DockerCommands.Create(stdout, stderr));
         return root;
     }
 

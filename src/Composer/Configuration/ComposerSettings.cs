@@ -149,6 +149,7 @@ public sealed partial class UlimitSettings
 [ConfigSection]
 public sealed partial class DockerSettings
 {
+    [ConfigKey("host"), ConfigDoc("Docker Engine API endpoint: unix:///path, tcp://host:port, http://host:port or https://host:port. Unset: DOCKER_HOST, else unix:///var/run/docker.sock. TCP endpoints follow the proxy settings; read from opencti.daemon.docker for both platforms, like the other docker options.")] public string? Host { get; set; }
     [ConfigKey("network_mode"), ConfigDoc("HostConfig.NetworkMode of connector containers.")] public string? NetworkMode { get; set; }
     [ConfigKey("extra_hosts"), ConfigDoc("host:ip entries added to /etc/hosts.")] public List<string>? ExtraHosts { get; set; }
     [ConfigKey("dns")] public List<string>? Dns { get; set; }

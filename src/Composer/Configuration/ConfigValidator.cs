@@ -103,6 +103,7 @@ public static class ConfigValidator
         if (d.Docker is { } dk)
         {
             v.Ulimits($"{p}.daemon.docker.ulimits", dk.Ulimits);
+            if (Composer.Orchestration.Docker.DockerEndpoint.Validate(dk.Host) is { } hostProblem) v.Error($"{p}.daemon.docker.host", hostProblem);
             if (dk.ShmSize is < 0) v.Error($"{p}.daemon.docker.shm_size", $"expected a size in bytes >= 0, got {dk.ShmSize}");
         }
 

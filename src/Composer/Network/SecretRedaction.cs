@@ -17,6 +17,7 @@ public static class SecretRedaction
         var authorityStart = schemeEnd >= 0 ? schemeEnd + 3 : 0;
         var authorityEnd = url.IndexOfAny(['/', '?', '#'], authorityStart);
         if (authorityEnd < 0) authorityEnd = url.Length;
+        if (authorityEnd == authorityStart) return url; // no authority at all ("/path", "http:///x")
         // The last '@' of the authority ends the user-info (a password may itself contain '@' when not escaped).
         var at = url.LastIndexOf('@', authorityEnd - 1, authorityEnd - authorityStart);
         if (at < 0) return url;

@@ -10,6 +10,7 @@ public class SecretRedactionTests
     [Arguments("http://user:p@ss@proxy:3128", "http://user:***@proxy:3128")]
     [Arguments("http://tokenonly@proxy:3128", "http://***@proxy:3128")]
     [Arguments("user:pass@proxy:3128", "user:***@proxy:3128")]
+    [Arguments("/var/run/docker.sock", "/var/run/docker.sock")]
     [Arguments("http://proxy.example.com:3128", "http://proxy.example.com:3128")]
     [Arguments("http://proxy:3128/path@notuserinfo", "http://proxy:3128/path@notuserinfo")]
     [Arguments("", "")]

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using Composer.Configuration;
+using Composer.Network;
+using Composer.Orchestration.Docker;
+
+namespace Composer.Cli;
+
+/// <summary>
+/// `composer docker check`: connects to the Docker engine Composer would use (opencti.daemon.docker.host, else
+/// DOCKER_HOST, else the local socket), through the configured proxy for TCP endpoints, and prints the endpoint,
+/// the route, the engine version and the API version. Exit 0 when it answers; 1 when it cannot be reached (the
+/// reason names endpoint and cause); 2 for invalid configuration.
+/// </summary>
+public static class DockerCommands
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var docker = new Command("docker", "Docker Engine API commands");
+        var check = new Command("check", "Connect to the configured Docker engine (proxy settings apply to TCP endpoints); print its endpoint and versions");
+        check.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = CliSettings.Load(parse, stderr, requireManagerKey: false);
+            if (settings is null) return ExitCodes.ConfigurationError;
+            return await CheckAsync(settings, ConfigLoadRequest.ProcessEnvironment(), stdout, stderr, cancellationToken);
+        });
+        docker.Subcommands.Add(check);
+        return docker;
+    }
+
+    /// <summary>The check, with the environment given (DOCKER_HOST is read from it, never from the process).</summary>
+    public static async Task<int> CheckAsync(ComposerSettings settings, IReadOnlyDictionary<string, string> environment,
+        TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var resolution = DockerEndpoint.Resolve(settings, environment);
+        if (resolution.Endpoint is not { } endpoint)
+        {
+            await stderr.WriteLineAsync($"composer: invalid configuration: {resolution.Error}");
+            return ExitCodes.ConfigurationError;
+        }
+        OutboundHandlerFactory handlers;
+        try
+        {
+            handlers = new OutboundHandlerFactory(settings);
+        }
+        catch (OutboundConfigurationException ex)
+        {
+            foreach (var error in ex.Errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
+            return ExitCodes.ConfigurationError;
+        }
+        foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
+
+        await stdout.WriteLineAsync($"endpoint: {endpoint.Display}");
+        await stdout.WriteLineAsync($"source: {endpoint.Source}");
+        var proxy = endpoint.Transport == DockerTransport.UnixSocket ? null
+            : handlers.RouteFor(OutboundChannel.DockerTcp, PlatformKind.OpenCti, endpoint.Address);
+        var route = endpoint.Transport == DockerTransport.UnixSocket ? "local socket (never proxied)"
+            : proxy is not null ? $"proxy {proxy.Redacted}" : "direct";
+        await stdout.WriteLineAsync($"route: {route}");
+
+        using var client = new DockerClientFactory(handlers).Create(endpoint);
+        var result = await DockerPreflight.CheckAsync(client, endpoint, proxy, cancellationToken);
+        if (!result.IsReachable)
+        {
+            await stderr.WriteLineAsync($"composer: {result.Failure}");
+            return ExitCodes.RuntimeFailure;
+        }
+        var version = result.Version!;
+        await stdout.WriteLineAsync($"engine_version: {version.Version}");
+        await stdout.WriteLineAsync($"api_version: {version.APIVersion}");
+        if (!string.IsNullOrEmpty(version.MinAPIVersion)) await stdout.WriteLineAsync($"min_api_version: {version.MinAPIVersion}");
+        await stdout.WriteLineAsync($"os: {version.Os}/{version.Arch}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,64 @@
+using Composer.Configuration;
+using Composer.Network;
+using Docker.DotNet;
+using Docker.DotNet.Handler.Abstractions;
+using Docker.DotNet.Unix;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Composer.Orchestration.Docker;
+
+/// <summary>
+/// Creates Docker.DotNet clients for an endpoint. TCP endpoints get their HttpMessageHandler from
+/// <see cref="IOutboundHandlerFactory"/> (channel DockerTcp: the platform's proxy, NO_PROXY, trust and
+/// connect_timeout), so the product page's "proxy settings apply to Docker API calls" holds. The local Unix socket
+/// uses the library's Unix transport and is never proxied, as the docker CLI does.
+/// </summary>
+public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, PlatformKind platform = PlatformKind.OpenCti)
+{
+    /// <summary>A new client (the caller disposes it). Requests time out after the platform's request_timeout.</summary>
+    public DockerClient Create(DockerEndpoint endpoint)
+    {
+        var timeout = handlers.RequestTimeout(platform);
+        var options = new ClientOptions
+        {
+            Endpoint = endpoint.Address,
+            Timeout = timeout > TimeSpan.Zero ? timeout : Timeout.InfiniteTimeSpan,
+        };
+        // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
+        return endpoint.Transport == DockerTransport.UnixSocket
+            ? new DockerClientBuilder<UnixSocketTransportOptions>(global::Docker.DotNet.Unix.DockerHandlerFactory.Instance,
+                new UnixSocketTransportOptions(), options, NullLogger.Instance).Build()
+            : new DockerClientBuilder<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance,
+                new OutboundTransportOptions(handlers, platform), options, NullLogger.Instance).Build();
+    }
+}
+
+/// <summary>Which handler factory and platform a TCP Docker client uses.</summary>
+public sealed record OutboundTransportOptions(IOutboundHandlerFactory Handlers, PlatformKind Platform);
+
+/// <summary>
+/// A Docker.DotNet transport whose handler comes from the outbound handler factory. The handler is a
+/// SocketsHttpHandler router, so upgraded (attach/exec) connections are read like the library's native HTTP
+/// transport reads them.
+/// </summary>
+internal sealed class OutboundDockerHandlerFactory : IDockerHandlerFactory<OutboundTransportOptions>
+{
+    public static OutboundDockerHandlerFactory Instance { get; } = new();
+
+    public ResolvedTransport CreateHandler(OutboundTransportOptions transportOptions, ResolvedClientOptions clientOptions, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        var scheme = clientOptions.Endpoint.Scheme;
+        if (scheme != Uri.UriSchemeHttp && scheme != Uri.UriSchemeHttps)
+        {
+            throw new InvalidOperationException($"the outbound Docker transport serves http:// and https:// endpoints, got {scheme}://");
+        }
+        var handler = transportOptions.Handlers.CreateHandler(OutboundChannel.DockerTcp, transportOptions.Platform);
+        return new ResolvedTransport(handler, clientOptions.Endpoint);
+    }
+
+    public ResolvedTransport CreateHandler(ResolvedClientOptions clientOptions, Microsoft.Extensions.Logging.ILogger logger) =>
+        throw new InvalidOperationException("the outbound Docker transport needs its options (the handler factory)");
+
+    public Task<WriteClosableStream> HijackStreamAsync(HttpContent content) =>
+        global::Docker.DotNet.NativeHttp.DockerHandlerFactory.Instance.HijackStreamAsync(content);
+}

@@ -1,0 +1,156 @@
+using Composer.Configuration;
+using Composer.Network;
+
+namespace Composer.Orchestration.Docker;
+
+/// <summary>How Composer reaches a Docker engine: a local Unix socket (never proxied) or TCP (through the outbound
+/// handler factory, channel <see cref="OutboundChannel.DockerTcp"/>: proxy, NO_PROXY, trust and timeouts).</summary>
+public enum DockerTransport
+{
+    UnixSocket,
+    Tcp,
+}
+
+/// <summary>
+/// The Docker Engine API endpoint, decided from the configuration: <c>opencti.daemon.docker.host</c>, else the
+/// <c>DOCKER_HOST</c> environment variable (as the docker CLI reads it), else <c>unix:///var/run/docker.sock</c>.
+/// The daemon options are global like upstream's (<c>opencti.daemon.docker</c> serves both platforms).
+/// </summary>
+public sealed record DockerEndpoint
+{
+    public const string ConfigKey = "opencti.daemon.docker.host";
+    public const string EnvironmentVariable = "DOCKER_HOST";
+    public const string DefaultHost = "unix:///var/run/docker.sock";
+
+    /// <summary>Docker's conventional ports: 2375 for plain TCP, 2376 for TLS.</summary>
+    public const int DefaultPlainPort = 2375;
+    public const int DefaultTlsPort = 2376;
+
+    public required DockerTransport Transport { get; init; }
+
+    /// <summary>The value as the user wrote it.</summary>
+    public required string Original { get; init; }
+
+    /// <summary>Where the value came from: the configuration key, DOCKER_HOST, or "default".</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Absolute socket path for <see cref="DockerTransport.UnixSocket"/>, else null.</summary>
+    public string? SocketPath { get; init; }
+
+    /// <summary>unix:///path, or the http(s)://host:port every TCP request is sent to.</summary>
+    public required Uri Address { get; init; }
+
+    /// <summary>TLS to the engine (an https:// endpoint).</summary>
+    public bool UsesTls => Address.Scheme == Uri.UriSchemeHttps;
+
+    /// <summary>For printing and errors: credentials in the URL are masked.</summary>
+    public string Display => SecretRedaction.RedactUrl(Address.ToString().TrimEnd('/'));
+
+    /// <summary>The endpoint to use, or the problem with the value that was chosen (naming its key or variable).</summary>
+    public static DockerEndpointResolution Resolve(ComposerSettings settings, IReadOnlyDictionary<string, string> environment)
+    {
+        var configured = settings.OpenCti.Daemon.Docker?.Host;
+        if (!string.IsNullOrWhiteSpace(configured)) return From(configured, ConfigKey, $"configuration {ConfigKey}");
+        if (environment.TryGetValue(EnvironmentVariable, out var fromEnvironment) && !string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            return From(fromEnvironment, EnvironmentVariable, $"environment {EnvironmentVariable}");
+        }
+        return From(DefaultHost, "default", "default");
+    }
+
+    private static DockerEndpointResolution From(string value, string key, string source)
+    {
+        var endpoint = TryParse(value, source, out var problem);
+        return endpoint is not null
+            ? new DockerEndpointResolution(endpoint, null)
+            : new DockerEndpointResolution(null, new ConfigDiagnostic(key, source, problem!));
+    }
+
+    /// <summary>The problem with a host value, or null when it is usable (or absent). For the configuration validator.</summary>
+    public static string? Validate(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        TryParse(value, "", out var problem);
+        return problem;
+    }
+
+    /// <summary>Parses unix:///path, tcp://host[:port], http://host[:port] or https://host[:port].</summary>
+    public static DockerEndpoint? TryParse(string value, string source, out string? problem)
+    {
+        problem = null;
+        var text = value.Trim();
+        const string expected = "expected unix:///path/to/docker.sock, tcp://host:port, http://host:port or https://host:port";
+        var shown = SecretRedaction.RedactUrl(text);
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
+        {
+            problem = $"{expected}, got \"{shown}\"";
+            return null;
+        }
+        var scheme = uri.Scheme.ToLowerInvariant();
+        if (scheme == "unix")
+        {
+            // unix:///var/run/docker.sock: no host, an absolute path.
+            if (uri.Host.Length > 0 || !text.StartsWith("unix:///", StringComparison.OrdinalIgnoreCase))
+            {
+                problem = $"a Unix socket endpoint is unix:// followed by an absolute path (unix:///var/run/docker.sock), got \"{shown}\"";
+                return null;
+            }
+            var path = Uri.UnescapeDataString(uri.AbsolutePath);
+            if (path.Length <= 1 || path.EndsWith('/') || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+            {
+                problem = $"expected the absolute path of the socket (unix:///var/run/docker.sock), got \"{shown}\"";
+                return null;
+            }
+            return new DockerEndpoint
+            {
+                Transport = DockerTransport.UnixSocket, Original = value, Source = source, SocketPath = path,
+                Address = new Uri("unix://" + path),
+            };
+        }
+        if (scheme is not ("tcp" or "http" or "https"))
+        {
+            problem = scheme is "ssh" or "npipe"
+                ? $"{scheme}:// endpoints are not supported; {expected}, got \"{shown}\""
+                : $"{expected}, got \"{shown}\"";
+            return null;
+        }
+        if (uri.Host.Length == 0)
+        {
+            problem = $"{expected}: the host is missing, got \"{shown}\"";
+            return null;
+        }
+        if (uri.UserInfo.Length > 0)
+        {
+            problem = $"credentials in the Docker endpoint are not supported, got \"{shown}\"";
+            return null;
+        }
+        if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        {
+            problem = $"{expected}: a path, query or fragment is not supported, got \"{shown}\"";
+            return null;
+        }
+        // Uri fills in 80/443 for http(s) and -1 for tcp when the port is absent; Docker's defaults are 2375/2376.
+        var explicitPort = HasExplicitPort(text);
+        var tls = scheme == "https";
+        var port = explicitPort ? uri.Port : tls ? DefaultTlsPort : DefaultPlainPort;
+        if (port is <= 0 or > 65535)
+        {
+            problem = $"{expected}: invalid port, got \"{shown}\"";
+            return null;
+        }
+        var address = new UriBuilder(tls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp, uri.Host, port).Uri;
+        return new DockerEndpoint { Transport = DockerTransport.Tcp, Original = value, Source = source, Address = address };
+    }
+
+    private static bool HasExplicitPort(string text)
+    {
+        var authority = text[(text.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        var end = authority.IndexOfAny(['/', '?', '#']);
+        if (end >= 0) authority = authority[..end];
+        var bracket = authority.LastIndexOf(']');
+        return authority.IndexOf(':', bracket + 1) >= 0;
+    }
+}
+
+/// <summary>Either an endpoint or the configuration problem that prevents one.</summary>
+public sealed record DockerEndpointResolution(DockerEndpoint? Endpoint, ConfigDiagnostic? Error);

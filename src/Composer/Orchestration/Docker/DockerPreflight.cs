@@ -1,0 +1,91 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Composer.Network;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Composer.Orchestration.Docker;
+
+/// <summary>The outcome of <see cref="DockerPreflight.CheckAsync"/>: the engine's version, or why it could not be reached.</summary>
+public sealed record DockerPreflightResult(VersionResponse? Version, string? Failure)
+{
+    public bool IsReachable => Version is not null;
+}
+
+/// <summary>Proves an engine answers: GET /_ping, then GET /version (engine and API version).</summary>
+public static class DockerPreflight
+{
+    /// <param name="proxy">The proxy the requests go through (null for direct), named in failures: with plain HTTP an
+    /// error status may be the proxy's own answer.</param>
+    public static async Task<DockerPreflightResult> CheckAsync(DockerClient client, DockerEndpoint endpoint, ProxyEndpoint? proxy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.System.PingAsync(cancellationToken);
+            var version = await client.System.GetVersionAsync(cancellationToken);
+            return new DockerPreflightResult(version, null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new DockerPreflightResult(null, Describe(ex, endpoint, proxy));
+        }
+    }
+
+    /// <summary>One line naming the endpoint and the cause (TLS, proxy, refused, timeout, HTTP status), no stack trace.</summary>
+    public static string Describe(Exception ex, DockerEndpoint endpoint, ProxyEndpoint? proxy = null)
+    {
+        var where = $"the Docker engine at {endpoint.Display} ({endpoint.Source}{(proxy is null ? "" : $", through proxy {proxy.Redacted}")})";
+        var chain = Chain(ex).ToList();
+        string cause;
+        if (chain.OfType<DockerApiException>().FirstOrDefault() is { } api)
+        {
+            // The engine answers errors as JSON ({"message": ...}); an HTML page is a proxy's (or something else's) error page.
+            var body = (api.ResponseBody ?? "").Trim();
+            if (body.Length > 200) body = body[..200] + "...";
+            var detail = body.StartsWith('{') ? $": {body}" : "";
+            // Some proxies (tinyproxy) answer a forwarded request with bad credentials 401 rather than 407.
+            cause = api.StatusCode switch
+            {
+                System.Net.HttpStatusCode.ProxyAuthenticationRequired =>
+                    "the proxy requires authentication (HTTP 407): check the credentials in the proxy URL",
+                System.Net.HttpStatusCode.Unauthorized when proxy is not null =>
+                    "the engine or the proxy refused authentication (HTTP 401 Unauthorized): check the credentials in the proxy URL",
+                _ => $"{(proxy is null ? "it" : "the engine or the proxy")} answered HTTP {(int)api.StatusCode} {api.StatusCode}{detail}",
+            };
+        }
+        else if (chain.OfType<HttpRequestException>().FirstOrDefault(h => h.HttpRequestError == HttpRequestError.ProxyTunnelError) is { } tunnel)
+        {
+            cause = $"the proxy refused the tunnel: {tunnel.Message}";
+        }
+        else if (chain.OfType<AuthenticationException>().Any())
+        {
+            cause = $"the TLS handshake failed: {Messages(chain.SkipWhile(e => e is not AuthenticationException))}";
+        }
+        else if (chain.OfType<TimeoutException>().Any() || chain.OfType<OperationCanceledException>().Any())
+        {
+            cause = "the request timed out (connect_timeout / request_timeout)";
+        }
+        else if (endpoint.SocketPath is { } path && !File.Exists(path))
+        {
+            // Connecting to a missing socket file reports "Cannot assign requested address"; say what is wrong.
+            cause = $"the socket {path} does not exist (is the engine running, and its socket mounted into Composer's container?)";
+        }
+        else if (chain.OfType<SocketException>().FirstOrDefault() is { } socket)
+        {
+            cause = $"cannot connect: {socket.Message}";
+        }
+        else
+        {
+            cause = Messages(chain);
+        }
+        return $"cannot reach {where}: {SecretRedaction.RedactUrl(cause)}";
+    }
+
+    private static IEnumerable<Exception> Chain(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException) yield return e;
+    }
+
+    private static string Messages(IEnumerable<Exception> chain) =>
+        string.Join(": ", chain.Select(e => e.Message.Trim().TrimEnd('.')).Where(m => m.Length > 0).Distinct());
+}
