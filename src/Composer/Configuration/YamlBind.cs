@@ -100,17 +100,20 @@ public static class YamlBind
         return false;
     }
 
+    /// <summary>A null scalar: an error for a non-nullable setting, otherwise an explicit "unset" with its origin.</summary>
+    private static bool Null(BindContext ctx, int slot, Scalar s, bool nullable)
+    {
+        if (!nullable) return NullNotAllowed(ctx, slot, s);
+        ctx.SetFileOrigin(slot, Line(s.Start), Column(s.Start));
+        return true;
+    }
+
     public static bool ReadString(IParser parser, BindContext ctx, int slot, bool nullable, out string? value)
     {
         value = null;
         if (parser.Current is not Scalar s) return Mismatch(parser, ctx, slot);
         parser.MoveNext();
-        if (IsNull(s))
-        {
-            if (!nullable) return NullNotAllowed(ctx, slot, s);
-            ctx.SetFileOrigin(slot, Line(s.Start), Column(s.Start));
-            return true;
-        }
+        if (IsNull(s)) return Null(ctx, slot, s, nullable);
         value = s.Value;
         ctx.SetFileOrigin(slot, Line(s.Start), Column(s.Start));
         return true;
@@ -121,12 +124,7 @@ public static class YamlBind
         value = null;
         if (parser.Current is not Scalar s) return Mismatch(parser, ctx, slot);
         parser.MoveNext();
-        if (IsNull(s))
-        {
-            if (!nullable) return NullNotAllowed(ctx, slot, s);
-            ctx.SetFileOrigin(slot, Line(s.Start), Column(s.Start));
-            return true;
-        }
+        if (IsNull(s)) return Null(ctx, slot, s, nullable);
         if (!ScalarText.TryParseBool(s.Value, out var b))
         {
             ctx.FileError(slot, Line(s.Start), Column(s.Start), $"expected true or false, got {BindContext.Quote(s.Value, ctx.Slot(slot).Secret)}");
@@ -142,12 +140,7 @@ public static class YamlBind
         value = null;
         if (parser.Current is not Scalar s) return Mismatch(parser, ctx, slot);
         parser.MoveNext();
-        if (IsNull(s))
-        {
-            if (!nullable) return NullNotAllowed(ctx, slot, s);
-            ctx.SetFileOrigin(slot, Line(s.Start), Column(s.Start));
-            return true;
-        }
+        if (IsNull(s)) return Null(ctx, slot, s, nullable);
         if (!ScalarText.TryParseInteger(s.Value, min, max, out var n))
         {
             ctx.FileError(slot, Line(s.Start), Column(s.Start), $"expected {ctx.Slot(slot).Expected}, got {BindContext.Quote(s.Value, ctx.Slot(slot).Secret)}");
