@@ -1,0 +1,146 @@
+using System.Text;
+using Composer.Network;
+using Composer.Platform;
+
+namespace Composer.Orchestration;
+
+/// <summary>The labels that mark a workload as Composer's (upstream-behaviour §6.2), the same on every orchestrator.</summary>
+public static class ConnectorLabels
+{
+    /// <summary>opencti-manager=&lt;manager.id&gt;: the workloads one manager owns. Lists filter on it.</summary>
+    public const string Manager = "opencti-manager";
+
+    /// <summary>opencti-connector-id=&lt;connector id&gt;: which connector a workload runs.</summary>
+    public const string ConnectorId = "opencti-connector-id";
+
+    /// <summary>opencti-platform=opencti|openaev: which platform's loop manages it.</summary>
+    public const string Platform = "opencti-platform";
+
+    /// <summary>The environment variable (and Kubernetes annotation) holding the contract hash.</summary>
+    public const string ConfigHashVariable = "OPENCTI_CONFIG_HASH";
+
+    /// <summary>The opencti-platform value of a platform.</summary>
+    public static string PlatformValue(PlatformKind platform) => platform == PlatformKind.OpenCti ? "opencti" : "openaev";
+}
+
+/// <summary>What every workload of a manager shares: its id, the platform URLs given to connectors and each platform's network environment.</summary>
+/// <param name="OpenCtiUrl">opencti.url when OpenCTI is enabled (then every connector gets OPENCTI_URL), else null.</param>
+/// <param name="OpenAevUrl">openaev.url when OpenAEV is enabled (then every connector gets OPENAEV_URL), else null.</param>
+public sealed record WorkloadContext(
+    string ManagerId,
+    string? OpenCtiUrl,
+    string? OpenAevUrl,
+    ConnectorNetworkEnvironment OpenCtiNetwork,
+    ConnectorNetworkEnvironment OpenAevNetwork)
+{
+    public ConnectorNetworkEnvironment NetworkFor(PlatformKind platform) =>
+        platform == PlatformKind.OpenCti ? OpenCtiNetwork : OpenAevNetwork;
+}
+
+/// <summary>
+/// The workload one connector needs, the same for every orchestrator: name, labels, environment, image and CA bundle
+/// (upstream-behaviour §6.1–6.3, so workloads created by the Rust version are recognised and adopted).
+/// </summary>
+/// <param name="Image">The image as the platform gave it; the orchestrator resolves the registry prefix and pulls it.</param>
+/// <param name="Environment">In upstream order, one entry per name (a later entry replaces an earlier one of the same name).</param>
+/// <param name="CaBundle">System roots plus the proxy CAs (PEM), to be written at <see cref="ConnectorNetworkEnvironment.CaBundlePath"/>; null when none.</param>
+/// <param name="Start">True when the platform asks for the connector to run.</param>
+public sealed record ConnectorWorkload(
+    string ConnectorId,
+    PlatformKind Platform,
+    string Name,
+    string Image,
+    string ConfigHash,
+    IReadOnlyDictionary<string, string> Labels,
+    IReadOnlyList<ConnectorEnvVar> Environment,
+    byte[]? CaBundle,
+    bool Start)
+{
+    /// <summary>
+    /// The workload name of a connector, as upstream derives it: every character that is not an ASCII letter or digit
+    /// becomes '-', letters are lower-cased; nothing is trimmed or collapsed ("Nmap: the network mapper" →
+    /// "nmap--the-network-mapper"). Upstream keeps non-ASCII letters, which no orchestrator accepts in a name, so
+    /// no workload of the Rust version can carry them; here they become '-' too.
+    /// </summary>
+    public static string ContainerName(string connectorName)
+    {
+        return string.Create(connectorName.Length, connectorName, static (span, name) =>
+        {
+            for (var i = 0; i < name.Length; i++)
+            {
+                var c = name[i];
+                span[i] = char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-';
+            }
+        });
+    }
+
+    /// <summary>The three ownership labels of a connector's workload.</summary>
+    public static IReadOnlyDictionary<string, string> LabelsFor(string managerId, string connectorId, PlatformKind platform) =>
+        new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ConnectorLabels.Manager] = managerId,
+            [ConnectorLabels.ConnectorId] = connectorId,
+            [ConnectorLabels.Platform] = ConnectorLabels.PlatformValue(platform),
+        };
+
+    /// <summary>
+    /// The workload of <paramref name="connector"/>. Environment, in this order: the contract entries (sensitive when
+    /// they were encrypted), OPENCTI_URL and OPENAEV_URL of the enabled platforms, OPENCTI_CONFIG_HASH, then the proxy
+    /// and CA variables of the connector's own platform.
+    /// </summary>
+    public static ConnectorWorkload Build(DesiredConnector connector, WorkloadContext context)
+    {
+        var network = context.NetworkFor(connector.Platform);
+        var entries = new List<ConnectorEnvVar>(connector.Configuration.Count + 3 + network.Variables.Count);
+        foreach (var entry in connector.Configuration) entries.Add(new ConnectorEnvVar(entry.Key, entry.Value, entry.Sensitive));
+        if (context.OpenCtiUrl is { } openCtiUrl) entries.Add(new ConnectorEnvVar("OPENCTI_URL", openCtiUrl));
+        if (context.OpenAevUrl is { } openAevUrl) entries.Add(new ConnectorEnvVar("OPENAEV_URL", openAevUrl));
+        entries.Add(new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, connector.ContractHash));
+        entries.AddRange(network.Variables);
+        return new ConnectorWorkload(
+            connector.Id,
+            connector.Platform,
+            ContainerName(connector.Name),
+            connector.Image,
+            connector.ContractHash,
+            LabelsFor(context.ManagerId, connector.Id, connector.Platform),
+            LastWins(entries),
+            network.CaBundle,
+            connector.RequestedStatus == RequestedStatus.Starting);
+    }
+
+    /// <summary>"NAME=value" for Docker-style APIs (the value as is: everything after the first '=' is the value).</summary>
+    public IEnumerable<string> EnvironmentStrings()
+    {
+        foreach (var v in Environment) yield return v.Name + "=" + v.Value;
+    }
+
+    /// <summary>The environment for a log line: sensitive values masked.</summary>
+    public string DescribeEnvironment()
+    {
+        var sb = new StringBuilder();
+        foreach (var v in Environment)
+        {
+            if (sb.Length > 0) sb.Append(' ');
+            sb.Append(v.Name).Append('=').Append(v.Sensitive ? SecretRedaction.Mask : v.Value);
+        }
+        return sb.ToString();
+    }
+
+    // Secrets live in Environment: the generated ToString must not print them.
+    public override string ToString() => $"workload {Name} of connector {ConnectorId}";
+
+    /// <summary>One entry per name, at the position of its last occurrence, as Docker applies duplicates (the last one wins).</summary>
+    private static List<ConnectorEnvVar> LastWins(List<ConnectorEnvVar> entries)
+    {
+        var last = new Dictionary<string, int>(entries.Count, StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++) last[entries[i].Name] = i;
+        if (last.Count == entries.Count) return entries;
+        var result = new List<ConnectorEnvVar>(last.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (last[entries[i].Name] == i) result.Add(entries[i]);
+        }
+        return result;
+    }
+}

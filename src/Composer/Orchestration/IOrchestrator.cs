@@ -1,0 +1,123 @@
+namespace Composer.Orchestration;
+
+/// <summary>The state of a workload as the orchestrator reports it, reduced to what reconciliation needs.</summary>
+public enum WorkloadState
+{
+    /// <summary>Running (Docker "running", a running Swarm task, available Kubernetes replicas).</summary>
+    Running,
+
+    /// <summary>The orchestrator is restarting it by itself (Docker "restarting"): neither start nor report it as started.</summary>
+    Restarting,
+
+    /// <summary>Created, exited, dead, scaled to 0: not running.</summary>
+    Stopped,
+}
+
+/// <summary>
+/// One workload (container, service, deployment) labelled opencti-manager=&lt;this manager&gt;, as one list call sees it.
+/// </summary>
+/// <param name="WorkloadId">The orchestrator's id (container id, service id, deployment uid).</param>
+/// <param name="Name">The workload name (container name without '/', service or deployment name).</param>
+/// <param name="Labels">All labels; ownership is read from them (<see cref="ConnectorLabels"/>).</param>
+/// <param name="State">Reduced state.</param>
+/// <param name="RawState">The orchestrator's own word for it ("exited", "created", "0/1"), for messages and plans.</param>
+/// <param name="ConfigHash">OPENCTI_CONFIG_HASH the workload was created with, or null when the orchestrator could not tell.</param>
+public sealed record ObservedWorkload(
+    string WorkloadId,
+    string Name,
+    IReadOnlyDictionary<string, string> Labels,
+    WorkloadState State,
+    string RawState,
+    string? ConfigHash)
+{
+    /// <summary>The opencti-connector-id label, or null.</summary>
+    public string? ConnectorId => Labels.TryGetValue(ConnectorLabels.ConnectorId, out var id) && id.Length > 0 ? id : null;
+
+    /// <summary>The opencti-platform label as written ("opencti", "openaev"), or null for workloads created before it existed.</summary>
+    public string? PlatformLabel => Labels.TryGetValue(ConnectorLabels.Platform, out var p) && p.Length > 0 ? p : null;
+
+    public override string ToString() => $"{Name} ({RawState})";
+}
+
+/// <summary>Restart count and start time of a workload's current run.</summary>
+public sealed record WorkloadHealth(int RestartCount, DateTimeOffset? StartedAt);
+
+/// <summary>Log lines of a workload and the timestamp of the last one, the cursor for the next fetch.</summary>
+public sealed record LogBatch(IReadOnlyList<string> Lines, DateTimeOffset? LastTimestamp);
+
+/// <summary>
+/// Why an orchestrator operation failed, as a value: one line a user can act on ("pull failed: 401 unauthorized at
+/// registry.example.com"). Never holds credentials.
+/// </summary>
+public sealed record OrchestratorError(string Message)
+{
+    public override string ToString() => Message;
+}
+
+/// <summary>The value of a successful orchestrator call, or its error. A failed listing is an error, never an empty list.</summary>
+public sealed class OrchestratorResult<T>
+{
+    private readonly T? _value;
+
+    private OrchestratorResult(T? value, OrchestratorError? error)
+    {
+        _value = value;
+        Error = error;
+    }
+
+    public OrchestratorError? Error { get; }
+
+    public bool IsSuccess => Error is null;
+
+    public T Value => IsSuccess ? _value! : throw new InvalidOperationException($"the orchestrator call failed: {Error}");
+
+    public static OrchestratorResult<T> Success(T value) => new(value, null);
+
+    public static OrchestratorResult<T> Failure(string message) => new(default, new OrchestratorError(message));
+
+    public static implicit operator OrchestratorResult<T>(OrchestratorError error) => new(default, error);
+}
+
+/// <summary>
+/// Docker, Swarm, Kubernetes or Portainer, behind one interface. Mutating calls return null on success and the
+/// error otherwise; nothing throws for what the orchestrator or the network does (only cancellation throws).
+/// Every call is idempotent enough to be repeated after a crash: a deploy that finds its own half-created workload
+/// completes or replaces it, never duplicates it.
+/// </summary>
+public interface IOrchestrator : IAsyncDisposable
+{
+    /// <summary>"docker", "swarm", "kubernetes" or "portainer".</summary>
+    string Kind { get; }
+
+    /// <summary>Whether the orchestrator answers (for /readyz and `composer check`): null when it does, else why not.</summary>
+    Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every workload labelled opencti-manager=&lt;manager id&gt;, of every platform, in one list call (plus what the
+    /// orchestrator needs to tell state and config hash without one call per workload).
+    /// </summary>
+    Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Resolves, pre-flights and pulls the image, creates the workload with its CA bundle, and starts it when <see cref="ConnectorWorkload.Start"/>.</summary>
+    Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces <paramref name="current"/> with <paramref name="workload"/> (changed config hash). The new image is pulled
+    /// first: when the pull fails, the current workload is left running untouched.
+    /// </summary>
+    Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+
+    /// <summary>Starts the workload (making sure its CA bundle is in place first).</summary>
+    Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+
+    Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken);
+
+    /// <summary>Removes the workload and everything Composer created for it (CA configs or secrets).</summary>
+    Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken);
+
+    /// <summary>Log lines (stdout and stderr, one entry per line) written after <paramref name="since"/>; null: the last 100.</summary>
+    Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken);
+
+    /// <summary>Restart count and start time of the current run.</summary>
+    Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken);
+}

@@ -1,0 +1,143 @@
+using Composer.Network;
+
+namespace Composer.Platform;
+
+/// <summary>What the platform asks for a connector (manager_requested_status / connector_instance_requested_status).</summary>
+public enum RequestedStatus
+{
+    Starting,
+    Stopping,
+}
+
+/// <summary>A connector's status as Composer reports it (and as the platform last recorded it): started or stopped.</summary>
+public enum ConnectorStatus
+{
+    Started,
+    Stopped,
+}
+
+/// <summary>One contract configuration entry, decrypted. <see cref="Sensitive"/> values (encrypted on the wire) are never displayed.</summary>
+public sealed record ContractEntry(string Key, string Value, bool Sensitive)
+{
+    public override string ToString() => $"{Key}={(Sensitive ? SecretRedaction.Mask : Value)}";
+}
+
+/// <summary>
+/// A connector the platform wants managed, with its contract decrypted.
+/// </summary>
+/// <param name="Id">The platform's connector (instance) id: the opencti-connector-id label.</param>
+/// <param name="Platform">Which platform listed it: the opencti-platform label.</param>
+/// <param name="Name">The connector name; the workload name is derived from it (ConnectorWorkload.ContainerName).</param>
+/// <param name="Image">The image as the platform gives it (before registry prefix resolution).</param>
+/// <param name="ContractHash">manager_contract_hash: OPENCTI_CONFIG_HASH of the workload; a change means refresh.</param>
+/// <param name="RequestedStatus">What the platform asks.</param>
+/// <param name="CurrentStatus">What the platform last recorded (null: nothing recorded or a value Composer does not know).</param>
+/// <param name="Configuration">Contract entries in platform order, decrypted.</param>
+/// <param name="Blocked">
+/// Why this connector must not be deployed, started or refreshed (for example a secret that could not be decrypted), or
+/// null. A blocked connector's existing workload is kept as it is: never started with an empty secret, never removed.
+/// </param>
+public sealed record DesiredConnector(
+    string Id,
+    PlatformKind Platform,
+    string Name,
+    string Image,
+    string ContractHash,
+    RequestedStatus RequestedStatus,
+    ConnectorStatus? CurrentStatus,
+    IReadOnlyList<ContractEntry> Configuration,
+    string? Blocked = null)
+{
+    // The generated ToString would print the entries' values through the list; name and id are enough.
+    public override string ToString() => $"connector {Name} ({Id})";
+}
+
+/// <summary>A listing entry that could not be used (null entry, missing or invalid field, unknown status), with the reason.</summary>
+/// <param name="Id">The entry's id when it had one: its workload is protected from orphan removal.</param>
+/// <param name="Name">The entry's name when it had one, for messages.</param>
+public sealed record SkippedConnector(string? Id, string? Name, string Reason);
+
+/// <summary>
+/// One successful connector listing. A listing that failed is a <see cref="PlatformError"/>, never an empty listing.
+/// </summary>
+public sealed record ConnectorListing(IReadOnlyList<DesiredConnector> Connectors, IReadOnlyList<SkippedConnector> Skipped)
+{
+    /// <summary>
+    /// True when every entry had an id, so a workload whose id is absent really is an orphan. When false (an entry
+    /// without an id), nothing may be removed this cycle.
+    /// </summary>
+    public bool IsComplete
+    {
+        get
+        {
+            foreach (var s in Skipped)
+            {
+                if (s.Id is null) return false;
+            }
+            return true;
+        }
+    }
+}
+
+/// <summary>Health of a running connector, as reported to the platform.</summary>
+/// <param name="StartedAt">When the current run of the workload started.</param>
+/// <param name="IsInRebootLoop">More than 3 restarts and started less than 5 minutes ago.</param>
+public sealed record ConnectorHealth(int RestartCount, DateTimeOffset StartedAt, bool IsInRebootLoop);
+
+public enum PlatformErrorKind
+{
+    /// <summary>Connection refused, DNS, TLS, proxy: no HTTP answer.</summary>
+    Unreachable,
+
+    /// <summary>No complete answer within connect_timeout / request_timeout.</summary>
+    Timeout,
+
+    /// <summary>An HTTP error status (4xx/5xx) without a usable body.</summary>
+    HttpStatus,
+
+    /// <summary>The GraphQL response carried errors (even when data was also present).</summary>
+    GraphQl,
+
+    /// <summary>The body is not the JSON the operation expects.</summary>
+    Malformed,
+
+    /// <summary>The operation's result was null.</summary>
+    NullResult,
+
+    /// <summary>The platform refused the manager (for example "only one connector manager is supported"); retrying soon will not help.</summary>
+    Refused,
+}
+
+/// <summary>
+/// A failed platform operation, as a value. <see cref="Message"/> is safe to log and print: it never holds the
+/// token, a decrypted value or proxy credentials.
+/// </summary>
+public sealed record PlatformError(PlatformErrorKind Kind, string Operation, string Message, int? HttpStatus = null)
+{
+    public override string ToString() => $"{Operation}: {Message}";
+}
+
+/// <summary>The value of a successful platform operation, or its error.</summary>
+public sealed class PlatformResult<T>
+{
+    private readonly T? _value;
+
+    private PlatformResult(T? value, PlatformError? error)
+    {
+        _value = value;
+        Error = error;
+    }
+
+    public PlatformError? Error { get; }
+
+    public bool IsSuccess => Error is null;
+
+    /// <summary>The value; throws when the operation failed (check <see cref="IsSuccess"/> first).</summary>
+    public T Value => IsSuccess ? _value! : throw new InvalidOperationException($"the platform operation failed: {Error}");
+
+    public static PlatformResult<T> Success(T value) => new(value, null);
+
+    public static PlatformResult<T> Failure(PlatformError error) => new(default, error);
+
+    public static implicit operator PlatformResult<T>(PlatformError error) => Failure(error);
+}
