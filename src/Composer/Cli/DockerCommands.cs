@@ -21,32 +21,21 @@ public static class DockerCommands
         {
             var settings = CliSettings.Load(parse, stderr, requireManagerKey: false);
             if (settings is null) return ExitCodes.ConfigurationError;
-            return await CheckAsync(settings, ConfigLoadRequest.ProcessEnvironment(), stdout, stderr, cancellationToken);
+            return await CheckAsync(settings, stdout, stderr, cancellationToken);
         });
         docker.Subcommands.Add(check);
         return docker;
     }
 
-    /// <summary>The check, with the environment given (DOCKER_HOST is read from it, never from the process).</summary>
-    public static async Task<int> CheckAsync(ComposerSettings settings, IReadOnlyDictionary<string, string> environment,
-        TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    /// <summary>The check, with the resolved configuration (its Docker endpoint came from the key, DOCKER_HOST or the default).</summary>
+    public static async Task<int> CheckAsync(Configuration.Resolved.ResolvedSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var resolution = DockerEndpoint.Resolve(settings, environment);
-        if (resolution.Endpoint is not { } endpoint)
+        if (settings.Docker.Endpoint is not { } endpoint)
         {
-            await stderr.WriteLineAsync($"composer: invalid configuration: {resolution.Error}");
+            await stderr.WriteLineAsync($"composer: invalid configuration: {settings.Docker.Error}");
             return ExitCodes.ConfigurationError;
         }
-        OutboundHandlerFactory handlers;
-        try
-        {
-            handlers = new OutboundHandlerFactory(settings);
-        }
-        catch (OutboundConfigurationException ex)
-        {
-            foreach (var error in ex.Errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
-            return ExitCodes.ConfigurationError;
-        }
+        var handlers = new OutboundHandlerFactory(settings);
         foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
 
         await stdout.WriteLineAsync($"endpoint: {endpoint.Display}");

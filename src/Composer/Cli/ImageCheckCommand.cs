@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Composer.Configuration;
 using Composer.Images;
 using Composer.Network;
 
@@ -29,29 +28,11 @@ public static class ImageCheckCommand
     }
 
     /// <summary>The command body, callable with given settings (and, in tests, another handler factory).</summary>
-    public static async Task<int> RunAsync(ComposerSettings settings, string? image, TextWriter stdout, TextWriter stderr,
+    public static async Task<int> RunAsync(Configuration.Resolved.ResolvedSettings settings, string? image, TextWriter stdout, TextWriter stderr,
         IOutboundHandlerFactory? handlers, CancellationToken cancellationToken)
     {
-        if (handlers is null)
-        {
-            try
-            {
-                handlers = new OutboundHandlerFactory(settings);
-            }
-            catch (OutboundConfigurationException ex)
-            {
-                foreach (var error in ex.Errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
-                return ExitCodes.ConfigurationError;
-            }
-        }
-        var errors = new List<string>();
-        using var preflight = ImagePreflight.Create(settings, handlers, errors);
-        if (preflight is null)
-        {
-            foreach (var error in errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
-            return ExitCodes.ConfigurationError;
-        }
-        foreach (var warning in preflight.Registry.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
+        handlers ??= new OutboundHandlerFactory(settings);
+        using var preflight = ImagePreflight.Create(settings, handlers);
 
         var result = await preflight.CheckAsync(image ?? "", cancellationToken);
         if (result.InvalidImage is not null)

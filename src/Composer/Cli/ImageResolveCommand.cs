@@ -18,12 +18,7 @@ public static class ImageResolveCommand
         {
             var settings = ImageCommands.LoadSettings(parse, stderr);
             if (settings is null) return ExitCodes.ConfigurationError;
-            if (!ImageResolver.TryCreate(settings.OpenCti.Daemon.Registry, out var resolver, out var configError))
-            {
-                stderr.WriteLine($"composer: invalid configuration: {configError}");
-                return ExitCodes.ConfigurationError;
-            }
-            if (!resolver.TryResolve(parse.GetValue(image), out var resolved, out var error))
+            if (!settings.Images.TryResolve(parse.GetValue(image), out var resolved, out var error))
             {
                 stderr.WriteLine($"composer: {error}");
                 return ExitCodes.ConfigurationError;

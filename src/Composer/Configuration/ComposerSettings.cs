@@ -56,8 +56,17 @@ public sealed partial class ManagerSettings
     [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
     [ConfigKey("credentials_key"), Secret, ConfigDoc("PKCS#8 PEM of the RSA-4096 private key.")] public string? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PKCS#8 PEM private key; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
+    [ConfigKey("max_parallel"), ConfigDoc("Connector actions (pull, deploy, start, stop, remove) run at the same time; one connector's actions always run in order.")] public int MaxParallel { get; set; } = 4;
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
     [ConfigKey("debug")] public DebugSettings Debug { get; set; } = new();
+    [ConfigKey("health")] public HealthSettings Health { get; set; } = new();
+}
+
+[ConfigSection]
+public sealed partial class HealthSettings
+{
+    [ConfigKey("enable"), ConfigDoc("Serve /healthz, /readyz and /metrics (Prometheus text) over HTTP.")] public bool Enable { get; set; }
+    [ConfigKey("listen"), ConfigDoc("host:port of the health listener; 127.0.0.1 keeps it on the machine, 0.0.0.0 serves probes from outside (containers, Kubernetes).")] public string Listen { get; set; } = "127.0.0.1:8080";
 }
 
 [ConfigSection]

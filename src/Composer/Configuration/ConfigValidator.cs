@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace Composer.Configuration;
 
 /// <summary>
-/// Cross-field and semantic rules, run after binding. Every problem is collected with its key and the source of
+/// Cross-field and semantic rules that need no file, run after binding (the resolve step, Resolved/SettingsResolver,
+/// checks what needs files: CA bundles; and owns the registry rules through RegistryConfiguration). Every problem is collected with its key and the source of
 /// the offending value; nothing is printed that could be a secret.
 /// </summary>
 public static class ConfigValidator
@@ -23,6 +24,7 @@ public static class ConfigValidator
         var m = s.Manager;
         v.Positive("manager.execute_schedule", m.ExecuteSchedule);
         v.Positive("manager.ping_alive_schedule", m.PingAliveSchedule);
+        v.Positive("manager.max_parallel", m.MaxParallel);
         if (!LogLevels.Contains(m.Logger.Level.ToLowerInvariant()) && m.Logger.Level is not ("1" or "2" or "3" or "4" or "5"))
         {
             v.Error("manager.logger.level", $"expected one of trace, debug, info, warn, error, got \"{m.Logger.Level}\"");
@@ -36,8 +38,6 @@ public static class ConfigValidator
 
         v.ProxyUrl("http_proxy", s.HttpProxy);
         v.ProxyUrl("https_proxy", s.HttpsProxy);
-        v.Certificates("https_proxy_ca", s.HttpsProxyCa);
-        v.Certificates("app.https_cert.ca", s.App.HttpsCert.Ca);
 
         CheckPlatform(v, "opencti", s.OpenCti);
         CheckPlatform(v, "openaev", s.OpenAev);
@@ -51,7 +51,6 @@ public static class ConfigValidator
         v.Positive($"{p}.connect_timeout", platform.ConnectTimeout);
         v.ProxyUrl($"{p}.http_proxy", platform.HttpProxy);
         v.ProxyUrl($"{p}.https_proxy", platform.HttpsProxy);
-        v.Certificates($"{p}.https_proxy_ca", platform.HttpsProxyCa);
 
         var d = platform.Daemon;
         if (!Selectors.Contains(d.Selector))
@@ -65,22 +64,6 @@ public static class ConfigValidator
         else if (d.Selector == "portainer" && d.Portainer is null)
         {
             v.Error($"{p}.daemon.selector", $"selector is portainer but {p}.daemon.portainer is missing");
-        }
-
-        if (d.Registry is { } r)
-        {
-            var hasUser = !string.IsNullOrEmpty(r.Username);
-            var hasPassword = !string.IsNullOrEmpty(r.Password);
-            if (hasUser && !hasPassword) v.Error($"{p}.daemon.registry.username", $"a username needs a password ({p}.daemon.registry.password)");
-            if (hasPassword && !hasUser) v.Error($"{p}.daemon.registry.password", $"a password needs a username ({p}.daemon.registry.username)");
-            if ((hasUser || hasPassword) && string.IsNullOrWhiteSpace(r.Server))
-            {
-                v.Error($"{p}.daemon.registry.{(hasUser ? "username" : "password")}", $"registry credentials need a server ({p}.daemon.registry.server)");
-            }
-            if (Composer.Images.RegistryServer.Validate(r.Server) is { } serverProblem) v.Error($"{p}.daemon.registry.server", serverProblem);
-            v.Positive($"{p}.daemon.registry.token_ttl", r.TokenTtl);
-            v.NotNegative($"{p}.daemon.registry.retry_attempts", r.RetryAttempts);
-            v.NotNegative($"{p}.daemon.registry.retry_delay", r.RetryDelay);
         }
 
         if (d.Kubernetes is { } k)
@@ -233,16 +216,5 @@ public static class ConfigValidator
             }
         }
 
-        /// <summary>One rule for CA lists: the network layer's loader (inline PEM, PEM file or DER file).</summary>
-        public void Certificates(string path, List<string>? entries)
-        {
-            if (entries is null) return;
-            var (bundle, problems) = Network.ProxyCaBundle.Load(entries, path);
-            foreach (var c in bundle.Certificates) c.Dispose();
-            foreach (var d in problems)
-            {
-                Error(path, $"entry {d.Key[(path.Length + 1)..^1]} ({d.Source}): {d.Message}");
-            }
-        }
     }
 }

@@ -86,6 +86,9 @@ public sealed class ConfigLoadResult
 
     /// <summary>The files that were read, in precedence order (lowest first).</summary>
     public List<string> FilesRead { get; } = [];
+
+    /// <summary>The resolved configuration, or null when there were errors.</summary>
+    public Resolved.ResolvedSettings? Resolved { get; internal set; }
 }
 
 /// <summary>
@@ -139,9 +142,11 @@ public static class ConfigurationLoader
         // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
         // bind keeps its previous value and is not reported twice.
         ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings, request.RequireManagerKey);
+        var resolved = Resolved.SettingsResolver.Resolve(settings, result.Provenance, env, ctx.Errors, ctx.Warnings);
 
         result.Errors.AddRange(ctx.Errors);
         result.Warnings.AddRange(ctx.Warnings);
+        if (result.Success) result.Resolved = resolved;
         return result;
     }
 

@@ -49,25 +49,13 @@ public sealed class ImagePreflight : IDisposable
 
     public RegistryConfiguration Registry { get; }
 
-    /// <summary>
-    /// Builds the pre-flight from the settings; returns null and fills errors (key, value, expectation) when
-    /// opencti.daemon.registry is invalid.
-    /// </summary>
-    public static ImagePreflight? Create(ComposerSettings settings, IOutboundHandlerFactory handlers, ICollection<string> errors,
+    /// <summary>The pre-flight of the resolved configuration (its registry and prefix rules).</summary>
+    public static ImagePreflight Create(Configuration.Resolved.ResolvedSettings settings, IOutboundHandlerFactory handlers,
         Logger? logger = null, RegistryClientOptions? options = null)
     {
-        var registrySettings = settings.OpenCti.Daemon.Registry;
-        var registry = RegistryConfiguration.FromSettings(registrySettings, errors);
-        if (registry is null) return null;
-        if (!ImageResolver.TryCreate(registrySettings, out var resolver, out var serverError))
-        {
-            errors.Add(serverError);
-            return null;
-        }
         logger ??= Logger.Null;
-        foreach (var warning in registry.Warnings) logger.Warn(warning);
-        var client = new RegistryClient(handlers, registry, options ?? new RegistryClientOptions { Logger = logger });
-        return new ImagePreflight(registry, resolver, client, logger);
+        var client = new RegistryClient(handlers, settings.Registry, options ?? new RegistryClientOptions { Logger = logger });
+        return new ImagePreflight(settings.Registry, settings.Images, client, logger);
     }
 
     public async Task<PreflightResult> CheckAsync(string image, CancellationToken cancellationToken = default)

@@ -36,21 +36,24 @@ public sealed class RegistryConfiguration
     public int RetryAttempts { get; private init; } = 3;
     public TimeSpan RetryDelay { get; private init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Non-fatal remarks (e.g. a username without a password), for the caller to print or log.</summary>
-    public IReadOnlyList<string> Warnings { get; private init; } = [];
-
-    /// <summary>Validates the settings. Errors name the key and what was expected; on any error the result is null.</summary>
-    public static RegistryConfiguration? FromSettings(RegistrySettings? settings, ICollection<string> errors, string source = "configuration")
+    /// <summary>
+    /// The one rule for opencti.daemon.registry: a server that Docker reads as a registry (RegistryServer), a port in
+    /// range, a positive token_ttl, non-negative retries; username and password both or neither (half a credential
+    /// is an error: often a *_FILE secret that did not load); credentials without a server are Docker Hub's, with a
+    /// warning. Every problem names its key and the source of its value; on any error the result is null.
+    /// </summary>
+    public static RegistryConfiguration? FromSettings(RegistrySettings? settings, ConfigProvenance provenance,
+        ICollection<ConfigDiagnostic> errors, ICollection<ConfigDiagnostic> warnings)
     {
         if (settings is null) return Anonymous;
         var startErrors = errors.Count;
-        var warnings = new List<string>();
+        void Error(string key, string message) => errors.Add(new ConfigDiagnostic($"{Key}.{key}", provenance.Describe($"{Key}.{key}"), message));
         string? prefix = null, host = null, scheme = null;
-        if (!RegistryServer.TryNormalize(settings.Server, out prefix, out var serverError))
+        if (RegistryServer.Validate(settings.Server) is { } serverProblem)
         {
-            errors.Add($"{serverError} ({source})");
+            Error("server", serverProblem);
         }
-        else if (prefix is not null)
+        else if (RegistryServer.TryNormalize(settings.Server, out prefix, out _) && prefix is not null)
         {
             var slash = prefix.IndexOf('/');
             host = (slash < 0 ? prefix : prefix[..slash]).ToLowerInvariant();
@@ -58,32 +61,32 @@ public sealed class RegistryConfiguration
                 : (host.IndexOf(':') is var c and >= 0 ? host[(c + 1)..] : null);
             if (portText is not null && (!int.TryParse(portText, System.Globalization.NumberStyles.None, null, out var port) || port is < 1 or > 65535))
             {
-                errors.Add($"{Key}.server: port {portText} of '{host}' is not between 1 and 65535 ({source})");
+                Error("server", $"port {portText} of '{host}' is not between 1 and 65535");
             }
             var written = settings.Server!.Trim();
             if (written.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) scheme = "http";
             else if (written.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) scheme = "https";
         }
-        if (settings.TokenTtl <= 0) errors.Add($"{Key}.token_ttl: {settings.TokenTtl} must be a positive number of seconds ({source})");
-        if (settings.RetryAttempts < 0) errors.Add($"{Key}.retry_attempts: {settings.RetryAttempts} must be 0 or more ({source})");
-        if (settings.RetryDelay < 0) errors.Add($"{Key}.retry_delay: {settings.RetryDelay} must be 0 or more seconds ({source})");
+        if (settings.TokenTtl <= 0) Error("token_ttl", $"expected a number greater than 0, got {settings.TokenTtl}");
+        if (settings.RetryAttempts < 0) Error("retry_attempts", $"expected a number >= 0, got {settings.RetryAttempts}");
+        if (settings.RetryDelay < 0) Error("retry_delay", $"expected a number >= 0, got {settings.RetryDelay}");
 
         var hasUser = !string.IsNullOrEmpty(settings.Username);
         var hasPassword = !string.IsNullOrEmpty(settings.Password);
+        if (hasUser && !hasPassword) Error("username", $"a username needs a password ({Key}.password)");
+        if (hasPassword && !hasUser) Error("password", $"a password needs a username ({Key}.username)");
+        if (errors.Count > startErrors) return null;
+
         RegistryCredentials? credentials = null;
         if (hasUser && hasPassword)
         {
             credentials = new RegistryCredentials(settings.Username!, settings.Password!, settings.Email, host);
             if (host is null)
             {
-                warnings.Add($"{Key}: username and password are set without a server; they are used for Docker Hub (docker.io) only");
+                warnings.Add(new ConfigDiagnostic($"{Key}.username", provenance.Describe($"{Key}.username"),
+                    $"username and password are set without a server ({Key}.server); they are used for Docker Hub (docker.io) only"));
             }
         }
-        else if (hasUser != hasPassword)
-        {
-            warnings.Add($"{Key}: {(hasUser ? "username" : "password")} is set without {(hasUser ? "password" : "username")}; images are pulled anonymously");
-        }
-        if (errors.Count > startErrors) return null;
         return new RegistryConfiguration
         {
             ImagePrefix = prefix,
@@ -93,7 +96,6 @@ public sealed class RegistryConfiguration
             TokenTtl = TimeSpan.FromSeconds(settings.TokenTtl),
             RetryAttempts = settings.RetryAttempts,
             RetryDelay = TimeSpan.FromSeconds(settings.RetryDelay),
-            Warnings = warnings,
         };
     }
 

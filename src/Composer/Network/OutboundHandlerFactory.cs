@@ -26,20 +26,17 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
     private readonly NoProxyMatcher _kubernetesOpenAev;
     private readonly string[] _kubernetesExclusions;
 
-    /// <param name="settings">The loaded configuration.</param>
-    /// <param name="logger">Receives one warning per platform whose proxy validation is off, and the proxies in use (redacted).</param>
-    /// <param name="kubernetesServiceHost">KUBERNETES_SERVICE_HOST as read by the caller (this class never reads the process
-    /// environment); reached directly on the Kubernetes channel, like <c>.svc</c> and <c>.cluster.local</c>.</param>
-    /// <exception cref="OutboundConfigurationException">An invalid proxy URL or CA entry (the message lists every one, redacted).</exception>
-    public OutboundHandlerFactory(ComposerSettings settings, Logger? logger = null, string? kubernetesServiceHost = null)
+    /// <param name="resolved">The resolved configuration: each platform's network policy and KUBERNETES_SERVICE_HOST, reached
+    /// directly on the Kubernetes channel like <c>.svc</c> and <c>.cluster.local</c>.</param>
+    /// <param name="logger">Receives the proxies in use (redacted) and one warning per platform whose proxy validation is off.</param>
+    public OutboundHandlerFactory(Configuration.Resolved.ResolvedSettings resolved, Logger? logger = null)
     {
-        _openCti = PlatformNetworkPolicy.Resolve(settings, PlatformKind.OpenCti);
-        _openAev = PlatformNetworkPolicy.Resolve(settings, PlatformKind.OpenAev);
-        var errors = _openCti.Errors.Concat(_openAev.Errors).Distinct().ToList();
-        if (errors.Count > 0) throw new OutboundConfigurationException(errors);
-        _kubernetesExclusions = string.IsNullOrWhiteSpace(kubernetesServiceHost)
+        _openCti = resolved.OpenCti.Network;
+        _openAev = resolved.OpenAev.Network;
+        var kubernetesServiceHost = resolved.KubernetesServiceHost;
+        _kubernetesExclusions = kubernetesServiceHost is null
             ? ["svc", "cluster.local"]
-            : ["svc", "cluster.local", kubernetesServiceHost.Trim()];
+            : ["svc", "cluster.local", kubernetesServiceHost];
         _kubernetesOpenCti = new NoProxyMatcher(_openCti.NoProxy, _kubernetesExclusions);
         _kubernetesOpenAev = new NoProxyMatcher(_openAev.NoProxy, _kubernetesExclusions);
         logger ??= Logger.Null;
@@ -69,12 +66,6 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
     /// <summary>What the start-up log warns about (validation switched off), for commands that print to stderr instead of logging.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
-    /// <summary>Every configuration problem of the network settings, without building anything (for the config loader and CLI).</summary>
-    public static IReadOnlyList<ConfigDiagnostic> Validate(ComposerSettings settings) =>
-        PlatformNetworkPolicy.Resolve(settings, PlatformKind.OpenCti).Errors
-            .Concat(PlatformNetworkPolicy.Resolve(settings, PlatformKind.OpenAev).Errors)
-            .Distinct().ToList();
-
     public PlatformNetworkPolicy Policy(PlatformKind platform) => platform == PlatformKind.OpenCti ? _openCti : _openAev;
 
     /// <summary>The platform whose settings a channel uses when none is named: OpenAev for its API, opencti.* for the
@@ -93,7 +84,7 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
         var direct = NewSocketsHandler(policy);
         direct.UseProxy = false;
         direct.SslOptions.RemoteCertificateValidationCallback = (_, cert, chain, errors) => serverTrust.Validate(cert, chain, errors);
-        if (policy.HttpProxy is null && policy.HttpsProxy is null) return new ProxyRoutingHandler(direct, null, policy, matcher);
+        if (policy.HttpProxy is null && policy.HttpsProxy is null) return new ApiCallCounter(ChannelName(channel), new ProxyRoutingHandler(direct, null, policy, matcher));
 
         var proxyTrust = new CertificateTrust(!policy.ProxyRejectUnauthorized, policy.ProxyCa.Certificates);
         var proxyHosts = new[] { policy.HttpProxy, policy.HttpsProxy }.Where(p => p is not null).Select(p => p!.Address.IdnHost).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -108,8 +99,19 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
             if (proxyTrust.Validate(cert, chain, errors)) return true;
             return !string.IsNullOrEmpty(targetHost) && !proxyHosts.Contains(targetHost) && serverTrust.Validate(cert, chain, errors);
         };
-        return new ProxyRoutingHandler(direct, proxied, policy, matcher);
+        return new ApiCallCounter(ChannelName(channel), new ProxyRoutingHandler(direct, proxied, policy, matcher));
     }
+
+    /// <summary>The channel's tag in metrics: opencti, openaev, portainer, docker, kubernetes, registry.</summary>
+    public static string ChannelName(OutboundChannel channel) => channel switch
+    {
+        OutboundChannel.OpenCti => "opencti",
+        OutboundChannel.OpenAev => "openaev",
+        OutboundChannel.Portainer => "portainer",
+        OutboundChannel.DockerTcp => "docker",
+        OutboundChannel.Kubernetes => "kubernetes",
+        _ => "registry",
+    };
 
     /// <summary>An HttpClient on a new handler of the channel, with the platform's request_timeout as its Timeout.</summary>
     public HttpClient CreateClient(OutboundChannel channel, PlatformKind platform) =>
@@ -211,9 +213,20 @@ internal sealed class ProxyRoutingHandler : HttpMessageHandler
     }
 }
 
-/// <summary>Invalid network settings; the message lists every problem (credentials redacted).</summary>
-public sealed class OutboundConfigurationException(IReadOnlyList<ConfigDiagnostic> errors)
-    : Exception("invalid network configuration: " + string.Join("; ", errors))
+/// <summary>Counts every request of a channel in <see cref="ComposerMetrics"/> (a failure: no answer, or a 5xx).</summary>
+internal sealed class ApiCallCounter(string channel, HttpMessageHandler inner) : DelegatingHandler(inner)
 {
-    public IReadOnlyList<ConfigDiagnostic> Errors { get; } = errors;
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return response;
+        }
+        finally
+        {
+            ComposerMetrics.RecordApiCall(channel, response is null || (int)response.StatusCode >= 500);
+        }
+    }
 }

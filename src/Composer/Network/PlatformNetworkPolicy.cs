@@ -54,32 +54,26 @@ public sealed class PlatformNetworkPolicy
     public TimeSpan ConnectTimeout { get; }
     public TimeSpan RequestTimeout { get; }
 
-    /// <summary>Everything wrong with these settings (invalid proxy URLs, unreadable or invalid CA entries). Never contains a credential.</summary>
-    public IReadOnlyList<ConfigDiagnostic> Errors { get; }
-
-    private PlatformNetworkPolicy(ComposerSettings settings, PlatformKind platform)
+    private PlatformNetworkPolicy(ComposerSettings settings, PlatformKind platform, CertificateLoader certificates)
     {
         Platform = platform;
         var p = platform == PlatformKind.OpenCti ? settings.OpenCti : settings.OpenAev;
         Section = platform == PlatformKind.OpenCti ? "opencti" : "openaev";
-        var errors = new List<ConfigDiagnostic>();
         WithProxy = p.WithProxy;
         ConnectTimeout = Seconds(p.ConnectTimeout);
         RequestTimeout = Seconds(p.RequestTimeout);
 
         if (WithProxy)
         {
-            HttpProxy = ResolveProxy(p.HttpProxy, $"{Section}.http_proxy", settings.HttpProxy, "http_proxy", errors);
-            HttpsProxy = ResolveProxy(p.HttpsProxy, $"{Section}.https_proxy", settings.HttpsProxy, "https_proxy", errors);
+            HttpProxy = ResolveProxy(p.HttpProxy, settings.HttpProxy);
+            HttpsProxy = ResolveProxy(p.HttpsProxy, settings.HttpsProxy);
             NoProxy = NonEmpty(p.NoProxy) ?? NonEmpty(settings.NoProxy);
             NoProxyMatcher = new NoProxyMatcher(NoProxy);
             var (caEntries, caKey) = p.HttpsProxyCa is { Count: > 0 }
                 ? (p.HttpsProxyCa, $"{Section}.https_proxy_ca")
                 : (settings.HttpsProxyCa, "https_proxy_ca");
             ProxyCaEntries = caEntries is { Count: > 0 } ? caEntries : null;
-            var (bundle, caErrors) = ProxyCaBundle.Load(ProxyCaEntries, caKey);
-            ProxyCa = bundle;
-            errors.AddRange(caErrors);
+            ProxyCa = certificates.Load(caKey, ProxyCaEntries);
             ProxyRejectUnauthorized = p.HttpsProxyRejectUnauthorized ?? settings.HttpsProxyRejectUnauthorized ?? true;
         }
         else
@@ -94,18 +88,24 @@ public sealed class PlatformNetworkPolicy
             || (platform == PlatformKind.OpenCti && settings.App.HttpsCert.RejectUnauthorized == false);
         if (platform == PlatformKind.OpenCti)
         {
-            var (serverCa, serverErrors) = ProxyCaBundle.Load(settings.App.HttpsCert.Ca, "app.https_cert.ca");
-            ServerCa = serverCa;
-            errors.AddRange(serverErrors);
+            ServerCa = certificates.Load(ServerCaKey, settings.App.HttpsCert.Ca);
         }
         else
         {
             ServerCa = ProxyCaBundle.Empty;
         }
-        Errors = errors;
     }
 
-    public static PlatformNetworkPolicy Resolve(ComposerSettings settings, PlatformKind platform) => new(settings, platform);
+    /// <summary>The key of the OpenCTI server's extra CAs.</summary>
+    public const string ServerCaKey = "app.https_cert.ca";
+
+    /// <summary>
+    /// The policy of one platform. CA files are read through <paramref name="certificates"/> (shared by every policy of
+    /// one configuration, so each file is read once); invalid proxy URLs are the configuration validator's to report and
+    /// leave the scheme without a proxy here.
+    /// </summary>
+    public static PlatformNetworkPolicy Resolve(ComposerSettings settings, PlatformKind platform, CertificateLoader? certificates = null) =>
+        new(settings, platform, certificates ?? new CertificateLoader());
 
     /// <summary>The proxy for a target URL, or null when the request goes direct (no proxy for its scheme, or NO_PROXY/loopback).</summary>
     public ProxyEndpoint? ProxyFor(Uri target, NoProxyMatcher? matcher = null)
@@ -124,13 +124,9 @@ public sealed class PlatformNetworkPolicy
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
-    private static ProxyEndpoint? ResolveProxy(string? platformValue, string platformKey, string? topValue, string topKey, List<ConfigDiagnostic> errors)
+    private static ProxyEndpoint? ResolveProxy(string? platformValue, string? topValue)
     {
-        var (value, key) = NonEmpty(platformValue) is { } pv ? (pv, platformKey) : (NonEmpty(topValue), topKey);
-        if (value is null) return null;
-        if (ProxyEndpoint.TryParse(value, out var endpoint, out var problem)) return endpoint;
-        var source = key == topKey ? $"{topKey} (config.json or {topKey.ToUpperInvariant()} / {topKey} environment)" : key;
-        errors.Add(new ConfigDiagnostic(key, source, $"invalid proxy URL '{SecretRedaction.RedactUrl(value)}': {problem}"));
-        return null;
+        var value = NonEmpty(platformValue) ?? NonEmpty(topValue);
+        return value is not null && ProxyEndpoint.TryParse(value, out var endpoint, out _) ? endpoint : null;
     }
 }

@@ -31,10 +31,6 @@ public sealed record ConnectorNetworkEnvironment(IReadOnlyList<ConnectorEnvVar> 
 
     public static ConnectorNetworkEnvironment None { get; } = new([], null);
 
-    /// <summary>For the connectors of <paramref name="platform"/> (opencti or openaev), from the loaded settings.</summary>
-    public static ConnectorNetworkEnvironment Compute(Composer.Configuration.ComposerSettings settings, PlatformKind platform, string? systemRootsPem = null) =>
-        Compute(PlatformNetworkPolicy.Resolve(settings, platform), systemRootsPem);
-
     /// <param name="policy">The connector's platform's resolved network settings.</param>
     /// <param name="systemRootsPem">The system roots as PEM (default: <see cref="SystemRootCertificates.LoadPem"/>).</param>
     public static ConnectorNetworkEnvironment Compute(PlatformNetworkPolicy policy, string? systemRootsPem = null)

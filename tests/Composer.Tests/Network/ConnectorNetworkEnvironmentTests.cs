@@ -59,8 +59,8 @@ public class ConnectorNetworkEnvironmentTests
         s.OpenCti.WithProxy = true;
         s.OpenAev.WithProxy = true;
         s.OpenAev.HttpsProxy = "http://aev-only:3128";
-        var cti = ConnectorNetworkEnvironment.Compute(s, PlatformKind.OpenCti, FakeRoots);
-        var aev = ConnectorNetworkEnvironment.Compute(s, PlatformKind.OpenAev, FakeRoots);
+        var cti = ConnectorNetworkEnvironment.Compute(PlatformNetworkPolicy.Resolve(s, PlatformKind.OpenCti), FakeRoots);
+        var aev = ConnectorNetworkEnvironment.Compute(PlatformNetworkPolicy.Resolve(s, PlatformKind.OpenAev), FakeRoots);
         await Assert.That(cti.Variables.Single(v => v.Name == "HTTPS_PROXY").Value).IsEqualTo("http://shared:3128");
         await Assert.That(aev.Variables.Single(v => v.Name == "HTTPS_PROXY").Value).IsEqualTo("http://aev-only:3128");
     }

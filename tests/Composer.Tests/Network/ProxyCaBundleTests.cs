@@ -47,13 +47,14 @@ public class ProxyCaBundleTests
     }
 
     [Test]
-    public async Task Invalid_ca_entries_make_the_factory_configuration_invalid()
+    public async Task Invalid_ca_entries_are_errors_of_the_resolve_step()
     {
         var settings = new Composer.Configuration.ComposerSettings();
         settings.OpenCti.WithProxy = true;
         settings.HttpsProxyCa = ["/nonexistent/proxy-ca.pem"];
         settings.App.HttpsCert.Ca = ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"];
-        var errors = OutboundHandlerFactory.Validate(settings);
-        await Assert.That(errors.Select(e => e.Key)).IsEquivalentTo(new[] { "https_proxy_ca[0]", "app.https_cert.ca[0]" });
+        var (_, errors, _) = TestSettings.TryResolve(settings);
+        await Assert.That(errors.Select(e => e.Key)).IsEquivalentTo(new[] { "https_proxy_ca", "app.https_cert.ca" });
+        await Assert.That(errors.Select(e => e.Message)).All().Satisfy(m => m.StartsWith("entry 0 ("), m => m.IsTrue());
     }
 }

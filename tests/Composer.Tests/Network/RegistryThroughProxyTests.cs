@@ -22,9 +22,8 @@ public class RegistryThroughProxyTests(ProxiedRegistryFixture registry, Authenti
             RetryAttempts = 0,
         };
         proxy(settings);
-        var errors = new List<string>();
-        var configuration = RegistryConfiguration.FromSettings(settings.OpenCti.Daemon.Registry, errors)!;
-        using var client = new RegistryClient(new OutboundHandlerFactory(settings), configuration);
+        var resolved = TestSettings.Resolve(settings);
+        using var client = new RegistryClient(new OutboundHandlerFactory(resolved), resolved.Registry);
         return await client.CheckAsync(registry.Host, ProxiedRegistryFixture.Repository, ProxiedRegistryFixture.Tag);
     }
 

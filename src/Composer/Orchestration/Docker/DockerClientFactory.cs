@@ -26,7 +26,7 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
         };
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
         return endpoint.Transport == DockerTransport.UnixSocket
-            ? new DockerClientBuilder<UnixSocketTransportOptions>(global::Docker.DotNet.Unix.DockerHandlerFactory.Instance,
+            ? new DockerClientBuilder<UnixSocketTransportOptions>(CountingUnixHandlerFactory.Instance,
                 new UnixSocketTransportOptions(), options, NullLogger.Instance).Build()
             : new DockerClientBuilder<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance,
                 new OutboundTransportOptions(handlers, platform), options, NullLogger.Instance).Build();
@@ -61,4 +61,24 @@ internal sealed class OutboundDockerHandlerFactory : IDockerHandlerFactory<Outbo
 
     public Task<WriteClosableStream> HijackStreamAsync(HttpContent content) =>
         global::Docker.DotNet.NativeHttp.DockerHandlerFactory.Instance.HijackStreamAsync(content);
+}
+
+/// <summary>The library's Unix socket transport, with every request counted as a "docker" API call (the TCP transport
+/// is counted by the outbound handler factory).</summary>
+internal sealed class CountingUnixHandlerFactory : IDockerHandlerFactory<UnixSocketTransportOptions>
+{
+    public static CountingUnixHandlerFactory Instance { get; } = new();
+
+    private static IDockerHandlerFactory<UnixSocketTransportOptions> Inner => global::Docker.DotNet.Unix.DockerHandlerFactory.Instance;
+
+    public ResolvedTransport CreateHandler(UnixSocketTransportOptions transportOptions, ResolvedClientOptions clientOptions, Microsoft.Extensions.Logging.ILogger logger) =>
+        Counted(Inner.CreateHandler(transportOptions, clientOptions, logger));
+
+    public ResolvedTransport CreateHandler(ResolvedClientOptions clientOptions, Microsoft.Extensions.Logging.ILogger logger) =>
+        Counted(Inner.CreateHandler(clientOptions, logger));
+
+    public Task<WriteClosableStream> HijackStreamAsync(HttpContent content) => Inner.HijackStreamAsync(content);
+
+    private static ResolvedTransport Counted(ResolvedTransport transport) =>
+        new(new ApiCallCounter(OutboundHandlerFactory.ChannelName(OutboundChannel.DockerTcp), transport.Handler), transport.EffectiveEndpoint);
 }

@@ -19,7 +19,7 @@ public class ImageCheckCommandTests(HtpasswdRegistryFixture registry)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var exit = await ImageCheckCommand.RunAsync(settings, image, stdout, stderr, handlers: null, CancellationToken.None);
+        var exit = await ImageCheckCommand.RunAsync(TestSettings.Resolve(settings), image, stdout, stderr, handlers: null, CancellationToken.None);
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
@@ -73,10 +73,10 @@ public class ImageCheckCommandTests(HtpasswdRegistryFixture registry)
     }
 
     [Test]
-    public async Task An_invalid_server_exits_2_naming_the_key()
+    public async Task An_invalid_server_is_a_configuration_error_naming_the_key()
     {
-        var (exit, _, stderr) = await RunAsync(Settings("ftp://registry.example.com"), "a/b:1");
-        await Assert.That(exit).IsEqualTo(ExitCodes.ConfigurationError);
-        await Assert.That(stderr).Contains("opencti.daemon.registry.server");
+        var (_, errors, _) = TestSettings.TryResolve(Settings("ftp://registry.example.com"));
+        await Assert.That(errors.Single().Key).IsEqualTo("opencti.daemon.registry.server");
+        await Assert.That(errors.Single().Message).Contains("unsupported scheme");
     }
 }

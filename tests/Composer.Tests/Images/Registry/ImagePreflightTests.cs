@@ -20,8 +20,7 @@ public class ImagePreflightTests(HtpasswdRegistryFixture basic, TokenRegistryFix
             Email = "ops@example.com",
             RetryAttempts = 0,
         };
-        var errors = new List<string>();
-        return ImagePreflight.Create(settings, handlers, errors) ?? throw new InvalidOperationException(string.Join("; ", errors));
+        return ImagePreflight.Create(TestSettings.Resolve(settings), handlers);
     }
 
     [Test]

@@ -52,8 +52,8 @@ public class RegistryCredentialsTests
     [Test]
     public async Task No_registry_configuration_means_anonymous_pulls()
     {
-        var errors = new List<string>();
-        var configuration = RegistryConfiguration.FromSettings(null, errors)!;
+        var errors = new List<ConfigDiagnostic>();
+        var configuration = RegistryConfiguration.FromSettings(null, ConfigProvenance.None, errors, [])!;
         await Assert.That(configuration.Credentials).IsNull();
         await Assert.That(configuration.CredentialsFor("docker.io")).IsNull();
         await Assert.That(configuration.DockerConfigJson()).IsNull();
@@ -63,12 +63,14 @@ public class RegistryCredentialsTests
     [Test]
     [Arguments("myuser", null)]
     [Arguments(null, "mypassword")]
-    public async Task A_username_or_password_alone_means_anonymous_with_a_warning(string? user, string? password)
+    public async Task A_username_or_password_alone_is_an_error_naming_the_missing_key(string? user, string? password)
     {
-        var configuration = Config("registry.example.com", user, password);
-        await Assert.That(configuration.Credentials).IsNull();
-        await Assert.That(configuration.ImagePrefix).IsEqualTo("registry.example.com");
-        await Assert.That(configuration.Warnings.Count).IsEqualTo(1);
+        var errors = new List<ConfigDiagnostic>();
+        var configuration = RegistryConfiguration.FromSettings(
+            new RegistrySettings { Server = "registry.example.com", Username = user, Password = password }, ConfigProvenance.None, errors, []);
+        await Assert.That(configuration).IsNull();
+        await Assert.That(errors.Single().Message).Contains(user is null ? "opencti.daemon.registry.username" : "opencti.daemon.registry.password");
+        await Assert.That(errors.Single().ToString()).DoesNotContain("mypassword");
     }
 
     [Test]
@@ -94,10 +96,12 @@ public class RegistryCredentialsTests
     [Test]
     public async Task Credentials_without_a_server_are_for_docker_hub_only()
     {
-        var configuration = Config(null);
+        var warnings = new List<ConfigDiagnostic>();
+        var configuration = RegistryConfiguration.FromSettings(
+            new RegistrySettings { Username = "myuser", Password = "mypassword" }, ConfigProvenance.None, [], warnings)!;
         await Assert.That(configuration.CredentialsFor("docker.io")).IsNotNull();
         await Assert.That(configuration.CredentialsFor("ghcr.io")).IsNull();
-        await Assert.That(configuration.Warnings.Single()).Contains("Docker Hub");
+        await Assert.That(warnings.Single().Message).Contains("Docker Hub");
         await Assert.That(configuration.DockerConfigJson()).Contains("\"https://index.docker.io/v1/\"");
     }
 
@@ -122,8 +126,8 @@ public class RegistryCredentialsTests
     [Arguments("--weird..name--", "weird-name")]
     public async Task Pull_secret_name_is_the_slug_of_the_server(string server, string expected)
     {
-        var errors = new List<string>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, errors);
+        var errors = new List<ConfigDiagnostic>();
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, errors, []);
         var name = configuration?.PullSecretName ?? RegistryConfiguration.Slug(server);
         await Assert.That(name).IsEqualTo(expected);
     }
@@ -148,18 +152,18 @@ public class RegistryCredentialsTests
     [Arguments("registry.example.com/Upper", "not a valid repository path")]
     public async Task An_invalid_server_is_an_error_naming_the_key(string server, string why)
     {
-        var errors = new List<string>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, errors);
+        var errors = new List<ConfigDiagnostic>();
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, errors, []);
         await Assert.That(configuration).IsNull();
-        await Assert.That(errors.Single()).Contains("opencti.daemon.registry.server");
-        await Assert.That(errors.Single()).Contains(why);
+        await Assert.That(errors.Single().Key).IsEqualTo("opencti.daemon.registry.server");
+        await Assert.That(errors.Single().Message).Contains(why);
     }
 
     [Test]
     public async Task Negative_retry_settings_are_errors()
     {
-        var errors = new List<string>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = -1, RetryDelay = -2, TokenTtl = 0 }, errors);
+        var errors = new List<ConfigDiagnostic>();
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = -1, RetryDelay = -2, TokenTtl = 0 }, ConfigProvenance.None, errors, []);
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Count).IsEqualTo(3);
         await Assert.That(string.Join("\n", errors)).Contains("retry_attempts");

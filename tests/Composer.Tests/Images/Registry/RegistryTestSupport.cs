@@ -9,7 +9,7 @@ internal static class RegistryTestSupport
     public static RegistryConfiguration Configuration(string? server, string? username = null, string? password = null,
         int tokenTtl = 1800, int retryAttempts = 0, int retryDelay = 0, string? email = null)
     {
-        var errors = new List<string>();
+        var errors = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(new RegistrySettings
         {
             Server = server,
@@ -19,7 +19,7 @@ internal static class RegistryTestSupport
             TokenTtl = tokenTtl,
             RetryAttempts = retryAttempts,
             RetryDelay = retryDelay,
-        }, errors);
+        }, ConfigProvenance.None, errors, []);
         if (configuration is null) throw new InvalidOperationException(string.Join("; ", errors));
         return configuration;
     }

@@ -1,0 +1,104 @@
+using Composer.Images;
+using Composer.Network;
+using Composer.Orchestration;
+using Composer.Orchestration.Docker;
+
+namespace Composer.Configuration.Resolved;
+
+/// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
+public sealed record ManagerOptions(
+    string Id,
+    string Name,
+    TimeSpan ExecuteSchedule,
+    TimeSpan PingAliveSchedule,
+    int MaxParallel,
+    bool ShowEnvVars);
+
+/// <summary>manager.health: whether the HTTP listener runs, and where.</summary>
+public sealed record HealthListenerOptions(bool Enabled, string Host, int Port);
+
+/// <summary>One platform (opencti.* or openaev.*), resolved: where it is, how it is reached, which orchestrator serves it.</summary>
+public sealed class ResolvedPlatform
+{
+    public required PlatformKind Kind { get; init; }
+
+    /// <summary>"opencti" or "openaev": the section, for messages and labels.</summary>
+    public string Section => Kind == PlatformKind.OpenCti ? "opencti" : "openaev";
+
+    /// <summary>"OpenCTI" or "OpenAEV", for people.</summary>
+    public string DisplayName => Kind == PlatformKind.OpenCti ? "OpenCTI" : "OpenAEV";
+
+    public required bool Enabled { get; init; }
+
+    /// <summary>The platform URL as configured (validated absolute http(s)); connectors receive it as OPENCTI_URL / OPENAEV_URL.</summary>
+    public required string Url { get; init; }
+
+    /// <summary>The API token (secret: never log it).</summary>
+    public required string Token { get; init; }
+
+    /// <summary>docker, swarm, kubernetes or portainer (validated).</summary>
+    public required string Selector { get; init; }
+
+    /// <summary>The daemon option blocks (docker, swarm, kubernetes, portainer), validated.</summary>
+    public required DaemonSettings Daemon { get; init; }
+
+    public required TimeSpan LogsSchedule { get; init; }
+
+    /// <summary>Proxies, NO_PROXY, trust and timeouts of this platform's channels.</summary>
+    public required PlatformNetworkPolicy Network { get; init; }
+
+    /// <summary>What this platform's connectors receive for the network (proxy variables, CA bundle); None when disabled.</summary>
+    public required ConnectorNetworkEnvironment ConnectorNetwork { get; init; }
+}
+
+/// <summary>
+/// The configuration after the resolve step: built and validated once at load, immutable, and the only thing consumers
+/// read. Nothing downstream re-reads a file (keys, CA bundles) or re-derives a rule from the raw settings.
+/// </summary>
+public sealed class ResolvedSettings
+{
+    /// <summary>The bound settings, for `config show` and the orchestrators' typed option blocks.</summary>
+    public required ComposerSettings Settings { get; init; }
+
+    public required ManagerOptions Manager { get; init; }
+
+    /// <summary>manager.logger, validated.</summary>
+    public required LoggerSettings Logger { get; init; }
+
+    public required HealthListenerOptions Health { get; init; }
+
+    /// <summary>opencti.daemon.registry (global, for both platforms as upstream): prefix, credentials, token and retry limits.</summary>
+    public required RegistryConfiguration Registry { get; init; }
+
+    /// <summary>Registry prefix resolution with <see cref="Registry"/>'s server.</summary>
+    public required ImageResolver Images { get; init; }
+
+    /// <summary>
+    /// The Docker Engine endpoint (opencti.daemon.docker.host, else DOCKER_HOST, else the local socket), with its source.
+    /// An invalid value is a load error only when a platform uses Docker or Swarm; otherwise it is kept here for
+    /// `docker check` to report.
+    /// </summary>
+    public required DockerEndpointResolution Docker { get; init; }
+
+    /// <summary>KUBERNETES_SERVICE_HOST as the process saw it (reached directly on the Kubernetes channel), or null.</summary>
+    public required string? KubernetesServiceHost { get; init; }
+
+    public required ResolvedPlatform OpenCti { get; init; }
+
+    public required ResolvedPlatform OpenAev { get; init; }
+
+    /// <summary>What every connector workload shares: manager id, platform URLs, network environments.</summary>
+    public required WorkloadContext Workloads { get; init; }
+
+    public ResolvedPlatform Platform(PlatformKind kind) => kind == PlatformKind.OpenCti ? OpenCti : OpenAev;
+
+    /// <summary>The enabled platforms, OpenCTI first.</summary>
+    public IEnumerable<ResolvedPlatform> EnabledPlatforms
+    {
+        get
+        {
+            if (OpenCti.Enabled) yield return OpenCti;
+            if (OpenAev.Enabled) yield return OpenAev;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+using Composer.Configuration;
+using Composer.Configuration.Resolved;
+
+namespace Composer.Tests.Infrastructure;
+
+/// <summary>Runs settings built in code through the product's resolve step, as a configuration load would.</summary>
+public static class TestSettings
+{
+    /// <summary>The resolved settings; throws with every problem when the settings are invalid.</summary>
+    public static ResolvedSettings Resolve(ComposerSettings settings, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var (resolved, errors, _) = TryResolve(settings, environment);
+        if (errors.Count > 0) throw new InvalidOperationException("invalid test settings: " + string.Join("; ", errors));
+        return resolved;
+    }
+
+    /// <summary>The resolved settings with the errors and warnings of the resolve step.</summary>
+    public static (ResolvedSettings Resolved, List<ConfigDiagnostic> Errors, List<ConfigDiagnostic> Warnings) TryResolve(
+        ComposerSettings settings, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var errors = new List<ConfigDiagnostic>();
+        var warnings = new List<ConfigDiagnostic>();
+        var resolved = SettingsResolver.Resolve(settings, ConfigProvenance.None, environment ?? new Dictionary<string, string>(), errors, warnings);
+        return (resolved, errors, warnings);
+    }
+}
