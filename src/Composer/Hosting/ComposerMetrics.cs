@@ -30,6 +30,26 @@ public static class ComposerMetrics
     /// <summary>Connector actions that failed (deploy, start, stop, refresh, remove) by action.</summary>
     public static readonly Counter<long> ActionFailures = Meter.CreateCounter<long>("composer_action_failures", description: "Failed connector actions by action");
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyDictionary<string, long>> ConnectorStates = new(StringComparer.Ordinal);
+
+    /// <summary>Managed connectors by platform and state (running, stopped, restarting, missing), as of each platform's last cycle.</summary>
+    private static readonly ObservableGauge<long> Connectors = Meter.CreateObservableGauge("composer_connectors", ObserveConnectors,
+        description: "Managed connectors by platform and state, as of the last reconcile cycle");
+
+    /// <summary>Replaces the connector counts of one platform (called after each cycle).</summary>
+    public static void SetConnectorStates(string platform, IReadOnlyDictionary<string, long> countsByState) => ConnectorStates[platform] = countsByState;
+
+    private static IEnumerable<Measurement<long>> ObserveConnectors()
+    {
+        foreach (var (platform, counts) in ConnectorStates)
+        {
+            foreach (var (state, count) in counts)
+            {
+                yield return new Measurement<long>(count, new KeyValuePair<string, object?>("platform", platform), new KeyValuePair<string, object?>("state", state));
+            }
+        }
+    }
+
     public static void RecordPull(bool success) => ImagePulls.Add(1, new KeyValuePair<string, object?>("result", success ? "success" : "failure"));
 
     public static void RecordApiCall(string channel, bool failed)

@@ -11,10 +11,14 @@ namespace Composer.Orchestration.Docker;
 /// Creates Docker.DotNet clients for an endpoint. TCP endpoints get their HttpMessageHandler from
 /// <see cref="IOutboundHandlerFactory"/> (channel DockerTcp: the platform's proxy, NO_PROXY, trust and
 /// connect_timeout), so the product page's "proxy settings apply to Docker API calls" holds. The local Unix socket
-/// uses the library's Unix transport and is never proxied, as the docker CLI does.
+/// uses the library's Unix transport and is never proxied, as the docker CLI does. The library's own log messages go
+/// to <paramref name="libraryLogger"/> (the run loop passes Composer's logger through ComposerLoggerProvider).
 /// </summary>
-public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, PlatformKind platform = PlatformKind.OpenCti)
+public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, PlatformKind platform = PlatformKind.OpenCti,
+    Microsoft.Extensions.Logging.ILogger? libraryLogger = null)
 {
+    private readonly Microsoft.Extensions.Logging.ILogger _libraryLogger = libraryLogger ?? NullLogger.Instance;
+
     /// <summary>A new client (the caller disposes it). Requests time out after the platform's request_timeout.</summary>
     public DockerClient Create(DockerEndpoint endpoint)
     {
@@ -27,9 +31,9 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
         return endpoint.Transport == DockerTransport.UnixSocket
             ? new DockerClientBuilder<UnixSocketTransportOptions>(CountingUnixHandlerFactory.Instance,
-                new UnixSocketTransportOptions(), options, NullLogger.Instance).Build()
+                new UnixSocketTransportOptions(), options, _libraryLogger).Build()
             : new DockerClientBuilder<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance,
-                new OutboundTransportOptions(handlers, platform), options, NullLogger.Instance).Build();
+                new OutboundTransportOptions(handlers, platform), options, _libraryLogger).Build();
     }
 }
 

@@ -1,0 +1,150 @@
+using Composer.Platform;
+using Polly;
+using Polly.Retry;
+
+namespace Composer.Hosting;
+
+/// <summary>
+/// The alive loop of one platform (upstream-behaviour §5.2): version, register with the manager's public key, then
+/// ping every ping_alive_schedule and register again when the version the ping returns differs from the one
+/// registered with. Failures back off exponentially with jitter (5 s up to 5 minutes): a refused registration (another
+/// manager registered) is one clear error line, then quiet retries, never a hot loop.
+/// </summary>
+public sealed class AliveLoop
+{
+    public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
+
+    private readonly IPlatformClient _client;
+    private readonly string _platformName;
+    private readonly TimeSpan _pingSchedule;
+    private readonly Logger _logger;
+    private readonly TimeProvider _clock;
+    private readonly ReadinessState _readiness;
+    private readonly ResiliencePipeline<PlatformResult<string>> _connect;
+    private readonly TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _lastFailure;
+
+    public AliveLoop(IPlatformClient client, string platformName, TimeSpan pingSchedule, Logger logger, TimeProvider clock, ReadinessState readiness)
+    {
+        _client = client;
+        _platformName = platformName;
+        _pingSchedule = pingSchedule;
+        _logger = logger;
+        _clock = clock;
+        _readiness = readiness;
+        Component = $"{platformName} platform";
+        _readiness.Expect(Component, "not registered yet");
+        _connect = new ResiliencePipelineBuilder<PlatformResult<string>> { TimeProvider = clock }
+            .AddRetry(new RetryStrategyOptions<PlatformResult<string>>
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { IsSuccess: false }),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = FirstRetryDelay,
+                MaxDelay = MaxRetryDelay,
+                OnRetry = args =>
+                {
+                    _logger.Debug("Retrying the platform connection", ("platform", _platformName), ("attempt", args.AttemptNumber + 1),
+                        ("delay", args.RetryDelay));
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>The readiness component this loop reports ("OpenCTI platform").</summary>
+    public string Component { get; }
+
+    /// <summary>Completes when the manager registered for the first time; the reconcile loop waits for it.</summary>
+    public Task Registered => _registered.Task;
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        try
+        {
+            var pingFailures = 0;
+            while (!stopping.IsCancellationRequested)
+            {
+                var connected = await _connect.ExecuteAsync(ConnectOnceAsync, stopping).ConfigureAwait(false);
+                var answered = await PingUntilFailureAsync(connected.Value, stopping).ConfigureAwait(false);
+                // A platform that registers us but then fails the ping must not make this a hot loop.
+                pingFailures = answered ? 1 : pingFailures + 1;
+                await Task.Delay(Backoff.Delay(FirstRetryDelay, pingFailures, MaxRetryDelay), _clock, stopping).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+    }
+
+    /// <summary>Version then register: the platform version registered with, or the failure (retried by the pipeline).</summary>
+    private async ValueTask<PlatformResult<string>> ConnectOnceAsync(CancellationToken cancellationToken)
+    {
+        var version = await _client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
+        if (!version.IsSuccess) return Failed(version.Error!, $"cannot reach {_platformName}");
+        var registration = await _client.RegisterAsync(cancellationToken).ConfigureAwait(false);
+        if (registration is not null)
+        {
+            return Failed(registration, registration.Kind == PlatformErrorKind.Refused
+                ? $"{_platformName} refused the manager registration (is another connector manager registered with this platform?)"
+                : $"cannot register with {_platformName}");
+        }
+        _logger.Info($"Registered with {_platformName}", ("platform", _platformName), ("version", version.Value));
+        _lastFailure = null;
+        _readiness.Ready(Component);
+        _registered.TrySetResult();
+        return version;
+    }
+
+    /// <summary>Pings until a ping or a re-registration fails; true when at least one ping was answered.</summary>
+    private async Task<bool> PingUntilFailureAsync(string registeredVersion, CancellationToken stopping)
+    {
+        var answered = false;
+        while (!stopping.IsCancellationRequested)
+        {
+            var ping = await _client.PingAsync(stopping).ConfigureAwait(false);
+            if (!ping.IsSuccess)
+            {
+                Failed(ping.Error!, $"{_platformName} did not answer the manager ping");
+                return answered;
+            }
+            answered = true;
+            _readiness.Ready(Component);
+            if (!string.Equals(ping.Value, registeredVersion, StringComparison.Ordinal))
+            {
+                _logger.Info($"{_platformName} version changed; registering again", ("platform", _platformName),
+                    ("previous_version", registeredVersion), ("version", ping.Value));
+                var registration = await _client.RegisterAsync(stopping).ConfigureAwait(false);
+                if (registration is not null)
+                {
+                    Failed(registration, $"cannot register again with {_platformName}");
+                    return answered;
+                }
+                registeredVersion = ping.Value;
+            }
+            await Task.Delay(_pingSchedule, _clock, stopping).ConfigureAwait(false);
+        }
+        return answered;
+    }
+
+    /// <summary>Logs a failure once (error for a refusal, warning otherwise; repeats of the same failure at debug).</summary>
+    private PlatformResult<string> Failed(PlatformError error, string what)
+    {
+        var line = $"{what}: {error.Message}";
+        _readiness.NotReady(Component, line);
+        if (line != _lastFailure)
+        {
+            var level = error.Kind == PlatformErrorKind.Refused ? LogLevel.Error : LogLevel.Warn;
+            _logger.Write(level, line, [("platform", _platformName), ("operation", error.Operation), ("retry", "with backoff, up to 5 minutes apart")]);
+            _lastFailure = line;
+        }
+        else
+        {
+            _logger.Debug(line, ("platform", _platformName), ("operation", error.Operation));
+        }
+        return PlatformResult<string>.Failure(error);
+    }
+}
