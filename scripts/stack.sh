@@ -11,9 +11,9 @@ STACK_TEST_IMAGE="${STACK_TEST_IMAGE:-composer-test/busybox:1}"
 STACK_HOSTS_FILE="${STACK_HOSTS_FILE:-/etc/hosts}"
 
 # What the tests and the native publish need. NativeAOT static linking needs a C toolchain (clang), zlib1g-dev
-# and, for StaticOpenSslLinking, libssl-dev.
+# and, for StaticOpenSslLinking, libssl-dev; binutils' objcopy splits the symbols out of the release binary.
 STACK_PACKAGES=(docker.io docker-registry tinyproxy squid-openssl stunnel4 busybox-static apache2-utils openssl
-    ca-certificates curl clang zlib1g-dev libssl-dev iproute2 util-linux socat)
+    ca-certificates curl clang binutils zlib1g-dev libssl-dev iproute2 util-linux socat)
 
 stack_say() { printf '[stack] %s\n' "$*" >&2; }
 
