@@ -15,21 +15,32 @@ namespace Composer.Orchestration.Docker;
 /// </summary>
 public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, PlatformKind platform = PlatformKind.OpenCti)
 {
-    /// <summary>A new client (the caller disposes it). Requests time out after the platform's request_timeout.</summary>
-    public DockerClient Create(DockerEndpoint endpoint)
+    /// <summary>
+    /// Where Docker.DotNet writes its own diagnostics (a Microsoft.Extensions.Logging logger). Nothing for now: this is
+    /// the place to plug a provider over Composer's Logger.
+    /// </summary>
+    private static readonly Microsoft.Extensions.Logging.ILogger LibraryLogger = NullLogger.Instance;
+
+    /// <summary>
+    /// A new client (the caller disposes it). Requests time out after the platform's request_timeout.
+    /// </summary>
+    /// <param name="apiVersion">The Engine API version every request names (/v1.41/...); null sends unversioned
+    /// requests, which the engine serves at its own newest version (for the first contact, to learn that version).</param>
+    public DockerClient Create(DockerEndpoint endpoint, Version? apiVersion = null)
     {
         var timeout = handlers.RequestTimeout(platform);
         var options = new ClientOptions
         {
             Endpoint = endpoint.Address,
+            ApiVersion = apiVersion,
             Timeout = timeout > TimeSpan.Zero ? timeout : Timeout.InfiniteTimeSpan,
         };
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
         return endpoint.Transport == DockerTransport.UnixSocket
             ? new DockerClientBuilder<UnixSocketTransportOptions>(global::Docker.DotNet.Unix.DockerHandlerFactory.Instance,
-                new UnixSocketTransportOptions(), options, NullLogger.Instance).Build()
+                new UnixSocketTransportOptions(), options, LibraryLogger).Build()
             : new DockerClientBuilder<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance,
-                new OutboundTransportOptions(handlers, platform), options, NullLogger.Instance).Build();
+                new OutboundTransportOptions(handlers, platform), options, LibraryLogger).Build();
     }
 }
 
