@@ -15,6 +15,19 @@ internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy
         return OneLine(DockerPreflight.Describe(ex, endpoint, proxy));
     }
 
+    /// <summary>
+    /// The engine's answer to a create holds what it refused, which may be an environment entry: every sensitive value
+    /// of the workload is masked.
+    /// </summary>
+    public static string MaskSecrets(string message, ConnectorWorkload workload)
+    {
+        foreach (var variable in workload.Environment)
+        {
+            if (variable.Sensitive && variable.Value.Length > 0) message = message.Replace(variable.Value, SecretRedaction.Mask, StringComparison.Ordinal);
+        }
+        return message;
+    }
+
     public static bool IsNotFound(Exception ex) => ex is DockerApiException { StatusCode: HttpStatusCode.NotFound };
 
     public static bool IsConflict(Exception ex) => ex is DockerApiException { StatusCode: HttpStatusCode.Conflict };

@@ -389,7 +389,7 @@ public sealed class DockerOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return (null, $"{what} from {image}: {_errors.Cause(ex)}");
+            return (null, $"{what} from {image}: {DockerErrors.MaskSecrets(_errors.Cause(ex), workload)}");
         }
     }
 

@@ -180,6 +180,20 @@ public class DockerOrchestratorTests(TestConnectorImage image)
     }
 
     [Test]
+    public async Task A_refused_environment_entry_is_reported_with_its_secret_masked()
+    {
+        await using var manager = Manager();
+        var secret = "top-" + Guid.NewGuid().ToString("N");
+        var workload = manager.Workload("refused", configuration: [new ContractEntry("", secret, true)]);
+
+        var error = await manager.Orchestrator.DeployAsync(workload, CancellationToken.None);
+
+        await Assert.That(error!.Message).Contains($"cannot create container {workload.Name}");
+        await Assert.That(error.Message).Contains("invalid environment variable: =***");
+        await Assert.That(error.Message).DoesNotContain(secret);
+    }
+
+    [Test]
     public async Task The_ca_bundle_is_in_the_container_before_it_starts_and_nothing_is_bind_mounted()
     {
         await using var manager = Manager();

@@ -138,31 +138,26 @@ internal sealed class DockerTestManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Orchestrator.DisposeAsync();
-        var mine = await Docker.Client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{ConnectorLabels.Manager}={ManagerId}"] = true } },
-        });
-        foreach (var c in mine)
-        {
-            try { await Docker.Client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }); }
-            catch (global::Docker.DotNet.DockerContainerNotFoundException) { }
-        }
-        // Hand-made containers of a test carry its prefix in their name.
-        var named = await Docker.Client.Containers.ListContainersAsync(new ContainersListParameters
-        {
-            All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>> { ["name"] = new Dictionary<string, bool> { [Prefix] = true } },
-        });
-        foreach (var c in named)
-        {
-            try { await Docker.Client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }); }
-            catch (global::Docker.DotNet.DockerContainerNotFoundException) { }
-        }
+        await RemoveContainersAsync("label", $"{ConnectorLabels.Manager}={ManagerId}");
+        await RemoveContainersAsync("name", Prefix); // hand-made containers of a test carry its prefix in their name
         foreach (var image in _images)
         {
             try { await Docker.Client.Images.DeleteImageAsync(image, new ImageDeleteParameters { Force = true }); }
             catch (global::Docker.DotNet.DockerApiException) { }
+        }
+    }
+
+    private async Task RemoveContainersAsync(string filter, string value)
+    {
+        var containers = await Docker.Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { [filter] = new Dictionary<string, bool> { [value] = true } },
+        });
+        foreach (var c in containers)
+        {
+            try { await Docker.Client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }); }
+            catch (global::Docker.DotNet.DockerContainerNotFoundException) { }
         }
     }
 }
