@@ -58,6 +58,14 @@ public sealed class ImagePreflight : IDisposable
         return new ImagePreflight(settings.Registry, settings.Images, client, logger);
     }
 
+    /// <summary>
+    /// The image to pull (server prefix applied) without asking the registry: for an orchestrator that first looks
+    /// for the image locally. False with the reason when the name is invalid.
+    /// </summary>
+    public bool TryResolve(string image, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ResolvedImage? resolved,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error) =>
+        _resolver.TryResolve(image, out resolved, out error);
+
     public async Task<PreflightResult> CheckAsync(string image, CancellationToken cancellationToken = default)
     {
         if (!_resolver.TryResolve(image, out var resolved, out var error))

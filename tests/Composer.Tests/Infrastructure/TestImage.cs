@@ -51,7 +51,7 @@ public sealed class TestImage : IAsyncInitializer
             UnavailableReason = "no Docker engine";
             return;
         }
-        if (await TryInspectAsync(Reference) is { } existing && existing.Recipe == Recipe)
+        if (await TryInspectAsync(Docker, Reference, RecipeLabel) is { } existing && existing.Recipe == Recipe)
         {
             Id = existing.Id;
             IsAvailable = true;
@@ -63,7 +63,7 @@ public sealed class TestImage : IAsyncInitializer
             return;
         }
         await ImportAsync();
-        Id = (await TryInspectAsync(Reference))?.Id ?? throw new InvalidOperationException($"{Reference} is not in the engine after its import");
+        Id = (await TryInspectAsync(Docker, Reference, RecipeLabel))?.Id ?? throw new InvalidOperationException($"{Reference} is not in the engine after its import");
         IsAvailable = true;
     }
 
@@ -115,12 +115,19 @@ public sealed class TestImage : IAsyncInitializer
     /// the given credentials (null for an open registry); returns that full reference. Docker talks plain HTTP to
     /// 127.0.0.0/8 registries without configuration; the engine performs basic or token authentication itself.
     /// </summary>
-    public async Task<string> PushToAsync(string registryHostPort, string? username, string? password, string repository, string tag,
+    public Task<string> PushToAsync(string registryHostPort, string? username, string? password, string repository, string tag,
         CancellationToken cancellationToken = default)
     {
         Require();
+        return PushAsync(Docker, Reference, registryHostPort, username, password, repository, tag, cancellationToken);
+    }
+
+    /// <summary><see cref="PushToAsync"/> for any local image (<paramref name="source"/>).</summary>
+    internal static async Task<string> PushAsync(DockerEngineFixture docker, string source, string registryHostPort, string? username, string? password,
+        string repository, string tag, CancellationToken cancellationToken)
+    {
         var target = $"{registryHostPort}/{repository}";
-        await Docker.Client.Images.TagImageAsync(Reference, new ImageTagParameters { RepositoryName = target, Tag = tag }, cancellationToken);
+        await docker.Client.Images.TagImageAsync(source, new ImageTagParameters { RepositoryName = target, Tag = tag }, cancellationToken);
         var auth = new AuthConfig { ServerAddress = registryHostPort };
         if (username is not null)
         {
@@ -128,7 +135,7 @@ public sealed class TestImage : IAsyncInitializer
             auth.Password = password;
         }
         var errors = new List<string>();
-        await Docker.Client.Images.PushImageAsync(target, new ImagePushParameters { Tag = tag, RegistryAuth = auth }, auth,
+        await docker.Client.Images.PushImageAsync(target, new ImagePushParameters { Tag = tag, RegistryAuth = auth }, auth,
             new Progress<JSONMessage>(m => { if (m.Error?.Message is { Length: > 0 } e) lock (errors) errors.Add(e); }), cancellationToken);
         // Progress<T> posts to the thread pool: give late reports a moment before reading the list.
         await Task.Delay(50, cancellationToken);
@@ -139,13 +146,14 @@ public sealed class TestImage : IAsyncInitializer
         return $"{target}:{tag}";
     }
 
-    private async Task<(string Id, string? Recipe)?> TryInspectAsync(string reference)
+    /// <summary>The id of a local image and the value of its recipe label, or null when the engine does not have it.</summary>
+    internal static async Task<(string Id, string? Recipe)?> TryInspectAsync(DockerEngineFixture docker, string reference, string recipeLabel)
     {
         try
         {
-            var image = await Docker.Client.Images.InspectImageAsync(reference);
+            var image = await docker.Client.Images.InspectImageAsync(reference);
             string? recipe = null;
-            image.Config?.Labels?.TryGetValue(RecipeLabel, out recipe);
+            image.Config?.Labels?.TryGetValue(recipeLabel, out recipe);
             return (image.ID, recipe);
         }
         catch (global::Docker.DotNet.DockerImageNotFoundException)

@@ -19,13 +19,18 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
 {
     private readonly Microsoft.Extensions.Logging.ILogger _libraryLogger = libraryLogger ?? NullLogger.Instance;
 
-    /// <summary>A new client (the caller disposes it). Requests time out after the platform's request_timeout.</summary>
-    public DockerClient Create(DockerEndpoint endpoint)
+    /// <summary>
+    /// A new client (the caller disposes it). Requests time out after the platform's request_timeout.
+    /// </summary>
+    /// <param name="apiVersion">The Engine API version every request names (/v1.41/...); null sends unversioned
+    /// requests, which the engine serves at its own newest version (for the first contact, to learn that version).</param>
+    public DockerClient Create(DockerEndpoint endpoint, Version? apiVersion = null)
     {
         var timeout = handlers.RequestTimeout(platform);
         var options = new ClientOptions
         {
             Endpoint = endpoint.Address,
+            ApiVersion = apiVersion,
             Timeout = timeout > TimeSpan.Zero ? timeout : Timeout.InfiniteTimeSpan,
         };
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.

@@ -1,0 +1,91 @@
+using Composer.Configuration;
+using Docker.DotNet.Models;
+
+namespace Composer.Orchestration.Docker;
+
+/// <summary>The container Composer creates for a connector: name rule, labels, environment and HostConfig.</summary>
+public static class DockerContainerSpec
+{
+    /// <summary>
+    /// Label holding the contract hash (the value of OPENCTI_CONFIG_HASH), written at creation: the list API returns
+    /// labels but not the environment, so an idle cycle needs no inspect. Containers of the Rust version lack it;
+    /// their hash is read once from the environment.
+    /// </summary>
+    public const string ConfigHashLabel = "composer.config-hash";
+
+    /// <summary>
+    /// Every connector container restarts when its process exits, until Composer (or a user) stops it: restart counts
+    /// and reboot-loop detection measure something, and connectors come back after an engine restart.
+    /// </summary>
+    public const RestartPolicyKind ConnectorRestartPolicy = RestartPolicyKind.UnlessStopped;
+
+    /// <summary>Docker's rule for container names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (so at least two characters).</summary>
+    public static bool IsValidName(string name)
+    {
+        if (name.Length < 2 || !char.IsAsciiLetterOrDigit(name[0])) return false;
+        foreach (var c in name.AsSpan(1))
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '.' or '-')) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The problem with a workload's name for Docker, or null when it is usable.</summary>
+    public static string? NameProblem(ConnectorWorkload workload) =>
+        IsValidName(workload.Name) ? null
+            : $"connector {workload.ConnectorId}: '{workload.Name}' is not a valid Docker container name (it must start with a letter or digit " +
+              "and hold at least two of: letters, digits, '_', '.', '-'); rename the connector";
+
+    /// <summary>POST /containers/create for the workload, running <paramref name="image"/> (the resolved reference).</summary>
+    public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerSettings? docker)
+    {
+        var labels = new Dictionary<string, string>(workload.Labels, StringComparer.Ordinal)
+        {
+            [ConfigHashLabel] = workload.ConfigHash,
+        };
+        return new CreateContainerParameters
+        {
+            Name = workload.Name,
+            Image = image,
+            Env = [.. workload.EnvironmentStrings()],
+            Labels = labels,
+            HostConfig = HostConfigFor(docker),
+        };
+    }
+
+    /// <summary>
+    /// Every opencti.daemon.docker option that is set, mapped 1:1 onto HostConfig (upstream-behaviour §6.6); unset ones
+    /// stay out. Ulimits entries missing name, soft or hard are dropped. Never a bind mount: the CA bundle is copied
+    /// into the container instead.
+    /// </summary>
+    public static HostConfig HostConfigFor(DockerSettings? docker)
+    {
+        var host = new HostConfig { RestartPolicy = new RestartPolicy { Name = ConnectorRestartPolicy } };
+        if (docker is null) return host;
+        if (!string.IsNullOrEmpty(docker.NetworkMode)) host.NetworkMode = docker.NetworkMode;
+        if (docker.ExtraHosts is { } extraHosts) host.ExtraHosts = [.. extraHosts];
+        if (docker.Dns is { } dns) host.DNS = [.. dns];
+        if (docker.DnsSearch is { } dnsSearch) host.DNSSearch = [.. dnsSearch];
+        if (docker.Privileged is { } privileged) host.Privileged = privileged;
+        if (docker.CapAdd is { } capAdd) host.CapAdd = [.. capAdd];
+        if (docker.CapDrop is { } capDrop) host.CapDrop = [.. capDrop];
+        if (docker.SecurityOpt is { } securityOpt) host.SecurityOpt = [.. securityOpt];
+        if (!string.IsNullOrEmpty(docker.UsernsMode)) host.UsernsMode = docker.UsernsMode;
+        if (!string.IsNullOrEmpty(docker.PidMode)) host.PidMode = docker.PidMode;
+        if (!string.IsNullOrEmpty(docker.IpcMode)) host.IpcMode = docker.IpcMode;
+        if (!string.IsNullOrEmpty(docker.UtsMode)) host.UTSMode = docker.UtsMode;
+        if (!string.IsNullOrEmpty(docker.Runtime)) host.Runtime = docker.Runtime;
+        if (docker.ShmSize is { } shmSize) host.ShmSize = shmSize;
+        if (docker.Sysctls is { Count: > 0 } sysctls) host.Sysctls = new Dictionary<string, string>(sysctls, StringComparer.Ordinal);
+        if (docker.Ulimits is { } ulimits)
+        {
+            var valid = new List<Ulimit>();
+            foreach (var u in ulimits)
+            {
+                if (!string.IsNullOrEmpty(u.Name) && u.Soft is { } soft && u.Hard is { } hard) valid.Add(new Ulimit { Name = u.Name, Soft = soft, Hard = hard });
+            }
+            if (valid.Count > 0) host.Ulimits = valid;
+        }
+        return host;
+    }
+}

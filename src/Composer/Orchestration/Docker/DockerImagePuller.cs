@@ -1,0 +1,169 @@
+using Composer.Hosting;
+using Composer.Images;
+using Composer.Network;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Polly;
+using Polly.Retry;
+
+namespace Composer.Orchestration.Docker;
+
+/// <summary>
+/// Makes a connector's image available in the engine before its container is created.
+/// <list type="number">
+/// <item>Resolve with the registry prefix rules. When the engine already holds exactly that reference, nothing is
+/// pulled and the registry is not asked (like <c>docker run</c> and Kubernetes' IfNotPresent): deploys, restarts and
+/// refreshes of a config change cost no registry traffic. A new image must come under a new tag or digest, as the
+/// platform gives them.</item>
+/// <item>Pre-flight the image against its registry with its credentials. An answer that proves the pull cannot work
+/// (401/403, unknown image or tag, invalid name) fails at once with its message; a registry Composer could not reach
+/// (its network path may differ from the engine's, which has its own proxy) is only a warning.</item>
+/// <item>POST /images/create?fromImage=&lt;repository&gt;&amp;tag=&lt;tag or digest&gt; with X-Registry-Auth, reading the
+/// progress stream to its end (an error message in it is a failure), retried opencti.daemon.registry.retry_attempts
+/// times, retry_delay apart with ±25 % jitter.</item>
+/// </list>
+/// </summary>
+internal sealed class DockerImagePuller
+{
+    private const string RegistryAuthHeader = "X-Registry-Auth";
+
+    private readonly ImagePreflight _preflight;
+    private readonly DockerErrors _errors;
+    private readonly Logger _logger;
+    private readonly ResiliencePipeline<string?> _retry;
+
+    public DockerImagePuller(ImagePreflight preflight, DockerErrors errors, Logger logger, TimeProvider time)
+    {
+        _preflight = preflight;
+        _errors = errors;
+        _logger = logger;
+        var registry = preflight.Registry;
+        var builder = new ResiliencePipelineBuilder<string?> { TimeProvider = time };
+        if (registry.RetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<string?>
+            {
+                MaxRetryAttempts = registry.RetryAttempts,
+                // Polly accepts at most a day; a longer retry_delay would block a cycle for that long anyway.
+                Delay = registry.RetryDelay > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : registry.RetryDelay,
+                BackoffType = DelayBackoffType.Constant,
+                UseJitter = true,
+                // An attempt returns the engine's reason on failure, null on success; exceptions are only cancellation.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is not null),
+                OnRetry = args =>
+                {
+                    _logger.Warn("Image pull failed, retrying", ("attempt", args.AttemptNumber + 1), ("delay_seconds", args.RetryDelay.TotalSeconds),
+                        ("error", args.Outcome.Result));
+                    return default;
+                },
+            });
+        }
+        _retry = builder.Build();
+    }
+
+    /// <summary>The reference to create the container from, or the error (one line naming the connector and image).</summary>
+    public async Task<(string? Image, string? Error)> EnsureAsync(DockerClient client, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (!_preflight.TryResolve(workload.Image, out var resolved, out var invalid))
+        {
+            return (null, $"connector {workload.ConnectorId}: {invalid}");
+        }
+        var (repository, tag) = Split(resolved);
+        var local = resolved.Digest is not null ? $"{repository}@{resolved.Digest}" : $"{repository}:{tag}";
+        if (await IsPresentAsync(client, local, cancellationToken).ConfigureAwait(false))
+        {
+            _logger.Debug("Image present, not pulled", ("image", local), ("connector", workload.ConnectorId));
+            return (local, null);
+        }
+
+        var preflight = await _preflight.CheckAsync(workload.Image, cancellationToken).ConfigureAwait(false);
+        if (preflight.InvalidImage is { } invalidName) return (null, $"connector {workload.ConnectorId}: {invalidName}");
+        switch (preflight.Check!.Status)
+        {
+            case RegistryCheckStatus.NotFound or RegistryCheckStatus.BadCredentials or RegistryCheckStatus.AccessDenied
+                or RegistryCheckStatus.AuthenticationRequired:
+                ComposerMetrics.RecordPull(success: false);
+                return (null, $"connector {workload.ConnectorId}: pull failed: {preflight.Message}");
+            case RegistryCheckStatus.Unreachable or RegistryCheckStatus.ProtocolError:
+                _logger.Warn("Image pre-flight inconclusive, pulling anyway (the engine may reach the registry another way)",
+                    ("image", local), ("connector", workload.ConnectorId), ("error", preflight.Message));
+                break;
+        }
+
+        var headers = preflight.XRegistryAuth is { } auth ? new Dictionary<string, string> { [RegistryAuthHeader] = auth } : null;
+        var parameters = new ImagesCreateParameters { FromImage = repository, Tag = tag };
+        var attempts = 0;
+        var error = await _retry.ExecuteAsync(async ct =>
+        {
+            attempts++;
+            var reason = await PullOnceAsync(client, parameters, headers, ct).ConfigureAwait(false);
+            return reason is null ? null : Scrub(reason, preflight.Credentials);
+        }, cancellationToken).ConfigureAwait(false);
+        ComposerMetrics.RecordPull(error is null);
+        if (error is null)
+        {
+            _logger.Info("Image pulled", ("image", local), ("connector", workload.ConnectorId), ("attempts", attempts));
+            return (local, null);
+        }
+        return (null, $"connector {workload.ConnectorId}: pull of {local} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {error}");
+    }
+
+    /// <summary>fromImage and tag: the reference without its tag or digest, and the digest, else the tag, else latest
+    /// (an empty tag would make the engine pull every tag of the repository).</summary>
+    private static (string Repository, string Tag) Split(ResolvedImage image)
+    {
+        var name = image.Reference;
+        if (image.Digest is { } digest && name.EndsWith("@" + digest, StringComparison.Ordinal)) name = name[..^(digest.Length + 1)];
+        if (image.Tag is { } tag && name.EndsWith(":" + tag, StringComparison.Ordinal)) name = name[..^(tag.Length + 1)];
+        return (name, image.Digest ?? image.Tag ?? "latest");
+    }
+
+    private static async Task<bool> IsPresentAsync(DockerClient client, string reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.Images.InspectImageAsync(reference, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Absent (404) or the engine could not tell: the pull path decides, and reports a real failure.
+            return false;
+        }
+    }
+
+    /// <summary>One pull: null when it completed, else the engine's reason.</summary>
+    private async Task<string?> PullOnceAsync(DockerClient client, ImagesCreateParameters parameters, Dictionary<string, string>? headers,
+        CancellationToken cancellationToken)
+    {
+        var progress = new PullProgress();
+        try
+        {
+            await client.Images.CreateImageAsync(parameters, null, headers, progress, cancellationToken).ConfigureAwait(false);
+            return progress.Error;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return _errors.Cause(ex);
+        }
+    }
+
+    /// <summary>Engine messages never carry the password, but make sure: it is masked wherever it would appear.</summary>
+    private static string Scrub(string message, RegistryCredentials? credentials)
+    {
+        var text = SecretRedaction.RedactUrl(message);
+        if (credentials is not null && credentials.Password.Length > 0) text = text.Replace(credentials.Password, SecretRedaction.Mask, StringComparison.Ordinal);
+        return text;
+    }
+
+    /// <summary>Reads the progress stream as it comes (synchronously, unlike Progress&lt;T&gt;), keeping the last error.</summary>
+    private sealed class PullProgress : IProgress<JSONMessage>
+    {
+        public string? Error { get; private set; }
+
+        public void Report(JSONMessage value)
+        {
+            if (value.Error?.Message is { Length: > 0 } message) Error = message;
+        }
+    }
+}

@@ -1,0 +1,552 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Composer.Hosting;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Version = System.Version;
+
+namespace Composer.Orchestration.Docker;
+
+/// <summary>
+/// Connectors as containers of one Docker engine (upstream-behaviour §6.6, its quirks fixed).
+/// <list type="bullet">
+/// <item>API version: the first call asks the engine (GET /_ping, GET /version) and every later request names
+/// min(engine's version, <see cref="NewestApiVersion"/>), so a 20.10 engine (1.41) and newer ones are spoken to in
+/// their own terms.</item>
+/// <item>List: one GET /containers/json?all=true filtered on opencti-manager; the contract hash comes from the
+/// <see cref="DockerContainerSpec.ConfigHashLabel"/> label, or for containers of the Rust version (only the
+/// OPENCTI_CONFIG_HASH variable) from one inspect, cached by container id since a container's environment never
+/// changes.</item>
+/// <item>Deploy: image made available (<see cref="DockerImagePuller"/>), container created with the labels, the
+/// environment (values as given, everything after the first '='), every opencti.daemon.docker option and restart
+/// policy unless-stopped, the CA bundle copied in with the archive API (never a host bind mount) before it starts.
+/// A container of this manager and connector already under the name (a deploy interrupted after its create) is
+/// completed; a name taken by anything else is left alone and reported.</item>
+/// <item>Refresh: the new image first; then stop, rename aside, create, copy, start, remove the old one; a failure
+/// after the rename puts the old container back. An aside container left by a crash keeps every label and carries a
+/// name no connector can have ('.'), so the reconciler removes it as a stale name.</item>
+/// </list>
+/// Calls per deploy (image present, CA bundle): inspect image, create, archive, start. Per idle cycle: one list.
+/// </summary>
+public sealed class DockerOrchestrator : IOrchestrator
+{
+    /// <summary>The newest Engine API version Docker.DotNet.Enhanced 4.3.3 models (Docker 29.4).</summary>
+    public static readonly Version NewestApiVersion = new(1, 54);
+
+    /// <summary>How long a container gets to exit after SIGTERM before the engine kills it.</summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
+    private const string NeverStarted = "0001-01-01";
+
+    private readonly DockerEndpoint _endpoint;
+    private readonly DockerClientFactory _clients;
+    private readonly DockerOrchestratorOptions _options;
+    private readonly DockerErrors _errors;
+    private readonly DockerImagePuller _images;
+    private readonly Logger _logger;
+    private readonly SemaphoreSlim _connect = new(1, 1);
+    private readonly ConcurrentDictionary<string, string?> _environmentHashes = new(StringComparer.Ordinal);
+    private DockerClient? _client;
+
+    public DockerOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, DockerOrchestratorOptions options)
+    {
+        _endpoint = endpoint;
+        _clients = clients;
+        _options = options;
+        _logger = options.Logger;
+        _errors = new DockerErrors(endpoint, options.Proxy);
+        _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
+    }
+
+    public string Kind => "docker";
+
+    public async Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken)
+    {
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError(unreachable!);
+        var result = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
+        return result.IsReachable ? null : new OrchestratorError(result.Failure!);
+    }
+
+    public async Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    {
+        var what = $"cannot list the containers of manager {_options.ManagerId}";
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure($"{what}: {unreachable}");
+        IList<ContainerListResponse> containers;
+        try
+        {
+            // The engine's map form of filters={"label":["opencti-manager=<id>"]}; every engine version reads both.
+            containers = await client.Containers.ListContainersAsync(new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["label"] = new Dictionary<string, bool> { [$"{ConnectorLabels.Manager}={_options.ManagerId}"] = true },
+                },
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure($"{what}: {_errors.Cause(ex)}");
+        }
+
+        var workloads = new List<ObservedWorkload>(containers.Count);
+        foreach (var container in containers)
+        {
+            var labels = container.Labels is null
+                ? new Dictionary<string, string>(StringComparer.Ordinal)
+                : new Dictionary<string, string>(container.Labels, StringComparer.Ordinal);
+            var name = NameOf(container);
+            string? hash;
+            if (labels.TryGetValue(DockerContainerSpec.ConfigHashLabel, out var labelled))
+            {
+                hash = labelled;
+            }
+            else
+            {
+                var (found, exists, failure) = await EnvironmentHashAsync(client, container.ID, cancellationToken).ConfigureAwait(false);
+                if (failure is not null) return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure($"{what}: container {name}: {failure}");
+                if (!exists) continue; // removed between the list and the inspect
+                hash = found;
+            }
+            workloads.Add(new ObservedWorkload(container.ID, name, labels, Reduce(container.State), container.State ?? "", hash));
+        }
+        ForgetRemovedContainers(workloads);
+        return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(workloads);
+    }
+
+    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (DockerContainerSpec.NameProblem(workload) is { } badName) return new OrchestratorError(badName);
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {unreachable}");
+        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (image is null) return new OrchestratorError(pullError!);
+        var (id, createError) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
+        if (id is null) return new OrchestratorError(createError!);
+        if (await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false) is { } error) return new OrchestratorError(error);
+        _logger.Info("Container deployed", ("container", workload.Name), ("connector", workload.ConnectorId), ("image", image),
+            ("started", workload.Start));
+        return null;
+    }
+
+    public async Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (DockerContainerSpec.NameProblem(workload) is { } badName) return new OrchestratorError(badName);
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {unreachable}");
+        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (image is null) return new OrchestratorError($"{pullError}; container {current.Name} left as it was");
+
+        var what = $"connector {workload.ConnectorId}: cannot refresh container {current.Name}";
+        var wasRunning = current.State != WorkloadState.Stopped;
+        var oldExists = true;
+        try
+        {
+            await client.Containers.StopContainerAsync(current.WorkloadId, new ContainerStopParameters { WaitBeforeKillSeconds = StopSeconds },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (DockerErrors.IsNotFound(ex))
+        {
+            oldExists = false; // removed outside Composer: nothing to put aside
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return new OrchestratorError($"{what}: stopping it failed: {_errors.Cause(ex)}");
+        }
+
+        var aside = AsideName(current);
+        if (oldExists)
+        {
+            try
+            {
+                await client.Containers.RenameContainerAsync(current.WorkloadId, new ContainerRenameParameters { NewName = aside }, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+            {
+                var failure = $"{what}: renaming it to {aside} failed: {_errors.Cause(ex)}";
+                return new OrchestratorError(wasRunning ? failure + RestartAfterFailure(await StartQuietlyAsync(client, current.WorkloadId)) : failure);
+            }
+        }
+
+        string? id = null;
+        string? error;
+        try
+        {
+            (id, error) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
+            if (id is not null) error = await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (oldExists)
+        {
+            // Shutting down mid-replacement: the old container goes back first, as on a failure.
+            await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false);
+            throw;
+        }
+        if (error is not null)
+        {
+            if (!oldExists) return new OrchestratorError(error);
+            return new OrchestratorError(error + await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false));
+        }
+
+        if (oldExists)
+        {
+            try
+            {
+                await client.Containers.RemoveContainerAsync(current.WorkloadId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (NotCancelled(ex, cancellationToken) && !DockerErrors.IsNotFound(ex))
+            {
+                // The new container runs; the old one carries its labels and a stale name: the next cycle removes it.
+                _logger.Warn("Could not remove the replaced container", ("container", aside), ("connector", workload.ConnectorId),
+                    ("error", _errors.Cause(ex)));
+            }
+        }
+        _logger.Info("Container refreshed", ("container", workload.Name), ("connector", workload.ConnectorId), ("image", image),
+            ("started", workload.Start));
+        return null;
+    }
+
+    public async Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"connector {workload.ConnectorId}: cannot start container {current.Name}: {unreachable}");
+        // Again: a container created before a crash may not have it yet; copying it twice changes nothing.
+        var error = await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
+                    ?? await StartContainerAsync(client, current.WorkloadId, current.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false);
+        return error is null ? null : new OrchestratorError(error);
+    }
+
+    public async Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var what = $"connector {current.ConnectorId}: cannot stop container {current.Name}";
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"{what}: {unreachable}");
+        try
+        {
+            var stopped = await client.Containers.StopContainerAsync(current.WorkloadId, new ContainerStopParameters { WaitBeforeKillSeconds = StopSeconds },
+                cancellationToken).ConfigureAwait(false);
+            _logger.Info(stopped ? "Container stopped" : "Container already stopped", ("container", current.Name), ("connector", current.ConnectorId));
+            return null;
+        }
+        catch (Exception ex) when (DockerErrors.IsNotFound(ex))
+        {
+            _logger.Info("Container to stop no longer exists", ("container", current.Name), ("connector", current.ConnectorId));
+            return null;
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return new OrchestratorError($"{what}: {_errors.Cause(ex)}");
+        }
+    }
+
+    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var what = $"connector {current.ConnectorId}: cannot remove container {current.Name}";
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"{what}: {unreachable}");
+        try
+        {
+            await client.Containers.RemoveContainerAsync(current.WorkloadId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true },
+                cancellationToken).ConfigureAwait(false);
+            _logger.Info("Container removed", ("container", current.Name), ("connector", current.ConnectorId));
+        }
+        catch (Exception ex) when (DockerErrors.IsNotFound(ex)
+                                   || (DockerErrors.IsConflict(ex) && _errors.Cause(ex).Contains("already in progress", StringComparison.Ordinal)))
+        {
+            _logger.Info("Container already removed", ("container", current.Name), ("connector", current.ConnectorId));
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return new OrchestratorError($"{what}: {_errors.Cause(ex)}");
+        }
+        _environmentHashes.TryRemove(current.WorkloadId, out _);
+        return null;
+    }
+
+    public async Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    {
+        var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return OrchestratorResult<LogBatch>.Failure($"{what}: {unreachable}");
+        var parameters = new ContainerLogsParameters
+        {
+            ShowStdout = true,
+            ShowStderr = true,
+            Timestamps = true,
+            // Whole seconds: lines of that second written up to the cursor come back and are dropped by timestamp.
+            Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Tail = since is null ? "100" : null,
+        };
+        try
+        {
+            using var stream = await client.Containers.GetContainerLogsAsync(current.WorkloadId, parameters, cancellationToken).ConfigureAwait(false);
+            return OrchestratorResult<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return OrchestratorResult<LogBatch>.Failure($"{what}: {_errors.Cause(ex)}");
+        }
+    }
+
+    public async Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var what = $"connector {current.ConnectorId}: cannot inspect container {current.Name}";
+        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {unreachable}");
+        try
+        {
+            var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
+            var startedAt = inspect.State?.StartedAt;
+            DateTimeOffset? started = !string.IsNullOrEmpty(startedAt) && !startedAt.StartsWith(NeverStarted, StringComparison.Ordinal)
+                                      && ContainerLogReader.TryParseTimestamp(startedAt.AsSpan(), out var parsed) ? parsed : null;
+            var restarts = (int)Math.Clamp(inspect.RestartCount, 0, int.MaxValue);
+            return OrchestratorResult<WorkloadHealth>.Success(new WorkloadHealth(restarts, started));
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {_errors.Cause(ex)}");
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _client?.Dispose();
+        _client = null;
+        _connect.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static uint StopSeconds => (uint)StopTimeout.TotalSeconds;
+
+    /// <summary>The client, pinned to the API version negotiated on first contact; or why the engine cannot be reached.</summary>
+    private async Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _client) is { } ready) return (ready, null);
+        await _connect.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_client is { } raced) return (raced, null);
+            using var probe = _clients.Create(_endpoint);
+            var check = await DockerPreflight.CheckAsync(probe, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
+            if (!check.IsReachable) return (null, check.Failure);
+            Version? version = Version.TryParse(check.Version!.APIVersion, out var engine) ? (engine < NewestApiVersion ? engine : NewestApiVersion) : null;
+            _logger.Info("Connected to the Docker engine", ("endpoint", _endpoint.Display), ("engine_version", check.Version.Version),
+                ("api_version", version?.ToString() ?? "unversioned"));
+            var client = _clients.Create(_endpoint, version);
+            Volatile.Write(ref _client, client);
+            return (client, null);
+        }
+        finally
+        {
+            _connect.Release();
+        }
+    }
+
+    /// <summary>
+    /// Creates the container, or finds the one a deploy interrupted after its create left under the name (this
+    /// manager's labels and this connector's id). Anything else under the name is reported and never touched.
+    /// </summary>
+    private async Task<(string? Id, string? Error)> CreateOrAdoptAsync(DockerClient client, ConnectorWorkload workload, string image,
+        CancellationToken cancellationToken)
+    {
+        var what = $"connector {workload.ConnectorId}: cannot create container {workload.Name}";
+        try
+        {
+            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Docker),
+                cancellationToken).ConfigureAwait(false);
+            foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("container", workload.Name), ("warning", warning));
+            return (created.ID, null);
+        }
+        catch (Exception ex) when (DockerErrors.IsConflict(ex))
+        {
+            ContainerInspectResponse existing;
+            try
+            {
+                existing = await client.Containers.InspectContainerAsync(workload.Name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception inner) when (NotCancelled(inner, cancellationToken))
+            {
+                return (null, $"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that container failed: {_errors.Cause(inner)}");
+            }
+            var labels = existing.Config?.Labels ?? new Dictionary<string, string>();
+            labels.TryGetValue(ConnectorLabels.Manager, out var manager);
+            labels.TryGetValue(ConnectorLabels.ConnectorId, out var connector);
+            var shortId = ShortId(existing.ID);
+            if (manager == _options.ManagerId && connector == workload.ConnectorId)
+            {
+                _logger.Info("Completing the container of an interrupted deploy", ("container", workload.Name), ("connector", workload.ConnectorId),
+                    ("id", shortId));
+                return (existing.ID, null);
+            }
+            return (null, manager == _options.ManagerId && !string.IsNullOrEmpty(connector)
+                ? $"{what}: the name is already used by container {shortId} of connector {connector} (two connectors with the same name?); " +
+                  "Composer will not touch it: rename one of the connectors"
+                : $"{what}: the name is taken by container {shortId}, which manager {_options.ManagerId} does not own; " +
+                  "Composer will not touch it: remove or rename that container, or rename the connector");
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return (null, $"{what} from {image}: {DockerErrors.MaskSecrets(_errors.Cause(ex), workload)}");
+        }
+    }
+
+    /// <summary>CA bundle in, then start when the platform asks for it.</summary>
+    private async Task<string?> PrepareAndStartAsync(DockerClient client, string id, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (await CopyCaBundleAsync(client, id, workload.Name, workload, cancellationToken).ConfigureAwait(false) is { } error) return error;
+        return workload.Start ? await StartContainerAsync(client, id, workload.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    /// <summary>PUT /containers/{id}/archive with the bundle at <see cref="ConnectorNetworkEnvironment.CaBundlePath"/> (works on a created or running container).</summary>
+    private async Task<string?> CopyCaBundleAsync(DockerClient client, string id, string name, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (workload.CaBundle is not { Length: > 0 } bundle) return null;
+        try
+        {
+            using var archive = CaBundleArchive.Create(bundle, _options.Time.GetUtcNow());
+            await client.Containers.ExtractArchiveToContainerAsync(id, new CopyToContainerParameters { Path = "/" }, archive, cancellationToken)
+                .ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return $"connector {workload.ConnectorId}: cannot copy the CA bundle into container {name} at {ConnectorNetworkEnvironment.CaBundlePath}: {_errors.Cause(ex)}";
+        }
+    }
+
+    private async Task<string?> StartContainerAsync(DockerClient client, string id, string name, string? connectorId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var started = await client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellationToken).ConfigureAwait(false);
+            _logger.Info(started ? "Container started" : "Container already running", ("container", name), ("connector", connectorId));
+            return null;
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return $"connector {connectorId}: cannot start container {name}: {_errors.Cause(ex)}";
+        }
+    }
+
+    /// <summary>After a failed replacement: the new container removed, the old one back under its name (and running if it was).</summary>
+    private async Task<string> RestoreAsync(DockerClient client, ObservedWorkload old, string? newId, bool wasRunning)
+    {
+        // Not cancellable: leaving the connector without its container is worse than a late shutdown.
+        var problems = new List<string>();
+        if (newId is not null && newId != old.WorkloadId)
+        {
+            try
+            {
+                await client.Containers.RemoveContainerAsync(newId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!DockerErrors.IsNotFound(ex))
+            {
+                problems.Add($"removing the new container {ShortId(newId)} failed: {_errors.Cause(ex)}");
+            }
+        }
+        try
+        {
+            await client.Containers.RenameContainerAsync(old.WorkloadId, new ContainerRenameParameters { NewName = old.Name }).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            problems.Add($"renaming {AsideName(old)} back to {old.Name} failed: {_errors.Cause(ex)}");
+        }
+        if (wasRunning && problems.Count == 0 && await StartQuietlyAsync(client, old.WorkloadId) is { } startError) problems.Add(startError);
+        return problems.Count == 0
+            ? $"; the previous container {old.Name} was restored{(wasRunning ? " and restarted" : "")}"
+            : $"; restoring the previous container failed: {string.Join("; ", problems)}";
+    }
+
+    private async Task<string?> StartQuietlyAsync(DockerClient client, string id)
+    {
+        try
+        {
+            await client.Containers.StartContainerAsync(id, new ContainerStartParameters()).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return $"restarting it failed: {_errors.Cause(ex)}";
+        }
+    }
+
+    private static string RestartAfterFailure(string? startError) =>
+        startError is null ? "; the container was restarted" : $"; {startError}";
+
+    /// <summary>OPENCTI_CONFIG_HASH from the environment of a container without the hash label (created by the Rust version), cached.</summary>
+    private async Task<(string? Hash, bool Exists, string? Error)> EnvironmentHashAsync(DockerClient client, string id, CancellationToken cancellationToken)
+    {
+        if (_environmentHashes.TryGetValue(id, out var cached)) return (cached, true, null);
+        try
+        {
+            var inspect = await client.Containers.InspectContainerAsync(id, cancellationToken).ConfigureAwait(false);
+            var hash = HashFromEnvironment(inspect.Config?.Env);
+            _environmentHashes[id] = hash;
+            return (hash, true, null);
+        }
+        catch (Exception ex) when (DockerErrors.IsNotFound(ex))
+        {
+            return (null, false, null);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return (null, true, $"inspecting it for its {ConnectorLabels.ConfigHashVariable} failed: {_errors.Cause(ex)}");
+        }
+    }
+
+    /// <summary>The value of the last OPENCTI_CONFIG_HASH entry (the one Docker applies): everything after the first '='.</summary>
+    internal static string? HashFromEnvironment(IList<string>? environment)
+    {
+        string? hash = null;
+        foreach (var entry in environment ?? [])
+        {
+            var equals = entry.IndexOf('=');
+            if (equals > 0 && entry.AsSpan(0, equals).SequenceEqual(ConnectorLabels.ConfigHashVariable)) hash = entry[(equals + 1)..];
+        }
+        return hash;
+    }
+
+    private void ForgetRemovedContainers(List<ObservedWorkload> listed)
+    {
+        if (_environmentHashes.IsEmpty) return;
+        var present = new HashSet<string>(listed.Select(w => w.WorkloadId), StringComparer.Ordinal);
+        foreach (var id in _environmentHashes.Keys)
+        {
+            if (!present.Contains(id)) _environmentHashes.TryRemove(id, out _);
+        }
+    }
+
+    private static WorkloadState Reduce(string? state) => state switch
+    {
+        "running" => WorkloadState.Running,
+        "restarting" => WorkloadState.Restarting,
+        _ => WorkloadState.Stopped,
+    };
+
+    /// <summary>The container's own name: the entry of Names without a '/' after the leading one (others are legacy link aliases).</summary>
+    private static string NameOf(ContainerListResponse container)
+    {
+        var names = container.Names ?? [];
+        foreach (var n in names)
+        {
+            var trimmed = n.TrimStart('/');
+            if (!trimmed.Contains('/')) return trimmed;
+        }
+        return names.Count > 0 ? names[0].TrimStart('/') : container.ID;
+    }
+
+    /// <summary>
+    /// Where a container waits while its replacement is created: its name, '.replaced-' and its short id. No connector
+    /// name holds a '.', so the reconciler sees a stale name of the connector and removes it after a crash.
+    /// </summary>
+    internal static string AsideName(ObservedWorkload current) => $"{current.Name}.replaced-{ShortId(current.WorkloadId)}";
+
+    private static string ShortId(string id) => id.Length > 12 ? id[..12] : id;
+
+    private static bool NotCancelled(Exception ex, CancellationToken cancellationToken) =>
+        ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested;
+}

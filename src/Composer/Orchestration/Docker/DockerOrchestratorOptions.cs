@@ -1,0 +1,24 @@
+using Composer.Configuration;
+using Composer.Hosting;
+using Composer.Images;
+using Composer.Network;
+
+namespace Composer.Orchestration.Docker;
+
+/// <summary>What a <see cref="DockerOrchestrator"/> needs besides the engine endpoint.</summary>
+/// <param name="ManagerId">manager.id: the opencti-manager label value this orchestrator lists and creates.</param>
+/// <param name="Docker">opencti.daemon.docker (HostConfig options of every connector container), or null.</param>
+/// <param name="Preflight">Resolves images with the registry prefix, picks their credentials and checks the registry;
+/// its <see cref="ImagePreflight.Registry"/> gives retry_attempts and retry_delay for pulls.</param>
+/// <param name="Logger">Composer's logger.</param>
+/// <param name="Time">Clock for pull retry delays and archive timestamps.</param>
+public sealed record DockerOrchestratorOptions(
+    string ManagerId,
+    DockerSettings? Docker,
+    ImagePreflight Preflight,
+    Logger Logger,
+    TimeProvider Time)
+{
+    /// <summary>The proxy TCP requests to the engine go through (null: direct or a Unix socket), named in errors.</summary>
+    public ProxyEndpoint? Proxy { get; init; }
+}

@@ -1,0 +1,131 @@
+using System.Formats.Tar;
+using System.Text;
+using Docker.DotNet.Models;
+using TUnit.Core.Interfaces;
+
+namespace Composer.Tests.Infrastructure;
+
+/// <summary>
+/// A stand-in connector image, built locally on top of the busybox <see cref="TestImage"/> (one layer adding
+/// /bin/connector, committed with CMD ["/bin/connector"]): it prints <see cref="StartLine"/> with the value of
+/// CONNECTOR_ID, then <see cref="CaPresentLine"/> or <see cref="CaMissingLine"/> for the file at
+/// /etc/ssl/certs/composer-ca-bundle.pem, then <see cref="StderrLine"/> on stderr, then "tick 1", "tick 2", ... one per
+/// TICK_SECONDS (default 1). With EXIT_AFTER=n it exits with code 1 after tick n (for restart counts). SIGTERM ends it
+/// within a tick, printing <see cref="StopLine"/>. Push it into a registry with <see cref="PushToAsync"/>.
+/// Inject with [ClassDataSource&lt;TestConnectorImage&gt;(Shared = SharedType.PerTestSession)]; call <see cref="Require"/> first.
+/// </summary>
+public sealed class TestConnectorImage : IAsyncInitializer
+{
+    public const string Repository = "composer-test/connector";
+    public const string Tag = "1";
+    public const string Reference = Repository + ":" + Tag;
+
+    /// <summary>Bump when the script changes: an image under <see cref="Reference"/> with another value is rebuilt.</summary>
+    public const string RecipeLabel = "composer-test.connector";
+    public const string Recipe = "1";
+
+    public const string StartLine = "connector started";
+    public const string CaPresentLine = "ca bundle: present";
+    public const string CaMissingLine = "ca bundle: missing";
+    public const string StderrLine = "connector stderr ready";
+    public const string StopLine = "connector stopping";
+    public const string CaBundlePath = "/etc/ssl/certs/composer-ca-bundle.pem";
+
+    private const string Script = $$"""
+        #!/bin/sh
+        trap 'echo "{{StopLine}}"; exit 0' TERM INT
+        echo "{{StartLine}}: ${CONNECTOR_ID:-unknown}"
+        if [ -f {{CaBundlePath}} ]; then echo "{{CaPresentLine}}"; else echo "{{CaMissingLine}}"; fi
+        echo "{{StderrLine}}" >&2
+        i=0
+        while true; do
+          i=$((i + 1))
+          echo "tick $i"
+          if [ -n "$EXIT_AFTER" ] && [ "$i" -ge "$EXIT_AFTER" ]; then exit 1; fi
+          sleep "${TICK_SECONDS:-1}"
+        done
+
+        """;
+
+    [ClassDataSource<TestImage>(Shared = SharedType.PerTestSession)]
+    public required TestImage Base { get; init; }
+
+    public DockerEngineFixture Docker => Base.Docker;
+
+    /// <summary>The image id (sha256:...) in the engine.</summary>
+    public string Id { get; private set; } = "";
+
+    public bool IsAvailable { get; private set; }
+    public string UnavailableReason { get; private set; } = "not initialised";
+
+    public void Require()
+    {
+        Base.Require();
+        Requirements.Need(IsAvailable, $"the test connector image ({UnavailableReason})");
+    }
+
+    public async Task InitializeAsync()
+    {
+        if (!Base.IsAvailable)
+        {
+            UnavailableReason = Base.UnavailableReason;
+            return;
+        }
+        if (await TestImage.TryInspectAsync(Docker, Reference, RecipeLabel) is not { } existing || existing.Recipe != Recipe)
+        {
+            await BuildAsync();
+        }
+        Id = (await TestImage.TryInspectAsync(Docker, Reference, RecipeLabel))?.Id
+             ?? throw new InvalidOperationException($"{Reference} is not in the engine after its build");
+        IsAvailable = true;
+    }
+
+    /// <summary>Copies the script into a container of the base image and commits it: no builder, no network.</summary>
+    private async Task BuildAsync()
+    {
+        var container = await Docker.Client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = TestImage.Reference,
+            Labels = new Dictionary<string, string> { ["composer.test"] = "true" },
+            HostConfig = new HostConfig { NetworkMode = "none" },
+        });
+        try
+        {
+            using var archive = new MemoryStream();
+            await using (var tar = new TarWriter(archive, TarEntryFormat.Ustar, leaveOpen: true))
+            {
+                using var script = new MemoryStream(Encoding.UTF8.GetBytes(Script.ReplaceLineEndings("\n")));
+                await tar.WriteEntryAsync(new UstarTarEntry(TarEntryType.RegularFile, "bin/connector")
+                {
+                    Mode = (UnixFileMode)0b111_101_101, // 0755
+                    DataStream = script,
+                });
+            }
+            archive.Position = 0;
+            await Docker.Client.Containers.ExtractArchiveToContainerAsync(container.ID, new CopyToContainerParameters { Path = "/" }, archive);
+            await Docker.Client.Images.CommitContainerChangesAsync(new CommitContainerChangesParameters
+            {
+                ContainerID = container.ID,
+                RepositoryName = Repository,
+                Tag = Tag,
+                Changes = ["CMD [\"/bin/connector\"]", $"LABEL {RecipeLabel}={Recipe}"],
+            });
+        }
+        finally
+        {
+            await Docker.Client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
+        }
+    }
+
+    /// <summary>
+    /// Tags the image as &lt;registryHostPort&gt;/&lt;repository&gt;:&lt;tag&gt; and pushes it through the engine with the
+    /// given credentials (null for an open registry); returns that reference. The local tag stays: remove it to make a
+    /// deploy really pull.
+    /// </summary>
+    public Task<string> PushToAsync(string registryHostPort, string? username, string? password, string repository, string tag,
+        CancellationToken cancellationToken = default)
+    {
+        Require();
+        return TestImage.PushAsync(Docker, Reference, registryHostPort, username, password, repository, tag, cancellationToken);
+    }
+}

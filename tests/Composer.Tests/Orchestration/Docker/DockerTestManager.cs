@@ -1,0 +1,161 @@
+using System.Formats.Tar;
+using System.Text;
+using Composer.Configuration;
+using Composer.Hosting;
+using Composer.Images;
+using Composer.Network;
+using Composer.Orchestration;
+using Composer.Orchestration.Docker;
+using Composer.Platform;
+using Composer.Tests.Infrastructure;
+using Docker.DotNet.Models;
+
+namespace Composer.Tests.Orchestration.Docker;
+
+/// <summary>
+/// One test's manager on the shared engine: a unique manager id, a <see cref="DockerOrchestrator"/> for it, workloads
+/// with unique names, and on dispose the removal of every container labelled with that manager id.
+/// </summary>
+internal sealed class DockerTestManager : IAsyncDisposable
+{
+    private readonly List<string> _images = [];
+
+    private DockerTestManager(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers)
+    {
+        Docker = docker;
+        ManagerId = managerId;
+        Orchestrator = orchestrator;
+        Handlers = handlers;
+    }
+
+    public DockerEngineFixture Docker { get; }
+    public string ManagerId { get; }
+    public DockerOrchestrator Orchestrator { get; }
+
+    /// <summary>The handlers the registry pre-flight (and a TCP engine endpoint) used: every request they sent.</summary>
+    public TestOutboundHandlerFactory Handlers { get; }
+
+    /// <summary>A short unique prefix for names of containers and images this test creates.</summary>
+    public string Prefix => ManagerId;
+
+    public static DockerTestManager Create(DockerEngineFixture docker, RegistrySettings? registry = null, DockerSettings? options = null,
+        IOutboundHandlerFactory? preflightHandlers = null, string? managerId = null, string? endpoint = null, TestOutboundHandlerFactory? handlers = null)
+    {
+        docker.Require();
+        managerId ??= "cmpt-" + Guid.NewGuid().ToString("N")[..10];
+        handlers ??= new TestOutboundHandlerFactory();
+        var settings = new ComposerSettings();
+        settings.OpenCti.Daemon.Registry = registry;
+        var preflight = ImagePreflight.Create(TestSettings.Resolve(settings), preflightHandlers ?? handlers);
+        var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? docker.DockerHost, "test", out var problem)
+                             ?? throw new InvalidOperationException(problem);
+        var orchestrator = new DockerOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
+            new DockerOrchestratorOptions(managerId, options, preflight, Logger.Null, TimeProvider.System));
+        return new DockerTestManager(docker, managerId, orchestrator, handlers);
+    }
+
+    /// <summary>A connector of this manager, built the way the engine builds it (contract entries, hash variable, network variables).</summary>
+    public ConnectorWorkload Workload(string name, string image = TestConnectorImage.Reference, bool start = true, string hash = "hash-1",
+        IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null)
+    {
+        var id = connectorId ?? "conn-" + name;
+        var entries = new List<ContractEntry> { new("CONNECTOR_ID", id, false) };
+        if (configuration is not null) entries.AddRange(configuration);
+        var network = caBundle is null
+            ? ConnectorNetworkEnvironment.None
+            : new ConnectorNetworkEnvironment([new ConnectorEnvVar("SSL_CERT_FILE", ConnectorNetworkEnvironment.CaBundlePath)], caBundle);
+        var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{Prefix}-{name}", image, hash,
+            start ? RequestedStatus.Starting : RequestedStatus.Stopping, null, entries);
+        return ConnectorWorkload.Build(connector, new WorkloadContext(ManagerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None));
+    }
+
+    public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()
+    {
+        var list = await Orchestrator.ListAsync(CancellationToken.None);
+        if (!list.IsSuccess) throw new InvalidOperationException(list.Error!.Message);
+        return list.Value;
+    }
+
+    public async Task<ObservedWorkload> ObservedAsync(string containerName) =>
+        (await ListAsync()).SingleOrDefault(w => w.Name == containerName)
+        ?? throw new InvalidOperationException($"{containerName} is not listed for {ManagerId}");
+
+    public Task<ContainerInspectResponse> InspectAsync(string container) => Docker.Client.Containers.InspectContainerAsync(container);
+
+    /// <summary>Deploys and fails the test with the orchestrator's message when the deploy fails.</summary>
+    public async Task DeployAsync(ConnectorWorkload workload)
+    {
+        var error = await Orchestrator.DeployAsync(workload, CancellationToken.None);
+        if (error is not null) throw new InvalidOperationException($"deploy of {workload.Name} failed: {error}");
+    }
+
+    /// <summary>The container's stdout and stderr as the docker CLI shows them (no timestamps).</summary>
+    public async Task<string> LogsAsync(string container)
+    {
+        using var stream = await Docker.Client.Containers.GetContainerLogsAsync(container, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true });
+        var (stdout, stderr) = await stream.ReadOutputToEndAsync(CancellationToken.None);
+        return stdout + stderr;
+    }
+
+    /// <summary>Waits (bounded) until the container's logs hold <paramref name="text"/>.</summary>
+    public async Task<string> WaitForLogAsync(string container, string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var logs = await LogsAsync(container);
+            if (logs.Contains(text, StringComparison.Ordinal)) return logs;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"'{text}' did not appear in the logs of {container} in time; logs:\n{logs}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Reads a file out of a container with the archive API; null when it does not exist.</summary>
+    public async Task<(byte[] Content, UnixFileMode Mode)?> ReadFileAsync(string container, string path)
+    {
+        try
+        {
+            var archive = await Docker.Client.Containers.GetArchiveFromContainerAsync(container, new ContainerPathStatParameters { Path = path }, statOnly: false);
+            await using var tar = new TarReader(archive.Stream ?? throw new InvalidOperationException($"no archive for {path}"));
+            var entry = await tar.GetNextEntryAsync() ?? throw new InvalidOperationException($"empty archive for {path}");
+            using var content = new MemoryStream();
+            if (entry.DataStream is not null) await entry.DataStream.CopyToAsync(content);
+            return (content.ToArray(), entry.Mode);
+        }
+        catch (global::Docker.DotNet.DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Remembers an image tag to remove on dispose.</summary>
+    public void RemoveImageOnDispose(string reference) => _images.Add(reference);
+
+    public static byte[] Pem(string text) => Encoding.UTF8.GetBytes($"-----BEGIN CERTIFICATE-----\n{text}\n-----END CERTIFICATE-----\n");
+
+    public async ValueTask DisposeAsync()
+    {
+        await Orchestrator.DisposeAsync();
+        await RemoveContainersAsync("label", $"{ConnectorLabels.Manager}={ManagerId}");
+        await RemoveContainersAsync("name", Prefix); // hand-made containers of a test carry its prefix in their name
+        foreach (var image in _images)
+        {
+            try { await Docker.Client.Images.DeleteImageAsync(image, new ImageDeleteParameters { Force = true }); }
+            catch (global::Docker.DotNet.DockerApiException) { }
+        }
+    }
+
+    private async Task RemoveContainersAsync(string filter, string value)
+    {
+        var containers = await Docker.Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { [filter] = new Dictionary<string, bool> { [value] = true } },
+        });
+        foreach (var c in containers)
+        {
+            try { await Docker.Client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }); }
+            catch (global::Docker.DotNet.DockerContainerNotFoundException) { }
+        }
+    }
+}
