@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -217,7 +218,10 @@ public sealed class OpenCtiClient : IPlatformClient
             return new PlatformError(PlatformErrorKind.Refused, operation.Name,
                 $"{text} (another manager id is registered with this OpenCTI; use its manager.id or remove it in OpenCTI)", status);
         }
-        return new PlatformError(PlatformErrorKind.GraphQl, operation.Name, $"OpenCTI answered with GraphQL errors: {text}", status);
+        var hint = response.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+            ? $" (HTTP {(int)response.Status}: the token was not accepted, check opencti.token)"
+            : "";
+        return new PlatformError(PlatformErrorKind.GraphQl, operation.Name, $"OpenCTI answered with GraphQL errors: {text}{hint}", status);
     }
 
     private PlatformResult<bool> ReadId(PlatformOperation operation, string field, JsonElement id) =>
