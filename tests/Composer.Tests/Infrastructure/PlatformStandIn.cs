@@ -43,6 +43,9 @@ public abstract class PlatformStandIn : IAsyncDisposable
 {
     public const string DefaultToken = "standin-token-7c1e";
 
+    /// <summary>Like Node's JSON.stringify: '+', '&lt;', quotes in text and non-ASCII are not escaped.</summary>
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly Lock _gate = new();
     private readonly List<StandInConnector> _connectors = [];
     private readonly List<(int? Position, string Json)> _rawEntries = [];
@@ -210,6 +213,12 @@ public abstract class PlatformStandIn : IAsyncDisposable
         {
             // The client gave up (a timeout fault): nothing to answer.
         }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            // A stand-in bug must show, not pass for a platform answer.
+            Reject($"stand-in failure on {context.Request.Method} {context.Request.Path}: {ex}");
+            await WriteAsync(context, 500, "text/plain", "stand-in failure: " + ex.Message);
+        }
     }
 
     /// <summary>The platform API: validate everything, then answer as the platform does.</summary>
@@ -364,7 +373,7 @@ public abstract class PlatformStandIn : IAsyncDisposable
     }
 
     protected static Task WriteJsonAsync(HttpContext context, int status, JsonNode? body) =>
-        WriteAsync(context, status, "application/json", body?.ToJsonString() ?? "null");
+        WriteAsync(context, status, "application/json", body?.ToJsonString(Relaxed) ?? "null");
 
     private void Signal()
     {
@@ -395,43 +404,45 @@ public abstract class PlatformStandIn : IAsyncDisposable
                     var node = JsonNode.Parse(await ReadBodyAsync(context));
                     var items = node is JsonArray array ? array.ToList() : [node];
                     foreach (var item in items) AddConnector(StandInJson.ReadConnector(item!.AsObject()));
-                    await WriteAsync(context, 204, "text/plain", "");
+                    context.Response.StatusCode = 204;
                     return;
                 }
                 case ("PATCH", _) when path.StartsWith("/connectors/", StringComparison.Ordinal):
                 {
                     var patch = JsonNode.Parse(await ReadBodyAsync(context))!.AsObject();
                     var found = UpdateConnector(Uri.UnescapeDataString(path["/connectors/".Length..]), c => StandInJson.Patch(c, patch));
-                    await WriteAsync(context, found ? 204 : 404, "text/plain", found ? "" : "no such connector");
+                    if (found) context.Response.StatusCode = 204;
+                    else await WriteAsync(context, 404, "text/plain", "no such connector");
                     return;
                 }
                 case ("DELETE", _) when path.StartsWith("/connectors/", StringComparison.Ordinal):
                 {
                     var found = RemoveConnector(Uri.UnescapeDataString(path["/connectors/".Length..]));
-                    await WriteAsync(context, found ? 204 : 404, "text/plain", found ? "" : "no such connector");
+                    if (found) context.Response.StatusCode = 204;
+                    else await WriteAsync(context, 404, "text/plain", "no such connector");
                     return;
                 }
                 case ("POST", "/raw-entries"):
                 {
                     var body = JsonNode.Parse(await ReadBodyAsync(context))!.AsObject();
                     AddRawListingEntry(body["entry"]?.ToJsonString() ?? "null", body["position"]?.GetValue<int>());
-                    await WriteAsync(context, 204, "text/plain", "");
+                    context.Response.StatusCode = 204;
                     return;
                 }
                 case ("POST", "/faults"):
                 {
                     var (operation, fault) = StandInJson.ReadFault(JsonNode.Parse(await ReadBodyAsync(context))!.AsObject());
                     InjectFault(operation, fault);
-                    await WriteAsync(context, 204, "text/plain", "");
+                    context.Response.StatusCode = 204;
                     return;
                 }
                 case ("DELETE", "/faults"):
                     ClearFaults();
-                    await WriteAsync(context, 204, "text/plain", "");
+                    context.Response.StatusCode = 204;
                     return;
                 case ("DELETE", "/manager"):
                     ForgetManager();
-                    await WriteAsync(context, 204, "text/plain", "");
+                    context.Response.StatusCode = 204;
                     return;
                 default:
                     await WriteAsync(context, 404, "text/plain", $"no control endpoint {method} /_standin{path}");
@@ -472,7 +483,7 @@ public abstract class PlatformStandIn : IAsyncDisposable
                 ["rejections"] = new JsonArray([.. _rejections.Select(r => (JsonNode)JsonValue.Create(r))]),
                 ["requests"] = _requests.Count,
             };
-            return state.ToJsonString();
+            return state.ToJsonString(Relaxed);
         }
     }
 
