@@ -33,6 +33,16 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
     public void Skip(int index, string? id, string? name, string reason) =>
         _skipped.Add(new SkippedConnector(id, name, $"listing entry {index}: {reason}"));
 
+    /// <summary>A listing (a JSON array, checked by the caller) read entry by entry.</summary>
+    public static ConnectorListing FromJson<TEntry>(PlatformKind platform, ListingFieldNames fields, ManagerKey key, JsonElement list,
+        JsonTypeInfo<TEntry> info, Func<TEntry, ListingEntry> convert) where TEntry : class
+    {
+        var builder = new ConnectorListingBuilder(platform, fields, key);
+        var index = 0;
+        foreach (var element in list.EnumerateArray()) builder.Add(index++, element, info, convert);
+        return builder.Build();
+    }
+
     /// <summary>
     /// One listing element as JSON: null or malformed entries (a field of the wrong type) are skipped with a reason
     /// and, when they have a readable id, that id, so their workloads stay protected.

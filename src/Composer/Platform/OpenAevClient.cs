@@ -170,15 +170,9 @@ public sealed class OpenAevClient : IPlatformClient
                 return new PlatformError(PlatformErrorKind.NullResult, op.Name, "OpenAEV answered the connector listing with null", (int)response.Status);
             }
             if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(op, $"the body is a {list.ValueKind}, expected a list", response);
-            var builder = new ConnectorListingBuilder(PlatformKind.OpenAev, Fields, _options.Key);
-            var index = 0;
-            foreach (var element in list.EnumerateArray())
-            {
-                builder.Add(index++, element, Json.ConnectorInstanceJson, c =>
-                    new ListingEntry(c.Id, c.Name, c.Image, c.Hash, c.RequestedStatus, c.CurrentStatus,
-                        c.Configurations?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.IsEncrypted)).ToList()));
-            }
-            return PlatformResult<ConnectorListing>.Success(builder.Build());
+            return PlatformResult<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenAev, Fields, _options.Key, list, Json.ConnectorInstanceJson, c =>
+                new ListingEntry(c.Id, c.Name, c.Image, c.Hash, c.RequestedStatus, c.CurrentStatus,
+                    c.Configurations?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.IsEncrypted)).ToList())));
         }
     }
 }

@@ -230,14 +230,8 @@ public sealed class OpenCtiClient : IPlatformClient
     private PlatformResult<ConnectorListing> ReadListing(JsonElement list)
     {
         if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(PlatformOperation.List, $"connectorsForManagers is a {list.ValueKind}, expected a list");
-        var builder = new ConnectorListingBuilder(PlatformKind.OpenCti, Fields, _options.Key);
-        var index = 0;
-        foreach (var element in list.EnumerateArray())
-        {
-            builder.Add(index++, element, Json.ManagedConnectorJson, c =>
-                new ListingEntry(c.Id, c.Name, c.ContractImage, c.ContractHash, c.RequestedStatus, c.CurrentStatus,
-                    c.Configuration?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.Encrypted)).ToList()));
-        }
-        return PlatformResult<ConnectorListing>.Success(builder.Build());
+        return PlatformResult<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenCti, Fields, _options.Key, list, Json.ManagedConnectorJson, c =>
+            new ListingEntry(c.Id, c.Name, c.ContractImage, c.ContractHash, c.RequestedStatus, c.CurrentStatus,
+                c.Configuration?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.Encrypted)).ToList())));
     }
 }

@@ -33,8 +33,6 @@ public sealed class OpenAevStandIn : PlatformStandIn
         return standIn;
     }
 
-    private enum FieldType { NonEmptyString, String, Int, Bool, Strings, CurrentStatus, Rfc3339 }
-
     protected override async Task HandlePlatformAsync(HttpContext context)
     {
         var body = await ReadBodyAsync(context);
@@ -141,7 +139,7 @@ public sealed class OpenAevStandIn : PlatformStandIn
             {
                 var id = body.GetProperty("id").GetString()!;
                 var pem = body.GetProperty("public_key").GetString()!;
-                if (ImportSpki(pem) is not { } key)
+                if (ImportCanonicalPublicKey(pem, pkcs1: false) is not { } key)
                 {
                     await RefuseAsync(context, "public_key is not an RSA public key in SPKI PEM form (-----BEGIN PUBLIC KEY-----, 64-column lines, LF, final newline)");
                     return;
@@ -210,7 +208,7 @@ public sealed class OpenAevStandIn : PlatformStandIn
         StandInOperation.Register => [("id", FieldType.NonEmptyString), ("name", FieldType.String), ("public_key", FieldType.String)],
         StandInOperation.Status => [("connector_instance_current_status", FieldType.CurrentStatus)],
         StandInOperation.Logs => [("connector_instance_logs", FieldType.Strings)],
-        StandInOperation.Health => [("connector_instance_restart_count", FieldType.Int), ("connector_instance_started_at", FieldType.Rfc3339),
+        StandInOperation.Health => [("connector_instance_restart_count", FieldType.Count), ("connector_instance_started_at", FieldType.Rfc3339),
             ("connector_instance_is_in_reboot_loop", FieldType.Bool)],
         _ => null,
     };
@@ -226,16 +224,7 @@ public sealed class OpenAevStandIn : PlatformStandIn
         foreach (var (name, type) in fields)
         {
             var value = body.GetProperty(name);
-            var ok = type switch
-            {
-                FieldType.NonEmptyString => value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0,
-                FieldType.String => value.ValueKind == JsonValueKind.String,
-                FieldType.Int => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= 0,
-                FieldType.Bool => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
-                FieldType.Strings => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(l => l.ValueKind == JsonValueKind.String),
-                FieldType.CurrentStatus => value.ValueKind == JsonValueKind.String && value.GetString() is "started" or "stopped",
-                _ => value.ValueKind == JsonValueKind.String && OpenCtiStandIn.Rfc3339().IsMatch(value.GetString()!),
-            };
+            var ok = IsValid(value, type);
             if (!ok) return $"{name} is {value.GetRawText()}, not a valid {type}";
         }
         return null;
@@ -273,20 +262,4 @@ public sealed class OpenAevStandIn : PlatformStandIn
     }
 
     private static JsonObject Message(string message) => new() { ["message"] = message };
-
-    /// <summary>The key, when the text is exactly the canonical SPKI PEM of an RSA public key.</summary>
-    private static RSA? ImportSpki(string pem)
-    {
-        var rsa = RSA.Create();
-        try
-        {
-            var fields = PemEncoding.Find(pem);
-            if (pem[fields.Label] != "PUBLIC KEY") throw new CryptographicException("not an SPKI public key");
-            rsa.ImportSubjectPublicKeyInfo(Convert.FromBase64String(pem[fields.Base64Data]), out _);
-            if (rsa.ExportSubjectPublicKeyInfoPem() + "\n" == pem) return rsa;
-        }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException or FormatException) { }
-        rsa.Dispose();
-        return null;
-    }
 }

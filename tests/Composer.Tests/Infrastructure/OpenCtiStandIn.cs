@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
 namespace Composer.Tests.Infrastructure;
@@ -25,7 +24,7 @@ namespace Composer.Tests.Infrastructure;
 /// </list>
 /// The control API is described on <see cref="PlatformStandIn"/>.
 /// </summary>
-public sealed partial class OpenCtiStandIn : PlatformStandIn
+public sealed class OpenCtiStandIn : PlatformStandIn
 {
     public const string OnlyOneManagerMessage = "Only one connector manager is supported per instance";
     public const string NotRegisteredMessage = "No connector manager registered: register the manager before listing connectors";
@@ -46,22 +45,20 @@ public sealed partial class OpenCtiStandIn : PlatformStandIn
     public const string LogsDocument = "mutation ReportConnectorLogs($input: LogsConnectorStatusInput!) {\n  updateConnectorLogs(input: $input)\n}\n";
     public const string HealthDocument = "mutation UpdateConnectorHealth($input: HealthConnectorStatusInput!) {\n  updateConnectorHealth(input: $input)\n}\n";
 
-    private enum FieldType { Id, String, Int, Bool, Strings, CurrentStatus, Rfc3339 }
-
     private sealed record Operation(string Name, StandInOperation Kind, string RootField, (string Name, FieldType Type)[]? Input);
 
     private static readonly Dictionary<string, Operation> Operations = new(StringComparer.Ordinal)
     {
         [GetVersionDocument] = new("GetVersion", StandInOperation.Version, "about", null),
         [GetConnectorsDocument] = new("GetConnectors", StandInOperation.List, "connectorsForManagers", null),
-        [PingDocument] = new("UpdateConnectorManagerStatus", StandInOperation.Ping, "updateConnectorManagerStatus", [("id", FieldType.Id)]),
+        [PingDocument] = new("UpdateConnectorManagerStatus", StandInOperation.Ping, "updateConnectorManagerStatus", [("id", FieldType.NonEmptyString)]),
         [RegisterDocument] = new("RegisterConnectorsManager", StandInOperation.Register, "registerConnectorsManager",
-            [("id", FieldType.Id), ("name", FieldType.String), ("public_key", FieldType.String)]),
+            [("id", FieldType.NonEmptyString), ("name", FieldType.String), ("public_key", FieldType.String)]),
         [StatusDocument] = new("UpdateConnectorCurrentStatus", StandInOperation.Status, "updateConnectorCurrentStatus",
-            [("id", FieldType.Id), ("status", FieldType.CurrentStatus)]),
-        [LogsDocument] = new("ReportConnectorLogs", StandInOperation.Logs, "updateConnectorLogs", [("id", FieldType.Id), ("logs", FieldType.Strings)]),
+            [("id", FieldType.NonEmptyString), ("status", FieldType.CurrentStatus)]),
+        [LogsDocument] = new("ReportConnectorLogs", StandInOperation.Logs, "updateConnectorLogs", [("id", FieldType.NonEmptyString), ("logs", FieldType.Strings)]),
         [HealthDocument] = new("UpdateConnectorHealth", StandInOperation.Health, "updateConnectorHealth",
-            [("id", FieldType.Id), ("restart_count", FieldType.Int), ("started_at", FieldType.Rfc3339), ("is_in_reboot_loop", FieldType.Bool)]),
+            [("id", FieldType.NonEmptyString), ("restart_count", FieldType.Int32), ("started_at", FieldType.Rfc3339), ("is_in_reboot_loop", FieldType.Bool)]),
     };
 
     private OpenCtiStandIn(string token) : base(token) { }
@@ -188,7 +185,7 @@ public sealed partial class OpenCtiStandIn : PlatformStandIn
             {
                 var id = input.GetProperty("id").GetString()!;
                 var pem = input.GetProperty("public_key").GetString()!;
-                if (ImportPkcs1(pem) is not { } key) return (null, "public_key is not an RSA public key in PKCS#1 PEM form (-----BEGIN RSA PUBLIC KEY-----, 64-column lines, LF, final newline)");
+                if (ImportCanonicalPublicKey(pem, pkcs1: true) is not { } key) return (null, "public_key is not an RSA public key in PKCS#1 PEM form (-----BEGIN RSA PUBLIC KEY-----, 64-column lines, LF, final newline)");
                 if (!TryRegister(id, input.GetProperty("name").GetString()!, pem, key))
                 {
                     key.Dispose();
@@ -303,37 +300,9 @@ public sealed partial class OpenCtiStandIn : PlatformStandIn
         foreach (var (name, type) in operation.Input)
         {
             var value = input.GetProperty(name);
-            var ok = type switch
-            {
-                FieldType.Id => value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0,
-                FieldType.String => value.ValueKind == JsonValueKind.String,
-                FieldType.Int => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _),
-                FieldType.Bool => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
-                FieldType.Strings => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(l => l.ValueKind == JsonValueKind.String),
-                FieldType.CurrentStatus => value.ValueKind == JsonValueKind.String && value.GetString() is "started" or "stopped",
-                _ => value.ValueKind == JsonValueKind.String && Rfc3339().IsMatch(value.GetString()!),
-            };
+            var ok = IsValid(value, type);
             if (!ok) return $"input.{name} is {value.GetRawText()}, not a valid {type}";
         }
         return null;
     }
-
-    /// <summary>The key, when the text is exactly the canonical PKCS#1 PEM of an RSA public key.</summary>
-    private static RSA? ImportPkcs1(string pem)
-    {
-        var rsa = RSA.Create();
-        try
-        {
-            var fields = PemEncoding.Find(pem);
-            if (pem[fields.Label] != "RSA PUBLIC KEY") throw new CryptographicException("not a PKCS#1 public key");
-            rsa.ImportRSAPublicKey(Convert.FromBase64String(pem[fields.Base64Data]), out _);
-            if (rsa.ExportRSAPublicKeyPem() + "\n" == pem) return rsa;
-        }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException or FormatException) { }
-        rsa.Dispose();
-        return null;
-    }
-
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")]
-    internal static partial Regex Rfc3339();
 }

@@ -39,7 +39,7 @@ namespace Composer.Tests.Infrastructure;
 /// <item><c>DELETE /_standin/manager</c>: forget the registered manager (as if OpenCTI were reset).</item>
 /// </list>
 /// </summary>
-public abstract class PlatformStandIn : IAsyncDisposable
+public abstract partial class PlatformStandIn : IAsyncDisposable
 {
     public const string DefaultToken = "standin-token-7c1e";
 
@@ -225,6 +225,45 @@ public abstract class PlatformStandIn : IAsyncDisposable
     protected abstract Task HandlePlatformAsync(HttpContext context);
 
     // ---- helpers for the platform handlers ----
+
+    /// <summary>The JSON types of request fields, as the platforms' schemas declare them.</summary>
+    protected enum FieldType { NonEmptyString, String, Int32, Count, Bool, Strings, CurrentStatus, Rfc3339 }
+
+    protected static bool IsValid(JsonElement value, FieldType type) => type switch
+    {
+        FieldType.NonEmptyString => value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0,
+        FieldType.String => value.ValueKind == JsonValueKind.String,
+        FieldType.Int32 => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _),
+        FieldType.Count => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= 0,
+        FieldType.Bool => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
+        FieldType.Strings => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(l => l.ValueKind == JsonValueKind.String),
+        FieldType.CurrentStatus => value.ValueKind == JsonValueKind.String && value.GetString() is "started" or "stopped",
+        _ => value.ValueKind == JsonValueKind.String && Rfc3339().IsMatch(value.GetString()!),
+    };
+
+    /// <summary>
+    /// The key, when the text is exactly the canonical PEM of an RSA public key (64-column lines, LF, final newline):
+    /// PKCS#1 ("RSA PUBLIC KEY", OpenCTI) or SPKI ("PUBLIC KEY", OpenAEV).
+    /// </summary>
+    protected static RSA? ImportCanonicalPublicKey(string pem, bool pkcs1)
+    {
+        var rsa = RSA.Create();
+        try
+        {
+            var fields = PemEncoding.Find(pem);
+            if (pem[fields.Label] != (pkcs1 ? "RSA PUBLIC KEY" : "PUBLIC KEY")) throw new CryptographicException("another PEM label");
+            var der = Convert.FromBase64String(pem[fields.Base64Data]);
+            if (pkcs1) rsa.ImportRSAPublicKey(der, out _);
+            else rsa.ImportSubjectPublicKeyInfo(der, out _);
+            if ((pkcs1 ? rsa.ExportRSAPublicKeyPem() : rsa.ExportSubjectPublicKeyInfoPem()) + "\n" == pem) return rsa;
+        }
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException or FormatException) { }
+        rsa.Dispose();
+        return null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")]
+    private static partial System.Text.RegularExpressions.Regex Rfc3339();
 
     protected static async Task<string> ReadBodyAsync(HttpContext context)
     {
