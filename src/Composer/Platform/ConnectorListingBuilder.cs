@@ -30,7 +30,7 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
     private readonly List<SkippedConnector> _skipped = [];
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
 
-    public void Skip(int index, string? id, string? name, string reason) =>
+    private void Skip(int index, string? id, string? name, string reason) =>
         _skipped.Add(new SkippedConnector(id, name, $"listing entry {index}: {reason}"));
 
     /// <summary>A listing (a JSON array, checked by the caller) read entry by entry.</summary>
@@ -47,7 +47,7 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
     /// One listing element as JSON: null or malformed entries (a field of the wrong type) are skipped with a reason
     /// and, when they have a readable id, that id, so their workloads stay protected.
     /// </summary>
-    public void Add<TEntry>(int index, JsonElement element, JsonTypeInfo<TEntry> info, Func<TEntry, ListingEntry> convert) where TEntry : class
+    private void Add<TEntry>(int index, JsonElement element, JsonTypeInfo<TEntry> info, Func<TEntry, ListingEntry> convert) where TEntry : class
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -70,7 +70,7 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
     private static string? StringField(JsonElement entry, string name) =>
         entry.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
-    public void Add(int index, ListingEntry entry)
+    private void Add(int index, ListingEntry entry)
     {
         var id = string.IsNullOrEmpty(entry.Id) ? null : entry.Id;
         var name = string.IsNullOrEmpty(entry.Name) ? null : entry.Name;
@@ -139,7 +139,7 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
             CurrentStatus(entry.CurrentStatus), configuration, undecryptable is null ? null : string.Join("; ", undecryptable)));
     }
 
-    public ConnectorListing Build() => new(_connectors, _skipped);
+    private ConnectorListing Build() => new(_connectors, _skipped);
 
     /// <summary>upstream-behaviour §5.4 step 1, except that nothing recorded or an unknown word is null, not "stopped".</summary>
     private static ConnectorStatus? CurrentStatus(string? status) => status switch

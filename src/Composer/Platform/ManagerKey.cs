@@ -10,8 +10,8 @@ namespace Composer.Platform;
 /// </summary>
 public sealed class ManagerKey : IDisposable
 {
-    public const string FilePathKey = "manager.credentials_key_filepath";
-    public const string InlineKey = "manager.credentials_key";
+    private const string FilePathKey = "manager.credentials_key_filepath";
+    private const string InlineKey = "manager.credentials_key";
 
     /// <summary>The sizes the platform's wire format works with; anything under the last one gets a warning.</summary>
     private static readonly int[] AcceptedSizes = [2048, 3072, 4096];
