@@ -54,8 +54,8 @@ public sealed partial class ManagerSettings
     [ConfigKey("name"), ConfigDoc("Name sent when the manager registers.")] public string Name { get; set; } = "Filigran connector manager";
     [ConfigKey("execute_schedule", Unit = "seconds"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
     [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
-    [ConfigKey("credentials_key"), Secret, ConfigDoc("PKCS#8 PEM of the RSA-4096 private key.")] public string? CredentialsKey { get; set; }
-    [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PKCS#8 PEM private key; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
+    [ConfigKey("credentials_key"), Secret, ConfigDoc("PEM of the RSA private key (PKCS#8 or PKCS#1, unencrypted; 4096 bits recommended, 2048 and 3072 accepted).")] public string? CredentialsKey { get; set; }
+    [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PEM private key file; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
     [ConfigKey("max_parallel"), ConfigDoc("Connector actions (pull, deploy, start, stop, remove) run at the same time; one connector's actions always run in order.")] public int MaxParallel { get; set; } = 4;
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
     [ConfigKey("debug")] public DebugSettings Debug { get; set; } = new();

@@ -85,8 +85,9 @@ public static class ConfigDocs
         `token_ttl` > 0, `retry_attempts` and `retry_delay` >= 0; logger level and format are known;
         `image_pull_policy` is Always, IfNotPresent or Never. When `opencti.enable` or `openaev.enable` is true the
         manager private key must be present (`credentials_key_filepath` wins over `credentials_key`, with a warning if
-        both are set), readable, PKCS#8 PEM (`BEGIN PRIVATE KEY`) and RSA-4096 (another size is an error: the
-        platform's encryption format requires 4096 bits).
+        both are set), readable, an unencrypted RSA key in PEM form, PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+        (`BEGIN RSA PRIVATE KEY`), of 4096 bits (2048 and 3072 are accepted with a warning; the upstream
+        xtm-composer only works with 4096; other sizes are an error).
 
         ## Keys
 

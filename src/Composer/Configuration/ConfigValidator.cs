@@ -103,62 +103,18 @@ public static class ConfigValidator
         }
     }
 
-    /// <summary>The manager key: credentials_key_filepath wins over credentials_key; PKCS#8 PEM; RSA-4096.</summary>
+    /// <summary>The manager key, by the one rule of <see cref="Platform.ManagerKey.Load"/>; the key is only checked here, not kept.</summary>
     private static void CheckPrivateKey(Checker v, ManagerSettings m, string because, bool required)
     {
-        string pem;
-        string key;
-        if (!string.IsNullOrWhiteSpace(m.CredentialsKeyFilepath))
+        var result = Platform.ManagerKey.Load(m);
+        using var key = result.Key;
+        if (result.IsMissing)
         {
-            key = "manager.credentials_key_filepath";
-            if (!string.IsNullOrWhiteSpace(m.CredentialsKey))
-            {
-                v.Warning(key, "both manager.credentials_key and manager.credentials_key_filepath are set; using credentials_key_filepath");
-            }
-            try
-            {
-                pem = File.ReadAllText(m.CredentialsKeyFilepath);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                v.Error(key, $"cannot read the private key file \"{m.CredentialsKeyFilepath}\": {FileErrors.Describe(ex)}");
-                return;
-            }
-        }
-        else if (!string.IsNullOrWhiteSpace(m.CredentialsKey))
-        {
-            key = "manager.credentials_key";
-            pem = m.CredentialsKey;
-        }
-        else
-        {
-            if (!required) return;
-            v.Error("manager.credentials_key",
-                $"no manager private key: set manager.credentials_key or manager.credentials_key_filepath (MANAGER__CREDENTIALS_KEY, MANAGER__CREDENTIALS_KEY_FILE or MANAGER__CREDENTIALS_KEY_FILEPATH); required because {because} is true");
+            if (required) v.Error(result.Error!.ConfigKey, $"{result.Error.Message}; required because {because} is true");
             return;
         }
-
-        pem = pem.Trim();
-        if (!pem.Contains("BEGIN PRIVATE KEY", StringComparison.Ordinal) || !pem.Contains("END PRIVATE KEY", StringComparison.Ordinal))
-        {
-            v.Error(key, "expected a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----); PKCS#1 (BEGIN RSA PRIVATE KEY) and encrypted keys are not accepted, convert with: openssl pkcs8 -topk8 -nocrypt -in key.pem -out key.pkcs8.pem");
-            return;
-        }
-        try
-        {
-            var fields = PemEncoding.Find(pem);
-            var der = Convert.FromBase64String(pem[fields.Base64Data]);
-            using var rsa = RSA.Create();
-            rsa.ImportPkcs8PrivateKey(der, out _);
-            if (rsa.KeySize != 4096)
-            {
-                v.Error(key, $"the RSA key is {rsa.KeySize} bits; the platform encrypts connector secrets for an RSA-4096 key (generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096)");
-            }
-        }
-        catch (Exception ex) when (ex is CryptographicException or FormatException or ArgumentException)
-        {
-            v.Error(key, "the PKCS#8 PEM block is not a readable RSA private key (wrong algorithm or corrupt data)");
-        }
+        foreach (var warning in result.Warnings) v.Warning(warning.ConfigKey, warning.Message);
+        if (result.Error is { } error) v.Error(error.ConfigKey, error.Message);
     }
 
     private sealed class Checker(ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)

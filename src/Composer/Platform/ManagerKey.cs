@@ -1,0 +1,153 @@
+using System.Security.Cryptography;
+using Composer.Configuration;
+
+namespace Composer.Platform;
+
+/// <summary>
+/// The manager's RSA private key: the platform encrypts connector secrets for its public half (sent at
+/// registration), Composer decrypts them with it (<see cref="SecretDecryption"/>). The one rule for which keys are
+/// usable lives here; the configuration validator calls <see cref="Load"/> too.
+/// </summary>
+public sealed class ManagerKey : IDisposable
+{
+    private const string FilePathKey = "manager.credentials_key_filepath";
+    private const string InlineKey = "manager.credentials_key";
+
+    /// <summary>The sizes the platform's wire format works with; anything under the last one gets a warning.</summary>
+    private static readonly int[] AcceptedSizes = [2048, 3072, 4096];
+    private const int RecommendedSize = 4096;
+
+    private const string GenerateHint = "generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096";
+
+    private readonly RSA _rsa;
+
+    private ManagerKey(RSA rsa)
+    {
+        _rsa = rsa;
+        PublicKeyPkcs1Pem = rsa.ExportRSAPublicKeyPem() + "\n";
+        PublicKeySpkiPem = rsa.ExportSubjectPublicKeyInfoPem() + "\n";
+    }
+
+    public int KeySizeBits => _rsa.KeySize;
+
+    /// <summary>Length of the RSA block at the start of an encrypted value: the modulus length in bytes.</summary>
+    public int BlockLength => _rsa.KeySize / 8;
+
+    /// <summary>PKCS#1 PEM (-----BEGIN RSA PUBLIC KEY-----, 64-column lines, LF, final newline): what OpenCTI registration sends.</summary>
+    public string PublicKeyPkcs1Pem { get; }
+
+    /// <summary>SPKI PEM (-----BEGIN PUBLIC KEY-----, LF, final newline): what OpenAEV registration sends.</summary>
+    public string PublicKeySpkiPem { get; }
+
+    internal RSA Rsa => _rsa;
+
+    /// <summary>
+    /// Loads the key from manager.credentials_key_filepath (wins, with a warning, when both are set) or
+    /// manager.credentials_key. Never throws and never puts key material in a message.
+    /// </summary>
+    public static ManagerKeyResult Load(ManagerSettings manager)
+    {
+        var warnings = new List<ManagerKeyProblem>();
+        string pem;
+        string key;
+        string source;
+        if (!string.IsNullOrWhiteSpace(manager.CredentialsKeyFilepath))
+        {
+            key = FilePathKey;
+            source = $"the key file \"{manager.CredentialsKeyFilepath}\"";
+            if (!string.IsNullOrWhiteSpace(manager.CredentialsKey))
+            {
+                warnings.Add(new ManagerKeyProblem(key, "both manager.credentials_key and manager.credentials_key_filepath are set; using credentials_key_filepath"));
+            }
+            try
+            {
+                pem = File.ReadAllText(manager.CredentialsKeyFilepath);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                return ManagerKeyResult.Failed(new ManagerKeyProblem(key,
+                    $"cannot read the private key file \"{manager.CredentialsKeyFilepath}\": {FileErrors.Describe(ex)}"), warnings);
+            }
+        }
+        else if (!string.IsNullOrWhiteSpace(manager.CredentialsKey))
+        {
+            key = InlineKey;
+            source = "the key";
+            pem = manager.CredentialsKey;
+        }
+        else
+        {
+            return ManagerKeyResult.NoKey(new ManagerKeyProblem(InlineKey,
+                "no manager private key: set manager.credentials_key or manager.credentials_key_filepath (MANAGER__CREDENTIALS_KEY, MANAGER__CREDENTIALS_KEY_FILE or MANAGER__CREDENTIALS_KEY_FILEPATH)"));
+        }
+
+        var (rsa, problem) = Parse(pem, source);
+        if (rsa is null) return ManagerKeyResult.Failed(new ManagerKeyProblem(key, problem!), warnings);
+
+        if (!AcceptedSizes.Contains(rsa.KeySize))
+        {
+            var bits = rsa.KeySize;
+            rsa.Dispose();
+            return ManagerKeyResult.Failed(new ManagerKeyProblem(key,
+                $"{source} is an RSA-{bits} key; expected 2048, 3072 or 4096 bits ({GenerateHint})"), warnings);
+        }
+        if (rsa.KeySize < RecommendedSize)
+        {
+            warnings.Add(new ManagerKeyProblem(key,
+                $"{source} is an RSA-{rsa.KeySize} key; 4096 bits is recommended (and the only size the upstream xtm-composer accepts)"));
+        }
+        return ManagerKeyResult.Loaded(new ManagerKey(rsa), warnings);
+    }
+
+    /// <summary>The first private-key PEM block (PKCS#8 or PKCS#1) as an RSA key, or why not.</summary>
+    private static (RSA? Key, string? Problem) Parse(string text, string source)
+    {
+        const string expected = "expected an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)";
+        // Legacy OpenSSL encryption puts headers in the block, which RFC 7468 parsing does not accept: look first.
+        if (text.Contains("BEGIN ENCRYPTED PRIVATE KEY", StringComparison.Ordinal) || text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
+        {
+            return (null, $"{source} is encrypted with a passphrase; Composer needs an unencrypted key (decrypt it with: openssl pkey -in key.pem -out key.plain.pem)");
+        }
+        var rest = text.AsSpan();
+        while (PemEncoding.TryFind(rest, out var fields))
+        {
+            var label = rest[fields.Label];
+            var pkcs8 = label.SequenceEqual("PRIVATE KEY");
+            if (pkcs8 || label.SequenceEqual("RSA PRIVATE KEY"))
+            {
+                var der = new byte[fields.DecodedDataLength];
+                if (!Convert.TryFromBase64Chars(rest[fields.Base64Data], der, out var written))
+                {
+                    return (null, $"{source} has a PEM block that is not valid base64");
+                }
+                var rsa = RSA.Create();
+                try
+                {
+                    if (pkcs8) rsa.ImportPkcs8PrivateKey(der.AsSpan(0, written), out _);
+                    else rsa.ImportRSAPrivateKey(der.AsSpan(0, written), out _);
+                    return (rsa, null);
+                }
+                catch (CryptographicException)
+                {
+                    rsa.Dispose();
+                    return (null, pkcs8
+                        ? $"{source} is not a readable RSA private key (a PKCS#8 block of another algorithm, or corrupt data)"
+                        : $"{source} is not a readable RSA private key (corrupt PKCS#1 block)");
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(der);
+                }
+            }
+            rest = rest[fields.Location.End..];
+        }
+        return (null, text.Contains("-----BEGIN", StringComparison.Ordinal)
+            ? $"{source} holds no private key block: {expected}"
+            : $"{source} is not PEM: {expected}");
+    }
+
+    public void Dispose() => _rsa.Dispose();
+
+    // Nothing about the key itself is worth printing; its size is.
+    public override string ToString() => $"RSA-{KeySizeBits} manager key";
+}

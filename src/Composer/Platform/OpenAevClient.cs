@@ -1,0 +1,178 @@
+using System.Net;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Composer.Network;
+using Composer.Platform.OpenAev;
+
+namespace Composer.Platform;
+
+/// <summary>
+/// The OpenAEV manager API over REST (upstream-behaviour §3), under {url}/api. Unlike upstream, a failed health
+/// report is an error, and a non-2xx answer is never a success. Status, logs and health accept any 2xx body (their
+/// answer is not used); the other calls need their JSON. Owns (and disposes) the HttpClient it is given, which the
+/// caller builds on the OpenAev outbound channel.
+/// </summary>
+public sealed class OpenAevClient : IPlatformClient
+{
+    private static readonly ListingFieldNames Fields = new("connector_instance_id", "connector_instance_name", "connector_image",
+        "connector_instance_hash", "connector_instance_requested_status", "connector_instance_configurations", "configuration_key");
+
+    private static readonly OpenAevJsonContext Json = new(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private readonly PlatformChannel _channel;
+    private readonly PlatformClientOptions _options;
+    private readonly string _api;
+    private readonly string _manager;
+
+    public OpenAevClient(HttpClient http, PlatformClientOptions options)
+    {
+        _options = options;
+        _channel = new PlatformChannel(http, options, "OpenAEV", "openaev");
+        _api = options.Url.TrimEnd('/') + "/api/";
+        _manager = "xtm-composer/" + Uri.EscapeDataString(options.ManagerId);
+        _ = new Uri(_api, UriKind.Absolute); // an invalid URL is a configuration bug the validator already reports
+    }
+
+    public PlatformKind Platform => PlatformKind.OpenAev;
+
+    public async Task<PlatformResult<string>> GetVersionAsync(CancellationToken cancellationToken)
+    {
+        var op = PlatformOperation.Version;
+        var (response, error) = await SendAsync(op, HttpMethod.Get, "settings/version", null, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return _channel.Complete(op, PlatformResult<string>.Failure(error));
+        string version;
+        try
+        {
+            version = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(response!.Body).Trim();
+        }
+        catch (DecoderFallbackException)
+        {
+            return _channel.Complete(op, PlatformResult<string>.Failure(_channel.Malformed(op, "the version is not UTF-8 text", response)));
+        }
+        return _channel.Complete(op, PlatformResult<string>.Success(version));
+    }
+
+    public async Task<PlatformError?> RegisterAsync(CancellationToken cancellationToken)
+    {
+        var op = PlatformOperation.Register;
+        var body = JsonSerializer.SerializeToUtf8Bytes(
+            new RegisterBody { Id = _options.ManagerId, Name = _options.ManagerName, PublicKey = _options.Key.PublicKeySpkiPem }, Json.RegisterBody);
+        var (response, error) = await SendAsync(op, HttpMethod.Post, "xtm-composer/register", body, cancellationToken).ConfigureAwait(false);
+        var result = error is null ? ReadJson(op, response!, Json.ComposerManagerJson) : error;
+        if (result.IsSuccess)
+        {
+            _channel.Logger.Info("Manager registered with OpenAEV", ("manager_id", result.Value.Id ?? _options.ManagerId),
+                ("manager_name", _options.ManagerName), ("key_bits", _options.Key.KeySizeBits));
+        }
+        return _channel.Complete(op, result.Error);
+    }
+
+    public async Task<PlatformResult<string>> PingAsync(CancellationToken cancellationToken)
+    {
+        var op = PlatformOperation.Ping;
+        // No body, but Content-Type: application/json as upstream sends it.
+        var (response, error) = await SendAsync(op, HttpMethod.Put, _manager + "/refresh-connectivity", [], cancellationToken).ConfigureAwait(false);
+        var manager = error is null ? ReadJson(op, response!, Json.ComposerManagerJson) : error;
+        if (!manager.IsSuccess) return _channel.Complete(op, PlatformResult<string>.Failure(manager.Error!));
+        return _channel.Complete(op, manager.Value.Version is { } version
+            ? PlatformResult<string>.Success(version)
+            : _channel.Malformed(op, "xtm_composer_version is missing", response));
+    }
+
+    public async Task<PlatformResult<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
+    {
+        var op = PlatformOperation.List;
+        var (response, error) = await SendAsync(op, HttpMethod.Get, _manager + "/connector-instances", null, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return _channel.Complete(op, PlatformResult<ConnectorListing>.Failure(error));
+        return _channel.Complete(op, ReadListing(response!));
+    }
+
+    public async Task<PlatformError?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new StatusBody { Status = PlatformChannel.StatusText(status) }, Json.StatusBody);
+        var (_, error) = await SendAsync(PlatformOperation.Status, HttpMethod.Put, InstancePath(connectorId, "status"), body, cancellationToken).ConfigureAwait(false);
+        return _channel.Complete(PlatformOperation.Status, error);
+    }
+
+    public async Task<PlatformError?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new LogsBody { Logs = lines }, Json.LogsBody);
+        var (_, error) = await SendAsync(PlatformOperation.Logs, HttpMethod.Post, InstancePath(connectorId, "logs"), body, cancellationToken).ConfigureAwait(false);
+        return _channel.Complete(PlatformOperation.Logs, error);
+    }
+
+    public async Task<PlatformError?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new HealthBody
+        {
+            RestartCount = health.RestartCount,
+            StartedAt = PlatformChannel.Rfc3339Utc(health.StartedAt),
+            IsInRebootLoop = health.IsInRebootLoop,
+        }, Json.HealthBody);
+        var (_, error) = await SendAsync(PlatformOperation.Health, HttpMethod.Put, InstancePath(connectorId, "health-check"), body, cancellationToken).ConfigureAwait(false);
+        return _channel.Complete(PlatformOperation.Health, error);
+    }
+
+    public void Dispose() => _channel.Dispose();
+
+    private string InstancePath(string connectorId, string action) => $"{_manager}/connector-instances/{Uri.EscapeDataString(connectorId)}/{action}";
+
+    /// <summary>Sends to {url}/api/&lt;path&gt;; no answer and non-2xx answers are errors (403/409 at registration: a refusal).</summary>
+    private async Task<(PlatformResponse? Response, PlatformError? Error)> SendAsync(PlatformOperation operation, HttpMethod method, string path, byte[]? body,
+        CancellationToken cancellationToken)
+    {
+        using var request = _channel.Request(method, new Uri(_api + path, UriKind.Absolute), body);
+        var (response, error) = await _channel.SendAsync(request, operation, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return (null, error);
+        if (response!.IsSuccess) return (response, null);
+        if (operation == PlatformOperation.Register && response.Status is HttpStatusCode.Forbidden or HttpStatusCode.Conflict)
+        {
+            var excerpt = _channel.BodyExcerpt(response.Body);
+            return (null, new PlatformError(PlatformErrorKind.Refused, operation.Name,
+                $"OpenAEV answered HTTP {(int)response.Status}{(excerpt.Length > 0 ? ": " + excerpt : "")}", (int)response.Status));
+        }
+        return (null, _channel.HttpStatusError(operation, response));
+    }
+
+    private PlatformResult<T> ReadJson<T>(PlatformOperation operation, PlatformResponse response, JsonTypeInfo<T> info) where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(response.Body, info) is { } value
+                ? PlatformResult<T>.Success(value)
+                : new PlatformError(PlatformErrorKind.NullResult, operation.Name, $"OpenAEV answered the {operation.Description} with null", (int)response.Status);
+        }
+        catch (JsonException ex)
+        {
+            return _channel.Malformed(operation, ex.Message, response);
+        }
+    }
+
+    private PlatformResult<ConnectorListing> ReadListing(PlatformResponse response)
+    {
+        var op = PlatformOperation.List;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(response.Body);
+        }
+        catch (JsonException ex)
+        {
+            return _channel.Malformed(op, $"the body is not JSON ({ex.Message})", response);
+        }
+        using (document)
+        {
+            var list = document.RootElement;
+            if (list.ValueKind == JsonValueKind.Null)
+            {
+                return new PlatformError(PlatformErrorKind.NullResult, op.Name, "OpenAEV answered the connector listing with null", (int)response.Status);
+            }
+            if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(op, $"the body is a {list.ValueKind}, expected a list", response);
+            return PlatformResult<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenAev, Fields, _options.Key, list, Json.ConnectorInstanceJson, c =>
+                new ListingEntry(c.Id, c.Name, c.Image, c.Hash, c.RequestedStatus, c.CurrentStatus,
+                    c.Configurations?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.IsEncrypted)).ToList())));
+        }
+    }
+}

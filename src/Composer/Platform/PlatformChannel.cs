@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Composer.Hosting;
+using Composer.Network;
+
+namespace Composer.Platform;
+
+/// <summary>An HTTP answer of the platform: its status and the whole body.</summary>
+internal sealed record PlatformResponse(HttpStatusCode Status, string? ReasonPhrase, byte[] Body)
+{
+    public bool IsSuccess => (int)Status is >= 200 and < 300;
+}
+
+/// <summary>
+/// What both platform clients share: sending (transport failures and timeouts as values), the wording of errors,
+/// the log line of a failed operation and the API call metric. Everything platform-provided that goes into a message
+/// passes through <see cref="Safe"/>: one line, bounded, with the token masked.
+/// </summary>
+internal sealed class PlatformChannel : IDisposable
+{
+    private const int MaxQuotedLength = 300;
+
+    private readonly HttpClient _http;
+    private readonly PlatformClientOptions _options;
+    private readonly AuthenticationHeaderValue _authorization;
+
+    public PlatformChannel(HttpClient http, PlatformClientOptions options, string displayName, string configSection)
+    {
+        _http = http;
+        _options = options;
+        DisplayName = displayName;
+        ConfigSection = configSection;
+        _authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+    }
+
+    /// <summary>"OpenCTI" or "OpenAEV", as messages name the platform.</summary>
+    public string DisplayName { get; }
+
+    /// <summary>"opencti" or "openaev": the configuration section and the metric channel.</summary>
+    public string ConfigSection { get; }
+
+    public Logger Logger => _options.Logger;
+
+    /// <summary>A request with the bearer token; a JSON body (Content-Type application/json, no charset) when given.</summary>
+    public HttpRequestMessage Request(HttpMethod method, Uri uri, byte[]? jsonBody)
+    {
+        var request = new HttpRequestMessage(method, uri);
+        request.Headers.Authorization = _authorization;
+        if (jsonBody is not null)
+        {
+            request.Content = new ByteArrayContent(jsonBody);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+        return request;
+    }
+
+    /// <summary>Sends and reads the whole answer. No answer (connection, TLS, proxy, timeout) is an error; cancellation throws.</summary>
+    public async Task<(PlatformResponse? Response, PlatformError? Error)> SendAsync(HttpRequestMessage request, PlatformOperation operation, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            Logger.Debug($"{DisplayName} answered", ("operation", operation.Name), ("status", (int)response.StatusCode),
+                ("elapsed_ms", Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+            return (new PlatformResponse(response.StatusCode, response.ReasonPhrase, body), null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, new PlatformError(PlatformErrorKind.Timeout, operation.Name,
+                $"no answer from {DisplayName} at {Where} within {Seconds(_http.Timeout)} ({ConfigSection}.request_timeout)"));
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is TimeoutException)
+        {
+            return (null, new PlatformError(PlatformErrorKind.Timeout, operation.Name,
+                $"no connection to {DisplayName} at {Where} in time ({ConfigSection}.connect_timeout): {Safe(Images.RetryPolicy.Describe(ex))}"));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return (null, new PlatformError(PlatformErrorKind.Unreachable, operation.Name,
+                $"cannot reach {DisplayName} at {Where}: {Safe(Images.RetryPolicy.Describe(ex))}"));
+        }
+    }
+
+    /// <summary>The error for a non-2xx answer whose body says nothing usable.</summary>
+    public PlatformError HttpStatusError(PlatformOperation operation, PlatformResponse response)
+    {
+        var code = (int)response.Status;
+        var text = $"{DisplayName} answered HTTP {code}{(string.IsNullOrEmpty(response.ReasonPhrase) ? "" : $" ({response.ReasonPhrase})")}";
+        if (response.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            text += $": the token was not accepted (check {ConfigSection}.token)";
+        }
+        var body = BodyExcerpt(response.Body);
+        if (body.Length > 0) text += $"; body: {body}";
+        return new PlatformError(PlatformErrorKind.HttpStatus, operation.Name, text, code);
+    }
+
+    public PlatformError Malformed(PlatformOperation operation, string problem, PlatformResponse? response = null) =>
+        new(PlatformErrorKind.Malformed, operation.Name, $"{DisplayName} sent an answer that is not what the {operation.Description} expects: {Safe(problem)}",
+            response is null ? null : (int)response.Status);
+
+    /// <summary>Logs a failed operation and counts the call; returns the result unchanged.</summary>
+    public PlatformResult<T> Complete<T>(PlatformOperation operation, PlatformResult<T> result)
+    {
+        Complete(operation, result.Error);
+        return result;
+    }
+
+    public PlatformError? Complete(PlatformOperation operation, PlatformError? error)
+    {
+        ComposerMetrics.RecordApiCall(ConfigSection, failed: error is not null);
+        if (error is null) return null;
+        if (error.Kind == PlatformErrorKind.Refused)
+        {
+            Logger.Error($"{DisplayName} refused the {operation.Description}: {error.Message}", ("platform", ConfigSection), ("manager_id", _options.ManagerId));
+        }
+        else
+        {
+            Logger.Warn($"{DisplayName} {operation.Description} failed: {error.Message}", ("platform", ConfigSection), ("kind", error.Kind.ToString()));
+        }
+        return error;
+    }
+
+    /// <summary>Platform-provided text made fit for a message: one line, at most a few hundred characters, token masked.</summary>
+    public string Safe(string text)
+    {
+        var token = _options.Token;
+        if (token.Length > 0) text = text.Replace(token, SecretRedaction.Mask, StringComparison.Ordinal);
+        var sb = new StringBuilder(Math.Min(text.Length, MaxQuotedLength + 3));
+        foreach (var c in text)
+        {
+            if (sb.Length >= MaxQuotedLength)
+            {
+                sb.Append("...");
+                break;
+            }
+            sb.Append(char.IsControl(c) ? ' ' : c);
+        }
+        return sb.ToString().Trim();
+    }
+
+    public string BodyExcerpt(byte[] body) => body.Length == 0 ? "" : Safe(Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 4 * MaxQuotedLength)));
+
+    /// <summary>The platform URL as messages show it (credentials in it masked).</summary>
+    private string Where => SecretRedaction.RedactUrl(_options.Url);
+
+    private static string Seconds(TimeSpan t) =>
+        t == Timeout.InfiniteTimeSpan ? "the time allowed" : t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
+
+    /// <summary>RFC 3339 in UTC, fractional seconds only when there are some: what the health reports carry.</summary>
+    public static string Rfc3339Utc(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
+    public static string StatusText(ConnectorStatus status) => status == ConnectorStatus.Started ? "started" : "stopped";
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,21 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Composer.Configuration;
+using Composer.Platform;
+
+namespace Composer.Tests.Platform;
+
+/// <summary>RSA keys made at test time, one per size for the whole session (4096-bit generation takes a while).</summary>
+public static class PlatformTestKeys
+{
+    private static readonly ConcurrentDictionary<int, Lazy<RSA>> Keys = new();
+
+    public static RSA Rsa(int bits) => Keys.GetOrAdd(bits, b => new Lazy<RSA>(() => RSA.Create(b))).Value;
+
+    /// <summary>A fresh ManagerKey (the caller disposes it) for the session key of that size.</summary>
+    public static ManagerKey ManagerKey(int bits = 4096)
+    {
+        var result = Composer.Platform.ManagerKey.Load(new ManagerSettings { CredentialsKey = Rsa(bits).ExportPkcs8PrivateKeyPem() });
+        return result.Key ?? throw new InvalidOperationException(result.Error?.ToString());
+    }
+}
