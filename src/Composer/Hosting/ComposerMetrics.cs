@@ -52,6 +52,9 @@ public static class ComposerMetrics
 
     public static void RecordPull(bool success) => ImagePulls.Add(1, new KeyValuePair<string, object?>("result", success ? "success" : "failure"));
 
+    /// <summary>An answered call that still failed (a GraphQL error, a refused request): the channel's own layer counts it.</summary>
+    public static void RecordApiError(string channel) => ApiErrors.Add(1, new KeyValuePair<string, object?>("channel", channel));
+
     public static void RecordApiCall(string channel, bool failed)
     {
         var tag = new KeyValuePair<string, object?>("channel", channel);

@@ -63,7 +63,7 @@ public sealed class OpenAevClient : IPlatformClient
         var result = error is null ? ReadJson(op, response!, Json.ComposerManagerJson) : error;
         if (result.IsSuccess)
         {
-            _channel.Logger.Info("Manager registered with OpenAEV", ("manager_id", result.Value.Id ?? _options.ManagerId),
+            _channel.Logger.Debug("Manager registered with OpenAEV", ("manager_id", result.Value.Id ?? _options.ManagerId),
                 ("manager_name", _options.ManagerName), ("key_bits", _options.Key.KeySizeBits));
         }
         return _channel.Complete(op, result.Error);

@@ -58,7 +58,7 @@ public sealed class OpenCtiClient : IPlatformClient
             cancellationToken).ConfigureAwait(false);
         if (result.IsSuccess)
         {
-            _channel.Logger.Info("Manager registered with OpenCTI", ("manager_id", result.Value), ("manager_name", _options.ManagerName),
+            _channel.Logger.Debug("Manager registered with OpenCTI", ("manager_id", result.Value), ("manager_name", _options.ManagerName),
                 ("key_bits", _options.Key.KeySizeBits));
         }
         return _channel.Complete(PlatformOperation.Register, result.Error);

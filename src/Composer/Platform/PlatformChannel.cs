@@ -104,7 +104,7 @@ internal sealed class PlatformChannel : IDisposable
         new(PlatformErrorKind.Malformed, operation.Name, $"{DisplayName} sent an answer that is not what the {operation.Description} expects: {Safe(problem)}",
             response is null ? null : (int)response.Status);
 
-    /// <summary>Logs a failed operation and counts the call; returns the result unchanged.</summary>
+    /// <summary>Counts a failed answer and notes it at debug (the caller decides what a user sees); returns the result unchanged.</summary>
     public PlatformResult<T> Complete<T>(PlatformOperation operation, PlatformResult<T> result)
     {
         Complete(operation, result.Error);
@@ -113,16 +113,14 @@ internal sealed class PlatformChannel : IDisposable
 
     public PlatformError? Complete(PlatformOperation operation, PlatformError? error)
     {
-        ComposerMetrics.RecordApiCall(ConfigSection, failed: error is not null);
         if (error is null) return null;
-        if (error.Kind == PlatformErrorKind.Refused)
+        // Calls, missing answers and 5xx are counted where every request passes (the outbound handler); an answer that
+        // came back but failed (GraphQL error, 4xx, malformed, null) only this layer can tell.
+        if (error.Kind is not (PlatformErrorKind.Unreachable or PlatformErrorKind.Timeout) && error.HttpStatus is null or < 500)
         {
-            Logger.Error($"{DisplayName} refused the {operation.Description}: {error.Message}", ("platform", ConfigSection), ("manager_id", _options.ManagerId));
+            ComposerMetrics.RecordApiError(ConfigSection);
         }
-        else
-        {
-            Logger.Warn($"{DisplayName} {operation.Description} failed: {error.Message}", ("platform", ConfigSection), ("kind", error.Kind.ToString()));
-        }
+        Logger.Debug($"{DisplayName} {operation.Description} failed: {error.Message}", ("platform", ConfigSection), ("kind", error.Kind.ToString()));
         return error;
     }
 

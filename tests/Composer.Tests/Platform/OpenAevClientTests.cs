@@ -143,7 +143,7 @@ public class OpenAevClientTests
         await Assert.That(error!.Kind).IsEqualTo(PlatformErrorKind.Refused);
         await Assert.That(error.HttpStatus).IsEqualTo(409);
         await Assert.That(error.Message).Contains(OpenAevStandIn.OnlyOneManagerMessage);
-        await Assert.That(h.Log).Contains("OpenAEV refused the manager registration: OpenAEV answered HTTP 409");
+        await Assert.That(error.Message).Contains("OpenAEV answered HTTP 409");
     }
 
     [Test]
