@@ -219,6 +219,13 @@ public class ReconcilerTests
     }
 
     [Test]
+    public async Task With_a_partial_listing_an_orphan_keeps_its_name_and_that_is_a_collision()
+    {
+        var listing = new ConnectorListing([Connector("B", name: "connector-A")], [new SkippedConnector(null, null, "no id")]);
+        await Assert.That(Joined(Plan(listing, [Workload("A")]))).IsEqualTo("report_problem NameCollision B");
+    }
+
+    [Test]
     public async Task Two_listed_connectors_with_one_name_the_second_is_not_deployed()
     {
         var plan = Plan(Listing(Connector("A", name: "Same"), Connector("B", name: "same")), []);
