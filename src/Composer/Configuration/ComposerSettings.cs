@@ -54,6 +54,7 @@ public sealed partial class ManagerSettings
     [ConfigKey("name"), ConfigDoc("Name sent when the manager registers.")] public string Name { get; set; } = "Filigran connector manager";
     [ConfigKey("execute_schedule", Unit = "seconds"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
     [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
+    [ConfigKey("max_parallel"), ConfigDoc("Connectors worked on at once in a cycle (deploy, pull, start, reports); the others wait their turn.")] public int MaxParallel { get; set; } = 4;
     [ConfigKey("credentials_key"), Secret, ConfigDoc("PKCS#8 PEM of the RSA-4096 private key.")] public string? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PKCS#8 PEM private key; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();

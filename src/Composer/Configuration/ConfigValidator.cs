@@ -23,6 +23,7 @@ public static class ConfigValidator
         var m = s.Manager;
         v.Positive("manager.execute_schedule", m.ExecuteSchedule);
         v.Positive("manager.ping_alive_schedule", m.PingAliveSchedule);
+        v.Positive("manager.max_parallel", m.MaxParallel);
         if (!LogLevels.Contains(m.Logger.Level.ToLowerInvariant()) && m.Logger.Level is not ("1" or "2" or "3" or "4" or "5"))
         {
             v.Error("manager.logger.level", $"expected one of trace, debug, info, warn, error, got \"{m.Logger.Level}\"");

@@ -10,7 +10,7 @@ namespace Composer.Reconciliation;
 /// </param>
 /// <param name="LogsSchedule">Per connector: minimum time between log uploads (&lt;platform&gt;.logs_schedule).</param>
 /// <param name="ExecuteSchedule">Time between cycles (manager.execute_schedule): the first backoff delay.</param>
-/// <param name="MaxParallel">How many connectors the executor works on at once.</param>
+/// <param name="MaxParallel">How many connectors the executor works on at once (manager.max_parallel).</param>
 /// <param name="ShowEnvVars">manager.debug.show_env_vars: log each workload's environment (sensitive values masked) when it is deployed or started.</param>
 public sealed record ReconcileOptions(
     PlatformKind Platform,
@@ -18,11 +18,9 @@ public sealed record ReconcileOptions(
     bool OtherPlatformsEnabled,
     TimeSpan LogsSchedule,
     TimeSpan ExecuteSchedule,
-    int MaxParallel = ReconcileOptions.DefaultMaxParallel,
+    int MaxParallel = 4,
     bool ShowEnvVars = false)
 {
-    public const int DefaultMaxParallel = 4;
-
     /// <summary>Running connectors report health this often (and right after they start), as upstream does.</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -40,7 +38,7 @@ public sealed record ReconcileOptions(
             other.Enable,
             TimeSpan.FromSeconds(own.LogsSchedule),
             TimeSpan.FromSeconds(settings.Manager.ExecuteSchedule),
-            DefaultMaxParallel,
+            settings.Manager.MaxParallel,
             settings.Manager.Debug.ShowEnvVars);
     }
 }
