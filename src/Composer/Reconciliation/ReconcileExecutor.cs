@@ -198,8 +198,12 @@ public sealed class ReconcileExecutor
                 return null;
             }
             case ReportProblemAction problem:
+                if (problem.ConnectorId is null)
+                {
+                    _logger.Write(problem.Severity, problem.Message, []);
+                    return null;
+                }
                 _logger.Write(problem.Severity, problem.Message, [("connector", problem.ConnectorName), ("connector_id", problem.ConnectorId)]);
-                if (problem.ConnectorId is null) return null;
                 return (await _platform.ReportLogsAsync(problem.ConnectorId, [PlatformLine(problem.Message)], ct).ConfigureAwait(false))?.Message;
             default:
                 throw new InvalidOperationException($"unknown action {action.GetType().Name} in {group.Name}");
