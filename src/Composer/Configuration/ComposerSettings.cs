@@ -56,7 +56,7 @@ public sealed partial class ManagerSettings
     [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
     [ConfigKey("credentials_key"), Secret, ConfigDoc("PEM of the RSA private key (PKCS#8 or PKCS#1, unencrypted; 4096 bits recommended, 2048 and 3072 accepted).")] public string? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PEM private key file; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
-    [ConfigKey("max_parallel"), ConfigDoc("Connector actions (pull, deploy, start, stop, remove) run at the same time; one connector's actions always run in order.")] public int MaxParallel { get; set; } = 4;
+    [ConfigKey("max_parallel"), ConfigDoc("Connectors worked on at once in a cycle (deploy, pull, start, reports); the others wait their turn.")] public int MaxParallel { get; set; } = 4;
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
     [ConfigKey("debug")] public DebugSettings Debug { get; set; } = new();
     [ConfigKey("health")] public HealthSettings Health { get; set; } = new();

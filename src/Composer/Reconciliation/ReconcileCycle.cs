@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using Composer.Hosting;
+using Composer.Orchestration;
+using Composer.Platform;
+
+namespace Composer.Reconciliation;
+
+/// <summary>What one cycle did.</summary>
+/// <param name="NotRun">Why nothing was done (a listing failed, with its error), or null.</param>
+/// <param name="Actions">Actions planned.</param>
+public sealed record CycleReport(string? NotRun, int Actions, ExecutionResult Execution, TimeSpan Duration)
+{
+    public override string ToString() => NotRun is not null
+        ? $"nothing done: {NotRun}"
+        : $"{Actions} action{(Actions == 1 ? "" : "s")}: {Execution.Succeeded} succeeded, {Execution.ChangeFailures} changes failed, "
+            + $"{Execution.ReportFailures} reports failed, {Execution.Skipped} skipped, {Execution.Deferred} connectors in backoff, in {Duration.TotalMilliseconds:0} ms";
+}
+
+/// <summary>
+/// One reconcile cycle of one platform: list the platform's connectors and the orchestrator's workloads (one call
+/// each, side by side), plan, execute. The state store lives as long as the cycle object, across cycles.
+/// </summary>
+public sealed class ReconcileCycle
+{
+    private readonly IPlatformClient _platform;
+    private readonly IOrchestrator _orchestrator;
+    private readonly ConnectorStateStore _store = new();
+    private readonly ReconcileOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ReconcileExecutor _executor;
+    private readonly KeyValuePair<string, object?> _platformTag;
+
+    public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, WorkloadContext context, ReconcileOptions options,
+        TimeProvider time, Logger logger, Random? random = null)
+    {
+        _platform = platform;
+        _orchestrator = orchestrator;
+        _options = options;
+        _time = time;
+        _executor = new ReconcileExecutor(orchestrator, platform, context, _store, options, time, logger, random);
+        _platformTag = new("platform", ConnectorLabels.PlatformValue(options.Platform));
+    }
+
+    /// <summary>Observes and plans, without executing anything or changing any state (`composer plan`).</summary>
+    public async Task<ReconcilePlan> PlanAsync(CancellationToken cancellationToken) => (await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false)).Plan;
+
+    /// <summary>Runs one cycle. Throws only <see cref="OperationCanceledException"/> (shutdown).</summary>
+    public async Task<CycleReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var (plan, failedListing) = await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false);
+        if (failedListing is not null)
+        {
+            ComposerMetrics.CycleErrors.Add(1, _platformTag, new KeyValuePair<string, object?>("reason", failedListing));
+            return Done(new CycleReport(plan.NotPlanned, 0, ExecutionResult.None, _time.GetElapsedTime(started)));
+        }
+        var result = await _executor.ExecuteAsync(plan, cancellationToken).ConfigureAwait(false);
+        return Done(new CycleReport(null, plan.ActionCount, result, _time.GetElapsedTime(started)));
+
+        CycleReport Done(CycleReport report)
+        {
+            ComposerMetrics.CycleDuration.Record(report.Duration.TotalSeconds, _platformTag);
+            return report;
+        }
+    }
+
+    /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") when one did.</summary>
+    private async Task<(ReconcilePlan Plan, string? FailedListing)> ObserveAndPlanAsync(CancellationToken ct)
+    {
+        var connectorsTask = _platform.ListConnectorsAsync(ct);
+        var workloadsTask = _orchestrator.ListAsync(ct);
+        // Both finish before anything is looked at: no call is left running, no exception unobserved.
+        await Task.WhenAll(connectorsTask, workloadsTask).ConfigureAwait(false);
+        var connectors = connectorsTask.Result;
+        var workloads = workloadsTask.Result;
+        if (connectors.IsSuccess && workloads.IsSuccess)
+        {
+            return (Reconciler.Plan(_options, connectors.Value, workloads.Value, _store, _time.GetUtcNow()), null);
+        }
+
+        // Nothing is planned on a partial view; say exactly which listing failed and why.
+        string reason, tag;
+        if (!connectors.IsSuccess && !workloads.IsSuccess)
+        {
+            reason = $"listing the connectors failed ({connectors.Error}) and listing the workloads failed ({workloads.Error})";
+            tag = "listings";
+        }
+        else if (!connectors.IsSuccess)
+        {
+            reason = $"listing the connectors failed: {connectors.Error}";
+            tag = "platform_listing";
+        }
+        else
+        {
+            reason = $"listing the workloads ({_orchestrator.Kind}) failed: {workloads.Error}";
+            tag = "orchestrator_listing";
+        }
+        return (ReconcilePlan.Unplanned(_options.Platform, reason), tag);
+    }
+}

@@ -1,0 +1,324 @@
+using System.Globalization;
+using Composer.Hosting;
+using Composer.Orchestration;
+using Composer.Platform;
+
+namespace Composer.Reconciliation;
+
+/// <summary>Counts of one plan's execution.</summary>
+/// <param name="Succeeded">Actions that did what they should.</param>
+/// <param name="ChangeFailures">Failed deploys, starts, stops, refreshes and removals (each starts or extends a backoff).</param>
+/// <param name="ReportFailures">Failed status, health, log and problem reports (retried on a later cycle).</param>
+/// <param name="Skipped">Changes not tried because an earlier change of the same connector failed in this cycle.</param>
+/// <param name="Deferred">Connectors whose changes were held back by their backoff.</param>
+public sealed record ExecutionResult(int Succeeded, int ChangeFailures, int ReportFailures, int Skipped, int Deferred)
+{
+    public static ExecutionResult None { get; } = new(0, 0, 0, 0, 0);
+}
+
+/// <summary>
+/// Carries out a plan against the orchestrator and the platform: one connector's actions in order, different
+/// connectors in parallel (at most <see cref="ReconcileOptions.MaxParallel"/> at once), so a slow or failing
+/// connector never holds up the others. Records results in the state store only after an action completed, so a
+/// cancelled step leaves nothing half-recorded.
+/// </summary>
+public sealed class ReconcileExecutor
+{
+    private readonly IOrchestrator _orchestrator;
+    private readonly IPlatformClient _platform;
+    private readonly WorkloadContext _context;
+    private readonly ConnectorStateStore _store;
+    private readonly ReconcileOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Logger _logger;
+    private readonly Random _random;
+    private readonly Lock _randomGate = new();
+
+    /// <param name="random">Jitter of the backoff (tests pass their own); default <see cref="Random.Shared"/>.</param>
+    public ReconcileExecutor(IOrchestrator orchestrator, IPlatformClient platform, WorkloadContext context, ConnectorStateStore store,
+        ReconcileOptions options, TimeProvider time, Logger logger, Random? random = null)
+    {
+        _orchestrator = orchestrator;
+        _platform = platform;
+        _context = context;
+        _store = store;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _random = random ?? Random.Shared;
+    }
+
+    public async Task<ExecutionResult> ExecuteAsync(ReconcilePlan plan, CancellationToken cancellationToken)
+    {
+        if (plan.NotPlanned is not null) return ExecutionResult.None;
+        if (plan.CleanupSkipped is not null) _logger.Warn("No workload is removed this cycle", ("reason", plan.CleanupSkipped));
+
+        // States are created here, before the parallel part: the store itself is not thread-safe, each state is
+        // written by the one task that works on its connector.
+        var work = new List<(ConnectorPlan Group, ConnectorState? State)>(plan.Connectors.Count + plan.Cleanup.Count);
+        var tally = new Tally();
+        foreach (var group in plan.Connectors) Add(group);
+        foreach (var group in plan.Cleanup) Add(group);
+
+        await Parallel.ForEachAsync(work,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallel), CancellationToken = cancellationToken },
+            (item, token) => RunGroupAsync(item.Group, item.State, tally, token)).ConfigureAwait(false);
+
+        _store.Prune(plan);
+        return tally.Result();
+
+        void Add(ConnectorPlan group)
+        {
+            if (group.DeferredUntil is not null) Interlocked.Increment(ref tally.Deferred);
+            work.Add((group, group.ConnectorId is null ? null : _store.GetOrAdd(group.ConnectorId)));
+        }
+    }
+
+    private async ValueTask RunGroupAsync(ConnectorPlan group, ConnectorState? state, Tally tally, CancellationToken ct)
+    {
+        var changeFailed = false;
+        var changed = false;
+        var healthFailed = false;
+        List<ProblemKey>? reported = null;
+        foreach (var action in group.Actions)
+        {
+            if (action.IsMutating && changeFailed)
+            {
+                Interlocked.Increment(ref tally.Skipped);
+                continue;
+            }
+            string? failure;
+            try
+            {
+                failure = await RunAsync(action, group, state!, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
+            {
+                // The interfaces return failures as values; an exception is a bug, but it must not stop the others.
+                failure = $"unexpected {ex.GetType().Name}: {ex.Message}";
+            }
+
+            if (action.IsMutating)
+            {
+                if (failure is null)
+                {
+                    changed = true;
+                    Interlocked.Increment(ref tally.Succeeded);
+                }
+                else
+                {
+                    changeFailed = true;
+                    Interlocked.Increment(ref tally.ChangeFailures);
+                    await RecordChangeFailureAsync(action, group, state!, failure, ct).ConfigureAwait(false);
+                }
+                continue;
+            }
+            if (failure is null)
+            {
+                Interlocked.Increment(ref tally.Succeeded);
+                if (action is ReportProblemAction problem) (reported ??= []).Add(problem.Key);
+            }
+            else
+            {
+                Interlocked.Increment(ref tally.ReportFailures);
+                if (action is ReportHealthAction) healthFailed = true;
+                _logger.Warn($"{action.Verb} failed, retried on a later cycle", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", failure));
+            }
+        }
+
+        if (state is not null)
+        {
+            // A failed health report keeps "not running yet", so the next cycle reports the start again.
+            if (group.Running is { } running && !(running && healthFailed)) state.WasRunning = running;
+            if (group.CurrentProblems is { } current) state.ReportedProblems = StillReported(current, state.ReportedProblems, reported);
+            if (changed && !changeFailed)
+            {
+                state.Failures = 0;
+                state.RetryAt = null;
+            }
+        }
+        if (group.CurrentNotices is { } notices) _store.SetNoticed(notices);
+    }
+
+    /// <summary>Runs one action; returns null on success, else why it failed (safe to log and to show on the platform).</summary>
+    private async Task<string?> RunAsync(ConnectorAction action, ConnectorPlan group, ConnectorState state, CancellationToken ct)
+    {
+        switch (action)
+        {
+            case DeployAction deploy:
+            {
+                var workload = Build(deploy.Connector);
+                _logger.Info("Deploying connector", ("connector", deploy.Connector.Name), ("connector_id", deploy.Connector.Id),
+                    ("workload", workload.Name), ("image", workload.Image), ("start", workload.Start));
+                return (await _orchestrator.DeployAsync(workload, ct).ConfigureAwait(false))?.Message;
+            }
+            case StartAction start:
+            {
+                var workload = Build(start.Connector);
+                _logger.Info("Starting connector", ("connector", start.Connector.Name), ("connector_id", start.Connector.Id), ("workload", start.Workload.Name));
+                return (await _orchestrator.StartAsync(start.Workload, workload, ct).ConfigureAwait(false))?.Message;
+            }
+            case StopAction stop:
+                _logger.Info("Stopping connector", ("connector", stop.Connector.Name), ("connector_id", stop.Connector.Id), ("workload", stop.Workload.Name));
+                return (await _orchestrator.StopAsync(stop.Workload, ct).ConfigureAwait(false))?.Message;
+            case RefreshAction refresh:
+            {
+                var workload = Build(refresh.Connector);
+                _logger.Info("Refreshing connector", ("connector", refresh.Connector.Name), ("connector_id", refresh.Connector.Id),
+                    ("workload", refresh.Workload.Name), ("hash", refresh.Connector.ContractHash));
+                return (await _orchestrator.RefreshAsync(refresh.Workload, workload, ct).ConfigureAwait(false))?.Message;
+            }
+            case RemoveAction remove:
+                _logger.Info(remove.Reason == RemoveReason.Orphan ? "Removing orphan workload" : "Removing workload with a stale name",
+                    ("workload", remove.Workload.Name), ("connector_id", remove.Workload.ConnectorId));
+                return (await _orchestrator.RemoveAsync(remove.Workload, ct).ConfigureAwait(false))?.Message;
+            case ReportStatusAction status:
+            {
+                var error = await _platform.ReportStatusAsync(status.Connector.Id, status.Status, ct).ConfigureAwait(false);
+                if (error is not null) return error.Message;
+                _logger.Info("Reported status", ("connector", status.Connector.Name), ("connector_id", status.Connector.Id),
+                    ("status", ReportStatusAction.StatusWord(status.Status)));
+                state.LastStatusReport = (status.Status, status.Connector.CurrentStatus);
+                return null;
+            }
+            case ReportHealthAction health:
+                return await ReportHealthAsync(health, state, ct).ConfigureAwait(false);
+            case ReportLogsAction logs:
+            {
+                var batch = await _orchestrator.LogsAsync(logs.Workload, state.LogCursor, ct).ConfigureAwait(false);
+                if (!batch.IsSuccess) return $"reading logs: {batch.Error!.Message}";
+                if (batch.Value.Lines.Count > 0)
+                {
+                    var error = await _platform.ReportLogsAsync(logs.Connector.Id, batch.Value.Lines, ct).ConfigureAwait(false);
+                    if (error is not null) return error.Message;
+                    _logger.Debug("Reported logs", ("connector", logs.Connector.Name), ("connector_id", logs.Connector.Id), ("lines", batch.Value.Lines.Count));
+                }
+                state.LogCursor = batch.Value.LastTimestamp ?? state.LogCursor;
+                state.LastLogs = _time.GetUtcNow();
+                return null;
+            }
+            case ReportProblemAction problem:
+                if (problem.ConnectorId is null)
+                {
+                    _logger.Write(problem.Severity, problem.Message, []);
+                    return null;
+                }
+                _logger.Write(problem.Severity, problem.Message, [("connector", problem.ConnectorName), ("connector_id", problem.ConnectorId)]);
+                return (await _platform.ReportLogsAsync(problem.ConnectorId, [PlatformLine(problem.Message)], ct).ConfigureAwait(false))?.Message;
+            default:
+                throw new InvalidOperationException($"unknown action {action.GetType().Name} in {group.Name}");
+        }
+    }
+
+    private async Task<string?> ReportHealthAsync(ReportHealthAction action, ConnectorState state, CancellationToken ct)
+    {
+        var c = action.Connector;
+        var observed = await _orchestrator.HealthAsync(action.Workload, ct).ConfigureAwait(false);
+        if (!observed.IsSuccess) return $"reading health: {observed.Error!.Message}";
+        var now = _time.GetUtcNow();
+        if (observed.Value.StartedAt is not { } startedAt)
+        {
+            // Nothing to report without a start time (upstream skips it too); try again at the next interval.
+            _logger.Debug("No start time for the health report", ("connector", c.Name), ("connector_id", c.Id));
+            state.LastHealthReport = now;
+            return null;
+        }
+        var restarts = observed.Value.RestartCount;
+        var rebootLoop = restarts > 3 && now - startedAt < TimeSpan.FromMinutes(5);
+        if (rebootLoop)
+        {
+            _logger.Warn("Reboot loop detected", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", restarts));
+            if (!state.RebootLoopReported)
+            {
+                var message = $"{c.Name} is in a reboot loop: restarted {restarts} times, last start at {Timestamp(startedAt)}";
+                var error = await _platform.ReportLogsAsync(c.Id, [PlatformLine(message)], ct).ConfigureAwait(false);
+                if (error is null) state.RebootLoopReported = true;
+                else _logger.Warn("report_problem failed, retried on a later cycle", ("connector", c.Name), ("connector_id", c.Id), ("reason", error.Message));
+            }
+        }
+        else
+        {
+            state.RebootLoopReported = false;
+        }
+        var failed = await _platform.ReportHealthAsync(c.Id, new ConnectorHealth(restarts, startedAt, rebootLoop), ct).ConfigureAwait(false);
+        if (failed is not null) return failed.Message;
+        _logger.Debug("Reported health", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", restarts), ("reboot_loop", rebootLoop));
+        state.LastHealthReport = now;
+        return null;
+    }
+
+    private async Task RecordChangeFailureAsync(ConnectorAction action, ConnectorPlan group, ConnectorState state, string reason, CancellationToken ct)
+    {
+        state.Failures++;
+        double jitter;
+        lock (_randomGate) jitter = _random.NextDouble();
+        var delay = ConnectorBackoff.Delay(state.Failures, _options.ExecuteSchedule, _options.MaxBackoff, jitter);
+        state.RetryAt = _time.GetUtcNow() + delay;
+        ComposerMetrics.ActionFailures.Add(1, new KeyValuePair<string, object?>("action", action.Verb));
+        _logger.Error($"{action.Verb} failed", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", reason),
+            ("failures", state.Failures), ("retry_in", delay));
+
+        // Tell the user on the platform, as one of the connector's log lines (an orphan has no connector to tell).
+        var connector = action switch
+        {
+            DeployAction d => d.Connector,
+            StartAction s => s.Connector,
+            StopAction s => s.Connector,
+            RefreshAction r => r.Connector,
+            RemoveAction r => r.Connector,
+            _ => null,
+        };
+        if (connector is null) return;
+        var error = await _platform.ReportLogsAsync(connector.Id, [PlatformLine($"{action.Verb} failed: {reason}")], ct).ConfigureAwait(false);
+        if (error is not null)
+        {
+            _logger.Warn("Could not report the failure to the platform", ("connector", connector.Name), ("connector_id", connector.Id), ("reason", error.Message));
+        }
+    }
+
+    private ConnectorWorkload Build(DesiredConnector connector)
+    {
+        var workload = ConnectorWorkload.Build(connector, _context);
+        if (_options.ShowEnvVars)
+        {
+            _logger.Info("Connector environment", ("connector", connector.Name), ("connector_id", connector.Id), ("environment", workload.DescribeEnvironment()));
+        }
+        return workload;
+    }
+
+    /// <summary>A connector log line from Composer, as the platform shows it: "&lt;timestamp&gt; composer: &lt;message&gt;".</summary>
+    private string PlatformLine(string message) => $"{Timestamp(_time.GetUtcNow())} composer: {message}";
+
+    private static string Timestamp(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>The current problems that were reported before or in this cycle.</summary>
+    private static ProblemKey[] StillReported(ProblemKey[] current, IReadOnlyList<ProblemKey> before, List<ProblemKey>? now)
+    {
+        var kept = new List<ProblemKey>(current.Length);
+        foreach (var key in current)
+        {
+            if (now?.Contains(key) == true || Contains(before, key)) kept.Add(key);
+        }
+        return [.. kept];
+
+        static bool Contains(IReadOnlyList<ProblemKey> keys, ProblemKey key)
+        {
+            for (var i = 0; i < keys.Count; i++)
+            {
+                if (keys[i] == key) return true;
+            }
+            return false;
+        }
+    }
+
+    private sealed class Tally
+    {
+        public int Succeeded;
+        public int ChangeFailures;
+        public int ReportFailures;
+        public int Skipped;
+        public int Deferred;
+
+        public ExecutionResult Result() => new(Succeeded, ChangeFailures, ReportFailures, Skipped, Deferred);
+    }
+}

@@ -1,0 +1,44 @@
+using Composer.Configuration;
+using Composer.Network;
+
+namespace Composer.Reconciliation;
+
+/// <summary>Who reconciles (platform, manager) and how often reports go, for one platform's loop.</summary>
+/// <param name="OtherPlatformsEnabled">
+/// True when another platform is enabled too: workloads without an opencti-platform label (created by old versions)
+/// could be that platform's, so they are left alone instead of being treated as this platform's.
+/// </param>
+/// <param name="LogsSchedule">Per connector: minimum time between log uploads (&lt;platform&gt;.logs_schedule).</param>
+/// <param name="ExecuteSchedule">Time between cycles (manager.execute_schedule): the first backoff delay.</param>
+/// <param name="MaxParallel">How many connectors the executor works on at once (manager.max_parallel).</param>
+/// <param name="ShowEnvVars">manager.debug.show_env_vars: log each workload's environment (sensitive values masked) when it is deployed or started.</param>
+public sealed record ReconcileOptions(
+    PlatformKind Platform,
+    string ManagerId,
+    bool OtherPlatformsEnabled,
+    TimeSpan LogsSchedule,
+    TimeSpan ExecuteSchedule,
+    int MaxParallel = 4,
+    bool ShowEnvVars = false)
+{
+    /// <summary>Running connectors report health this often (and right after they start), as upstream does.</summary>
+    public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Backoff delays double from <see cref="ExecuteSchedule"/> up to this.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The options of <paramref name="platform"/>'s loop from the loaded settings.</summary>
+    public static ReconcileOptions FromSettings(ComposerSettings settings, PlatformKind platform)
+    {
+        var own = platform == PlatformKind.OpenCti ? settings.OpenCti : settings.OpenAev;
+        var other = platform == PlatformKind.OpenCti ? settings.OpenAev : settings.OpenCti;
+        return new ReconcileOptions(
+            platform,
+            settings.Manager.Id,
+            other.Enable,
+            TimeSpan.FromSeconds(own.LogsSchedule),
+            TimeSpan.FromSeconds(settings.Manager.ExecuteSchedule),
+            settings.Manager.MaxParallel,
+            settings.Manager.Debug.ShowEnvVars);
+    }
+}

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using Composer.Orchestration;
+
+namespace Composer.Tests.Reconciliation;
+
+/// <summary>
+/// An orchestrator in memory for the executor tests: deploys add workloads, removes drop them, every call is
+/// recorded ("deploy A", "start connector-a", …). <see cref="Behaviour"/> decides a call's outcome and may block it.
+/// </summary>
+internal sealed class FakeOrchestrator : IOrchestrator
+{
+    private readonly Lock _gate = new();
+    private readonly List<ObservedWorkload> _workloads = [];
+    private int _inFlight;
+
+    public string Kind => "fake";
+
+    /// <summary>Called for each change with its call text ("deploy A", "stop connector-a"); returns the error, or null for success.</summary>
+    public Func<string, CancellationToken, Task<OrchestratorError?>> Behaviour { get; set; } = (_, _) => Task.FromResult<OrchestratorError?>(null);
+
+    public OrchestratorError? ListError { get; set; }
+
+    public ConcurrentQueue<string> Calls { get; } = new();
+
+    public int ListCalls;
+
+    /// <summary>The most changes that ran at the same time.</summary>
+    public int MaxInFlight;
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public WorkloadHealth Health { get; set; } = new(0, null);
+
+    /// <summary>When set, health reads fail with this error.</summary>
+    public OrchestratorError? HealthError { get; set; }
+
+    /// <summary>Log lines returned to the next log fetch (then cleared), and the cursor each fetch asked for.</summary>
+    public List<string> PendingLogLines { get; } = [];
+
+    public ConcurrentQueue<(string Workload, DateTimeOffset? Since)> LogRequests { get; } = new();
+
+    public DateTimeOffset LogTimestamp { get; set; }
+
+    public void Add(ObservedWorkload workload)
+    {
+        lock (_gate) _workloads.Add(workload);
+    }
+
+    public IReadOnlyList<ObservedWorkload> Workloads
+    {
+        get { lock (_gate) return [.. _workloads]; }
+    }
+
+    public Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken) => Task.FromResult<OrchestratorError?>(null);
+
+    public Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref ListCalls);
+        return Task.FromResult(ListError is { } e ? e : OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(Workloads));
+    }
+
+    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        var error = await Change("deploy " + workload.ConnectorId, cancellationToken);
+        if (error is null)
+        {
+            Add(new ObservedWorkload("wid-" + workload.Name, workload.Name, workload.Labels,
+                workload.Start ? WorkloadState.Running : WorkloadState.Stopped, workload.Start ? "running" : "created", workload.ConfigHash));
+        }
+        return error;
+    }
+
+    public Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
+        Change("refresh " + current.Name, cancellationToken);
+
+    public Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
+        Change("start " + current.Name, cancellationToken);
+
+    public Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
+        Change("stop " + current.Name, cancellationToken);
+
+    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var error = await Change("remove " + current.Name, cancellationToken);
+        if (error is null)
+        {
+            lock (_gate) _workloads.RemoveAll(w => w.WorkloadId == current.WorkloadId);
+        }
+        return error;
+    }
+
+    public Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    {
+        LogRequests.Enqueue((current.Name, since));
+        lock (_gate)
+        {
+            var lines = PendingLogLines.ToArray();
+            PendingLogLines.Clear();
+            return Task.FromResult(OrchestratorResult<LogBatch>.Success(new LogBatch(lines, lines.Length == 0 ? null : LogTimestamp)));
+        }
+    }
+
+    public Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
+        Task.FromResult(HealthError is { } e ? e : OrchestratorResult<WorkloadHealth>.Success(Health));
+
+    private async Task<OrchestratorError?> Change(string call, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue(call);
+        var now = Interlocked.Increment(ref _inFlight);
+        int seen;
+        while ((seen = Volatile.Read(ref MaxInFlight)) < now && Interlocked.CompareExchange(ref MaxInFlight, now, seen) != seen)
+        {
+        }
+        try
+        {
+            return await Behaviour(call, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,347 @@
+using Composer.Hosting;
+using Composer.Orchestration;
+using Composer.Platform;
+using Composer.Reconciliation;
+using Composer.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+using static Composer.Tests.Reconciliation.ReconcileTestData;
+
+namespace Composer.Tests.Reconciliation;
+
+/// <summary>The executor against an in-memory orchestrator and platform, on a fake clock.</summary>
+public class ReconcileExecutorTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private sealed class Rig
+    {
+        public FakeTimeProvider Time { get; } = new(Now);
+        public FakeOrchestrator Orchestrator { get; } = new();
+        public FakePlatformClient Platform { get; } = new();
+        public ConnectorStateStore Store { get; } = new();
+        public ReconcileOptions Options { get; }
+        public ReconcileExecutor Executor { get; }
+
+        public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null)
+        {
+            Options = ReconcileTestData.Options(maxParallel: maxParallel) with { ShowEnvVars = showEnvVars };
+            Executor = new ReconcileExecutor(Orchestrator, Platform, ManagerContext, Store, Options, Time, logger ?? Logger.Null, random);
+        }
+
+        public ReconcilePlan Plan(params DesiredConnector[] connectors) =>
+            Reconciler.Plan(Options, Listing(connectors), Orchestrator.Workloads, Store, Time.GetUtcNow());
+
+        public Task<ExecutionResult> Cycle(params DesiredConnector[] connectors) => Executor.ExecuteAsync(Plan(connectors), CancellationToken.None);
+    }
+
+    private static DesiredConnector[] Many(int n)
+    {
+        var connectors = new DesiredConnector[n];
+        for (var i = 0; i < n; i++) connectors[i] = Connector("C" + i);
+        return connectors;
+    }
+
+    [Test]
+    public async Task At_most_max_parallel_connectors_are_worked_on_at_once()
+    {
+        var rig = new Rig(maxParallel: 3);
+        var entered = new SemaphoreSlim(0);
+        var gate = new SemaphoreSlim(0);
+        rig.Orchestrator.Behaviour = async (_, ct) =>
+        {
+            entered.Release();
+            await gate.WaitAsync(ct);
+            return null;
+        };
+        var run = rig.Cycle(Many(8));
+        for (var i = 0; i < 3; i++) await Assert.That(await entered.WaitAsync(Patience)).IsTrue();
+        await Assert.That(rig.Orchestrator.InFlight).IsEqualTo(3);
+        gate.Release(8);
+        var result = await run.WaitAsync(Patience);
+        await Assert.That(result.Succeeded).IsEqualTo(8);
+        await Assert.That(rig.Orchestrator.MaxInFlight).IsEqualTo(3);
+    }
+
+    [Test]
+    public async Task A_slow_connector_does_not_hold_up_the_others()
+    {
+        var rig = new Rig(maxParallel: 2);
+        var releaseA = new TaskCompletionSource();
+        var othersDone = new TaskCompletionSource();
+        var others = 0;
+        rig.Orchestrator.Behaviour = async (call, ct) =>
+        {
+            if (call == "deploy C0") await releaseA.Task.WaitAsync(ct);
+            else if (Interlocked.Increment(ref others) == 5) othersDone.SetResult();
+            return null;
+        };
+        var run = rig.Cycle(Many(6));
+        await othersDone.Task.WaitAsync(Patience);
+        await Assert.That(run.IsCompleted).IsFalse();
+        releaseA.SetResult();
+        await Assert.That((await run.WaitAsync(Patience)).Succeeded).IsEqualTo(6);
+    }
+
+    [Test]
+    [NotInParallel(nameof(ComposerMetrics.ActionFailures))]
+    public async Task A_failed_deploy_is_logged_counted_backed_off_and_told_on_the_platform()
+    {
+        using var failures = new MeasurementCounter(ComposerMetrics.ActionFailures.Name);
+        var output = new StringWriter();
+        var logger = new Logger(LogLevel.Info, LogFormat.Json, output);
+        var rig = new Rig(logger: logger);
+        rig.Orchestrator.Behaviour = (call, _) =>
+            Task.FromResult(call == "deploy A" ? new OrchestratorError("pull failed: 401 unauthorized at registry.example.com") : null);
+
+        var result = await rig.Cycle(Connector("A"), Connector("B"));
+
+        await Assert.That(result.ChangeFailures).IsEqualTo(1);
+        await Assert.That(result.Succeeded).IsEqualTo(1);
+        await Assert.That(rig.Orchestrator.Calls).Contains("deploy B");
+        await Assert.That(failures.Count("action", "deploy")).IsEqualTo(1);
+        var (id, lines) = rig.Platform.Logs.Single();
+        await Assert.That(id).IsEqualTo("A");
+        await Assert.That(lines).IsEquivalentTo(["2026-03-04T05:06:07.000Z composer: deploy failed: pull failed: 401 unauthorized at registry.example.com"]);
+        var state = rig.Store.Find("A")!;
+        await Assert.That(state.Failures).IsEqualTo(1);
+        await Assert.That(state.RetryAt!.Value).IsGreaterThanOrEqualTo(Now + TimeSpan.FromSeconds(5));
+        await Assert.That(state.RetryAt!.Value).IsLessThanOrEqualTo(Now + TimeSpan.FromSeconds(10));
+        var log = output.ToString();
+        await Assert.That(log).Contains("\"message\":\"deploy failed\"");
+        await Assert.That(log).Contains("\"connector_id\":\"A\"");
+        await Assert.That(log).Contains("\"reason\":\"pull failed: 401 unauthorized at registry.example.com\"");
+    }
+
+    [Test]
+    [NotInParallel(nameof(ComposerMetrics.ActionFailures))]
+    public async Task Backoff_doubles_from_execute_schedule_to_five_minutes_and_a_success_resets_it()
+    {
+        var rig = new Rig(random: new Random(7));
+        var fail = true;
+        rig.Orchestrator.Behaviour = (_, _) => Task.FromResult(fail ? new OrchestratorError("registry down") : null);
+        var a = Connector("A");
+        var nominal = TimeSpan.FromSeconds(10);
+        for (var failures = 1; failures <= 7; failures++)
+        {
+            await rig.Cycle(a);
+            var state = rig.Store.Find("A")!;
+            await Assert.That(state.Failures).IsEqualTo(failures);
+            var delay = state.RetryAt!.Value - rig.Time.GetUtcNow();
+            await Assert.That(delay).IsGreaterThanOrEqualTo(nominal / 2);
+            await Assert.That(delay).IsLessThanOrEqualTo(nominal);
+
+            // Held back until then: cycles in between do not deploy.
+            rig.Time.Advance(delay - TimeSpan.FromMilliseconds(1));
+            var calls = rig.Orchestrator.Calls.Count;
+            await rig.Cycle(a);
+            await Assert.That(rig.Orchestrator.Calls.Count).IsEqualTo(calls);
+            rig.Time.Advance(TimeSpan.FromMilliseconds(1));
+            nominal = nominal * 2 > TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(5) : nominal * 2;
+        }
+        await Assert.That(nominal).IsEqualTo(TimeSpan.FromMinutes(5));
+
+        fail = false;
+        await rig.Cycle(a);
+        await Assert.That(rig.Store.Find("A")!.Failures).IsEqualTo(0);
+        await Assert.That(rig.Store.Find("A")!.RetryAt).IsNull();
+    }
+
+    [Test]
+    [Arguments(1, 0.0, 5)]
+    [Arguments(1, 0.5, 7.5)]
+    [Arguments(2, 0.0, 10)]
+    [Arguments(5, 0.0, 80)]
+    [Arguments(6, 0.0, 150)]
+    [Arguments(7, 0.0, 150)]
+    [Arguments(1000, 0.999999, 300)]
+    public async Task Backoff_delay_has_equal_jitter_under_a_cap(int failures, double random, double expectedSeconds)
+    {
+        var delay = ConnectorBackoff.Delay(failures, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), random);
+        await Assert.That(Math.Round(delay.TotalSeconds, 3)).IsEqualTo(expectedSeconds);
+    }
+
+    [Test]
+    [NotInParallel(nameof(ComposerMetrics.ActionFailures))]
+    public async Task After_a_failed_change_the_connectors_next_changes_wait_but_its_reports_go()
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A", name: "connector-a-old"));
+        rig.Orchestrator.Behaviour = (call, _) => Task.FromResult(call.StartsWith("remove", StringComparison.Ordinal) ? new OrchestratorError("busy") : null);
+        var result = await rig.Cycle(Connector("A"));
+        await Assert.That(string.Join(",", rig.Orchestrator.Calls)).IsEqualTo("remove connector-a-old");
+        await Assert.That(result.Skipped).IsEqualTo(1); // the deploy
+        await Assert.That(rig.Platform.Logs.Single().Lines[0]).EndsWith(" composer: remove failed: busy");
+    }
+
+    [Test]
+    public async Task Failed_log_uploads_are_retried_without_advancing_the_cursor()
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A"));
+        rig.Orchestrator.LogTimestamp = Now - TimeSpan.FromSeconds(1);
+        rig.Orchestrator.PendingLogLines.Add("line 1");
+        rig.Platform.LogsError = new PlatformError(PlatformErrorKind.Unreachable, "connectorLogs", "connection refused");
+        var result = await rig.Cycle(Connector("A"));
+        await Assert.That(result.ReportFailures).IsEqualTo(1);
+        await Assert.That(rig.Store.Find("A")!.LastLogs).IsNull();
+        await Assert.That(rig.Store.Find("A")!.LogCursor).IsNull();
+
+        rig.Platform.LogsError = null;
+        rig.Orchestrator.PendingLogLines.Add("line 1");
+        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        await rig.Cycle(Connector("A"));
+        await Assert.That(rig.Platform.Logs.Single().Lines).IsEquivalentTo(["line 1"]);
+        await Assert.That(rig.Store.Find("A")!.LogCursor).IsEqualTo(Now - TimeSpan.FromSeconds(1));
+        await Assert.That(rig.Store.Find("A")!.LastLogs).IsEqualTo(Now + TimeSpan.FromSeconds(1));
+
+        // The next fetch asks for lines after the cursor; an empty batch uploads nothing.
+        rig.Time.Advance(TimeSpan.FromSeconds(10));
+        await rig.Cycle(Connector("A"));
+        await Assert.That(rig.Orchestrator.LogRequests.Last().Since).IsEqualTo(Now - TimeSpan.FromSeconds(1));
+        await Assert.That(rig.Platform.Logs.Count).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task The_status_is_reported_once_and_remembered()
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
+        var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped);
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Statuses.Single()).IsEqualTo(("A", ConnectorStatus.Started));
+        await Assert.That(Lines(rig.Plan(a)).Exists(l => l.StartsWith("report_status", StringComparison.Ordinal))).IsFalse();
+    }
+
+    [Test]
+    public async Task A_reboot_loop_goes_with_the_health_report_and_is_told_once()
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
+        rig.Orchestrator.Health = new WorkloadHealth(5, Now - TimeSpan.FromMinutes(1));
+        var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started);
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Single()).IsEqualTo(("A", new ConnectorHealth(5, Now - TimeSpan.FromMinutes(1), true)));
+        await Assert.That(rig.Platform.Logs.Single().Lines[0]).IsEqualTo(
+            "2026-03-04T05:06:07.000Z composer: connector-A is in a reboot loop: restarted 5 times, last start at 2026-03-04T05:05:07.000Z");
+
+        rig.Time.Advance(TimeSpan.FromSeconds(30));
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(2);
+        await Assert.That(rig.Platform.Logs.Count).IsEqualTo(1);
+
+        // Five minutes after the last start it is no loop any more.
+        rig.Time.Advance(TimeSpan.FromMinutes(4));
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Last().Health.IsInRebootLoop).IsFalse();
+        await Assert.That(rig.Store.Find("A")!.RebootLoopReported).IsFalse();
+    }
+
+    [Test]
+    public async Task A_just_started_workload_reports_health_again_after_a_failed_report_then_every_30_seconds()
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
+        rig.Orchestrator.Health = new WorkloadHealth(0, Now);
+        rig.Orchestrator.HealthError = new OrchestratorError("engine busy");
+        var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started);
+        await rig.Cycle(a);
+        await Assert.That(rig.Store.Find("A")!.WasRunning).IsFalse();
+
+        rig.Orchestrator.HealthError = null;
+        rig.Time.Advance(TimeSpan.FromSeconds(10));
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(1);
+        await Assert.That(rig.Store.Find("A")!.WasRunning).IsTrue();
+
+        rig.Time.Advance(TimeSpan.FromSeconds(10));
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(1);
+        rig.Time.Advance(TimeSpan.FromSeconds(20));
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(2);
+    }
+
+    [Test]
+    public async Task Health_without_a_start_time_is_not_sent()
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
+        await rig.Cycle(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
+        await Assert.That(rig.Platform.Healths).IsEmpty();
+        await Assert.That(rig.Store.Find("A")!.LastHealthReport).IsEqualTo(Now);
+    }
+
+    [Test]
+    public async Task A_problem_is_remembered_only_once_it_reached_the_platform()
+    {
+        var rig = new Rig();
+        var blocked = Connector("A", blocked: "OPENCTI_TOKEN could not be decrypted");
+        rig.Platform.LogsError = new PlatformError(PlatformErrorKind.Timeout, "connectorLogs", "no answer");
+        await rig.Cycle(blocked);
+        await Assert.That(rig.Store.Find("A")!.ReportedProblems).IsEmpty();
+
+        rig.Platform.LogsError = null;
+        await rig.Cycle(blocked);
+        await Assert.That(rig.Platform.Logs.Single().Lines[0]).EndsWith(
+            " composer: connector connector-A (A) is not deployed, started or refreshed: OPENCTI_TOKEN could not be decrypted");
+        await rig.Cycle(blocked);
+        await Assert.That(rig.Platform.Logs.Count).IsEqualTo(1);
+        await Assert.That(rig.Orchestrator.Calls).IsEmpty();
+    }
+
+    [Test]
+    public async Task Show_env_vars_logs_the_environment_with_sensitive_values_masked()
+    {
+        var output = new StringWriter();
+        var rig = new Rig(showEnvVars: true, logger: new Logger(LogLevel.Info, LogFormat.Json, output));
+        await rig.Cycle(Connector("A"));
+        var log = output.ToString();
+        await Assert.That(log).Contains("\"environment\":\"CONNECTOR_ID=A OPENCTI_TOKEN=*** OPENCTI_URL=http://opencti:8080 OPENCTI_CONFIG_HASH=h1\"");
+        await Assert.That(log).DoesNotContain("secret-token-A");
+    }
+
+    [Test]
+    public async Task The_environment_is_not_logged_by_default()
+    {
+        var output = new StringWriter();
+        var rig = new Rig(logger: new Logger(LogLevel.Trace, LogFormat.Json, output));
+        await rig.Cycle(Connector("A"));
+        await Assert.That(output.ToString()).DoesNotContain("OPENCTI_CONFIG_HASH");
+    }
+
+    [Test]
+    public async Task Cancellation_leaves_nothing_half_recorded()
+    {
+        var rig = new Rig();
+        var entered = new TaskCompletionSource();
+        rig.Orchestrator.Behaviour = async (_, ct) =>
+        {
+            entered.SetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return null;
+        };
+        using var shutdown = new CancellationTokenSource();
+        var run = rig.Executor.ExecuteAsync(rig.Plan(Connector("A")), shutdown.Token);
+        await entered.Task.WaitAsync(Patience);
+        await shutdown.CancelAsync();
+        await Assert.That(async () => await run.WaitAsync(Patience)).Throws<OperationCanceledException>();
+        var state = rig.Store.Find("A")!;
+        await Assert.That(state.Failures).IsEqualTo(0);
+        await Assert.That(state.RetryAt).IsNull();
+        await Assert.That(rig.Platform.Logs).IsEmpty();
+    }
+
+    [Test]
+    public async Task States_of_connectors_no_longer_listed_are_forgotten()
+    {
+        var rig = new Rig();
+        await rig.Cycle(Connector("A"), Connector("B"));
+        await Assert.That(rig.Store.Count).IsEqualTo(2);
+        await rig.Cycle(Connector("B"));
+        // A's workload is an orphan now: its state stays until the workload is gone.
+        await Assert.That(rig.Store.Count).IsEqualTo(2);
+        await rig.Cycle(Connector("B"));
+        await Assert.That(rig.Store.Find("A")).IsNull();
+        await Assert.That(rig.Store.Count).IsEqualTo(1);
+    }
+}

@@ -1,0 +1,32 @@
+using Composer.Configuration;
+using Composer.Network;
+using Composer.Reconciliation;
+
+namespace Composer.Tests.Reconciliation;
+
+public class ReconcileOptionsTests
+{
+    [Test]
+    public async Task Options_come_from_the_manager_and_the_platforms_own_settings()
+    {
+        var settings = new ComposerSettings();
+        settings.Manager.Id = "m1";
+        settings.Manager.ExecuteSchedule = 15;
+        settings.Manager.MaxParallel = 8;
+        settings.Manager.Debug.ShowEnvVars = true;
+        settings.OpenCti.LogsSchedule = 20;
+        settings.OpenAev.LogsSchedule = 40;
+        settings.OpenAev.Enable = true;
+
+        var openCti = ReconcileOptions.FromSettings(settings, PlatformKind.OpenCti);
+        await Assert.That(openCti).IsEqualTo(new ReconcileOptions(PlatformKind.OpenCti, "m1", true, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(15), 8, true));
+        await Assert.That(openCti.HealthInterval).IsEqualTo(TimeSpan.FromSeconds(30));
+        await Assert.That(openCti.MaxBackoff).IsEqualTo(TimeSpan.FromMinutes(5));
+
+        var openAev = ReconcileOptions.FromSettings(settings, PlatformKind.OpenAev);
+        await Assert.That(openAev.LogsSchedule).IsEqualTo(TimeSpan.FromSeconds(40));
+        await Assert.That(openAev.OtherPlatformsEnabled).IsTrue(); // OpenCTI is enabled by default
+        settings.OpenCti.Enable = false;
+        await Assert.That(ReconcileOptions.FromSettings(settings, PlatformKind.OpenAev).OtherPlatformsEnabled).IsFalse();
+    }
+}

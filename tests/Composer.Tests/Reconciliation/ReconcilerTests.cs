@@ -1,0 +1,525 @@
+using Composer.Orchestration;
+using Composer.Platform;
+using Composer.Reconciliation;
+using static Composer.Tests.Reconciliation.ReconcileTestData;
+
+namespace Composer.Tests.Reconciliation;
+
+/// <summary>The planner's rules, one table or case each (upstream cleanup tests 31–37 adapted to per-platform labels).</summary>
+public class ReconcilerTests
+{
+    private static string Joined(ReconcilePlan plan) => string.Join(" | ", Lines(plan));
+
+    // ---- Failed and partial listings --------------------------------------------------------------------------
+
+    [Test]
+    public async Task A_failed_platform_listing_plans_nothing()
+    {
+        var plan = Plan(null, [Workload("A"), Workload("Z")]);
+        await Assert.That(plan.NotPlanned).IsEqualTo("the platform's connector listing failed");
+        await Assert.That(plan.ActionCount).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task A_failed_orchestrator_listing_plans_nothing()
+    {
+        var plan = Plan(Listing(Connector("A"), Connector("B")), null);
+        await Assert.That(plan.NotPlanned).IsEqualTo("the orchestrator's workload listing failed");
+        await Assert.That(plan.ActionCount).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task An_empty_listing_is_not_a_failure_and_removes_this_platforms_orphans()
+    {
+        var plan = Plan(Listing(), [Workload("A"), Workload("X", platform: "openaev")], otherPlatformsEnabled: true);
+        await Assert.That(plan.NotPlanned).IsNull();
+        await Assert.That(Joined(plan)).IsEqualTo("remove connector-a orphan");
+    }
+
+    [Test]
+    public async Task A_partial_listing_removes_nothing_but_still_deploys()
+    {
+        var listing = new ConnectorListing([Connector("A"), Connector("B")], [new SkippedConnector(null, "broken", "the entry has no id")]);
+        var workloads = new[] { Workload("A", name: "connector-a-old-name"), Workload("D") };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(Removals(plan)).IsEmpty();
+        await Assert.That(Joined(plan)).IsEqualTo("deploy A | deploy B");
+        await Assert.That(plan.CleanupSkipped).IsEqualTo("1 listing entry has no id, so a workload missing from the listing may still be wanted");
+    }
+
+    [Test]
+    public async Task Skipped_entries_protect_their_workload_and_say_why_once()
+    {
+        var listing = new ConnectorListing([Connector("A")], [new SkippedConnector("S", "connector-s", "unknown status 'paused'")]);
+        var workloads = new[] { Workload("A"), Workload("S") };
+        var store = Settled(listing, workloads);
+        var plan = Plan(listing, workloads, store);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem Skipped S");
+        var problem = (ReportProblemAction)plan.Connectors[0].Actions[0];
+        await Assert.That(problem.Message).IsEqualTo("connector connector-s (S) is not managed: unknown status 'paused'; its workload is kept as it is");
+
+        store.GetOrAdd("S").ReportedProblems = [problem.Key];
+        await Assert.That(Plan(listing, workloads, store).ActionCount).IsEqualTo(0);
+    }
+
+    // ---- Cleanup (upstream tests 31–36) -----------------------------------------------------------------------
+
+    [Test] // upstream 31
+    public async Task Cleanup_leaves_the_other_platforms_workloads_alone()
+    {
+        var listing = Listing(Connector("A"), Connector("B"), Connector("C"));
+        var workloads = new[] { Workload("A"), Workload("B"), Workload("C"), Workload("X", platform: "openaev"), Workload("Y", platform: "openaev") };
+        await Assert.That(Removals(Plan(listing, workloads, otherPlatformsEnabled: true))).IsEmpty();
+    }
+
+    [Test] // upstream 32
+    public async Task Cleanup_removes_only_this_platforms_orphans()
+    {
+        var listing = Listing(Connector("A"), Connector("B"), Connector("C"));
+        var workloads = new[] { Workload("A"), Workload("B"), Workload("C"), Workload("D"), Workload("X", platform: "openaev") };
+        var plan = Plan(listing, workloads, otherPlatformsEnabled: true);
+        await Assert.That(Removals(plan)).IsEquivalentTo(["remove connector-d orphan"]);
+        await Assert.That(plan.Cleanup[0].ConnectorId).IsEqualTo("D");
+    }
+
+    [Test] // upstream 33, with one platform: an unlabelled workload is this platform's
+    public async Task An_unlabelled_orphan_is_removed_when_no_other_platform_is_enabled()
+    {
+        var plan = Plan(Listing(Connector("A")), [Workload("A"), Workload("Z", platform: null)]);
+        await Assert.That(Removals(plan)).IsEquivalentTo(["remove connector-z orphan"]);
+    }
+
+    [Test] // upstream 33, with two platforms: upstream removes it from both loops, which may delete the other platform's connector
+    public async Task An_unlabelled_workload_is_left_alone_and_reported_once_when_another_platform_is_enabled()
+    {
+        var listing = Listing(Connector("A"));
+        var workloads = new[] { Workload("A"), Workload("Z", platform: null) };
+        var store = Settled(listing, workloads);
+        var plan = Plan(listing, workloads, store, otherPlatformsEnabled: true);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem UnlabelledWorkload wid-connector-z");
+        await Assert.That(((ReportProblemAction)plan.Cleanup[0].Actions[0]).Message).Contains("has no opencti-platform label");
+
+        store.SetNoticed(["wid-connector-z"]);
+        await Assert.That(Plan(listing, workloads, store, otherPlatformsEnabled: true).ActionCount).IsEqualTo(0);
+    }
+
+    [Test] // upstream 34
+    public async Task An_unlabelled_workload_of_a_listed_connector_is_kept_and_adopted()
+    {
+        var listing = Listing(Connector("A"), Connector("B"));
+        var workloads = new[] { Workload("A"), Workload("B", platform: null) };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(plan.ActionCount).IsEqualTo(0);
+    }
+
+    [Test] // upstream 35
+    public async Task A_renamed_connectors_old_workload_is_removed_before_the_new_one_is_deployed()
+    {
+        var listing = Listing(Connector("A"), Connector("B"));
+        var workloads = new[] { Workload("A", name: "connector-a-old-name"), Workload("B") };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(Joined(plan)).IsEqualTo("remove connector-a-old-name stale | deploy A");
+    }
+
+    [Test] // upstream 36
+    public async Task Correctly_named_workloads_are_kept()
+    {
+        var listing = Listing(Connector("A"), Connector("B"));
+        var workloads = new[] { Workload("A"), Workload("B") };
+        await Assert.That(Removals(Plan(listing, workloads))).IsEmpty();
+    }
+
+    [Test]
+    public async Task A_workload_without_a_connector_id_is_never_removed_and_reported_once()
+    {
+        var listing = Listing(Connector("A"));
+        var workloads = new[] { Workload("A"), Workload(null, name: "mystery") };
+        var store = Settled(listing, workloads);
+        var plan = Plan(listing, workloads, store);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem NoConnectorId wid-mystery");
+
+        store.SetNoticed(plan.Cleanup[0].CurrentNotices!);
+        await Assert.That(Plan(listing, workloads, store).ActionCount).IsEqualTo(0);
+        // Gone: forgotten, so it would be reported again if it came back.
+        var gone = Plan(listing, [Workload("A")], store);
+        await Assert.That(gone.Cleanup[0].CurrentNotices).IsEmpty();
+    }
+
+    [Test]
+    public async Task Workloads_of_another_manager_are_not_touched()
+    {
+        var plan = Plan(Listing(), [Workload("A", manager: "someone-else")]);
+        await Assert.That(plan.ActionCount).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task Orphans_of_one_connector_form_one_group()
+    {
+        var plan = Plan(Listing(), [Workload("D"), Workload("D", name: "connector-d-old"), Workload("E")]);
+        await Assert.That(plan.Cleanup.Count).IsEqualTo(2);
+        await Assert.That(plan.Cleanup[0].Actions.Count).IsEqualTo(2);
+    }
+
+    // ---- Name collisions (upstream 37) ------------------------------------------------------------------------
+
+    [Test] // upstream 37: the workload named after B belongs to another connector: never touched, never deployed over
+    public async Task A_name_taken_by_another_platforms_workload_is_a_collision()
+    {
+        var listing = Listing(Connector("B"));
+        var workloads = new[] { Workload("A", name: "connector-b", platform: "openaev") };
+        var plan = Plan(listing, workloads, otherPlatformsEnabled: true);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem NameCollision B");
+        var problem = (ReportProblemAction)plan.Connectors[0].Actions[0];
+        await Assert.That(problem.Severity).IsEqualTo(Composer.Hosting.LogLevel.Error);
+        await Assert.That(problem.Message).IsEqualTo(
+            "the workload name 'connector-b' of connector connector-B (B) is taken by connector-b, a workload of openaev connector A: it is not deployed; rename one of the connectors");
+    }
+
+    [Test]
+    public async Task A_name_taken_by_a_skipped_connectors_workload_is_a_collision_and_nothing_is_removed()
+    {
+        var listing = new ConnectorListing([Connector("B")], [new SkippedConnector("A", "connector-a", "bad")]);
+        var workloads = new[] { Workload("A", name: "connector-b") };
+        var store = new ConnectorStateStore();
+        store.GetOrAdd("A").ReportedProblems = [new ProblemKey(ProblemKind.Skipped, "bad")];
+        await Assert.That(Joined(Plan(listing, workloads, store))).IsEqualTo("report_problem NameCollision B");
+    }
+
+    [Test]
+    public async Task The_right_name_with_the_own_id_is_the_workload()
+    {
+        var listing = Listing(Connector("A"));
+        var workloads = new[] { Workload("A") };
+        await Assert.That(Plan(listing, workloads, Settled(listing, workloads)).ActionCount).IsEqualTo(0);
+    }
+
+    [Test]
+    public async Task A_collision_is_reported_once_and_again_after_it_went_away()
+    {
+        var listing = Listing(Connector("B"));
+        var taken = new[] { Workload(null, name: "connector-b") };
+        var store = new ConnectorStateStore();
+        var plan = Plan(listing, taken, store);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem NameCollision B | report_problem NoConnectorId wid-connector-b");
+        store.GetOrAdd("B").ReportedProblems = plan.Connectors[0].CurrentProblems!;
+        store.SetNoticed(plan.Cleanup[0].CurrentNotices!);
+        await Assert.That(Plan(listing, taken, store).ActionCount).IsEqualTo(0);
+
+        var free = Plan(listing, [], store);
+        await Assert.That(Joined(free)).IsEqualTo("deploy B");
+        await Assert.That(free.Connectors[0].CurrentProblems).IsEmpty();
+    }
+
+    [Test]
+    public async Task A_name_freed_by_an_orphan_removal_this_cycle_is_deployed_on_the_next_without_a_problem()
+    {
+        // Connector A deleted, B created with A's old name.
+        var plan = Plan(Listing(Connector("B", name: "connector-A")), [Workload("A")]);
+        await Assert.That(Joined(plan)).IsEqualTo("remove connector-a orphan");
+    }
+
+    [Test]
+    public async Task With_a_partial_listing_an_orphan_keeps_its_name_and_that_is_a_collision()
+    {
+        var listing = new ConnectorListing([Connector("B", name: "connector-A")], [new SkippedConnector(null, null, "no id")]);
+        await Assert.That(Joined(Plan(listing, [Workload("A")]))).IsEqualTo("report_problem NameCollision B");
+    }
+
+    [Test]
+    public async Task Two_listed_connectors_with_one_name_the_second_is_not_deployed()
+    {
+        var plan = Plan(Listing(Connector("A", name: "Same"), Connector("B", name: "same")), []);
+        await Assert.That(Joined(plan)).IsEqualTo("deploy A | report_problem DuplicateName B");
+        await Assert.That(((ReportProblemAction)plan.Connectors[1].Actions[0]).Message).IsEqualTo(
+            "connector same (B) has the same workload name 'same' as connector Same (A): it is not deployed; rename one of them");
+    }
+
+    [Test]
+    public async Task Two_listed_connectors_with_one_name_the_one_owning_the_workload_keeps_it()
+    {
+        var listing = Listing(Connector("A", name: "same"), Connector("B", name: "same"));
+        var workloads = new[] { Workload("B", name: "same") };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem DuplicateName A");
+    }
+
+    [Test]
+    public async Task A_rename_onto_a_taken_name_keeps_the_old_workload()
+    {
+        var listing = Listing(Connector("A", name: "same"), Connector("B", name: "same"));
+        var workloads = new[] { Workload("A", name: "same"), Workload("B", name: "b-old") };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem DuplicateName B");
+    }
+
+    [Test]
+    public async Task A_connector_id_listed_twice_is_managed_once()
+    {
+        var plan = Plan(Listing(Connector("A"), Connector("A", name: "other")), []);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem DuplicateId A | deploy A");
+    }
+
+    // ---- Existing workloads ------------------------------------------------------------------------------------
+
+    [Test]
+    public async Task A_workload_created_by_the_rust_version_is_adopted_without_redeploy()
+    {
+        // Exactly the labels and environment hash upstream writes (§6.2, §6.3), nothing of Composer's own.
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started, hash: "abc"));
+        var rust = Workload("A", state: WorkloadState.Running, hash: "abc");
+        await Assert.That(rust.Labels.Count).IsEqualTo(3);
+        // After a restart of Composer (empty state): reports only, no deploy, refresh, start or status patch.
+        await Assert.That(Joined(Plan(listing, [rust]))).IsEqualTo("report_health connector-a | report_logs connector-a");
+    }
+
+    [Test]
+    public async Task A_missing_workload_is_deployed_with_the_requested_status()
+    {
+        var plan = Plan(Listing(Connector("A", requested: RequestedStatus.Starting), Connector("B")), []);
+        await Assert.That(Joined(plan)).IsEqualTo("deploy A | deploy B");
+        await Assert.That(plan.Connectors[0].Actions[0].Describe()).IsEqualTo(
+            "deploy connector-a for connector connector-A (A) from image opencti/connector-a:6.0.0, started");
+        await Assert.That(plan.Connectors[1].Actions[0].Describe()).EndsWith("not started (requested stopping)");
+    }
+
+    [Test]
+    [Arguments(RequestedStatus.Starting, WorkloadState.Stopped, "start connector-a")]
+    [Arguments(RequestedStatus.Starting, WorkloadState.Running, "")]
+    [Arguments(RequestedStatus.Starting, WorkloadState.Restarting, "")] // the engine is restarting it
+    [Arguments(RequestedStatus.Stopping, WorkloadState.Running, "stop connector-a")]
+    [Arguments(RequestedStatus.Stopping, WorkloadState.Restarting, "stop connector-a")]
+    [Arguments(RequestedStatus.Stopping, WorkloadState.Stopped, "")]
+    public async Task The_requested_status_is_applied(RequestedStatus requested, WorkloadState state, string expected)
+    {
+        var current = state == WorkloadState.Running ? ConnectorStatus.Started : ConnectorStatus.Stopped;
+        var listing = Listing(Connector("A", requested: requested, current: current));
+        var workloads = new[] { Workload("A", state: state) };
+        await Assert.That(Joined(Plan(listing, workloads, Settled(listing, workloads)))).IsEqualTo(expected);
+    }
+
+    [Test]
+    // observed, what the platform recorded, what Composer last reported (and what the platform had then), expected
+    [Arguments(WorkloadState.Running, ConnectorStatus.Stopped, null, null, "started")]
+    [Arguments(WorkloadState.Running, null, null, null, "started")]
+    [Arguments(WorkloadState.Running, ConnectorStatus.Started, null, null, "")]
+    [Arguments(WorkloadState.Restarting, ConnectorStatus.Started, null, null, "stopped")]
+    [Arguments(WorkloadState.Stopped, ConnectorStatus.Started, null, null, "stopped")]
+    [Arguments(WorkloadState.Stopped, ConnectorStatus.Stopped, null, null, "")]
+    // Reported already while the platform still shows the old status: not again every cycle.
+    [Arguments(WorkloadState.Running, ConnectorStatus.Stopped, ConnectorStatus.Started, ConnectorStatus.Stopped, "")]
+    // Reported, but the platform's record changed since (it lost it): report again.
+    [Arguments(WorkloadState.Stopped, ConnectorStatus.Started, ConnectorStatus.Stopped, null, "stopped")]
+    // What was reported earlier no longer holds.
+    [Arguments(WorkloadState.Stopped, ConnectorStatus.Started, ConnectorStatus.Started, ConnectorStatus.Stopped, "stopped")]
+    public async Task The_status_is_reported_when_it_differs(WorkloadState state, ConnectorStatus? recorded, ConnectorStatus? reported,
+        ConnectorStatus? platformHad, string expected)
+    {
+        var requested = state == WorkloadState.Stopped ? RequestedStatus.Stopping : RequestedStatus.Starting;
+        var listing = Listing(Connector("A", requested: requested, current: recorded));
+        var workloads = new[] { Workload("A", state: state) };
+        var store = Settled(listing, workloads);
+        if (reported is { } r) store.GetOrAdd("A").LastStatusReport = (r, platformHad);
+        var lines = Lines(Plan(listing, workloads, store));
+        await Assert.That(string.Join(" ", lines.FindAll(l => l.StartsWith("report_status", StringComparison.Ordinal))))
+            .IsEqualTo(expected.Length == 0 ? "" : "report_status connector-a " + expected);
+    }
+
+    [Test]
+    public async Task A_changed_hash_refreshes_and_the_refresh_settles_the_status()
+    {
+        var listing = Listing(Connector("A", hash: "new", requested: RequestedStatus.Starting));
+        var workloads = new[] { Workload("A", hash: "old") };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(Joined(plan)).IsEqualTo("refresh connector-a");
+        await Assert.That(plan.Connectors[0].Actions[0].Describe()).IsEqualTo(
+            "refresh connector-a (exited) of connector connector-A (A): config hash old -> new");
+    }
+
+    [Test]
+    public async Task An_unknown_hash_is_not_refreshed_and_reported_once()
+    {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting));
+        var workloads = new[] { Workload("A", hash: null) };
+        var store = Settled(listing, workloads);
+        var plan = Plan(listing, workloads, store);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem UnknownConfigHash A | start connector-a");
+
+        store.GetOrAdd("A").ReportedProblems = plan.Connectors[0].CurrentProblems!;
+        await Assert.That(Joined(Plan(listing, workloads, store))).IsEqualTo("start connector-a");
+    }
+
+    // ---- Health and logs ----------------------------------------------------------------------------------------
+
+    [Test]
+    // was running at the last observation, seconds since the last health report (-1: never), expected
+    [Arguments(true, 5, false)]
+    [Arguments(true, 29, false)]
+    [Arguments(true, 30, true)]
+    [Arguments(true, -1, true)]
+    [Arguments(false, 5, true)] // just started
+    public async Task Health_is_reported_when_just_started_or_every_30_seconds(bool wasRunning, int secondsAgo, bool expected)
+    {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
+        var workloads = new[] { Workload("A", state: WorkloadState.Running) };
+        var store = Settled(listing, workloads);
+        var state = store.GetOrAdd("A");
+        state.WasRunning = wasRunning;
+        state.LastHealthReport = secondsAgo < 0 ? null : Now - TimeSpan.FromSeconds(secondsAgo);
+        await Assert.That(Lines(Plan(listing, workloads, store)).Contains("report_health connector-a")).IsEqualTo(expected);
+    }
+
+    [Test]
+    public async Task A_stopped_workload_reports_no_health_and_records_that_it_stopped()
+    {
+        var listing = Listing(Connector("A"));
+        var workloads = new[] { Workload("A", state: WorkloadState.Stopped) };
+        var store = Settled(listing, workloads);
+        store.GetOrAdd("A").WasRunning = true;
+        var plan = Plan(listing, workloads, store);
+        await Assert.That(plan.ActionCount).IsEqualTo(0);
+        await Assert.That(plan.Connectors[0].Running).IsNotNull().And.IsFalse();
+    }
+
+    [Test]
+    public async Task Logs_timers_are_per_connector()
+    {
+        // Upstream shares one timer per platform, so only one connector uploads per window.
+        var listing = Listing(Connector("A"), Connector("B"));
+        var workloads = new[] { Workload("A"), Workload("B") };
+        var store = Settled(listing, workloads);
+        store.GetOrAdd("A").LastLogs = Now - TimeSpan.FromSeconds(10);
+        store.GetOrAdd("B").LastLogs = Now - TimeSpan.FromSeconds(11);
+        await Assert.That(Joined(Plan(listing, workloads, store))).IsEqualTo("report_logs connector-a | report_logs connector-b");
+        store.GetOrAdd("A").LastLogs = Now - TimeSpan.FromSeconds(9);
+        await Assert.That(Joined(Plan(listing, workloads, store))).IsEqualTo("report_logs connector-b");
+    }
+
+    [Test]
+    public async Task Actions_run_problems_first_then_reports_then_changes_then_logs()
+    {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Stopping, current: ConnectorStatus.Stopped));
+        var workloads = new[] { Workload("A", state: WorkloadState.Running, hash: null), Workload("A", name: "connector-a-old") };
+        var plan = Plan(listing, workloads);
+        await Assert.That(Joined(plan)).IsEqualTo(
+            "report_problem UnknownConfigHash A | report_status connector-a started | report_health connector-a | remove connector-a-old stale | stop connector-a | report_logs connector-a");
+    }
+
+    // ---- Blocked connectors and backoff -------------------------------------------------------------------------
+
+    [Test]
+    public async Task A_blocked_connector_is_not_deployed_and_says_why_once()
+    {
+        var listing = Listing(Connector("A", blocked: "OPENCTI_TOKEN could not be decrypted", requested: RequestedStatus.Starting));
+        var store = new ConnectorStateStore();
+        var plan = Plan(listing, [], store);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem Blocked A");
+        await Assert.That(((ReportProblemAction)plan.Connectors[0].Actions[0]).Message).IsEqualTo(
+            "connector connector-A (A) is not deployed, started or refreshed: OPENCTI_TOKEN could not be decrypted");
+
+        store.GetOrAdd("A").ReportedProblems = plan.Connectors[0].CurrentProblems!;
+        await Assert.That(Plan(listing, [], store).ActionCount).IsEqualTo(0);
+        // Another reason is another problem.
+        var other = Listing(Connector("A", blocked: "OPENCTI_URL could not be decrypted"));
+        await Assert.That(Joined(Plan(other, [], store))).IsEqualTo("report_problem Blocked A");
+    }
+
+    [Test]
+    public async Task A_blocked_connectors_workload_is_kept_unchanged_but_still_reported_and_stoppable()
+    {
+        var blocked = Connector("A", blocked: "undecryptable", hash: "new", requested: RequestedStatus.Starting, current: ConnectorStatus.Started);
+        var workloads = new[] { Workload("A", hash: "old"), Workload("A", name: "connector-a-old") };
+        var store = Settled(Listing(blocked), workloads);
+        store.GetOrAdd("A").ReportedProblems = [new ProblemKey(ProblemKind.Blocked, "undecryptable")];
+        store.GetOrAdd("A").LastLogs = null;
+        await Assert.That(Joined(Plan(Listing(blocked), workloads, store))).IsEqualTo("report_status connector-a stopped | report_logs connector-a");
+
+        var stopping = blocked with { RequestedStatus = RequestedStatus.Stopping };
+        var running = new[] { Workload("A", hash: "old", state: WorkloadState.Running) };
+        store.GetOrAdd("A").WasRunning = true;
+        store.GetOrAdd("A").LastLogs = Now;
+        await Assert.That(Joined(Plan(Listing(stopping), running, store))).IsEqualTo("stop connector-a");
+    }
+
+    [Test]
+    public async Task Backoff_holds_back_changes_but_not_reports()
+    {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting), Connector("B", requested: RequestedStatus.Starting));
+        var workloads = new[] { Workload("A") };
+        var store = Settled(listing, workloads);
+        store.GetOrAdd("A").LastLogs = null;
+        store.GetOrAdd("A").RetryAt = Now + TimeSpan.FromSeconds(20);
+        store.GetOrAdd("B").RetryAt = Now + TimeSpan.FromSeconds(1);
+        var plan = Plan(listing, workloads, store);
+        await Assert.That(Joined(plan)).IsEqualTo("report_logs connector-a");
+        await Assert.That(plan.Connectors[0].DeferredUntil).IsEqualTo(Now + TimeSpan.FromSeconds(20));
+        await Assert.That(plan.Connectors[1].DeferredUntil).IsEqualTo(Now + TimeSpan.FromSeconds(1));
+
+        var later = Plan(listing, workloads, store, now: Now + TimeSpan.FromSeconds(20));
+        await Assert.That(Joined(later)).IsEqualTo("start connector-a | report_logs connector-a | deploy B");
+    }
+
+    [Test]
+    public async Task Backoff_holds_back_orphan_removal()
+    {
+        var store = new ConnectorStateStore();
+        store.GetOrAdd("D").RetryAt = Now + TimeSpan.FromSeconds(5);
+        var plan = Plan(Listing(), [Workload("D")], store);
+        await Assert.That(plan.ActionCount).IsEqualTo(0);
+        await Assert.That(plan.Cleanup[0].DeferredUntil).IsEqualTo(Now + TimeSpan.FromSeconds(5));
+    }
+
+    // ---- Purity, output -----------------------------------------------------------------------------------------
+
+    [Test]
+    public async Task Planning_changes_no_state_and_repeats_itself()
+    {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting), Connector("B"));
+        var workloads = new[] { Workload("A", state: WorkloadState.Running), Workload("D") };
+        var store = new ConnectorStateStore();
+        var first = Plan(listing, workloads, store).Describe();
+        await Assert.That(store.Count).IsEqualTo(0);
+        await Assert.That(Plan(listing, workloads, store).Describe()).IsEqualTo(first);
+    }
+
+    [Test]
+    public async Task The_plan_reads_as_lines_and_as_json_without_configuration_values()
+    {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting), Connector("B", hash: "h2"));
+        var workloads = new[] { Workload("B"), Workload("D") };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(plan.Describe()).IsEqualTo(
+            "opencti: 3 actions\n" +
+            "connector-A (A)\n" +
+            "  deploy connector-a for connector connector-A (A) from image opencti/connector-a:6.0.0, started\n" +
+            "connector-B (B)\n" +
+            "  refresh connector-b (exited) of connector connector-B (B): config hash h1 -> h2\n" +
+            "connector-d (D)\n" +
+            "  remove connector-d (exited): orphan (connector D is no longer listed)");
+
+        var json = plan.ToJson();
+        await Assert.That(json).DoesNotContain("secret-token");
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        await Assert.That(root.GetProperty("platform").GetString()).IsEqualTo("opencti");
+        await Assert.That(root.GetProperty("planned").GetBoolean()).IsTrue();
+        var deploy = root.GetProperty("connectors")[0].GetProperty("actions")[0];
+        await Assert.That(deploy.GetProperty("action").GetString()).IsEqualTo("deploy");
+        await Assert.That(deploy.GetProperty("connector_id").GetString()).IsEqualTo("A");
+        await Assert.That(deploy.GetProperty("workload").GetString()).IsEqualTo("connector-a");
+        await Assert.That(deploy.GetProperty("image").GetString()).IsEqualTo("opencti/connector-a:6.0.0");
+        await Assert.That(deploy.GetProperty("start").GetBoolean()).IsTrue();
+        var remove = root.GetProperty("cleanup")[0].GetProperty("actions")[0];
+        await Assert.That(remove.GetProperty("reason").GetString()).IsEqualTo("orphan");
+        await Assert.That(remove.GetProperty("workload_id").GetString()).IsEqualTo("wid-connector-d");
+    }
+
+    [Test]
+    public async Task An_unplanned_plan_says_why_in_both_forms()
+    {
+        var plan = Plan(null, []);
+        await Assert.That(plan.Describe()).IsEqualTo("opencti: nothing planned: the platform's connector listing failed");
+        using var doc = System.Text.Json.JsonDocument.Parse(plan.ToJson());
+        await Assert.That(doc.RootElement.GetProperty("planned").GetBoolean()).IsFalse();
+        await Assert.That(doc.RootElement.GetProperty("reason").GetString()).IsEqualTo("the platform's connector listing failed");
+    }
+}
