@@ -6,7 +6,7 @@ namespace Composer.Configuration;
 
 /// <summary>
 /// Cross-field and semantic rules that need no file, run after binding (the resolve step, Resolved/SettingsResolver,
-/// checks what needs files: CA bundles; and owns the registry rules through RegistryConfiguration). Every problem is collected with its key and the source of
+/// checks what needs files: the manager key, CA bundles; and owns the registry rules through RegistryConfiguration). Every problem is collected with its key and the source of
 /// the offending value; nothing is printed that could be a secret.
 /// </summary>
 public static class ConfigValidator
@@ -17,7 +17,7 @@ public static class ConfigValidator
     private static readonly string[] LogFormats = ["json", "pretty"];
     private static readonly string[] RestartConditions = ["none", "on-failure", "any"];
 
-    public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings, bool requireManagerKey = true)
+    public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
     {
         var v = new Checker(provenance, errors, warnings);
 
@@ -33,8 +33,6 @@ public static class ConfigValidator
         {
             v.Error("manager.logger.format", $"expected json or pretty, got \"{m.Logger.Format}\"");
         }
-
-        if (s.OpenCti.Enable || s.OpenAev.Enable) CheckPrivateKey(v, m, s.OpenCti.Enable ? "opencti.enable" : "openaev.enable", requireManagerKey);
 
         v.ProxyUrl("http_proxy", s.HttpProxy);
         v.ProxyUrl("https_proxy", s.HttpsProxy);
@@ -104,19 +102,6 @@ public static class ConfigValidator
     }
 
     /// <summary>The manager key, by the one rule of <see cref="Platform.ManagerKey.Load"/>; the key is only checked here, not kept.</summary>
-    private static void CheckPrivateKey(Checker v, ManagerSettings m, string because, bool required)
-    {
-        var result = Platform.ManagerKey.Load(m);
-        using var key = result.Key;
-        if (result.IsMissing)
-        {
-            if (required) v.Error(result.Error!.ConfigKey, $"{result.Error.Message}; required because {because} is true");
-            return;
-        }
-        foreach (var warning in result.Warnings) v.Warning(warning.ConfigKey, warning.Message);
-        if (result.Error is { } error) v.Error(error.ConfigKey, error.Message);
-    }
-
     private sealed class Checker(ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
     {
         public void Error(string path, string message) => errors.Add(new ConfigDiagnostic(path, provenance.Describe(path), message));

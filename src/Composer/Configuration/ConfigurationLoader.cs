@@ -141,8 +141,8 @@ public static class ConfigurationLoader
         BindEnvironment(ctx, settings, env);
         // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
         // bind keeps its previous value and is not reported twice.
-        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings, request.RequireManagerKey);
-        var resolved = Resolved.SettingsResolver.Resolve(settings, result.Provenance, env, ctx.Errors, ctx.Warnings);
+        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
+        var resolved = Resolved.SettingsResolver.Resolve(settings, result.Provenance, env, ctx.Errors, ctx.Warnings, request.RequireManagerKey);
 
         result.Errors.AddRange(ctx.Errors);
         result.Warnings.AddRange(ctx.Warnings);

@@ -20,7 +20,7 @@ public static class TestSettings
     {
         var errors = new List<ConfigDiagnostic>();
         var warnings = new List<ConfigDiagnostic>();
-        var resolved = SettingsResolver.Resolve(settings, ConfigProvenance.None, environment ?? new Dictionary<string, string>(), errors, warnings);
+        var resolved = SettingsResolver.Resolve(settings, ConfigProvenance.None, environment ?? new Dictionary<string, string>(), errors, warnings, requireManagerKey: false);
         return (resolved, errors, warnings);
     }
 }

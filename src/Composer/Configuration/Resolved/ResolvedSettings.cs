@@ -62,6 +62,9 @@ public sealed class ResolvedSettings
 
     public required ManagerOptions Manager { get; init; }
 
+    /// <summary>The manager key, loaded once at load time; null when no platform is enabled or when the command does not need it.</summary>
+    public required Platform.ManagerKey? Key { get; init; }
+
     /// <summary>manager.logger, validated.</summary>
     public required LoggerSettings Logger { get; init; }
 

@@ -4,6 +4,7 @@ using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
+using Composer.Platform;
 
 namespace Composer.Configuration.Resolved;
 
@@ -18,9 +19,13 @@ public static class SettingsResolver
     /// Resolves <paramref name="settings"/>; problems are added to <paramref name="errors"/> and
     /// <paramref name="warnings"/>. The result is meant to be used only when no error was added.
     /// </summary>
+    /// <param name="requireManagerKey">Whether a missing manager key is an error when a platform is enabled (commands that
+    /// never talk to a platform do not need it; a key that is configured is loaded and checked anyway).</param>
     public static ResolvedSettings Resolve(ComposerSettings settings, ConfigProvenance provenance, IReadOnlyDictionary<string, string> environment,
-        List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
+        List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings, bool requireManagerKey = true)
     {
+        var key = LoadManagerKey(settings, provenance, errors, warnings, requireManagerKey);
+
         // Every CA list is read now, used or not, so that a broken one is reported before it is needed.
         var certificates = new CertificateLoader();
         certificates.Load("https_proxy_ca", settings.HttpsProxyCa);
@@ -53,6 +58,7 @@ public static class SettingsResolver
         return new ResolvedSettings
         {
             Settings = settings,
+            Key = key,
             Manager = new ManagerOptions(m.Id, m.Name, TimeSpan.FromSeconds(Math.Max(1, m.ExecuteSchedule)),
                 TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars),
             Logger = m.Logger,
@@ -69,6 +75,23 @@ public static class SettingsResolver
                 openCti.ConnectorNetwork,
                 openAev.ConnectorNetwork),
         };
+    }
+
+    /// <summary>The manager key (read once, here), when a platform is enabled or a key is configured; the rule is ManagerKey's.</summary>
+    private static ManagerKey? LoadManagerKey(ComposerSettings settings, ConfigProvenance provenance, List<ConfigDiagnostic> errors,
+        List<ConfigDiagnostic> warnings, bool required)
+    {
+        var because = settings.OpenCti.Enable ? "opencti.enable" : settings.OpenAev.Enable ? "openaev.enable" : null;
+        if (because is null) return null;
+        var result = ManagerKey.Load(settings.Manager);
+        if (result.IsMissing)
+        {
+            if (required) errors.Add(new ConfigDiagnostic(result.Error!.ConfigKey, provenance.Describe(result.Error.ConfigKey), $"{result.Error.Message}; required because {because} is true"));
+            return null;
+        }
+        foreach (var warning in result.Warnings) warnings.Add(new ConfigDiagnostic(warning.ConfigKey, provenance.Describe(warning.ConfigKey), warning.Message));
+        if (result.Error is { } error) errors.Add(new ConfigDiagnostic(error.ConfigKey, provenance.Describe(error.ConfigKey), error.Message));
+        return result.Key;
     }
 
     private static ResolvedPlatform ResolvePlatform(ComposerSettings settings, PlatformKind kind, CertificateLoader certificates)
