@@ -1,4 +1,4 @@
-using Composer.Configuration;
+using Composer.Configuration.Resolved;
 using Composer.Network;
 
 namespace Composer.Reconciliation;
@@ -27,18 +27,18 @@ public sealed record ReconcileOptions(
     /// <summary>Backoff delays double from <see cref="ExecuteSchedule"/> up to this.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The options of <paramref name="platform"/>'s loop from the loaded settings.</summary>
-    public static ReconcileOptions FromSettings(ComposerSettings settings, PlatformKind platform)
+    /// <summary>The options of <paramref name="platform"/>'s loop, from the resolved configuration.</summary>
+    public static ReconcileOptions For(ResolvedSettings settings, PlatformKind platform)
     {
-        var own = platform == PlatformKind.OpenCti ? settings.OpenCti : settings.OpenAev;
-        var other = platform == PlatformKind.OpenCti ? settings.OpenAev : settings.OpenCti;
+        var own = settings.Platform(platform);
+        var other = settings.Platform(platform == PlatformKind.OpenCti ? PlatformKind.OpenAev : PlatformKind.OpenCti);
         return new ReconcileOptions(
             platform,
             settings.Manager.Id,
-            other.Enable,
-            TimeSpan.FromSeconds(own.LogsSchedule),
-            TimeSpan.FromSeconds(settings.Manager.ExecuteSchedule),
+            other.Enabled,
+            own.LogsSchedule,
+            settings.Manager.ExecuteSchedule,
             settings.Manager.MaxParallel,
-            settings.Manager.Debug.ShowEnvVars);
+            settings.Manager.ShowEnvVars);
     }
 }
