@@ -40,21 +40,33 @@ public sealed class ImagePreflight : IDisposable
     private readonly Logger _logger;
 
     public ImagePreflight(RegistryConfiguration registry, ImageResolver resolver, RegistryClient client, Logger? logger = null)
+        : this(new RegistryConfigurationSource(registry), resolver, client, logger)
     {
-        Registry = registry;
+    }
+
+    /// <param name="registrySource">Shared with <paramref name="client"/> and the orchestrators: see <see cref="RegistryConfigurationSource"/>.</param>
+    public ImagePreflight(RegistryConfigurationSource registrySource, ImageResolver resolver, RegistryClient client, Logger? logger = null)
+    {
+        RegistrySource = registrySource;
         _resolver = resolver;
         _client = client;
         _logger = logger ?? Logger.Null;
     }
 
-    public RegistryConfiguration Registry { get; }
+    /// <summary>Where the current registry configuration comes from (credentials may rotate).</summary>
+    public RegistryConfigurationSource RegistrySource { get; }
+
+    /// <summary>The registry configuration as of now.</summary>
+    public RegistryConfiguration Registry => RegistrySource.Current;
 
     /// <summary>
     /// Builds the pre-flight from the settings; returns null and fills errors (key, value, expectation) when
     /// opencti.daemon.registry is invalid.
     /// </summary>
+    /// <param name="reload">Re-reads the registry configuration (rotated credentials, see <see cref="RegistryConfigurationSource"/>;
+    /// <see cref="RegistryConfigurationSource.FromConfiguration"/> in production); null: the credentials never change.</param>
     public static ImagePreflight? Create(ComposerSettings settings, IOutboundHandlerFactory handlers, ICollection<string> errors,
-        Logger? logger = null, RegistryClientOptions? options = null)
+        Logger? logger = null, RegistryClientOptions? options = null, Func<RegistryConfiguration?>? reload = null, TimeProvider? time = null)
     {
         var registrySettings = settings.OpenCti.Daemon.Registry;
         var registry = RegistryConfiguration.FromSettings(registrySettings, errors);
@@ -66,8 +78,9 @@ public sealed class ImagePreflight : IDisposable
         }
         logger ??= Logger.Null;
         foreach (var warning in registry.Warnings) logger.Warn(warning);
-        var client = new RegistryClient(handlers, registry, options ?? new RegistryClientOptions { Logger = logger });
-        return new ImagePreflight(registry, resolver, client, logger);
+        var source = new RegistryConfigurationSource(registry, reload, time, logger);
+        var client = new RegistryClient(handlers, source, options ?? new RegistryClientOptions { Logger = logger });
+        return new ImagePreflight(source, resolver, client, logger);
     }
 
     public async Task<PreflightResult> CheckAsync(string image, CancellationToken cancellationToken = default)
