@@ -15,7 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Composer.Tests.Infrastructure;
 
 /// <summary>One request the stand-in answered, with the RBAC (resource, verb) it needs.</summary>
-public sealed record StandInRequest(string Method, string Path, string Query, string? Resource, string? Verb, string UserAgent, string? ContentType, int Status);
+public sealed record StandInRequest(string Method, string Path, string Query, string? Resource, string? Verb, string UserAgent, string? ContentType, int Status, string? User);
 
 /// <summary>
 /// A Kubernetes API server stand-in over HTTPS on 127.0.0.1 (Kestrel), signed by its own test CA, with bearer-token
@@ -106,13 +106,13 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         return token;
     }
 
-    /// <summary>Accept <paramref name="token"/> from now on and stop accepting the others (a rotated service account token).</summary>
-    public void RotateTokens(string token)
+    /// <summary>Accept <paramref name="token"/> (as <paramref name="user"/>) from now on and stop accepting the others (a rotated service account token).</summary>
+    public void RotateTokens(string token, string user = "composer")
     {
         lock (_gate)
         {
             _tokens.Clear();
-            _tokens[token] = "composer";
+            _tokens[token] = user;
         }
     }
 
@@ -168,7 +168,8 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         var segments = path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         var (resource, verb) = RbacOf(request.Method, segments);
         Reply reply;
-        if (!await AuthenticateAsync(context))
+        var user = await AuthenticateAsync(context);
+        if (user is null)
         {
             reply = Reply.Status(401, "Unauthorized", "Unauthorized");
         }
@@ -186,7 +187,7 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
             }
         }
         var userAgent = request.Headers.UserAgent.ToString();
-        _requests.Enqueue(new StandInRequest(request.Method, path, request.QueryString.Value ?? "", resource, verb, userAgent, request.ContentType, reply.Code));
+        _requests.Enqueue(new StandInRequest(request.Method, path, request.QueryString.Value ?? "", resource, verb, userAgent, request.ContentType, reply.Code, user));
         if (resource is not null && verb is not null && userAgent.StartsWith("composer/", StringComparison.Ordinal))
         {
             SessionComposerCalls.AddOrUpdate((resource, verb), 1, (_, n) => n + 1);
@@ -196,20 +197,21 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         await context.Response.WriteAsync(reply.Body);
     }
 
-    private async Task<bool> AuthenticateAsync(HttpContext context)
+    /// <summary>The user of a request (its token's, or its client certificate's CN), or null when unauthenticated.</summary>
+    private async Task<string?> AuthenticateAsync(HttpContext context)
     {
         var authorization = context.Request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.Ordinal))
         {
-            lock (_gate) return _tokens.ContainsKey(authorization["Bearer ".Length..].Trim());
+            lock (_gate) return _tokens.GetValueOrDefault(authorization["Bearer ".Length..].Trim());
         }
         var certificate = await context.Connection.GetClientCertificateAsync();
-        if (certificate is null) return false;
+        if (certificate is null) return null;
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.CustomTrustStore.Add(Ca.Certificate);
-        return chain.Build(certificate);
+        return chain.Build(certificate) ? certificate.GetNameInfo(X509NameType.SimpleName, false) : null;
     }
 
     /// <summary>The RBAC resource and verb of a request, as the API server's authorizer sees it.</summary>

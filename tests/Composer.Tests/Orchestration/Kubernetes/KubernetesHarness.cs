@@ -19,8 +19,9 @@ public sealed class KubernetesHarness : IAsyncDisposable
 {
     public const string ConnectorImage = HtpasswdRegistryFixture.KnownRepository + ":" + HtpasswdRegistryFixture.KnownTag;
 
-    private KubernetesHarness(KubernetesStandIn api, string directory, string ns, string managerId, FakeTimeProvider time, HtpasswdRegistryFixture registry)
+    private KubernetesHarness(KubernetesStandIn api, string directory, string ns, string managerId, FakeTimeProvider time, HtpasswdRegistryFixture registry, bool inCluster)
     {
+        InCluster = inCluster;
         Api = api;
         Directory = directory;
         Namespace = ns;
@@ -30,6 +31,12 @@ public sealed class KubernetesHarness : IAsyncDisposable
     }
 
     public KubernetesStandIn Api { get; }
+
+    /// <summary>Connected as a pod is: service account files and KUBERNETES_SERVICE_HOST/PORT, no kubeconfig.</summary>
+    public bool InCluster { get; }
+
+    /// <summary>Where the service account files are (in-cluster mode): token, ca.crt, namespace.</summary>
+    public string ServiceAccountDirectory => Path.Combine(Directory, "serviceaccount");
     public string Directory { get; }
     public string Namespace { get; }
     public string ManagerId { get; }
@@ -46,19 +53,28 @@ public sealed class KubernetesHarness : IAsyncDisposable
     /// <param name="reload">The registry reload function (rotation tests); null: the credentials never change.</param>
     /// <param name="settings">Settings to use instead of the defaults (e.g. loaded by the configuration loader).</param>
     public static async Task<KubernetesHarness> StartAsync(HtpasswdRegistryFixture registry, Action<ComposerSettings>? configure = null,
-        Func<RegistryConfiguration?>? reload = null, ComposerSettings? settings = null, bool namespaceInKubeconfig = true)
+        Func<RegistryConfiguration?>? reload = null, ComposerSettings? settings = null, bool namespaceInKubeconfig = true, bool inCluster = false)
     {
         var id = Guid.NewGuid().ToString("N")[..8];
         var directory = Path.Combine(Path.GetTempPath(), "composer-k8s-" + id);
         System.IO.Directory.CreateDirectory(directory);
         var api = await KubernetesStandIn.StartAsync();
-        var harness = new KubernetesHarness(api, directory, "ns-" + id, "mgr-" + id, new FakeTimeProvider(DateTimeOffset.UtcNow), registry);
-        api.WriteKubeconfig(Path.Combine(directory, "kubeconfig"), namespaceInKubeconfig ? harness.Namespace : null);
+        var harness = new KubernetesHarness(api, directory, "ns-" + id, "mgr-" + id, new FakeTimeProvider(DateTimeOffset.UtcNow), registry, inCluster);
+        if (inCluster)
+        {
+            System.IO.Directory.CreateDirectory(harness.ServiceAccountDirectory);
+            File.WriteAllText(Path.Combine(harness.ServiceAccountDirectory, "token"), api.Token);
+            File.WriteAllText(Path.Combine(harness.ServiceAccountDirectory, "ca.crt"), api.Ca.CertificatePem);
+            File.WriteAllText(Path.Combine(harness.ServiceAccountDirectory, "namespace"), harness.Namespace + "\n");
+        }
+        else
+        {
+            api.WriteKubeconfig(Path.Combine(directory, "kubeconfig"), namespaceInKubeconfig ? harness.Namespace : null);
+        }
         settings ??= DefaultSettings(registry);
         configure?.Invoke(settings);
         harness.Settings = settings;
         harness.Build(reload);
-        await Task.CompletedTask;
         return harness;
     }
 
@@ -90,17 +106,24 @@ public sealed class KubernetesHarness : IAsyncDisposable
             Preflight = Preflight,
             Environment = Environment,
             Time = Time,
-            ServiceAccountDirectory = Path.Combine(Directory, "no-service-account"),
+            ServiceAccountDirectory = ServiceAccountDirectory,
         });
         Orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Error!.Message);
     }
 
-    /// <summary>The environment the orchestrator reads: KUBECONFIG and HOME pointing into the harness directory.</summary>
-    public Dictionary<string, string> Environment => new()
-    {
-        ["KUBECONFIG"] = Path.Combine(Directory, "kubeconfig"),
-        ["HOME"] = Directory,
-    };
+    /// <summary>The environment the orchestrator reads: KUBECONFIG and HOME pointing into the harness directory, or the in-cluster variables.</summary>
+    public Dictionary<string, string> Environment => InCluster
+        ? new()
+        {
+            ["HOME"] = Directory,
+            ["KUBERNETES_SERVICE_HOST"] = "127.0.0.1",
+            ["KUBERNETES_SERVICE_PORT"] = Api.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }
+        : new()
+        {
+            ["KUBECONFIG"] = Path.Combine(Directory, "kubeconfig"),
+            ["HOME"] = Directory,
+        };
 
     /// <summary>A connector workload of this manager, with the registry's test image.</summary>
     public ConnectorWorkload Workload(string name, string hash = "hash-1", bool start = true, byte[]? caBundle = null,
