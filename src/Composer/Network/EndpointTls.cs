@@ -20,16 +20,7 @@ public sealed record EndpointTls(X509Certificate2Collection TrustedRoots, bool S
         if (TrustedRoots.Count == 0) return errors == SslPolicyErrors.None;
         // A host-name mismatch or a missing certificate is never forgiven; the chain is rebuilt over our roots only.
         if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0 || certificate is null) return false;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.CustomTrustStore.AddRange(TrustedRoots);
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-        }
-        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return chain.Build(leaf);
+        return CertificateTrust.ChainsTo(certificate, presented, TrustedRoots);
     }
 
     public override string ToString() =>

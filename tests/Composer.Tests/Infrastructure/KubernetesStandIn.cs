@@ -74,14 +74,16 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
     /// <summary>The number of next pod lists answered 500.</summary>
     public int FailPodLists { get; set; }
 
-    public static async Task<KubernetesStandIn> StartAsync(TimeProvider? time = null)
+    /// <param name="hostName">A name of tests/hosts.txt to serve as (its address, and in the certificate), e.g. to be reached through a proxy; default 127.0.0.1.</param>
+    public static async Task<KubernetesStandIn> StartAsync(TimeProvider? time = null, string? hostName = null)
     {
         var ca = new TestCertificateAuthority("Composer test Kubernetes CA " + Guid.NewGuid().ToString("N")[..8]);
-        var certificate = ca.Issue("kube-apiserver", ["localhost", "kubernetes.default.svc"], [IPAddress.Loopback]);
+        var address = hostName is null ? IPAddress.Loopback : IPAddress.Parse(HostsList.AddressOf(hostName));
+        var certificate = ca.Issue("kube-apiserver", hostName is null ? ["localhost", "kubernetes.default.svc"] : [hostName], [address]);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(https =>
+            kestrel.Listen(address, 0, listen => listen.UseHttps(https =>
             {
                 https.ServerCertificate = certificate;
                 https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
@@ -93,8 +95,8 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         var standIn = new KubernetesStandIn(app, ca, certificate, time ?? TimeProvider.System);
         app.Run(standIn.HandleAsync);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        standIn.Server = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        standIn.Server = new Uri($"https://{hostName ?? "127.0.0.1"}:{bound.Port}");
         return standIn;
     }
 

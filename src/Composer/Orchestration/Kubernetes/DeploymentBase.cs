@@ -13,33 +13,10 @@ namespace Composer.Orchestration.Kubernetes;
 public static class DeploymentBase
 {
     /// <summary>The base to merge under generated deployments, or null. The configuration is validated: invalid text is not expected here.</summary>
-    public static JsonObject? Parse(KubernetesSettings settings)
-    {
-        var text = settings.BaseDeployment ?? settings.BaseDeploymentJson;
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        try
-        {
-            return JsonNode.Parse(text) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static JsonObject? Parse(KubernetesSettings settings) => ParseObject(settings.BaseDeployment ?? settings.BaseDeploymentJson);
 
     /// <summary>image_resources as the container's resources, or null.</summary>
-    public static JsonObject? ParseResources(KubernetesSettings settings)
-    {
-        if (string.IsNullOrWhiteSpace(settings.ImageResources)) return null;
-        try
-        {
-            return JsonNode.Parse(settings.ImageResources) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static JsonObject? ParseResources(KubernetesSettings settings) => ParseObject(settings.ImageResources);
 
     /// <summary>
     /// What is wrong with a base Deployment (JSON text already known to be an object), each problem naming the
@@ -50,16 +27,8 @@ public static class DeploymentBase
     public static IReadOnlyList<string> Problems(string json)
     {
         var problems = new List<string>();
-        JsonObject? root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return problems; // the JSON-object check reports it
-        }
-        if (root is null) return problems;
+        // Not an object: the JSON-object check reports it.
+        if (ParseObject(json) is not { } root) return problems;
         if (root["apiVersion"] is { } apiVersion && Text(apiVersion) != "apps/v1") problems.Add($"apiVersion is {apiVersion.ToJsonString()}, expected \"apps/v1\"");
         if (root["kind"] is { } kind && Text(kind) != "Deployment") problems.Add($"kind is {kind.ToJsonString()}, expected \"Deployment\"");
         var metadata = Object(root, "metadata", "metadata", problems);
@@ -112,16 +81,8 @@ public static class DeploymentBase
     public static IReadOnlyList<string> ResourceProblems(string json)
     {
         var problems = new List<string>();
-        JsonObject? root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return problems;
-        }
-        if (root is null) return problems;
+        // Not an object: the JSON-object check reports it.
+        if (ParseObject(json) is not { } root) return problems;
         foreach (var (key, value) in root)
         {
             switch (key)
@@ -149,6 +110,19 @@ public static class DeploymentBase
             }
         }
         return problems;
+    }
+
+    private static JsonObject? ParseObject(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        try
+        {
+            return JsonNode.Parse(text) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static JsonObject? Object(JsonObject parent, string field, string path, List<string> problems)

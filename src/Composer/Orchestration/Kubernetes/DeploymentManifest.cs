@@ -6,7 +6,7 @@ namespace Composer.Orchestration.Kubernetes;
 /// <param name="ImagePullPolicy">daemon.kubernetes.image_pull_policy (validated: Always, IfNotPresent or Never).</param>
 /// <param name="Resources">daemon.kubernetes.image_resources, the container's resources, or null.</param>
 /// <param name="Base">base_deployment (or base_deployment_json) merged under the generated object, or null.</param>
-public sealed record DeploymentOptions(string ImagePullPolicy, JsonObject? Resources, JsonObject? Base);
+internal sealed record DeploymentOptions(string ImagePullPolicy, JsonObject? Resources, JsonObject? Base);
 
 /// <summary>
 /// The Deployment of a connector, in the shape upstream creates (upstream-behaviour §6.7), so that deployments of
@@ -15,7 +15,7 @@ public sealed record DeploymentOptions(string ImagePullPolicy, JsonObject? Resou
 /// deployment with the resolved image, the environment, the pull policy and image_resources; imagePullSecrets; the
 /// CA bundle Secret mounted with subPath. Everything else comes from the base deployment, merged under it.
 /// </summary>
-public static class DeploymentManifest
+internal static class DeploymentManifest
 {
     public const string CaVolumeName = "proxy-ca-cert";
 

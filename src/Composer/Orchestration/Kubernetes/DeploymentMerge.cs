@@ -18,7 +18,7 @@ namespace Composer.Orchestration.Kubernetes;
 /// container, …).</item>
 /// </list>
 /// </summary>
-public static class DeploymentMerge
+internal static class DeploymentMerge
 {
     /// <summary>The list fields of a Deployment that are keyed maps in the Kubernetes OpenAPI, with their keys.</summary>
     private static readonly Dictionary<string, string[]> KeyedLists = new(StringComparer.Ordinal)

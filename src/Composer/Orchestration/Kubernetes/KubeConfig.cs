@@ -7,18 +7,18 @@ using YamlDotNet.Core.Events;
 namespace Composer.Orchestration.Kubernetes;
 
 /// <summary>clusters[].cluster of a kubeconfig; <see cref="Directory"/> is where the file that defined it lives (relative paths).</summary>
-public sealed record KubeCluster(string Name, string? Server, string? CertificateAuthority, string? CertificateAuthorityData,
+internal sealed record KubeCluster(string Name, string? Server, string? CertificateAuthority, string? CertificateAuthorityData,
     bool InsecureSkipTlsVerify, string? TlsServerName, string? ProxyUrl, string Directory);
 
 /// <summary>users[].user of a kubeconfig. Holds credentials: ToString prints none.</summary>
-public sealed record KubeUser(string Name, string? Token, string? TokenFile, string? ClientCertificate, string? ClientCertificateData,
+internal sealed record KubeUser(string Name, string? Token, string? TokenFile, string? ClientCertificate, string? ClientCertificateData,
     string? ClientKey, string? ClientKeyData, string? UnsupportedMethod, string Directory)
 {
     public override string ToString() => $"KubeUser {{ name = {Name} }}";
 }
 
 /// <summary>contexts[].context of a kubeconfig.</summary>
-public sealed record KubeContext(string Name, string? Cluster, string? User, string? Namespace);
+internal sealed record KubeContext(string Name, string? Cluster, string? User, string? Namespace);
 
 /// <summary>
 /// The kubeconfig files named by KUBECONFIG (a ':'-separated list; missing files are skipped, like kubectl), else
@@ -27,7 +27,7 @@ public sealed record KubeContext(string Name, string? Cluster, string? User, str
 /// are kept, and the ways of authenticating it cannot use (exec plugins, auth providers, basic auth) are remembered
 /// so that the error can name them.
 /// </summary>
-public sealed class KubeConfig
+internal sealed class KubeConfig
 {
     private KubeConfig(List<string> files) => Files = files;
 

@@ -109,16 +109,12 @@ public sealed class KubernetesOrchestrator : IOrchestrator
 
     public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        if (CheckNames(workload) is { } invalid) return invalid;
-        var image = await PreflightAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (image.Error is not null) return image.Error;
-        var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (prepared.Error is not null) return prepared.Error;
-        var manifest = DeploymentManifest.Build(workload, image.Value, _deployment, prepared.Value.PullSecrets, prepared.Value.CaSecret);
-        var reply = await _api.CreateDeploymentAsync(manifest, cancellationToken).ConfigureAwait(false);
+        var built = await BuildAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (built.Error is not null) return built.Error;
+        var reply = await _api.CreateDeploymentAsync(built.Value.Manifest, cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess)
         {
-            _logger.Info("Deployment created", ("deployment", workload.Name), ("namespace", Namespace), ("image", image.Value), ("replicas", workload.Start ? 1 : 0));
+            _logger.Info("Deployment created", ("deployment", workload.Name), ("namespace", Namespace), ("image", built.Value.Image), ("replicas", workload.Start ? 1 : 0));
             return null;
         }
         if (reply.IsConflict)
@@ -135,19 +131,15 @@ public sealed class KubernetesOrchestrator : IOrchestrator
         {
             return new OrchestratorError($"refreshing deployment {current.Name} as {workload.Name}: a refresh cannot rename; remove it and deploy the new name");
         }
-        if (CheckNames(workload) is { } invalid) return invalid;
-        // Before anything changes: an image that cannot be pulled leaves the running deployment alone.
-        var image = await PreflightAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (image.Error is not null) return image.Error;
-        var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (prepared.Error is not null) return prepared.Error;
-        var manifest = DeploymentManifest.Build(workload, image.Value, _deployment, prepared.Value.PullSecrets, prepared.Value.CaSecret);
-        var reply = await _api.PatchDeploymentAsync(current.Name, DeploymentManifest.RefreshPatch(manifest), cancellationToken).ConfigureAwait(false);
+        // The pre-flight comes first: an image that cannot be pulled leaves the running deployment alone.
+        var built = await BuildAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (built.Error is not null) return built.Error;
+        var reply = await _api.PatchDeploymentAsync(current.Name, DeploymentManifest.RefreshPatch(built.Value.Manifest), cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess)
         {
-            _logger.Info("Deployment updated", ("deployment", current.Name), ("namespace", Namespace), ("image", image.Value), ("config_hash", workload.ConfigHash));
+            _logger.Info("Deployment updated", ("deployment", current.Name), ("namespace", Namespace), ("image", built.Value.Image), ("config_hash", workload.ConfigHash));
             // A bundle dropped from the configuration: the pods no longer mount it.
-            if (prepared.Value.CaSecret is null && await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false) is { } leftover)
+            if (workload.CaBundle is null && await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false) is { } leftover)
             {
                 _logger.Warn("Unused CA secret could not be deleted", ("error", leftover));
             }
@@ -177,7 +169,6 @@ public sealed class KubernetesOrchestrator : IOrchestrator
         // The pods about to be created mount the CA Secret and pull with the pull secret: both first.
         var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
         if (prepared.Error is not null) return prepared.Error;
-        if (_options.Logger.IsEnabled(LogLevel.Debug)) _logger.Debug("Starting connector", ("deployment", current.Name), ("env", workload.DescribeEnvironment()));
         return await ScaleAsync(current.Name, 1, cancellationToken).ConfigureAwait(false);
     }
 
@@ -244,6 +235,23 @@ public sealed class KubernetesOrchestrator : IOrchestrator
             return null;
         }
         return new OrchestratorError(reply.Describe($"scaling deployment {name} to {replicas} in namespace {Namespace}"));
+    }
+
+    private sealed record BuiltDeployment(System.Text.Json.Nodes.JsonObject Manifest, string Image);
+
+    /// <summary>
+    /// The Deployment of a workload, once everything it needs is in place: valid names, an image the registry serves
+    /// with the kubelet's credentials, the pull secret and the CA Secret.
+    /// </summary>
+    private async Task<OrchestratorResult<BuiltDeployment>> BuildAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (CheckNames(workload) is { } invalid) return invalid;
+        var image = await PreflightAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (image.Error is not null) return image.Error;
+        var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (prepared.Error is not null) return prepared.Error;
+        var manifest = DeploymentManifest.Build(workload, image.Value, _deployment, prepared.Value.PullSecrets, prepared.Value.CaSecret);
+        return OrchestratorResult<BuiltDeployment>.Success(new BuiltDeployment(manifest, image.Value));
     }
 
     /// <summary>The workload name becomes the deployment and container name, the labels selector values: the API refuses anything else.</summary>
