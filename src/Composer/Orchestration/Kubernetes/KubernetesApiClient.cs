@@ -37,18 +37,24 @@ internal sealed class KubeReply
     {
         get
         {
+            if (_statusRead) return _status;
+            _statusRead = true;
             if (Body.Length == 0 || Body[0] != (byte)'{') return null;
             try
             {
                 var status = JsonSerializer.Deserialize(Body, KubernetesJsonContext.Default.KubeStatus);
-                return status?.Kind == "Status" ? status : null;
+                _status = status?.Kind == "Status" ? status : null;
             }
             catch (JsonException)
             {
-                return null;
+                _status = null;
             }
+            return _status;
         }
     }
+
+    private KubeStatus? _status;
+    private bool _statusRead;
 
     /// <summary>The Status message (or the start of the body), for matching and for messages.</summary>
     public string Message => StatusObject?.Message ?? (Body.Length == 0 ? "" : Truncate(Encoding.UTF8.GetString(Body, 0, Math.Min(Body.Length, 300))));

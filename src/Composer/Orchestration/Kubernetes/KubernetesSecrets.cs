@@ -37,7 +37,7 @@ internal sealed class KubernetesSecrets(KubernetesApiClient api, Logger logger)
             }
             if (!read.IsSuccess) return read.Describe($"reading {what}");
             if (read.ReadObject() is not { } existing) return $"reading {what}: the answer is not a Secret object";
-            var existingType = existing["type"]?.GetValue<string>() ?? OpaqueType;
+            var existingType = existing["type"] is JsonValue t && t.TryGetValue<string>(out var typeText) ? typeText : OpaqueType;
             if (existingType != type)
             {
                 return $"{what} exists with type {existingType}, Composer needs {type} (the type cannot change): delete it or let Composer use another name";

@@ -151,5 +151,16 @@ public class RbacManifestTests(HtpasswdRegistryFixture registry)
         await Assert.That(env["MANAGER__HEALTH__LISTEN"]).IsEqualTo("0.0.0.0:8080");
         await Assert.That(env["MANAGER__CREDENTIALS_KEY_FILEPATH"]!.StartsWith(Text(container["volumeMounts"]![0]!["mountPath"])!, StringComparison.Ordinal)).IsTrue();
         await Assert.That(Text(pod["volumes"]![0]!["secret"]!["secretName"])).IsEqualTo(Text(secret["metadata"]!["name"]));
+
+        // Every variable is a configuration key (the health listener's manager.health keys are the run loop's, not yet in this tree).
+        var known = env.Where(e => !e.Key.StartsWith("MANAGER__HEALTH__", StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value ?? "");
+        var loaded = Composer.Configuration.ConfigurationLoader.Load(new Composer.Configuration.ConfigLoadRequest
+        {
+            ConfigDirectory = ManifestDirectory,
+            Environment = known,
+            RequireManagerKey = false,
+        });
+        await Assert.That(loaded.Errors.Where(e => e.Message.StartsWith("unknown setting", StringComparison.Ordinal))).IsEmpty();
+        await Assert.That(loaded.Settings.OpenCti.Daemon.Selector).IsEqualTo("kubernetes");
     }
 }
