@@ -184,6 +184,9 @@ public sealed partial class KubernetesSettings
     [ConfigKey("base_deployment_json"), ConfigDoc("JSON text of an apps/v1 Deployment, used when base_deployment is absent.")] public string? BaseDeploymentJson { get; set; }
     [ConfigKey("image_pull_policy"), ConfigDoc("Always, IfNotPresent or Never.")] public string ImagePullPolicy { get; set; } = "IfNotPresent";
     [ConfigKey("image_resources"), RawJson, ConfigDoc("ResourceRequirements (limits, requests) of connector containers.")] public string? ImageResources { get; set; }
+    [ConfigKey("namespace"), ConfigDoc("Namespace of the deployments and secrets Composer creates. Unset: the kubeconfig context's namespace, else the pod's namespace (in-cluster), else default.")] public string? Namespace { get; set; }
+    [ConfigKey("context"), ConfigDoc("kubeconfig context to use instead of current-context (kubeconfig from KUBECONFIG, else ~/.kube/config; in-cluster service account when there is none).")] public string? Context { get; set; }
+    [ConfigKey("image_pull_secrets"), ConfigDoc("Existing kubernetes.io/dockerconfigjson secrets referenced by connector pods. When set, Composer creates no pull secret of its own (the registry credentials then serve the pre-flight only).")] public List<string>? ImagePullSecrets { get; set; }
 }
 
 [ConfigSection]

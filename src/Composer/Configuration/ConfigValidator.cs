@@ -70,9 +70,25 @@ public static class ConfigValidator
             {
                 v.Error($"{p}.daemon.kubernetes.image_pull_policy", $"expected Always, IfNotPresent or Never, got \"{k.ImagePullPolicy}\"");
             }
-            v.JsonObject($"{p}.daemon.kubernetes.base_deployment", k.BaseDeployment);
-            v.JsonObject($"{p}.daemon.kubernetes.base_deployment_json", k.BaseDeploymentJson);
-            v.JsonObject($"{p}.daemon.kubernetes.image_resources", k.ImageResources);
+            var kp = $"{p}.daemon.kubernetes";
+            if (v.JsonObject($"{kp}.base_deployment", k.BaseDeployment)) v.Problems($"{kp}.base_deployment", Orchestration.Kubernetes.DeploymentBase.Problems(k.BaseDeployment!));
+            if (v.JsonObject($"{kp}.base_deployment_json", k.BaseDeploymentJson))
+            {
+                if (k.BaseDeployment is not null) v.Warning($"{kp}.base_deployment_json", $"ignored: {kp}.base_deployment is set and is used instead");
+                else v.Problems($"{kp}.base_deployment_json", Orchestration.Kubernetes.DeploymentBase.Problems(k.BaseDeploymentJson!));
+            }
+            if (v.JsonObject($"{kp}.image_resources", k.ImageResources)) v.Problems($"{kp}.image_resources", Orchestration.Kubernetes.DeploymentBase.ResourceProblems(k.ImageResources!));
+            if (k.Namespace is { } ns && Orchestration.Kubernetes.KubernetesNames.LabelProblem(ns.Trim()) is { } nsProblem)
+            {
+                v.Error($"{kp}.namespace", $"\"{ns}\" is not a namespace name: {nsProblem}");
+            }
+            if (k.ImagePullSecrets is { } pullSecrets)
+            {
+                foreach (var name in pullSecrets.Where(n => !Orchestration.Kubernetes.KubernetesNames.IsSubdomain(n)))
+                {
+                    v.Error($"{kp}.image_pull_secrets", $"\"{name}\" is not a secret name (lowercase letters, digits, '-' and '.', at most 253 characters)");
+                }
+            }
         }
 
         if (d.Portainer is { } pt)
@@ -138,10 +154,18 @@ public static class ConfigValidator
             }
         }
 
-        public void JsonObject(string path, string? json)
+        /// <summary>True when <paramref name="json"/> is set and is a JSON object (so that its content can be checked next).</summary>
+        public bool JsonObject(string path, string? json)
         {
-            if (json is null) return;
-            if (!ScalarText.IsJsonObject(json, out var error)) Error(path, $"expected a JSON object: {error}");
+            if (json is null) return false;
+            if (ScalarText.IsJsonObject(json, out var error)) return true;
+            Error(path, $"expected a JSON object: {error}");
+            return false;
+        }
+
+        public void Problems(string path, IReadOnlyList<string> problems)
+        {
+            foreach (var problem in problems) Error(path, problem);
         }
 
         public void Ulimits(string path, List<UlimitSettings>? ulimits)

@@ -40,22 +40,35 @@ public sealed class ImagePreflight : IDisposable
     private readonly Logger _logger;
 
     public ImagePreflight(RegistryConfiguration registry, ImageResolver resolver, RegistryClient client, Logger? logger = null)
+        : this(new RegistryConfigurationSource(registry), resolver, client, logger)
     {
-        Registry = registry;
+    }
+
+    /// <param name="registrySource">Shared with <paramref name="client"/> and the orchestrators: see <see cref="RegistryConfigurationSource"/>.</param>
+    public ImagePreflight(RegistryConfigurationSource registrySource, ImageResolver resolver, RegistryClient client, Logger? logger = null)
+    {
+        RegistrySource = registrySource;
         _resolver = resolver;
         _client = client;
         _logger = logger ?? Logger.Null;
     }
 
-    public RegistryConfiguration Registry { get; }
+    /// <summary>Where the current registry configuration comes from (credentials may rotate).</summary>
+    public RegistryConfigurationSource RegistrySource { get; }
+
+    /// <summary>The registry configuration as of now.</summary>
+    public RegistryConfiguration Registry => RegistrySource.Current;
 
     /// <summary>The pre-flight of the resolved configuration (its registry and prefix rules).</summary>
+    /// <param name="reload">Re-reads the registry configuration (rotated credentials, see <see cref="RegistryConfigurationSource"/>;
+    /// <see cref="RegistryConfigurationSource.FromConfiguration"/> in production); null: the credentials never change.</param>
     public static ImagePreflight Create(Configuration.Resolved.ResolvedSettings settings, IOutboundHandlerFactory handlers,
-        Logger? logger = null, RegistryClientOptions? options = null)
+        Logger? logger = null, RegistryClientOptions? options = null, Func<RegistryConfiguration?>? reload = null, TimeProvider? time = null)
     {
         logger ??= Logger.Null;
-        var client = new RegistryClient(handlers, settings.Registry, options ?? new RegistryClientOptions { Logger = logger });
-        return new ImagePreflight(settings.Registry, settings.Images, client, logger);
+        var source = new RegistryConfigurationSource(settings.Registry, reload, time, logger);
+        var client = new RegistryClient(handlers, source, options ?? new RegistryClientOptions { Logger = logger });
+        return new ImagePreflight(source, settings.Images, client, logger);
     }
 
     /// <summary>

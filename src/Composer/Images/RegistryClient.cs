@@ -42,13 +42,20 @@ public sealed class RegistryClient : IDisposable
     ];
 
     private readonly HttpClient _http;
-    private readonly RegistryConfiguration _configuration;
+    private readonly RegistryConfigurationSource _source;
     private readonly RegistryClientOptions _options;
     private readonly RetryPolicy _retry;
 
     public RegistryClient(IOutboundHandlerFactory handlers, RegistryConfiguration configuration, RegistryClientOptions? options = null)
+        : this(handlers, new RegistryConfigurationSource(configuration), options)
     {
-        _configuration = configuration;
+    }
+
+    /// <summary>A client whose credentials follow <paramref name="source"/> (rotated passwords are used from the next check on).</summary>
+    public RegistryClient(IOutboundHandlerFactory handlers, RegistryConfigurationSource source, RegistryClientOptions? options = null)
+    {
+        _source = source;
+        var configuration = source.Current;
         _options = options ?? new RegistryClientOptions();
         _http = new HttpClient(handlers.CreateHandler(OutboundChannel.Registry), disposeHandler: true)
         {
@@ -61,7 +68,7 @@ public sealed class RegistryClient : IDisposable
     }
 
     public RegistryTokenCache Tokens { get; }
-    public RegistryConfiguration Configuration => _configuration;
+    public RegistryConfiguration Configuration => _source.Current;
 
     /// <summary>
     /// Proves that registryHost/repository:reference exists and is readable with the credentials configured for
@@ -109,6 +116,7 @@ public sealed class RegistryClient : IDisposable
     private sealed class Check
     {
         private readonly RegistryClient _client;
+        private readonly RegistryConfiguration _configuration; // one snapshot per check: credentials do not change halfway
         private readonly RegistryCredentials? _credentials;
         private readonly Uri _base;
         private readonly string _pullScope;
@@ -120,8 +128,10 @@ public sealed class RegistryClient : IDisposable
             Repository = repository;
             Reference = reference;
             Image = $"{registryHost}/{repository}{(reference.Contains(':') ? "@" : ":")}{reference}";
-            _credentials = client._configuration.CredentialsFor(registryHost);
-            var scheme = client._configuration.SchemeFor(registryHost);
+            var configuration = client.Configuration;
+            _configuration = configuration;
+            _credentials = configuration.CredentialsFor(registryHost);
+            var scheme = configuration.SchemeFor(registryHost);
             InvalidHost = !Uri.TryCreate($"{scheme}://{RegistryHosts.ApiHost(registryHost)}/", UriKind.Absolute, out var baseUri);
             _base = baseUri ?? new Uri("http://invalid/");
             _pullScope = $"repository:{repository}:pull";
@@ -272,8 +282,8 @@ public sealed class RegistryClient : IDisposable
 
         private string AuthRequiredMessage()
         {
-            var server = _client._configuration.ServerHost;
-            var why = _client._configuration.Credentials is null
+            var server = _configuration.ServerHost;
+            var why = _configuration.Credentials is null
                 ? "no credentials are configured (opencti.daemon.registry.username/password)"
                 : $"the configured credentials belong to {server ?? RegistryHosts.DockerHub} and are not sent to other registries";
             return $"authentication required: registry {RegistryHost} requires credentials to pull {Image}, and {why}";

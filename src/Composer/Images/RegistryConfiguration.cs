@@ -122,20 +122,30 @@ public sealed class RegistryConfiguration
 
     /// <summary>
     /// The .dockerconfigjson of a kubernetes.io/dockerconfigjson pull secret, or null without credentials:
-    /// {"auths":{"host[:port]":{"username","password","email"?,"auth":base64(user:pass)}}}. Holds the password:
-    /// never log it.
+    /// {"auths":{"host[:port]":{…},"https://host[:port]":{…}}} with username, password, email? and
+    /// auth = base64(user:pass). The kubelet matches an image against each key with its scheme removed, host labels
+    /// and port compared exactly (case-sensitive) and the key's path as a prefix of the image's, so the key is the
+    /// host exactly as prefixed images name it; the URL form is written as well for readers that expect
+    /// docker-login-style keys (the kubelet reads both as the same entry). Docker Hub has its one legacy key
+    /// (https://index.docker.io/v1/, which the kubelet maps to docker.io images). Holds the password: never log it.
     /// </summary>
     public string? DockerConfigJson()
     {
         if (Credentials is not { } c) return null;
-        var key = ServerHost ?? RegistryHosts.DockerHubConfigKey;
-        var document = new DockerConfigJsonDocument
+        var entry = new DockerConfigAuthEntry { Username = c.Username, Password = c.Password, Email = c.Email, Auth = c.BasicParameter() };
+        var auths = new Dictionary<string, DockerConfigAuthEntry>(StringComparer.Ordinal);
+        if (ImagePrefix is null)
         {
-            Auths = new Dictionary<string, DockerConfigAuthEntry>(StringComparer.Ordinal)
-            {
-                [key] = new() { Username = c.Username, Password = c.Password, Email = c.Email, Auth = c.BasicParameter() },
-            },
-        };
+            auths[RegistryHosts.DockerHubConfigKey] = entry;
+        }
+        else
+        {
+            var slash = ImagePrefix.IndexOf('/');
+            var host = slash < 0 ? ImagePrefix : ImagePrefix[..slash];
+            auths[host] = entry;
+            auths[(ServerScheme ?? "https") + "://" + host] = entry;
+        }
+        var document = new DockerConfigJsonDocument { Auths = auths };
         return JsonSerializer.Serialize(document, RegistryJsonContext.Default.DockerConfigJsonDocument);
     }
 

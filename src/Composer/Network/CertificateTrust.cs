@@ -27,10 +27,16 @@ public sealed class CertificateTrust
         if (AcceptAny) return true;
         if (errors == SslPolicyErrors.None) return true;
         if (errors != SslPolicyErrors.RemoteCertificateChainErrors || ExtraRoots.Count == 0 || certificate is null) return false;
+        return ChainsTo(certificate, presented, ExtraRoots);
+    }
+
+    /// <summary>Whether <paramref name="certificate"/> chains to one of <paramref name="roots"/> (and nothing else), using the intermediates the peer presented.</summary>
+    internal static bool ChainsTo(X509Certificate certificate, X509Chain? presented, X509Certificate2Collection roots)
+    {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.CustomTrustStore.AddRange(ExtraRoots);
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
         if (presented is not null)
         {
             foreach (var element in presented.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);

@@ -20,6 +20,12 @@ public interface IOutboundHandlerFactory
     /// <summary>A handler for a channel used on behalf of a platform (e.g. the Portainer API of OpenAEV's daemon).</summary>
     HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform);
 
+    /// <summary>
+    /// A handler for an endpoint with its own server trust and client certificate (the Kubernetes API: cluster CA,
+    /// kubeconfig client certificate); proxy routing stays the channel's.
+    /// </summary>
+    HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform, EndpointTls tls);
+
     /// <summary>The platform's request_timeout, for HttpClient.Timeout.</summary>
     TimeSpan RequestTimeout(PlatformKind platform);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Composer.Configuration;
 using Composer.Hosting;
 
@@ -16,6 +17,8 @@ namespace Composer.Network;
 /// with its CA) or, for the platform's own channel, by the server trust below.</item>
 /// <item>Direct TLS: system roots, plus for the platform's own channel app.https_cert.ca (OpenCTI) and
 /// unsecured_certificate. The proxy CAs and https_proxy_reject_unauthorized never apply to direct connections.</item>
+/// <item>An endpoint that brings its own TLS (<see cref="EndpointTls"/>, the Kubernetes API): its roots replace the
+/// server trust, directly and through a proxy, and its client certificate is presented.</item>
 /// </list>
 /// </summary>
 public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
@@ -78,17 +81,31 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
     /// <summary>A new handler (the caller owns and disposes it; keep one per client, it pools connections).</summary>
     public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform)
     {
+        var serverTrust = ServerTrust(channel, Policy(platform));
+        return CreateHandler(channel, platform, serverTrust.Validate, null);
+    }
+
+    /// <summary>
+    /// A handler for an endpoint that brings its own TLS (the Kubernetes API of a kubeconfig or service account): the
+    /// server is validated by <paramref name="tls"/> instead of the channel's server trust and the client certificate
+    /// is presented; proxy routing, the proxy's trust and the timeouts are the channel's as always.
+    /// </summary>
+    public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform, EndpointTls tls) =>
+        CreateHandler(channel, platform, tls.Validate, tls.ClientCertificate);
+
+    private HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform,
+        Func<X509Certificate?, X509Chain?, SslPolicyErrors, bool> validateServer, X509Certificate2? clientCertificate)
+    {
         var policy = Policy(platform);
         var matcher = MatcherFor(channel, platform);
-        var serverTrust = ServerTrust(channel, policy);
-        var direct = NewSocketsHandler(policy);
+        var direct = NewSocketsHandler(policy, clientCertificate);
         direct.UseProxy = false;
-        direct.SslOptions.RemoteCertificateValidationCallback = (_, cert, chain, errors) => serverTrust.Validate(cert, chain, errors);
+        direct.SslOptions.RemoteCertificateValidationCallback = (_, cert, chain, errors) => validateServer(cert, chain, errors);
         if (policy.HttpProxy is null && policy.HttpsProxy is null) return new ApiCallCounter(ChannelName(channel), new ProxyRoutingHandler(direct, null, policy, matcher));
 
         var proxyTrust = new CertificateTrust(!policy.ProxyRejectUnauthorized, policy.ProxyCa.Certificates);
         var proxyHosts = new[] { policy.HttpProxy, policy.HttpsProxy }.Where(p => p is not null).Select(p => p!.Address.IdnHost).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var proxied = NewSocketsHandler(policy);
+        var proxied = NewSocketsHandler(policy, clientCertificate);
         proxied.UseProxy = true;
         proxied.Proxy = new FixedProxy(policy.HttpProxy, policy.HttpsProxy);
         proxied.SslOptions.RemoteCertificateValidationCallback = (sender, cert, chain, errors) =>
@@ -97,7 +114,7 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
             // target inside the tunnel; the platform server trust must never vouch for the proxy itself.
             var targetHost = (sender as SslStream)?.TargetHostName;
             if (proxyTrust.Validate(cert, chain, errors)) return true;
-            return !string.IsNullOrEmpty(targetHost) && !proxyHosts.Contains(targetHost) && serverTrust.Validate(cert, chain, errors);
+            return !string.IsNullOrEmpty(targetHost) && !proxyHosts.Contains(targetHost) && validateServer(cert, chain, errors);
         };
         return new ApiCallCounter(ChannelName(channel), new ProxyRoutingHandler(direct, proxied, policy, matcher));
     }
@@ -138,13 +155,20 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
         return policy.AcceptAnyServerCertificate ? CertificateTrust.Any : new CertificateTrust(false, policy.ServerCa.Certificates);
     }
 
-    private static SocketsHttpHandler NewSocketsHandler(PlatformNetworkPolicy policy) => new()
+    private static SocketsHttpHandler NewSocketsHandler(PlatformNetworkPolicy policy, X509Certificate2? clientCertificate)
     {
-        ConnectTimeout = policy.ConnectTimeout,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5), // pick up DNS changes of long-lived endpoints
-        AutomaticDecompression = DecompressionMethods.None,
-        AllowAutoRedirect = false, // a redirect must not silently switch route or leak Authorization (registry blobs handle their own)
-    };
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = policy.ConnectTimeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5), // pick up DNS changes of long-lived endpoints
+            AutomaticDecompression = DecompressionMethods.None,
+            AllowAutoRedirect = false, // a redirect must not silently switch route or leak Authorization (registry blobs handle their own)
+        };
+        // Offered to whichever TLS peer asks for one: the API server (directly or inside a CONNECT tunnel); a proxy
+        // that asked would see the public certificate only, never the key.
+        if (clientCertificate is not null) handler.SslOptions.ClientCertificates = new X509CertificateCollection { clientCertificate };
+        return handler;
+    }
 
     /// <summary>Always the proxy of the request's scheme: the routing handler already decided this request is proxied.</summary>
     private sealed class FixedProxy(ProxyEndpoint? http, ProxyEndpoint? https) : IWebProxy, ICredentials

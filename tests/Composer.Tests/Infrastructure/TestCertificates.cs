@@ -26,15 +26,23 @@ public sealed class TestCertificateAuthority : IDisposable
     /// <summary>A server certificate (with private key) for the given DNS names and IP addresses.</summary>
     public X509Certificate2 Issue(string commonName, IEnumerable<string> dnsNames, IEnumerable<IPAddress>? addresses = null)
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest($"CN={commonName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var san = new SubjectAlternativeNameBuilder();
         foreach (var d in dnsNames) san.AddDnsName(d);
         foreach (var a in addresses ?? []) san.AddIpAddress(a);
-        request.CertificateExtensions.Add(san.Build());
+        return IssueLeaf($"CN={commonName}", "1.3.6.1.5.5.7.3.1", san.Build());
+    }
+
+    /// <summary>A client certificate (with private key, clientAuth usage) whose subject CN is <paramref name="commonName"/>.</summary>
+    public X509Certificate2 IssueClient(string commonName) => IssueLeaf($"CN={commonName}, O=Composer tests", "1.3.6.1.5.5.7.3.2", null);
+
+    private X509Certificate2 IssueLeaf(string subject, string extendedUsage, X509Extension? subjectAlternativeNames)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        if (subjectAlternativeNames is not null) request.CertificateExtensions.Add(subjectAlternativeNames);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(extendedUsage)], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;

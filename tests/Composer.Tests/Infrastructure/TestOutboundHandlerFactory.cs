@@ -23,6 +23,16 @@ public sealed class TestOutboundHandlerFactory(params X509Certificate2[] trusted
 
     public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform) => CreateHandler(channel);
 
+    /// <summary>Direct, validating the server with the endpoint's own trust and presenting its client certificate.</summary>
+    public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform, EndpointTls tls)
+    {
+        Channels.Enqueue(channel);
+        var inner = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false };
+        inner.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => tls.Validate(certificate, chain, errors);
+        if (tls.ClientCertificate is not null) inner.SslOptions.ClientCertificates = [tls.ClientCertificate];
+        return new Recorder(inner, Requests);
+    }
+
     public HttpMessageHandler CreateHandler(OutboundChannel channel)
     {
         Channels.Enqueue(channel);

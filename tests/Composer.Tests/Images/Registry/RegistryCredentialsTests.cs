@@ -115,7 +115,9 @@ public class RegistryCredentialsTests
         await Assert.That(entry.GetProperty("password").GetString()).IsEqualTo("mypassword");
         await Assert.That(entry.GetProperty("email").GetString()).IsEqualTo("user@example.com");
         await Assert.That(entry.GetProperty("auth").GetString()).IsEqualTo(Convert.ToBase64String(Encoding.UTF8.GetBytes("myuser:mypassword")));
-        await Assert.That(document.RootElement.GetProperty("auths").EnumerateObject().Count()).IsEqualTo(1);
+        var keys = document.RootElement.GetProperty("auths").EnumerateObject().Select(p => p.Name).ToList();
+        await Assert.That(keys).IsEquivalentTo(new[] { "registry.example.com:5000", "https://registry.example.com:5000" });
+        await Assert.That(document.RootElement.GetProperty("auths").GetProperty("https://registry.example.com:5000").GetProperty("password").GetString()).IsEqualTo("mypassword");
     }
 
     [Test]

@@ -238,6 +238,7 @@ public class DockerOrchestratorRegistryTests(HtpasswdRegistryFixture basic, Toke
     {
         public HttpMessageHandler CreateHandler(OutboundChannel channel) => new Refusing();
         public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform) => new Refusing();
+        public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform, EndpointTls tls) => new Refusing();
         public TimeSpan RequestTimeout(PlatformKind platform) => TimeSpan.FromSeconds(5);
 
         private sealed class Refusing : HttpMessageHandler

@@ -1,0 +1,230 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Composer.Hosting;
+using Composer.Network;
+
+namespace Composer.Orchestration.Kubernetes;
+
+/// <summary>One answer of the API: the status code and body, or why no answer came.</summary>
+internal sealed class KubeReply
+{
+    private KubeReply(HttpStatusCode status, byte[] body, string? transportError)
+    {
+        Status = status;
+        Body = body;
+        TransportError = transportError;
+    }
+
+    public HttpStatusCode Status { get; }
+    public byte[] Body { get; }
+
+    /// <summary>Connection, TLS or timeout failure: no HTTP answer at all.</summary>
+    public string? TransportError { get; }
+
+    public bool IsSuccess => TransportError is null && (int)Status is >= 200 and < 300;
+    public bool IsNotFound => TransportError is null && Status == HttpStatusCode.NotFound;
+    public bool IsConflict => TransportError is null && Status == HttpStatusCode.Conflict;
+
+    public static KubeReply Answer(HttpStatusCode status, byte[] body) => new(status, body, null);
+    public static KubeReply Failed(string error) => new(0, [], error);
+
+    /// <summary>The Status object of an error answer (null when the body is not one).</summary>
+    public KubeStatus? StatusObject
+    {
+        get
+        {
+            if (_statusRead) return _status;
+            _statusRead = true;
+            if (Body.Length == 0 || Body[0] != (byte)'{') return null;
+            try
+            {
+                var status = JsonSerializer.Deserialize(Body, KubernetesJsonContext.Default.KubeStatus);
+                _status = status?.Kind == "Status" ? status : null;
+            }
+            catch (JsonException)
+            {
+                _status = null;
+            }
+            return _status;
+        }
+    }
+
+    private KubeStatus? _status;
+    private bool _statusRead;
+
+    /// <summary>The Status message (or the start of the body), for matching and for messages.</summary>
+    public string Message => StatusObject?.Message ?? (Body.Length == 0 ? "" : Truncate(Encoding.UTF8.GetString(Body, 0, Math.Min(Body.Length, 300))));
+
+    /// <summary>"listing deployments in namespace n: 403 Forbidden: deployments.apps is forbidden: …".</summary>
+    public string Describe(string what)
+    {
+        if (TransportError is not null) return $"{what}: {TransportError}";
+        var reason = StatusObject?.Reason is { Length: > 0 } r ? r : Status.ToString();
+        var message = Message;
+        return message.Length == 0 ? $"{what}: {(int)Status} {reason}" : $"{what}: {(int)Status} {reason}: {message}";
+    }
+
+    public T? Read<T>(System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(Body, type);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public JsonObject? ReadObject()
+    {
+        try
+        {
+            return JsonNode.Parse(Body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Truncate(string text)
+    {
+        var line = text.ReplaceLineEndings(" ").Trim();
+        return line.Length > 200 ? line[..200] + "…" : line;
+    }
+}
+
+/// <summary>
+/// The Kubernetes REST calls Composer makes, in one namespace, and nothing else: deployments (list, create, merge
+/// patch, delete), pods (list), pods/log (get), secrets (get, create, update, delete). Every call goes through the
+/// outbound handler factory (channel Kubernetes: proxy per with_proxy, the API server of the cluster never proxied
+/// by default) with the endpoint's own TLS (cluster CA, client certificate). A hand-written client instead of
+/// KubernetesClient: that library adds 16.6 MB to the stripped native binary (86 MB unstripped) and needs a newer
+/// YamlDotNet, for the eleven calls below.
+/// </summary>
+internal sealed class KubernetesApiClient : IDisposable
+{
+    private const string MergePatch = "application/merge-patch+json";
+
+    /// <summary>The largest log answer read at once; the timestamp cursor continues from the last full line.</summary>
+    internal const int LogLimitBytes = 1024 * 1024;
+
+    private readonly HttpClient _http;
+    private readonly KubernetesEndpoint _endpoint;
+    private readonly string _base;
+
+    public KubernetesApiClient(KubernetesEndpoint endpoint, IOutboundHandlerFactory handlers, PlatformKind platform)
+    {
+        _endpoint = endpoint;
+        _http = new HttpClient(handlers.CreateHandler(OutboundChannel.Kubernetes, platform, endpoint.Tls), disposeHandler: true)
+        {
+            Timeout = handlers.RequestTimeout(platform),
+        };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{Cli.ComposerCli.Version}");
+        _base = endpoint.Server.GetLeftPart(UriPartial.Authority) + endpoint.Server.AbsolutePath.TrimEnd('/');
+    }
+
+    public string Namespace => _endpoint.Namespace;
+
+    private string Deployments => $"/apis/apps/v1/namespaces/{Namespace}/deployments";
+    private string Pods => $"/api/v1/namespaces/{Namespace}/pods";
+    private string Secrets => $"/api/v1/namespaces/{Namespace}/secrets";
+
+    public Task<KubeReply> ListDeploymentsAsync(string labelSelector, int? limit, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, Deployments + "?labelSelector=" + Uri.EscapeDataString(labelSelector) + (limit is { } l ? "&limit=" + l : ""),
+            null, null, cancellationToken);
+
+    public Task<KubeReply> CreateDeploymentAsync(JsonObject deployment, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, Deployments, deployment, "application/json", cancellationToken);
+
+    public Task<KubeReply> PatchDeploymentAsync(string name, JsonObject patch, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Patch, $"{Deployments}/{Uri.EscapeDataString(name)}", patch, MergePatch, cancellationToken);
+
+    /// <summary>Background propagation: the deployment goes at once, its replica sets and pods are collected after.</summary>
+    public Task<KubeReply> DeleteDeploymentAsync(string name, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Delete, $"{Deployments}/{Uri.EscapeDataString(name)}?propagationPolicy=Background", null, null, cancellationToken);
+
+    public Task<KubeReply> ListPodsAsync(string labelSelector, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, Pods + "?labelSelector=" + Uri.EscapeDataString(labelSelector), null, null, cancellationToken);
+
+    /// <summary>The log of one container with RFC 3339 timestamps: since a time, or the last lines.</summary>
+    public Task<KubeReply> ReadPodLogAsync(string pod, string container, DateTimeOffset? sinceTime, int tailLines, CancellationToken cancellationToken)
+    {
+        var query = new StringBuilder("?container=").Append(Uri.EscapeDataString(container)).Append("&timestamps=true&limitBytes=").Append(LogLimitBytes);
+        if (sinceTime is { } since)
+        {
+            // The API takes whole seconds: ask from the second of the cursor, the caller drops what it already has.
+            var second = since.ToUniversalTime();
+            second = new DateTimeOffset(second.Ticks - second.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
+            query.Append("&sinceTime=").Append(Uri.EscapeDataString(second.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
+        }
+        else
+        {
+            query.Append("&tailLines=").Append(tailLines);
+        }
+        return SendAsync(HttpMethod.Get, $"{Pods}/{Uri.EscapeDataString(pod)}/log{query}", null, null, cancellationToken);
+    }
+
+    public Task<KubeReply> GetSecretAsync(string name, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, $"{Secrets}/{Uri.EscapeDataString(name)}", null, null, cancellationToken);
+
+    public Task<KubeReply> CreateSecretAsync(JsonObject secret, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, Secrets, secret, "application/json", cancellationToken);
+
+    /// <summary>PUT with the resourceVersion in the body: 409 when someone else changed it since it was read.</summary>
+    public Task<KubeReply> ReplaceSecretAsync(string name, JsonObject secret, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Put, $"{Secrets}/{Uri.EscapeDataString(name)}", secret, "application/json", cancellationToken);
+
+    public Task<KubeReply> DeleteSecretAsync(string name, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Delete, $"{Secrets}/{Uri.EscapeDataString(name)}", null, null, cancellationToken);
+
+    private async Task<KubeReply> SendAsync(HttpMethod method, string pathAndQuery, JsonObject? body, string? contentType, CancellationToken cancellationToken)
+    {
+        var payload = body is null ? null : Encoding.UTF8.GetBytes(body.ToJsonString());
+        var reply = await SendOnceAsync(method, pathAndQuery, payload, contentType, cancellationToken).ConfigureAwait(false);
+        // A projected token may have been rotated since it was read: read the file again and retry once.
+        if (reply.Status == HttpStatusCode.Unauthorized && _endpoint.Token?.Invalidate() == true)
+        {
+            reply = await SendOnceAsync(method, pathAndQuery, payload, contentType, cancellationToken).ConfigureAwait(false);
+        }
+        ComposerMetrics.RecordApiCall("kubernetes", !reply.IsSuccess && !reply.IsNotFound);
+        return reply;
+    }
+
+    private async Task<KubeReply> SendOnceAsync(HttpMethod method, string pathAndQuery, byte[]? payload, string? contentType, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, _base + pathAndQuery);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (_endpoint.Token is { } token)
+        {
+            if (!token.TryGet(out var value, out var problem)) return KubeReply.Failed(problem!);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", value);
+        }
+        if (payload is not null)
+        {
+            request.Content = new ByteArrayContent(payload);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType!);
+        }
+        try
+        {
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            return KubeReply.Answer(response.StatusCode, bytes);
+        }
+        catch (HttpRequestException ex)
+        {
+            return KubeReply.Failed($"{_endpoint.Server.Authority} unreachable: {Images.RetryPolicy.Describe(ex)}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return KubeReply.Failed($"{_endpoint.Server.Authority} did not answer within {_http.Timeout.TotalSeconds:0} s");
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,90 @@
+using System.Text.Json.Serialization;
+
+namespace Composer.Orchestration.Kubernetes;
+
+// Only the fields Composer reads from the API; everything Composer writes is built as JsonNode (DeploymentManifest,
+// KubernetesSecrets) so that fields it does not know survive a read-modify-write.
+
+internal sealed class KubeObjectMeta
+{
+    [JsonPropertyName("name")] public string? Name { get; init; }
+    [JsonPropertyName("uid")] public string? Uid { get; init; }
+    [JsonPropertyName("labels")] public Dictionary<string, string>? Labels { get; init; }
+    [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; init; }
+    [JsonPropertyName("creationTimestamp")] public DateTimeOffset? CreationTimestamp { get; init; }
+    [JsonPropertyName("deletionTimestamp")] public DateTimeOffset? DeletionTimestamp { get; init; }
+}
+
+internal sealed class KubeDeploymentList
+{
+    [JsonPropertyName("items")] public List<KubeDeployment>? Items { get; init; }
+}
+
+internal sealed class KubeDeployment
+{
+    [JsonPropertyName("metadata")] public KubeObjectMeta? Metadata { get; init; }
+    [JsonPropertyName("spec")] public KubeDeploymentSpec? Spec { get; init; }
+}
+
+internal sealed class KubeDeploymentSpec
+{
+    [JsonPropertyName("replicas")] public int? Replicas { get; init; }
+}
+
+internal sealed class KubePodList
+{
+    [JsonPropertyName("items")] public List<KubePod>? Items { get; init; }
+}
+
+internal sealed class KubePod
+{
+    [JsonPropertyName("metadata")] public KubeObjectMeta? Metadata { get; init; }
+    [JsonPropertyName("status")] public KubePodStatus? Status { get; init; }
+}
+
+internal sealed class KubePodStatus
+{
+    [JsonPropertyName("phase")] public string? Phase { get; init; }
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+    [JsonPropertyName("containerStatuses")] public List<KubeContainerStatus>? ContainerStatuses { get; init; }
+}
+
+internal sealed class KubeContainerStatus
+{
+    [JsonPropertyName("name")] public string? Name { get; init; }
+    [JsonPropertyName("ready")] public bool Ready { get; init; }
+    [JsonPropertyName("restartCount")] public int RestartCount { get; init; }
+    [JsonPropertyName("state")] public KubeContainerState? State { get; init; }
+}
+
+internal sealed class KubeContainerState
+{
+    [JsonPropertyName("running")] public KubeStateRunning? Running { get; init; }
+    [JsonPropertyName("waiting")] public KubeStateReason? Waiting { get; init; }
+    [JsonPropertyName("terminated")] public KubeStateReason? Terminated { get; init; }
+}
+
+internal sealed class KubeStateRunning
+{
+    [JsonPropertyName("startedAt")] public DateTimeOffset? StartedAt { get; init; }
+}
+
+internal sealed class KubeStateReason
+{
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+}
+
+/// <summary>The meta/v1 Status object of API errors: {"kind":"Status","status":"Failure","message","reason","code"}.</summary>
+internal sealed class KubeStatus
+{
+    [JsonPropertyName("kind")] public string? Kind { get; init; }
+    [JsonPropertyName("message")] public string? Message { get; init; }
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+    [JsonPropertyName("code")] public int? Code { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(KubeDeploymentList))]
+[JsonSerializable(typeof(KubePodList))]
+[JsonSerializable(typeof(KubeStatus))]
+internal sealed partial class KubernetesJsonContext : JsonSerializerContext;

@@ -1,0 +1,443 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Composer.Hosting;
+using Composer.Images;
+
+namespace Composer.Orchestration.Kubernetes;
+
+/// <summary>
+/// Connectors as Deployments in one namespace (upstream-behaviour §6.7), over <see cref="KubernetesApiClient"/>.
+/// <list type="bullet">
+/// <item>List: one deployments list and one pods list (labelSelector opencti-manager=&lt;id&gt;) per call; config hash from
+/// the OPENCTI_CONFIG_HASH annotation. State: Stopped at 0 replicas; Running when a pod of the deployment, not being
+/// deleted, has the connector container running and ready; otherwise Restarting (pending, pulling, crash-looping,
+/// no pod yet): Kubernetes is already working on it, so it is neither started again nor reported as started.</item>
+/// <item>Start/stop: replicas 1/0 by merge patch. Deploy: pre-flight, pull secret, CA Secret, then create.
+/// Refresh: pre-flight, then a merge patch without the (immutable) selector; a 422 on the selector deletes the
+/// deployment, which is deployed again on the next cycle (upstream's self-heal).</item>
+/// <item>Pull secret: a kubernetes.io/dockerconfigjson Secret named after the registry, rendered from
+/// <see cref="ImagePreflight.RegistrySource"/> on the first call and again every token_ttl, updated in place, so
+/// rotated credentials reach the kubelet without a restart; or the existing secrets of daemon.kubernetes.image_pull_secrets.</item>
+/// <item>CA bundle: Secret &lt;name&gt;-proxy-ca (key ca.crt) mounted with subPath at the bundle path, updated in place,
+/// deleted with the deployment.</item>
+/// </list>
+/// Every failure is an <see cref="OrchestratorError"/> naming the object, the namespace and what the API said.
+/// </summary>
+public sealed class KubernetesOrchestrator : IOrchestrator
+{
+    /// <summary>Log lines fetched when there is no cursor yet (as upstream's Docker tail).</summary>
+    public const int LogTail = 100;
+
+    private const string ManagedByLabel = "app.kubernetes.io/managed-by";
+    private const string ManagedByValue = "composer";
+
+    private readonly KubernetesOrchestratorOptions _options;
+    private readonly KubernetesApiClient _api;
+    private readonly KubernetesSecrets _secrets;
+    private readonly DeploymentOptions _deployment;
+    private readonly Logger _logger;
+    private readonly SemaphoreSlim _pullSecretGate = new(1, 1);
+    private long? _pullSecretRenderedAt;
+
+    private KubernetesOrchestrator(KubernetesOrchestratorOptions options, KubernetesEndpoint endpoint)
+    {
+        _options = options;
+        _logger = options.Logger;
+        Endpoint = endpoint;
+        _api = new KubernetesApiClient(endpoint, options.Handlers, options.Platform);
+        _secrets = new KubernetesSecrets(_api, _logger);
+        _deployment = new DeploymentOptions(options.Settings.ImagePullPolicy, DeploymentBase.ParseResources(options.Settings), DeploymentBase.Parse(options.Settings));
+    }
+
+    /// <summary>
+    /// The orchestrator of one platform, connected as the kubeconfig or the service account says (see
+    /// <see cref="KubernetesEndpoint"/>); an error when neither gives a usable API endpoint. Nothing is called yet.
+    /// </summary>
+    public static OrchestratorResult<KubernetesOrchestrator> Create(KubernetesOrchestratorOptions options)
+    {
+        var errors = new List<string>();
+        var endpoint = KubernetesEndpoint.Resolve(options.Settings, options.Section, options.Environment, options.Time, errors, options.ServiceAccountDirectory);
+        if (endpoint is null) return OrchestratorResult<KubernetesOrchestrator>.Failure(string.Join("; ", errors));
+        foreach (var warning in endpoint.Warnings) options.Logger.Warn(warning);
+        options.Logger.Info("Kubernetes API", ("server", endpoint.Server.ToString()), ("source", endpoint.Source), ("namespace", endpoint.Namespace));
+        return OrchestratorResult<KubernetesOrchestrator>.Success(new KubernetesOrchestrator(options, endpoint));
+    }
+
+    public string Kind => "kubernetes";
+
+    public KubernetesEndpoint Endpoint { get; }
+
+    public string Namespace => _api.Namespace;
+
+    private string ManagerSelector => $"{ConnectorLabels.Manager}={_options.ManagerId}";
+
+    public async Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken)
+    {
+        var reply = await _api.ListDeploymentsAsync(ManagerSelector, 1, cancellationToken).ConfigureAwait(false);
+        return reply.IsSuccess ? null : new OrchestratorError(reply.Describe($"listing deployments in namespace {Namespace} ({Endpoint.Source})"));
+    }
+
+    public async Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    {
+        // Due every token_ttl: renders the pull secret again (a failure is logged, and retried on the next call).
+        await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
+        var deploymentsReply = await _api.ListDeploymentsAsync(ManagerSelector, null, cancellationToken).ConfigureAwait(false);
+        if (!deploymentsReply.IsSuccess) return Failure(deploymentsReply.Describe($"listing deployments in namespace {Namespace}"));
+        var deployments = deploymentsReply.Read(KubernetesJsonContext.Default.KubeDeploymentList);
+        if (deployments?.Items is null) return Failure($"listing deployments in namespace {Namespace}: the answer is not a DeploymentList");
+        var podsReply = await _api.ListPodsAsync(ManagerSelector, cancellationToken).ConfigureAwait(false);
+        if (!podsReply.IsSuccess) return Failure(podsReply.Describe($"listing pods in namespace {Namespace}"));
+        var pods = podsReply.Read(KubernetesJsonContext.Default.KubePodList);
+        if (pods?.Items is null) return Failure($"listing pods in namespace {Namespace}: the answer is not a PodList");
+
+        var workloads = new List<ObservedWorkload>(deployments.Items.Count);
+        foreach (var deployment in deployments.Items)
+        {
+            if (deployment.Metadata?.Name is not { Length: > 0 } name) continue;
+            var labels = deployment.Metadata.Labels ?? [];
+            var (state, raw) = StateOf(deployment, pods.Items.Where(p => BelongsTo(p, labels)));
+            string? hash = null;
+            deployment.Metadata.Annotations?.TryGetValue(ConnectorLabels.ConfigHashVariable, out hash);
+            workloads.Add(new ObservedWorkload(deployment.Metadata.Uid ?? name, name, labels, state, raw, hash));
+        }
+        return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(workloads);
+
+        static OrchestratorResult<IReadOnlyList<ObservedWorkload>> Failure(string message) =>
+            OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure(message);
+    }
+
+    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        var built = await BuildAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (built.Error is not null) return built.Error;
+        var reply = await _api.CreateDeploymentAsync(built.Value.Manifest, cancellationToken).ConfigureAwait(false);
+        if (reply.IsSuccess)
+        {
+            _logger.Info("Deployment created", ("deployment", workload.Name), ("namespace", Namespace), ("image", built.Value.Image), ("replicas", workload.Start ? 1 : 0));
+            return null;
+        }
+        if (reply.IsConflict)
+        {
+            return new OrchestratorError($"deployment {workload.Name} already exists in namespace {Namespace} but is not labelled " +
+                $"{ManagerSelector} (created outside Composer or by another manager): remove or rename it");
+        }
+        return new OrchestratorError(reply.Describe($"creating deployment {workload.Name} in namespace {Namespace}"));
+    }
+
+    public async Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (current.Name != workload.Name)
+        {
+            return new OrchestratorError($"refreshing deployment {current.Name} as {workload.Name}: a refresh cannot rename; remove it and deploy the new name");
+        }
+        // The pre-flight comes first: an image that cannot be pulled leaves the running deployment alone.
+        var built = await BuildAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (built.Error is not null) return built.Error;
+        var reply = await _api.PatchDeploymentAsync(current.Name, DeploymentManifest.RefreshPatch(built.Value.Manifest), cancellationToken).ConfigureAwait(false);
+        if (reply.IsSuccess)
+        {
+            _logger.Info("Deployment updated", ("deployment", current.Name), ("namespace", Namespace), ("image", built.Value.Image), ("config_hash", workload.ConfigHash));
+            // A bundle dropped from the configuration: the pods no longer mount it.
+            if (workload.CaBundle is null && await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false) is { } leftover)
+            {
+                _logger.Warn("Unused CA secret could not be deleted", ("error", leftover));
+            }
+            return null;
+        }
+        if (IsSelectorImmutabilityConflict(reply))
+        {
+            _logger.Warn("Deployment update rejected on immutable selector mismatch, deleting stale deployment for redeploy",
+                ("deployment", current.Name), ("namespace", Namespace), ("error", reply.Message));
+            var deleted = await _api.DeleteDeploymentAsync(current.Name, cancellationToken).ConfigureAwait(false);
+            if (!deleted.IsSuccess && !deleted.IsNotFound)
+            {
+                return new OrchestratorError(deleted.Describe($"deleting deployment {current.Name} (its selector cannot be updated) in namespace {Namespace}"));
+            }
+            _logger.Info("Stale deployment deleted, it will be redeployed on the next cycle", ("deployment", current.Name));
+            return new OrchestratorError($"deployment {current.Name} had a selector that cannot be updated ({reply.Message}); it was deleted and is deployed again on the next cycle");
+        }
+        if (reply.IsNotFound)
+        {
+            return new OrchestratorError($"deployment {current.Name} no longer exists in namespace {Namespace}; it is deployed again on the next cycle");
+        }
+        return new OrchestratorError(reply.Describe($"updating deployment {current.Name} in namespace {Namespace}"));
+    }
+
+    public async Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        // The pods about to be created mount the CA Secret and pull with the pull secret: both first.
+        var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (prepared.Error is not null) return prepared.Error;
+        return await ScaleAsync(current.Name, 1, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) => ScaleAsync(current.Name, 0, cancellationToken);
+
+    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var reply = await _api.DeleteDeploymentAsync(current.Name, cancellationToken).ConfigureAwait(false);
+        if (!reply.IsSuccess && !reply.IsNotFound) return new OrchestratorError(reply.Describe($"deleting deployment {current.Name} in namespace {Namespace}"));
+        _logger.Info("Deployment deleted", ("deployment", current.Name), ("namespace", Namespace));
+        return await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false) is { } error
+            ? new OrchestratorError(error)
+            : null;
+    }
+
+    public async Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    {
+        var pod = await CurrentPodAsync(current, cancellationToken).ConfigureAwait(false);
+        if (pod.Error is not null) return pod.Error;
+        if (pod.Value is not { Metadata.Name: { } podName }) return OrchestratorResult<LogBatch>.Success(new LogBatch([], since));
+        var reply = await _api.ReadPodLogAsync(podName, current.Name, since, LogTail, cancellationToken).ConfigureAwait(false);
+        if (!reply.IsSuccess)
+        {
+            // A container that has not started yet has no log: nothing new, not a failure.
+            if (reply.Status == HttpStatusCode.BadRequest && reply.Message.Contains("waiting to start", StringComparison.Ordinal))
+            {
+                return OrchestratorResult<LogBatch>.Success(new LogBatch([], since));
+            }
+            return OrchestratorResult<LogBatch>.Failure(reply.Describe($"reading the log of pod {podName} (container {current.Name}) in namespace {Namespace}"));
+        }
+        return OrchestratorResult<LogBatch>.Success(ParseLog(reply.Body, since));
+    }
+
+    public async Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var pod = await CurrentPodAsync(current, cancellationToken).ConfigureAwait(false);
+        if (pod.Error is not null) return pod.Error;
+        var status = pod.Value is null ? null : ConnectorContainer(pod.Value, current.Name);
+        return OrchestratorResult<WorkloadHealth>.Success(new WorkloadHealth(status?.RestartCount ?? 0, status?.State?.Running?.StartedAt));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _api.Dispose();
+        _pullSecretGate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Upstream's test (kubernetes.rs is_selector_immutability_conflict): 422 whose message names the selector.</summary>
+    internal static bool IsSelectorImmutabilityConflict(KubeReply reply)
+    {
+        if (reply.TransportError is not null || reply.Status != HttpStatusCode.UnprocessableEntity) return false;
+        var message = reply.Message;
+        return message.Contains("selector", StringComparison.Ordinal)
+            && (message.Contains("does not match template", StringComparison.Ordinal) || message.Contains("field is immutable", StringComparison.Ordinal));
+    }
+
+    private async Task<OrchestratorError?> ScaleAsync(string name, int replicas, CancellationToken cancellationToken)
+    {
+        var reply = await _api.PatchDeploymentAsync(name, DeploymentManifest.ScalePatch(replicas), cancellationToken).ConfigureAwait(false);
+        if (reply.IsSuccess)
+        {
+            _logger.Info(replicas > 0 ? "Deployment started" : "Deployment stopped", ("deployment", name), ("namespace", Namespace));
+            return null;
+        }
+        return new OrchestratorError(reply.Describe($"scaling deployment {name} to {replicas} in namespace {Namespace}"));
+    }
+
+    private sealed record BuiltDeployment(System.Text.Json.Nodes.JsonObject Manifest, string Image);
+
+    /// <summary>
+    /// The Deployment of a workload, once everything it needs is in place: valid names, an image the registry serves
+    /// with the kubelet's credentials, the pull secret and the CA Secret.
+    /// </summary>
+    private async Task<OrchestratorResult<BuiltDeployment>> BuildAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (CheckNames(workload) is { } invalid) return invalid;
+        var image = await PreflightAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (image.Error is not null) return image.Error;
+        var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
+        if (prepared.Error is not null) return prepared.Error;
+        var manifest = DeploymentManifest.Build(workload, image.Value, _deployment, prepared.Value.PullSecrets, prepared.Value.CaSecret);
+        return OrchestratorResult<BuiltDeployment>.Success(new BuiltDeployment(manifest, image.Value));
+    }
+
+    /// <summary>The workload name becomes the deployment and container name, the labels selector values: the API refuses anything else.</summary>
+    private OrchestratorError? CheckNames(ConnectorWorkload workload)
+    {
+        if (KubernetesNames.LabelProblem(workload.Name) is { } problem)
+        {
+            return new OrchestratorError($"connector name gives the workload name \"{workload.Name}\", which Kubernetes refuses as a deployment and container name: {problem}; rename the connector");
+        }
+        foreach (var (key, value) in workload.Labels)
+        {
+            if (!KubernetesNames.IsLabelValue(value))
+            {
+                return new OrchestratorError($"label {key}=\"{value}\" is not a Kubernetes label value (at most 63 of letters, digits, '-', '_', '.', a letter or digit at both ends)");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The image to run: the pre-flight's resolution, once the registry says it can be pulled with the credentials the kubelet gets.</summary>
+    private async Task<OrchestratorResult<string>> PreflightAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        var result = await _options.Preflight.CheckAsync(workload.Image, cancellationToken).ConfigureAwait(false);
+        if (result.InvalidImage is not null) return OrchestratorResult<string>.Failure($"image \"{workload.Image}\": {result.InvalidImage}");
+        if (!result.IsAvailable || result.Image is null) return OrchestratorResult<string>.Failure(result.Message);
+        return OrchestratorResult<string>.Success(result.Image.Reference);
+    }
+
+    private sealed record PodPrerequisites(IReadOnlyList<string> PullSecrets, string? CaSecret);
+
+    /// <summary>The pull secret (rendered when due) and the CA Secret, before a pod can need them.</summary>
+    private async Task<OrchestratorResult<PodPrerequisites>> PrepareAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        var pullSecretError = await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
+        if (pullSecretError is not null) return OrchestratorResult<PodPrerequisites>.Failure(pullSecretError);
+        string? caSecret = null;
+        if (workload.CaBundle is { } bundle)
+        {
+            caSecret = KubernetesNames.ProxyCaSecretName(workload.Name);
+            var labels = new Dictionary<string, string>(workload.Labels) { [ManagedByLabel] = ManagedByValue };
+            var data = new Dictionary<string, byte[]> { [DeploymentManifest.CaSecretKey] = bundle };
+            if (await _secrets.ApplyAsync(caSecret, KubernetesSecrets.OpaqueType, data, labels, cancellationToken).ConfigureAwait(false) is { } error)
+            {
+                return OrchestratorResult<PodPrerequisites>.Failure(error);
+            }
+        }
+        return OrchestratorResult<PodPrerequisites>.Success(new PodPrerequisites(PullSecretNames(), caSecret));
+    }
+
+    /// <summary>The imagePullSecrets of connector pods: the configured names, else Composer's own secret when the registry has credentials.</summary>
+    private IReadOnlyList<string> PullSecretNames()
+    {
+        if (_options.Settings.ImagePullSecrets is { Count: > 0 } named) return named;
+        var registry = _options.Preflight.Registry;
+        return registry.Credentials is null ? [] : [registry.PullSecretName];
+    }
+
+    /// <summary>
+    /// Renders the pull secret when it is due (never rendered, or token_ttl ago): the registry configuration is read
+    /// again first (rotated <c>_FILE</c> passwords), then the Secret is updated in place. Nothing to do with named
+    /// image_pull_secrets or without credentials. Null on success, else why (and it stays due).
+    /// </summary>
+    private async Task<string?> EnsurePullSecretAsync(CancellationToken cancellationToken)
+    {
+        if (_options.Settings.ImagePullSecrets is { Count: > 0 }) return null;
+        await _pullSecretGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var time = _options.Time;
+            var ttl = _options.Preflight.Registry.TokenTtl;
+            if (_pullSecretRenderedAt is { } at && time.GetElapsedTime(at) < ttl) return null;
+            var registry = _options.Preflight.RegistrySource.Reload();
+            if (registry.DockerConfigJson() is not { } json)
+            {
+                _pullSecretRenderedAt = time.GetTimestamp();
+                return null;
+            }
+            var name = registry.PullSecretName;
+            var labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue };
+            var data = new Dictionary<string, byte[]> { [".dockerconfigjson"] = Encoding.UTF8.GetBytes(json) };
+            var error = await _secrets.ApplyAsync(name, KubernetesSecrets.DockerConfigJsonType, data, labels, cancellationToken).ConfigureAwait(false);
+            if (error is not null)
+            {
+                _logger.Warn("Image pull secret could not be written; retried on the next call", ("secret", name), ("error", error));
+                return error;
+            }
+            _pullSecretRenderedAt = time.GetTimestamp();
+            return null;
+        }
+        finally
+        {
+            _pullSecretGate.Release();
+        }
+    }
+
+    /// <summary>The pod of a deployment whose log and health count: not being deleted, the connector container running first, then the newest.</summary>
+    private async Task<OrchestratorResult<KubePod?>> CurrentPodAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var selector = ManagerSelector + (current.ConnectorId is { } id ? $",{ConnectorLabels.ConnectorId}={id}" : "");
+        var reply = await _api.ListPodsAsync(selector, cancellationToken).ConfigureAwait(false);
+        if (!reply.IsSuccess) return OrchestratorResult<KubePod?>.Failure(reply.Describe($"listing the pods of deployment {current.Name} in namespace {Namespace}"));
+        var pods = reply.Read(KubernetesJsonContext.Default.KubePodList);
+        if (pods?.Items is null) return OrchestratorResult<KubePod?>.Failure($"listing the pods of deployment {current.Name}: the answer is not a PodList");
+        var pod = pods.Items
+            .Where(p => p.Metadata?.DeletionTimestamp is null && BelongsTo(p, current.Labels))
+            .OrderByDescending(p => ConnectorContainer(p, current.Name)?.State?.Running is not null)
+            .ThenByDescending(p => p.Metadata?.CreationTimestamp ?? DateTimeOffset.MinValue)
+            .FirstOrDefault();
+        return OrchestratorResult<KubePod?>.Success(pod);
+    }
+
+    /// <summary>A pod of the deployment with these labels: same connector id and, when the deployment has one, same platform.</summary>
+    private static bool BelongsTo(KubePod pod, IReadOnlyDictionary<string, string> deploymentLabels)
+    {
+        var podLabels = pod.Metadata?.Labels;
+        if (podLabels is null) return false;
+        foreach (var key in new[] { ConnectorLabels.ConnectorId, ConnectorLabels.Platform })
+        {
+            if (deploymentLabels.TryGetValue(key, out var value) && (!podLabels.TryGetValue(key, out var podValue) || podValue != value)) return false;
+        }
+        return deploymentLabels.ContainsKey(ConnectorLabels.ConnectorId);
+    }
+
+    /// <summary>The connector's container status (named like the deployment), else the first.</summary>
+    private static KubeContainerStatus? ConnectorContainer(KubePod pod, string name)
+    {
+        var statuses = pod.Status?.ContainerStatuses;
+        return statuses?.FirstOrDefault(s => s.Name == name) ?? statuses?.FirstOrDefault();
+    }
+
+    private static (WorkloadState State, string Raw) StateOf(KubeDeployment deployment, IEnumerable<KubePod> pods)
+    {
+        // The API server always sets replicas; 1 is its default.
+        var replicas = deployment.Spec?.Replicas ?? 1;
+        var name = deployment.Metadata?.Name ?? "";
+        var live = pods.Where(p => p.Metadata?.DeletionTimestamp is null).ToList();
+        var ready = live.Count(p => ConnectorContainer(p, name) is { Ready: true, State.Running: not null } && p.Status?.Phase == "Running");
+        if (replicas == 0) return (WorkloadState.Stopped, $"{ready}/0 scaled to 0");
+        if (ready > 0) return (WorkloadState.Running, $"{ready}/{replicas} running");
+        var pod = live.OrderByDescending(p => p.Metadata?.CreationTimestamp ?? DateTimeOffset.MinValue).FirstOrDefault();
+        var container = pod is null ? null : ConnectorContainer(pod, name);
+        var why = pod is null ? "no pod"
+            : container?.State?.Waiting?.Reason ?? container?.State?.Terminated?.Reason ?? pod.Status?.Reason ?? pod.Status?.Phase ?? "pending";
+        return (WorkloadState.Restarting, $"0/{replicas} {why}");
+    }
+
+    /// <summary>Lines of a log read with timestamps=true ("&lt;RFC 3339 nano&gt; &lt;text&gt;"): those after <paramref name="since"/>, without their timestamp.</summary>
+    internal static LogBatch ParseLog(byte[] body, DateTimeOffset? since)
+    {
+        var text = Encoding.UTF8.GetString(body);
+        var lines = new List<string>();
+        var last = since;
+        var entries = text.Split('\n');
+        // An answer cut at limitBytes ends inside a line: leave that line to the next fetch.
+        var complete = body.Length < KubernetesApiClient.LogLimitBytes || text.EndsWith('\n') ? entries.Length : entries.Length - 1;
+        for (var i = 0; i < complete; i++)
+        {
+            var line = entries[i].TrimEnd('\r');
+            if (line.Length == 0 && i == entries.Length - 1) continue;
+            var space = line.IndexOf(' ');
+            if (space > 0 && TryParseTimestamp(line.AsSpan(0, space), out var at))
+            {
+                if (since is { } s && at <= s) continue;
+                last = at;
+                lines.Add(line[(space + 1)..]);
+            }
+            else
+            {
+                lines.Add(line);
+            }
+        }
+        return new LogBatch(lines, last);
+    }
+
+    /// <summary>RFC 3339 with up to nanoseconds (Go's RFC3339Nano); .NET parses seven fraction digits at most.</summary>
+    internal static bool TryParseTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value)
+    {
+        const DateTimeStyles styles = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
+        var dot = text.IndexOf('.');
+        if (dot < 0 || text.Length > 40) return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, styles, out value);
+        var end = dot + 1;
+        while (end < text.Length && char.IsAsciiDigit(text[end])) end++;
+        var fraction = Math.Min(end - dot - 1, 7);
+        Span<char> buffer = stackalloc char[40];
+        text[..(dot + 1 + fraction)].CopyTo(buffer);
+        text[end..].CopyTo(buffer[(dot + 1 + fraction)..]);
+        return DateTimeOffset.TryParse(buffer[..(dot + 1 + fraction + text.Length - end)], CultureInfo.InvariantCulture, styles, out value);
+    }
+}

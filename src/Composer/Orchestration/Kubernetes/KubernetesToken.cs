@@ -1,0 +1,87 @@
+using Composer.Configuration;
+
+namespace Composer.Orchestration.Kubernetes;
+
+/// <summary>
+/// The bearer token of the Kubernetes API: a fixed one (kubeconfig token) or a file (kubeconfig tokenFile, the
+/// service account's projected token). The kubelet rotates projected tokens (about hourly, atomically replacing the
+/// file), so a file is read again when the last read is a minute old (what client-go does) and at once after a 401.
+/// The token never appears in ToString, logs or messages.
+/// </summary>
+public sealed class KubernetesToken
+{
+    /// <summary>How long a token read from a file is used before the file is read again.</summary>
+    public static readonly TimeSpan FileRefreshInterval = TimeSpan.FromMinutes(1);
+
+    private readonly string? _fixed;
+    private readonly string? _path;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private string? _cached;
+    private long _readAt;
+
+    private KubernetesToken(string? fixedToken, string? path, TimeProvider time)
+    {
+        _fixed = fixedToken;
+        _path = path;
+        _time = time;
+    }
+
+    public static KubernetesToken Fixed(string token) => new(token.Trim(), null, TimeProvider.System);
+
+    public static KubernetesToken FromFile(string path, TimeProvider time) => new(null, path, time);
+
+    /// <summary>The file the token is read from, or null for a fixed token.</summary>
+    public string? Path => _path;
+
+    /// <summary>The token, or the reason it cannot be read (the file is missing or empty).</summary>
+    public bool TryGet(out string token, out string? problem)
+    {
+        problem = null;
+        if (_fixed is not null)
+        {
+            token = _fixed;
+            return true;
+        }
+        lock (_gate)
+        {
+            if (_cached is null || _time.GetElapsedTime(_readAt) >= FileRefreshInterval)
+            {
+                try
+                {
+                    var text = File.ReadAllText(_path!).Trim();
+                    if (text.Length == 0)
+                    {
+                        token = "";
+                        problem = $"the token file {_path} is empty";
+                        return false;
+                    }
+                    _cached = text;
+                    _readAt = _time.GetTimestamp();
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // A rotation in progress or a transient error: the last token read is better than none.
+                    if (_cached is null)
+                    {
+                        token = "";
+                        problem = $"cannot read the token file {_path}: {FileErrors.Describe(ex)}";
+                        return false;
+                    }
+                }
+            }
+            token = _cached;
+            return true;
+        }
+    }
+
+    /// <summary>After a 401: the next <see cref="TryGet"/> reads the file again. Returns whether that can change anything.</summary>
+    public bool Invalidate()
+    {
+        if (_path is null) return false;
+        lock (_gate) _cached = null;
+        return true;
+    }
+
+    public override string ToString() => _path is null ? "KubernetesToken { fixed, *** }" : $"KubernetesToken {{ file = {_path} }}";
+}
