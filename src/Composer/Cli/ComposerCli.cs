@@ -24,6 +24,10 @@ public static class ComposerCli
         root.Subcommands.Add(ImageCommands.Create(stdout, stderr));
         root.Subcommands.Add(ConfigCommands.Create(stdout, stderr));
         root.Subcommands.Add(DockerCommands.Create(stdout, stderr));
+        root.Subcommands.Add(RunCommands.CreateRun(stdout, stderr));
+        root.Subcommands.Add(RunCommands.CreatePlan(stdout, stderr));
+        // Plain `composer` runs the manager, as the Rust binary does.
+        root.SetAction((parse, cancellationToken) => RunCommands.RunAsync(parse, stdout, stderr));
         return root;
     }
 
@@ -40,7 +44,9 @@ public static class ComposerCli
             await stderr.WriteLineAsync("Run 'composer --help' for usage.");
             return ExitCodes.ConfigurationError;
         }
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        // No process-termination timeout: `run` handles SIGTERM/SIGINT itself (ShutdownSignal) and exits 0; the short
+        // commands keep the default signal behaviour.
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null };
         return await parse.InvokeAsync(config);
     }
 }

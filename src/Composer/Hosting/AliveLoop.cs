@@ -17,6 +17,7 @@ public sealed class AliveLoop
 
     private readonly IPlatformClient _client;
     private readonly string _platformName;
+    private readonly string _section;
     private readonly TimeSpan _pingSchedule;
     private readonly Logger _logger;
     private readonly TimeProvider _clock;
@@ -25,10 +26,13 @@ public sealed class AliveLoop
     private readonly TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _lastFailure;
 
-    public AliveLoop(IPlatformClient client, string platformName, TimeSpan pingSchedule, Logger logger, TimeProvider clock, ReadinessState readiness)
+    /// <param name="platformName">"OpenCTI" or "OpenAEV", for people.</param>
+    /// <param name="section">"opencti" or "openaev", the platform field of log lines.</param>
+    public AliveLoop(IPlatformClient client, string platformName, string section, TimeSpan pingSchedule, Logger logger, TimeProvider clock, ReadinessState readiness)
     {
         _client = client;
         _platformName = platformName;
+        _section = section;
         _pingSchedule = pingSchedule;
         _logger = logger;
         _clock = clock;
@@ -46,7 +50,7 @@ public sealed class AliveLoop
                 MaxDelay = MaxRetryDelay,
                 OnRetry = args =>
                 {
-                    _logger.Debug("Retrying the platform connection", ("platform", _platformName), ("attempt", args.AttemptNumber + 1),
+                    _logger.Debug("Retrying the platform connection", ("platform", _section), ("attempt", args.AttemptNumber + 1),
                         ("delay", args.RetryDelay));
                     return ValueTask.CompletedTask;
                 },
@@ -92,7 +96,7 @@ public sealed class AliveLoop
                 ? $"{_platformName} refused the manager registration (is another connector manager registered with this platform?)"
                 : $"cannot register with {_platformName}");
         }
-        _logger.Info($"Registered with {_platformName}", ("platform", _platformName), ("version", version.Value));
+        _logger.Info($"Registered with {_platformName}", ("platform", _section), ("version", version.Value));
         _lastFailure = null;
         _readiness.Ready(Component);
         _registered.TrySetResult();
@@ -115,7 +119,7 @@ public sealed class AliveLoop
             _readiness.Ready(Component);
             if (!string.Equals(ping.Value, registeredVersion, StringComparison.Ordinal))
             {
-                _logger.Info($"{_platformName} version changed; registering again", ("platform", _platformName),
+                _logger.Info($"{_platformName} version changed; registering again", ("platform", _section),
                     ("previous_version", registeredVersion), ("version", ping.Value));
                 var registration = await _client.RegisterAsync(stopping).ConfigureAwait(false);
                 if (registration is not null)
@@ -138,12 +142,12 @@ public sealed class AliveLoop
         if (line != _lastFailure)
         {
             var level = error.Kind == PlatformErrorKind.Refused ? LogLevel.Error : LogLevel.Warn;
-            _logger.Write(level, line, [("platform", _platformName), ("operation", error.Operation), ("retry", "with backoff, up to 5 minutes apart")]);
+            _logger.Write(level, line, [("platform", _section), ("operation", error.Operation), ("retry", "with backoff, up to 5 minutes apart")]);
             _lastFailure = line;
         }
         else
         {
-            _logger.Debug(line, ("platform", _platformName), ("operation", error.Operation));
+            _logger.Debug(line, ("platform", _section), ("operation", error.Operation));
         }
         return PlatformResult<string>.Failure(error);
     }

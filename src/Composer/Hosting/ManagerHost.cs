@@ -33,7 +33,7 @@ public sealed class ManagerHost(ManagerOptions manager, IReadOnlyList<PlatformRu
         var loops = new List<Task>();
         foreach (var runtime in platforms)
         {
-            var alive = new AliveLoop(runtime.Client, runtime.Platform.DisplayName, manager.PingAliveSchedule, logger, clock, readiness);
+            var alive = new AliveLoop(runtime.Client, runtime.Platform.DisplayName, runtime.Platform.Section, manager.PingAliveSchedule, logger, clock, readiness);
             loops.Add(alive.RunAsync(stopping));
             loops.Add(ReconcileLoopAsync(runtime, alive, stopping, abort));
         }

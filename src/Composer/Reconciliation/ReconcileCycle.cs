@@ -10,6 +10,12 @@ namespace Composer.Reconciliation;
 /// <param name="Actions">Actions planned.</param>
 public sealed record CycleReport(string? NotRun, int Actions, ExecutionResult Execution, TimeSpan Duration)
 {
+    /// <summary>Why the platform listing failed, or null.</summary>
+    public string? PlatformFailure { get; init; }
+
+    /// <summary>Why the orchestrator listing failed, or null.</summary>
+    public string? OrchestratorFailure { get; init; }
+
     public override string ToString() => NotRun is not null
         ? $"nothing done: {NotRun}"
         : $"{Actions} action{(Actions == 1 ? "" : "s")}: {Execution.Succeeded} succeeded, {Execution.ChangeFailures} changes failed, "
@@ -44,15 +50,20 @@ public sealed class ReconcileCycle
     /// <summary>Observes and plans, without executing anything or changing any state (`composer plan`).</summary>
     public async Task<ReconcilePlan> PlanAsync(CancellationToken cancellationToken) => (await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false)).Plan;
 
+
     /// <summary>Runs one cycle. Throws only <see cref="OperationCanceledException"/> (shutdown).</summary>
     public async Task<CycleReport> RunAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var (plan, failedListing) = await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false);
+        var (plan, failedListing, platformError, orchestratorError) = await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false);
         if (failedListing is not null)
         {
             ComposerMetrics.CycleErrors.Add(1, _platformTag, new KeyValuePair<string, object?>("reason", failedListing));
-            return Done(new CycleReport(plan.NotPlanned, 0, ExecutionResult.None, _time.GetElapsedTime(started)));
+            return Done(new CycleReport(plan.NotPlanned, 0, ExecutionResult.None, _time.GetElapsedTime(started))
+            {
+                PlatformFailure = platformError?.ToString(),
+                OrchestratorFailure = orchestratorError?.ToString(),
+            });
         }
         var result = await _executor.ExecuteAsync(plan, cancellationToken).ConfigureAwait(false);
         return Done(new CycleReport(null, plan.ActionCount, result, _time.GetElapsedTime(started)));
@@ -64,8 +75,8 @@ public sealed class ReconcileCycle
         }
     }
 
-    /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") when one did.</summary>
-    private async Task<(ReconcilePlan Plan, string? FailedListing)> ObserveAndPlanAsync(CancellationToken ct)
+    /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") with the errors.</summary>
+    private async Task<(ReconcilePlan Plan, string? FailedListing, PlatformError? PlatformError, OrchestratorError? OrchestratorError)> ObserveAndPlanAsync(CancellationToken ct)
     {
         var connectorsTask = _platform.ListConnectorsAsync(ct);
         var workloadsTask = _orchestrator.ListAsync(ct);
@@ -75,7 +86,7 @@ public sealed class ReconcileCycle
         var workloads = workloadsTask.Result;
         if (connectors.IsSuccess && workloads.IsSuccess)
         {
-            return (Reconciler.Plan(_options, connectors.Value, workloads.Value, _store, _time.GetUtcNow()), null);
+            return (Reconciler.Plan(_options, connectors.Value, workloads.Value, _store, _time.GetUtcNow()), null, null, null);
         }
 
         // Nothing is planned on a partial view; say exactly which listing failed and why.
@@ -95,6 +106,6 @@ public sealed class ReconcileCycle
             reason = $"listing the workloads ({_orchestrator.Kind}) failed: {workloads.Error}";
             tag = "orchestrator_listing";
         }
-        return (ReconcilePlan.Unplanned(_options.Platform, reason), tag);
+        return (ReconcilePlan.Unplanned(_options.Platform, reason), tag, connectors.Error, workloads.Error);
     }
 }

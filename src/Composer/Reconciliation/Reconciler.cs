@@ -319,8 +319,9 @@ public static class Reconciler
                 return null; // nothing to do, nothing to record: no allocation for idle connectors
             }
 
-            // Order: problems (so the user reads why first), reports of what was observed, changes, then logs.
-            var logs = _actions.Count > 0 && _actions[^1] is ReportLogsAction ? 1 : 0;
+            // Order: problems (so the user reads why first), reports of what was observed, changes, then logs; but the
+            // logs of a workload that a refresh replaces go before it (its last lines, while it still exists).
+            var logs = _actions.Count > 0 && _actions[^1] is ReportLogsAction && !(_changes.Count > 0 && _changes[0] is RefreshAction) ? 1 : 0;
             var all = new ConnectorAction[(newProblems?.Count ?? 0) + _actions.Count + _changes.Count];
             var at = 0;
             if (newProblems is not null)

@@ -13,7 +13,7 @@ public class AliveLoopTests
         var log = new StringWriter();
         var logger = new Logger(LogLevel.Info, LogFormat.Json, log, clock: clock, diagnostics: TextWriter.Null);
         var readiness = new ReadinessState();
-        return (new AliveLoop(client, "OpenCTI", ping ?? TimeSpan.FromSeconds(60), logger, clock, readiness), log, readiness);
+        return (new AliveLoop(client, "OpenCTI", "opencti", ping ?? TimeSpan.FromSeconds(60), logger, clock, readiness), log, readiness);
     }
 
     /// <summary>Moves fake time in small steps until the condition holds (the loop runs on the thread pool between steps).</summary>

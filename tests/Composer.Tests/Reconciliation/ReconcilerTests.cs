@@ -336,6 +336,15 @@ public class ReconcilerTests
     }
 
     [Test]
+    public async Task The_logs_of_a_refreshed_workload_are_read_before_it_is_replaced()
+    {
+        var listing = Listing(Connector("A", hash: "new", requested: RequestedStatus.Starting));
+        var workloads = new[] { Workload("A", hash: "old") };
+        var plan = Plan(listing, workloads);
+        await Assert.That(Joined(plan)).EndsWith("report_logs connector-a | refresh connector-a");
+    }
+
+    [Test]
     public async Task An_unknown_hash_is_not_refreshed_and_reported_once()
     {
         var listing = Listing(Connector("A", requested: RequestedStatus.Starting));

@@ -81,7 +81,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
     public async Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         // Due every token_ttl: renders the pull secret again (a failure is logged, and retried on the next call).
-        await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
+        if (!_options.ObserveOnly) await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
         var deploymentsReply = await _api.ListDeploymentsAsync(ManagerSelector, null, cancellationToken).ConfigureAwait(false);
         if (!deploymentsReply.IsSuccess) return Failure(deploymentsReply.Describe($"listing deployments in namespace {Namespace}"));
         var deployments = deploymentsReply.Read(KubernetesJsonContext.Default.KubeDeploymentList);

@@ -30,6 +30,9 @@ public sealed class KubernetesOrchestratorOptions
 
     public Logger Logger { get; init; } = Logger.Null;
 
+    /// <summary>`composer plan`: listing writes nothing (the pull secret is not rendered); no mutating call is made anyway.</summary>
+    public bool ObserveOnly { get; init; }
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Where the service account is mounted in a pod.</summary>
