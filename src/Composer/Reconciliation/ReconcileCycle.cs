@@ -75,6 +75,32 @@ public sealed class ReconcileCycle
         }
     }
 
+    /// <summary>composer_connectors: this platform's listed connectors by the state of their workload (missing when none).</summary>
+    private void RecordConnectorStates(ConnectorListing listing, IReadOnlyList<ObservedWorkload> workloads)
+    {
+        var platform = ConnectorLabels.PlatformValue(_options.Platform);
+        var stateById = new Dictionary<string, WorkloadState>(workloads.Count, StringComparer.Ordinal);
+        foreach (var w in workloads)
+        {
+            if (w.ConnectorId is { } id && (w.PlatformLabel is null || w.PlatformLabel == platform)) stateById[id] = w.State;
+        }
+        long running = 0, restarting = 0, stopped = 0, missing = 0;
+        foreach (var c in listing.Connectors)
+        {
+            if (!stateById.TryGetValue(c.Id, out var state)) missing++;
+            else if (state == WorkloadState.Running) running++;
+            else if (state == WorkloadState.Restarting) restarting++;
+            else stopped++;
+        }
+        ComposerMetrics.SetConnectorStates(platform, new Dictionary<string, long>(StringComparer.Ordinal)
+        {
+            ["running"] = running,
+            ["restarting"] = restarting,
+            ["stopped"] = stopped,
+            ["missing"] = missing,
+        });
+    }
+
     /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") with the errors.</summary>
     private async Task<(ReconcilePlan Plan, string? FailedListing, PlatformError? PlatformError, OrchestratorError? OrchestratorError)> ObserveAndPlanAsync(CancellationToken ct)
     {
@@ -86,6 +112,7 @@ public sealed class ReconcileCycle
         var workloads = workloadsTask.Result;
         if (connectors.IsSuccess && workloads.IsSuccess)
         {
+            RecordConnectorStates(connectors.Value, workloads.Value);
             return (Reconciler.Plan(_options, connectors.Value, workloads.Value, _store, _time.GetUtcNow()), null, null, null);
         }
 
