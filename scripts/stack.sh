@@ -230,16 +230,35 @@ build_test_image() {
     stack_say "image: $STACK_TEST_IMAGE imported"
 }
 
-# Tags the test image as <registry>/<repository>:<tag> and pushes it, logged in with its own docker config
+# The stand-in connector image (composer-test/connector:1, the one the tests build, same recipe label): the busybox
+# test image plus tests/images/connector.sh as /bin/connector, its command.
+STACK_CONNECTOR_IMAGE="${STACK_CONNECTOR_IMAGE:-composer-test/connector:1}"
+build_connector_image() {
+    local recipe="1"
+    build_test_image
+    if [ "$(DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker image inspect --format '{{ index .Config.Labels "composer-test.connector" }}' "$STACK_CONNECTOR_IMAGE" 2>/dev/null)" = "$recipe" ]; then
+        stack_say "image: $STACK_CONNECTOR_IMAGE already present"
+        return 0
+    fi
+    local cid
+    cid="$(DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker create --network none --label composer.test=true "$STACK_TEST_IMAGE")"
+    DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker cp "$STACK_REPO_ROOT/tests/images/connector.sh" "$cid:/bin/connector" >/dev/null
+    DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker commit --change 'CMD ["/bin/connector"]' --change "LABEL composer-test.connector=$recipe" \
+        "$cid" "$STACK_CONNECTOR_IMAGE" >/dev/null
+    DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker rm -f "$cid" >/dev/null
+    stack_say "image: $STACK_CONNECTOR_IMAGE built"
+}
+
+# Tags an image (default: the test image) as <registry>/<repository>:<tag> and pushes it, logged in with its own docker config
 # directory (the user's ~/.docker is left alone).
 push_test_image() {
-    local registry="$1" user="$2" password="$3" repository="$4" tag="$5"
+    local registry="$1" user="$2" password="$3" repository="$4" tag="$5" source="${6:-$STACK_TEST_IMAGE}"
     local config="$STACK_STATE_DIR/docker-config"
     mkdir -p "$config"
     local target="$registry/$repository:$tag"
     printf '%s' "$password" | DOCKER_CONFIG="$config" DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" \
         docker login --username "$user" --password-stdin "$registry" >/dev/null
-    DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker tag "$STACK_TEST_IMAGE" "$target"
+    DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker tag "$source" "$target"
     DOCKER_CONFIG="$config" DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker push "$target" >/dev/null
     stack_say "image: pushed $target"
 }

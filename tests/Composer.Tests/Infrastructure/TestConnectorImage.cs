@@ -31,21 +31,8 @@ public sealed class TestConnectorImage : IAsyncInitializer
     public const string StopLine = "connector stopping";
     public const string CaBundlePath = "/etc/ssl/certs/composer-ca-bundle.pem";
 
-    private const string Script = $$"""
-        #!/bin/sh
-        trap 'echo "{{StopLine}}"; exit 0' TERM INT
-        echo "{{StartLine}}: ${CONNECTOR_ID:-unknown}"
-        if [ -f {{CaBundlePath}} ]; then echo "{{CaPresentLine}}"; else echo "{{CaMissingLine}}"; fi
-        echo "{{StderrLine}}" >&2
-        i=0
-        while true; do
-          i=$((i + 1))
-          echo "tick $i"
-          if [ -n "$EXIT_AFTER" ] && [ "$i" -ge "$EXIT_AFTER" ]; then exit 1; fi
-          sleep "${TICK_SECONDS:-1}"
-        done
-
-        """;
+    /// <summary>The connector script, shared with the demo's image builder (scripts/stack.sh).</summary>
+    private static readonly string ScriptPath = Path.Combine(RepoPaths.Root, "tests", "images", "connector.sh");
 
     [ClassDataSource<TestImage>(Shared = SharedType.PerTestSession)]
     public required TestImage Base { get; init; }
@@ -94,7 +81,7 @@ public sealed class TestConnectorImage : IAsyncInitializer
             using var archive = new MemoryStream();
             await using (var tar = new TarWriter(archive, TarEntryFormat.Ustar, leaveOpen: true))
             {
-                using var script = new MemoryStream(Encoding.UTF8.GetBytes(Script.ReplaceLineEndings("\n")));
+                using var script = new MemoryStream(Encoding.UTF8.GetBytes((await File.ReadAllTextAsync(ScriptPath)).ReplaceLineEndings("\n")));
                 await tar.WriteEntryAsync(new UstarTarEntry(TarEntryType.RegularFile, "bin/connector")
                 {
                     Mode = (UnixFileMode)0b111_101_101, // 0755
