@@ -41,11 +41,13 @@ public class BinaryBasicsTests
     }
 
     [Test]
-    public async Task No_command_at_all_is_a_usage_error()
+    public async Task No_command_at_all_runs_the_manager_as_the_rust_binary_does()
     {
+        // Here without a manager key: the run refuses to start, naming the key, instead of printing usage.
         var result = await ComposerBinary.RunAsync([]);
         await Assert.That(result.ExitCode).IsEqualTo(2);
-        await Assert.That(result.Stderr).Contains("Required command was not provided");
+        await Assert.That(result.Stderr).Contains("manager.credentials_key");
+        await Assert.That(result.Stderr).DoesNotContain("Required command was not provided");
     }
 
     [Test]
