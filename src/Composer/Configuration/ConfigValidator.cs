@@ -111,6 +111,10 @@ public static class ConfigValidator
         if (d.Swarm is { } sw)
         {
             v.Ulimits($"{p}.daemon.swarm.ulimits", sw.Ulimits);
+            foreach (var host in sw.ExtraHosts?.Where(h => Orchestration.Swarm.SwarmServiceSpec.HostsEntry(h) is null) ?? [])
+            {
+                v.Error($"{p}.daemon.swarm.extra_hosts", $"expected host:ip (or \"ip host\"), got \"{host}\"");
+            }
             if (sw.RestartCondition is { } rc && !RestartConditions.Contains(rc))
             {
                 v.Error($"{p}.daemon.swarm.restart_condition", $"expected none, on-failure or any, got \"{rc}\"");
