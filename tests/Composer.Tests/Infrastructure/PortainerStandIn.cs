@@ -52,7 +52,7 @@ public sealed class PortainerStandIn : IAsyncDisposable
     /// <summary>The CA of its HTTPS certificate (null over plain HTTP).</summary>
     public TestCertificateAuthority? Ca { get; }
 
-    /// <summary>http(s)://127.0.0.1:port: the value of daemon.portainer.api.</summary>
+    /// <summary>http(s)://127.0.0.1:port (or the host name): the value of daemon.portainer.api.</summary>
     public Uri Api { get; private set; } = null!;
 
     public IReadOnlyList<PortainerRequest> Requests => _requests.ToArray();
@@ -60,16 +60,18 @@ public sealed class PortainerStandIn : IAsyncDisposable
     public void ClearRequests() => _requests.Clear();
 
     /// <param name="engineSocket">The engine's Unix socket the Docker calls are forwarded to.</param>
-    /// <param name="https">Serve HTTPS with a certificate for 127.0.0.1 signed by a fresh test CA (<see cref="Ca"/>).</param>
-    public static async Task<PortainerStandIn> StartAsync(string engineSocket, bool https = false, string environmentId = "3")
+    /// <param name="https">Serve HTTPS with a certificate for its address signed by a fresh test CA (<see cref="Ca"/>).</param>
+    /// <param name="hostName">A name of tests/hosts.txt to serve as (its address, and in the certificate), e.g. to be reached through a proxy; default 127.0.0.1.</param>
+    public static async Task<PortainerStandIn> StartAsync(string engineSocket, bool https = false, string environmentId = "3", string? hostName = null)
     {
+        var address = hostName is null ? IPAddress.Loopback : IPAddress.Parse(HostsList.AddressOf(hostName));
         var ca = https ? new TestCertificateAuthority("Composer test Portainer CA " + Guid.NewGuid().ToString("N")[..8]) : null;
-        var certificate = ca?.Issue("portainer", ["localhost"], [IPAddress.Loopback]);
+        var certificate = ca?.Issue("portainer", hostName is null ? ["localhost"] : [hostName], [address]);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            kestrel.Listen(address, 0, listen =>
             {
                 if (certificate is not null) listen.UseHttps(certificate);
             });
@@ -90,7 +92,7 @@ public sealed class PortainerStandIn : IAsyncDisposable
         app.Run(standIn.HandleAsync);
         await app.StartAsync();
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        standIn.Api = new Uri($"{(https ? "https" : "http")}://127.0.0.1:{bound.Port}");
+        standIn.Api = new Uri($"{(https ? "https" : "http")}://{hostName ?? "127.0.0.1"}:{bound.Port}");
         return standIn;
     }
 
