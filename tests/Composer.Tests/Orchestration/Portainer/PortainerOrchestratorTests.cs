@@ -34,7 +34,9 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
             s.OpenCti.Daemon.Portainer!.Stack = "opencti-stack";
             s.OpenCti.Daemon.Portainer.NetworkMode = "none";
         });
-        var workload = h.Manager.Workload("deployed", hash: "h-1", caBundle: DockerTestManager.Pem("cG9ydGFpbmVy"));
+        const string secret = "decrypted-S3cret+/=";
+        var workload = h.Manager.Workload("deployed", hash: "h-1", caBundle: DockerTestManager.Pem("cG9ydGFpbmVy"),
+            configuration: [new ContractEntry("API_TOKEN", secret, true)]);
 
         await h.Manager.DeployAsync(workload);
 
@@ -45,6 +47,8 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         await Assert.That(inspect.HostConfig!.NetworkMode).IsEqualTo("none");
         await Assert.That(inspect.Config!.Labels[PortainerOrchestrator.StackLabel]).IsEqualTo("opencti-stack");
         await Assert.That(inspect.Config.Labels[ConnectorLabels.Manager]).IsEqualTo(h.Manager.ManagerId);
+        await Assert.That(inspect.Config.Env).Contains($"API_TOKEN={secret}");
+        await Assert.That(h.Log.ToString()).DoesNotContain(secret);
         var file = await h.Manager.ReadFileAsync(workload.Name, ConnectorNetworkEnvironment.CaBundlePath);
         await Assert.That(file!.Value.Content).IsEquivalentTo(workload.CaBundle!);
         var listed = await h.Manager.ObservedAsync(workload.Name);
