@@ -61,7 +61,12 @@ internal sealed class DockerTestManager : IAsyncDisposable
 
     /// <summary>A connector of this manager, built the way the engine builds it (contract entries, hash variable, network variables).</summary>
     public ConnectorWorkload Workload(string name, string image = TestConnectorImage.Reference, bool start = true, string hash = "hash-1",
-        IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null)
+        IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null) =>
+        WorkloadOf(ManagerId, name, image, start, hash, configuration, caBundle, connectorId);
+
+    /// <summary>The workload of connector &lt;managerId&gt;-&lt;name&gt; of manager <paramref name="managerId"/> (also the Swarm tests').</summary>
+    internal static ConnectorWorkload WorkloadOf(string managerId, string name, string image, bool start, string hash,
+        IReadOnlyList<ContractEntry>? configuration, byte[]? caBundle, string? connectorId)
     {
         var id = connectorId ?? "conn-" + name;
         var entries = new List<ContractEntry> { new("CONNECTOR_ID", id, false) };
@@ -69,9 +74,9 @@ internal sealed class DockerTestManager : IAsyncDisposable
         var network = caBundle is null
             ? ConnectorNetworkEnvironment.None
             : new ConnectorNetworkEnvironment([new ConnectorEnvVar("SSL_CERT_FILE", ConnectorNetworkEnvironment.CaBundlePath)], caBundle);
-        var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{Prefix}-{name}", image, hash,
+        var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{managerId}-{name}", image, hash,
             start ? RequestedStatus.Starting : RequestedStatus.Stopping, null, entries);
-        return ConnectorWorkload.Build(connector, new WorkloadContext(ManagerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None));
+        return ConnectorWorkload.Build(connector, new WorkloadContext(managerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None));
     }
 
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()

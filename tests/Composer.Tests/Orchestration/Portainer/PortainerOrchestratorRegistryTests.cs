@@ -21,23 +21,10 @@ public class PortainerOrchestratorRegistryTests(HtpasswdRegistryFixture basic)
 
     private DockerEngineFixture Docker => Image.Docker;
 
-    private RegistrySettings Basic(string? password = null) => new()
-    {
-        Server = basic.Host,
-        Username = HtpasswdRegistryFixture.EngineUser,
-        Password = password ?? basic.EnginePassword,
-        RetryAttempts = 0,
-        RetryDelay = 0,
-    };
+    private RegistrySettings Basic(string? password = null) => basic.EngineRegistrySettings(password);
 
-    private async Task<string> PushedAsync(DockerTestManager manager)
-    {
-        var repository = $"composer-tests/{manager.Prefix}-connector";
-        var reference = await Image.PushToAsync(basic.Host, HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password, repository, "1.0");
-        await Docker.Client.Images.DeleteImageAsync(reference, new global::Docker.DotNet.Models.ImageDeleteParameters());
-        manager.RemoveImageOnDispose(reference);
-        return $"{repository}:1.0";
-    }
+    private Task<string> PushedAsync(DockerTestManager manager) =>
+        Image.PushToRegistryOnlyAsync(basic, $"composer-tests/{manager.Prefix}-connector", manager.RemoveImageOnDispose);
 
     [Test]
     public async Task An_unprefixed_image_is_pulled_through_portainer_with_the_credentials_in_base64url()

@@ -69,15 +69,9 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
     [Test]
     public async Task A_deploy_from_the_registry_sends_the_credentials_in_base64url_on_the_create()
     {
-        await using var manager = Manager(new RegistrySettings
-        {
-            Server = registry.Host, Username = HtpasswdRegistryFixture.EngineUser, Password = registry.EnginePassword, RetryAttempts = 0, RetryDelay = 0,
-        });
-        var repository = $"composer-tests/{manager.Prefix}-auth";
-        var pushed = await Swarm.Image.PushToAsync(registry.Host, HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password, repository, "1.0");
-        await Tcp.Engine.Client.Images.DeleteImageAsync(pushed, new global::Docker.DotNet.Models.ImageDeleteParameters());
-        manager.RemoveImageOnDispose(pushed);
-        var workload = manager.Workload("auth", image: $"{repository}:1.0", start: false);
+        await using var manager = Manager(registry.EngineRegistrySettings());
+        var unprefixed = await Swarm.Image.PushToRegistryOnlyAsync(registry, $"composer-tests/{manager.Prefix}-auth", manager.RemoveImageOnDispose);
+        var workload = manager.Workload("auth", image: unprefixed, start: false);
         await manager.ListAsync();
         manager.Handlers.Requests.Clear();
 

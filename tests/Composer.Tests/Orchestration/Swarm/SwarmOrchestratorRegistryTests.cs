@@ -17,24 +17,10 @@ public class SwarmOrchestratorRegistryTests(HtpasswdRegistryFixture basic)
 
     private DockerEngineFixture Docker => Swarm.Docker;
 
-    private RegistrySettings Basic(string? password = null) => new()
-    {
-        Server = basic.Host,
-        Username = HtpasswdRegistryFixture.EngineUser,
-        Password = password ?? basic.EnginePassword,
-        RetryAttempts = 0,
-        RetryDelay = 0,
-    };
+    private RegistrySettings Basic(string? password = null) => basic.EngineRegistrySettings(password);
 
-    /// <summary>Pushes the connector image as repository:1.0 and removes the local tag, so a deploy must pull it.</summary>
-    private async Task<string> PushedAsync(SwarmTestManager manager)
-    {
-        var repository = $"composer-tests/{manager.Prefix}-connector";
-        var reference = await Swarm.Image.PushToAsync(basic.Host, HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password, repository, "1.0");
-        await Docker.Client.Images.DeleteImageAsync(reference, new global::Docker.DotNet.Models.ImageDeleteParameters());
-        manager.RemoveImageOnDispose(reference);
-        return $"{repository}:1.0";
-    }
+    private Task<string> PushedAsync(SwarmTestManager manager) =>
+        Swarm.Image.PushToRegistryOnlyAsync(basic, $"composer-tests/{manager.Prefix}-connector", manager.RemoveImageOnDispose);
 
     private async Task<bool> IsLocalAsync(string reference)
     {

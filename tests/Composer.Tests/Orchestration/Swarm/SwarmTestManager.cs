@@ -7,6 +7,7 @@ using Composer.Orchestration.Docker;
 using Composer.Orchestration.Swarm;
 using Composer.Platform;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Docker.DotNet.Models;
 
 namespace Composer.Tests.Orchestration.Swarm;
@@ -52,18 +53,8 @@ internal sealed class SwarmTestManager : IAsyncDisposable
 
     /// <summary>A connector of this manager, built the way the engine builds it (contract entries, hash variable, network variables).</summary>
     public ConnectorWorkload Workload(string name, string image = TestConnectorImage.Reference, bool start = true, string hash = "hash-1",
-        IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null)
-    {
-        var id = connectorId ?? "conn-" + name;
-        var entries = new List<ContractEntry> { new("CONNECTOR_ID", id, false) };
-        if (configuration is not null) entries.AddRange(configuration);
-        var network = caBundle is null
-            ? ConnectorNetworkEnvironment.None
-            : new ConnectorNetworkEnvironment([new ConnectorEnvVar("SSL_CERT_FILE", ConnectorNetworkEnvironment.CaBundlePath)], caBundle);
-        var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{Prefix}-{name}", image, hash,
-            start ? RequestedStatus.Starting : RequestedStatus.Stopping, null, entries);
-        return ConnectorWorkload.Build(connector, new WorkloadContext(ManagerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None));
-    }
+        IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null) =>
+        DockerTestManager.WorkloadOf(ManagerId, name, image, start, hash, configuration, caBundle, connectorId);
 
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()
     {
