@@ -21,10 +21,6 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
     /// <summary>Runs on the negotiated client before it is kept: null when it is usable, else why not.</summary>
     public Func<DockerClient, CancellationToken, Task<string?>>? Verify { get; init; }
 
-    public DockerEndpoint Endpoint => endpoint;
-
-    public ProxyEndpoint? Proxy => proxy;
-
     /// <summary>The client, pinned to its API version; or why the engine cannot be used.</summary>
     public async Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken)
     {

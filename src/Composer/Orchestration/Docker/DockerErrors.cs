@@ -16,11 +16,9 @@ internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy
     {
         if (ex is DockerApiException api && ApiMessage(api) is { } message)
         {
-            var hint = endpoint.Gateway is not { } gateway ? ""
-                : api.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? $"; check {gateway.ApiKeyKey}"
-                : api.StatusCode == HttpStatusCode.BadRequest && message.Contains("client version", StringComparison.OrdinalIgnoreCase)
-                    ? $"; Composer speaks API v{gateway.ApiVersion} as {gateway.ApiVersionKey} says"
-                    : "";
+            var hint = endpoint.Gateway is { } gateway && api.StatusCode is (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                ? $"; check {gateway.ApiKeyKey}"
+                : "";
             return $"{message} (HTTP {(int)api.StatusCode}){hint}";
         }
         return OneLine(DockerPreflight.Describe(ex, endpoint, proxy));
