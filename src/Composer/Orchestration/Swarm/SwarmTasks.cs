@@ -32,7 +32,7 @@ public static class SwarmTasks
     {
         var restarts = tasks.Count(t => t.Status?.State is TaskState.Failed or TaskState.Complete or TaskState.Rejected);
         DateTimeOffset? started = tasks.FirstOrDefault(IsRunning)?.Status?.Timestamp is { } at
-            ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc))
+            ? new DateTimeOffset(at.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : at.ToUniversalTime())
             : null;
         return new WorkloadHealth(restarts, started);
     }
