@@ -412,7 +412,9 @@ public sealed class SwarmOrchestrator : IOrchestrator
             }
             SwarmConfigReference? config = null;
             var configChanged = false;
-            if (workload is not null)
+            // The spec already mounting the config of the current bundle (the usual case) costs no config call.
+            if (workload is not null && !(workload.CaBundle is { Length: > 0 } bundle && mounted.Count == 1
+                                          && mounted[0].ConfigName == SwarmCaConfig.NameFor(workload.ConnectorId, bundle)))
             {
                 string? configError;
                 (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
