@@ -196,9 +196,11 @@ public sealed partial class PortainerSettings
     [ConfigKey("api_key"), Secret, ConfigDoc("Portainer API key (X-API-Key).")] public string ApiKey { get; set; } = "ChangeMe";
     [ConfigKey("env_id"), ConfigDoc("Portainer environment (endpoint) id.")] public string EnvId { get; set; } = "3";
     [ConfigKey("env_type"), ConfigDoc("Only docker is supported.")] public string EnvType { get; set; } = "docker";
-    [ConfigKey("api_version"), ConfigDoc("Docker API version used through Portainer.")] public string ApiVersion { get; set; } = "v1.44";
+    [ConfigKey("api_version"), ConfigDoc("Docker Engine API version used through Portainer (vMAJOR.MINOR); the engine behind it must speak it (Docker 20.10: v1.41).")] public string ApiVersion { get; set; } = "v1.44";
     [ConfigKey("stack"), ConfigDoc("Sets the com.docker.compose.project label.")] public string? Stack { get; set; }
     [ConfigKey("network_mode"), ConfigDoc("Network of the connector containers.")] public string? NetworkMode { get; set; }
+    [ConfigKey("ca"), ConfigDoc("CA certificates (paths or PEM blocks) trusted for Portainer's HTTPS certificate, added to the system roots.")] public List<string>? Ca { get; set; }
+    [ConfigKey("insecure_skip_verify"), ConfigDoc("true accepts any certificate from Portainer (warned at start); prefer ca.")] public bool InsecureSkipVerify { get; set; }
 }
 
 [ConfigSection]

@@ -95,6 +95,10 @@ public static class ConfigValidator
         {
             v.HttpUrl($"{p}.daemon.portainer.api", pt.Api);
             if (pt.EnvType != "docker") v.Error($"{p}.daemon.portainer.env_type", $"expected docker (the only supported Portainer environment type), got \"{pt.EnvType}\"");
+            if (Orchestration.Portainer.PortainerOrchestrator.ParseApiVersion(pt.ApiVersion) is null)
+            {
+                v.Error($"{p}.daemon.portainer.api_version", $"expected a Docker Engine API version such as v1.41, got \"{pt.ApiVersion}\"");
+            }
         }
 
         if (d.Docker is { } dk)
@@ -107,6 +111,10 @@ public static class ConfigValidator
         if (d.Swarm is { } sw)
         {
             v.Ulimits($"{p}.daemon.swarm.ulimits", sw.Ulimits);
+            foreach (var host in sw.ExtraHosts?.Where(h => Orchestration.Swarm.SwarmServiceSpec.HostsEntry(h) is null) ?? [])
+            {
+                v.Error($"{p}.daemon.swarm.extra_hosts", $"expected host:ip (or \"ip host\"), got \"{host}\"");
+            }
             if (sw.RestartCondition is { } rc && !RestartConditions.Contains(rc))
             {
                 v.Error($"{p}.daemon.swarm.restart_condition", $"expected none, on-failure or any, got \"{rc}\"");

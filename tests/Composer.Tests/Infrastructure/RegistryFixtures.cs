@@ -28,6 +28,16 @@ public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposabl
     /// </summary>
     public string EnginePassword { get; private set; } = "";
 
+    /// <summary>opencti.daemon.registry for this registry as the engine user (no retries): the prefix and the credentials deploys use.</summary>
+    public Composer.Configuration.RegistrySettings EngineRegistrySettings(string? password = null) => new()
+    {
+        Server = Host,
+        Username = EngineUser,
+        Password = password ?? EnginePassword,
+        RetryAttempts = 0,
+        RetryDelay = 0,
+    };
+
     public async Task InitializeAsync()
     {
         var port = FreePort.Next();

@@ -109,6 +109,19 @@ public sealed class TestConnectorImage : IAsyncInitializer
     /// given credentials (null for an open registry); returns that reference. The local tag stays: remove it to make a
     /// deploy really pull.
     /// </summary>
+    /// <summary>
+    /// Pushes the image into the htpasswd registry as &lt;repository&gt;:1.0 and removes that local tag, so that a deploy
+    /// must pull it; returns "&lt;repository&gt;:1.0" (without the registry: the prefix adds it). The caller removes the
+    /// pulled tag again (<paramref name="removeOnDispose"/>).
+    /// </summary>
+    public async Task<string> PushToRegistryOnlyAsync(HtpasswdRegistryFixture registry, string repository, Action<string> removeOnDispose)
+    {
+        var reference = await PushToAsync(registry.Host, HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password, repository, "1.0");
+        await Docker.Client.Images.DeleteImageAsync(reference, new ImageDeleteParameters());
+        removeOnDispose(reference);
+        return $"{repository}:1.0";
+    }
+
     public Task<string> PushToAsync(string registryHostPort, string? username, string? password, string repository, string tag,
         CancellationToken cancellationToken = default)
     {

@@ -5,8 +5,8 @@ using Composer.Network;
 
 namespace Composer.Tests.Infrastructure;
 
-/// <summary>One request as it left the client: where it went and which Authorization scheme it carried.</summary>
-public sealed record RecordedRequest(string Method, Uri Uri, string? AuthorizationScheme, string? AuthorizationParameter);
+/// <summary>One request as it left the client: where it went, which Authorization scheme and which X-Registry-Auth it carried.</summary>
+public sealed record RecordedRequest(string Method, Uri Uri, string? AuthorizationScheme, string? AuthorizationParameter, string? RegistryAuth = null);
 
 /// <summary>
 /// Outbound handlers for tests: direct connections (no proxy), optionally trusting extra CA certificates, and
@@ -60,7 +60,8 @@ public sealed class TestOutboundHandlerFactory(params X509Certificate2[] trusted
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            log.Enqueue(new RecordedRequest(request.Method.Method, request.RequestUri!, request.Headers.Authorization?.Scheme, request.Headers.Authorization?.Parameter));
+            log.Enqueue(new RecordedRequest(request.Method.Method, request.RequestUri!, request.Headers.Authorization?.Scheme, request.Headers.Authorization?.Parameter,
+                request.Headers.TryGetValues("X-Registry-Auth", out var auth) ? auth.FirstOrDefault() : null));
             return base.SendAsync(request, cancellationToken);
         }
     }

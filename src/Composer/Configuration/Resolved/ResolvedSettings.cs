@@ -49,6 +49,9 @@ public sealed class ResolvedPlatform
 
     /// <summary>What this platform's connectors receive for the network (proxy variables, CA bundle); None when disabled.</summary>
     public required ConnectorNetworkEnvironment ConnectorNetwork { get; init; }
+
+    /// <summary>daemon.portainer.ca, loaded: trusted for Portainer's certificate besides the system roots.</summary>
+    public ProxyCaBundle PortainerCa { get; init; } = ProxyCaBundle.Empty;
 }
 
 /// <summary>

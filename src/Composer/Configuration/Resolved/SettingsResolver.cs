@@ -32,6 +32,8 @@ public static class SettingsResolver
         certificates.Load("opencti.https_proxy_ca", settings.OpenCti.HttpsProxyCa);
         certificates.Load("openaev.https_proxy_ca", settings.OpenAev.HttpsProxyCa);
         certificates.Load(PlatformNetworkPolicy.ServerCaKey, settings.App.HttpsCert.Ca);
+        certificates.Load(PortainerCaKey(PlatformKind.OpenCti), settings.OpenCti.Daemon.Portainer?.Ca);
+        certificates.Load(PortainerCaKey(PlatformKind.OpenAev), settings.OpenAev.Daemon.Portainer?.Ca);
         foreach (var problem in certificates.Errors) errors.Add(CertificateDiagnostic(problem, provenance));
 
         var registry = RegistryConfiguration.FromSettings(settings.OpenCti.Daemon.Registry, provenance, errors, warnings) ?? RegistryConfiguration.Anonymous;
@@ -110,8 +112,11 @@ public static class SettingsResolver
             Network = network,
             // Computed once (it reads the system roots when a proxy CA is configured), only for platforms in use.
             ConnectorNetwork = p.Enable ? ConnectorNetworkEnvironment.Compute(network) : ConnectorNetworkEnvironment.None,
+            PortainerCa = certificates.Load(PortainerCaKey(kind), p.Daemon.Portainer?.Ca),
         };
     }
+
+    private static string PortainerCaKey(PlatformKind kind) => (kind == PlatformKind.OpenCti ? "opencti" : "openaev") + ".daemon.portainer.ca";
 
     /// <summary>manager.health.listen: host:port, [IPv6]:port, or a bare port (127.0.0.1 then).</summary>
     private static HealthListenerOptions ResolveHealth(HealthSettings health, ConfigProvenance provenance, List<ConfigDiagnostic> errors)

@@ -13,11 +13,22 @@ namespace Composer.Orchestration.Docker;
 /// connect_timeout), so the product page's "proxy settings apply to Docker API calls" holds. The local Unix socket
 /// uses the library's Unix transport and is never proxied, as the docker CLI does. The library's own log messages go
 /// to <paramref name="libraryLogger"/> (the run loop passes Composer's logger through ComposerLoggerProvider).
+/// Portainer's Docker proxy is a TCP endpoint on channel <see cref="OutboundChannel.Portainer"/>, with its own server
+/// trust (<see cref="Tls"/>) and its API key in <see cref="Headers"/>.
 /// </summary>
 public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, PlatformKind platform = PlatformKind.OpenCti,
     Microsoft.Extensions.Logging.ILogger? libraryLogger = null)
 {
     private readonly Microsoft.Extensions.Logging.ILogger _libraryLogger = libraryLogger ?? NullLogger.Instance;
+
+    /// <summary>The channel of TCP endpoints (proxy, trust, metrics tag): DockerTcp, or Portainer.</summary>
+    public OutboundChannel Channel { get; init; } = OutboundChannel.DockerTcp;
+
+    /// <summary>The server trust of a TCP endpoint that has its own (Portainer's CA), or null for the channel's.</summary>
+    public EndpointTls? Tls { get; init; }
+
+    /// <summary>Headers every request carries (Portainer's X-API-Key: a secret, never printed).</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
 
     /// <summary>
     /// A new client (the caller disposes it). Requests time out after the platform's request_timeout.
@@ -32,18 +43,19 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
             Endpoint = endpoint.Address,
             ApiVersion = apiVersion,
             Timeout = timeout > TimeSpan.Zero ? timeout : Timeout.InfiniteTimeSpan,
+            Headers = Headers ?? new Dictionary<string, string>(),
         };
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
         return endpoint.Transport == DockerTransport.UnixSocket
             ? new DockerClientBuilder<UnixSocketTransportOptions>(CountingUnixHandlerFactory.Instance,
                 new UnixSocketTransportOptions(), options, _libraryLogger).Build()
             : new DockerClientBuilder<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance,
-                new OutboundTransportOptions(handlers, platform), options, _libraryLogger).Build();
+                new OutboundTransportOptions(handlers, platform, Channel, Tls), options, _libraryLogger).Build();
     }
 }
 
-/// <summary>Which handler factory and platform a TCP Docker client uses.</summary>
-public sealed record OutboundTransportOptions(IOutboundHandlerFactory Handlers, PlatformKind Platform);
+/// <summary>Which handler factory, platform, channel and endpoint trust (null: the channel's) a TCP Docker client uses.</summary>
+public sealed record OutboundTransportOptions(IOutboundHandlerFactory Handlers, PlatformKind Platform, OutboundChannel Channel, EndpointTls? Tls);
 
 /// <summary>
 /// A Docker.DotNet transport whose handler comes from the outbound handler factory. The handler is a
@@ -61,8 +73,10 @@ internal sealed class OutboundDockerHandlerFactory : IDockerHandlerFactory<Outbo
         {
             throw new InvalidOperationException($"the outbound Docker transport serves http:// and https:// endpoints, got {scheme}://");
         }
-        var handler = transportOptions.Handlers.CreateHandler(OutboundChannel.DockerTcp, transportOptions.Platform);
-        return new ResolvedTransport(handler, clientOptions.Endpoint);
+        var handler = transportOptions.Tls is { } tls
+            ? transportOptions.Handlers.CreateHandler(transportOptions.Channel, transportOptions.Platform, tls)
+            : transportOptions.Handlers.CreateHandler(transportOptions.Channel, transportOptions.Platform);
+        return new ResolvedTransport(new RegistryAuthEncoding(handler), clientOptions.Endpoint);
     }
 
     public ResolvedTransport CreateHandler(ResolvedClientOptions clientOptions, Microsoft.Extensions.Logging.ILogger logger) =>
@@ -89,5 +103,27 @@ internal sealed class CountingUnixHandlerFactory : IDockerHandlerFactory<UnixSoc
     public Task<WriteClosableStream> HijackStreamAsync(HttpContent content) => Inner.HijackStreamAsync(content);
 
     private static ResolvedTransport Counted(ResolvedTransport transport) =>
-        new(new ApiCallCounter(OutboundHandlerFactory.ChannelName(OutboundChannel.DockerTcp), transport.Handler), transport.EffectiveEndpoint);
+        new(new RegistryAuthEncoding(new ApiCallCounter(OutboundHandlerFactory.ChannelName(OutboundChannel.DockerTcp), transport.Handler)),
+            transport.EffectiveEndpoint);
+}
+
+/// <summary>
+/// Sends X-Registry-Auth as base64url, which the engine decodes (moby reads it with base64.URLEncoding). Docker.DotNet
+/// encodes the AuthConfig of service create and update with the standard alphabet, so credentials whose encoding holds
+/// '+' or '/' would reach the swarm agents undecodable and their pulls would go anonymous. Both alphabets pad the same
+/// way: swapping the two characters is the whole conversion, and a value already in base64url is left as it is.
+/// </summary>
+internal sealed class RegistryAuthEncoding(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    private const string Header = "X-Registry-Auth";
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (request.Headers.TryGetValues(Header, out var values) && values.FirstOrDefault() is { } value && value.AsSpan().IndexOfAny('+', '/') >= 0)
+        {
+            request.Headers.Remove(Header);
+            request.Headers.TryAddWithoutValidation(Header, value.Replace('+', '-').Replace('/', '_'));
+        }
+        return base.SendAsync(request, cancellationToken);
+    }
 }

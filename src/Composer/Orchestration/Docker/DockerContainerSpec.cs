@@ -37,12 +37,15 @@ public static class DockerContainerSpec
               "and hold at least two of: letters, digits, '_', '.', '-'); rename the connector";
 
     /// <summary>POST /containers/create for the workload, running <paramref name="image"/> (the resolved reference).</summary>
-    public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerSettings? docker)
+    /// <param name="extraLabels">Labels besides the workload's (Portainer's stack label); the workload's win.</param>
+    public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerSettings? docker,
+        IReadOnlyDictionary<string, string>? extraLabels = null)
     {
-        var labels = new Dictionary<string, string>(workload.Labels, StringComparer.Ordinal)
-        {
-            [ConfigHashLabel] = workload.ConfigHash,
-        };
+        var labels = extraLabels is null
+            ? new Dictionary<string, string>(StringComparer.Ordinal)
+            : new Dictionary<string, string>(extraLabels, StringComparer.Ordinal);
+        foreach (var (key, value) in workload.Labels) labels[key] = value;
+        labels[ConfigHashLabel] = workload.ConfigHash;
         return new CreateContainerParameters
         {
             Name = workload.Name,

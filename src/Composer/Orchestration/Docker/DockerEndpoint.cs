@@ -37,8 +37,11 @@ public sealed record DockerEndpoint
     /// <summary>Absolute socket path for <see cref="DockerTransport.UnixSocket"/>, else null.</summary>
     public string? SocketPath { get; init; }
 
-    /// <summary>unix:///path, or the http(s)://host:port every TCP request is sent to.</summary>
+    /// <summary>unix:///path, or the http(s)://host:port (with a path ending in '/' behind a gateway) every TCP request is sent to.</summary>
     public required Uri Address { get; init; }
+
+    /// <summary>The API in front of the engine (Portainer), or null when Composer speaks to the engine itself.</summary>
+    public DockerGateway? Gateway { get; init; }
 
     /// <summary>TLS to the engine (an https:// endpoint).</summary>
     public bool UsesTls => Address.Scheme == Uri.UriSchemeHttps;

@@ -8,10 +8,19 @@ namespace Composer.Orchestration.Docker;
 /// <summary>Turns what Docker.DotNet throws into one line for an error message.</summary>
 internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy)
 {
-    /// <summary>The engine's own message ("No such container: x") for an engine answer, else why the engine could not be reached.</summary>
+    /// <summary>
+    /// The engine's own message ("No such container: x") for an engine answer, else why the engine could not be reached.
+    /// Behind a gateway (Portainer), a refusal names the key to fix.
+    /// </summary>
     public string Cause(Exception ex)
     {
-        if (ex is DockerApiException api && EngineMessage(api) is { } message) return $"{message} (HTTP {(int)api.StatusCode})";
+        if (ex is DockerApiException api && ApiMessage(api) is { } message)
+        {
+            var hint = endpoint.Gateway is { } gateway && api.StatusCode is (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                ? $"; check {gateway.ApiKeyKey}"
+                : "";
+            return $"{message} (HTTP {(int)api.StatusCode}){hint}";
+        }
         return OneLine(DockerPreflight.Describe(ex, endpoint, proxy));
     }
 
@@ -32,18 +41,29 @@ internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy
 
     public static bool IsConflict(Exception ex) => ex is DockerApiException { StatusCode: HttpStatusCode.Conflict };
 
-    /// <summary>The "message" of the engine's JSON error body, or null when the body is not the engine's (a proxy's page).</summary>
-    private static string? EngineMessage(DockerApiException api)
+    /// <summary>
+    /// The "message" of the engine's JSON error body, followed by its "details" when there are some (Portainer's error
+    /// shape, {"message": ..., "details": ...}); null when the body is neither (a proxy's page).
+    /// </summary>
+    internal static string? ApiMessage(DockerApiException api)
     {
         var body = api.ResponseBody?.Trim();
         if (string.IsNullOrEmpty(body) || body[0] != '{') return null;
         try
         {
             using var document = JsonDocument.Parse(body);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                   && document.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
-                ? OneLine(message.GetString() ?? "")
-                : null;
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.String)
+            {
+                return null;
+            }
+            var text = message.GetString() ?? "";
+            if (root.TryGetProperty("details", out var details) && details.ValueKind == JsonValueKind.String
+                && details.GetString() is { Length: > 0 } detail && !text.Contains(detail, StringComparison.Ordinal))
+            {
+                text = text.Length == 0 ? detail : $"{text}: {detail}";
+            }
+            return OneLine(text);
         }
         catch (JsonException)
         {

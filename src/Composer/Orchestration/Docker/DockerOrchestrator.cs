@@ -12,7 +12,7 @@ namespace Composer.Orchestration.Docker;
 /// <list type="bullet">
 /// <item>API version: the first call asks the engine (GET /_ping, GET /version) and every later request names
 /// min(engine's version, <see cref="NewestApiVersion"/>), so a 20.10 engine (1.41) and newer ones are spoken to in
-/// their own terms.</item>
+/// their own terms (<see cref="DockerConnection"/>; behind Portainer, its configured api_version).</item>
 /// <item>List: one GET /containers/json?all=true filtered on opencti-manager; the contract hash comes from the
 /// <see cref="DockerContainerSpec.ConfigHashLabel"/> label, or for containers of the Rust version (only the
 /// OPENCTI_CONFIG_HASH variable) from one inspect, cached by container id since a container's environment never
@@ -27,6 +27,8 @@ namespace Composer.Orchestration.Docker;
 /// name no connector can have ('.'), so the reconciler removes it as a stale name.</item>
 /// </list>
 /// Calls per deploy (image present, CA bundle): inspect image, create, archive, start. Per idle cycle: one list.
+/// The same code serves Portainer's Docker proxy (<see cref="Portainer.PortainerOrchestrator"/>): an endpoint with a
+/// <see cref="DockerGateway"/>, its stack label and network mode in the options.
 /// </summary>
 public sealed class DockerOrchestrator : IOrchestrator
 {
@@ -39,26 +41,24 @@ public sealed class DockerOrchestrator : IOrchestrator
     private const string NeverStarted = "0001-01-01";
 
     private readonly DockerEndpoint _endpoint;
-    private readonly DockerClientFactory _clients;
+    private readonly DockerConnection _connection;
     private readonly DockerOrchestratorOptions _options;
     private readonly DockerErrors _errors;
     private readonly DockerImagePuller _images;
     private readonly Logger _logger;
-    private readonly SemaphoreSlim _connect = new(1, 1);
     private readonly ConcurrentDictionary<string, string?> _environmentHashes = new(StringComparer.Ordinal);
-    private DockerClient? _client;
 
     public DockerOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, DockerOrchestratorOptions options)
     {
         _endpoint = endpoint;
-        _clients = clients;
         _options = options;
         _logger = options.Logger;
+        _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger);
         _errors = new DockerErrors(endpoint, options.Proxy);
         _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
     }
 
-    public string Kind => "docker";
+    public string Kind => _options.Kind;
 
     public async Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken)
     {
@@ -313,37 +313,13 @@ public sealed class DockerOrchestrator : IOrchestrator
 
     public ValueTask DisposeAsync()
     {
-        _client?.Dispose();
-        _client = null;
-        _connect.Dispose();
+        _connection.Dispose();
         return ValueTask.CompletedTask;
     }
 
     private static uint StopSeconds => (uint)StopTimeout.TotalSeconds;
 
-    /// <summary>The client, pinned to the API version negotiated on first contact; or why the engine cannot be reached.</summary>
-    private async Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _client) is { } ready) return (ready, null);
-        await _connect.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_client is { } raced) return (raced, null);
-            using var probe = _clients.Create(_endpoint);
-            var check = await DockerPreflight.CheckAsync(probe, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
-            if (!check.IsReachable) return (null, check.Failure);
-            Version? version = Version.TryParse(check.Version!.APIVersion, out var engine) ? (engine < NewestApiVersion ? engine : NewestApiVersion) : null;
-            _logger.Info("Connected to the Docker engine", ("endpoint", _endpoint.Display), ("engine_version", check.Version.Version),
-                ("api_version", version?.ToString() ?? "unversioned"));
-            var client = _clients.Create(_endpoint, version);
-            Volatile.Write(ref _client, client);
-            return (client, null);
-        }
-        finally
-        {
-            _connect.Release();
-        }
-    }
+    private Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
 
     /// <summary>
     /// Creates the container, or finds the one a deploy interrupted after its create left under the name (this
@@ -355,7 +331,7 @@ public sealed class DockerOrchestrator : IOrchestrator
         var what = $"connector {workload.ConnectorId}: cannot create container {workload.Name}";
         try
         {
-            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Docker),
+            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Docker, _options.ExtraLabels),
                 cancellationToken).ConfigureAwait(false);
             foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("container", workload.Name), ("warning", warning));
             return (created.ID, null);

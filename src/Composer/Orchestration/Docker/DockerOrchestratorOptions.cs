@@ -21,4 +21,10 @@ public sealed record DockerOrchestratorOptions(
 {
     /// <summary>The proxy TCP requests to the engine go through (null: direct or a Unix socket), named in errors.</summary>
     public ProxyEndpoint? Proxy { get; init; }
+
+    /// <summary>"docker", or "portainer" for the engine behind Portainer's Docker proxy.</summary>
+    public string Kind { get; init; } = "docker";
+
+    /// <summary>Labels every container gets besides the ownership ones, which they never replace (Portainer's stack label).</summary>
+    public IReadOnlyDictionary<string, string>? ExtraLabels { get; init; }
 }

@@ -34,10 +34,24 @@ public static class DockerPreflight
     /// <summary>One line naming the endpoint and the cause (TLS, proxy, refused, timeout, HTTP status), no stack trace.</summary>
     public static string Describe(Exception ex, DockerEndpoint endpoint, ProxyEndpoint? proxy = null)
     {
-        var where = $"the Docker engine at {endpoint.Display} ({endpoint.Source}{(proxy is null ? "" : $", through proxy {proxy.Redacted}")})";
+        var engine = endpoint.Gateway is { } g ? $"the Docker engine of {g.Name}" : "the Docker engine";
+        var where = $"{engine} at {endpoint.Display} ({endpoint.Source}{(proxy is null ? "" : $", through proxy {proxy.Redacted}")})";
         var chain = Chain(ex).ToList();
         string cause;
-        if (chain.OfType<DockerApiException>().FirstOrDefault() is { } api)
+        if (chain.OfType<DockerApiException>().FirstOrDefault() is { } gatewayAnswer && endpoint.Gateway is { } gateway
+            && DockerErrors.ApiMessage(gatewayAnswer) is { } said)
+        {
+            // The gateway's own JSON error ({"message","details"}): its refusals name the key to fix.
+            var code = (int)gatewayAnswer.StatusCode;
+            cause = gatewayAnswer.StatusCode switch
+            {
+                System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden =>
+                    $"{gateway.Name} refused the API key (HTTP {code}: {said}): check {gateway.ApiKeyKey}",
+                System.Net.HttpStatusCode.NotFound => $"{gateway.Name} answered HTTP 404 ({said}): check {gateway.EnvironmentKey}",
+                _ => $"{gateway.Name} answered HTTP {code} {gatewayAnswer.StatusCode}: {said}",
+            };
+        }
+        else if (chain.OfType<DockerApiException>().FirstOrDefault() is { } api)
         {
             // The engine answers errors as JSON ({"message": ...}); an HTML page is a proxy's (or something else's) error page.
             var body = (api.ResponseBody ?? "").Trim();

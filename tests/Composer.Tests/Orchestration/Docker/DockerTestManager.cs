@@ -13,14 +13,15 @@ using Docker.DotNet.Models;
 namespace Composer.Tests.Orchestration.Docker;
 
 /// <summary>
-/// One test's manager on the shared engine: a unique manager id, a <see cref="DockerOrchestrator"/> for it, workloads
-/// with unique names, and on dispose the removal of every container labelled with that manager id.
+/// One test's manager on the shared engine: a unique manager id, a <see cref="DockerOrchestrator"/> for it (or the
+/// same code behind Portainer, <see cref="Wrap"/>), workloads with unique names, and on dispose the removal of every
+/// container labelled with that manager id.
 /// </summary>
 internal sealed class DockerTestManager : IAsyncDisposable
 {
     private readonly List<string> _images = [];
 
-    private DockerTestManager(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers)
+    private DockerTestManager(DockerEngineFixture docker, string managerId, IOrchestrator orchestrator, TestOutboundHandlerFactory handlers)
     {
         Docker = docker;
         ManagerId = managerId;
@@ -30,7 +31,7 @@ internal sealed class DockerTestManager : IAsyncDisposable
 
     public DockerEngineFixture Docker { get; }
     public string ManagerId { get; }
-    public DockerOrchestrator Orchestrator { get; }
+    public IOrchestrator Orchestrator { get; }
 
     /// <summary>The handlers the registry pre-flight (and a TCP engine endpoint) used: every request they sent.</summary>
     public TestOutboundHandlerFactory Handlers { get; }
@@ -54,9 +55,18 @@ internal sealed class DockerTestManager : IAsyncDisposable
         return new DockerTestManager(docker, managerId, orchestrator, handlers);
     }
 
+    /// <summary>A manager whose orchestrator was built elsewhere (Portainer's, on the same engine), with the same workloads and clean-up.</summary>
+    public static DockerTestManager Wrap(DockerEngineFixture docker, string managerId, IOrchestrator orchestrator, TestOutboundHandlerFactory handlers) =>
+        new(docker, managerId, orchestrator, handlers);
+
     /// <summary>A connector of this manager, built the way the engine builds it (contract entries, hash variable, network variables).</summary>
     public ConnectorWorkload Workload(string name, string image = TestConnectorImage.Reference, bool start = true, string hash = "hash-1",
-        IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null)
+        IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null) =>
+        WorkloadOf(ManagerId, name, image, start, hash, configuration, caBundle, connectorId);
+
+    /// <summary>The workload of connector &lt;managerId&gt;-&lt;name&gt; of manager <paramref name="managerId"/> (also the Swarm tests').</summary>
+    internal static ConnectorWorkload WorkloadOf(string managerId, string name, string image, bool start, string hash,
+        IReadOnlyList<ContractEntry>? configuration, byte[]? caBundle, string? connectorId)
     {
         var id = connectorId ?? "conn-" + name;
         var entries = new List<ContractEntry> { new("CONNECTOR_ID", id, false) };
@@ -64,9 +74,9 @@ internal sealed class DockerTestManager : IAsyncDisposable
         var network = caBundle is null
             ? ConnectorNetworkEnvironment.None
             : new ConnectorNetworkEnvironment([new ConnectorEnvVar("SSL_CERT_FILE", ConnectorNetworkEnvironment.CaBundlePath)], caBundle);
-        var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{Prefix}-{name}", image, hash,
+        var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{managerId}-{name}", image, hash,
             start ? RequestedStatus.Starting : RequestedStatus.Stopping, null, entries);
-        return ConnectorWorkload.Build(connector, new WorkloadContext(ManagerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None));
+        return ConnectorWorkload.Build(connector, new WorkloadContext(managerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None));
     }
 
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()

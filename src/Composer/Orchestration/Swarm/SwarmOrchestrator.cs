@@ -1,0 +1,560 @@
+using System.Globalization;
+using System.Net;
+using Composer.Configuration.Resolved;
+using Composer.Hosting;
+using Composer.Images;
+using Composer.Network;
+using Composer.Orchestration.Docker;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Composer.Orchestration.Swarm;
+
+/// <summary>
+/// Connectors as services of a Docker swarm, through the Engine API of a manager node (upstream-behaviour §6.9, its
+/// quirks fixed). The engine is the Docker orchestrator's (opencti.daemon.docker.host, else DOCKER_HOST, else the
+/// local socket), reached and version-negotiated the same way (<see cref="DockerConnection"/>); the first contact also
+/// checks that the node is a swarm manager.
+/// <list type="bullet">
+/// <item>List: one GET /services filtered on opencti-manager and one GET /tasks for those services; the contract hash
+/// is the OPENCTI_CONFIG_HASH of the service's environment (the list returns the whole spec), the state comes from the
+/// tasks (<see cref="SwarmTasks"/>).</item>
+/// <item>Deploy: the image made available on this node as the Docker orchestrator does (<see cref="DockerImagePuller"/>:
+/// present-image check, pre-flight, pull with retries), pinned to the digest the registry gave so every node runs the
+/// same image, then POST /services/create with X-Registry-Auth (base64url) so that every node can pull it, the
+/// daemon.swarm options (<see cref="SwarmServiceSpec"/>), the CA bundle as a swarm config mounted as a file
+/// (<see cref="SwarmCaConfig"/>) and 1 replica, or 0 when the connector is not to run. A service of this manager and
+/// connector already under the name (a deploy interrupted after its create) is adopted; anything else is reported.</item>
+/// <item>Refresh: the new image first (a failed pull leaves the service as it was), then one in-place update of the
+/// whole spec (Swarm replaces the task), then the CA config it no longer uses is removed.</item>
+/// <item>Start/stop: replicas 1/0 by updating the inspected spec (the stored registry auth is kept); start also puts
+/// the current CA bundle in place. Remove: the service, then every CA config of the connector.</item>
+/// <item>Logs: GET /services/{id}/logs (every task, demultiplexed, with the since cursor); health: GET /tasks.</item>
+/// </list>
+/// Calls per idle cycle: one service list and one task list (none when there is no service).
+/// </summary>
+public sealed class SwarmOrchestrator : IOrchestrator
+{
+    /// <summary>Log lines fetched when there is no cursor yet.</summary>
+    public const int LogTail = 100;
+
+    private readonly DockerEndpoint _endpoint;
+    private readonly DockerConnection _connection;
+    private readonly SwarmOrchestratorOptions _options;
+    private readonly DockerErrors _errors;
+    private readonly DockerImagePuller _images;
+    private readonly Logger _logger;
+
+    public SwarmOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, SwarmOrchestratorOptions options)
+    {
+        _endpoint = endpoint;
+        _options = options;
+        _logger = options.Logger;
+        _errors = new DockerErrors(endpoint, options.Proxy);
+        _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger) { Verify = ManagerProblemAsync };
+        _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
+    }
+
+    /// <summary>
+    /// The orchestrator of one platform whose selector is swarm: its daemon.swarm options, the Docker endpoint of the
+    /// resolved configuration, the platform's proxy settings for a TCP endpoint. An error when the swarm block is
+    /// missing, the endpoint is invalid or an extra_hosts entry cannot be written for Swarm. Nothing is called yet:
+    /// the first call connects and reports an engine that is not a swarm manager.
+    /// </summary>
+    public static OrchestratorResult<IOrchestrator> Create(ResolvedSettings settings, ResolvedPlatform platform, IOutboundHandlerFactory handlers,
+        ImagePreflight preflight, Logger logger, TimeProvider time)
+    {
+        var section = $"{platform.Section}.daemon.swarm";
+        if (platform.Daemon.Swarm is not { } swarm) return Failure($"{section} is missing: the swarm selector needs a swarm block (swarm: {{}} keeps the defaults)");
+        if (settings.Docker.Endpoint is not { } endpoint) return Failure($"the Docker endpoint of the swarm manager is invalid: {settings.Docker.Error}");
+        if (swarm.ExtraHosts?.FirstOrDefault(h => SwarmServiceSpec.HostsEntry(h) is null) is { } badHost)
+        {
+            return Failure($"{section}.extra_hosts: \"{badHost}\" is neither host:ip nor \"ip host\"");
+        }
+        var proxy = endpoint.Transport == DockerTransport.Tcp ? platform.Network.ProxyFor(endpoint.Address, platform.Network.NoProxyMatcher) : null;
+        var options = new SwarmOrchestratorOptions(settings.Manager.Id, swarm, preflight, logger, time) { Proxy = proxy };
+        return OrchestratorResult<IOrchestrator>.Success(new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, platform.Kind), options));
+
+        static OrchestratorResult<IOrchestrator> Failure(string message) => OrchestratorResult<IOrchestrator>.Failure(message);
+    }
+
+    public string Kind => "swarm";
+
+    public async Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken)
+    {
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError(unusable!);
+        // Connected before: the node may have been demoted or have left the swarm since.
+        return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false) is { } problem ? new OrchestratorError(problem) : null;
+    }
+
+    public async Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    {
+        var what = $"cannot list the swarm services of manager {_options.ManagerId}";
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return Failure($"{what}: {unusable}");
+        IList<SwarmService> services;
+        IList<TaskResponse> tasks;
+        try
+        {
+            services = await client.Swarm.ListServicesAsync(new ServiceListParameters
+            {
+                Filters = Filter("label", [$"{ConnectorLabels.Manager}={_options.ManagerId}"]),
+            }, cancellationToken).ConfigureAwait(false);
+            tasks = services.Count == 0 ? [] : await client.Tasks.ListAsync(new TasksListParameters
+            {
+                Filters = Filter("service", services.Select(s => s.ID)),
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return Failure($"{what}: {_errors.Cause(ex)}");
+        }
+
+        var byService = tasks.Where(t => t.ServiceID is not null).ToLookup(t => t.ServiceID!, StringComparer.Ordinal);
+        var workloads = new List<ObservedWorkload>(services.Count);
+        foreach (var service in services)
+        {
+            if (service.Spec?.Name is not { Length: > 0 } name) continue;
+            var labels = service.Spec.Labels is null
+                ? new Dictionary<string, string>(StringComparer.Ordinal)
+                : new Dictionary<string, string>(service.Spec.Labels, StringComparer.Ordinal);
+            var (state, raw) = SwarmTasks.Reduce(service, [.. byService[service.ID]]);
+            var hash = DockerOrchestrator.HashFromEnvironment(service.Spec.TaskTemplate?.ContainerSpec?.Env);
+            workloads.Add(new ObservedWorkload(service.ID, name, labels, state, raw, hash));
+        }
+        return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(workloads);
+
+        static OrchestratorResult<IReadOnlyList<ObservedWorkload>> Failure(string message) => OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure(message);
+    }
+
+    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (SwarmServiceSpec.NameProblem(workload) is { } badName) return new OrchestratorError(badName);
+        var what = $"connector {workload.ConnectorId}: cannot create service {workload.Name}";
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        var (image, pullError) = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (image is null) return new OrchestratorError(pullError!);
+        var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (configError is not null) return new OrchestratorError(configError);
+
+        try
+        {
+            var created = await client.Swarm.CreateServiceAsync(new ServiceCreateParameters
+            {
+                Service = SwarmServiceSpec.Build(workload, image, _options.Swarm, config, workload.Start),
+                RegistryAuth = RegistryAuthFor(workload)!,
+            }, cancellationToken).ConfigureAwait(false);
+            foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("service", workload.Name), ("warning", warning));
+            _logger.Info("Service created", ("service", workload.Name), ("connector", workload.ConnectorId), ("image", image),
+                ("replicas", workload.Start ? 1 : 0), ("ca_config", config?.ConfigName));
+            return null;
+        }
+        catch (Exception ex) when (DockerErrors.IsConflict(ex))
+        {
+            return await AdoptAsync(client, workload, what, ex, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            // The config is only worth keeping for a service: a retry creates it again under the same name.
+            if (config is not null) await RemoveConfigQuietlyAsync(client, config.ConfigID).ConfigureAwait(false);
+            return new OrchestratorError($"{what} from {image}: {DockerErrors.MaskSecrets(_errors.Cause(ex), workload)}");
+        }
+    }
+
+    public async Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        if (current.Name != workload.Name)
+        {
+            return new OrchestratorError($"refreshing service {current.Name} as {workload.Name}: Swarm cannot rename a service; remove it and deploy the new name");
+        }
+        var what = $"connector {workload.ConnectorId}: cannot update service {current.Name}";
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        var (image, pullError) = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (image is null) return new OrchestratorError($"{pullError}; service {current.Name} left as it was");
+
+        var (service, _, inspectError) = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
+        if (service is null) return new OrchestratorError(inspectError!);
+        var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (configError is not null) return new OrchestratorError($"{configError}; service {current.Name} left as it was");
+        var spec = SwarmServiceSpec.Build(workload, image, _options.Swarm, config, workload.Start);
+        if (await UpdateAsync(client, service, spec, RegistryAuthFor(workload), cancellationToken).ConfigureAwait(false) is { } updateError)
+        {
+            return new OrchestratorError($"{what}: {DockerErrors.MaskSecrets(updateError, workload)}; service left as it was");
+        }
+        await RemoveReplacedConfigsAsync(client, SwarmCaConfig.In(service.Spec), config).ConfigureAwait(false);
+        _logger.Info("Service updated", ("service", current.Name), ("connector", workload.ConnectorId), ("image", image),
+            ("config_hash", workload.ConfigHash), ("replicas", workload.Start ? 1 : 0));
+        return null;
+    }
+
+    public Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
+        ScaleAsync(current, workload, cancellationToken);
+
+    public Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) => ScaleAsync(current, null, cancellationToken);
+
+    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var what = $"connector {current.ConnectorId}: cannot remove service {current.Name}";
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        try
+        {
+            await client.Swarm.RemoveServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
+            _logger.Info("Service removed", ("service", current.Name), ("connector", current.ConnectorId));
+        }
+        catch (Exception ex) when (DockerErrors.IsNotFound(ex))
+        {
+            _logger.Info("Service already removed", ("service", current.Name), ("connector", current.ConnectorId));
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return new OrchestratorError($"{what}: {_errors.Cause(ex)}");
+        }
+        return current.ConnectorId is { } connectorId
+            ? await RemoveConnectorConfigsAsync(client, connectorId, current.Name, cancellationToken).ConfigureAwait(false)
+            : null;
+    }
+
+    public async Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    {
+        var what = $"connector {current.ConnectorId}: cannot read the logs of service {current.Name}";
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return OrchestratorResult<LogBatch>.Failure($"{what}: {unusable}");
+        var parameters = new ServiceLogsParameters
+        {
+            ShowStdout = true,
+            ShowStderr = true,
+            Timestamps = true,
+            // Whole seconds: lines of that second written up to the cursor come back and are dropped by timestamp.
+            Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            Tail = since is null ? LogTail.ToString(CultureInfo.InvariantCulture) : null,
+        };
+        try
+        {
+            // Composer's services never allocate a TTY: the stream is multiplexed (stdout and stderr frames).
+            using var stream = await client.Swarm.GetServiceLogsAsync(current.WorkloadId, false, parameters, cancellationToken).ConfigureAwait(false);
+            return OrchestratorResult<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return OrchestratorResult<LogBatch>.Failure($"{what}: {_errors.Cause(ex)}");
+        }
+    }
+
+    public async Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var what = $"connector {current.ConnectorId}: cannot list the tasks of service {current.Name}";
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {unusable}");
+        try
+        {
+            var tasks = await client.Tasks.ListAsync(new TasksListParameters { Filters = Filter("service", [current.WorkloadId]) }, cancellationToken)
+                .ConfigureAwait(false);
+            return OrchestratorResult<WorkloadHealth>.Success(SwarmTasks.Health([.. tasks]));
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {_errors.Cause(ex)}");
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _connection.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Null when the engine is a manager of an active swarm, else why it cannot serve.</summary>
+    private async Task<string?> ManagerProblemAsync(DockerClient client, CancellationToken cancellationToken)
+    {
+        SystemInfoResponse info;
+        try
+        {
+            info = await client.System.GetSystemInfoAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return $"cannot read the swarm state of the Docker engine: {_errors.Cause(ex)}";
+        }
+        var state = info.Swarm?.LocalNodeState;
+        if (state != "active")
+        {
+            return $"the Docker engine at {_endpoint.Display} ({_endpoint.Source}) is not part of a swarm (swarm state: {(string.IsNullOrEmpty(state) ? "unknown" : state)}): " +
+                   "point it at a swarm manager, or create a swarm there (docker swarm init)";
+        }
+        return info.Swarm!.ControlAvailable ? null
+            : $"the Docker engine at {_endpoint.Display} ({_endpoint.Source}) is a swarm worker, not a manager: point it at a manager node";
+    }
+
+    /// <summary>
+    /// The image on this node (present, or pre-flighted and pulled), with the digest of its repository appended when
+    /// the engine knows it (repository:tag@sha256:...), as docker service create does: the agents of every node then
+    /// pull exactly this image.
+    /// </summary>
+    private async Task<(string? Image, string? Error)> ImageAsync(DockerClient client, ConnectorWorkload workload, CancellationToken cancellationToken)
+    {
+        var (image, error) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (image is null || image.Contains('@')) return (image, error);
+        try
+        {
+            var inspect = await client.Images.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
+            var repository = image[..image.LastIndexOf(':')];
+            var digest = inspect.RepoDigests?.FirstOrDefault(d => d.StartsWith(repository + "@", StringComparison.Ordinal));
+            return (digest is null ? image : image + digest[repository.Length..], null);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return (image, null); // unpinned: every node pulls the tag
+        }
+    }
+
+    /// <summary>The registry credentials of the workload's image for X-Registry-Auth, or null for an anonymous pull.</summary>
+    private AuthConfig? RegistryAuthFor(ConnectorWorkload workload)
+    {
+        var preflight = _options.Preflight;
+        if (!preflight.TryResolve(workload.Image, out var resolved, out _)) return null;
+        return preflight.Registry.CredentialsFor(resolved.RegistryHost) is { } credentials
+            ? new AuthConfig { Username = credentials.Username, Password = credentials.Password, ServerAddress = credentials.ServerAddress }
+            : null;
+    }
+
+    /// <summary>The CA config of the workload's bundle (created, or found from an earlier attempt), or null without a bundle.</summary>
+    private async Task<(SwarmConfigReference? Reference, string? Error)> EnsureCaConfigAsync(DockerClient client, ConnectorWorkload workload,
+        CancellationToken cancellationToken)
+    {
+        if (workload.CaBundle is not { Length: > 0 } bundle) return (null, null);
+        var name = SwarmCaConfig.NameFor(workload.ConnectorId, bundle);
+        var what = $"connector {workload.ConnectorId}: cannot create the CA bundle config {name}";
+        try
+        {
+            var created = await client.Configs.CreateConfigAsync(new SwarmCreateConfigParameters
+            {
+                Config = new SwarmConfigSpec { Name = name, Labels = SwarmCaConfig.Labels(_options.ManagerId, workload, bundle), Data = bundle },
+            }, cancellationToken).ConfigureAwait(false);
+            return (SwarmCaConfig.Reference(created.ID, name), null);
+        }
+        catch (Exception ex) when (DockerErrors.IsConflict(ex))
+        {
+            try
+            {
+                var existing = await client.Configs.InspectConfigAsync(name, cancellationToken).ConfigureAwait(false);
+                return SwarmCaConfig.BelongsTo(existing, _options.ManagerId, workload.ConnectorId)
+                    ? (SwarmCaConfig.Reference(existing.ID, name), null)
+                    : (null, $"{what}: the name is taken by a config manager {_options.ManagerId} does not own for this connector; remove that config");
+            }
+            catch (Exception inner) when (NotCancelled(inner, cancellationToken))
+            {
+                return (null, $"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that config failed: {_errors.Cause(inner)}");
+            }
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return (null, $"{what}: {_errors.Cause(ex)}");
+        }
+    }
+
+    /// <summary>After a create refused for the name: the service of an interrupted deploy is this one; anything else is reported.</summary>
+    private async Task<OrchestratorError?> AdoptAsync(DockerClient client, ConnectorWorkload workload, string what, Exception conflict,
+        CancellationToken cancellationToken)
+    {
+        SwarmService existing;
+        try
+        {
+            existing = await client.Swarm.InspectServiceAsync(workload.Name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return new OrchestratorError($"{what}: the name is taken ({_errors.Cause(conflict)}) and inspecting that service failed: {_errors.Cause(ex)}");
+        }
+        var labels = existing.Spec?.Labels ?? new Dictionary<string, string>();
+        labels.TryGetValue(ConnectorLabels.Manager, out var manager);
+        labels.TryGetValue(ConnectorLabels.ConnectorId, out var connector);
+        if (manager == _options.ManagerId && connector == workload.ConnectorId)
+        {
+            _logger.Info("Adopting the service of an interrupted deploy", ("service", workload.Name), ("connector", workload.ConnectorId), ("id", existing.ID));
+            return null;
+        }
+        return new OrchestratorError(manager == _options.ManagerId && !string.IsNullOrEmpty(connector)
+            ? $"{what}: the name is already used by the service of connector {connector} (two connectors with the same name?); " +
+              "Composer will not touch it: rename one of the connectors"
+            : $"{what}: the name is taken by service {existing.ID}, which manager {_options.ManagerId} does not own; " +
+              "Composer will not touch it: remove or rename that service, or rename the connector");
+    }
+
+    /// <summary>
+    /// Replicas 1 (with the workload: start, its current CA bundle in place) or 0 (stop), on the inspected spec; nothing
+    /// is sent when the service already is that way.
+    /// </summary>
+    private async Task<OrchestratorError?> ScaleAsync(ObservedWorkload current, ConnectorWorkload? workload, CancellationToken cancellationToken)
+    {
+        var replicas = workload is null ? 0UL : 1UL;
+        var what = $"connector {current.ConnectorId}: cannot {(workload is null ? "stop" : "start")} service {current.Name}";
+        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        // Twice at most: a concurrent change of the service makes the first update out of sequence.
+        for (var attempt = 1; ; attempt++)
+        {
+            var (service, gone, inspectError) = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
+            if (service is null)
+            {
+                if (!gone || workload is not null) return new OrchestratorError(inspectError!);
+                _logger.Info("Service to stop no longer exists", ("service", current.Name), ("connector", current.ConnectorId));
+                return null;
+            }
+            var spec = service.Spec!;
+            var mounted = SwarmCaConfig.In(spec).ToList();
+            if (spec.Mode?.Replicated is not { } replicated)
+            {
+                return new OrchestratorError($"{what}: it is not a replicated service (Composer creates replicated services; remove it to have it deployed again)");
+            }
+            SwarmConfigReference? config = null;
+            var configChanged = false;
+            // The spec already mounting the config of the current bundle (the usual case) costs no config call.
+            if (workload is not null && !(workload.CaBundle is { Length: > 0 } bundle && mounted.Count == 1
+                                          && mounted[0].ConfigName == SwarmCaConfig.NameFor(workload.ConnectorId, bundle)))
+            {
+                string? configError;
+                (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
+                if (configError is not null) return new OrchestratorError(configError);
+                configChanged = ReplaceCaConfig(spec, config);
+            }
+            if (replicated.Replicas == replicas && !configChanged)
+            {
+                _logger.Info(workload is null ? "Service already stopped" : "Service already started", ("service", current.Name), ("connector", current.ConnectorId));
+                return null;
+            }
+            replicated.Replicas = replicas;
+            var error = await UpdateAsync(client, service, spec, workload is null ? null : RegistryAuthFor(workload), cancellationToken).ConfigureAwait(false);
+            if (error is null)
+            {
+                if (configChanged) await RemoveReplacedConfigsAsync(client, mounted, config).ConfigureAwait(false);
+                _logger.Info(workload is null ? "Service stopped" : "Service started", ("service", current.Name), ("connector", current.ConnectorId));
+                return null;
+            }
+            if (attempt == 1 && error.Contains("out of sequence", StringComparison.OrdinalIgnoreCase)) continue;
+            return new OrchestratorError($"{what}: {error}");
+        }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="config"/> in place of the CA config the spec mounts (none: removes it); true when the spec
+    /// changed. The spec's config list is replaced, not edited, so the replaced references stay readable elsewhere.
+    /// </summary>
+    private static bool ReplaceCaConfig(ServiceSpec spec, SwarmConfigReference? config)
+    {
+        var container = spec.TaskTemplate?.ContainerSpec;
+        if (container is null) return false;
+        var mounted = SwarmCaConfig.In(spec).ToList();
+        if (config is null ? mounted.Count == 0 : mounted.Count == 1 && mounted[0].ConfigName == config.ConfigName) return false;
+        var others = (container.Configs ?? []).Where(c => !mounted.Contains(c)).ToList();
+        if (config is not null) others.Add(config);
+        container.Configs = others.Count == 0 ? null : others;
+        return true;
+    }
+
+    /// <summary>The service as it is now (its version and spec), or the error, and whether it is gone.</summary>
+    private async Task<(SwarmService? Service, bool Gone, string? Error)> InspectAsync(DockerClient client, ObservedWorkload current, string what,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            var service = await client.Swarm.InspectServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
+            return service.Spec is null ? (null, false, $"{what}: the engine returned the service without its spec") : (service, false, null);
+        }
+        catch (Exception ex) when (DockerErrors.IsNotFound(ex))
+        {
+            return (null, true, $"{what}: it no longer exists; it is deployed again on the next cycle");
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return (null, false, $"{what}: {_errors.Cause(ex)}");
+        }
+    }
+
+    /// <summary>POST /services/{id}/update at the inspected version; null on success, else the engine's reason.</summary>
+    private async Task<string?> UpdateAsync(DockerClient client, SwarmService service, ServiceSpec spec, AuthConfig? auth, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Without X-Registry-Auth the engine keeps the credentials stored with the spec (registryAuthFrom=spec).
+            var updated = await client.Swarm.UpdateServiceAsync(service.ID, new ServiceUpdateParameters
+            {
+                Service = spec,
+                Version = (long)(service.Version?.Index ?? 0),
+                RegistryAuth = auth!,
+            }, cancellationToken).ConfigureAwait(false);
+            foreach (var warning in updated.Warnings ?? []) _logger.Warn("Docker engine warning", ("service", spec.Name), ("warning", warning));
+            return null;
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return _errors.Cause(ex);
+        }
+    }
+
+    /// <summary>The CA configs the previous spec mounted and the new one does not: nothing uses them any more.</summary>
+    private async Task RemoveReplacedConfigsAsync(DockerClient client, IEnumerable<SwarmConfigReference> previous, SwarmConfigReference? kept)
+    {
+        foreach (var old in previous.Where(c => c.ConfigName != kept?.ConfigName).ToList())
+        {
+            await RemoveConfigQuietlyAsync(client, old.ConfigID).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Every CA config of the connector, after its service is gone: those its last spec mounted and any a crash left
+    /// behind. The config API has no filter in the client library: the list is read whole, once per removal.
+    /// </summary>
+    private async Task<OrchestratorError?> RemoveConnectorConfigsAsync(DockerClient client, string connectorId, string serviceName, CancellationToken cancellationToken)
+    {
+        IList<SwarmConfig> configs;
+        try
+        {
+            configs = await client.Configs.ListConfigsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+        {
+            return new OrchestratorError($"connector {connectorId}: service {serviceName} removed, but listing its CA configs failed: {_errors.Cause(ex)}");
+        }
+        var problems = new List<string>();
+        foreach (var config in configs.Where(c => SwarmCaConfig.BelongsTo(c, _options.ManagerId, connectorId)))
+        {
+            try
+            {
+                await client.Configs.RemoveConfigAsync(config.ID, cancellationToken).ConfigureAwait(false);
+                _logger.Info("CA config removed", ("config", config.Spec.Name), ("connector", connectorId));
+            }
+            catch (Exception ex) when (DockerErrors.IsNotFound(ex))
+            {
+            }
+            catch (Exception ex) when (NotCancelled(ex, cancellationToken))
+            {
+                problems.Add($"{config.Spec.Name}: {_errors.Cause(ex)}");
+            }
+        }
+        return problems.Count == 0 ? null
+            : new OrchestratorError($"connector {connectorId}: service {serviceName} removed, but removing its CA configs failed: {string.Join("; ", problems)}");
+    }
+
+    /// <summary>Best effort: a config still in use (the engine refuses) or already gone stays as it is.</summary>
+    private async Task RemoveConfigQuietlyAsync(DockerClient client, string id)
+    {
+        try
+        {
+            await client.Configs.RemoveConfigAsync(id).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            if (!DockerErrors.IsNotFound(ex)) _logger.Warn("Could not remove a CA config", ("config", id), ("error", _errors.Cause(ex)));
+        }
+    }
+
+    private static Dictionary<string, IDictionary<string, bool>> Filter(string name, IEnumerable<string> values) =>
+        new(StringComparer.Ordinal) { [name] = values.ToDictionary(v => v, _ => true, StringComparer.Ordinal) };
+
+    private static bool NotCancelled(Exception ex, CancellationToken cancellationToken) =>
+        ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested;
+}

@@ -1,0 +1,123 @@
+using System.Text;
+using System.Text.Json;
+using Composer.Configuration;
+using Composer.Orchestration;
+using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
+using TUnit.Assertions.Enums;
+
+namespace Composer.Tests.Orchestration.Swarm;
+
+/// <summary>
+/// Which Engine API requests the Swarm orchestrator sends, counted on the wire: the swarm manager over TCP (socat in
+/// front of the real engine) through a recording handler.
+/// </summary>
+[ClassDataSource<HtpasswdRegistryFixture>(Shared = SharedType.PerTestSession)]
+public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
+{
+    [ClassDataSource<DockerTcpFixture>(Shared = SharedType.PerTestSession)]
+    public required DockerTcpFixture Tcp { get; init; }
+
+    [ClassDataSource<SwarmFixture>(Shared = SharedType.PerTestSession)]
+    public required SwarmFixture Swarm { get; init; }
+
+    private SwarmTestManager Manager(RegistrySettings? registry = null)
+    {
+        Tcp.Require();
+        Swarm.Require();
+        return SwarmTestManager.Create(Swarm, registry: registry, endpoint: Tcp.DockerHost);
+    }
+
+    private string V => $"/v{Tcp.Engine.ApiVersion}";
+
+    /// <summary>The requests to the engine since the last call (not the pre-flight's to the registry).</summary>
+    private List<string> Calls(SwarmTestManager manager)
+    {
+        var calls = manager.Handlers.Requests.Where(r => r.Uri.Port == Tcp.Port)
+            .Select(r => $"{r.Method} {r.Uri.AbsolutePath}").ToList();
+        manager.Handlers.Requests.Clear();
+        return calls;
+    }
+
+    [Test]
+    public async Task The_first_call_learns_the_version_and_checks_the_node_is_a_manager()
+    {
+        await using var manager = Manager();
+
+        await manager.ListAsync();
+        await manager.ListAsync();
+
+        await Assert.That(Calls(manager)).IsEquivalentTo(new[] { "GET /_ping", "GET /version", $"GET {V}/info", $"GET {V}/services", $"GET {V}/services" },
+            CollectionOrdering.Matching);
+    }
+
+    [Test]
+    public async Task An_idle_cycle_is_one_service_list_and_one_task_list()
+    {
+        await using var manager = Manager();
+        await manager.DeployAsync(manager.Workload("one", start: false));
+        await manager.DeployAsync(manager.Workload("two", start: false));
+        await manager.ListAsync();
+        Calls(manager);
+
+        var list = await manager.ListAsync();
+
+        await Assert.That(list.Count).IsEqualTo(2);
+        await Assert.That(Calls(manager)).IsEquivalentTo(new[] { $"GET {V}/services", $"GET {V}/tasks" }, CollectionOrdering.Matching);
+    }
+
+    [Test]
+    public async Task A_deploy_from_the_registry_sends_the_credentials_in_base64url_on_the_create()
+    {
+        await using var manager = Manager(registry.EngineRegistrySettings());
+        var unprefixed = await Swarm.Image.PushToRegistryOnlyAsync(registry, $"composer-tests/{manager.Prefix}-auth", manager.RemoveImageOnDispose);
+        var workload = manager.Workload("auth", image: unprefixed, start: false);
+        await manager.ListAsync();
+        manager.Handlers.Requests.Clear();
+
+        await manager.DeployAsync(workload);
+
+        var create = manager.Handlers.Requests.Single(r => r.Uri.AbsolutePath == $"{V}/services/create");
+        await Assert.That(create.RegistryAuth).IsNotNull();
+        await Assert.That(create.RegistryAuth!.IndexOfAny(['+', '/'])).IsLessThan(0);
+        var json = Encoding.UTF8.GetString(Convert.FromBase64String(create.RegistryAuth.Replace('-', '+').Replace('_', '/')));
+        using var auth = JsonDocument.Parse(json);
+        await Assert.That(auth.RootElement.GetProperty("username").GetString()).IsEqualTo(HtpasswdRegistryFixture.EngineUser);
+        await Assert.That(auth.RootElement.GetProperty("password").GetString()).IsEqualTo(registry.EnginePassword);
+        await Assert.That(auth.RootElement.GetProperty("serveraddress").GetString()).IsEqualTo(registry.Host);
+        var pull = manager.Handlers.Requests.Single(r => r.Uri.AbsolutePath == $"{V}/images/create");
+        await Assert.That(pull.RegistryAuth).IsEqualTo(new Composer.Images.RegistryCredentials(HtpasswdRegistryFixture.EngineUser, registry.EnginePassword, null, registry.Host)
+            .ToXRegistryAuth());
+    }
+
+    [Test]
+    public async Task Deploy_start_stop_and_remove_cost_a_few_calls_each()
+    {
+        await using var manager = Manager();
+        var workload = manager.Workload("costs", start: false, caBundle: DockerTestManager.Pem("Y29zdHM="));
+        await manager.ListAsync();
+        Calls(manager);
+
+        await manager.DeployAsync(workload);
+        var deploy = Calls(manager);
+        var observed = await manager.ObservedAsync(workload.Name);
+        Calls(manager);
+        SwarmTestManager.Succeeded(await manager.Orchestrator.StartAsync(observed, workload, CancellationToken.None), "start");
+        var start = Calls(manager);
+        SwarmTestManager.Succeeded(await manager.Orchestrator.StopAsync(observed, CancellationToken.None), "stop");
+        var stop = Calls(manager);
+        SwarmTestManager.Succeeded(await manager.Orchestrator.RemoveAsync(observed, CancellationToken.None), "remove");
+        var remove = Calls(manager);
+
+        var image = $"{V}/images/{TestConnectorImage.Reference}/json";
+        await Assert.That(deploy).IsEquivalentTo(new[] { $"GET {image}", $"GET {image}", $"POST {V}/configs/create", $"POST {V}/services/create" },
+            CollectionOrdering.Matching);
+        // The service already mounts the config of this bundle: no config call.
+        await Assert.That(start).IsEquivalentTo(new[] { $"GET {V}/services/{observed.WorkloadId}", $"POST {V}/services/{observed.WorkloadId}/update" },
+            CollectionOrdering.Matching);
+        await Assert.That(stop).IsEquivalentTo(new[] { $"GET {V}/services/{observed.WorkloadId}", $"POST {V}/services/{observed.WorkloadId}/update" },
+            CollectionOrdering.Matching);
+        await Assert.That(remove.Take(2)).IsEquivalentTo(new[] { $"DELETE {V}/services/{observed.WorkloadId}", $"GET {V}/configs" }, CollectionOrdering.Matching);
+        await Assert.That(remove.Count(c => c.StartsWith($"DELETE {V}/configs/", StringComparison.Ordinal))).IsEqualTo(1);
+    }
+}
