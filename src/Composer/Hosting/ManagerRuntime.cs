@@ -110,8 +110,15 @@ public sealed class ManagerRuntime : IAsyncDisposable
                     ObserveOnly = observeOnly,
                 });
                 return kubernetes.IsSuccess ? (kubernetes.Value, null) : (null, kubernetes.Error!.Message);
+            case "swarm":
+                var swarm = Orchestration.Swarm.SwarmOrchestrator.Create(settings, platform, handlers, preflight, logger, clock);
+                return swarm.IsSuccess ? (swarm.Value, null) : (null, swarm.Error!.Message);
+            case "portainer":
+                var portainer = Orchestration.Portainer.PortainerOrchestrator.Create(settings, platform, handlers, preflight, logger, clock);
+                return portainer.IsSuccess ? (portainer.Value, null) : (null, portainer.Error!.Message);
             default:
-                return (null, "this orchestrator is not available in this build yet");
+                // The configuration validator accepts only the four selectors above.
+                return (null, "unknown orchestrator");
         }
     }
 
