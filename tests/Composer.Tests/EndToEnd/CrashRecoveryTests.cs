@@ -1,0 +1,130 @@
+using Composer.Tests.Infrastructure;
+
+namespace Composer.Tests.EndToEnd;
+
+/// <summary>
+/// `kill -9` mid-deploy, then a restart: the next run converges to exactly one started container per connector. The
+/// precise points are reached deterministically: composer talks to the engine through a <see cref="DockerApiRelay"/>
+/// that holds the request at that point (the pull, the start after the create, the create of a refresh), and is
+/// killed while it waits; the restart talks to the engine directly.
+/// </summary>
+[ClassDataSource<TestConnectorImage>(Shared = SharedType.PerTestSession)]
+public class CrashRecoveryTests(TestConnectorImage image)
+{
+    [ClassDataSource<HtpasswdRegistryFixture>(Shared = SharedType.PerTestSession)]
+    public required HtpasswdRegistryFixture Registry { get; init; }
+
+    private const string StartRequest = @"^POST /v[\d.]+/containers/[0-9a-f]{64}/start";
+    private const string CreateRequest = @"^POST /v[\d.]+/containers/create";
+    private const string PullRequest = @"^POST /v[\d.]+/images/create";
+
+    [Test]
+    public async Task Killed_between_create_and_start_a_restart_starts_that_container()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
+        var connector = manager.NewConnector("created", TestConnectorImage.Reference, manager.NewSecret());
+        manager.StandIn.AddConnector(connector);
+        var held = relay.Hold(StartRequest);
+
+        var first = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
+        await held.WaitAsync(EndToEndManager.Timeout);
+        var created = await manager.WaitForContainerAsync(connector.Id, "created");
+        await first.KillAsync();
+
+        var second = manager.Start();
+        var running = await manager.WaitForContainerAsync(connector.Id);
+        await Assert.That(running.ID).IsEqualTo(created.ID);
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
+        await second.WaitForOutputAsync("\"Starting connector\"", EndToEndManager.Timeout);
+        await Assert.That(second.Output).DoesNotContain("\"Deploying connector\"");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(second);
+        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
+    public async Task Killed_mid_pull_a_restart_pulls_and_deploys_once()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
+        var reference = await image.PushToAsync(Registry.Host, HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword,
+            $"{manager.ManagerId}/pulled", "1");
+        manager.RemoveImageOnDispose(reference);
+        await manager.RemoveLocalImageAsync(reference);
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = Registry.Host;
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = HtpasswdRegistryFixture.SymbolUser;
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = HtpasswdRegistryFixture.SymbolPassword;
+        var connector = manager.NewConnector("pulled", $"{manager.ManagerId}/pulled:1", manager.NewSecret());
+        manager.StandIn.AddConnector(connector);
+        var held = relay.Hold(PullRequest);
+
+        var first = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
+        await held.WaitAsync(EndToEndManager.Timeout);
+        await first.KillAsync();
+        await Assert.That(await manager.ContainersAsync()).IsEmpty();
+
+        var second = manager.Start();
+        var running = await manager.WaitForContainerAsync(connector.Id);
+        await Assert.That(running.Config!.Image).IsEqualTo(reference);
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(second);
+        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
+    public async Task Killed_mid_refresh_a_restart_leaves_only_the_new_container()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
+        var connector = manager.NewConnector("refreshed", TestConnectorImage.Reference, manager.NewSecret());
+        manager.StandIn.AddConnector(connector);
+        var first = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
+        var old = await manager.WaitForContainerAsync(connector.Id);
+
+        // The refresh stops the old container and renames it aside; its replacement's create is held.
+        var held = relay.Hold(CreateRequest);
+        manager.StandIn.UpdateConnector(connector.Id, c => c with { Hash = "hash-2" });
+        await held.WaitAsync(EndToEndManager.Timeout);
+        await first.KillAsync();
+        var aside = (await manager.ContainersOfAsync(connector.Id)).Single();
+        await Assert.That(aside.ID).IsEqualTo(old.ID);
+        await Assert.That(aside.Names.Single()).Contains(".replaced-");
+
+        var second = manager.Start();
+        var refreshed = await manager.WaitForContainerAsync(connector.Id, also: c => c.ID != old.ID);
+        await Assert.That(EndToEndManager.EnvironmentValue(refreshed, "OPENCTI_CONFIG_HASH")).IsEqualTo("hash-2");
+        await Assert.That(refreshed.Name).IsEqualTo(old.Name);
+
+        await EndToEndManager.AssertStopsCleanlyAsync(second);
+        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
+    public async Task Killed_right_after_deploying_starts_a_restart_converges_without_duplicates()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var connectors = Enumerable.Range(1, 3).Select(i => manager.NewConnector($"burst-{i}", TestConnectorImage.Reference, manager.NewSecret())).ToList();
+        foreach (var c in connectors) manager.StandIn.AddConnector(c);
+
+        var first = manager.Start();
+        await first.WaitForOutputAsync("\"Deploying connector\"", EndToEndManager.Timeout);
+        await first.KillAsync();
+
+        var second = manager.Start();
+        foreach (var c in connectors) await manager.WaitForContainerAsync(c.Id);
+        await manager.StandIn.WaitUntilAsync(s => connectors.All(c => s.GetConnector(c.Id)?.CurrentStatus == "started"), EndToEndManager.Timeout, "all started");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(second);
+        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(connectors.Count);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+}
