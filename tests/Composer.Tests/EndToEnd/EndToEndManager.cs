@@ -27,10 +27,13 @@ internal sealed class EndToEndManager : IAsyncDisposable
     private readonly List<string> _secrets = [];
     private readonly List<string> _images = [];
 
-    private EndToEndManager(DockerEngineFixture docker, PlatformStandIn standIn, string managerId, string directory)
+    private readonly bool _ownsStandIn;
+
+    private EndToEndManager(DockerEngineFixture docker, PlatformStandIn standIn, bool ownsStandIn, string managerId, string directory)
     {
         Docker = docker;
         StandIn = standIn;
+        _ownsStandIn = ownsStandIn;
         ManagerId = managerId;
         Directory = directory;
         _secrets.Add(standIn.Token);
@@ -50,16 +53,17 @@ internal sealed class EndToEndManager : IAsyncDisposable
     public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
 
     /// <summary>A manager for OpenCTI (or, with <paramref name="openAev"/>, for OpenAEV only: openaev.enable true, opencti.enable false).</summary>
-    public static async Task<EndToEndManager> CreateAsync(DockerEngineFixture docker, bool openAev = false)
+    /// <param name="sharedStandIn">The platform of another manager (which disposes it); default: a stand-in of its own.</param>
+    public static async Task<EndToEndManager> CreateAsync(DockerEngineFixture docker, bool openAev = false, PlatformStandIn? sharedStandIn = null)
     {
         docker.Require();
         ComposerBinary.EnsurePublished();
         var managerId = "e2e-" + Guid.NewGuid().ToString("N")[..10];
         // A token of its own with characters that need care in headers and logs.
         var token = $"tok+/{Guid.NewGuid():N}=";
-        PlatformStandIn standIn = openAev ? await OpenAevStandIn.StartAsync(token) : await OpenCtiStandIn.StartAsync(token);
+        var standIn = sharedStandIn ?? (openAev ? await OpenAevStandIn.StartAsync(token) : await OpenCtiStandIn.StartAsync(token));
         var directory = System.IO.Directory.CreateTempSubdirectory("composer-e2e-").FullName;
-        var manager = new EndToEndManager(docker, standIn, managerId, directory);
+        var manager = new EndToEndManager(docker, standIn, sharedStandIn is null, managerId, directory);
         System.IO.Directory.CreateDirectory(manager.ConfigDirectory);
         await File.WriteAllTextAsync(manager.KeyPath, PlatformTestKeys.Rsa(4096).ExportPkcs8PrivateKeyPem());
         await File.WriteAllTextAsync(Path.Combine(manager.ConfigDirectory, "default.yaml"), manager.DefaultYaml(openAev));
@@ -124,12 +128,13 @@ internal sealed class EndToEndManager : IAsyncDisposable
         return new StandInConnector(id, $"{ManagerId} {suffix}", image, hash, requestedStatus) { Configuration = entries };
     }
 
-    /// <summary>Starts `composer run` (or the given arguments) with --config-dir, in the manager's directory.</summary>
-    public ComposerProcess Start(IReadOnlyDictionary<string, string>? extraEnvironment = null, params string[] args)
+    /// <summary>Starts `composer run --config-dir ...` (plain `composer --config-dir ...` with <paramref name="plain"/>) in the manager's directory.</summary>
+    public ComposerProcess Start(IReadOnlyDictionary<string, string>? extraEnvironment = null, bool plain = false)
     {
         var env = new Dictionary<string, string>(Environment, StringComparer.Ordinal);
         foreach (var (k, v) in extraEnvironment ?? new Dictionary<string, string>()) env[k] = v;
-        var process = ComposerBinary.Start([.. (args.Length == 0 ? ["run"] : args), "--config-dir", ConfigDirectory], env, Directory);
+        string[] command = plain ? [] : ["run"];
+        var process = ComposerBinary.Start([.. command, "--config-dir", ConfigDirectory], env, Directory);
         lock (_processes) _processes.Add(process);
         return process;
     }
@@ -280,7 +285,7 @@ internal sealed class EndToEndManager : IAsyncDisposable
             foreach (var image in _images) await RemoveLocalImageAsync(image);
         }
         catch (global::Docker.DotNet.DockerApiException) { } // best effort: the assertion that failed says more
-        await StandIn.DisposeAsync();
+        if (_ownsStandIn) await StandIn.DisposeAsync();
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
 }
