@@ -102,6 +102,11 @@ public class LifecycleTests(TestConnectorImage image)
         await Assert.That(refreshed.Config!.Labels["composer.config-hash"]).IsEqualTo("hash-2");
         await Assert.That(refreshed.Name).IsEqualTo(first.Name);
 
+        // Renamed on the platform: a container under the new name, the old one removed.
+        manager.StandIn.UpdateConnector(id, c => c with { Name = c.Name + " renamed" });
+        var renamed = await manager.WaitForContainerAsync(id, also: c => c.Name.EndsWith("-renamed", StringComparison.Ordinal));
+        await Assert.That(EndToEndManager.EnvironmentValue(renamed, "CONNECTOR_SECRET")).IsEqualTo(newSecret);
+
         // Deleted from the platform: removed.
         manager.StandIn.RemoveConnector(id);
         await manager.EventuallyAsync(async () => (await manager.ContainersAsync()).Count == 0, "the container removed",
@@ -109,6 +114,77 @@ public class LifecycleTests(TestConnectorImage image)
 
         await Assert.That(manager.StandIn.Rejections).IsEmpty();
         await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
+    public async Task A_connector_requested_stopping_is_created_but_not_started()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var connector = manager.NewConnector("parked", TestConnectorImage.Reference, manager.NewSecret(), requestedStatus: "stopping");
+        manager.StandIn.AddConnector(connector);
+        var composer = manager.Start();
+        var created = await manager.WaitForContainerAsync(connector.Id, "created");
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "stopped", EndToEndManager.Timeout, "stopped reported");
+        await Assert.That(created.State!.StartedAt).StartsWith("0001-01-01");
+
+        manager.StandIn.UpdateConnector(connector.Id, c => c with { RequestedStatus = "starting" });
+        var running = await manager.WaitForContainerAsync(connector.Id);
+        await Assert.That(running.ID).IsEqualTo(created.ID);
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started reported");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
+    public async Task A_restarted_manager_adopts_its_containers_and_those_of_the_rust_version()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var ours = manager.NewConnector("ours", TestConnectorImage.Reference, manager.NewSecret());
+        manager.StandIn.AddConnector(ours);
+        var first = manager.Start();
+        var oursContainer = await manager.WaitForContainerAsync(ours.Id);
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(ours.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
+        await EndToEndManager.AssertStopsCleanlyAsync(first);
+
+        // What the Rust version leaves: the three labels, the hash only in the environment, no composer.config-hash label.
+        var legacy = manager.NewConnector("legacy", TestConnectorImage.Reference) with { CurrentStatus = "started" };
+        manager.StandIn.AddConnector(legacy);
+        var legacyName = Composer.Orchestration.ConnectorWorkload.ContainerName(legacy.Name);
+        var created = await manager.Docker.Client.Containers.CreateContainerAsync(new Docker.DotNet.Models.CreateContainerParameters
+        {
+            Name = legacyName,
+            Image = TestConnectorImage.Reference,
+            Env = [$"CONNECTOR_ID={legacy.Id}", $"OPENCTI_URL={manager.StandIn.Url}", "OPENCTI_CONFIG_HASH=hash-1"],
+            Labels = new Dictionary<string, string>
+            {
+                ["opencti-manager"] = manager.ManagerId,
+                ["opencti-connector-id"] = legacy.Id,
+                ["opencti-platform"] = "opencti",
+            },
+            HostConfig = new Docker.DotNet.Models.HostConfig { NetworkMode = "none" },
+        });
+        await manager.Docker.Client.Containers.StartContainerAsync(created.ID, new Docker.DotNet.Models.ContainerStartParameters());
+
+        var oursReported = manager.StandIn.HealthReports.Count(r => r.ConnectorId == ours.Id);
+        var second = manager.Start();
+        await manager.StandIn.WaitUntilAsync(s => s.HealthReports.Any(r => r.ConnectorId == legacy.Id) && s.HealthReports.Count(r => r.ConnectorId == ours.Id) > oursReported,
+            EndToEndManager.Timeout, "both adopted and reported");
+        await Assert.That((await manager.ContainersOfAsync(ours.Id)).Single().ID).IsEqualTo(oursContainer.ID);
+        await Assert.That((await manager.ContainersOfAsync(legacy.Id)).Single().ID).IsEqualTo(created.ID);
+        await Assert.That(second.Output).DoesNotContain("\"Deploying connector\"");
+        await Assert.That(second.Output).DoesNotContain("\"Refreshing connector\"");
+
+        // A new configuration of the adopted container: replaced by one of Composer's, with the hash label.
+        manager.StandIn.UpdateConnector(legacy.Id, c => c with { Hash = "hash-2" });
+        var refreshed = await manager.WaitForContainerAsync(legacy.Id, also: c => c.ID != created.ID);
+        await Assert.That(refreshed.Config!.Labels["composer.config-hash"]).IsEqualTo("hash-2");
+        await Assert.That(refreshed.Name).IsEqualTo("/" + legacyName);
+
+        await EndToEndManager.AssertStopsCleanlyAsync(second);
         await manager.AssertNoSecretInOutputAsync();
     }
 }

@@ -108,13 +108,52 @@ public class RegistryTests(TestConnectorImage image)
         await manager.AssertNoSecretInOutputAsync();
     }
 
+    [Test]
+    public async Task A_refresh_whose_image_cannot_be_pulled_leaves_the_old_container_running()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var (user, password) = (HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
+        var repository = $"{manager.ManagerId}/refreshed";
+        await PushAsync(manager, Htpasswd.Host, user, password, repository);
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = Htpasswd.Host;
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = user;
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = password;
+        var connector = manager.NewConnector("refreshed", $"{repository}:1", manager.NewSecret());
+        manager.StandIn.AddConnector(connector);
+        var composer = manager.Start();
+        var old = await manager.WaitForContainerAsync(connector.Id);
+
+        // A new version whose image is not in the registry (yet).
+        manager.StandIn.UpdateConnector(connector.Id, c => c with { Image = $"{repository}:2", Hash = "hash-2" });
+        await manager.StandIn.WaitUntilAsync(s => RefreshFailures(s, connector.Id).Count > 0, EndToEndManager.Timeout, "the refresh failure reported");
+        var line = RefreshFailures(manager.StandIn, connector.Id)[0];
+        await Assert.That(line).Contains("pull failed");
+        await Assert.That(line).Contains($"{Htpasswd.Host}/{repository}:2");
+        await Assert.That(line).Contains("left as it was");
+        var containers = await manager.ContainersOfAsync(connector.Id);
+        await Assert.That(containers.Single().ID).IsEqualTo(old.ID);
+        await Assert.That(containers.Single().State).IsEqualTo("running");
+
+        // Once it is pushed, the retry (after the connector's backoff) replaces the container.
+        await PushAsync(manager, Htpasswd.Host, user, password, repository, "2");
+        var refreshed = await manager.WaitForContainerAsync(connector.Id, also: c => c.ID != old.ID);
+        await Assert.That(refreshed.Config!.Image).IsEqualTo($"{Htpasswd.Host}/{repository}:2");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    private static List<string> RefreshFailures(PlatformStandIn standIn, string connectorId) =>
+        [.. standIn.LogReports.Where(r => r.ConnectorId == connectorId).SelectMany(r => r.Lines).Where(l => l.Contains("refresh failed", StringComparison.Ordinal))];
+
     private static List<string> FailureLines(PlatformStandIn standIn, string connectorId) =>
         [.. standIn.LogReports.Where(r => r.ConnectorId == connectorId).SelectMany(r => r.Lines).Where(l => l.Contains("deploy failed", StringComparison.Ordinal))];
 
-    /// <summary>Pushes the test connector image as host/repository:1, then removes that local tag so a deploy has to pull it.</summary>
-    private async Task<string> PushAsync(EndToEndManager manager, string host, string user, string password, string repository)
+    /// <summary>Pushes the test connector image as host/repository:tag, then removes that local tag so a deploy has to pull it.</summary>
+    private async Task<string> PushAsync(EndToEndManager manager, string host, string user, string password, string repository, string tag = "1")
     {
-        var reference = await image.PushToAsync(host, user, password, repository, "1");
+        var reference = await image.PushToAsync(host, user, password, repository, tag);
         manager.RemoveImageOnDispose(reference);
         await manager.RemoveLocalImageAsync(reference);
         return reference;
