@@ -59,6 +59,10 @@ public class FaultTests(TestConnectorImage image)
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
         manager.Environment["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost;
+        var healthPort = FreePort.Next();
+        manager.Environment["MANAGER__HEALTH__ENABLE"] = "true";
+        manager.Environment["MANAGER__HEALTH__LISTEN"] = $"127.0.0.1:{healthPort}";
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}/") };
         var kept = manager.NewConnector("kept", TestConnectorImage.Reference, manager.NewSecret());
         manager.StandIn.AddConnector(kept);
         var composer = manager.Start();
@@ -73,12 +77,21 @@ public class FaultTests(TestConnectorImage image)
         await AssertUnchangedAsync(manager, before);
         await Assert.That(await manager.ContainersOfAsync(added.Id)).IsEmpty();
         await Assert.That(composer.Output).Contains("cannot list the containers of manager " + manager.ManagerId);
+        using (var readyz = await http.GetAsync("readyz"))
+        {
+            await Assert.That(readyz.StatusCode).IsEqualTo(System.Net.HttpStatusCode.ServiceUnavailable);
+            await Assert.That(await readyz.Content.ReadAsStringAsync()).Contains("FAIL OpenCTI orchestrator (docker): cannot list the containers");
+        }
 
         relay.Resume();
         await manager.WaitForContainerAsync(added.Id);
         await manager.StandIn.WaitUntilAsync(s => s.GetConnector(added.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "the added connector started");
         await AssertUnchangedAsync(manager, before);
         await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(2);
+        using (var readyz = await http.GetAsync("readyz"))
+        {
+            await Assert.That(readyz.StatusCode).IsEqualTo(System.Net.HttpStatusCode.OK);
+        }
         await Assert.That(composer.Output).DoesNotContain("Removing");
 
         await EndToEndManager.AssertStopsCleanlyAsync(composer);

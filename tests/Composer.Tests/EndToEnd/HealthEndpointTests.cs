@@ -55,6 +55,7 @@ public class HealthEndpointTests(TestConnectorImage image)
         await Assert.That(metrics).Contains("composer_cycle_duration_seconds_count{platform=\"opencti\"} ");
         await Assert.That(metrics).Contains("composer_api_calls_total{channel=\"opencti\"} ");
         await Assert.That(metrics).Contains("composer_api_calls_total{channel=\"docker\"} ");
+        await Assert.That(metrics).Contains("composer_api_errors_total{channel=\"opencti\"} "); // the refused registrations
         await Assert.That(metrics).Contains("composer_connectors{platform=\"opencti\",state=\"missing\"} 0\n");
         using (var response = await http.GetAsync("metrics"))
         {

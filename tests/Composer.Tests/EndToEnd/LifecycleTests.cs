@@ -89,7 +89,8 @@ public class LifecycleTests(TestConnectorImage image)
         await Assert.That((await manager.ContainersOfAsync(id)).Single().ID).IsEqualTo(first.ID);
 
         // A new configuration (hash): a new container with the new environment.
-        var newSecret = manager.NewSecret();
+        // Multi-line, like a PEM key: kept whole in the environment.
+        var newSecret = manager.Secret($"-----BEGIN KEY-----\nline+/{Guid.NewGuid():N}=\n-----END KEY-----");
         manager.StandIn.UpdateConnector(id, c => c with
         {
             Hash = "hash-2",

@@ -75,6 +75,49 @@ public class ProxyTests(DockerTcpFixture docker)
         await manager.AssertNoSecretInOutputAsync();
     }
 
+    [Test]
+    public async Task The_registry_pre_flight_goes_through_the_proxy_and_the_engine_pulls_the_image()
+    {
+        docker.Require();
+        Image.Require();
+        TestHosts.EnsureInstalled();
+        await using var manager = await EndToEndManager.CreateAsync(docker.Engine);
+        const string user = "proxied-e2e";
+        var password = manager.Secret($"reg+/{Guid.NewGuid():N}");
+        // A registry reached by name (registry.composer.test, 127.0.0.4): loopback addresses are never proxied.
+        await using var registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions
+        {
+            BindAddress = TestHosts.RegistryAddress,
+            Auth = RegistryAuthMode.Htpasswd,
+            HtpasswdUsers = new Dictionary<string, string> { [user] = password },
+        });
+        var host = $"{TestHosts.Registry}:{registry.Port}";
+        var reference = await Image.PushToAsync(host, user, password, $"{manager.ManagerId}/proxied", "1");
+        manager.RemoveImageOnDispose(reference);
+        await manager.RemoveLocalImageAsync(reference);
+        manager.Environment["OPENCTI__WITH_PROXY"] = "true";
+        manager.Environment["HTTP_PROXY"] = Proxy.UrlWithCredentials;
+        manager.Environment["HTTPS_PROXY"] = Proxy.UrlWithCredentials;
+        // http://: a plain-HTTP registry (Composer assumes https for any registry but a loopback address, as Docker does).
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = $"http://{host}";
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = user;
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = password;
+        var connector = manager.NewConnector("proxied-pull", $"{manager.ManagerId}/proxied:1", manager.NewSecret());
+        manager.StandIn.AddConnector(connector);
+
+        var composer = manager.Start();
+        var container = await manager.WaitForContainerAsync(connector.Id);
+        await Assert.That(container.Config!.Image).IsEqualTo(reference);
+        // Composer's own registry calls (the pre-flight) went through the proxy; the engine pulled on its own.
+        await Assert.That(ProxyLogged($"GET http://{host}/", "/v2/ ")).IsTrue().Because(Proxy.Log);
+        await Assert.That(ProxyLogged($"HEAD http://{host}/", $"/v2/{manager.ManagerId}/proxied/manifests/1")).IsTrue().Because(Proxy.Log);
+        await composer.WaitForOutputAsync("\"Image pulled\"", EndToEndManager.Timeout);
+        await Assert.That(composer.Output).Contains("\"Image available\"");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
     /// <summary>Whether tinyproxy logged a request line starting with <paramref name="request"/> ("POST http://host:port/") for that path.</summary>
     private bool ProxyLogged(string request, string path) =>
         Proxy.Log.Split('\n').Any(l => l.Contains(request, StringComparison.Ordinal) && l.Contains(path, StringComparison.Ordinal));

@@ -56,6 +56,22 @@ public class ShutdownTests(TestConnectorImage image)
     }
 
     [Test]
+    public async Task Sigterm_while_the_platform_does_not_answer_a_listing_exits_0_within_5_s()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        // A platform that takes its time (and a client that would wait 60 s for it).
+        manager.Environment["OPENCTI__REQUEST_TIMEOUT"] = "60";
+        manager.StandIn.InjectFault(StandInOperation.List, new StandInFault(StandInFaultKind.Timeout) { Delay = TimeSpan.FromSeconds(50) });
+        var composer = manager.Start();
+        await manager.StandIn.WaitUntilAsync(s => s.Requests.Any(r => r.Body.Contains("\"operationName\":\"GetConnectors\"", StringComparison.Ordinal)),
+            EndToEndManager.Timeout, "a listing in flight");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
     public async Task Sigterm_while_backing_off_from_a_refused_registration_exits_0_within_5_s()
     {
         image.Require();
