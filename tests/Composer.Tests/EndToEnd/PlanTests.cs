@@ -73,4 +73,19 @@ public class PlanTests(TestConnectorImage image)
             .Because(string.Join('\n', asked.Select(r => r.Body[..Math.Min(120, r.Body.Length)])));
         await manager.AssertNoSecretInOutputAsync();
     }
+
+    [Test]
+    public async Task Plan_before_any_registration_says_why_and_registers_nothing()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        manager.StandIn.AddConnector(manager.NewConnector("unplanned", TestConnectorImage.Reference, manager.NewSecret()));
+
+        var result = await manager.RunAsync("plan");
+        await Assert.That(result.ExitCode).IsEqualTo(1).Because(result.ToString());
+        await Assert.That(result.Stdout).StartsWith("opencti: nothing planned: listing the connectors failed");
+        await Assert.That(manager.StandIn.Registrations).IsEmpty();
+        await Assert.That(await manager.ContainersAsync()).IsEmpty();
+        await manager.AssertNoSecretInOutputAsync();
+    }
 }
