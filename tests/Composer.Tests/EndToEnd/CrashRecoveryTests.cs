@@ -127,4 +127,31 @@ public class CrashRecoveryTests(TestConnectorImage image)
         await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(connectors.Count);
         await manager.AssertNoSecretInOutputAsync();
     }
+
+    [Test]
+    public async Task A_container_stopped_or_removed_outside_composer_is_brought_back()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var connector = manager.NewConnector("tampered", TestConnectorImage.Reference, manager.NewSecret());
+        manager.StandIn.AddConnector(connector);
+        var composer = manager.Start();
+        var first = await manager.WaitForContainerAsync(connector.Id);
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
+
+        // docker stop: the platform still wants it running, so it is started again (and the stop was reported).
+        await manager.Docker.Client.Containers.StopContainerAsync(first.ID, new Docker.DotNet.Models.ContainerStopParameters { WaitBeforeKillSeconds = 5 });
+        await manager.StandIn.WaitUntilAsync(s => s.StatusReports.Count(r => r.ConnectorId == connector.Id && r.Status == "started") >= 2,
+            EndToEndManager.Timeout, "started again after the stop");
+        await Assert.That((await manager.WaitForContainerAsync(connector.Id)).ID).IsEqualTo(first.ID);
+
+        // docker rm -f: deployed again, once.
+        await manager.Docker.Client.Containers.RemoveContainerAsync(first.ID, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+        var second = await manager.WaitForContainerAsync(connector.Id, also: c => c.ID != first.ID);
+        await Assert.That(EndToEndManager.EnvironmentValue(second, "CONNECTOR_ID")).IsEqualTo(connector.Id);
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
+        await manager.AssertNoSecretInOutputAsync();
+    }
 }
