@@ -44,6 +44,8 @@ public class ShutdownTests(TestConnectorImage image)
         image.Require();
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
+        // Longer than the grace period: the held call ends only when the shutdown abandons it.
+        manager.Environment["OPENCTI__REQUEST_TIMEOUT"] = "60";
         var connector = manager.NewConnector("in-flight", TestConnectorImage.Reference);
         manager.StandIn.AddConnector(connector);
         var held = relay.Hold(@"^POST /v[\d.]+/containers/[0-9a-f]{64}/start");
