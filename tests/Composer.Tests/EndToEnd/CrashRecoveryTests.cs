@@ -46,6 +46,37 @@ public class CrashRecoveryTests(TestConnectorImage image)
     }
 
     [Test]
+    public async Task Killed_before_the_ca_bundle_was_copied_a_restart_copies_it_before_the_start()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
+        using var ca = new TestCertificateAuthority("Composer end-to-end crash CA " + manager.ManagerId);
+        manager.Environment["OPENCTI__WITH_PROXY"] = "true";
+        manager.Environment["HTTPS_PROXY_CA"] = ca.WritePem(manager.Directory, "proxy-ca");
+        var connector = manager.NewConnector("bundled", TestConnectorImage.Reference, manager.NewSecret());
+        manager.StandIn.AddConnector(connector);
+        var held = relay.Hold(@"^PUT /v[\d.]+/containers/[0-9a-f]{64}/archive");
+
+        var first = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
+        await held.WaitAsync(EndToEndManager.Timeout);
+        var created = await manager.WaitForContainerAsync(connector.Id, "created");
+        await first.KillAsync();
+
+        var second = manager.Start();
+        var running = await manager.WaitForContainerAsync(connector.Id);
+        await Assert.That(running.ID).IsEqualTo(created.ID);
+        // The connector found its bundle at its (first) start.
+        await manager.StandIn.WaitUntilAsync(s => s.LogReports.Any(r => r.ConnectorId == connector.Id && r.Lines.Any(l => l.Contains(TestConnectorImage.CaPresentLine))),
+            EndToEndManager.Timeout, "'ca bundle: present' uploaded");
+        await Assert.That(manager.StandIn.LogReports.SelectMany(r => r.Lines).Any(l => l.Contains(TestConnectorImage.CaMissingLine))).IsFalse();
+
+        await EndToEndManager.AssertStopsCleanlyAsync(second);
+        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
     public async Task Killed_mid_pull_a_restart_pulls_and_deploys_once()
     {
         image.Require();

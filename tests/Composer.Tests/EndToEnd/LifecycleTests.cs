@@ -21,7 +21,8 @@ public class LifecycleTests(TestConnectorImage image)
         var connector = manager.NewConnector("lifecycle", TestConnectorImage.Reference, secret);
         manager.StandIn.AddConnector(connector);
 
-        var composer = manager.Start(new Dictionary<string, string> { ["MANAGER__DEBUG__SHOW_ENV_VARS"] = "true" });
+        // The most verbose logging (Composer's and the Docker library's): still no secret in it.
+        var composer = manager.Start(new Dictionary<string, string> { ["MANAGER__DEBUG__SHOW_ENV_VARS"] = "true", ["MANAGER__LOGGER__LEVEL"] = "trace" });
         var container = await manager.WaitForContainerAsync(connector.Id);
 
         // The secret decrypted into the container's environment, next to the variables every connector gets.

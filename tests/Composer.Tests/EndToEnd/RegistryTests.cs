@@ -40,6 +40,11 @@ public class RegistryTests(TestConnectorImage image)
         await Assert.That(password).Contains('+');
         await Assert.That(password).Contains('/');
         manager.Secret(password);
+        // Its encodings too, in the headers Composer sends (Basic, X-Registry-Auth): trace-level logging must not print them.
+        var credentials = new Composer.Images.RegistryCredentials(user, password, null, host);
+        manager.Secret(credentials.BasicParameter());
+        manager.Secret(credentials.ToXRegistryAuth());
+        manager.Environment["MANAGER__LOGGER__LEVEL"] = "trace";
         var unprefixed = await PushAsync(manager, host, pushUser, pushPassword, $"{manager.ManagerId}/unprefixed");
         var named = await PushAsync(manager, host, pushUser, pushPassword, $"{manager.ManagerId}/named");
         manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = host;
