@@ -17,6 +17,24 @@ public class CrashRecoveryTests(TestConnectorImage image)
     private const string StartRequest = @"^POST /v[\d.]+/containers/[0-9a-f]{64}/start";
     private const string CreateRequest = @"^POST /v[\d.]+/containers/create";
     private const string PullRequest = @"^POST /v[\d.]+/images/create";
+    private const string ArchiveRequest = @"^PUT /v[\d.]+/containers/[0-9a-f]{64}/archive";
+
+    /// <summary>Starts composer on the relay and kills it (SIGKILL) once it sent a request matching <paramref name="pattern"/>, held unanswered.</summary>
+    private static async Task KillWhenItSendsAsync(EndToEndManager manager, DockerApiRelay relay, string pattern)
+    {
+        var held = relay.Hold(pattern);
+        var composer = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
+        await held.WaitAsync(EndToEndManager.Timeout);
+        await composer.KillAsync();
+    }
+
+    /// <summary>After the restart: SIGTERM ends it cleanly, the manager has exactly this many containers, no secret was printed.</summary>
+    private static async Task StopAndAssertConvergedAsync(EndToEndManager manager, ComposerProcess composer, int containers = 1)
+    {
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(containers);
+        await manager.AssertNoSecretInOutputAsync();
+    }
 
     [Test]
     public async Task Killed_between_create_and_start_a_restart_starts_that_container()
@@ -26,12 +44,9 @@ public class CrashRecoveryTests(TestConnectorImage image)
         await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
         var connector = manager.NewConnector("created", TestConnectorImage.Reference, manager.NewSecret());
         manager.StandIn.AddConnector(connector);
-        var held = relay.Hold(StartRequest);
 
-        var first = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
-        await held.WaitAsync(EndToEndManager.Timeout);
+        await KillWhenItSendsAsync(manager, relay, StartRequest);
         var created = await manager.WaitForContainerAsync(connector.Id, "created");
-        await first.KillAsync();
 
         var second = manager.Start();
         var running = await manager.WaitForContainerAsync(connector.Id);
@@ -40,9 +55,7 @@ public class CrashRecoveryTests(TestConnectorImage image)
         await second.WaitForOutputAsync("\"Starting connector\"", EndToEndManager.Timeout);
         await Assert.That(second.Output).DoesNotContain("\"Deploying connector\"");
 
-        await EndToEndManager.AssertStopsCleanlyAsync(second);
-        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
-        await manager.AssertNoSecretInOutputAsync();
+        await StopAndAssertConvergedAsync(manager, second);
     }
 
     [Test]
@@ -56,12 +69,9 @@ public class CrashRecoveryTests(TestConnectorImage image)
         manager.Environment["HTTPS_PROXY_CA"] = ca.WritePem(manager.Directory, "proxy-ca");
         var connector = manager.NewConnector("bundled", TestConnectorImage.Reference, manager.NewSecret());
         manager.StandIn.AddConnector(connector);
-        var held = relay.Hold(@"^PUT /v[\d.]+/containers/[0-9a-f]{64}/archive");
 
-        var first = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
-        await held.WaitAsync(EndToEndManager.Timeout);
+        await KillWhenItSendsAsync(manager, relay, ArchiveRequest);
         var created = await manager.WaitForContainerAsync(connector.Id, "created");
-        await first.KillAsync();
 
         var second = manager.Start();
         var running = await manager.WaitForContainerAsync(connector.Id);
@@ -71,9 +81,7 @@ public class CrashRecoveryTests(TestConnectorImage image)
             EndToEndManager.Timeout, "'ca bundle: present' uploaded");
         await Assert.That(manager.StandIn.LogReports.SelectMany(r => r.Lines).Any(l => l.Contains(TestConnectorImage.CaMissingLine))).IsFalse();
 
-        await EndToEndManager.AssertStopsCleanlyAsync(second);
-        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
-        await manager.AssertNoSecretInOutputAsync();
+        await StopAndAssertConvergedAsync(manager, second);
     }
 
     [Test]
@@ -82,20 +90,13 @@ public class CrashRecoveryTests(TestConnectorImage image)
         image.Require();
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
-        var reference = await image.PushToAsync(Registry.Host, HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword,
-            $"{manager.ManagerId}/pulled", "1");
-        manager.RemoveImageOnDispose(reference);
-        await manager.RemoveLocalImageAsync(reference);
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = Registry.Host;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = HtpasswdRegistryFixture.SymbolUser;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = HtpasswdRegistryFixture.SymbolPassword;
+        var (user, password) = (HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
+        var reference = await manager.PushForPullAsync(image, Registry.Host, user, password, $"{manager.ManagerId}/pulled");
+        manager.UseRegistry(Registry.Host, user, password);
         var connector = manager.NewConnector("pulled", $"{manager.ManagerId}/pulled:1", manager.NewSecret());
         manager.StandIn.AddConnector(connector);
-        var held = relay.Hold(PullRequest);
 
-        var first = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
-        await held.WaitAsync(EndToEndManager.Timeout);
-        await first.KillAsync();
+        await KillWhenItSendsAsync(manager, relay, PullRequest);
         await Assert.That(await manager.ContainersAsync()).IsEmpty();
 
         var second = manager.Start();
@@ -103,9 +104,7 @@ public class CrashRecoveryTests(TestConnectorImage image)
         await Assert.That(running.Config!.Image).IsEqualTo(reference);
         await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
 
-        await EndToEndManager.AssertStopsCleanlyAsync(second);
-        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
-        await manager.AssertNoSecretInOutputAsync();
+        await StopAndAssertConvergedAsync(manager, second);
     }
 
     [Test]
@@ -133,9 +132,7 @@ public class CrashRecoveryTests(TestConnectorImage image)
         await Assert.That(EndToEndManager.EnvironmentValue(refreshed, "OPENCTI_CONFIG_HASH")).IsEqualTo("hash-2");
         await Assert.That(refreshed.Name).IsEqualTo(old.Name);
 
-        await EndToEndManager.AssertStopsCleanlyAsync(second);
-        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
-        await manager.AssertNoSecretInOutputAsync();
+        await StopAndAssertConvergedAsync(manager, second);
     }
 
     [Test]
@@ -154,9 +151,7 @@ public class CrashRecoveryTests(TestConnectorImage image)
         foreach (var c in connectors) await manager.WaitForContainerAsync(c.Id);
         await manager.StandIn.WaitUntilAsync(s => connectors.All(c => s.GetConnector(c.Id)?.CurrentStatus == "started"), EndToEndManager.Timeout, "all started");
 
-        await EndToEndManager.AssertStopsCleanlyAsync(second);
-        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(connectors.Count);
-        await manager.AssertNoSecretInOutputAsync();
+        await StopAndAssertConvergedAsync(manager, second, connectors.Count);
     }
 
     [Test]
@@ -181,8 +176,6 @@ public class CrashRecoveryTests(TestConnectorImage image)
         var second = await manager.WaitForContainerAsync(connector.Id, also: c => c.ID != first.ID);
         await Assert.That(EndToEndManager.EnvironmentValue(second, "CONNECTOR_ID")).IsEqualTo(connector.Id);
 
-        await EndToEndManager.AssertStopsCleanlyAsync(composer);
-        await Assert.That((await manager.ContainersAsync()).Count).IsEqualTo(1);
-        await manager.AssertNoSecretInOutputAsync();
+        await StopAndAssertConvergedAsync(manager, composer);
     }
 }

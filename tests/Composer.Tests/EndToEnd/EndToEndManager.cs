@@ -219,6 +219,26 @@ internal sealed class EndToEndManager : IAsyncDisposable
         lock (_images) _images.Add(reference);
     }
 
+    /// <summary>opencti.daemon.registry.server/username/password for every composer this manager starts.</summary>
+    public void UseRegistry(string server, string username, string password)
+    {
+        Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = server;
+        Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = username;
+        Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = Secret(password);
+    }
+
+    /// <summary>
+    /// Pushes the test connector image as host/repository:tag, then removes that local tag so that a deploy has to pull
+    /// it (removed again when the test ends); the reference.
+    /// </summary>
+    public async Task<string> PushForPullAsync(TestConnectorImage image, string host, string user, string password, string repository, string tag = "1")
+    {
+        var reference = await image.PushToAsync(host, user, password, repository, tag);
+        RemoveImageOnDispose(reference);
+        await RemoveLocalImageAsync(reference);
+        return reference;
+    }
+
     /// <summary>Untags a local image so that a deploy really pulls it (the layers stay, shared with the source image).</summary>
     public async Task RemoveLocalImageAsync(string reference)
     {

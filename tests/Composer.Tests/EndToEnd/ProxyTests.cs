@@ -92,16 +92,12 @@ public class ProxyTests(DockerTcpFixture docker)
             HtpasswdUsers = new Dictionary<string, string> { [user] = password },
         });
         var host = $"{TestHosts.Registry}:{registry.Port}";
-        var reference = await Image.PushToAsync(host, user, password, $"{manager.ManagerId}/proxied", "1");
-        manager.RemoveImageOnDispose(reference);
-        await manager.RemoveLocalImageAsync(reference);
+        var reference = await manager.PushForPullAsync(Image, host, user, password, $"{manager.ManagerId}/proxied");
         manager.Environment["OPENCTI__WITH_PROXY"] = "true";
         manager.Environment["HTTP_PROXY"] = Proxy.UrlWithCredentials;
         manager.Environment["HTTPS_PROXY"] = Proxy.UrlWithCredentials;
         // http://: a plain-HTTP registry (Composer assumes https for any registry but a loopback address, as Docker does).
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = $"http://{host}";
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = user;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = password;
+        manager.UseRegistry($"http://{host}", user, password);
         var connector = manager.NewConnector("proxied-pull", $"{manager.ManagerId}/proxied:1", manager.NewSecret());
         manager.StandIn.AddConnector(connector);
 

@@ -45,11 +45,9 @@ public class RegistryTests(TestConnectorImage image)
         manager.Secret(credentials.BasicParameter());
         manager.Secret(credentials.ToXRegistryAuth());
         manager.Environment["MANAGER__LOGGER__LEVEL"] = "trace";
-        var unprefixed = await PushAsync(manager, host, pushUser, pushPassword, $"{manager.ManagerId}/unprefixed");
-        var named = await PushAsync(manager, host, pushUser, pushPassword, $"{manager.ManagerId}/named");
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = host;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = user;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = password;
+        var unprefixed = await manager.PushForPullAsync(image, host, pushUser, pushPassword, $"{manager.ManagerId}/unprefixed");
+        var named = await manager.PushForPullAsync(image, host, pushUser, pushPassword, $"{manager.ManagerId}/named");
+        manager.UseRegistry(host, user, password);
 
         var plain = manager.NewConnector("unprefixed", $"{manager.ManagerId}/unprefixed:1");
         var full = manager.NewConnector("named", named);
@@ -78,12 +76,10 @@ public class RegistryTests(TestConnectorImage image)
     {
         image.Require();
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
-        var reference = await PushAsync(manager, Htpasswd.Host, HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword,
+        var reference = await manager.PushForPullAsync(image, Htpasswd.Host, HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword,
             $"{manager.ManagerId}/private");
         var wrongPassword = manager.Secret("wrong+/" + Guid.NewGuid().ToString("N"));
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = Htpasswd.Host;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = HtpasswdRegistryFixture.SymbolUser;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = wrongPassword;
+        manager.UseRegistry(Htpasswd.Host, HtpasswdRegistryFixture.SymbolUser, wrongPassword);
         manager.Environment["OPENCTI__DAEMON__REGISTRY__RETRY_ATTEMPTS"] = "1";
         manager.Environment["OPENCTI__DAEMON__REGISTRY__RETRY_DELAY"] = "1";
 
@@ -97,8 +93,8 @@ public class RegistryTests(TestConnectorImage image)
         await manager.WaitForContainerAsync(fine.Id);
         await manager.StandIn.WaitUntilAsync(s => s.GetConnector(fine.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "the other connector started");
         // The reason, on the platform, as that connector's log line; and again on a later cycle (per-connector backoff).
-        await manager.StandIn.WaitUntilAsync(s => FailureLines(s, denied.Id).Count >= 2, EndToEndManager.Timeout, "the deploy failure reported twice");
-        var line = FailureLines(manager.StandIn, denied.Id)[0];
+        await manager.StandIn.WaitUntilAsync(s => LinesWith(s, denied.Id, "deploy failed").Count >= 2, EndToEndManager.Timeout, "the deploy failure reported twice");
+        var line = LinesWith(manager.StandIn, denied.Id, "deploy failed")[0];
         await Assert.That(line).Contains("composer: deploy failed");
         await Assert.That(line).Contains("bad credentials");
         await Assert.That(line).Contains($"registry {Htpasswd.Host}");
@@ -120,10 +116,8 @@ public class RegistryTests(TestConnectorImage image)
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         var (user, password) = (HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
         var repository = $"{manager.ManagerId}/refreshed";
-        await PushAsync(manager, Htpasswd.Host, user, password, repository);
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = Htpasswd.Host;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = user;
-        manager.Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = password;
+        await manager.PushForPullAsync(image, Htpasswd.Host, user, password, repository);
+        manager.UseRegistry(Htpasswd.Host, user, password);
         var connector = manager.NewConnector("refreshed", $"{repository}:1", manager.NewSecret());
         manager.StandIn.AddConnector(connector);
         var composer = manager.Start();
@@ -131,8 +125,8 @@ public class RegistryTests(TestConnectorImage image)
 
         // A new version whose image is not in the registry (yet).
         manager.StandIn.UpdateConnector(connector.Id, c => c with { Image = $"{repository}:2", Hash = "hash-2" });
-        await manager.StandIn.WaitUntilAsync(s => RefreshFailures(s, connector.Id).Count > 0, EndToEndManager.Timeout, "the refresh failure reported");
-        var line = RefreshFailures(manager.StandIn, connector.Id)[0];
+        await manager.StandIn.WaitUntilAsync(s => LinesWith(s, connector.Id, "refresh failed").Count > 0, EndToEndManager.Timeout, "the refresh failure reported");
+        var line = LinesWith(manager.StandIn, connector.Id, "refresh failed")[0];
         await Assert.That(line).Contains("pull failed");
         await Assert.That(line).Contains($"{Htpasswd.Host}/{repository}:2");
         await Assert.That(line).Contains("left as it was");
@@ -141,7 +135,7 @@ public class RegistryTests(TestConnectorImage image)
         await Assert.That(containers.Single().State).IsEqualTo("running");
 
         // Once it is pushed, the retry (after the connector's backoff) replaces the container.
-        await PushAsync(manager, Htpasswd.Host, user, password, repository, "2");
+        await manager.PushForPullAsync(image, Htpasswd.Host, user, password, repository, "2");
         var refreshed = await manager.WaitForContainerAsync(connector.Id, also: c => c.ID != old.ID);
         await Assert.That(refreshed.Config!.Image).IsEqualTo($"{Htpasswd.Host}/{repository}:2");
 
@@ -149,18 +143,7 @@ public class RegistryTests(TestConnectorImage image)
         await manager.AssertNoSecretInOutputAsync();
     }
 
-    private static List<string> RefreshFailures(PlatformStandIn standIn, string connectorId) =>
-        [.. standIn.LogReports.Where(r => r.ConnectorId == connectorId).SelectMany(r => r.Lines).Where(l => l.Contains("refresh failed", StringComparison.Ordinal))];
-
-    private static List<string> FailureLines(PlatformStandIn standIn, string connectorId) =>
-        [.. standIn.LogReports.Where(r => r.ConnectorId == connectorId).SelectMany(r => r.Lines).Where(l => l.Contains("deploy failed", StringComparison.Ordinal))];
-
-    /// <summary>Pushes the test connector image as host/repository:tag, then removes that local tag so a deploy has to pull it.</summary>
-    private async Task<string> PushAsync(EndToEndManager manager, string host, string user, string password, string repository, string tag = "1")
-    {
-        var reference = await image.PushToAsync(host, user, password, repository, tag);
-        manager.RemoveImageOnDispose(reference);
-        await manager.RemoveLocalImageAsync(reference);
-        return reference;
-    }
+    /// <summary>The connector's uploaded log lines that hold <paramref name="fragment"/>.</summary>
+    private static List<string> LinesWith(PlatformStandIn standIn, string connectorId, string fragment) =>
+        [.. standIn.LogReports.Where(r => r.ConnectorId == connectorId).SelectMany(r => r.Lines).Where(l => l.Contains(fragment, StringComparison.Ordinal))];
 }

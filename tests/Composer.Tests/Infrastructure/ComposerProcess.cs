@@ -147,18 +147,5 @@ public sealed class ComposerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-        }
-        catch (InvalidOperationException) { }
-        catch (TimeoutException) { }
-        _process.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await BackgroundProcess.KillAndDisposeAsync(_process);
 }
