@@ -109,7 +109,7 @@ internal sealed class EndToEndManager : IAsyncDisposable
     /// <summary>A value that must never appear in composer's output (a decrypted secret, a password, proxy credentials).</summary>
     public string Secret(string value)
     {
-        _secrets.Add(value);
+        lock (_secrets) _secrets.Add(value);
         return value;
     }
 
@@ -118,14 +118,14 @@ internal sealed class EndToEndManager : IAsyncDisposable
 
     /// <summary>
     /// A connector as the platform lists it: a unique name (prefixed with the manager id), CONNECTOR_ID (the test image
-    /// prints it), and an encrypted CONNECTOR_SECRET when <paramref name="secret"/> is given.
+    /// prints it), an encrypted CONNECTOR_SECRET when <paramref name="secret"/> is given, and config hash hash-1.
     /// </summary>
-    public StandInConnector NewConnector(string suffix, string image, string? secret = null, string hash = "hash-1", string requestedStatus = "starting")
+    public StandInConnector NewConnector(string suffix, string image, string? secret = null, string requestedStatus = "starting")
     {
         var id = Guid.NewGuid().ToString();
         var entries = new List<StandInEntry> { new("CONNECTOR_ID", id) };
         if (secret is not null) entries.Add(StandInEntry.Secret("CONNECTOR_SECRET", secret));
-        return new StandInConnector(id, $"{ManagerId} {suffix}", image, hash, requestedStatus) { Configuration = entries };
+        return new StandInConnector(id, $"{ManagerId} {suffix}", image, "hash-1", requestedStatus) { Configuration = entries };
     }
 
     /// <summary>Starts `composer run --config-dir ...` (plain `composer --config-dir ...` with <paramref name="plain"/>) in the manager's directory.</summary>
