@@ -76,4 +76,45 @@ public class ConnectorProblemTests(TestConnectorImage image)
 
     private static int Listings(PlatformStandIn standIn) =>
         standIn.Requests.Count(r => r.Body.Contains("\"operationName\":\"GetConnectors\"", StringComparison.Ordinal));
+
+    [Test]
+    public async Task Unusable_listing_entries_are_reported_and_nothing_is_removed_while_the_listing_is_incomplete()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var kept = manager.NewConnector("kept", TestConnectorImage.Reference, manager.NewSecret());
+        var badImage = manager.NewConnector("bad-image", "Not A Valid::Image", manager.NewSecret());
+        var good = manager.NewConnector("good", TestConnectorImage.Reference, manager.NewSecret());
+        manager.StandIn.AddConnector(kept);
+        var composer = manager.Start();
+        var keptContainer = await manager.WaitForContainerAsync(kept.Id);
+
+        // A null entry (no id: the listing is incomplete), an entry with an invalid image, and a good one; the kept
+        // connector is deleted on the platform at the same time.
+        manager.StandIn.AddRawListingEntry("null", position: 0);
+        manager.StandIn.AddConnector(badImage);
+        manager.StandIn.AddConnector(good);
+        manager.StandIn.RemoveConnector(kept.Id);
+        await manager.WaitForContainerAsync(good.Id);
+        await manager.StandIn.WaitUntilAsync(s => s.LogReports.Any(r => r.ConnectorId == badImage.Id && r.Lines.Any(l => l.Contains(" composer: "))),
+            EndToEndManager.Timeout, "the invalid image reported");
+        await Assert.That(manager.StandIn.LogReports.Where(r => r.ConnectorId == badImage.Id).SelectMany(r => r.Lines).First(l => l.Contains(" composer: ")))
+            .Contains("Not A Valid::Image");
+        await Assert.That(await manager.ContainersOfAsync(badImage.Id)).IsEmpty();
+        // Why, with the unusable entry's own reason, once (not every cycle).
+        await composer.WaitForOutputAsync("listing entry 0: the entry is null", EndToEndManager.Timeout);
+        // Deleted, but a connector missing from an incomplete listing may still be wanted: kept.
+        var listings = Listings(manager.StandIn);
+        await manager.StandIn.WaitUntilAsync(s => Listings(s) >= listings + 2, EndToEndManager.Timeout, "two more cycles");
+        await Assert.That((await manager.ContainersOfAsync(kept.Id)).Single().ID).IsEqualTo(keptContainer.ID);
+        await Assert.That(composer.Output.Split("No workload is removed while the listing is incomplete").Length - 1).IsEqualTo(1);
+
+        // A complete listing again: the deleted connector's container goes.
+        manager.StandIn.ClearRawListingEntries();
+        await manager.EventuallyAsync(async () => (await manager.ContainersOfAsync(kept.Id)).Count == 0, "the deleted connector's container removed");
+        await Assert.That((await manager.ContainersOfAsync(good.Id)).Count).IsEqualTo(1);
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
 }
