@@ -33,6 +33,7 @@ public sealed class ReconcileExecutor
     private readonly Logger _logger;
     private readonly Random _random;
     private readonly Lock _randomGate = new();
+    private string? _lastNoRemoval;
 
     /// <param name="random">Jitter of the backoff (tests pass their own); default <see cref="Random.Shared"/>.</param>
     public ReconcileExecutor(IOrchestrator orchestrator, IPlatformClient platform, WorkloadContext context, ConnectorStateStore store,
@@ -51,7 +52,13 @@ public sealed class ReconcileExecutor
     public async Task<ExecutionResult> ExecuteAsync(ReconcilePlan plan, CancellationToken cancellationToken)
     {
         if (plan.NotPlanned is not null) return ExecutionResult.None;
-        if (plan.CleanupSkipped is not null) _logger.Warn("No workload is removed this cycle", ("reason", plan.CleanupSkipped));
+        // It holds every cycle while the platform lists such entries: said once per reason, repeats at debug.
+        if (plan.CleanupSkipped is { } noRemoval)
+        {
+            _logger.Write(noRemoval == _lastNoRemoval ? LogLevel.Debug : LogLevel.Warn, "No workload is removed while the listing is incomplete",
+                [("reason", noRemoval)]);
+        }
+        _lastNoRemoval = plan.CleanupSkipped;
 
         // States are created here, before the parallel part: the store itself is not thread-safe, each state is
         // written by the one task that works on its connector.

@@ -497,14 +497,16 @@ public static class Reconciler
             return new ConnectorPlan(null, "workloads of no connector", actions ?? (IReadOnlyList<ConnectorAction>)[]) { CurrentNotices = ids };
         }
 
+        /// <summary>Why nothing is removed, with each id-less entry's own reason: nothing else tells the user about those entries.</summary>
         private string IncompleteReason()
         {
-            var missing = 0;
+            var reasons = new List<string>();
             foreach (var s in _listing.Skipped)
             {
-                if (s.Id is null) missing++;
+                if (s.Id is null) reasons.Add(s.Name is null ? s.Reason : $"{s.Reason}, name '{s.Name}'");
             }
-            return $"{missing} listing entr{(missing == 1 ? "y has" : "ies have")} no id, so a workload missing from the listing may still be wanted";
+            return $"{reasons.Count} listing entr{(reasons.Count == 1 ? "y has" : "ies have")} no id ({string.Join("; ", reasons)}), " +
+                   "so a workload missing from the listing may still be wanted";
         }
     }
 }

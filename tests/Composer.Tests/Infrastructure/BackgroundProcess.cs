@@ -52,18 +52,21 @@ public sealed class BackgroundProcess : IAsyncDisposable
     public async Task WaitForPortAsync(string host, int port, TimeSpan? timeout = null) =>
         await FreePort.WaitUntilListeningAsync(host, port, timeout ?? TimeSpan.FromSeconds(30), () => $"{Name} output:\n{Output}");
 
-    public async ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync() => await KillAndDisposeAsync(_process);
+
+    /// <summary>Kills the process tree if it still runs, waits (bounded) for it to go, and disposes it.</summary>
+    internal static async Task KillAndDisposeAsync(Process process)
     {
         try
         {
-            if (!_process.HasExited)
+            if (!process.HasExited)
             {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
             }
         }
         catch (InvalidOperationException) { }
         catch (TimeoutException) { }
-        _process.Dispose();
+        process.Dispose();
     }
 }

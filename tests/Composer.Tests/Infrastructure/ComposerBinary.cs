@@ -76,6 +76,16 @@ public static class ComposerBinary
         return copy;
     });
 
+    /// <summary>
+    /// Starts composer as a long-running process (`composer run`, plain `composer`) with a clean environment (only
+    /// what is given plus PATH/HOME), in workingDirectory; the caller stops it (SIGTERM, SIGKILL) and disposes it.
+    /// </summary>
+    public static ComposerProcess Start(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment, string workingDirectory)
+    {
+        EnsurePublished();
+        return ComposerProcess.Start(CleanStartInfo(Path, args, environment, workingDirectory), $"composer {string.Join(' ', args)}".TrimEnd());
+    }
+
     private static async Task<ProcessResult> RunProcessAsync(
         string executable,
         IEnumerable<string> args,
@@ -84,10 +94,15 @@ public static class ComposerBinary
         TimeSpan? timeout,
         string? stdin)
     {
-        var psi = new ProcessStartInfo(executable)
-        {
-            WorkingDirectory = workingDirectory ?? Directory.CreateTempSubdirectory("composer-run-").FullName,
-        };
+        var list = args.ToList();
+        var psi = CleanStartInfo(executable, list, environment, workingDirectory ?? Directory.CreateTempSubdirectory("composer-run-").FullName);
+        return await ProcessRunner.RunAsync(psi, stdin, timeout ?? TimeSpan.FromSeconds(60), $"composer {string.Join(' ', list)}");
+    }
+
+    private static ProcessStartInfo CleanStartInfo(string executable, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment,
+        string workingDirectory)
+    {
+        var psi = new ProcessStartInfo(executable) { WorkingDirectory = workingDirectory };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Clear();
         psi.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
@@ -96,6 +111,6 @@ public static class ComposerBinary
         {
             foreach (var (k, v) in environment) psi.Environment[k] = v;
         }
-        return await ProcessRunner.RunAsync(psi, stdin, timeout ?? TimeSpan.FromSeconds(60), $"composer {string.Join(' ', args)}");
+        return psi;
     }
 }

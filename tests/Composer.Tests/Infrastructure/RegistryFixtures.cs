@@ -11,6 +11,9 @@ public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposabl
 {
     public const string User = "composer-user";
     public const string Password = "p>?>s~w0rd:with/colon";
+    /// <summary>A user whose password holds '+' and '/' (characters that break naive URL or form encoding).</summary>
+    public const string SymbolUser = "symbol-user";
+    public const string SymbolPassword = "pa+ss/wo+rd/e2e=";
     public const string OtherUser = "other-user";
     public const string OtherPassword = "another-Secret-123";
     public const string KnownRepository = "composer-tests/connector-basic";
@@ -47,7 +50,10 @@ public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposabl
         {
             Port = port,
             Auth = RegistryAuthMode.Htpasswd,
-            HtpasswdUsers = new Dictionary<string, string> { [User] = Password, [OtherUser] = OtherPassword, [EngineUser] = EnginePassword },
+            HtpasswdUsers = new Dictionary<string, string>
+            {
+                [User] = Password, [OtherUser] = OtherPassword, [EngineUser] = EnginePassword, [SymbolUser] = SymbolPassword,
+            },
         });
         KnownDigest = await RegistryPusher.PushImageAsync(Registry.BaseUri, KnownRepository, KnownTag, User, Password);
     }

@@ -301,6 +301,28 @@ public class ReconcileExecutorTests
     }
 
     [Test]
+    public async Task An_incomplete_listing_is_warned_about_once_per_reason_not_every_cycle()
+    {
+        var output = new StringWriter();
+        var rig = new Rig(logger: new Logger(LogLevel.Info, LogFormat.Json, output));
+        ConnectorListing Incomplete(string reason) => new([Connector("A")], [new SkippedConnector(null, null, reason)]);
+        async Task CycleAsync(ConnectorListing listing) =>
+            await rig.Executor.ExecuteAsync(Reconciler.Plan(rig.Options, listing, rig.Orchestrator.Workloads, rig.Store, rig.Time.GetUtcNow()), CancellationToken.None);
+        int Warnings() => output.ToString().Split("No workload is removed while the listing is incomplete").Length - 1;
+
+        await CycleAsync(Incomplete("listing entry 1: the entry is null"));
+        await CycleAsync(Incomplete("listing entry 1: the entry is null"));
+        await Assert.That(Warnings()).IsEqualTo(1);
+        await Assert.That(output.ToString()).Contains("listing entry 1: the entry is null");
+        await CycleAsync(Incomplete("listing entry 2: the entry is null"));
+        await Assert.That(Warnings()).IsEqualTo(2);
+        // Complete again, then incomplete again: said again.
+        await CycleAsync(Listing(Connector("A")));
+        await CycleAsync(Incomplete("listing entry 2: the entry is null"));
+        await Assert.That(Warnings()).IsEqualTo(3);
+    }
+
+    [Test]
     public async Task The_environment_is_not_logged_by_default()
     {
         var output = new StringWriter();

@@ -44,7 +44,8 @@ public class ReconcilerTests
         var plan = Plan(listing, workloads, Settled(listing, workloads));
         await Assert.That(Removals(plan)).IsEmpty();
         await Assert.That(Joined(plan)).IsEqualTo("deploy A | deploy B");
-        await Assert.That(plan.CleanupSkipped).IsEqualTo("1 listing entry has no id, so a workload missing from the listing may still be wanted");
+        await Assert.That(plan.CleanupSkipped)
+            .IsEqualTo("1 listing entry has no id (the entry has no id, name 'broken'), so a workload missing from the listing may still be wanted");
     }
 
     [Test]

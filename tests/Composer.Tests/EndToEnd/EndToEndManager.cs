@@ -1,0 +1,311 @@
+using System.Text;
+using Composer.Tests.Infrastructure;
+using Composer.Tests.Platform;
+using Docker.DotNet.Models;
+
+namespace Composer.Tests.EndToEnd;
+
+/// <summary>
+/// One end-to-end test's manager: a unique manager id, a platform stand-in of its own (with a token of its own), a
+/// temp directory holding the manager key and a config directory (default.yaml: short schedules, the Docker
+/// orchestrator on the test engine, connector containers on network mode none), and the published binary started
+/// from there with a clean environment, the way a user runs it. Keeps every output of every composer it ran, so the
+/// test can check that no secret reached any of them (<see cref="AssertNoSecretInOutputAsync"/>). On dispose: composer
+/// killed, every container labelled with this manager id removed, images registered with <see cref="RemoveImageOnDispose"/>
+/// removed, stand-in stopped, directory deleted.
+/// </summary>
+internal sealed class EndToEndManager : IAsyncDisposable
+{
+    /// <summary>Bound for everything awaited: generous (a shared 2-core machine), never infinite.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>SIGTERM must end composer within this (orchestrators kill after their grace period).</summary>
+    public static readonly TimeSpan StopWithin = TimeSpan.FromSeconds(5);
+
+    private readonly List<ComposerProcess> _processes = [];
+    private readonly List<(string What, string Output)> _outputs = [];
+    private readonly List<string> _secrets = [];
+    private readonly List<string> _images = [];
+
+    private readonly bool _ownsStandIn;
+
+    private EndToEndManager(DockerEngineFixture docker, PlatformStandIn standIn, bool ownsStandIn, string managerId, string directory)
+    {
+        Docker = docker;
+        StandIn = standIn;
+        _ownsStandIn = ownsStandIn;
+        ManagerId = managerId;
+        Directory = directory;
+        _secrets.Add(standIn.Token);
+        // Every password the fixtures know, used by this test or not: none may ever be printed.
+        _secrets.AddRange([HtpasswdRegistryFixture.Password, HtpasswdRegistryFixture.SymbolPassword, HtpasswdRegistryFixture.OtherPassword,
+            TokenRegistryFixture.PusherPassword, AuthenticatedTinyproxyFixture.Password]);
+    }
+
+    public DockerEngineFixture Docker { get; }
+    public PlatformStandIn StandIn { get; }
+    public string ManagerId { get; }
+    public string Directory { get; }
+    public string ConfigDirectory => Path.Combine(Directory, "config");
+    public string KeyPath => Path.Combine(Directory, "manager-key.pem");
+
+    /// <summary>Variables given to every composer this manager starts (on top of PATH and HOME), e.g. OPENCTI__DAEMON__REGISTRY__SERVER.</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A manager for OpenCTI (or, with <paramref name="openAev"/>, for OpenAEV only: openaev.enable true, opencti.enable false).</summary>
+    /// <param name="sharedStandIn">The platform of another manager (which disposes it); default: a stand-in of its own.</param>
+    public static async Task<EndToEndManager> CreateAsync(DockerEngineFixture docker, bool openAev = false, PlatformStandIn? sharedStandIn = null)
+    {
+        docker.Require();
+        ComposerBinary.EnsurePublished();
+        var managerId = "e2e-" + Guid.NewGuid().ToString("N")[..10];
+        // A token of its own with characters that need care in headers and logs.
+        var token = $"tok+/{Guid.NewGuid():N}=";
+        var standIn = sharedStandIn ?? (openAev ? await OpenAevStandIn.StartAsync(token) : await OpenCtiStandIn.StartAsync(token));
+        var directory = System.IO.Directory.CreateTempSubdirectory("composer-e2e-").FullName;
+        var manager = new EndToEndManager(docker, standIn, sharedStandIn is null, managerId, directory);
+        System.IO.Directory.CreateDirectory(manager.ConfigDirectory);
+        await File.WriteAllTextAsync(manager.KeyPath, PlatformTestKeys.Rsa(4096).ExportPkcs8PrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(manager.ConfigDirectory, "default.yaml"), manager.DefaultYaml(openAev));
+        return manager;
+    }
+
+    private string DefaultYaml(bool openAev)
+    {
+        var platform = $$"""
+              url: {{StandIn.Url}}
+              token: "{{StandIn.Token}}"
+              logs_schedule: 1
+              request_timeout: 3
+              connect_timeout: 2
+            """;
+        return $$"""
+            manager:
+              id: {{ManagerId}}
+              name: Composer end-to-end {{ManagerId}}
+              execute_schedule: 1
+              ping_alive_schedule: 1
+              credentials_key_filepath: {{KeyPath}}
+              logger:
+                level: info
+                format: json
+            opencti:
+              enable: {{(openAev ? "false" : "true")}}
+            {{platform}}
+              daemon:
+                selector: docker
+                docker:
+                  host: {{Docker.DockerHost}}
+                  network_mode: none
+            openaev:
+              enable: {{(openAev ? "true" : "false")}}
+            {{platform}}
+              daemon:
+                selector: docker
+
+            """;
+    }
+
+    /// <summary>A value that must never appear in composer's output (a decrypted secret, a password, proxy credentials).</summary>
+    public string Secret(string value)
+    {
+        lock (_secrets) _secrets.Add(value);
+        return value;
+    }
+
+    /// <summary>A secret connector value with characters that matter: '+', '/', '=' and a space.</summary>
+    public string NewSecret() => Secret($"s3cret+/={Guid.NewGuid():N} end");
+
+    /// <summary>
+    /// A connector as the platform lists it: a unique name (prefixed with the manager id), CONNECTOR_ID (the test image
+    /// prints it), an encrypted CONNECTOR_SECRET when <paramref name="secret"/> is given, and config hash hash-1.
+    /// </summary>
+    public StandInConnector NewConnector(string suffix, string image, string? secret = null, string requestedStatus = "starting")
+    {
+        var id = Guid.NewGuid().ToString();
+        var entries = new List<StandInEntry> { new("CONNECTOR_ID", id) };
+        if (secret is not null) entries.Add(StandInEntry.Secret("CONNECTOR_SECRET", secret));
+        return new StandInConnector(id, $"{ManagerId} {suffix}", image, "hash-1", requestedStatus) { Configuration = entries };
+    }
+
+    /// <summary>Starts `composer run --config-dir ...` (plain `composer --config-dir ...` with <paramref name="plain"/>) in the manager's directory.</summary>
+    public ComposerProcess Start(IReadOnlyDictionary<string, string>? extraEnvironment = null, bool plain = false)
+    {
+        var env = new Dictionary<string, string>(Environment, StringComparer.Ordinal);
+        foreach (var (k, v) in extraEnvironment ?? new Dictionary<string, string>()) env[k] = v;
+        string[] command = plain ? [] : ["run"];
+        var process = ComposerBinary.Start([.. command, "--config-dir", ConfigDirectory], env, Directory);
+        lock (_processes) _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>Runs a short composer command (plan, ...) to its end; its output is kept for the secret check.</summary>
+    public async Task<ProcessResult> RunAsync(params string[] args)
+    {
+        var result = await ComposerBinary.RunAsync([.. args, "--config-dir", ConfigDirectory], Environment, Directory, Timeout);
+        lock (_outputs) _outputs.Add(($"composer {string.Join(' ', args)}", result.Stdout + result.Stderr));
+        return result;
+    }
+
+    /// <summary>Waits for the manager to register with the stand-in.</summary>
+    public Task WaitForRegistrationAsync() =>
+        StandIn.WaitUntilAsync(s => s.Manager?.Id == ManagerId, Timeout, $"manager {ManagerId} registered");
+
+    /// <summary>SIGTERM, then exit code 0 within <see cref="StopWithin"/> (measured from the signal).</summary>
+    public static async Task AssertStopsCleanlyAsync(ComposerProcess composer)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await composer.TerminateAsync();
+        var exit = await composer.WaitForExitAsync(TimeSpan.FromSeconds(15));
+        watch.Stop();
+        await Assert.That(exit).IsEqualTo(0).Because(composer.Output);
+        await Assert.That(watch.Elapsed).IsLessThan(StopWithin).Because($"SIGTERM to exit took {watch.Elapsed}; output:\n{composer.Output}");
+    }
+
+    /// <summary>Every container labelled with this manager id (stopped ones too).</summary>
+    public async Task<IList<ContainerListResponse>> ContainersAsync() =>
+        await Docker.Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"opencti-manager={ManagerId}"] = true },
+            },
+        });
+
+    /// <summary>This manager's containers of one connector.</summary>
+    public async Task<List<ContainerListResponse>> ContainersOfAsync(string connectorId) =>
+        [.. (await ContainersAsync()).Where(c => c.Labels.TryGetValue("opencti-connector-id", out var id) && id == connectorId)];
+
+    /// <summary>Polls the engine until the connector has exactly one container in <paramref name="state"/> (e.g. running); its inspection.</summary>
+    public async Task<ContainerInspectResponse> WaitForContainerAsync(string connectorId, string state = "running", Func<ContainerInspectResponse, bool>? also = null)
+    {
+        ContainerInspectResponse? found = null;
+        await EventuallyAsync(async () =>
+        {
+            var containers = await ContainersOfAsync(connectorId);
+            if (containers.Count != 1 || containers[0].State != state) return false;
+            found = await Docker.Client.Containers.InspectContainerAsync(containers[0].ID);
+            return also?.Invoke(found) ?? true;
+        }, $"exactly one {state} container for connector {connectorId}", async () => Describe(await ContainersAsync()));
+        return found!;
+    }
+
+    /// <summary>Polls (every 200 ms, up to <see cref="Timeout"/>) until the condition holds; the failure shows <paramref name="describe"/>.</summary>
+    public async Task EventuallyAsync(Func<Task<bool>> condition, string what, Func<Task<string>>? describe = null)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                var seen = describe is null ? "" : "; seen: " + await describe();
+                throw new TimeoutException($"{what}: not within {Timeout}{seen}\ncomposer output:\n{AllOutput()}");
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    public static string Describe(IEnumerable<ContainerListResponse> containers) =>
+        "[" + string.Join(", ", containers.Select(c => $"{string.Join(',', c.Names)} {c.State} {c.Image}")) + "]";
+
+    /// <summary>The value of one variable in a container's environment (everything after the first '='), or null.</summary>
+    public static string? EnvironmentValue(ContainerInspectResponse container, string name) =>
+        container.Config?.Env?.LastOrDefault(e => e.StartsWith(name + "=", StringComparison.Ordinal)) is { } entry ? entry[(name.Length + 1)..] : null;
+
+    /// <summary>Removes this image reference (a tag) from the engine when the test ends.</summary>
+    public void RemoveImageOnDispose(string reference)
+    {
+        lock (_images) _images.Add(reference);
+    }
+
+    /// <summary>opencti.daemon.registry.server/username/password for every composer this manager starts.</summary>
+    public void UseRegistry(string server, string username, string password)
+    {
+        Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = server;
+        Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = username;
+        Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = Secret(password);
+    }
+
+    /// <summary>
+    /// Pushes the test connector image as host/repository:tag, then removes that local tag so that a deploy has to pull
+    /// it (removed again when the test ends); the reference.
+    /// </summary>
+    public async Task<string> PushForPullAsync(TestConnectorImage image, string host, string user, string password, string repository, string tag = "1")
+    {
+        var reference = await image.PushToAsync(host, user, password, repository, tag);
+        RemoveImageOnDispose(reference);
+        await RemoveLocalImageAsync(reference);
+        return reference;
+    }
+
+    /// <summary>Untags a local image so that a deploy really pulls it (the layers stay, shared with the source image).</summary>
+    public async Task RemoveLocalImageAsync(string reference)
+    {
+        try
+        {
+            await Docker.Client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = true });
+        }
+        catch (global::Docker.DotNet.DockerImageNotFoundException) { }
+    }
+
+    public async Task<bool> ImageExistsAsync(string reference)
+    {
+        try
+        {
+            await Docker.Client.Images.InspectImageAsync(reference);
+            return true;
+        }
+        catch (global::Docker.DotNet.DockerImageNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Everything every composer of this test printed, so far.</summary>
+    public string AllOutput()
+    {
+        var sb = new StringBuilder();
+        lock (_processes)
+        {
+            foreach (var p in _processes) sb.Append("--- ").AppendLine(p.Description).Append(p.Output);
+        }
+        lock (_outputs)
+        {
+            foreach (var (what, output) in _outputs) sb.Append("--- ").AppendLine(what).Append(output);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>No stdout or stderr of any composer this test ran holds a secret (token, passwords, decrypted values, proxy credentials).</summary>
+    public async Task AssertNoSecretInOutputAsync()
+    {
+        var output = AllOutput();
+        await Assert.That(output.Length).IsGreaterThan(0);
+        List<string> secrets;
+        lock (_secrets) secrets = [.. _secrets.Distinct()];
+        foreach (var secret in secrets)
+        {
+            await Assert.That(output.Contains(secret, StringComparison.Ordinal)).IsFalse()
+                .Because($"a secret ({secret.Length} characters, starting '{secret[..Math.Min(3, secret.Length)]}') is in composer's output");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<ComposerProcess> processes;
+        lock (_processes) processes = [.. _processes];
+        foreach (var p in processes) await p.DisposeAsync();
+        try
+        {
+            foreach (var c in await ContainersAsync())
+            {
+                await Docker.Client.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true, RemoveVolumes = true });
+            }
+            foreach (var image in _images) await RemoveLocalImageAsync(image);
+        }
+        catch (global::Docker.DotNet.DockerApiException) { } // best effort: the assertion that failed says more
+        if (_ownsStandIn) await StandIn.DisposeAsync();
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}
