@@ -98,16 +98,13 @@ public static class CheckCommand
                 else await report.WriteAsync($"{section} platform", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
             }
 
+            // The Docker TCP channel has the trust a probe has; Portainer and Kubernetes bring their own CAs, so their
+            // route is proved by the orchestrator's own check (named on its line).
             var orchestratorProxyOk = true;
             if (platform.Selector is "docker" or "swarm" && settings.Docker.Endpoint is { Transport: not DockerTransport.UnixSocket } tcp)
             {
                 orchestratorProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.DockerTcp, platform.Kind, $"{section} docker proxy",
                     new Uri(tcp.Address, "_ping"), cancellationToken);
-            }
-            else if (platform.Selector == "portainer" && Uri.TryCreate(platform.Daemon.Portainer?.Api, UriKind.Absolute, out var portainer))
-            {
-                orchestratorProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.Portainer, platform.Kind, $"{section} portainer proxy",
-                    portainer, cancellationToken);
             }
             if (!orchestratorProxyOk)
             {
@@ -192,10 +189,18 @@ public static class CheckCommand
         await using (orchestrator)
         {
             var failure = await orchestrator.CheckAsync(cancellationToken).ConfigureAwait(false);
-            var where = platform.Selector is "docker" or "swarm" && settings.Docker.Endpoint is { } endpoint ? $" at {endpoint.Display}" : "";
+            var (where, route) = platform.Selector switch
+            {
+                "docker" or "swarm" when settings.Docker.Endpoint is { } endpoint => ($" at {endpoint.Display}",
+                    endpoint.Transport == DockerTransport.UnixSocket ? null : handlers.RouteFor(OutboundChannel.DockerTcp, platform.Kind, endpoint.Address)),
+                "portainer" when Uri.TryCreate(platform.Daemon.Portainer?.Api, UriKind.Absolute, out var api) => ($" at {SecretRedaction.RedactUrl(api.ToString())}",
+                    handlers.RouteFor(OutboundChannel.Portainer, platform.Kind, api)),
+                _ => ("", null),
+            };
+            var via = route is null ? "" : $" (via proxy {route.Redacted})";
             return failure is null
-                ? Outcome.Ok($"{orchestrator.Kind}{where} answers")
-                : Outcome.Fail(failure.Message, SelectorHint(platform));
+                ? Outcome.Ok($"{orchestrator.Kind}{where} answers{via}")
+                : Outcome.Fail(failure.Message + via, SelectorHint(platform));
         }
     }
 
