@@ -11,6 +11,7 @@ using Composer.Hosting;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;
+using Composer.Orchestration.Kubernetes;
 using Composer.Platform;
 
 namespace Composer.Cli;
@@ -77,6 +78,8 @@ public static class CheckCommand
         {
             await report.WriteAsync("platforms", TimeSpan.Zero, Outcome.Fail("opencti.enable and openaev.enable are both false: nothing to manage",
                 "set opencti.enable (OPENCTI__ENABLE) or openaev.enable to true"));
+            await report.SummaryAsync();
+            return ExitCodes.ConfigurationError;
         }
 
         // Every outcome is a line of the report; the components' own log lines would only repeat them.
@@ -195,6 +198,9 @@ public static class CheckCommand
                     endpoint.Transport == DockerTransport.UnixSocket ? null : handlers.RouteFor(OutboundChannel.DockerTcp, platform.Kind, endpoint.Address)),
                 "portainer" when Uri.TryCreate(platform.Daemon.Portainer?.Api, UriKind.Absolute, out var api) => ($" at {SecretRedaction.RedactUrl(api.ToString())}",
                     handlers.RouteFor(OutboundChannel.Portainer, platform.Kind, api)),
+                _ when orchestrator is KubernetesOrchestrator kubernetes => (
+                    $" at {SecretRedaction.RedactUrl(kubernetes.Endpoint.Server.ToString().TrimEnd('/'))} (namespace {kubernetes.Endpoint.Namespace})",
+                    handlers.RouteFor(OutboundChannel.Kubernetes, platform.Kind, kubernetes.Endpoint.Server)),
                 _ => ("", null),
             };
             var via = route is null ? "" : $" (via proxy {route.Redacted})";

@@ -207,6 +207,27 @@ public class CheckCommandTests(DockerEngineFixture docker, HtpasswdRegistryFixtu
     }
 
     [Test]
+    public async Task The_kubernetes_orchestrator_is_checked_with_the_kubeconfig_and_a_refused_token_fails_its_line()
+    {
+        await using var standIn = await OpenCtiStandIn.StartAsync(Token);
+        await using var kubernetes = await KubernetesStandIn.StartAsync();
+        var directory = Directory.CreateTempSubdirectory("composer-check-kube-").FullName;
+        var good = kubernetes.WriteKubeconfig(Path.Combine(directory, "good"), ns: "connectors");
+        var bad = kubernetes.WriteKubeconfig(Path.Combine(directory, "bad"), ns: "connectors", token: "not-a-token-of-this-cluster");
+
+        var ok = await CheckAsync(Environment(standIn.Url, ("OPENCTI__DAEMON__SELECTOR", "kubernetes"), ("KUBECONFIG", good)));
+        await Assert.That(ok.ExitCode).IsEqualTo(ExitCodes.Success).Because(ok.ToString());
+        await Assert.That(Line(ok, "opencti orchestrator")).Contains($"kubernetes at {kubernetes.Server.GetLeftPart(UriPartial.Authority)} (namespace connectors) answers");
+
+        var refused = await CheckAsync(Environment(standIn.Url, ("OPENCTI__DAEMON__SELECTOR", "kubernetes"), ("KUBECONFIG", bad)));
+        await Assert.That(refused.ExitCode).IsEqualTo(ExitCodes.RuntimeFailure).Because(refused.ToString());
+        await Assert.That(Line(refused, "opencti orchestrator")).StartsWith("FAIL  opencti orchestrator");
+        await Assert.That(Line(refused, "opencti orchestrator")).Contains("401");
+        await Assert.That(Hint(refused, "opencti orchestrator")).Contains("check the kubeconfig");
+        await Assert.That(refused.Stdout + refused.Stderr).DoesNotContain("not-a-token-of-this-cluster");
+    }
+
+    [Test]
     public async Task A_configuration_error_fails_the_configuration_line_with_exit_code_2()
     {
         var result = await CheckAsync(Environment("http://127.0.0.1:1", ("OPENCTI__DAEMON__SELECTOR", "dockr")));
