@@ -89,6 +89,14 @@ public static class CheckCommand
         using var preflight = ImagePreflight.Create(settings, handlers, logger);
         var libraryLogger = new ComposerLoggerProvider(logger);
         var proxied = new Dictionary<(OutboundChannel, PlatformKind, string), bool>();
+        ResolvedImage? resolved = null;
+        if (image is not null && !preflight.TryResolve(image, out resolved, out var invalid))
+        {
+            // A command-line error, like `composer image check` with an invalid name: nothing else is tried.
+            await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Fail($"--image: {invalid}", "give an image as the platform lists it, e.g. opencti/connector-mitre:6.9.4"));
+            await report.SummaryAsync();
+            return ExitCodes.ConfigurationError;
+        }
 
         foreach (var platform in platforms)
         {
@@ -118,20 +126,13 @@ public static class CheckCommand
                 libraryLogger, logger, cancellationToken));
         }
 
-        if (image is not null)
+        if (resolved is not null)
         {
-            if (!preflight.TryResolve(image, out var resolved, out var invalid))
-            {
-                await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Fail($"--image: {invalid}", "give an image as the platform lists it, e.g. opencti/connector-mitre:6.9.4"));
-            }
-            else
-            {
-                var scheme = settings.Registry.SchemeFor(resolved.RegistryHost);
-                var registryProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.Registry, PlatformKind.OpenCti, "registry proxy",
-                    new Uri($"{scheme}://{RegistryHosts.ApiHost(resolved.RegistryHost)}/v2/"), cancellationToken);
-                if (registryProxyOk) await report.RunAsync("registry", () => RegistryCheckAsync(preflight, image, cancellationToken));
-                else await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Skip("not tried: the registry proxy channel failed"));
-            }
+            var scheme = settings.Registry.SchemeFor(resolved.RegistryHost);
+            var registryProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.Registry, PlatformKind.OpenCti, "registry proxy",
+                new Uri($"{scheme}://{RegistryHosts.ApiHost(resolved.RegistryHost)}/v2/"), cancellationToken);
+            if (registryProxyOk) await report.RunAsync("registry", () => RegistryCheckAsync(preflight, image!, cancellationToken));
+            else await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Skip("not tried: the registry proxy channel failed"));
         }
         else if (settings.Registry.ServerHost is { } server)
         {

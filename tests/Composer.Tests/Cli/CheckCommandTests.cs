@@ -238,6 +238,15 @@ public class CheckCommandTests(DockerEngineFixture docker, HtpasswdRegistryFixtu
     }
 
     [Test]
+    public async Task An_invalid_image_is_a_usage_error_with_exit_code_2()
+    {
+        var result = await CheckAsync(Environment("http://127.0.0.1:1"), "--image", "Not A/Valid::Image");
+        await Assert.That(result.ExitCode).IsEqualTo(ExitCodes.ConfigurationError).Because(result.ToString());
+        await Assert.That(Line(result, "registry")).Contains("--image: invalid image name");
+        await Assert.That(result.Stdout).DoesNotContain("opencti platform");
+    }
+
+    [Test]
     public async Task A_missing_key_fails_the_key_line_with_exit_code_2()
     {
         var environment = Environment("http://127.0.0.1:1");
