@@ -26,6 +26,7 @@ public static class ComposerCli
         root.Subcommands.Add(DockerCommands.Create(stdout, stderr));
         root.Subcommands.Add(RunCommands.CreateRun(stdout, stderr));
         root.Subcommands.Add(RunCommands.CreatePlan(stdout, stderr));
+        root.Subcommands.Add(CheckCommand.Create(stdout, stderr));
         // Plain `composer` runs the manager, as the Rust binary does.
         root.SetAction((parse, cancellationToken) => RunCommands.RunAsync(parse, stdout, stderr));
         return root;

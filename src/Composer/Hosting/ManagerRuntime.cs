@@ -73,7 +73,8 @@ public sealed class ManagerRuntime : IAsyncDisposable
         return (new ManagerRuntime(handlers, preflight, platforms, cycles), null);
     }
 
-    private static IPlatformClient CreateClient(ResolvedSettings settings, ResolvedPlatform platform, OutboundHandlerFactory handlers, Logger logger)
+    /// <summary>The platform's client on its own channel (`composer check` builds them one by one, to report each).</summary>
+    internal static IPlatformClient CreateClient(ResolvedSettings settings, ResolvedPlatform platform, OutboundHandlerFactory handlers, Logger logger)
     {
         var channel = platform.Kind == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev;
         var options = new PlatformClientOptions(platform.Url, platform.Token, settings.Manager.Id, settings.Manager.Name,
@@ -82,7 +83,8 @@ public sealed class ManagerRuntime : IAsyncDisposable
         return platform.Kind == PlatformKind.OpenCti ? new OpenCtiClient(http, options) : new OpenAevClient(http, options);
     }
 
-    private static (IOrchestrator? Orchestrator, string? Error) CreateOrchestrator(ResolvedSettings settings, ResolvedPlatform platform,
+    /// <summary>The orchestrator the platform's selector names, or why it cannot be used.</summary>
+    internal static (IOrchestrator? Orchestrator, string? Error) CreateOrchestrator(ResolvedSettings settings, ResolvedPlatform platform,
         OutboundHandlerFactory handlers, ImagePreflight preflight, IReadOnlyDictionary<string, string> environment,
         ComposerLoggerProvider libraryLogger, Logger logger, TimeProvider clock, bool observeOnly)
     {

@@ -20,12 +20,16 @@ public sealed class ManagerKey : IDisposable
     private const string GenerateHint = "generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096";
 
     private readonly RSA _rsa;
+    // Only registration needs the public half; encoding it goes through OpenSSL's encoder lookup (about 0.4 ms),
+    // which `config validate` and the other short commands should not pay at start-up.
+    private readonly Lazy<string> _publicKeyPkcs1Pem;
+    private readonly Lazy<string> _publicKeySpkiPem;
 
     private ManagerKey(RSA rsa)
     {
         _rsa = rsa;
-        PublicKeyPkcs1Pem = rsa.ExportRSAPublicKeyPem() + "\n";
-        PublicKeySpkiPem = rsa.ExportSubjectPublicKeyInfoPem() + "\n";
+        _publicKeyPkcs1Pem = new(() => rsa.ExportRSAPublicKeyPem() + "\n");
+        _publicKeySpkiPem = new(() => rsa.ExportSubjectPublicKeyInfoPem() + "\n");
     }
 
     public int KeySizeBits => _rsa.KeySize;
@@ -34,10 +38,10 @@ public sealed class ManagerKey : IDisposable
     public int BlockLength => _rsa.KeySize / 8;
 
     /// <summary>PKCS#1 PEM (-----BEGIN RSA PUBLIC KEY-----, 64-column lines, LF, final newline): what OpenCTI registration sends.</summary>
-    public string PublicKeyPkcs1Pem { get; }
+    public string PublicKeyPkcs1Pem => _publicKeyPkcs1Pem.Value;
 
     /// <summary>SPKI PEM (-----BEGIN PUBLIC KEY-----, LF, final newline): what OpenAEV registration sends.</summary>
-    public string PublicKeySpkiPem { get; }
+    public string PublicKeySpkiPem => _publicKeySpkiPem.Value;
 
     internal RSA Rsa => _rsa;
 

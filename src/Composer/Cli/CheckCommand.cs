@@ -1,0 +1,367 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using Composer.Configuration;
+using Composer.Configuration.Resolved;
+using Composer.Hosting;
+using Composer.Images;
+using Composer.Network;
+using Composer.Orchestration.Docker;
+using Composer.Orchestration.Kubernetes;
+using Composer.Platform;
+
+namespace Composer.Cli;
+
+/// <summary>
+/// `composer check [--image IMAGE]`, the doctor: every part a running Composer depends on, one line each, in the
+/// order they are needed: the configuration, the manager key, then per enabled platform its proxied channels, the
+/// platform (version query) and its orchestrator (<see cref="Orchestration.IOrchestrator.CheckAsync"/>), then the
+/// registry (login and a check of IMAGE, the deploy pre-flight). A check whose proxy channel failed is skipped.
+/// Lines are printed as the checks finish: mark (<c>ok  </c>, <c>FAIL</c>, <c>skip</c>), name, time, detail, and on
+/// failure a hint. Exit 0 when everything passed, 1 when a check failed, 2 for configuration errors. Nothing
+/// secret is printed: tokens and passwords never enter a line, proxy URLs are redacted.
+/// </summary>
+public static class CheckCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var image = new Option<string?>("--image")
+        {
+            Description = "A connector image to check in its registry (name as the platform lists it: the registry prefix applies)",
+        };
+        var command = new Command("check", "Check every part Composer depends on (configuration, key, platforms, proxies, orchestrators, registry); changes nothing") { image };
+        command.SetAction((parse, cancellationToken) => RunAsync(CliSettings.Request(parse), parse.GetValue(image), stdout, stderr, cancellationToken));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ConfigLoadRequest request, string? image, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var report = new Report(stdout);
+
+        var started = Stopwatch.GetTimestamp();
+        var loaded = ConfigurationLoader.Load(request);
+        var loadTime = Stopwatch.GetElapsedTime(started);
+        foreach (var w in loaded.Warnings) await stderr.WriteLineAsync($"warning: {w}");
+        // Key problems get their own line; the resolve step reports them among the configuration errors.
+        var keyErrors = loaded.Errors.Where(e => e.Key.StartsWith("manager.credentials_key", StringComparison.Ordinal)).ToList();
+        var otherErrors = loaded.Errors.Except(keyErrors).ToList();
+        if (otherErrors.Count > 0)
+        {
+            await report.WriteAsync("configuration", loadTime, Outcome.Fail(
+                $"{otherErrors.Count} error{(otherErrors.Count == 1 ? "" : "s")}:\n" + string.Join("\n", otherErrors.Select(e => $"  {e}")),
+                "fix the keys named above; `composer config show --sources` shows where each value comes from"));
+        }
+        else
+        {
+            var files = loaded.FilesRead.Count == 0 ? "no files" : string.Join(", ", loaded.FilesRead);
+            await report.WriteAsync("configuration", loadTime,
+                Outcome.Ok($"{files}; {loaded.Warnings.Count} warning{(loaded.Warnings.Count == 1 ? "" : "s")}"));
+        }
+        if (keyErrors.Count > 0)
+        {
+            await report.WriteAsync("manager key", TimeSpan.Zero, Outcome.Fail(string.Join("; ", keyErrors.Select(e => e.ToString())),
+                "generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out manager-key.pem, and set manager.credentials_key_filepath"));
+        }
+        if (loaded.Resolved is not { } settings)
+        {
+            await report.SummaryAsync();
+            return ExitCodes.ConfigurationError;
+        }
+        if (settings.Key is { } key) await report.RunAsync("manager key", () => Task.FromResult(KeyCheck(key, settings.Settings.Manager)));
+
+        var platforms = settings.EnabledPlatforms.ToList();
+        if (platforms.Count == 0)
+        {
+            await report.WriteAsync("platforms", TimeSpan.Zero, Outcome.Fail("opencti.enable and openaev.enable are both false: nothing to manage",
+                "set opencti.enable (OPENCTI__ENABLE) or openaev.enable to true"));
+            await report.SummaryAsync();
+            return ExitCodes.ConfigurationError;
+        }
+
+        // Every outcome is a line of the report; the components' own log lines would only repeat them.
+        var logger = Logger.Null;
+        var handlers = new OutboundHandlerFactory(settings);
+        foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
+        using var preflight = ImagePreflight.Create(settings, handlers, logger);
+        var libraryLogger = new ComposerLoggerProvider(logger);
+        var proxied = new Dictionary<(OutboundChannel, PlatformKind, string), bool>();
+        ResolvedImage? resolved = null;
+        if (image is not null && !preflight.TryResolve(image, out resolved, out var invalid))
+        {
+            // A command-line error, like `composer image check` with an invalid name: nothing else is tried.
+            await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Fail($"--image: {invalid}", "give an image as the platform lists it, e.g. opencti/connector-mitre:6.9.4"));
+            await report.SummaryAsync();
+            return ExitCodes.ConfigurationError;
+        }
+
+        foreach (var platform in platforms)
+        {
+            var section = platform.Section;
+            var platformProxyOk = await ProxyChannelAsync(report, proxied, handlers, platform.Kind == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev,
+                platform.Kind, $"{section} proxy", new Uri(platform.Url), cancellationToken);
+            using (var client = ManagerRuntime.CreateClient(settings, platform, handlers, logger))
+            {
+                if (platformProxyOk) await report.RunAsync($"{section} platform", () => PlatformCheckAsync(client, platform, handlers, cancellationToken));
+                else await report.WriteAsync($"{section} platform", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
+            }
+
+            // The Docker TCP channel has the trust a probe has; Portainer and Kubernetes bring their own CAs, so their
+            // route is proved by the orchestrator's own check (named on its line).
+            var orchestratorProxyOk = true;
+            if (platform.Selector is "docker" or "swarm" && settings.Docker.Endpoint is { Transport: not DockerTransport.UnixSocket } tcp)
+            {
+                orchestratorProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.DockerTcp, platform.Kind, $"{section} docker proxy",
+                    new Uri(tcp.Address, "_ping"), cancellationToken);
+            }
+            if (!orchestratorProxyOk)
+            {
+                await report.WriteAsync($"{section} orchestrator", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} {platform.Selector} proxy channel failed"));
+                continue;
+            }
+            await report.RunAsync($"{section} orchestrator", () => OrchestratorCheckAsync(settings, platform, handlers, preflight, request.Environment,
+                libraryLogger, logger, cancellationToken));
+        }
+
+        if (resolved is not null)
+        {
+            var scheme = settings.Registry.SchemeFor(resolved.RegistryHost);
+            var registryProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.Registry, PlatformKind.OpenCti, "registry proxy",
+                new Uri($"{scheme}://{RegistryHosts.ApiHost(resolved.RegistryHost)}/v2/"), cancellationToken);
+            if (registryProxyOk) await report.RunAsync("registry", () => RegistryCheckAsync(preflight, image!, cancellationToken));
+            else await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Skip("not tried: the registry proxy channel failed"));
+        }
+        else if (settings.Registry.ServerHost is { } server)
+        {
+            await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Skip(
+                $"{server}: not checked without an image (composer check --image <connector image> logs in and checks it)"));
+        }
+
+        await report.SummaryAsync();
+        return report.Failures > 0 ? ExitCodes.RuntimeFailure : ExitCodes.Success;
+    }
+
+    /// <summary>The key decrypts what is encrypted for its public half, with the padding the platforms use (OAEP-SHA256).</summary>
+    private static Outcome KeyCheck(ManagerKey key, ManagerSettings manager)
+    {
+        var source = string.IsNullOrWhiteSpace(manager.CredentialsKeyFilepath) ? "manager.credentials_key" : $"manager.credentials_key_filepath {manager.CredentialsKeyFilepath}";
+        var probe = RandomNumberGenerator.GetBytes(32);
+        try
+        {
+            var decrypted = key.Rsa.Decrypt(key.Rsa.Encrypt(probe, RSAEncryptionPadding.OaepSHA256), RSAEncryptionPadding.OaepSHA256);
+            if (!decrypted.AsSpan().SequenceEqual(probe)) return Outcome.Fail($"RSA-{key.KeySizeBits} key from {source} does not decrypt what its public key encrypts", "the key file is corrupt: generate a new key");
+        }
+        catch (CryptographicException)
+        {
+            return Outcome.Fail($"RSA-{key.KeySizeBits} key from {source} cannot decrypt (OAEP-SHA256)", "the key file is corrupt: generate a new key");
+        }
+        return Outcome.Ok($"RSA-{key.KeySizeBits} from {source}; decrypts OAEP-SHA256{(key.KeySizeBits < 4096 ? " (4096 bits recommended)" : "")}");
+    }
+
+    private static async Task<Outcome> PlatformCheckAsync(IPlatformClient client, ResolvedPlatform platform, OutboundHandlerFactory handlers, CancellationToken cancellationToken)
+    {
+        var channel = platform.Kind == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev;
+        var proxy = handlers.RouteFor(channel, platform.Kind, new Uri(platform.Url));
+        var route = proxy is null ? "direct" : $"via proxy {proxy.Redacted}";
+        var result = await client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
+        if (result.IsSuccess) return Outcome.Ok($"{platform.DisplayName} {result.Value} at {SecretRedaction.RedactUrl(platform.Url)} ({route})");
+        var error = result.Error!;
+        var s = platform.Section;
+        // OpenCTI answers a bad token with GraphQL errors (AUTH_REQUIRED), with or without an HTTP 401.
+        var refused = error.HttpStatus is 401 or 403 || error.Message.Contains("AUTH_REQUIRED", StringComparison.Ordinal);
+        var hint = error.Kind switch
+        {
+            _ when refused =>
+                $"the token was refused: set {s}.token ({s.ToUpperInvariant()}__TOKEN) to the API token of the platform user Composer acts as",
+            PlatformErrorKind.Unreachable or PlatformErrorKind.Timeout =>
+                $"is {s}.url right and the platform up, reachable from here ({route})? with_proxy, https_proxy and no_proxy decide the route",
+            _ => $"is {s}.url the platform's base URL (the address its users open)?",
+        };
+        return Outcome.Fail(error.Message, hint);
+    }
+
+    private static async Task<Outcome> OrchestratorCheckAsync(ResolvedSettings settings, ResolvedPlatform platform, OutboundHandlerFactory handlers,
+        ImagePreflight preflight, IReadOnlyDictionary<string, string> environment, ComposerLoggerProvider libraryLogger, Logger logger,
+        CancellationToken cancellationToken)
+    {
+        var (orchestrator, error) = ManagerRuntime.CreateOrchestrator(settings, platform, handlers, preflight, environment, libraryLogger, logger,
+            TimeProvider.System, observeOnly: true);
+        if (orchestrator is null) return Outcome.Fail($"{platform.Section}.daemon.selector {platform.Selector}: {error}", SelectorHint(platform));
+        await using (orchestrator)
+        {
+            var failure = await orchestrator.CheckAsync(cancellationToken).ConfigureAwait(false);
+            var (where, route) = platform.Selector switch
+            {
+                "docker" or "swarm" when settings.Docker.Endpoint is { } endpoint => ($" at {endpoint.Display}",
+                    endpoint.Transport == DockerTransport.UnixSocket ? null : handlers.RouteFor(OutboundChannel.DockerTcp, platform.Kind, endpoint.Address)),
+                "portainer" when Uri.TryCreate(platform.Daemon.Portainer?.Api, UriKind.Absolute, out var api) => ($" at {SecretRedaction.RedactUrl(api.ToString())}",
+                    handlers.RouteFor(OutboundChannel.Portainer, platform.Kind, api)),
+                _ when orchestrator is KubernetesOrchestrator kubernetes => (
+                    $" at {SecretRedaction.RedactUrl(kubernetes.Endpoint.Server.ToString().TrimEnd('/'))} (namespace {kubernetes.Endpoint.Namespace})",
+                    handlers.RouteFor(OutboundChannel.Kubernetes, platform.Kind, kubernetes.Endpoint.Server)),
+                _ => ("", null),
+            };
+            var via = route is null ? "" : $" (via proxy {route.Redacted})";
+            return failure is null
+                ? Outcome.Ok($"{orchestrator.Kind}{where} answers{via}")
+                : Outcome.Fail(failure.Message + via, SelectorHint(platform));
+        }
+    }
+
+    private static string SelectorHint(ResolvedPlatform platform) => platform.Selector switch
+    {
+        "docker" or "swarm" => "is the engine running, and its socket mounted and readable by Composer's user? (opencti.daemon.docker.host, else DOCKER_HOST)",
+        "kubernetes" => $"check the kubeconfig (KUBECONFIG, {platform.Section}.daemon.kubernetes.context) or the pod's service account, and its RBAC (deploy/kubernetes)",
+        "portainer" => $"check {platform.Section}.daemon.portainer.api, api_key and env_id",
+        _ => $"{platform.Section}.daemon.selector: docker, swarm, kubernetes or portainer",
+    };
+
+    private static async Task<Outcome> RegistryCheckAsync(ImagePreflight preflight, string image, CancellationToken cancellationToken)
+    {
+        var result = await preflight.CheckAsync(image, cancellationToken).ConfigureAwait(false);
+        if (result.IsAvailable)
+        {
+            var who = result.Credentials is null ? "anonymous" : $"logged in as {result.Credentials.Username}";
+            return Outcome.Ok($"{result.Image!.Reference} ({who}): digest {result.Check!.Digest}");
+        }
+        var hint = result.Check?.Status switch
+        {
+            RegistryCheckStatus.BadCredentials => "check opencti.daemon.registry.username and password (OPENCTI__DAEMON__REGISTRY__PASSWORD, or ..._PASSWORD_FILE)",
+            RegistryCheckStatus.AuthenticationRequired => "set opencti.daemon.registry.server, username and password for this registry",
+            RegistryCheckStatus.AccessDenied => "the registry knows the user but denies it pull access to this repository: grant it there",
+            RegistryCheckStatus.NotFound => "check the image name and tag, and opencti.daemon.registry.server (prefixed to images that name no registry)",
+            RegistryCheckStatus.Unreachable => "check the registry address and the route to it (with_proxy, https_proxy, no_proxy); retry_attempts and retry_delay bound the retries",
+            _ => "is opencti.daemon.registry.server a Docker registry (distribution API v2)?",
+        };
+        return Outcome.Fail(result.Message, hint);
+    }
+
+    /// <summary>
+    /// When <paramref name="target"/> is reached through a proxy on this channel: one request through the channel's
+    /// handler (its proxy, credentials and proxy CAs, exactly what the real calls use) and a line saying the route
+    /// and what answered. Any HTTP answer of the target proves the channel; the target's own checks come after.
+    /// Returns false when the channel failed. Direct routes print nothing (the checks using them name the route).
+    /// </summary>
+    private static async Task<bool> ProxyChannelAsync(Report report, Dictionary<(OutboundChannel, PlatformKind, string), bool> done,
+        OutboundHandlerFactory handlers, OutboundChannel channel, PlatformKind platform, string name, Uri target, CancellationToken cancellationToken)
+    {
+        if (handlers.RouteFor(channel, platform, target) is not { } proxy) return true;
+        var key = (channel, platform, target.GetLeftPart(UriPartial.Authority));
+        if (done.TryGetValue(key, out var passed)) return passed;
+        var outcome = await report.RunAsync(name, () => ProxyRequestAsync(handlers, channel, platform, target, proxy, cancellationToken));
+        done[key] = outcome.Mark != Mark.Fail;
+        return done[key];
+    }
+
+    private static async Task<Outcome> ProxyRequestAsync(OutboundHandlerFactory handlers, OutboundChannel channel, PlatformKind platform, Uri target,
+        ProxyEndpoint proxy, CancellationToken cancellationToken)
+    {
+        var policy = handlers.Policy(platform);
+        var s = policy.Section;
+        var shown = SecretRedaction.RedactUrl(target.GetLeftPart(UriPartial.Authority));
+        var route = $"{shown} via {proxy.Redacted}";
+        var caHint = policy.ProxyCa.Certificates.Count == 0
+            ? $"no proxy CA is configured: a TLS-intercepting proxy re-signs every site with its own CA; add it to https_proxy_ca (HTTPS_PROXY_CA, or {s}.https_proxy_ca)"
+            : $"the {policy.ProxyCa.Certificates.Count} CA certificate(s) of https_proxy_ca do not validate it: add the CA the proxy re-signs with";
+        using var client = handlers.CreateClient(channel, platform);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, target);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var code = (int)response.StatusCode;
+            if (response.StatusCode == HttpStatusCode.ProxyAuthenticationRequired)
+            {
+                return Outcome.Fail($"{route}: the proxy requires authentication (HTTP 407)",
+                    "put the proxy credentials in its URL: http://user:password@host:port (never printed)");
+            }
+            if (target.Scheme == Uri.UriSchemeHttp && response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout)
+            {
+                // A plain-HTTP request is forwarded by the proxy: a gateway error is the proxy saying it could not reach the target.
+                return Outcome.Fail($"{route}: the proxy answered HTTP {code} (it could not reach the target)",
+                    $"check the proxy's access rules, or reach {target.Host} directly by listing it in no_proxy ({s}.no_proxy, NO_PROXY)");
+            }
+            var tls = target.Scheme == Uri.UriSchemeHttps
+                ? policy.ProxyRejectUnauthorized ? ", TLS certificate validated" : ", TLS certificate NOT validated (https_proxy_reject_unauthorized: false)"
+                : "";
+            return Outcome.Ok($"{route}: answered HTTP {code}{tls}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Outcome.Fail($"{route}: no answer within {handlers.RequestTimeout(platform).TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s",
+                $"is the proxy up and allowed to reach {target.Host}? ({s}.request_timeout bounds each request)");
+        }
+        catch (HttpRequestException ex)
+        {
+            var chain = new List<Exception>();
+            for (Exception? e = ex; e is not null; e = e.InnerException) chain.Add(e);
+            var cause = SecretRedaction.RedactUrl(RetryPolicy.Describe(ex));
+            if (chain.OfType<AuthenticationException>().Any() || ex.HttpRequestError == HttpRequestError.SecureConnectionError)
+            {
+                return Outcome.Fail($"{route}: the TLS certificate presented for {target.Host} is not trusted ({cause})", caHint);
+            }
+            if (ex.HttpRequestError == HttpRequestError.ProxyTunnelError)
+            {
+                return cause.Contains("407", StringComparison.Ordinal)
+                    ? Outcome.Fail($"{route}: the proxy refused the credentials (HTTP 407)", "check the user and password in the proxy URL (never printed)")
+                    : Outcome.Fail($"{route}: the proxy refused the tunnel ({cause})",
+                        $"check the proxy's access rules, or reach {target.Host} directly by listing it in no_proxy ({s}.no_proxy, NO_PROXY)");
+            }
+            if (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError || chain.OfType<SocketException>().Any())
+            {
+                return Outcome.Fail($"cannot connect to the proxy {proxy.Redacted} ({cause})",
+                    $"is the proxy running at that address? It comes from {s}.http_proxy/https_proxy, else http_proxy/https_proxy (HTTP_PROXY, HTTPS_PROXY)");
+            }
+            return Outcome.Fail($"{route}: {cause}", "check the proxy settings (docs/network.md)");
+        }
+    }
+
+    private enum Mark
+    {
+        Ok,
+        Fail,
+        Skip,
+    }
+
+    private sealed record Outcome(Mark Mark, string Detail, string? Hint = null)
+    {
+        public static Outcome Ok(string detail) => new(Mark.Ok, detail);
+
+        public static Outcome Fail(string detail, string hint) => new(Mark.Fail, detail, hint);
+
+        public static Outcome Skip(string detail) => new(Mark.Skip, detail);
+    }
+
+    /// <summary>Prints each check as it finishes (a hanging check shows where it hangs) and counts the failures.</summary>
+    private sealed class Report(TextWriter output)
+    {
+        private int _total;
+
+        public int Failures { get; private set; }
+
+        public async Task<Outcome> RunAsync(string name, Func<Task<Outcome>> check)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var outcome = await check().ConfigureAwait(false);
+            await WriteAsync(name, Stopwatch.GetElapsedTime(started), outcome).ConfigureAwait(false);
+            return outcome;
+        }
+
+        public async Task WriteAsync(string name, TimeSpan took, Outcome outcome)
+        {
+            _total++;
+            if (outcome.Mark == Mark.Fail) Failures++;
+            var mark = outcome.Mark switch { Mark.Ok => "ok  ", Mark.Fail => "FAIL", _ => "skip" };
+            var time = outcome.Mark == Mark.Skip ? "" : $"{took.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms";
+            await output.WriteLineAsync($"{mark}  {name,-24} {time,8}  {outcome.Detail}").ConfigureAwait(false);
+            if (outcome.Hint is not null) await output.WriteLineAsync($"      hint: {outcome.Hint}").ConfigureAwait(false);
+            await output.FlushAsync().ConfigureAwait(false);
+        }
+
+        public Task SummaryAsync() => output.WriteLineAsync(Failures == 0
+            ? $"\nall {_total} checks passed"
+            : $"\n{Failures} of {_total} checks failed");
+    }
+}
