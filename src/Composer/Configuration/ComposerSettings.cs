@@ -139,8 +139,8 @@ public sealed partial class DaemonSettings
 public sealed partial class RegistrySettings
 {
     [ConfigKey("server"), ConfigDoc("Registry host[:port][/path] prefixed to images that name no registry.")] public string? Server { get; set; }
-    [ConfigKey("username"), ConfigDoc("Registry user; needs password and server.")] public string? Username { get; set; }
-    [ConfigKey("password"), Secret, ConfigDoc("Registry password or token; needs username and server.")] public string? Password { get; set; }
+    [ConfigKey("username"), ConfigDoc("Registry user; needs password. Without server, the credentials are used for Docker Hub (with a warning).")] public string? Username { get; set; }
+    [ConfigKey("password"), Secret, ConfigDoc("Registry password or token; needs username.")] public string? Password { get; set; }
     [ConfigKey("email"), ConfigDoc("Sent with the credentials where the API expects it.")] public string? Email { get; set; }
     [ConfigKey("token_ttl", Unit = "seconds"), ConfigDoc("Upper bound in seconds for caching registry bearer tokens.")] public int TokenTtl { get; set; } = 1800;
     [ConfigKey("retry_attempts"), ConfigDoc("Retries of transient registry failures.")] public int RetryAttempts { get; set; } = 3;

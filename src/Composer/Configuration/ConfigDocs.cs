@@ -77,7 +77,8 @@ public static class ConfigDocs
         ## Validation
 
         All errors are collected and printed together; the exit code is 2 and nothing is started. Beyond types and
-        unknown keys: registry credentials need a server and both username and password; the selected orchestrator's
+        unknown keys: registry credentials need both username and password (without a server they are Docker Hub's, with a
+        warning); the selected orchestrator's
         block must exist (`swarm: {}` is enough); `selector` is one of kubernetes, docker, swarm, portainer; Portainer
         `env_type` is docker; platform and Portainer URLs are absolute http(s) URLs; proxy URLs have an http or https
         scheme and a host; every `https_proxy_ca` / `app.https_cert.ca` entry is an inline PEM block or a file with at
