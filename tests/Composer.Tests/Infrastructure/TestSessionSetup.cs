@@ -53,7 +53,7 @@ public static class TestSessionSetup
             return;
         }
         Say("binary: publishing out/composer (dotnet publish src/Composer -c Release -o out; log .state/publish.log)");
-        File.Delete(binary);
+        if (File.Exists(binary)) File.Delete(binary);
         var result = await RunAsync("dotnet", ["publish", "src/Composer", "-c", "Release", "-o", "out"], TimeSpan.FromMinutes(15), "publish.log");
         if (result.ExitCode != 0 || !File.Exists(binary))
         {
