@@ -11,7 +11,8 @@ namespace Composer.Tests.Infrastructure;
 /// and the request lines going through are recorded (<see cref="Requests"/>, e.g. "POST /v1.41/containers/create?name=x").
 /// <list type="bullet">
 /// <item><see cref="Hold"/>: requests whose line matches a pattern are never forwarded (the caller waits forever), e.g.
-/// the start of a container just created, to kill the manager between create and start, deterministically.</item>
+/// the start of a container just created, to kill the manager between create and start, deterministically
+/// (<see cref="StopHolding"/> ends that for the next requests).</item>
 /// <item><see cref="Stop"/> / <see cref="Resume"/>: the engine becomes unreachable (connections closed, connect
 /// refused), then reachable again on the same port.</item>
 /// </list>
@@ -59,6 +60,12 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
             _held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             return _held.Task;
         }
+    }
+
+    /// <summary>Requests are forwarded again (those held so far stay held until their client goes away).</summary>
+    public void StopHolding()
+    {
+        lock (_gate) _hold = null;
     }
 
     /// <summary>Stops listening and closes every connection: the engine is unreachable until <see cref="Resume"/>.</summary>

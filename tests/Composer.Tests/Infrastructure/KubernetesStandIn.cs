@@ -27,7 +27,8 @@ public sealed record KubernetesRequest(string Method, string Path, string Query,
 /// /apis/apps/v1, /version), meta/v1 Table answers for kubectl, and Status objects for errors (401, 404 NotFound,
 /// 409 AlreadyExists/Conflict, 415, 422 Invalid with the API's immutable-selector messages).
 /// Like the controllers it replaces, it keeps one running pod per deployment scaled to 1 or more (a new pod when the
-/// pod template changes) and none at 0. Faults: failing deployment lists, a 409 on the next update of a secret.
+/// pod template changes) and none at 0. Faults: failing deployment lists, a 409 on the next update of a secret, and
+/// requests carried out but never answered (<see cref="HoldAnswers"/>), e.g. a deployment created while its creator is killed.
 /// Every request is recorded with its (resource, verb); Composer's own (User-Agent composer/*) also in
 /// <see cref="SessionComposerCalls"/> for the RBAC check.
 /// </summary>
@@ -41,6 +42,8 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
     private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
+    private System.Text.RegularExpressions.Regex? _hold;
+    private TaskCompletionSource<string> _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private KubernetesStandIn(WebApplication app, TestCertificateAuthority ca, X509Certificate2 serverCertificate, TimeProvider time)
     {
@@ -98,6 +101,26 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         standIn.Server = new Uri($"https://{hostName ?? "127.0.0.1"}:{bound.Port}");
         return standIn;
+    }
+
+    /// <summary>
+    /// From now on, requests whose "METHOD /path" matches <paramref name="pattern"/> are carried out (the object is
+    /// created, updated...) but their answer is held until the client goes away; the task completes with the first
+    /// one. <see cref="StopHolding"/> ends it.
+    /// </summary>
+    public Task<string> HoldAnswers(string pattern)
+    {
+        lock (_gate)
+        {
+            _hold = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            _held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _held.Task;
+        }
+    }
+
+    public void StopHolding()
+    {
+        lock (_gate) _hold = null;
     }
 
     /// <summary>Another accepted token, for user <paramref name="user"/> (e.g. kubectl's, so its calls are told apart).</summary>
@@ -193,6 +216,15 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         if (resource is not null && verb is not null && userAgent.StartsWith("composer/", StringComparison.Ordinal))
         {
             SessionComposerCalls.AddOrUpdate((resource, verb), 1, (_, n) => n + 1);
+        }
+        TaskCompletionSource<string>? held;
+        lock (_gate) held = _hold is { } hold && hold.IsMatch($"{request.Method} {path}") ? _held : null;
+        if (held is not null)
+        {
+            held.TrySetResult($"{request.Method} {path}");
+            try { await Task.Delay(Timeout.Infinite, context.RequestAborted); }
+            catch (OperationCanceledException) { }
+            return;
         }
         context.Response.StatusCode = reply.Code;
         context.Response.ContentType = reply.ContentType;
