@@ -233,12 +233,20 @@ internal sealed class EndToEndManager : IAsyncDisposable
         lock (_images) _images.Add(reference);
     }
 
-    /// <summary>opencti.daemon.registry.server/username/password for every composer this manager starts.</summary>
+    /// <summary>
+    /// opencti.daemon.registry.server/username/password for every composer this manager starts. The password is a
+    /// secret, and so are its encodings in the headers Composer sends (Basic, X-Registry-Auth): not even trace-level
+    /// logging may print them.
+    /// </summary>
     public void UseRegistry(string server, string username, string password)
     {
         Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = server;
         Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = username;
         Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = Secret(password);
+        var host = server.Contains("://", StringComparison.Ordinal) ? new Uri(server).Authority : server.Split('/')[0];
+        var credentials = new Composer.Images.RegistryCredentials(username, password, null, host);
+        Secret(credentials.BasicParameter());
+        Secret(credentials.ToXRegistryAuth());
     }
 
     /// <summary>

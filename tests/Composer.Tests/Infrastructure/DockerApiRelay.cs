@@ -25,8 +25,7 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<string> _requests = [];
     private readonly List<Socket> _connections = [];
-    private Regex? _hold;
-    private TaskCompletionSource<string> _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly RequestHold _hold = new();
     private TcpListener? _listener;
     private CancellationTokenSource _stop = new();
 
@@ -52,21 +51,10 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
     }
 
     /// <summary>From now on, requests whose "METHOD /path" matches <paramref name="pattern"/> are held; the task completes with the first one.</summary>
-    public Task<string> Hold(string pattern)
-    {
-        lock (_gate)
-        {
-            _hold = new Regex(pattern, RegexOptions.CultureInvariant);
-            _held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _held.Task;
-        }
-    }
+    public Task<string> Hold(string pattern) => _hold.Hold(pattern);
 
     /// <summary>Requests are forwarded again (those held so far stay held until their client goes away).</summary>
-    public void StopHolding()
-    {
-        lock (_gate) _hold = null;
-    }
+    public void StopHolding() => _hold.StopHolding();
 
     /// <summary>Stops listening and closes every connection: the engine is unreachable until <see cref="Resume"/>.</summary>
     public void Stop()
@@ -165,16 +153,10 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
                 foreach (Match m in RequestLine().Matches(text))
                 {
                     var line = $"{m.Groups[1].Value} {m.Groups[2].Value}";
-                    TaskCompletionSource<string>? held = null;
-                    lock (_gate)
-                    {
-                        _requests.Add(line);
-                        if (_hold is { } hold && hold.IsMatch(line)) held = _held;
-                    }
-                    if (held is null) continue;
+                    lock (_gate) _requests.Add(line);
+                    if (!_hold.Holds(line)) continue;
                     forward = m.Groups[1].Index;
                     holding = true;
-                    held.TrySetResult(line);
                     break;
                 }
                 if (forward > 0) await engine.SendAsync(buffer.AsMemory(0, forward), token);

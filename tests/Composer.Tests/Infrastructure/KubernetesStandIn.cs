@@ -42,8 +42,7 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
     private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
-    private System.Text.RegularExpressions.Regex? _hold;
-    private TaskCompletionSource<string> _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly RequestHold _hold = new();
 
     private KubernetesStandIn(WebApplication app, TestCertificateAuthority ca, X509Certificate2 serverCertificate, TimeProvider time)
     {
@@ -108,20 +107,9 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
     /// created, updated...) but their answer is held until the client goes away; the task completes with the first
     /// one. <see cref="StopHolding"/> ends it.
     /// </summary>
-    public Task<string> HoldAnswers(string pattern)
-    {
-        lock (_gate)
-        {
-            _hold = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-            _held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _held.Task;
-        }
-    }
+    public Task<string> HoldAnswers(string pattern) => _hold.Hold(pattern);
 
-    public void StopHolding()
-    {
-        lock (_gate) _hold = null;
-    }
+    public void StopHolding() => _hold.StopHolding();
 
     /// <summary>Another accepted token, for user <paramref name="user"/> (e.g. kubectl's, so its calls are told apart).</summary>
     public string AddToken(string user)
@@ -217,13 +205,9 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         {
             SessionComposerCalls.AddOrUpdate((resource, verb), 1, (_, n) => n + 1);
         }
-        TaskCompletionSource<string>? held;
-        lock (_gate) held = _hold is { } hold && hold.IsMatch($"{request.Method} {path}") ? _held : null;
-        if (held is not null)
+        if (_hold.Holds($"{request.Method} {path}"))
         {
-            held.TrySetResult($"{request.Method} {path}");
-            try { await Task.Delay(Timeout.Infinite, context.RequestAborted); }
-            catch (OperationCanceledException) { }
+            await RequestHold.UntilAbortedAsync(context.RequestAborted);
             return;
         }
         context.Response.StatusCode = reply.Code;

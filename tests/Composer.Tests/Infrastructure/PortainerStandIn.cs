@@ -35,8 +35,7 @@ public sealed class PortainerStandIn : IAsyncDisposable
     private readonly HttpClient _engine;
     private readonly ConcurrentQueue<PortainerRequest> _requests = new();
     private readonly Lock _gate = new();
-    private System.Text.RegularExpressions.Regex? _hold;
-    private TaskCompletionSource<string> _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly RequestHold _hold = new();
     private int _failContainerLists;
 
     private PortainerStandIn(WebApplication app, HttpClient engine, string environmentId, TestCertificateAuthority? ca)
@@ -74,20 +73,9 @@ public sealed class PortainerStandIn : IAsyncDisposable
     /// <paramref name="pattern"/> are neither forwarded nor answered until their client goes away; the task completes
     /// with the first one. <see cref="StopHolding"/> ends it.
     /// </summary>
-    public Task<string> Hold(string pattern)
-    {
-        lock (_gate)
-        {
-            _hold = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-            _held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _held.Task;
-        }
-    }
+    public Task<string> Hold(string pattern) => _hold.Hold(pattern);
 
-    public void StopHolding()
-    {
-        lock (_gate) _hold = null;
-    }
+    public void StopHolding() => _hold.StopHolding();
 
     public void ClearRequests() => _requests.Clear();
 
@@ -161,12 +149,10 @@ public sealed class PortainerStandIn : IAsyncDisposable
         {
             status = await ErrorAsync(context, 500, "Unable to proxy the request via the Docker socket", "injected container list failure");
         }
-        else if (Holds(request.Method, dockerPath) is { } held)
+        else if (_hold.Holds($"{request.Method} {dockerPath}"))
         {
             _requests.Enqueue(new PortainerRequest(request.Method, dockerPath, request.QueryString.Value ?? "", 0, apiKey, registryAuth));
-            held.TrySetResult($"{request.Method} {dockerPath}");
-            try { await Task.Delay(Timeout.Infinite, context.RequestAborted); }
-            catch (OperationCanceledException) { }
+            await RequestHold.UntilAbortedAsync(context.RequestAborted);
             return;
         }
         else
@@ -184,11 +170,6 @@ public sealed class PortainerStandIn : IAsyncDisposable
             if (_failContainerLists > 0) _failContainerLists--;
             return true;
         }
-    }
-
-    private TaskCompletionSource<string>? Holds(string method, string dockerPath)
-    {
-        lock (_gate) return _hold is { } hold && hold.IsMatch($"{method} {dockerPath}") ? _held : null;
     }
 
     private static async Task<int> ErrorAsync(HttpContext context, int status, string message, string details)

@@ -23,10 +23,7 @@ public class OrchestratorRegistryTests : OrchestratorTestBase
         var (host, user, password) = (Htpasswd.Host, HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
         await Assert.That(password).Contains('+');
         await Assert.That(password).Contains('/');
-        // Its encodings too, in the headers Composer sends (Basic, X-Registry-Auth): trace-level logging must not print them.
-        var credentials = new Composer.Images.RegistryCredentials(user, password, null, host);
-        manager.Secret(credentials.BasicParameter());
-        manager.Secret(credentials.ToXRegistryAuth());
+        // Trace-level logging: not even it may print the password or its encodings (UseRegistry marks them secret).
         manager.Environment["MANAGER__LOGGER__LEVEL"] = "trace";
         var unprefixed = await target.PushAsync(host, user, password, $"{manager.ManagerId}/unprefixed");
         var named = await target.PushAsync(host, user, password, $"{manager.ManagerId}/named");
