@@ -26,6 +26,7 @@ internal sealed class EndToEndManager : IAsyncDisposable
     private readonly List<(string What, string Output)> _outputs = [];
     private readonly List<string> _secrets = [];
     private readonly List<string> _images = [];
+    private readonly List<Func<Task>> _cleanUps = [];
 
     private readonly bool _ownsStandIn;
 
@@ -54,7 +55,12 @@ internal sealed class EndToEndManager : IAsyncDisposable
 
     /// <summary>A manager for OpenCTI (or, with <paramref name="openAev"/>, for OpenAEV only: openaev.enable true, opencti.enable false).</summary>
     /// <param name="sharedStandIn">The platform of another manager (which disposes it); default: a stand-in of its own.</param>
-    public static async Task<EndToEndManager> CreateAsync(DockerEngineFixture docker, bool openAev = false, PlatformStandIn? sharedStandIn = null)
+    /// <param name="daemon">
+    /// The body of opencti.daemon in default.yaml, unindented ("selector: swarm\nswarm: {}"); default: the Docker
+    /// orchestrator on the test engine, connector containers on network mode none.
+    /// </param>
+    public static async Task<EndToEndManager> CreateAsync(DockerEngineFixture docker, bool openAev = false, PlatformStandIn? sharedStandIn = null,
+        string? daemon = null)
     {
         docker.Require();
         ComposerBinary.EnsurePublished();
@@ -66,12 +72,14 @@ internal sealed class EndToEndManager : IAsyncDisposable
         var manager = new EndToEndManager(docker, standIn, sharedStandIn is null, managerId, directory);
         System.IO.Directory.CreateDirectory(manager.ConfigDirectory);
         await File.WriteAllTextAsync(manager.KeyPath, PlatformTestKeys.Rsa(4096).ExportPkcs8PrivateKeyPem());
-        await File.WriteAllTextAsync(Path.Combine(manager.ConfigDirectory, "default.yaml"), manager.DefaultYaml(openAev));
+        await File.WriteAllTextAsync(Path.Combine(manager.ConfigDirectory, "default.yaml"), manager.DefaultYaml(openAev, daemon));
         return manager;
     }
 
-    private string DefaultYaml(bool openAev)
+    private string DefaultYaml(bool openAev, string? daemon)
     {
+        daemon ??= $"selector: docker\ndocker:\n  host: {Docker.DockerHost}\n  network_mode: none";
+        var daemonBlock = string.Join("\n", daemon.Split('\n').Select(l => "    " + l));
         var platform = $$"""
               url: {{StandIn.Url}}
               token: "{{StandIn.Token}}"
@@ -93,10 +101,7 @@ internal sealed class EndToEndManager : IAsyncDisposable
               enable: {{(openAev ? "false" : "true")}}
             {{platform}}
               daemon:
-                selector: docker
-                docker:
-                  host: {{Docker.DockerHost}}
-                  network_mode: none
+            {{daemonBlock}}
             openaev:
               enable: {{(openAev ? "true" : "false")}}
             {{platform}}
@@ -213,18 +218,35 @@ internal sealed class EndToEndManager : IAsyncDisposable
     public static string? EnvironmentValue(ContainerInspectResponse container, string name) =>
         container.Config?.Env?.LastOrDefault(e => e.StartsWith(name + "=", StringComparison.Ordinal)) is { } entry ? entry[(name.Length + 1)..] : null;
 
+    /// <summary>
+    /// Runs when the test ends, once every composer of this manager is gone (so nothing recreates what it removes) and
+    /// before this manager's containers are removed: e.g. the swarm services and configs of an orchestrator under test.
+    /// </summary>
+    public void CleanUpOnDispose(Func<Task> cleanUp)
+    {
+        lock (_cleanUps) _cleanUps.Add(cleanUp);
+    }
+
     /// <summary>Removes this image reference (a tag) from the engine when the test ends.</summary>
     public void RemoveImageOnDispose(string reference)
     {
         lock (_images) _images.Add(reference);
     }
 
-    /// <summary>opencti.daemon.registry.server/username/password for every composer this manager starts.</summary>
+    /// <summary>
+    /// opencti.daemon.registry.server/username/password for every composer this manager starts. The password is a
+    /// secret, and so are its encodings in the headers Composer sends (Basic, X-Registry-Auth): not even trace-level
+    /// logging may print them.
+    /// </summary>
     public void UseRegistry(string server, string username, string password)
     {
         Environment["OPENCTI__DAEMON__REGISTRY__SERVER"] = server;
         Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = username;
         Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = Secret(password);
+        var host = server.Contains("://", StringComparison.Ordinal) ? new Uri(server).Authority : server.Split('/')[0];
+        var credentials = new Composer.Images.RegistryCredentials(username, password, null, host);
+        Secret(credentials.BasicParameter());
+        Secret(credentials.ToXRegistryAuth());
     }
 
     /// <summary>
@@ -296,6 +318,13 @@ internal sealed class EndToEndManager : IAsyncDisposable
         List<ComposerProcess> processes;
         lock (_processes) processes = [.. _processes];
         foreach (var p in processes) await p.DisposeAsync();
+        List<Func<Task>> cleanUps;
+        lock (_cleanUps) cleanUps = [.. _cleanUps];
+        foreach (var cleanUp in cleanUps)
+        {
+            try { await cleanUp(); }
+            catch (Exception ex) { Console.Error.WriteLine($"clean-up of {ManagerId} failed: {ex.Message}"); }
+        }
         try
         {
             foreach (var c in await ContainersAsync())

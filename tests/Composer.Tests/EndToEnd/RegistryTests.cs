@@ -39,11 +39,7 @@ public class RegistryTests(TestConnectorImage image)
         }
         await Assert.That(password).Contains('+');
         await Assert.That(password).Contains('/');
-        manager.Secret(password);
-        // Its encodings too, in the headers Composer sends (Basic, X-Registry-Auth): trace-level logging must not print them.
-        var credentials = new Composer.Images.RegistryCredentials(user, password, null, host);
-        manager.Secret(credentials.BasicParameter());
-        manager.Secret(credentials.ToXRegistryAuth());
+        // Trace-level logging: not even it may print the password or its encodings (UseRegistry marks them secret).
         manager.Environment["MANAGER__LOGGER__LEVEL"] = "trace";
         var unprefixed = await manager.PushForPullAsync(image, host, pushUser, pushPassword, $"{manager.ManagerId}/unprefixed");
         var named = await manager.PushForPullAsync(image, host, pushUser, pushPassword, $"{manager.ManagerId}/named");

@@ -11,7 +11,8 @@ namespace Composer.Tests.Infrastructure;
 /// and the request lines going through are recorded (<see cref="Requests"/>, e.g. "POST /v1.41/containers/create?name=x").
 /// <list type="bullet">
 /// <item><see cref="Hold"/>: requests whose line matches a pattern are never forwarded (the caller waits forever), e.g.
-/// the start of a container just created, to kill the manager between create and start, deterministically.</item>
+/// the start of a container just created, to kill the manager between create and start, deterministically
+/// (<see cref="StopHolding"/> ends that for the next requests).</item>
 /// <item><see cref="Stop"/> / <see cref="Resume"/>: the engine becomes unreachable (connections closed, connect
 /// refused), then reachable again on the same port.</item>
 /// </list>
@@ -24,8 +25,7 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<string> _requests = [];
     private readonly List<Socket> _connections = [];
-    private Regex? _hold;
-    private TaskCompletionSource<string> _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly RequestHold _hold = new();
     private TcpListener? _listener;
     private CancellationTokenSource _stop = new();
 
@@ -51,15 +51,10 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
     }
 
     /// <summary>From now on, requests whose "METHOD /path" matches <paramref name="pattern"/> are held; the task completes with the first one.</summary>
-    public Task<string> Hold(string pattern)
-    {
-        lock (_gate)
-        {
-            _hold = new Regex(pattern, RegexOptions.CultureInvariant);
-            _held = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _held.Task;
-        }
-    }
+    public Task<string> Hold(string pattern) => _hold.Hold(pattern);
+
+    /// <summary>Requests are forwarded again (those held so far stay held until their client goes away).</summary>
+    public void StopHolding() => _hold.StopHolding();
 
     /// <summary>Stops listening and closes every connection: the engine is unreachable until <see cref="Resume"/>.</summary>
     public void Stop()
@@ -158,16 +153,10 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
                 foreach (Match m in RequestLine().Matches(text))
                 {
                     var line = $"{m.Groups[1].Value} {m.Groups[2].Value}";
-                    TaskCompletionSource<string>? held = null;
-                    lock (_gate)
-                    {
-                        _requests.Add(line);
-                        if (_hold is { } hold && hold.IsMatch(line)) held = _held;
-                    }
-                    if (held is null) continue;
+                    lock (_gate) _requests.Add(line);
+                    if (!_hold.Holds(line)) continue;
                     forward = m.Groups[1].Index;
                     holding = true;
-                    held.TrySetResult(line);
                     break;
                 }
                 if (forward > 0) await engine.SendAsync(buffer.AsMemory(0, forward), token);

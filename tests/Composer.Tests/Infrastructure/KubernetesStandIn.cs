@@ -27,7 +27,8 @@ public sealed record KubernetesRequest(string Method, string Path, string Query,
 /// /apis/apps/v1, /version), meta/v1 Table answers for kubectl, and Status objects for errors (401, 404 NotFound,
 /// 409 AlreadyExists/Conflict, 415, 422 Invalid with the API's immutable-selector messages).
 /// Like the controllers it replaces, it keeps one running pod per deployment scaled to 1 or more (a new pod when the
-/// pod template changes) and none at 0. Faults: failing deployment lists, a 409 on the next update of a secret.
+/// pod template changes) and none at 0. Faults: failing deployment lists, a 409 on the next update of a secret, and
+/// requests carried out but never answered (<see cref="HoldAnswers"/>), e.g. a deployment created while its creator is killed.
 /// Every request is recorded with its (resource, verb); Composer's own (User-Agent composer/*) also in
 /// <see cref="SessionComposerCalls"/> for the RBAC check.
 /// </summary>
@@ -41,6 +42,7 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
     private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
+    private readonly RequestHold _hold = new();
 
     private KubernetesStandIn(WebApplication app, TestCertificateAuthority ca, X509Certificate2 serverCertificate, TimeProvider time)
     {
@@ -99,6 +101,15 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         standIn.Server = new Uri($"https://{hostName ?? "127.0.0.1"}:{bound.Port}");
         return standIn;
     }
+
+    /// <summary>
+    /// From now on, requests whose "METHOD /path" matches <paramref name="pattern"/> are carried out (the object is
+    /// created, updated...) but their answer is held until the client goes away; the task completes with the first
+    /// one. <see cref="StopHolding"/> ends it.
+    /// </summary>
+    public Task<string> HoldAnswers(string pattern) => _hold.Hold(pattern);
+
+    public void StopHolding() => _hold.StopHolding();
 
     /// <summary>Another accepted token, for user <paramref name="user"/> (e.g. kubectl's, so its calls are told apart).</summary>
     public string AddToken(string user)
@@ -193,6 +204,11 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         if (resource is not null && verb is not null && userAgent.StartsWith("composer/", StringComparison.Ordinal))
         {
             SessionComposerCalls.AddOrUpdate((resource, verb), 1, (_, n) => n + 1);
+        }
+        if (_hold.Holds($"{request.Method} {path}"))
+        {
+            await RequestHold.UntilAbortedAsync(context.RequestAborted);
+            return;
         }
         context.Response.StatusCode = reply.Code;
         context.Response.ContentType = reply.ContentType;

@@ -21,7 +21,8 @@ public sealed record PortainerRequest(string Method, string DockerPath, string Q
 /// X-API-Key (401 otherwise) and the environment id (404 for another one), answering with Portainer's JSON error shape
 /// {"message": ..., "details": ...}, and forwards /api/endpoints/{id}/docker/{rest} to the real engine's Unix socket,
 /// streaming bodies both ways (pulls, logs, archive uploads), so deployments through it really run containers.
-/// Every request is recorded.
+/// Every request is recorded. Faults: failing container lists (<see cref="FailContainerLists"/>), and Docker calls held
+/// unanswered and never forwarded (<see cref="Hold"/>), e.g. to kill the manager between a create and its start.
 /// </summary>
 public sealed class PortainerStandIn : IAsyncDisposable
 {
@@ -33,6 +34,9 @@ public sealed class PortainerStandIn : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _engine;
     private readonly ConcurrentQueue<PortainerRequest> _requests = new();
+    private readonly Lock _gate = new();
+    private readonly RequestHold _hold = new();
+    private int _failContainerLists;
 
     private PortainerStandIn(WebApplication app, HttpClient engine, string environmentId, TestCertificateAuthority? ca)
     {
@@ -56,6 +60,22 @@ public sealed class PortainerStandIn : IAsyncDisposable
     public Uri Api { get; private set; } = null!;
 
     public IReadOnlyList<PortainerRequest> Requests => _requests.ToArray();
+
+    /// <summary>The number of next container lists (GET .../docker/v*/containers/json) answered 500 in Portainer's error shape; -1: all of them.</summary>
+    public int FailContainerLists
+    {
+        get { lock (_gate) return _failContainerLists; }
+        set { lock (_gate) _failContainerLists = value; }
+    }
+
+    /// <summary>
+    /// From now on, Docker calls whose "METHOD /docker-path" (e.g. "POST /v1.41/containers/{id}/start") matches
+    /// <paramref name="pattern"/> are neither forwarded nor answered until their client goes away; the task completes
+    /// with the first one. <see cref="StopHolding"/> ends it.
+    /// </summary>
+    public Task<string> Hold(string pattern) => _hold.Hold(pattern);
+
+    public void StopHolding() => _hold.StopHolding();
 
     public void ClearRequests() => _requests.Clear();
 
@@ -125,11 +145,31 @@ public sealed class PortainerStandIn : IAsyncDisposable
             status = await ErrorAsync(context, 404, "Unable to find an environment with the specified identifier inside the database",
                 "Object not found inside the database");
         }
+        else if (FailsContainerList(request.Method, dockerPath))
+        {
+            status = await ErrorAsync(context, 500, "Unable to proxy the request via the Docker socket", "injected container list failure");
+        }
+        else if (_hold.Holds($"{request.Method} {dockerPath}"))
+        {
+            _requests.Enqueue(new PortainerRequest(request.Method, dockerPath, request.QueryString.Value ?? "", 0, apiKey, registryAuth));
+            await RequestHold.UntilAbortedAsync(context.RequestAborted);
+            return;
+        }
         else
         {
             status = await ForwardAsync(context, dockerPath);
         }
         _requests.Enqueue(new PortainerRequest(request.Method, dockerPath ?? path, request.QueryString.Value ?? "", status, apiKey, registryAuth));
+    }
+
+    private bool FailsContainerList(string method, string dockerPath)
+    {
+        lock (_gate)
+        {
+            if (_failContainerLists == 0 || method != "GET" || !dockerPath.EndsWith("/containers/json", StringComparison.Ordinal)) return false;
+            if (_failContainerLists > 0) _failContainerLists--;
+            return true;
+        }
     }
 
     private static async Task<int> ErrorAsync(HttpContext context, int status, string message, string details)

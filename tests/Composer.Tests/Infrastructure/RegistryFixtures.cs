@@ -105,3 +105,31 @@ public sealed class TokenRegistryFixture : IAsyncInitializer, IAsyncDisposable
         if (Tokens is not null) await Tokens.DisposeAsync();
     }
 }
+
+/// <summary>
+/// A real registry without authentication on 127.0.0.1, shared by the test session, holding one pushed image
+/// (<see cref="Reference"/>): what a connector image anyone may pull looks like to Composer's pre-flight (the
+/// Kubernetes end-to-end tests, where no engine has the image locally).
+/// </summary>
+public sealed class AnonymousRegistryFixture : IAsyncInitializer, IAsyncDisposable
+{
+    public const string KnownRepository = "composer-tests/connector-open";
+    public const string KnownTag = "3.0";
+
+    public RegistryFixture Registry { get; private set; } = null!;
+    public string Host => Registry.Host;
+
+    /// <summary>host:port/composer-tests/connector-open:3.0</summary>
+    public string Reference => $"{Host}/{KnownRepository}:{KnownTag}";
+
+    public async Task InitializeAsync()
+    {
+        Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions { Auth = RegistryAuthMode.None });
+        await RegistryPusher.PushImageAsync(Registry.BaseUri, KnownRepository, KnownTag, null, null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Registry is not null) await Registry.DisposeAsync();
+    }
+}

@@ -10,4 +10,5 @@ namespace Composer.Orchestration.Docker;
 /// <param name="EnvironmentKey">The key that names the environment: "opencti.daemon.portainer.env_id".</param>
 /// <param name="ApiVersion">The Engine API version every request names.</param>
 /// <param name="ApiVersionKey">Where it comes from: "opencti.daemon.portainer.api_version".</param>
-public sealed record DockerGateway(string Name, string ApiKeyKey, string EnvironmentKey, Version ApiVersion, string ApiVersionKey);
+/// <param name="CaKey">The key of the CAs trusted for its HTTPS certificate: "opencti.daemon.portainer.ca".</param>
+public sealed record DockerGateway(string Name, string ApiKeyKey, string EnvironmentKey, Version ApiVersion, string ApiVersionKey, string CaKey);

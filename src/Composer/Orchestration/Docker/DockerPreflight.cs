@@ -73,7 +73,12 @@ public static class DockerPreflight
         }
         else if (chain.OfType<AuthenticationException>().Any())
         {
-            cause = $"the TLS handshake failed: {Messages(chain.SkipWhile(e => e is not AuthenticationException))}";
+            // .NET says "rejected by the provided RemoteCertificateValidationCallback" when our validation refused it.
+            var refused = chain.OfType<AuthenticationException>().Any(e => e.Message.Contains("RemoteCertificateValidationCallback", StringComparison.Ordinal));
+            cause = refused
+                ? "the TLS handshake failed: the server's certificate is not trusted (not signed by a trusted CA, or not issued for this host name)" +
+                  (endpoint.Gateway is { } tlsGateway ? $"; a private CA goes into {tlsGateway.CaKey}" : "")
+                : $"the TLS handshake failed: {Messages(chain.SkipWhile(e => e is not AuthenticationException))}";
         }
         else if (chain.OfType<TimeoutException>().Any() || chain.OfType<OperationCanceledException>().Any())
         {

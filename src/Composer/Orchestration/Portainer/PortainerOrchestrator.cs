@@ -65,7 +65,7 @@ public static class PortainerOrchestrator
         if (version is null) problems.Add($"{section}.api_version must look like v1.41, got \"{portainer.ApiVersion}\"");
         if (problems.Count > 0) return Failure(string.Join("; ", problems));
 
-        var gateway = new DockerGateway($"Portainer environment {environment}", $"{section}.api_key", $"{section}.env_id", version!, $"{section}.api_version");
+        var gateway = new DockerGateway($"Portainer environment {environment}", $"{section}.api_key", $"{section}.env_id", version!, $"{section}.api_version", $"{section}.ca");
         var endpoint = new DockerEndpoint
         {
             Transport = DockerTransport.Tcp,

@@ -177,7 +177,8 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
     {
         await using var untrusted = await StartAsync(https: true, trustCa: false);
         var refused = await untrusted.Orchestrator.ListAsync(CancellationToken.None);
-        await Assert.That(refused.Error!.Message).Contains("the TLS handshake failed");
+        await Assert.That(refused.Error!.Message).Contains("the TLS handshake failed: the server's certificate is not trusted");
+        await Assert.That(refused.Error.Message).Contains("a private CA goes into opencti.daemon.portainer.ca");
         await Assert.That(refused.Error.Message).Contains(untrusted.StandIn.Api.Authority);
         await Assert.That(untrusted.StandIn.Requests).IsEmpty();
 

@@ -1,0 +1,161 @@
+using Composer.Tests.Infrastructure;
+
+namespace Composer.Tests.EndToEnd.Orchestrators;
+
+/// <summary>The orchestrators the end-to-end scenarios run on besides Docker (the test's data source).</summary>
+public enum Orchestrator { Swarm, Portainer, Kubernetes }
+
+/// <summary>The session fixtures an orchestrator under test draws on.</summary>
+public sealed record OrchestratorFixtures(SwarmFixture Swarm, HtpasswdRegistryFixture Htpasswd, AnonymousRegistryFixture Anonymous)
+{
+    public TestConnectorImage Image => Swarm.Image;
+    public DockerEngineFixture Docker => Swarm.Docker;
+}
+
+public enum WorkloadRun
+{
+    /// <summary>Meant to run and running (a running task, a running container, a pod).</summary>
+    Running,
+
+    /// <summary>Meant not to run, and not running (0 replicas, a stopped or never started container).</summary>
+    Stopped,
+
+    /// <summary>Anything in between (a task starting, a pod missing).</summary>
+    Other,
+}
+
+/// <summary>
+/// One connector's workload as the test reads it from the orchestrator itself (service spec and tasks, container
+/// inspection, Deployment and pods), never through Composer.
+/// </summary>
+/// <param name="Id">The service id, container id or Deployment uid: the same object across cycles.</param>
+/// <param name="Image">The image of the spec (Swarm pins it: host/repository:tag@sha256:...).</param>
+internal sealed record WorkloadView(string Id, string Name, string ConnectorId, string Image, WorkloadRun Run, IReadOnlyDictionary<string, string> Environment)
+{
+    public string? Variable(string name) => Environment.GetValueOrDefault(name);
+
+    public string? ConfigHash => Variable("OPENCTI_CONFIG_HASH");
+
+    /// <summary>NAME=value entries (the value is everything after the first '='); the last one of a name wins.</summary>
+    public static IReadOnlyDictionary<string, string> ParseEnvironment(IEnumerable<string>? entries)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in entries ?? [])
+        {
+            var equals = entry.IndexOf('=');
+            if (equals > 0) environment[entry[..equals]] = entry[(equals + 1)..];
+        }
+        return environment;
+    }
+
+    public override string ToString() => $"{Name} {Run} {Image}";
+}
+
+/// <summary>
+/// An orchestrator the end-to-end scenarios run on: what it needs around the published binary (a single-node swarm
+/// behind a <see cref="DockerApiRelay"/>, a <see cref="PortainerStandIn"/> in front of the engine, a
+/// <see cref="KubernetesStandIn"/> with a kubeconfig), the <see cref="EndToEndManager"/> configured for it, and the
+/// few things each does its own way, in small members the shared scenarios call: how a workload is read, how an image
+/// reaches it, how its CA bundle is delivered, how its listing is broken and how a deploy is interrupted. Disposing it
+/// disposes the manager, which removes what the orchestrator holds for this manager once composer is gone.
+/// </summary>
+internal abstract class OrchestratorTarget : IAsyncDisposable
+{
+    /// <summary>with_proxy's proxy: never contacted (every target Composer talks to is on loopback, never proxied), only handed to connectors.</summary>
+    private const string ProxyHost = "proxy.e2e.invalid:3128";
+
+    protected OrchestratorTarget(EndToEndManager manager, OrchestratorFixtures fixtures)
+    {
+        Manager = manager;
+        Fixtures = fixtures;
+    }
+
+    public EndToEndManager Manager { get; }
+    public OrchestratorFixtures Fixtures { get; }
+    public PlatformStandIn StandIn => Manager.StandIn;
+
+    /// <summary>swarm, portainer or kubernetes: the selector.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Whether the CA bundle becomes an object of its own (a swarm config, a Secret), created and removed with the workload.</summary>
+    public abstract bool HasCaObject { get; }
+
+    /// <summary>An image a connector runs without any registry configuration.</summary>
+    public abstract string RunnableImage { get; }
+
+    /// <summary>An image that does not come from the configured registry server and needs no credentials.</summary>
+    public abstract string ImageOutsideTheRegistry { get; }
+
+    public static async Task<OrchestratorTarget> StartAsync(Orchestrator orchestrator, OrchestratorFixtures fixtures) => orchestrator switch
+    {
+        Orchestrator.Swarm => await SwarmTarget.StartAsync(fixtures),
+        Orchestrator.Portainer => await PortainerTarget.StartAsync(fixtures),
+        Orchestrator.Kubernetes => await KubernetesTarget.StartAsync(fixtures),
+        _ => throw new ArgumentOutOfRangeException(nameof(orchestrator)),
+    };
+
+    /// <summary>Every workload of this manager.</summary>
+    public abstract Task<IReadOnlyList<WorkloadView>> WorkloadsAsync();
+
+    /// <summary>Pushes an image into the registry at <paramref name="host"/> so that a deploy has to get it from there; host/repository:1.</summary>
+    public abstract Task<string> PushAsync(string host, string user, string password, string repository);
+
+    /// <summary>That the workload's image came from its registry with these credentials (what each orchestrator can show of it).</summary>
+    public abstract Task AssertPulledAsync(WorkloadView workload, string reference, string user, string password, RegistryFixture registry);
+
+    /// <summary>That the connector has the CA bundle (with <paramref name="ca"/>) at its path, the way this orchestrator delivers it.</summary>
+    public abstract Task AssertCaBundleAsync(WorkloadView workload, TestCertificateAuthority ca);
+
+    /// <summary>The CA objects Composer created for the connector (swarm configs, Secrets); 0 where the bundle is copied in.</summary>
+    public abstract Task<int> CaObjectsAsync(WorkloadView workload);
+
+    /// <summary>A line the running connector writes to its log, to be found on the platform.</summary>
+    public virtual Task<string> ConnectorLogLineAsync(WorkloadView workload) => Task.FromResult($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
+
+    /// <summary>From now on, listing this manager's workloads fails (until <see cref="RestoreListing"/>).</summary>
+    public abstract void BreakListing();
+
+    public abstract void RestoreListing();
+
+    /// <summary>Arranges for the next deploy to stop midway, unanswered; completes when a deploy got there.</summary>
+    public abstract Task<string> HoldMidDeploy();
+
+    public abstract void StopHolding();
+
+    /// <summary>with_proxy on: proxy variables (with credentials, a secret), NO_PROXY and a CA in HTTPS_PROXY_CA for every composer of the manager.</summary>
+    public TestCertificateAuthority UseProxy(out string proxyUrl, out string noProxy)
+    {
+        var ca = new TestCertificateAuthority("Composer end-to-end CA " + Manager.ManagerId);
+        proxyUrl = $"http://e2e-proxy:{Manager.Secret("px+" + Guid.NewGuid().ToString("N")[..12])}@{ProxyHost}";
+        noProxy = "localhost,127.0.0.1,.internal.example";
+        Manager.Environment["OPENCTI__WITH_PROXY"] = "true";
+        Manager.Environment["HTTP_PROXY"] = proxyUrl;
+        Manager.Environment["HTTPS_PROXY"] = proxyUrl;
+        Manager.Environment["NO_PROXY"] = noProxy;
+        Manager.Environment["HTTPS_PROXY_CA"] = ca.WritePem(Manager.Directory, "proxy-ca");
+        return ca;
+    }
+
+    public async Task<List<WorkloadView>> WorkloadsOfAsync(string connectorId) =>
+        [.. (await WorkloadsAsync()).Where(w => w.ConnectorId == connectorId)];
+
+    /// <summary>Polls until the connector has exactly one workload in <paramref name="run"/> (and <paramref name="also"/>); that workload.</summary>
+    public async Task<WorkloadView> WaitForWorkloadAsync(string connectorId, WorkloadRun run = WorkloadRun.Running, Func<WorkloadView, bool>? also = null)
+    {
+        WorkloadView? found = null;
+        await Manager.EventuallyAsync(async () =>
+        {
+            var workloads = await WorkloadsOfAsync(connectorId);
+            found = workloads.Count == 1 && workloads[0].Run == run && (also?.Invoke(workloads[0]) ?? true) ? workloads[0] : null;
+            return found is not null;
+        }, $"exactly one {run} {Kind} workload for connector {connectorId}", DescribeAsync);
+        return found!;
+    }
+
+    public Task WaitForNoWorkloadAsync(string connectorId) =>
+        Manager.EventuallyAsync(async () => (await WorkloadsOfAsync(connectorId)).Count == 0, $"no {Kind} workload left for connector {connectorId}", DescribeAsync);
+
+    public async Task<string> DescribeAsync() => "[" + string.Join(", ", await WorkloadsAsync()) + "]";
+
+    public virtual ValueTask DisposeAsync() => Manager.DisposeAsync();
+}
