@@ -208,7 +208,7 @@ echo "  the decrypted secret reached the connector's environment: $(DOCKER_HOST=
 echo "  proxy variables given to connectors: $(DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$prefixed" | grep -ciE '^(https?|no)_proxy=') variables"
 grep -q "$REGISTRY_HOST" "$STACK_STATE_DIR/proxy.log" && echo "  the registry pre-flight went through tinyproxy (its log names $REGISTRY_HOST)"
 
-say "composer plan (one cycle's actions, printed; nothing is changed): all converged"
+say "composer plan (one cycle's actions, printed; nothing is changed): no deploy, start or stop left, only the reports a fresh process owes"
 "${composer_env[@]}" ./out/composer plan
 
 say "Stopping '$named' from the platform side"
