@@ -75,7 +75,7 @@ public sealed class AliveLoop
                 var answered = await PingUntilFailureAsync(connected.Value, stopping).ConfigureAwait(false);
                 // A platform that registers us but then fails the ping must not make this a hot loop.
                 pingFailures = answered ? 1 : pingFailures + 1;
-                await Task.Delay(Backoff.Delay(FirstRetryDelay, pingFailures, MaxRetryDelay), _clock, stopping).ConfigureAwait(false);
+                await Task.Delay(Backoff.Delay(pingFailures, FirstRetryDelay, MaxRetryDelay), _clock, stopping).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)

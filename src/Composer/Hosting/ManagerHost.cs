@@ -68,7 +68,7 @@ public sealed class ManagerHost(ManagerOptions manager, IReadOnlyList<PlatformRu
                 failures = outcome.Succeeded ? 0 : failures + 1;
                 var wait = failures == 0
                     ? manager.ExecuteSchedule - clock.GetElapsedTime(started)
-                    : Backoff.Delay(manager.ExecuteSchedule, failures, MaxCycleBackoff);
+                    : Backoff.Delay(failures, manager.ExecuteSchedule, MaxCycleBackoff);
                 if (failures > 0)
                 {
                     logger.Warn("Reconcile cycle changed nothing: a listing failed; next cycle after a backoff",

@@ -259,7 +259,7 @@ public sealed class ReconcileExecutor
         state.Failures++;
         double jitter;
         lock (_randomGate) jitter = _random.NextDouble();
-        var delay = ConnectorBackoff.Delay(state.Failures, _options.ExecuteSchedule, _options.MaxBackoff, jitter);
+        var delay = Backoff.Delay(state.Failures, _options.ExecuteSchedule, _options.MaxBackoff, jitter);
         state.RetryAt = _time.GetUtcNow() + delay;
         ComposerMetrics.ActionFailures.Add(1, new KeyValuePair<string, object?>("action", action.Verb));
         _logger.Error($"{action.Verb} failed", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", reason),
