@@ -1,6 +1,7 @@
 using Composer.Orchestration;
 using Composer.Orchestration.Swarm;
 using Composer.Tests.Infrastructure;
+using Docker.DotNet;
 using Docker.DotNet.Models;
 
 namespace Composer.Tests.EndToEnd.Orchestrators;
@@ -52,10 +53,18 @@ internal sealed class SwarmTarget : OrchestratorTarget
         foreach (var service in await ServicesAsync())
         {
             if (service.Spec is not { } spec) continue;
-            var tasks = await Docker.Client.Tasks.ListAsync(new TasksListParameters
+            IList<TaskResponse> tasks;
+            try
             {
-                Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = new Dictionary<string, bool> { [service.ID] = true } },
-            });
+                tasks = await Docker.Client.Tasks.ListAsync(new TasksListParameters
+                {
+                    Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = new Dictionary<string, bool> { [service.ID] = true } },
+                });
+            }
+            catch (DockerApiException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                continue; // removed (by the manager under test) between the service list and the task list
+            }
             var replicas = spec.Mode?.Replicated?.Replicas ?? 0;
             var running = tasks.Any(t => t.Status?.State == TaskState.Running && t.DesiredState == TaskState.Running);
             var anyUp = tasks.Any(t => t.Status?.State is TaskState.Running or TaskState.Starting or TaskState.Preparing);
