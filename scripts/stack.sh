@@ -234,7 +234,7 @@ build_test_image() {
 # test image plus tests/images/connector.sh as /bin/connector, its command.
 STACK_CONNECTOR_IMAGE="${STACK_CONNECTOR_IMAGE:-composer-test/connector:1}"
 build_connector_image() {
-    local recipe="1"
+    local recipe="2"
     build_test_image
     if [ "$(DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker image inspect --format '{{ index .Config.Labels "composer-test.connector" }}' "$STACK_CONNECTOR_IMAGE" 2>/dev/null)" = "$recipe" ]; then
         stack_say "image: $STACK_CONNECTOR_IMAGE already present"
