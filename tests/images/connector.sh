@@ -1,5 +1,5 @@
 #!/bin/sh
-# The stand-in connector of the tests and the demo (image composer-test/connector:1, built on the busybox test
+# The stand-in connector of the tests and the demo (image composer-test/connector:2, built on the busybox test
 # image by tests/Composer.Tests/Infrastructure/TestConnectorImage.cs and by scripts/stack.sh build_connector_image).
 # The lines it prints are asserted by the tests (TestConnectorImage's constants): change both together, and bump
 # the recipe label in both builders.

@@ -22,7 +22,8 @@ namespace Composer.Tests.Infrastructure;
 public sealed class TestConnectorImage : IAsyncInitializer
 {
     public const string Repository = "composer-test/connector";
-    public const string Tag = "1";
+    /// <summary>Moves with <see cref="Recipe"/>: branches sharing the engine build their own recipe under their own tag instead of fighting over one.</summary>
+    public const string Tag = "2";
     public const string Reference = Repository + ":" + Tag;
 
     /// <summary>Bump when the script changes: an image under <see cref="Reference"/> with another value is rebuilt.</summary>
