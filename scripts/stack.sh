@@ -230,11 +230,11 @@ build_test_image() {
     stack_say "image: $STACK_TEST_IMAGE imported"
 }
 
-# The stand-in connector image (composer-test/connector:1, the one the tests build, same recipe label): the busybox
+# The stand-in connector image (composer-test/connector:2, the one the tests build, same recipe label): the busybox
 # test image plus tests/images/connector.sh as /bin/connector, its command.
-STACK_CONNECTOR_IMAGE="${STACK_CONNECTOR_IMAGE:-composer-test/connector:1}"
+STACK_CONNECTOR_IMAGE="${STACK_CONNECTOR_IMAGE:-composer-test/connector:2}"
 build_connector_image() {
-    local recipe="1"
+    local recipe="2"
     build_test_image
     if [ "$(DOCKER_HOST="unix://$STACK_DOCKER_SOCKET" docker image inspect --format '{{ index .Config.Labels "composer-test.connector" }}' "$STACK_CONNECTOR_IMAGE" 2>/dev/null)" = "$recipe" ]; then
         stack_say "image: $STACK_CONNECTOR_IMAGE already present"

@@ -14,7 +14,10 @@ namespace Composer.Tests.Infrastructure;
 /// <list type="bullet">
 /// <item>Paths carry the manager id: before registration (and for another id) every manager path answers 404
 /// {"message": "Connector manager not found"}, so there is no listing (and no secret) without a registered key.</item>
-/// <item>Only one manager: registering a second id answers 409 {"message": "Only one connector manager is supported"}.</item>
+/// <item>Only one manager: registering a second id answers 409 {"message": "Only one connector manager is supported"}
+/// (our picture; OpenAEV overwrites the stored manager: setting one_manager_rule false).</item>
+/// <item>A connector added the catalog way is stored requested "stopping", current "stopped" (OpenAEV's catalog
+/// deployment); a null current status is left out of the JSON, as Jackson's NON_NULL does.</item>
 /// <item>Logs are answered 200 with an empty body (upstream had to learn to accept that); status and health answer
 /// the connector instance.</item>
 /// </list>
@@ -25,6 +28,30 @@ public sealed class OpenAevStandIn : PlatformStandIn
     public const string OnlyOneManagerMessage = "Only one connector manager is supported";
 
     private OpenAevStandIn(string token) : base(token) { }
+
+    /// <summary>
+    /// Registering a second manager id is refused with 409 (default, what these tests have always seen). OpenAEV's
+    /// XtmComposerService itself overwrites the stored manager (false): the new id replaces the old one.
+    /// </summary>
+    public bool OneManagerRule { get; set; } = true;
+
+    protected override string CatalogRequestedStatus => "stopping";
+
+    protected override string? CatalogCurrentStatus => "stopped";
+
+    protected override JsonObject Settings()
+    {
+        var settings = base.Settings();
+        settings["one_manager_rule"] = OneManagerRule;
+        return settings;
+    }
+
+    protected override bool ApplySetting(string key, JsonNode? value)
+    {
+        if (key != "one_manager_rule") return false;
+        OneManagerRule = value!.GetValue<bool>();
+        return true;
+    }
 
     public static async Task<OpenAevStandIn> StartAsync(string token = DefaultToken, int port = 0, string host = "127.0.0.1")
     {
@@ -144,7 +171,7 @@ public sealed class OpenAevStandIn : PlatformStandIn
                     await RefuseAsync(context, "public_key is not an RSA public key in SPKI PEM form (-----BEGIN PUBLIC KEY-----, 64-column lines, LF, final newline)");
                     return;
                 }
-                if (!TryRegister(id, body.GetProperty("name").GetString()!, pem, key))
+                if (Register(id, body.GetProperty("name").GetString()!, pem, key, OneManagerRule) == RegisterOutcome.AnotherManagerExists)
                 {
                     key.Dispose();
                     await WriteJsonAsync(context, 409, Message(OnlyOneManagerMessage));
@@ -158,12 +185,16 @@ public sealed class OpenAevStandIn : PlatformStandIn
                 await WriteJsonAsync(context, 200, ManagerJson(managerId!));
                 return;
             case StandInOperation.List:
-                await WriteJsonAsync(context, 200, new JsonArray([.. Listing(ToJson)!]));
+            {
+                var listed = new JsonArray([.. ListedConnectors(injects: false).Select(ToJson)]);
+                InsertRawEntries(listed);
+                await WriteListingAsync(context, 200, listed);
+            }
                 return;
             case StandInOperation.Status:
                 if (ReportStatus(connectorId!, body.GetProperty("connector_instance_current_status").GetString()!) is { } updated)
                 {
-                    await WriteJsonAsync(context, 200, ConvertConnector(updated, ToJson));
+                    await WriteJsonAsync(context, 200, ToJson(Listed(updated, injects: false)));
                 }
                 else
                 {
@@ -172,13 +203,13 @@ public sealed class OpenAevStandIn : PlatformStandIn
                 return;
             case StandInOperation.Logs:
                 var lines = body.GetProperty("connector_instance_logs").EnumerateArray().Select(l => l.GetString()!).ToList();
-                if (ReportLogs(connectorId!, lines)) await WriteAsync(context, 200, "text/plain", "");
+                if (ReportLogs(connectorId!, lines, knownOnly: true)) await WriteAsync(context, 200, "text/plain", "");
                 else await WriteJsonAsync(context, 404, Message("Connector instance not found"));
                 return;
             default:
                 var report = new StandInHealthReport(connectorId!, body.GetProperty("connector_instance_restart_count").GetInt32(),
                     body.GetProperty("connector_instance_started_at").GetString()!, body.GetProperty("connector_instance_is_in_reboot_loop").GetBoolean());
-                if (ReportHealth(report) is { } connector) await WriteJsonAsync(context, 200, ConvertConnector(connector, ToJson));
+                if (ReportHealth(report, knownOnly: true)) await WriteJsonAsync(context, 200, ToJson(Listed(GetConnector(connectorId!)!, injects: false)));
                 else await WriteJsonAsync(context, 404, Message("Connector instance not found"));
                 return;
         }
@@ -186,26 +217,33 @@ public sealed class OpenAevStandIn : PlatformStandIn
 
     private JsonObject ManagerJson(string id) => new() { ["xtm_composer_id"] = id, ["xtm_composer_version"] = Version };
 
-    private static JsonNode ToJson(StandInConnector c, Func<StandInEntry, string?> value) => new JsonObject
+    /// <summary>A connector instance as XtmComposerInstanceOutput writes it (Jackson NON_NULL: a null current status is left out).</summary>
+    private static JsonNode ToJson(ListedConnector listed)
     {
-        ["connector_instance_id"] = c.Id,
-        ["connector_instance_name"] = c.Name,
-        ["connector_instance_hash"] = c.Hash,
-        ["connector_image"] = c.Image,
-        ["connector_instance_current_status"] = c.CurrentStatus,
-        ["connector_instance_requested_status"] = c.RequestedStatus,
-        ["connector_instance_configurations"] = new JsonArray([.. c.Configuration.Select(e => (JsonNode)new JsonObject
+        var c = listed.Connector;
+        var json = new JsonObject
+        {
+            ["connector_instance_id"] = c.Id,
+            ["connector_instance_name"] = c.Name,
+            ["connector_instance_hash"] = listed.Hash,
+            ["connector_image"] = c.Image,
+        };
+        if (c.CurrentStatus is not null) json["connector_instance_current_status"] = c.CurrentStatus;
+        json["connector_instance_requested_status"] = c.RequestedStatus;
+        json["connector_instance_configurations"] = new JsonArray([.. (listed.Entries ?? []).Select(e => (JsonNode)new JsonObject
         {
             ["configuration_key"] = e.Key,
-            ["configuration_value"] = value(e),
-            ["configuration_is_encrypted"] = e.Encrypted,
-        })]),
-    };
+            ["configuration_value"] = e.Value,
+            ["configuration_is_encrypted"] = e.Encrypted ?? false,
+        })]);
+        return json;
+    }
 
     /// <summary>The body fields of an operation, in upstream's order; null for the calls without a body.</summary>
     private static (string Name, FieldType Type)[]? Fields(StandInOperation operation) => operation switch
     {
-        StandInOperation.Register => [("id", FieldType.NonEmptyString), ("name", FieldType.String), ("public_key", FieldType.String)],
+        // @NotBlank on all three (XtmComposerRegisterInput).
+        StandInOperation.Register => [("id", FieldType.NonBlankString), ("name", FieldType.NonBlankString), ("public_key", FieldType.NonBlankString)],
         StandInOperation.Status => [("connector_instance_current_status", FieldType.CurrentStatus)],
         StandInOperation.Logs => [("connector_instance_logs", FieldType.Strings)],
         StandInOperation.Health => [("connector_instance_restart_count", FieldType.Count), ("connector_instance_started_at", FieldType.Rfc3339),

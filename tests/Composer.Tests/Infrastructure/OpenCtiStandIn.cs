@@ -1,4 +1,5 @@
-using System.Security.Cryptography;
+using System.Globalization;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -6,29 +7,40 @@ using Microsoft.AspNetCore.Http;
 namespace Composer.Tests.Infrastructure;
 
 /// <summary>
-/// An OpenCTI stand-in over real HTTP: POST /graphql with exactly the seven documents the manager sends
-/// (upstream-behaviour §2.2, written out here independently of the product's copy so a drift in either is caught).
-/// Every request is validated like the real platform would, and then some: Bearer token (401 otherwise), Content-Type
-/// application/json, body keys exactly query, variables, operationName in that order, the document byte for byte
-/// (400 with the GraphQL error "unknown operation" otherwise), operationName, variables and their types. Refused
-/// requests are listed in <see cref="PlatformStandIn.Rejections"/>.
+/// An OpenCTI stand-in over real HTTP: POST /graphql, answered as OpenCTI (Apollo Server 4 with OpenCTI's plugins)
+/// answers it, following platform-facts.md. Every document is parsed and validated against
+/// <see cref="OpenCtiSchema"/> by <see cref="GraphQlEngine"/> (unknown field, wrong argument, missing non-null, bad
+/// enum, bad DateTime: errors with extensions.code GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED or BAD_USER_INPUT,
+/// HTTP 200 as OpenCTI's httpResponsePlugin makes every answer with errors), and every answer is shaped by the
+/// selection set asked for. Refused requests are listed in <see cref="PlatformStandIn.Rejections"/>.
 /// <para>Behaviour worth knowing:</para>
 /// <list type="bullet">
-/// <item>Secrets are encrypted with the public key the manager registered. Before any registration there is no key,
-/// so GetConnectors is answered with a GraphQL error ("no connector manager registered"): OpenCTI cannot produce the
-/// listing without the manager's key, and an error (never an empty list) is what the manager must cope with.</item>
-/// <item>Only one manager: registering a second manager id is refused with "Only one connector manager is supported
-/// per instance" (the error of OpenCTI issue 14844); the same id may register again (new key, new name).</item>
-/// <item>Ping with an unregistered id and reports for unknown connectors: the GraphQL error "Cant find element to update".</item>
-/// <item>A status report becomes the connector's manager_current_status.</item>
+/// <item>Tokens carry capabilities: the listing needs SETTINGS_SETACCESSES, the five mutations CONNECTORAPI, about
+/// only a login; missing: FORBIDDEN_ACCESS ("You are not allowed to do this."), HTTP 200, the field null. An unknown
+/// token: AUTH_REQUIRED, answered 401 before anything else by default (today's tests read that status), or as OpenCTI
+/// does with setting auth_failure_status 200 (HTTP 200, the field null).</item>
+/// <item>Registration: a known id is updated; a new id while another manager exists: UNSUPPORTED_ERROR "Only one
+/// connector manager is supported per instance"; a name under 2 characters or blank: BAD_USER_INPUT (OpenCTI's
+/// @constraint). Stricter than OpenCTI on purpose: a public key that is not canonical PKCS#1 PEM is refused.</item>
+/// <item>A ping for an unknown manager id, a status report for an unknown connector: FUNCTIONAL_ERROR "Cant find
+/// element to update". Logs and health for any id are accepted, as OpenCTI stores them without a check.</item>
+/// <item>The listing lists entries only with a registered manager (the platform encrypts every contract's
+/// OPENCTI_TOKEN for its key): without one, a non-empty listing fails (INTERNAL_SERVER_ERROR, the list null).
+/// Catalog and migrated connectors (and, with <see cref="PlatformStandIn.InjectPlatformEntries"/>, all) carry the
+/// platform's entries after the stored ones; a connector with a missing contract snapshot nulls the whole list with
+/// one FUNCTIONAL_ERROR; the auto-upgrade wait holds the listing (<see cref="PlatformStandIn.AutoUpgrade"/>).</item>
+/// <item>With <see cref="StrictDocuments"/>, only Composer's seven documents byte for byte, in a body with the keys
+/// query, variables, operationName in that order (the extra strict mode of earlier tests).</item>
 /// </list>
 /// The control API is described on <see cref="PlatformStandIn"/>.
 /// </summary>
 public sealed class OpenCtiStandIn : PlatformStandIn
 {
     public const string OnlyOneManagerMessage = "Only one connector manager is supported per instance";
-    public const string NotRegisteredMessage = "No connector manager registered: register the manager before listing connectors";
+    public const string NotRegisteredMessage = "Cannot read properties of undefined (reading 'public_key')";
     public const string NotFoundMessage = "Cant find element to update";
+    public const string AutoUpgradeTimedOutMessage = "Managed connector auto-upgrade timed out";
+    public const string InvalidSnapshotMessage = "Invalid manager contract snapshot";
 
     private const string ConnectorSelection =
         "    id\n    name\n    manager_contract_hash\n    manager_contract_image\n    manager_current_status\n    manager_requested_status\n" +
@@ -45,23 +57,42 @@ public sealed class OpenCtiStandIn : PlatformStandIn
     public const string LogsDocument = "mutation ReportConnectorLogs($input: LogsConnectorStatusInput!) {\n  updateConnectorLogs(input: $input)\n}\n";
     public const string HealthDocument = "mutation UpdateConnectorHealth($input: HealthConnectorStatusInput!) {\n  updateConnectorHealth(input: $input)\n}\n";
 
-    private sealed record Operation(string Name, StandInOperation Kind, string RootField, (string Name, FieldType Type)[]? Input);
-
-    private static readonly Dictionary<string, Operation> Operations = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, string> ComposerDocuments = new(StringComparer.Ordinal)
     {
-        [GetVersionDocument] = new("GetVersion", StandInOperation.Version, "about", null),
-        [GetConnectorsDocument] = new("GetConnectors", StandInOperation.List, "connectorsForManagers", null),
-        [PingDocument] = new("UpdateConnectorManagerStatus", StandInOperation.Ping, "updateConnectorManagerStatus", [("id", FieldType.NonEmptyString)]),
-        [RegisterDocument] = new("RegisterConnectorsManager", StandInOperation.Register, "registerConnectorsManager",
-            [("id", FieldType.NonEmptyString), ("name", FieldType.String), ("public_key", FieldType.String)]),
-        [StatusDocument] = new("UpdateConnectorCurrentStatus", StandInOperation.Status, "updateConnectorCurrentStatus",
-            [("id", FieldType.NonEmptyString), ("status", FieldType.CurrentStatus)]),
-        [LogsDocument] = new("ReportConnectorLogs", StandInOperation.Logs, "updateConnectorLogs", [("id", FieldType.NonEmptyString), ("logs", FieldType.Strings)]),
-        [HealthDocument] = new("UpdateConnectorHealth", StandInOperation.Health, "updateConnectorHealth",
-            [("id", FieldType.NonEmptyString), ("restart_count", FieldType.Int32), ("started_at", FieldType.Rfc3339), ("is_in_reboot_loop", FieldType.Bool)]),
+        [GetVersionDocument] = "GetVersion",
+        [GetConnectorsDocument] = "GetConnectors",
+        [PingDocument] = "UpdateConnectorManagerStatus",
+        [RegisterDocument] = "RegisterConnectorsManager",
+        [StatusDocument] = "UpdateConnectorCurrentStatus",
+        [LogsDocument] = "ReportConnectorLogs",
+        [HealthDocument] = "UpdateConnectorHealth",
+    };
+
+    private static readonly Dictionary<string, StandInOperation> OperationOfField = new(StringComparer.Ordinal)
+    {
+        ["about"] = StandInOperation.Version,
+        ["connectorsForManagers"] = StandInOperation.List,
+        ["registerConnectorsManager"] = StandInOperation.Register,
+        ["updateConnectorManagerStatus"] = StandInOperation.Ping,
+        ["updateConnectorCurrentStatus"] = StandInOperation.Status,
+        ["updateConnectorLogs"] = StandInOperation.Logs,
+        ["updateConnectorHealth"] = StandInOperation.Health,
     };
 
     private OpenCtiStandIn(string token) : base(token) { }
+
+    /// <summary>Only Composer's seven documents, byte for byte (besides the schema check). Off by default.</summary>
+    public bool StrictDocuments { get; set; }
+
+    /// <summary>
+    /// The HTTP status of an answer to an unknown token: 401 (default, answered before validation, as these tests
+    /// have always seen it) or 200 (OpenCTI: the document runs, each field protected by @auth errs with AUTH_REQUIRED).
+    /// </summary>
+    public int AuthFailureStatus { get; set; } = 401;
+
+    protected override string CatalogRequestedStatus => "stopped";
+
+    protected override string? CatalogCurrentStatus => null;
 
     /// <summary>Starts on host:port (0: any free port).</summary>
     public static async Task<OpenCtiStandIn> StartAsync(string token = DefaultToken, int port = 0, string host = "127.0.0.1")
@@ -69,6 +100,29 @@ public sealed class OpenCtiStandIn : PlatformStandIn
         var standIn = new OpenCtiStandIn(token);
         await standIn.StartServerAsync(host, port);
         return standIn;
+    }
+
+    protected override JsonObject Settings()
+    {
+        var settings = base.Settings();
+        settings["strict_documents"] = StrictDocuments;
+        settings["auth_failure_status"] = AuthFailureStatus;
+        return settings;
+    }
+
+    protected override bool ApplySetting(string key, JsonNode? value)
+    {
+        switch (key)
+        {
+            case "strict_documents":
+                StrictDocuments = value!.GetValue<bool>();
+                return true;
+            case "auth_failure_status":
+                AuthFailureStatus = value!.GetValue<int>() is var status and (200 or 401) ? status : throw new ArgumentException("auth_failure_status is 200 or 401");
+                return true;
+            default:
+                return false;
+        }
     }
 
     protected override async Task HandlePlatformAsync(HttpContext context)
@@ -87,156 +141,237 @@ public sealed class OpenCtiStandIn : PlatformStandIn
             await WriteAsync(context, 405, "text/plain", "Method Not Allowed");
             return;
         }
-        if (!HasToken(context))
+        var capabilities = Capabilities(context);
+        if (capabilities is null && AuthFailureStatus == 401)
         {
-            Reject("missing or wrong Bearer token");
-            await WriteJsonAsync(context, 401, Errors("You must be logged in", "AUTH_REQUIRED"));
+            Reject("missing or unknown Bearer token");
+            await WriteJsonAsync(context, 401, GraphQlEngine.ErrorResponse([new GraphQlError(GraphQlEngine.AuthRequiredMessage, GraphQlEngine.AuthRequired)]));
             return;
         }
-        if (context.Request.ContentType != "application/json")
+        var contentTypeOk = StrictDocuments
+            ? context.Request.ContentType == "application/json"
+            : MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var mediaType) && mediaType.MediaType == "application/json";
+        if (!contentTypeOk)
         {
-            await RefuseAsync(context, $"Content-Type is \"{context.Request.ContentType}\", expected application/json");
+            await BadRequestAsync(context, $"Content-Type is \"{context.Request.ContentType}\", expected application/json",
+                "POST body missing, invalid Content-Type, or JSON object has no keys.");
             return;
         }
 
-        JsonDocument document;
+        JsonObject request;
         try
         {
-            document = JsonDocument.Parse(body);
+            request = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("the body is not a JSON object");
         }
         catch (JsonException ex)
         {
-            await RefuseAsync(context, $"the body is not JSON: {ex.Message}");
+            await BadRequestAsync(context, $"the body is not a JSON object: {ex.Message}", "POST body missing, invalid Content-Type, or JSON object has no keys.");
             return;
         }
-        using (document)
+        if (request["query"] is not JsonValue queryValue || queryValue.GetValueKind() != JsonValueKind.String || queryValue.GetValue<string>().Length == 0)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                await RefuseAsync(context, "the body is not a JSON object");
-                return;
-            }
-            var keys = root.EnumerateObject().Select(p => p.Name).ToArray();
-            if (!keys.SequenceEqual(["query", "variables", "operationName"]))
-            {
-                await RefuseAsync(context, $"body keys are [{string.Join(", ", keys)}], expected [query, variables, operationName] in that order");
-                return;
-            }
-            var query = root.GetProperty("query");
-            if (query.ValueKind != JsonValueKind.String || !Operations.TryGetValue(query.GetString()!, out var operation))
-            {
-                await RefuseAsync(context, $"unknown operation: {query.GetRawText()}", "unknown operation");
-                return;
-            }
-            var name = root.GetProperty("operationName");
-            if (name.ValueKind != JsonValueKind.String || name.GetString() != operation.Name)
-            {
-                await RefuseAsync(context, $"operationName is {name.GetRawText()}, the document defines {operation.Name}");
-                return;
-            }
-            var variables = root.GetProperty("variables");
-            if (CheckVariables(operation, variables) is { } problem)
-            {
-                await RefuseAsync(context, $"{operation.Name}: {problem}");
-                return;
-            }
-            var input = operation.Input is null ? default : variables.GetProperty("input");
-            await AnswerAsync(context, operation, input);
+            await BadRequestAsync(context, "no query string", "GraphQL operations must contain a non-empty `query` or a `persistedQuery` extension.");
+            return;
         }
-    }
+        if (request["variables"] is { } variablesNode && variablesNode is not JsonObject)
+        {
+            await BadRequestAsync(context, $"variables are {variablesNode.ToJsonString()}", "`variables` in a POST body should be provided as an object.");
+            return;
+        }
+        if (request["operationName"] is { } nameNode && nameNode.GetValueKind() != JsonValueKind.String)
+        {
+            await BadRequestAsync(context, $"operationName is {nameNode.ToJsonString()}", "`operationName` in a POST body must be a string if provided.");
+            return;
+        }
+        var query = queryValue.GetValue<string>();
+        var operationName = request["operationName"]?.GetValue<string>();
+        if (StrictDocuments && StrictProblem(request, query, operationName) is { } strictProblem)
+        {
+            Reject($"strict documents: {strictProblem}");
+            await WriteJsonAsync(context, 200, GraphQlEngine.ErrorResponse([new GraphQlError($"strict documents: {strictProblem}", GraphQlEngine.ValidationFailed)]));
+            return;
+        }
 
-    private async Task AnswerAsync(HttpContext context, Operation operation, JsonElement input)
-    {
-        var fault = TakeFault(operation.Kind);
+        var (prepared, errors) = GraphQlEngine.Prepare(OpenCtiSchema.Schema, query, operationName, request["variables"]);
+        if (prepared is null)
+        {
+            Reject($"{operationName ?? "(anonymous)"}: {GraphQlEngine.Describe(errors)}");
+            await WriteJsonAsync(context, 200, GraphQlEngine.ErrorResponse(errors));
+            return;
+        }
+        var rootFields = prepared.RootFields;
+        var operation = rootFields.Count > 0 ? OperationOfField[rootFields[0].Name] : StandInOperation.Version;
+        var rootField = rootFields.Count > 0 ? rootFields[0].ResponseKey : "__typename";
+
+        var fault = TakeFault(operation);
         if (fault?.Kind == StandInFaultKind.Timeout)
         {
             await Task.Delay(fault.Delay, context.RequestAborted);
         }
         else if (fault is not null && !(fault.Kind == StandInFaultKind.GraphQlErrors && fault.WithData))
         {
-            await WriteFaultAsync(context, operation, fault);
+            await WriteFaultAsync(context, rootField, fault);
             return;
         }
 
-        var (result, error) = Execute(operation, input);
-        JsonObject response;
-        if (error is not null)
+        var response = await GraphQlEngine.ExecuteAsync(prepared, capabilities, field => ResolveAsync(field, context.RequestAborted));
+        if (response["errors"] is JsonArray executionErrors)
         {
-            response = Errors(error);
+            foreach (var code in executionErrors.Select(e => e!["extensions"]!["code"]!.GetValue<string>()).Where(c => c is GraphQlEngine.AuthRequired or GraphQlEngine.ForbiddenAccess))
+            {
+                Reject($"{operationName ?? "(anonymous)"}: {code} ({(capabilities is null ? "unknown token" : "capabilities " + string.Join(",", capabilities))})");
+            }
         }
-        else
+        if (fault is { Kind: StandInFaultKind.GraphQlErrors })
         {
-            response = new JsonObject { ["data"] = new JsonObject { [operation.RootField] = result } };
-            if (fault is { Kind: StandInFaultKind.GraphQlErrors }) response["errors"] = Errors(fault.Message)["errors"]!.DeepClone();
+            var injected = new JsonArray(new JsonObject { ["message"] = fault.Message });
+            response = new JsonObject { ["errors"] = injected, ["data"] = response["data"]?.DeepClone() };
+        }
+        if (operation == StandInOperation.List)
+        {
+            if (response["data"]?[rootField] is JsonArray listed) InsertRawEntries(listed);
+            await WriteListingAsync(context, 200, response);
+            return;
         }
         await WriteJsonAsync(context, 200, response);
     }
 
-    private (JsonNode? Result, string? Error) Execute(Operation operation, JsonElement input)
+    private static string? StrictProblem(JsonObject request, string query, string? operationName)
     {
-        switch (operation.Kind)
+        var keys = request.Select(p => p.Key).ToArray();
+        if (!keys.SequenceEqual(["query", "variables", "operationName"])) return $"body keys are [{string.Join(", ", keys)}], expected [query, variables, operationName] in that order";
+        if (!ComposerDocuments.TryGetValue(query, out var name)) return $"not one of Composer's documents: {JsonSerializer.Serialize(query)}";
+        return operationName == name ? null : $"operationName is {operationName}, the document defines {name}";
+    }
+
+    private async Task<object?> ResolveAsync(GraphQlRootField field, CancellationToken cancellationToken)
+    {
+        var input = field.Arguments.GetValueOrDefault("input") as JsonObject;
+        switch (field.Name)
         {
-            case StandInOperation.Version:
-                return (new JsonObject { ["version"] = Version }, null);
-            case StandInOperation.List:
-                return Listing(ToJson) is { } listing ? (new JsonArray([.. listing]), null) : (null, NotRegisteredMessage);
-            case StandInOperation.Register:
+            case "about":
+                return new GraphQlObject("AppInfo") { ["version"] = () => Version };
+            case "connectorsForManagers":
+                if (!await WaitForAutoUpgradeAsync(cancellationToken))
+                {
+                    throw new GraphQlFieldException(AutoUpgradeTimedOutMessage, "FUNCTIONAL_ERROR",
+                        new JsonObject { ["timeout"] = (AutoUpgrade?.Timeout ?? TimeSpan.FromSeconds(90)).TotalMilliseconds, ["http_status"] = 400, ["genre"] = "BUSINESS" });
+                }
+                return ListedConnectors(injects: true).Select(ManagedConnector).ToList();
+            case "registerConnectorsManager":
             {
-                var id = input.GetProperty("id").GetString()!;
-                var pem = input.GetProperty("public_key").GetString()!;
-                if (ImportCanonicalPublicKey(pem, pkcs1: true) is not { } key) return (null, "public_key is not an RSA public key in PKCS#1 PEM form (-----BEGIN RSA PUBLIC KEY-----, 64-column lines, LF, final newline)");
-                if (!TryRegister(id, input.GetProperty("name").GetString()!, pem, key))
+                var (id, name, pem) = (Text(input, "id"), Text(input, "name"), Text(input, "public_key"));
+                if (ImportCanonicalPublicKey(pem, pkcs1: true) is not { } key)
+                {
+                    Reject("public_key is not an RSA public key in canonical PKCS#1 PEM form");
+                    throw new GraphQlFieldException("public_key is not an RSA public key in PKCS#1 PEM form (-----BEGIN RSA PUBLIC KEY-----, 64-column lines, LF, final newline)", GraphQlEngine.BadUserInput);
+                }
+                if (Register(id, name, pem, key) == RegisterOutcome.AnotherManagerExists)
                 {
                     key.Dispose();
-                    return (null, OnlyOneManagerMessage);
+                    throw new GraphQlFieldException(OnlyOneManagerMessage, "UNSUPPORTED_ERROR", new JsonObject { ["id"] = id, ["http_status"] = 500, ["genre"] = "BUSINESS" });
                 }
-                return (new JsonObject { ["id"] = id, ["about_version"] = Version }, null);
+                return ConnectorManager();
             }
-            case StandInOperation.Ping:
+            case "updateConnectorManagerStatus":
             {
-                var id = input.GetProperty("id").GetString()!;
-                if (!IsRegisteredManager(id)) return (null, NotFoundMessage);
+                var id = Text(input, "id");
+                if (!IsRegisteredManager(id)) throw NotFound(id, "ConnectorManager");
                 RecordPing(id);
-                return (new JsonObject { ["id"] = id, ["about_version"] = Version }, null);
+                return ConnectorManager();
             }
-            case StandInOperation.Status:
-                return ReportStatus(input.GetProperty("id").GetString()!, input.GetProperty("status").GetString()!) is { } updated
-                    ? (ConvertConnector(updated, ToJson), null)
-                    : (null, NotFoundMessage);
-            case StandInOperation.Logs:
+            case "updateConnectorCurrentStatus":
             {
-                var id = input.GetProperty("id").GetString()!;
-                var lines = input.GetProperty("logs").EnumerateArray().Select(l => l.GetString()!).ToList();
-                return ReportLogs(id, lines) ? (JsonValue.Create(id), null) : (null, NotFoundMessage);
+                var id = Text(input, "id");
+                var updated = ReportStatus(id, Text(input, "status")) ?? throw NotFound(id, "Connector");
+                return ManagedConnector(Listed(updated, injects: true));
+            }
+            case "updateConnectorLogs":
+            {
+                var id = Text(input, "id");
+                ReportLogs(id, [.. input!["logs"]!.AsArray().Select(l => l!.GetValue<string>())], knownOnly: false);
+                return id;
             }
             default:
             {
-                var id = input.GetProperty("id").GetString()!;
-                var report = new StandInHealthReport(id, input.GetProperty("restart_count").GetInt32(), input.GetProperty("started_at").GetString()!,
-                    input.GetProperty("is_in_reboot_loop").GetBoolean());
-                return ReportHealth(report) is not null ? (JsonValue.Create(id), null) : (null, NotFoundMessage);
+                var id = Text(input, "id");
+                ReportHealth(new StandInHealthReport(id, input!["restart_count"]!.GetValue<int>(), Text(input, "started_at"), input["is_in_reboot_loop"]!.GetValue<bool>()),
+                    knownOnly: false);
+                return id;
             }
         }
     }
 
-    private static JsonNode ToJson(StandInConnector c, Func<StandInEntry, string?> value) => new JsonObject
-    {
-        ["id"] = c.Id,
-        ["name"] = c.Name,
-        ["manager_contract_hash"] = c.Hash,
-        ["manager_contract_image"] = c.Image,
-        ["manager_current_status"] = c.CurrentStatus,
-        ["manager_requested_status"] = c.RequestedStatus,
-        ["manager_contract_configuration"] = new JsonArray([.. c.Configuration.Select(e => (JsonNode)new JsonObject
-        {
-            ["key"] = e.Key,
-            ["value"] = value(e),
-            ["encrypted"] = e.Encrypted,
-        })]),
-    };
+    /// <summary>What a resolver meets when the optional input is left out: Node's TypeError, as OpenCTI answers it.</summary>
+    private static string Text(JsonObject? input, string field) =>
+        input is null
+            ? throw new GraphQlFieldException($"Cannot read properties of undefined (reading '{field}')", "INTERNAL_SERVER_ERROR")
+            : input[field]!.GetValue<string>();
 
-    private static async Task WriteFaultAsync(HttpContext context, Operation operation, StandInFault fault)
+    private static GraphQlFieldException NotFound(string id, string type) =>
+        new(NotFoundMessage, "FUNCTIONAL_ERROR", new JsonObject { ["id"] = id, ["type"] = type, ["http_status"] = 400, ["genre"] = "BUSINESS" });
+
+    private static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private GraphQlObject? ConnectorManager()
+    {
+        if (Manager is not { } manager) return null;
+        return new GraphQlObject("ConnectorManager")
+        {
+            ["id"] = () => manager.Id,
+            ["standard_id"] = () => "connector-manager--" + manager.Id,
+            ["entity_type"] = () => "ConnectorManager",
+            ["parent_types"] = () => new[] { "Basic-Object", "Internal-Object" },
+            ["name"] = () => manager.Name,
+            ["public_key"] = () => manager.PublicKeyPem,
+            ["last_sync_execution"] = () => ManagerLastSync is { } last ? Iso(last) : null,
+            ["about_version"] = () => Version,
+            ["active"] = () => ManagerActive,
+        };
+    }
+
+    private GraphQlObject ManagedConnector(ListedConnector listed)
+    {
+        var c = listed.Connector;
+        return new GraphQlObject("ManagedConnector")
+        {
+            ["id"] = () => c.Id,
+            ["standard_id"] = () => "connector--" + c.Id,
+            ["entity_type"] = () => "Connector",
+            ["parent_types"] = () => new[] { "Basic-Object", "Internal-Object" },
+            ["name"] = () => c.Name,
+            ["connector_user_id"] = () => null,
+            ["connector_state_timestamp"] = () => c.StateTimestamp is { } t ? Iso(t) : null,
+            ["manager"] = ConnectorManager,
+            ["manager_contract_image"] = () => c.SnapshotMissing ? throw InvalidSnapshot(c) : c.Image,
+            ["manager_current_status"] = () => c.CurrentStatus,
+            ["manager_requested_status"] = () => c.RequestedStatus,
+            ["manager_contract_configuration"] = () => (listed.Entries ?? throw NoManager()).Select(e => new GraphQlObject("ConnectorContractConfiguration")
+            {
+                ["key"] = () => e.Key,
+                ["value"] = () => e.Value,
+                ["encrypted"] = () => e.Encrypted,
+            }).ToList(),
+            ["manager_contract_hash"] = () => c.SnapshotMissing ? throw InvalidSnapshot(c) : listed.Hash ?? throw NoManager(),
+            ["manager_connector_logs"] = () => listed.Logs,
+            ["manager_health_metrics"] = () => listed.Health is not { } h ? null : new GraphQlObject("ConnectorHealthMetrics")
+            {
+                ["restart_count"] = () => h.Report.RestartCount,
+                ["started_at"] = () => h.Report.StartedAt,
+                ["last_update"] = () => Iso(h.ReceivedAt),
+                ["is_in_reboot_loop"] = () => h.Report.IsInRebootLoop,
+            },
+            ["manager_connector_uptime"] = () => listed.Health is { } h && DateTimeOffset.TryParse(h.Report.StartedAt, CultureInfo.InvariantCulture, out var started)
+                && Clock.GetUtcNow() - started is { TotalSeconds: >= 0 } up ? (int)up.TotalSeconds : null,
+        };
+    }
+
+    private static GraphQlFieldException InvalidSnapshot(StandInConnector c) =>
+        new(InvalidSnapshotMessage, "FUNCTIONAL_ERROR", new JsonObject { ["connectorId"] = c.Id, ["http_status"] = 400, ["genre"] = "BUSINESS" });
+
+    private static GraphQlFieldException NoManager() => new(NotRegisteredMessage, "INTERNAL_SERVER_ERROR");
+
+    private static async Task WriteFaultAsync(HttpContext context, string rootField, StandInFault fault)
     {
         switch (fault.Kind)
         {
@@ -244,65 +379,30 @@ public sealed class OpenCtiStandIn : PlatformStandIn
                 await WriteAsync(context, fault.StatusCode, "text/plain", fault.Message);
                 break;
             case StandInFaultKind.GraphQlErrors:
-                await WriteJsonAsync(context, 200, Errors(fault.Message));
+                await WriteJsonAsync(context, 200, new JsonObject { ["errors"] = new JsonArray(new JsonObject { ["message"] = fault.Message }) });
                 break;
             case StandInFaultKind.NullData:
                 await WriteJsonAsync(context, 200, new JsonObject { ["data"] = null });
                 break;
             case StandInFaultKind.NullRootField:
-                await WriteJsonAsync(context, 200, new JsonObject { ["data"] = new JsonObject { [operation.RootField] = null } });
+                await WriteJsonAsync(context, 200, new JsonObject { ["data"] = new JsonObject { [rootField] = null } });
                 break;
             case StandInFaultKind.MalformedJson:
-                await WriteAsync(context, 200, "application/json", $"{{\"data\":{{\"{operation.RootField}\":{{\"id\":");
+                await WriteAsync(context, 200, "application/json", $"{{\"data\":{{\"{rootField}\":{{\"id\":");
                 break;
             case StandInFaultKind.EmptyBody:
                 await WriteAsync(context, 200, "application/json", "");
                 break;
             case StandInFaultKind.WrongType:
-                await WriteJsonAsync(context, 200, new JsonObject { ["data"] = new JsonObject { [operation.RootField] = 42 } });
+                await WriteJsonAsync(context, 200, new JsonObject { ["data"] = new JsonObject { [rootField] = 42 } });
                 break;
         }
     }
 
-    /// <summary>A request the real platform would refuse: 400 with a GraphQL error, and noted.</summary>
-    private async Task RefuseAsync(HttpContext context, string reason, string? message = null)
+    /// <summary>A request Apollo Server refuses before GraphQL runs: HTTP 400 with BAD_REQUEST, and noted.</summary>
+    private async Task BadRequestAsync(HttpContext context, string reason, string message)
     {
         Reject(reason);
-        await WriteJsonAsync(context, 400, Errors(message ?? reason, "GRAPHQL_VALIDATION_FAILED"));
-    }
-
-    private static JsonObject Errors(string message, string? code = null)
-    {
-        var error = new JsonObject { ["message"] = message };
-        if (code is not null) error["extensions"] = new JsonObject { ["code"] = code };
-        return new JsonObject { ["errors"] = new JsonArray(error) };
-    }
-
-    private static string? CheckVariables(Operation operation, JsonElement variables)
-    {
-        if (operation.Input is null)
-        {
-            return variables.ValueKind == JsonValueKind.Null ? null : $"variables are {variables.GetRawText()}, expected null (the query has none)";
-        }
-        if (variables.ValueKind != JsonValueKind.Object || variables.EnumerateObject().Select(p => p.Name).SingleOrDefault() != "input"
-            || variables.EnumerateObject().Count() != 1)
-        {
-            return "variables must be exactly {\"input\": {...}}";
-        }
-        var input = variables.GetProperty("input");
-        if (input.ValueKind != JsonValueKind.Object) return "input is not an object";
-        var names = input.EnumerateObject().Select(p => p.Name).ToList();
-        var expected = operation.Input.Select(f => f.Name).ToList();
-        if (!names.Order(StringComparer.Ordinal).SequenceEqual(expected.Order(StringComparer.Ordinal)) || names.Count != names.Distinct().Count())
-        {
-            return $"input fields are [{string.Join(", ", names)}], expected [{string.Join(", ", expected)}]";
-        }
-        foreach (var (name, type) in operation.Input)
-        {
-            var value = input.GetProperty(name);
-            var ok = IsValid(value, type);
-            if (!ok) return $"input.{name} is {value.GetRawText()}, not a valid {type}";
-        }
-        return null;
+        await WriteJsonAsync(context, 400, GraphQlEngine.ErrorResponse([new GraphQlError(message, "BAD_REQUEST")]));
     }
 }

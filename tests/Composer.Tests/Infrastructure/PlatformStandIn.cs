@@ -15,57 +15,58 @@ using Microsoft.Extensions.Logging;
 namespace Composer.Tests.Infrastructure;
 
 /// <summary>
-/// What the OpenCTI and OpenAEV stand-ins share: a Kestrel server on 127.0.0.1, the platform state (the registered
-/// manager, the connectors, injected faults), the record of what the manager sent, and the control API.
-/// <para>Control API (no token; JSON; same port as the platform API):</para>
-/// <list type="bullet">
-/// <item><c>GET /_standin/state</c>: {"version", "manager": {id, name, public_key} | null, "connectors": [connector],
-/// "registrations": [{id, name}], "pings": n, "status_reports": [{connector_id, status}], "log_reports":
-/// [{connector_id, lines}], "health_reports": [{connector_id, restart_count, started_at, is_in_reboot_loop}],
-/// "rejections": ["why a request was refused"], "requests": n}.</item>
-/// <item><c>POST /_standin/connectors</c> with a connector (added, or replacing the one with its id):
-/// {"id", "name", "image", "hash", "requested_status" (default starting), "current_status" (optional),
-/// "configuration": [{"key", "value", "encrypted" (default false), "version" (1 or 2, default 2), "raw_ciphertext"
-/// (optional: sent instead of encrypting value)}]}; or a list of them.</item>
-/// <item><c>PATCH /_standin/connectors/{id}</c> with any of those fields: changes only them (e.g.
-/// {"requested_status": "stopping"} to stop a connector from the platform side). 404 for an unknown id.</item>
-/// <item><c>DELETE /_standin/connectors/{id}</c>: the platform no longer lists it.</item>
-/// <item><c>POST /_standin/raw-entries</c> {"position": n (optional, default last), "entry": any JSON}: listed verbatim
-/// (e.g. null, or an entry with a missing field).</item>
-/// <item><c>POST /_standin/faults</c> {"operation": version|register|ping|list|status|logs|health, "kind":
-/// http_status|graphql_errors|timeout|null_data|null_root_field|malformed_json|empty_body|wrong_type, "status" (500),
-/// "message", "with_data" (false), "delay_ms" (30000), "times" (optional; default until cleared)};
-/// <c>DELETE /_standin/faults</c> clears them.</item>
-/// <item><c>DELETE /_standin/manager</c>: forget the registered manager (as if OpenCTI were reset).</item>
-/// </list>
+/// What the OpenCTI and OpenAEV stand-ins share: a Kestrel server on 127.0.0.1, the platform state (API tokens and
+/// their capabilities, the registered manager, the connectors with their tokens, logs and health, the platform's
+/// proxy settings, injected faults), the record of what the manager sent, and the control API (under /_standin/ on
+/// the same port, described in <see cref="ControlAsync"/>'s comment and in the README's fixtures section).
+/// Time is the stand-in's <see cref="Clock"/> (the system clock plus an offset the control API can advance).
 /// </summary>
 public abstract partial class PlatformStandIn : IAsyncDisposable
 {
     public const string DefaultToken = "standin-token-7c1e";
 
+    /// <summary>OpenCTI keeps a connector's health this long (connector-&lt;id&gt;-health, expiry 300 s).</summary>
+    public static readonly TimeSpan HealthKept = TimeSpan.FromSeconds(300);
+
+    /// <summary>A manager is active while its last ping is younger than this.</summary>
+    public static readonly TimeSpan ActiveWindow = TimeSpan.FromMinutes(5);
+
     /// <summary>Like Node's JSON.stringify: '+', '&lt;', quotes in text and non-ASCII are not escaped.</summary>
-    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    protected static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, HashSet<string>> _tokens = new(StringComparer.Ordinal);
     private readonly List<StandInConnector> _connectors = [];
     private readonly List<(int? Position, string Json)> _rawEntries = [];
     private readonly Dictionary<StandInOperation, StandInFault> _faults = [];
     private readonly List<StandInRequest> _requests = [];
     private readonly List<StandInRegistration> _registrations = [];
-    private readonly List<string> _pings = [];
+    private readonly List<(string ManagerId, DateTimeOffset At)> _pings = [];
     private readonly List<StandInStatusReport> _statusReports = [];
     private readonly List<StandInLogReport> _logReports = [];
-    private readonly List<StandInHealthReport> _healthReports = [];
+    private readonly List<StandInHealthArrival> _healthReports = [];
+    private readonly Dictionary<string, IReadOnlyList<string>> _currentLogs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StandInHealthArrival> _currentHealth = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _connectorTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Connector, string Key, string Value, int Version), string> _ciphertexts = [];
     private readonly List<string> _rejections = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private StandInRegistration? _manager;
+    private DateTimeOffset? _managerLastSync;
     private RSA? _managerKey;
     private WebApplication? _app;
 
-    protected PlatformStandIn(string token) => Token = token;
+    protected PlatformStandIn(string token)
+    {
+        Token = token;
+        _tokens[token] = ["BYPASS"];
+    }
 
-    /// <summary>The API token the manager must send as Authorization: Bearer.</summary>
+    /// <summary>The API token the manager is configured with (an administrator's: capability BYPASS).</summary>
     public string Token { get; }
+
+    /// <summary>The stand-in's clock: health expiry, manager activity, arrival times, the auto-upgrade wait.</summary>
+    public StandInClock Clock { get; } = new();
 
     /// <summary>The platform version (GetVersion / settings/version, and what pings return).</summary>
     public string Version
@@ -74,6 +75,36 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         set { lock (_gate) field = value; }
     } = "6.9.4";
 
+    /// <summary>
+    /// The platform's own entries (CONNECTOR_ID, CONNECTOR_NAME, CONNECTOR_TYPE, OPENCTI_TOKEN, the five proxy keys)
+    /// in explicitly added connectors too; catalog and migrated connectors always carry them. Off by default until
+    /// the product handles them (issue 14 item 2); a real OpenCTI injects them everywhere.
+    /// </summary>
+    public bool InjectPlatformEntries
+    {
+        get { lock (_gate) return field; }
+        set { lock (_gate) field = value; }
+    }
+
+    public StandInPlatformProxy PlatformProxy
+    {
+        get { lock (_gate) return field; }
+        set { lock (_gate) field = value; }
+    } = new();
+
+    /// <summary>The catalog manager's auto-upgrade wait before listings; null (the default): the catalog manager is off, no wait.</summary>
+    public StandInAutoUpgrade? AutoUpgrade
+    {
+        get { lock (_gate) return field; }
+        set { lock (_gate) field = value; }
+    }
+
+    public StandInListingShape ListingShape
+    {
+        get { lock (_gate) return field; }
+        set { lock (_gate) field = value; }
+    } = new();
+
     public int Port { get; private set; }
 
     /// <summary>The platform URL to configure (opencti.url / openaev.url).</summary>
@@ -81,16 +112,71 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
 
     public StandInRegistration? Manager { get { lock (_gate) return _manager; } }
 
+    /// <summary>When the manager last registered or pinged (OpenCTI last_sync_execution), on the stand-in clock.</summary>
+    public DateTimeOffset? ManagerLastSync { get { lock (_gate) return _managerLastSync; } }
+
+    /// <summary>OpenCTI's ConnectorManager.active: the last ping (or registration) is under 5 minutes old.</summary>
+    public bool ManagerActive
+    {
+        get { lock (_gate) return _managerLastSync is { } last && Clock.GetUtcNow() - last < ActiveWindow; }
+    }
+
     public IReadOnlyList<StandInConnector> Connectors { get { lock (_gate) return [.. _connectors]; } }
     public IReadOnlyList<StandInRequest> Requests { get { lock (_gate) return [.. _requests]; } }
     public IReadOnlyList<StandInRegistration> Registrations { get { lock (_gate) return [.. _registrations]; } }
-    public IReadOnlyList<string> Pings { get { lock (_gate) return [.. _pings]; } }
+
+    /// <summary>The manager id of every accepted ping.</summary>
+    public IReadOnlyList<string> Pings { get { lock (_gate) return [.. _pings.Select(p => p.ManagerId)]; } }
+
+    /// <summary>When each accepted ping arrived, on the stand-in clock.</summary>
+    public IReadOnlyList<DateTimeOffset> PingTimes { get { lock (_gate) return [.. _pings.Select(p => p.At)]; } }
+
     public IReadOnlyList<StandInStatusReport> StatusReports { get { lock (_gate) return [.. _statusReports]; } }
     public IReadOnlyList<StandInLogReport> LogReports { get { lock (_gate) return [.. _logReports]; } }
-    public IReadOnlyList<StandInHealthReport> HealthReports { get { lock (_gate) return [.. _healthReports]; } }
+    public IReadOnlyList<StandInHealthReport> HealthReports { get { lock (_gate) return [.. _healthReports.Select(h => h.Report)]; } }
 
-    /// <summary>Requests refused because they were not what the real platform accepts (wrong document, variables, body ...).</summary>
+    /// <summary>Every health report with its arrival time: "health reached the platform at least every 4 minutes" is read here.</summary>
+    public IReadOnlyList<StandInHealthArrival> HealthArrivals { get { lock (_gate) return [.. _healthReports]; } }
+
+    /// <summary>Requests refused because they were not what the real platform accepts (wrong document, variables, body, token, capability ...).</summary>
     public IReadOnlyList<string> Rejections { get { lock (_gate) return [.. _rejections]; } }
+
+    /// <summary>The health the platform shows for a connector now: the last report, unless older than 300 s.</summary>
+    public StandInHealthArrival? CurrentHealth(string connectorId)
+    {
+        lock (_gate) return CurrentHealthLocked(connectorId);
+    }
+
+    private StandInHealthArrival? CurrentHealthLocked(string connectorId) =>
+        _currentHealth.TryGetValue(connectorId, out var health) && Clock.GetUtcNow() - health.ReceivedAt < HealthKept ? health : null;
+
+    /// <summary>The logs the platform shows for a connector: the last upload (each one replaces the previous).</summary>
+    public IReadOnlyList<string> CurrentLogs(string connectorId)
+    {
+        lock (_gate) return _currentLogs.GetValueOrDefault(connectorId) ?? [];
+    }
+
+    /// <summary>Accepts another API token, whose user holds these capabilities (e.g. CONNECTORAPI, SETTINGS_SETACCESSES, BYPASS).</summary>
+    public void AddToken(string token, IEnumerable<string> capabilities)
+    {
+        lock (_gate) _tokens[token] = [.. capabilities];
+    }
+
+    public bool RemoveToken(string token)
+    {
+        lock (_gate) return _tokens.Remove(token);
+    }
+
+    /// <summary>The capabilities of the request's Bearer token; null when it carries no token the platform knows.</summary>
+    protected IReadOnlySet<string>? Capabilities(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization;
+        if (header.Count != 1 || header[0] is not { } value || !value.StartsWith("Bearer ", StringComparison.Ordinal)) return null;
+        lock (_gate) return _tokens.TryGetValue(value["Bearer ".Length..], out var capabilities) ? capabilities : null;
+    }
+
+    /// <summary>True when the request carries a Bearer token the platform knows.</summary>
+    protected bool HasToken(HttpContext context) => Capabilities(context) is not null;
 
     /// <summary>Adds a connector, or replaces the one with the same id (keeping its place).</summary>
     public void AddConnector(StandInConnector connector)
@@ -103,6 +189,53 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         }
         Signal();
     }
+
+    /// <summary>
+    /// Adds a connector the catalog way (OpenCTI managedConnectorAdd): name cleaned (runs of non-alphanumerics to
+    /// '-', lower case, trimmed, 63 characters at most) and refused when taken, requested status <c>stopped</c>
+    /// (OpenAEV: <c>stopping</c>, current <c>stopped</c>), hash computed, the platform's entries injected, state
+    /// timestamp now. With <paramref name="migrated"/> (connectorMigrateToManaged) the name is kept as given, taken or not.
+    /// </summary>
+    /// <returns>The stored connector.</returns>
+    public StandInConnector AddCatalogConnector(string name, string image, IReadOnlyList<StandInEntry>? configuration = null, string? id = null,
+        string type = "EXTERNAL_IMPORT", bool migrated = false)
+    {
+        StandInConnector connector;
+        lock (_gate)
+        {
+            var storedName = migrated ? name : CleanName(name);
+            if (storedName.Length < 2) throw new ArgumentException($"Invalid connector name \"{name}\"");
+            if (!migrated && _connectors.Any(c => c.Name == storedName)) throw new InvalidOperationException("CONNECTOR_NAME_ALREADY_EXISTS");
+            connector = new StandInConnector(id ?? Guid.NewGuid().ToString(), storedName, image, null, CatalogRequestedStatus, CatalogCurrentStatus)
+            {
+                Configuration = configuration ?? [],
+                Origin = migrated ? StandInOrigin.Migrated : StandInOrigin.Catalog,
+                Type = type,
+                StateTimestamp = Clock.GetUtcNow(),
+            };
+            if (_connectors.Any(c => c.Id == connector.Id)) throw new InvalidOperationException($"a connector with id {connector.Id} exists");
+            _connectors.Add(connector);
+        }
+        Signal();
+        return connector;
+    }
+
+    /// <summary>The requested status a catalog add stores (OpenCTI "stopped", OpenAEV "stopping").</summary>
+    protected abstract string CatalogRequestedStatus { get; }
+
+    /// <summary>The current status a catalog add stores (OpenCTI none, OpenAEV "stopped").</summary>
+    protected abstract string? CatalogCurrentStatus { get; }
+
+    /// <summary>OpenCTI's sanitizeContainerName.</summary>
+    public static string CleanName(string label)
+    {
+        var cleaned = NonAlphanumerics().Replace(label, "-").ToLowerInvariant().Trim('-');
+        if (cleaned.Length > 63) cleaned = cleaned[..63].TrimEnd('-');
+        return cleaned;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("[^a-zA-Z0-9]+")]
+    private static partial System.Text.RegularExpressions.Regex NonAlphanumerics();
 
     public bool RemoveConnector(string id)
     {
@@ -125,10 +258,42 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         return true;
     }
 
+    /// <summary>The start and stop buttons (updateConnectorRequestedStatus): requested status starting / stopping.</summary>
+    public bool RequestStatus(string id, bool start) => UpdateConnector(id, c => c with { RequestedStatus = start ? "starting" : "stopping" });
+
+    /// <summary>Renews the connector's platform token (OPENCTI_TOKEN): a new token, a new ciphertext, a new contract hash.</summary>
+    public bool RenewToken(string id)
+    {
+        lock (_gate)
+        {
+            if (_connectors.All(c => c.Id != id)) return false;
+            _connectorTokens[id] = NewConnectorToken();
+        }
+        Signal();
+        return true;
+    }
+
+    /// <summary>Resets the connector's state (resetStateConnector): a new state timestamp, so a new contract hash.</summary>
+    public bool ResetState(string id) => UpdateConnector(id, c => c with { StateTimestamp = Clock.GetUtcNow() });
+
     public StandInConnector? GetConnector(string id)
     {
         lock (_gate) return _connectors.Find(c => c.Id == id);
     }
+
+    /// <summary>The platform token of a connector (plaintext, what OPENCTI_TOKEN decrypts to), created on first use.</summary>
+    public string ConnectorToken(string id)
+    {
+        lock (_gate) return ConnectorTokenLocked(id);
+    }
+
+    private string ConnectorTokenLocked(string id)
+    {
+        if (!_connectorTokens.TryGetValue(id, out var token)) _connectorTokens[id] = token = NewConnectorToken();
+        return token;
+    }
+
+    private static string NewConnectorToken() => Guid.NewGuid().ToString();
 
     /// <summary>A listing entry sent verbatim (JSON text, e.g. "null"), at a position among the connectors (default: last).</summary>
     public void AddRawListingEntry(string json, int? position = null)
@@ -152,14 +317,16 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         lock (_gate) _faults.Clear();
     }
 
-    /// <summary>Forgets the registered manager, as a reset platform would.</summary>
+    /// <summary>Forgets the registered manager, as a reset platform (or a deleted manager) would: its next ping finds nothing to update.</summary>
     public void ForgetManager()
     {
         lock (_gate)
         {
             _manager = null;
+            _managerLastSync = null;
             _managerKey?.Dispose();
             _managerKey = null;
+            _ciphertexts.Clear();
         }
         Signal();
     }
@@ -190,7 +357,12 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Parse(host), port));
+        // Log uploads of a flooding connector are large: let them arrive and be judged by the test, not by Kestrel.
+        builder.WebHost.UseKestrel(o =>
+        {
+            o.Listen(IPAddress.Parse(host), port);
+            o.Limits.MaxRequestBodySize = 512L * 1024 * 1024;
+        });
         var app = builder.Build();
         app.Run(DispatchAsync);
         await app.StartAsync();
@@ -211,7 +383,7 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            // The client gave up (a timeout fault): nothing to answer.
+            // The client gave up (a timeout fault, a held listing): nothing to answer.
         }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
@@ -227,18 +399,19 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     // ---- helpers for the platform handlers ----
 
     /// <summary>The JSON types of request fields, as the platforms' schemas declare them.</summary>
-    protected enum FieldType { NonEmptyString, String, Int32, Count, Bool, Strings, CurrentStatus, Rfc3339 }
+    protected enum FieldType { NonEmptyString, NonBlankString, String, Int32, Count, Bool, Strings, CurrentStatus, Rfc3339 }
 
     protected static bool IsValid(JsonElement value, FieldType type) => type switch
     {
         FieldType.NonEmptyString => value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0,
+        FieldType.NonBlankString => value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString()),
         FieldType.String => value.ValueKind == JsonValueKind.String,
         FieldType.Int32 => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out _),
         FieldType.Count => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= 0,
         FieldType.Bool => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
         FieldType.Strings => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(l => l.ValueKind == JsonValueKind.String),
         FieldType.CurrentStatus => value.ValueKind == JsonValueKind.String && value.GetString() is "started" or "stopped",
-        _ => value.ValueKind == JsonValueKind.String && Rfc3339().IsMatch(value.GetString()!),
+        _ => value.ValueKind == JsonValueKind.String && GraphQlEngine.IsRfc3339(value.GetString()!),
     };
 
     /// <summary>
@@ -262,9 +435,6 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         return null;
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")]
-    private static partial System.Text.RegularExpressions.Regex Rfc3339();
-
     protected static async Task<string> ReadBodyAsync(HttpContext context)
     {
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
@@ -280,10 +450,6 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         }
         Signal();
     }
-
-    /// <summary>True when the request carries exactly "Bearer &lt;token&gt;".</summary>
-    protected bool HasToken(HttpContext context) =>
-        context.Request.Headers.Authorization.Count == 1 && context.Request.Headers.Authorization[0] == "Bearer " + Token;
 
     protected void Reject(string reason)
     {
@@ -306,19 +472,28 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         }
     }
 
-    /// <summary>Registers the manager, or refuses a second manager id (only one manager per platform).</summary>
-    protected bool TryRegister(string id, string name, string publicKeyPem, RSA publicKey)
+    protected enum RegisterOutcome { Registered, Updated, AnotherManagerExists }
+
+    /// <summary>
+    /// Registers the manager: a known id is updated (name, key, last sync); a new id while another manager exists is
+    /// refused (<paramref name="oneManager"/>) or replaces it.
+    /// </summary>
+    protected RegisterOutcome Register(string id, string name, string publicKeyPem, RSA publicKey, bool oneManager = true)
     {
+        RegisterOutcome outcome;
         lock (_gate)
         {
-            if (_manager is not null && _manager.Id != id) return false;
+            if (_manager is not null && _manager.Id != id && oneManager) return RegisterOutcome.AnotherManagerExists;
+            outcome = _manager?.Id == id ? RegisterOutcome.Updated : RegisterOutcome.Registered;
+            if (_manager?.PublicKeyPem != publicKeyPem) _ciphertexts.Clear();
             _manager = new StandInRegistration(id, name, publicKeyPem);
+            _managerLastSync = Clock.GetUtcNow();
             _managerKey?.Dispose();
             _managerKey = publicKey;
             _registrations.Add(_manager);
         }
         Signal();
-        return true;
+        return outcome;
     }
 
     protected bool IsRegisteredManager(string id)
@@ -326,9 +501,20 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         lock (_gate) return _manager?.Id == id;
     }
 
+    protected bool HasManager
+    {
+        get { lock (_gate) return _manager is not null; }
+    }
+
+    /// <summary>Records an accepted ping: the manager's last sync is now.</summary>
     protected void RecordPing(string managerId)
     {
-        lock (_gate) _pings.Add(managerId);
+        lock (_gate)
+        {
+            var now = Clock.GetUtcNow();
+            _pings.Add((managerId, now));
+            _managerLastSync = now;
+        }
         Signal();
     }
 
@@ -349,58 +535,158 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         return updated;
     }
 
-    protected bool ReportLogs(string connectorId, IReadOnlyList<string> lines)
+    /// <summary>Records an upload; it replaces the connector's shown logs. <paramref name="knownOnly"/>: refuse (false) for an unknown connector.</summary>
+    protected bool ReportLogs(string connectorId, IReadOnlyList<string> lines, bool knownOnly)
     {
         lock (_gate)
         {
-            if (_connectors.All(c => c.Id != connectorId)) return false;
+            if (knownOnly && _connectors.All(c => c.Id != connectorId)) return false;
             _logReports.Add(new StandInLogReport(connectorId, lines));
+            _currentLogs[connectorId] = lines;
         }
         Signal();
         return true;
     }
 
-    protected StandInConnector? ReportHealth(StandInHealthReport report)
+    /// <summary>Records a health report with its arrival time; false when <paramref name="knownOnly"/> and the connector is unknown.</summary>
+    protected bool ReportHealth(StandInHealthReport report, bool knownOnly)
     {
-        StandInConnector? connector;
         lock (_gate)
         {
-            connector = _connectors.Find(c => c.Id == report.ConnectorId);
-            if (connector is not null) _healthReports.Add(report);
+            if (knownOnly && _connectors.All(c => c.Id != report.ConnectorId)) return false;
+            var arrival = new StandInHealthArrival(report, Clock.GetUtcNow());
+            _healthReports.Add(arrival);
+            _currentHealth[report.ConnectorId] = arrival;
         }
         Signal();
-        return connector;
+        return true;
     }
 
-    /// <summary>The listing: every connector converted, raw entries inserted at their positions; null before registration.</summary>
-    protected List<JsonNode?>? Listing(Func<StandInConnector, Func<StandInEntry, string?>, JsonNode> convert)
+    /// <summary>A listed entry of a contract, as the platform sends it (value already encrypted when it is a secret).</summary>
+    protected sealed record ListedEntry(string Key, string? Value, bool? Encrypted);
+
+    /// <summary>What the platform lists for a connector (one consistent snapshot, so that the hash matches the entries).</summary>
+    protected sealed record ListedConnector(StandInConnector Connector, IReadOnlyList<ListedEntry>? Entries, string? Hash,
+        IReadOnlyList<string> Logs, StandInHealthArrival? Health);
+
+    /// <summary>
+    /// The connectors as listed now, padding included; entries and hash null when no manager is registered (the
+    /// platform cannot encrypt a contract without the manager's key). <paramref name="injects"/>: this platform adds its own entries.
+    /// </summary>
+    protected List<ListedConnector> ListedConnectors(bool injects)
     {
         lock (_gate)
         {
-            if (_managerKey is null) return null;
-            var key = _managerKey;
-            var list = _connectors.Select(c => (JsonNode?)convert(c, e => EntryValue(key, e))).ToList();
-            foreach (var (position, json) in _rawEntries)
+            var shape = ListingShape;
+            var connectors = new List<StandInConnector>(_connectors);
+            if (shape.PadBytes > 0 && !shape.PadAsConnectors && connectors.Count > 0)
             {
-                var node = JsonNode.Parse(json);
-                list.Insert(position is { } p ? Math.Clamp(p, 0, list.Count) : list.Count, node);
+                connectors[0] = connectors[0] with { Configuration = [.. connectors[0].Configuration, new StandInEntry("STANDIN_PADDING", new string('x', checked((int)shape.PadBytes)))] };
             }
-            return list;
+            else if (shape.PadBytes > 0)
+            {
+                var padding = new string('x', 1000);
+                for (var i = 0; i < (shape.PadBytes + 999) / 1000; i++)
+                {
+                    connectors.Add(new StandInConnector($"standin-padding-{i}", $"padding-{i}", "composer-test/padding:none", "padding", "stopping")
+                    {
+                        Configuration = [new StandInEntry("STANDIN_PADDING", padding)],
+                    });
+                }
+            }
+            return [.. connectors.Select(c => ListLocked(c, injects))];
         }
     }
 
-    /// <summary>The wire value of an entry: plaintext, or encrypted for the registered key.</summary>
-    private static string? EntryValue(RSA key, StandInEntry entry) =>
-        !entry.Encrypted ? entry.Value
-        : entry.RawCiphertext ?? (entry.Value is null ? null : SecretEncryption.Encrypt(key, entry.Value, entry.Version));
-
-    /// <summary>One connector as its platform shows it (secrets encrypted for the registered key, or null without one).</summary>
-    protected JsonNode ConvertConnector(StandInConnector connector, Func<StandInConnector, Func<StandInEntry, string?>, JsonNode> convert)
+    /// <summary>One connector as listed now (status and health reports answer with it too).</summary>
+    protected ListedConnector Listed(StandInConnector connector, bool injects)
     {
-        lock (_gate)
+        lock (_gate) return ListLocked(connector, injects);
+    }
+
+    private ListedConnector ListLocked(StandInConnector c, bool injects)
+    {
+        var logs = _currentLogs.GetValueOrDefault(c.Id) ?? [];
+        var health = CurrentHealthLocked(c.Id);
+        if (_managerKey is not { } key) return new ListedConnector(c, null, c.Hash, logs, health);
+        var entries = EntriesLocked(c, key, injects && (c.IsPlatformManaged || InjectPlatformEntries));
+        return new ListedConnector(c, entries, c.Hash ?? ContractHash(c, entries), logs, health);
+    }
+
+    private List<ListedEntry> EntriesLocked(StandInConnector c, RSA key, bool inject)
+    {
+        var entries = new List<ListedEntry>();
+        foreach (var e in c.Configuration)
         {
-            var key = _managerKey;
-            return convert(connector, e => key is null ? (e.Encrypted ? null : e.Value) : EntryValue(key, e));
+            if (inject && ProxyKeys.Contains(e.Key)) continue; // the platform's proxy settings replace stored ones
+            entries.Add(new ListedEntry(e.Key, EntryValueLocked(c.Id, key, e), e.Encrypted));
+        }
+        if (!inject) return entries;
+        entries.Add(new ListedEntry("CONNECTOR_ID", c.Id, null));
+        entries.Add(new ListedEntry("CONNECTOR_NAME", c.Name, null));
+        entries.Add(new ListedEntry("CONNECTOR_TYPE", c.Type, null));
+        entries.Add(new ListedEntry("OPENCTI_TOKEN", EntryValueLocked(c.Id, key, StandInEntry.Secret("OPENCTI_TOKEN", ConnectorTokenLocked(c.Id))), true));
+        foreach (var (proxyKey, value) in ProxyEntries(PlatformProxy)) entries.Add(new ListedEntry(proxyKey, value, null));
+        return entries;
+    }
+
+    private static readonly string[] ProxyKeys = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "HTTPS_CA_CERTIFICATES", "HTTPS_PROXY_REJECT_UNAUTHORIZED"];
+
+    /// <summary>
+    /// OpenCTI's proxy-config: NO_PROXY trimmed, deduplicated, without entries Python's urllib cannot use (a '*' not
+    /// in a leading-dot suffix, a CIDR); CA certificates joined by a newline; reject_unauthorized as "true"/"false".
+    /// </summary>
+    public static IReadOnlyList<(string Key, string Value)> ProxyEntries(StandInPlatformProxy proxy)
+    {
+        var noProxy = string.Join(",", proxy.NoProxy.Split(',').Select(s => s.Trim()).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal)
+            .Where(s => !(s.Contains('*') && !s.StartsWith('.')) && !Cidr().IsMatch(s)));
+        var ca = string.Join("\n", proxy.CaCertificates ?? []);
+        var entries = new List<(string Key, string Value)>
+        {
+            ("HTTP_PROXY", proxy.HttpProxy), ("HTTPS_PROXY", proxy.HttpsProxy), ("NO_PROXY", noProxy), ("HTTPS_CA_CERTIFICATES", ca),
+        };
+        if (proxy.OmitEmpty) entries.RemoveAll(e => e.Value.Length == 0);
+        entries.Add(("HTTPS_PROXY_REJECT_UNAUTHORIZED", proxy.RejectUnauthorized ? "true" : "false"));
+        return entries;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"/\d{1,2}$")]
+    private static partial System.Text.RegularExpressions.Regex Cidr();
+
+    /// <summary>
+    /// The contract hash as the platform computes it: over the image, every listed key and value (ciphertexts
+    /// included) and the state timestamp (a short SHA-256 here; OpenCTI's own shortHash differs, its inputs do not).
+    /// </summary>
+    private static string ContractHash(StandInConnector c, IReadOnlyList<ListedEntry> entries)
+    {
+        var text = new StringBuilder(c.Image).Append('\n');
+        foreach (var e in entries) text.Append(e.Key).Append('|').Append(e.Value).Append('\n');
+        text.Append(c.StateTimestamp?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
+    }
+
+    /// <summary>The wire value of an entry: plaintext, or encrypted once for the registered key and then listed the same.</summary>
+    private string? EntryValueLocked(string connectorId, RSA key, StandInEntry entry)
+    {
+        if (!entry.Encrypted) return entry.Value;
+        if (entry.RawCiphertext is not null || entry.Value is null) return entry.RawCiphertext;
+        var cacheKey = (connectorId, entry.Key, entry.Value, entry.Version);
+        if (!_ciphertexts.TryGetValue(cacheKey, out var ciphertext)) _ciphertexts[cacheKey] = ciphertext = SecretEncryption.Encrypt(key, entry.Value, entry.Version);
+        return ciphertext;
+    }
+
+    /// <summary>The raw entries to insert into a listing, with their positions.</summary>
+    protected List<(int? Position, string Json)> RawEntries()
+    {
+        lock (_gate) return [.. _rawEntries];
+    }
+
+    /// <summary>Inserts the raw entries into a listed array, at their positions (default: last).</summary>
+    protected void InsertRawEntries(JsonArray list)
+    {
+        foreach (var (position, json) in RawEntries())
+        {
+            list.Insert(position is { } p ? Math.Clamp(p, 0, list.Count) : list.Count, JsonNode.Parse(json));
         }
     }
 
@@ -414,6 +700,43 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     protected static Task WriteJsonAsync(HttpContext context, int status, JsonNode? body) =>
         WriteAsync(context, status, "application/json", body?.ToJsonString(Relaxed) ?? "null");
 
+    /// <summary>Writes a listing answer, slowly when <see cref="ListingShape"/> says to dribble.</summary>
+    protected async Task WriteListingAsync(HttpContext context, int status, JsonNode? body)
+    {
+        var shape = ListingShape;
+        if (shape.DribbleBytes <= 0)
+        {
+            await WriteJsonAsync(context, status, body);
+            return;
+        }
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        var bytes = Encoding.UTF8.GetBytes(body?.ToJsonString(Relaxed) ?? "null");
+        for (var offset = 0; offset < bytes.Length; offset += shape.DribbleBytes)
+        {
+            await context.Response.Body.WriteAsync(bytes.AsMemory(offset, Math.Min(shape.DribbleBytes, bytes.Length - offset)), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            if (offset + shape.DribbleBytes < bytes.Length) await Task.Delay(shape.DribbleInterval, context.RequestAborted);
+        }
+    }
+
+    /// <summary>
+    /// The catalog manager's auto-upgrade wait (managed-connector-auto-upgrade-readiness): returns once upgrades have
+    /// settled (checked every poll interval), or false when the timeout passed first.
+    /// </summary>
+    protected async Task<bool> WaitForAutoUpgradeAsync(CancellationToken cancellationToken)
+    {
+        if (AutoUpgrade is not { } wait) return true;
+        var timeoutAt = Clock.GetUtcNow() + wait.Timeout;
+        while (Clock.GetUtcNow() < timeoutAt)
+        {
+            if (AutoUpgrade is not { } current || current.ReadyAt is { } ready && Clock.GetUtcNow() >= ready) return true;
+            var left = timeoutAt - Clock.GetUtcNow();
+            await Task.Delay(left < current.Poll ? left : current.Poll, cancellationToken);
+        }
+        return false;
+    }
+
     private void Signal()
     {
         TaskCompletionSource previous;
@@ -425,100 +748,41 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         previous.TrySetResult();
     }
 
-    // ---- control API ----
-
-    private async Task ControlAsync(HttpContext context)
-    {
-        var path = context.Request.Path.Value!["/_standin".Length..].TrimEnd('/');
-        var method = context.Request.Method;
-        try
-        {
-            switch (method, path)
-            {
-                case ("GET", "/state"):
-                    await WriteAsync(context, 200, "application/json", StateJson());
-                    return;
-                case ("POST", "/connectors"):
-                {
-                    var node = JsonNode.Parse(await ReadBodyAsync(context));
-                    var items = node is JsonArray array ? array.ToList() : [node];
-                    foreach (var item in items) AddConnector(StandInJson.ReadConnector(item!.AsObject()));
-                    context.Response.StatusCode = 204;
-                    return;
-                }
-                case ("PATCH", _) when path.StartsWith("/connectors/", StringComparison.Ordinal):
-                {
-                    var patch = JsonNode.Parse(await ReadBodyAsync(context))!.AsObject();
-                    var found = UpdateConnector(Uri.UnescapeDataString(path["/connectors/".Length..]), c => StandInJson.Patch(c, patch));
-                    if (found) context.Response.StatusCode = 204;
-                    else await WriteAsync(context, 404, "text/plain", "no such connector");
-                    return;
-                }
-                case ("DELETE", _) when path.StartsWith("/connectors/", StringComparison.Ordinal):
-                {
-                    var found = RemoveConnector(Uri.UnescapeDataString(path["/connectors/".Length..]));
-                    if (found) context.Response.StatusCode = 204;
-                    else await WriteAsync(context, 404, "text/plain", "no such connector");
-                    return;
-                }
-                case ("POST", "/raw-entries"):
-                {
-                    var body = JsonNode.Parse(await ReadBodyAsync(context))!.AsObject();
-                    AddRawListingEntry(body["entry"]?.ToJsonString() ?? "null", body["position"]?.GetValue<int>());
-                    context.Response.StatusCode = 204;
-                    return;
-                }
-                case ("POST", "/faults"):
-                {
-                    var (operation, fault) = StandInJson.ReadFault(JsonNode.Parse(await ReadBodyAsync(context))!.AsObject());
-                    InjectFault(operation, fault);
-                    context.Response.StatusCode = 204;
-                    return;
-                }
-                case ("DELETE", "/faults"):
-                    ClearFaults();
-                    context.Response.StatusCode = 204;
-                    return;
-                case ("DELETE", "/manager"):
-                    ForgetManager();
-                    context.Response.StatusCode = 204;
-                    return;
-                default:
-                    await WriteAsync(context, 404, "text/plain", $"no control endpoint {method} /_standin{path}");
-                    return;
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException)
-        {
-            await WriteAsync(context, 400, "text/plain", ex.Message);
-        }
-    }
-
-    /// <summary>The whole state as the control API shows it.</summary>
+    /// <summary>The whole state as the control API shows it (no token, no decrypted secret).</summary>
     public string StateJson()
     {
         lock (_gate)
         {
+            var now = Clock.GetUtcNow();
             var state = new JsonObject
             {
                 ["version"] = Version,
-                ["manager"] = _manager is null ? null : new JsonObject { ["id"] = _manager.Id, ["name"] = _manager.Name, ["public_key"] = _manager.PublicKeyPem },
-                ["connectors"] = new JsonArray([.. _connectors.Select(StandInJson.WriteConnector)]),
+                ["now"] = now.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                ["manager"] = _manager is null ? null : new JsonObject
+                {
+                    ["id"] = _manager.Id,
+                    ["name"] = _manager.Name,
+                    ["public_key"] = _manager.PublicKeyPem,
+                    ["last_sync_execution"] = _managerLastSync?.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                    ["active"] = _managerLastSync is { } last && now - last < ActiveWindow,
+                },
+                ["connectors"] = new JsonArray([.. _connectors.Select(c =>
+                {
+                    var node = StandInJson.WriteConnector(c);
+                    node["current_health"] = CurrentHealthLocked(c.Id) is { } h ? StandInJson.WriteHealth(h) : null;
+                    node["current_logs"] = new JsonArray([.. (_currentLogs.GetValueOrDefault(c.Id) ?? []).Select(l => (JsonNode)JsonValue.Create(l))]);
+                    return node;
+                })]),
                 ["registrations"] = new JsonArray([.. _registrations.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["name"] = r.Name })]),
                 ["pings"] = _pings.Count,
+                ["ping_times"] = new JsonArray([.. _pings.Select(p => (JsonNode)JsonValue.Create(p.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture)))]),
                 ["status_reports"] = new JsonArray([.. _statusReports.Select(r => (JsonNode)new JsonObject { ["connector_id"] = r.ConnectorId, ["status"] = r.Status })]),
                 ["log_reports"] = new JsonArray([.. _logReports.Select(r => (JsonNode)new JsonObject
                 {
                     ["connector_id"] = r.ConnectorId,
                     ["lines"] = new JsonArray([.. r.Lines.Select(l => (JsonNode)JsonValue.Create(l))]),
                 })]),
-                ["health_reports"] = new JsonArray([.. _healthReports.Select(r => (JsonNode)new JsonObject
-                {
-                    ["connector_id"] = r.ConnectorId,
-                    ["restart_count"] = r.RestartCount,
-                    ["started_at"] = r.StartedAt,
-                    ["is_in_reboot_loop"] = r.IsInRebootLoop,
-                })]),
+                ["health_reports"] = new JsonArray([.. _healthReports.Select(StandInJson.WriteHealth)]),
                 ["rejections"] = new JsonArray([.. _rejections.Select(r => (JsonNode)JsonValue.Create(r))]),
                 ["requests"] = _requests.Count,
             };
@@ -537,4 +801,14 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
         lock (_gate) _managerKey?.Dispose();
         GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>The stand-ins' clock: the system clock plus an offset that tests (or the control API) move forward.</summary>
+public sealed class StandInClock : TimeProvider
+{
+    private long _offsetTicks;
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 }

@@ -11,24 +11,32 @@ namespace Composer.Tests.Infrastructure;
 /// CONNECTOR_ID, then <see cref="CaPresentLine"/> or <see cref="CaMissingLine"/> for the file at
 /// /etc/ssl/certs/composer-ca-bundle.pem, then <see cref="StderrLine"/> on stderr, then "tick 1", "tick 2", ... one per
 /// TICK_SECONDS (default 1). With EXIT_AFTER=n it exits with code 1 after tick n (for restart counts). SIGTERM ends it
-/// within a tick, printing <see cref="StopLine"/>. Push it into a registry with <see cref="PushToAsync"/>.
+/// within a tick, printing <see cref="StopLine"/>. Two more modes, chosen by the contract's environment:
+/// CRASH_EXIT_CODE=n prints the start line, CRASH_LINES (default 3) lines "crash line i of n" and
+/// <see cref="CrashLine"/> on stderr, then exits with code n at once (with restart policy unless-stopped it
+/// crash-loops); FLOOD=1 prints the start line, then one line of FLOOD_LINE_BYTES (default 1000) again and again
+/// without pause until stopped (FLOOD_CONTROL=1: with escape sequences, BEL, CR, other control characters and invalid
+/// UTF-8 bytes; FLOOD_STDERR=1: on stderr too). Push it into a registry with <see cref="PushToAsync"/>.
 /// Inject with [ClassDataSource&lt;TestConnectorImage&gt;(Shared = SharedType.PerTestSession)]; call <see cref="Require"/> first.
 /// </summary>
 public sealed class TestConnectorImage : IAsyncInitializer
 {
     public const string Repository = "composer-test/connector";
-    public const string Tag = "1";
+    /// <summary>Moves with <see cref="Recipe"/>: branches sharing the engine build their own recipe under their own tag instead of fighting over one.</summary>
+    public const string Tag = "2";
     public const string Reference = Repository + ":" + Tag;
 
     /// <summary>Bump when the script changes: an image under <see cref="Reference"/> with another value is rebuilt.</summary>
     public const string RecipeLabel = "composer-test.connector";
-    public const string Recipe = "1";
+    public const string Recipe = "2";
 
     public const string StartLine = "connector started";
     public const string CaPresentLine = "ca bundle: present";
     public const string CaMissingLine = "ca bundle: missing";
     public const string StderrLine = "connector stderr ready";
     public const string StopLine = "connector stopping";
+    public const string CrashLine = "connector crashing with exit code";
+    public const string FloodLine = "flood ";
     public const string CaBundlePath = "/etc/ssl/certs/composer-ca-bundle.pem";
 
     /// <summary>The connector script, shared with the demo's image builder (scripts/stack.sh).</summary>
