@@ -194,6 +194,25 @@ public class DockerTlsTests(TlsDockerEngineFixture tls)
     }
 
     [Test]
+    public async Task Composer_check_probes_the_TLS_engine_through_the_proxy_with_its_CA_and_client_certificate()
+    {
+        tls.Require();
+        await using var manager = await EndToEndManager.CreateAsync(tls.Engine, daemon: $"selector: docker\ndocker:\n  host: {tls.TargetTcpHost}");
+        manager.Environment["DOCKER_TLS_VERIFY"] = "1";
+        manager.Environment["DOCKER_CERT_PATH"] = tls.CertPath;
+        manager.Environment["OPENCTI__WITH_PROXY"] = "true";
+        manager.Environment["HTTPS_PROXY"] = Proxy.Url;
+        manager.Environment["NO_PROXY"] = "127.0.0.1"; // the platform stand-in
+        var check = await manager.RunAsync("check");
+        await Assert.That(check.ExitCode).IsEqualTo(0).Because(check.ToString());
+        var probe = Regex.Match(check.Stdout, "^ok  +opencti docker proxy +[^\n]*$", RegexOptions.Multiline).Value;
+        await Assert.That(probe).Contains($"https://{TestHosts.Target}:{tls.TargetPort} via {Proxy.Url}: answered HTTP 200, TLS certificate validated");
+        var line = Regex.Match(check.Stdout, "^ok  +opencti orchestrator +[^\n]*$", RegexOptions.Multiline).Value;
+        await Assert.That(line).Contains($"(via proxy {Proxy.Url}); TLS, engine certificate verified against {tls.CertPath}/ca.pem");
+        await Assert.That(Proxy.Saw($"CONNECT {TestHosts.Target}:{tls.TargetPort}")).IsTrue().Because(Proxy.Log);
+    }
+
+    [Test]
     [Arguments("environment")]
     [Arguments("keys")]
     public async Task Composer_run_deploys_and_starts_a_connector_on_the_TLS_engine(string configuredBy)

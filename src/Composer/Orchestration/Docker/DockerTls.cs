@@ -265,11 +265,16 @@ internal static class DockerTlsLoader
         if (trimmed.StartsWith("-----BEGIN", StringComparison.Ordinal)) return (trimmed, "inline PEM");
         if (ReadPem(trimmed, out var text) is { } problem)
         {
-            errors.Add(new ConfigDiagnostic(key, provenance.Describe(key), $"cannot read the {what} file \"{trimmed}\": {problem}; expected a PEM file or a PEM block"));
+            // The key is a secret: a value that is not plainly a path (a PEM body without its header, say) is not echoed.
+            var named = key != DockerTls.KeyKey || LooksLikePath(trimmed) ? $"\"{trimmed}\"" : "(the value is not shown: it is neither an absolute path nor a PEM block)";
+            errors.Add(new ConfigDiagnostic(key, provenance.Describe(key), $"cannot read the {what} file {named}: {problem}; expected a PEM file or a PEM block"));
             return null;
         }
         return (text, $"file {trimmed}");
     }
+
+    private static bool LooksLikePath(string value) =>
+        value.Length <= 4096 && Path.IsPathRooted(value) && !value.Any(char.IsWhiteSpace);
 
     /// <summary>
     /// Why the cert path cannot serve: no home for the default, a file where the directory should be, or a

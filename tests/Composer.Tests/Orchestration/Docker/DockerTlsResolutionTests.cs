@@ -284,6 +284,18 @@ public class DockerTlsResolutionTests
     }
 
     [Test]
+    public async Task A_key_value_that_is_neither_a_path_nor_PEM_is_not_echoed()
+    {
+        using var client = Ca.IssueClient("headless");
+        var body = string.Concat(client.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem().Split('\n')[1..^1]);
+        var docker = new DockerSettings { Host = "tcp://d:2376", Tls = new DockerTlsSettings { Ca = [Ca.CertificatePem], Cert = client.ExportCertificatePem(), Key = body } };
+        var error = Resolve(new(), docker).Errors.Single();
+        await Assert.That(error.Key).IsEqualTo("opencti.daemon.docker.tls.key");
+        await Assert.That(error.Message).StartsWith("cannot read the private key file (the value is not shown: it is neither an absolute path nor a PEM block)");
+        await Assert.That(error.ToString()).DoesNotContain(body[..40]);
+    }
+
+    [Test]
     public async Task The_local_socket_ignores_TLS_as_the_docker_CLI_does()
     {
         var resolution = Resolve(new() { ["DOCKER_HOST"] = "unix:///var/run/docker.sock", ["DOCKER_TLS_VERIFY"] = "1", ["DOCKER_CERT_PATH"] = CertPath() });
