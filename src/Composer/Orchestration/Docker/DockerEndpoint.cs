@@ -106,8 +106,9 @@ public sealed record DockerEndpoint
         }
         if (SchemeOf(endpoint.Original) == "http")
         {
-            errors.Add(new ConfigDiagnostic(key, source,
-                $"{endpoint.Display} is plain HTTP (http://) but TLS is asked for by {tlsRequest.RequestedBy}; use tcp://{endpoint.Address.Authority} (or https://)"));
+            // Named after what asked for TLS: the host alone is valid (the validator's), the pair is not.
+            errors.Add(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
+                $"TLS is asked for, but the Docker endpoint {endpoint.Display} ({source}) is plain HTTP (http://); use tcp://{endpoint.Address.Authority} (or https://)"));
             return new DockerEndpointResolution(null, errors, warnings);
         }
         if (!tls.Verify)

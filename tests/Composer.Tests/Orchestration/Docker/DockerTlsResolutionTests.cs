@@ -310,8 +310,14 @@ public class DockerTlsResolutionTests
     public async Task Http_with_TLS_asked_for_is_an_error_naming_both()
     {
         var error = Resolve(new() { ["DOCKER_HOST"] = "http://d:2376", ["DOCKER_TLS_VERIFY"] = "1", ["DOCKER_CERT_PATH"] = CertPath() }).Errors.Single();
-        await Assert.That(error.Key).IsEqualTo("DOCKER_HOST");
-        await Assert.That(error.Message).IsEqualTo("http://d:2376 is plain HTTP (http://) but TLS is asked for by environment DOCKER_TLS_VERIFY; use tcp://d:2376 (or https://)");
+        await Assert.That(error.Key).IsEqualTo("DOCKER_TLS_VERIFY");
+        await Assert.That(error.Message).IsEqualTo("TLS is asked for, but the Docker endpoint http://d:2376 (environment DOCKER_HOST) is plain HTTP (http://); use tcp://d:2376 (or https://)");
+
+        var fromKeys = Load(NewConfigDir(("default.yaml", "opencti:\n  daemon:\n    docker:\n      host: http://d:2375\n      tls:\n        verify: false\n")), BaseEnvironment());
+        var keyError = fromKeys.Errors.Single();
+        await Assert.That(keyError.Key).IsEqualTo("opencti.daemon.docker.tls.verify");
+        await Assert.That(keyError.Source).EndsWith("default.yaml:6:17");
+        await Assert.That(keyError.Message).Contains("(configuration opencti.daemon.docker.host) is plain HTTP");
     }
 
     [Test]
