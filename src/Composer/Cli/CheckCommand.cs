@@ -109,13 +109,13 @@ public static class CheckCommand
                 else await report.WriteAsync($"{section} platform", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
             }
 
-            // The Docker TCP channel has the trust a probe has; Portainer and Kubernetes bring their own CAs, so their
-            // route is proved by the orchestrator's own check (named on its line).
+            // The Docker TCP probe carries the engine's own TLS (its CA, the client certificate); Portainer and
+            // Kubernetes bring their own CAs, so their route is proved by the orchestrator's own check (named on its line).
             var orchestratorProxyOk = true;
             if (platform.Selector is "docker" or "swarm" && settings.Docker.Endpoint is { Transport: not DockerTransport.UnixSocket } tcp)
             {
                 orchestratorProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.DockerTcp, platform.Kind, $"{section} docker proxy",
-                    new Uri(tcp.Address, "_ping"), cancellationToken);
+                    new Uri(tcp.Address, "_ping"), cancellationToken, tcp.Tls?.Endpoint);
             }
             if (!orchestratorProxyOk)
             {
@@ -189,7 +189,7 @@ public static class CheckCommand
     {
         var (orchestrator, error) = ManagerRuntime.CreateOrchestrator(settings, platform, handlers, preflight, environment, libraryLogger, logger,
             TimeProvider.System, observeOnly: true);
-        if (orchestrator is null) return Outcome.Fail($"{platform.Section}.daemon.selector {platform.Selector}: {error}", SelectorHint(platform));
+        if (orchestrator is null) return Outcome.Fail($"{platform.Section}.daemon.selector {platform.Selector}: {error}", SelectorHint(settings, platform));
         await using (orchestrator)
         {
             var failure = await orchestrator.CheckAsync(cancellationToken).ConfigureAwait(false);
@@ -205,14 +205,19 @@ public static class CheckCommand
                 _ => ("", null),
             };
             var via = route is null ? "" : $" (via proxy {route.Redacted})";
+            var tls = platform.Selector is "docker" or "swarm" && settings.Docker.Endpoint is { Transport: DockerTransport.Tcp } tcp ? $"; {tcp.TlsSummary}" : "";
             return failure is null
-                ? Outcome.Ok($"{orchestrator.Kind}{where} answers{via}")
-                : Outcome.Fail(failure.Message + via, SelectorHint(platform));
+                ? Outcome.Ok($"{orchestrator.Kind}{where} answers{via}{tls}")
+                : Outcome.Fail(failure.Message + via + tls, SelectorHint(settings, platform));
         }
     }
 
-    private static string SelectorHint(ResolvedPlatform platform) => platform.Selector switch
+    private static string SelectorHint(ResolvedSettings settings, ResolvedPlatform platform) => platform.Selector switch
     {
+        "docker" or "swarm" when settings.Docker.Endpoint is { Tls: not null } =>
+            "is the engine listening there with TLS? Its CA and the client certificate come from opencti.daemon.docker.tls (ca, cert, key), else ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (docs/network.md)",
+        "docker" or "swarm" when settings.Docker.Endpoint is { Transport: DockerTransport.Tcp } =>
+            "is the engine listening at that address? (opencti.daemon.docker.host, else DOCKER_HOST; an engine with --tlsverify needs DOCKER_TLS_VERIFY or opencti.daemon.docker.tls)",
         "docker" or "swarm" => "is the engine running, and its socket mounted and readable by Composer's user? (opencti.daemon.docker.host, else DOCKER_HOST)",
         "kubernetes" => $"check the kubeconfig (KUBECONFIG, {platform.Section}.daemon.kubernetes.context) or the pod's service account, and its RBAC (deploy/kubernetes)",
         "portainer" => $"check {platform.Section}.daemon.portainer.api, api_key and env_id",
@@ -245,19 +250,21 @@ public static class CheckCommand
     /// and what answered. Any HTTP answer of the target proves the channel; the target's own checks come after.
     /// Returns false when the channel failed. Direct routes print nothing (the checks using them name the route).
     /// </summary>
+    /// <param name="tls">The endpoint's own TLS (the Docker engine's CA and client certificate), or null for the channel's trust.</param>
     private static async Task<bool> ProxyChannelAsync(Report report, Dictionary<(OutboundChannel, PlatformKind, string), bool> done,
-        OutboundHandlerFactory handlers, OutboundChannel channel, PlatformKind platform, string name, Uri target, CancellationToken cancellationToken)
+        OutboundHandlerFactory handlers, OutboundChannel channel, PlatformKind platform, string name, Uri target, CancellationToken cancellationToken,
+        EndpointTls? tls = null)
     {
         if (handlers.RouteFor(channel, platform, target) is not { } proxy) return true;
         var key = (channel, platform, target.GetLeftPart(UriPartial.Authority));
         if (done.TryGetValue(key, out var passed)) return passed;
-        var outcome = await report.RunAsync(name, () => ProxyRequestAsync(handlers, channel, platform, target, proxy, cancellationToken));
+        var outcome = await report.RunAsync(name, () => ProxyRequestAsync(handlers, channel, platform, target, proxy, tls, cancellationToken));
         done[key] = outcome.Mark != Mark.Fail;
         return done[key];
     }
 
     private static async Task<Outcome> ProxyRequestAsync(OutboundHandlerFactory handlers, OutboundChannel channel, PlatformKind platform, Uri target,
-        ProxyEndpoint proxy, CancellationToken cancellationToken)
+        ProxyEndpoint proxy, EndpointTls? endpointTls, CancellationToken cancellationToken)
     {
         var policy = handlers.Policy(platform);
         var s = policy.Section;
@@ -266,7 +273,8 @@ public static class CheckCommand
         var caHint = policy.ProxyCa.Certificates.Count == 0
             ? $"no proxy CA is configured: a TLS-intercepting proxy re-signs every site with its own CA; add it to https_proxy_ca (HTTPS_PROXY_CA, or {s}.https_proxy_ca)"
             : $"the {policy.ProxyCa.Certificates.Count} CA certificate(s) of https_proxy_ca do not validate it: add the CA the proxy re-signs with";
-        using var client = handlers.CreateClient(channel, platform);
+        using var client = endpointTls is null ? handlers.CreateClient(channel, platform)
+            : new HttpClient(handlers.CreateHandler(channel, platform, endpointTls), disposeHandler: true) { Timeout = handlers.RequestTimeout(platform) };
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, target);
@@ -283,9 +291,9 @@ public static class CheckCommand
                 return Outcome.Fail($"{route}: the proxy answered HTTP {code} (it could not reach the target)",
                     $"check the proxy's access rules, or reach {target.Host} directly by listing it in no_proxy ({s}.no_proxy, NO_PROXY)");
             }
-            var tls = target.Scheme == Uri.UriSchemeHttps
-                ? policy.ProxyRejectUnauthorized ? ", TLS certificate validated" : ", TLS certificate NOT validated (https_proxy_reject_unauthorized: false)"
-                : "";
+            var tls = target.Scheme != Uri.UriSchemeHttps ? ""
+                : endpointTls is { SkipVerification: true } ? ", TLS certificate NOT validated (the endpoint's TLS verification is off)"
+                : policy.ProxyRejectUnauthorized ? ", TLS certificate validated" : ", TLS certificate NOT validated (https_proxy_reject_unauthorized: false)";
             return Outcome.Ok($"{route}: answered HTTP {code}{tls}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

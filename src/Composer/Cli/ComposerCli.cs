@@ -45,7 +45,7 @@ public static class ComposerCli
             await stderr.WriteLineAsync("Run 'composer --help' for usage.");
             return ExitCodes.ConfigurationError;
         }
-        // No process-termination timeout: `run` handles SIGTERM/SIGINT itself (ShutdownSignal) and exits 0; the short
+        // No process-termination timeout: `run` handles SIGTERM/SIGINT/SIGHUP itself (ShutdownSignal) and exits 0; the short
         // commands keep the default signal behaviour.
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null };
         return await parse.InvokeAsync(config);

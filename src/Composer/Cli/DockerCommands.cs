@@ -8,7 +8,7 @@ namespace Composer.Cli;
 /// <summary>
 /// `composer docker check`: connects to the Docker engine Composer would use (opencti.daemon.docker.host, else
 /// DOCKER_HOST, else the local socket), through the configured proxy for TCP endpoints, and prints the endpoint,
-/// the route, the engine version and the API version. Exit 0 when it answers; 1 when it cannot be reached (the
+/// the route, its TLS (CA and client certificate, with where they came from), the engine version and the API version. Exit 0 when it answers; 1 when it cannot be reached (the
 /// reason names endpoint and cause); 2 for invalid configuration.
 /// </summary>
 public static class DockerCommands
@@ -32,8 +32,13 @@ public static class DockerCommands
     {
         if (settings.Docker.Endpoint is not { } endpoint)
         {
-            await stderr.WriteLineAsync($"composer: invalid configuration: {settings.Docker.Error}");
+            foreach (var error in settings.Docker.Errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
             return ExitCodes.ConfigurationError;
+        }
+        if (!settings.EnabledPlatforms.Any(p => p.Selector is "docker" or "swarm"))
+        {
+            // The load printed them only for a configuration that uses Docker.
+            foreach (var warning in settings.Docker.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
         }
         var handlers = new OutboundHandlerFactory(settings);
         foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
@@ -45,6 +50,7 @@ public static class DockerCommands
         var route = endpoint.Transport == DockerTransport.UnixSocket ? "local socket (never proxied)"
             : proxy is not null ? $"proxy {proxy.Redacted}" : "direct";
         await stdout.WriteLineAsync($"route: {route}");
+        await stdout.WriteLineAsync($"tls: {endpoint.TlsSummary}");
 
         using var client = new DockerClientFactory(handlers).Create(endpoint);
         var result = await DockerPreflight.CheckAsync(client, endpoint, proxy, cancellationToken);

@@ -6,14 +6,14 @@ using Composer.Hosting;
 namespace Composer.Cli;
 
 /// <summary>
-/// `composer run` (also plain `composer`, as the Rust binary runs): the manager's main job until SIGTERM or SIGINT.
+/// `composer run` (also plain `composer`, as the Rust binary runs): the manager's main job until SIGTERM, SIGINT or SIGHUP.
 /// `composer plan`: one cycle's plan per enabled platform, printed, nothing changed anywhere.
 /// </summary>
 public static class RunCommands
 {
     public static Command CreateRun(TextWriter stdout, TextWriter stderr)
     {
-        var run = new Command("run", "Manage the connectors of the enabled platforms until SIGTERM or SIGINT (the default command)");
+        var run = new Command("run", "Manage the connectors of the enabled platforms until SIGTERM, SIGINT or SIGHUP (the default command)");
         run.SetAction((parse, cancellationToken) => RunAsync(parse, stdout, stderr));
         return run;
     }

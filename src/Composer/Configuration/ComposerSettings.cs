@@ -175,6 +175,17 @@ public sealed partial class DockerSettings
     [ConfigKey("shm_size", Unit = "bytes")] public long? ShmSize { get; set; }
     [ConfigKey("sysctls"), ConfigDoc("Kernel parameters (name → value).")] public Dictionary<string, string>? Sysctls { get; set; }
     [ConfigKey("ulimits"), ConfigDoc("Each item: name, soft, hard.")] public List<UlimitSettings>? Ulimits { get; set; }
+    [ConfigKey("tls")] public DockerTlsSettings? Tls { get; set; }
+}
+
+/// <summary>opencti.daemon.docker.tls: the docker CLI's --tlsverify, --tlscacert, --tlscert and --tlskey, as keys.</summary>
+[ConfigSection]
+public sealed partial class DockerTlsSettings
+{
+    [ConfigKey("verify"), ConfigDoc("TLS to a tcp:// engine (docker --tlsverify): true verifies its certificate against ca, false does not verify it at all (warned). Unset: DOCKER_TLS_VERIFY (any non-empty value: verify), else DOCKER_TLS (TLS without verification), else true when ca, cert or key is set.")] public bool? Verify { get; set; }
+    [ConfigKey("ca"), ConfigDoc("CA certificates (paths or PEM blocks) the engine's certificate must chain to: only these, not the system roots (docker --tlscacert). Unset: ca.pem in DOCKER_CERT_PATH.")] public List<string>? Ca { get; set; }
+    [ConfigKey("cert"), ConfigDoc("Client certificate presented to the engine (a path or a PEM block; docker --tlscert); needs key. Unset: cert.pem in DOCKER_CERT_PATH, when it exists.")] public string? Cert { get; set; }
+    [ConfigKey("key"), Secret, ConfigDoc("Unencrypted private key of cert (a path or a PEM block; docker --tlskey); needs cert. Unset: key.pem in DOCKER_CERT_PATH.")] public string? Key { get; set; }
 }
 
 [ConfigSection]

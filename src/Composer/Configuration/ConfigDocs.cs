@@ -25,6 +25,8 @@ public static class ConfigDocs
         4. `<config dir>/config.json`;
         5. environment variables.
 
+        Files must be UTF-8 (a byte order mark is allowed; a YAML file may also be UTF-16 or UTF-32 with its byte order
+        mark): a file with an invalid byte is an error naming the file and the offset of that byte.
         The config directory is `--config-dir`, else `COMPOSER_CONFIG_DIR`, else `./config`. A directory named
         explicitly must exist; the default `./config` may be absent. For `default` and `<COMPOSER_ENV>` the extensions
         `.json`, `.yaml` and `.yml` are accepted and tried in that order (as upstream); when several exist the first is
@@ -61,6 +63,27 @@ public static class ConfigDocs
           `MANAGER__CREDENTIALS_KEY_FILE`, ...) that reads the value from a file (Docker and Kubernetes secrets), one
           trailing newline removed. Setting both `NAME` and `NAME_FILE` is an error.
 
+        ## The Docker engine's variables
+
+        The docker CLI's variables are read the way the docker CLI reads them; the `opencti.daemon.docker` keys win over
+        them (global: they serve both platforms).
+
+        - `DOCKER_HOST`: the engine when `opencti.daemon.docker.host` is not set; else `unix:///var/run/docker.sock`,
+          or `tcp://localhost:2376` when TLS is asked for (as the docker CLI).
+        - `DOCKER_TLS_VERIFY`: any non-empty value (`0` and `false` too) means TLS, verifying the engine's certificate
+          against its CA; `opencti.daemon.docker.tls.verify` wins over it.
+        - `DOCKER_TLS`: any non-empty value means TLS without verifying the engine's certificate (warned), unless
+          `DOCKER_TLS_VERIFY` is set too.
+        - `DOCKER_CERT_PATH`: the directory of `ca.pem`, `cert.pem` and `key.pem` (default: `DOCKER_CONFIG`, else
+          `~/.docker`). Read only when TLS is on: alone it changes nothing (a warning says so). With verification,
+          `ca.pem` must be there unless `opencti.daemon.docker.tls.ca` is set; `cert.pem` and `key.pem` are presented
+          when both exist (one without the other is an error), unless `tls.cert` and `tls.key` are set.
+
+        TLS applies to `tcp://` and `https://` endpoints (`tcp://` becomes `https://`, its port stays 2375 when none is
+        given); the local socket never uses it (a warning says the settings are ignored); `http://` with TLS asked for
+        is an error. Invalid values of these variables, and files they name that cannot be read, are errors only when a
+        platform uses the docker or swarm selector (`composer docker check` reports them in any case).
+
         ## Names from other documents
 
         - `opencti.daemon.with_proxy` (`OPENCTI__DAEMON__WITH_PROXY`, the product page's spelling) is the same setting
@@ -81,12 +104,13 @@ public static class ConfigDocs
         warning); the selected orchestrator's
         block must exist (`swarm: {}` is enough); `selector` is one of kubernetes, docker, swarm, portainer; Portainer
         `env_type` is docker; platform and Portainer URLs are absolute http(s) URLs; proxy URLs have an http or https
-        scheme and a host; every `https_proxy_ca` / `app.https_cert.ca` entry is an inline PEM block or a file with at
-        least one readable certificate; `base_deployment_json` is a JSON object; schedules and timeouts are > 0,
-        `token_ttl` > 0, `retry_attempts` and `retry_delay` >= 0; logger level and format are known;
-        `image_pull_policy` is Always, IfNotPresent or Never. When `opencti.enable` or `openaev.enable` is true the
-        manager private key must be present (`credentials_key_filepath` wins over `credentials_key`, with a warning if
-        both are set), readable, an unencrypted RSA key in PEM form, PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
+        scheme and a host; every `https_proxy_ca` / `app.https_cert.ca` / `opencti.daemon.docker.tls.ca` entry is an
+        inline PEM block or a file with at least one readable certificate; `opencti.daemon.docker.tls.cert` and `.key`
+        are set together and are a matching certificate and unencrypted private key; `base_deployment_json` is a JSON
+        object; schedules and timeouts are > 0, `token_ttl` > 0, `retry_attempts` and `retry_delay` >= 0; logger level
+        and format are known; `image_pull_policy` is Always, IfNotPresent or Never. When `opencti.enable` or
+        `openaev.enable` is true the manager private key must be present (`credentials_key_filepath` wins over
+        `credentials_key`, with a warning if both are set), readable, an unencrypted RSA key in PEM form, PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
         (`BEGIN RSA PRIVATE KEY`), of 4096 bits (2048 and 3072 are accepted with a warning; the upstream
         xtm-composer only works with 4096; other sizes are an error).
 

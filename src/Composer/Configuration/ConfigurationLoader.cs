@@ -136,6 +136,7 @@ public static class ConfigurationLoader
             }
             var configJson = Path.Combine(directory, "config.json");
             if (File.Exists(configJson)) LoadFile(ctx, settings, configJson, result.FilesRead);
+            else if (Directory.Exists(configJson)) ctx.Errors.Add(new ConfigDiagnostic(configJson, configJson, "is a directory, expected a file"));
         }
 
         BindEnvironment(ctx, settings, env);
@@ -164,6 +165,11 @@ public static class ConfigurationLoader
             var p = Path.Combine(directory, name + ext);
             if (File.Exists(p)) ctx.Errors.Add(new ConfigDiagnostic(p, p, $"{ext[1..].ToUpperInvariant()} configuration files are not supported; use {name}.yaml or {name}.json"));
         }
+        foreach (var ext in SupportedExtensions)
+        {
+            var p = Path.Combine(directory, name + ext);
+            if (Directory.Exists(p)) ctx.Errors.Add(new ConfigDiagnostic(p, p, "is a directory, expected a file"));
+        }
         var present = SupportedExtensions.Select(ext => Path.Combine(directory, name + ext)).Where(File.Exists).ToList();
         if (present.Count == 0) return;
         for (var i = 1; i < present.Count; i++)
@@ -182,10 +188,18 @@ public static class ConfigurationLoader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {FileErrors.Describe(ex)}"));
+            ctx.Errors.Add(new ConfigDiagnostic(path, path, $"cannot read the file: {FileErrors.Describe(ex, path)}"));
             return;
         }
         filesRead.Add(path);
+        if (Utf8BytesReader.FirstInvalidUtf8Byte(bytes) is { } offset)
+        {
+            // Decoding would turn the byte into U+FFFD and bind a value the user never wrote: refuse the file instead.
+            var line = 1 + bytes.AsSpan(0, offset).Count((byte)'\n');
+            ctx.Errors.Add(new ConfigDiagnostic(path, path,
+                $"not valid UTF-8: byte 0x{bytes[offset]:X2} at byte offset {offset} (line {line}) is not part of a UTF-8 character; save the file as UTF-8"));
+            return;
+        }
         if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) BindJson(ctx, settings, path, bytes);
         else BindYaml(ctx, settings, path, bytes);
     }

@@ -205,7 +205,7 @@ public static class EnvBind
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            ctx.EnvError($"cannot read the secret file \"{e.Value}\": {FileErrors.Describe(ex)}");
+            ctx.EnvError($"cannot read the secret file \"{e.Value}\": {FileErrors.Describe(ex, e.Value)}");
             return false;
         }
         ctx.SetEnvOrigin(slot);

@@ -181,15 +181,29 @@ public static class YamlToJson
 /// </summary>
 public static class FileErrors
 {
-    public static string Describe(Exception ex) => ex switch
+    /// <summary>Why reading the file at <paramref name="path"/> failed. A directory is named as such: on Linux opening
+    /// one fails with an access error, which would otherwise read as "permission denied".</summary>
+    public static string Describe(Exception ex, string path) => IsDirectory(path) ? "is a directory, expected a file" : ex switch
     {
         FileNotFoundException or DirectoryNotFoundException => "no such file or directory",
         UnauthorizedAccessException => "permission denied",
         PathTooLongException => "path too long",
         ArgumentException => "not a valid path",
-        IOException => "cannot be read (I/O error; is it a directory?)",
+        IOException => "cannot be read (I/O error)",
         _ => "cannot be read (" + ex.GetType().Name + ")",
     };
+
+    private static bool IsDirectory(string path)
+    {
+        try
+        {
+            return path.Length > 0 && Directory.Exists(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>A JSON reader message, or a generic one where the framework only has a resource key.</summary>
     public static string Json(System.Text.Json.JsonException ex)

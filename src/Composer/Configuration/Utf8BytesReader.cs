@@ -36,6 +36,28 @@ internal sealed class Utf8BytesReader : TextReader
         return new Utf8BytesReader(bytes, 0);
     }
 
+    /// <summary>
+    /// The offset of the first byte of <paramref name="bytes"/> that is not part of a well-formed UTF-8 character
+    /// (a UTF-8 byte order mark is fine), or null when the whole text is UTF-8. Text starting with a UTF-16 or UTF-32
+    /// byte order mark is not UTF-8 by declaration and is left to the reader's own detection.
+    /// </summary>
+    public static int? FirstInvalidUtf8Byte(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) || bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE])
+            || bytes.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0xFE, 0xFF]))
+        {
+            return null;
+        }
+        if (Utf8.IsValid(bytes)) return null;
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) != System.Buffers.OperationStatus.Done) return offset;
+            offset += consumed;
+        }
+        return null;
+    }
+
     public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
 
     public override int Read(Span<char> buffer)

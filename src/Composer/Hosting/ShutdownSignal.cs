@@ -3,9 +3,11 @@ using System.Runtime.InteropServices;
 namespace Composer.Hosting;
 
 /// <summary>
-/// SIGTERM and SIGINT for `composer run`: the first one stops the loops at once (<see cref="Stopping"/>) and gives the
+/// SIGTERM, SIGINT and SIGHUP for `composer run`: the first one stops the loops at once (<see cref="Stopping"/>) and gives the
 /// step in flight <see cref="Grace"/> to finish before it is cancelled too (<see cref="Abort"/>), so the process exits 0
-/// within 5 seconds, as orchestrators expect. A second signal aborts at once.
+/// within 5 seconds, as orchestrators expect. A second signal aborts at once. SIGHUP (the terminal or the session went
+/// away; some supervisors send it to stop) stops the same way: Composer has no configuration to reload in place, and
+/// the runtime's default for it would end the process without the grace period.
 /// </summary>
 public sealed class ShutdownSignal : IDisposable
 {
@@ -23,7 +25,7 @@ public sealed class ShutdownSignal : IDisposable
     {
         _logger = logger;
         _clock = clock;
-        foreach (var signal in new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT })
+        foreach (var signal in new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGHUP })
         {
             _registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {

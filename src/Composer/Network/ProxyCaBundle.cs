@@ -60,7 +60,7 @@ public sealed class ProxyCaBundle
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                errors.Add(new ConfigDiagnostic(key, $"file {entry}", $"cannot read the CA certificate file: {ex.Message}"));
+                errors.Add(new ConfigDiagnostic(key, $"file {entry}", $"cannot read the CA certificate file: {FileErrors.Describe(ex, entry)}"));
                 continue;
             }
             var text = Encoding.UTF8.GetString(content);

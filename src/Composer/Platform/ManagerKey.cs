@@ -70,7 +70,7 @@ public sealed class ManagerKey : IDisposable
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
                 return ManagerKeyResult.Failed(new ManagerKeyProblem(key,
-                    $"cannot read the private key file \"{manager.CredentialsKeyFilepath}\": {FileErrors.Describe(ex)}"), warnings);
+                    $"cannot read the private key file \"{manager.CredentialsKeyFilepath}\": {FileErrors.Describe(ex, manager.CredentialsKeyFilepath)}"), warnings);
             }
         }
         else if (!string.IsNullOrWhiteSpace(manager.CredentialsKey))

@@ -90,6 +90,20 @@ public class BinaryConfigTests
     }
 
     [Test]
+    [Arguments("run")]
+    [Arguments("plan")]
+    public async Task A_configuration_file_that_is_not_UTF8_stops_the_command_with_exit_code_2_naming_the_offset(string command)
+    {
+        var dir = NewConfigDir();
+        // Latin-1 "é" where UTF-8 was expected: byte 0xE9 at offset 37, on line 3.
+        await File.WriteAllBytesAsync(Path.Combine(dir, "default.yaml"), [.. "manager:\n  id: composer-1\n  name: Caf"u8, 0xE9, .. "\n"u8]);
+        var result = await ComposerBinary.RunAsync([command, "--config-dir", dir], BaseEnvironment());
+        await Assert.That(result.ExitCode).IsEqualTo(2).Because(result.ToString());
+        await Assert.That(result.Stderr).Contains($"{dir}/default.yaml: not valid UTF-8: byte 0xE9 at byte offset 37 (line 3)");
+        await Assert.That(result.Stdout).DoesNotContain("Starting Composer");
+    }
+
+    [Test]
     public async Task Config_docs_and_schema_of_the_binary_match_the_committed_files()
     {
         var docs = await ComposerBinary.RunAsync(["config", "docs"]);

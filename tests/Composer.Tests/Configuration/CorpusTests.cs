@@ -6,7 +6,8 @@ namespace Composer.Tests.Configuration;
 /// <summary>
 /// Malformed configurations and environments, run through the PUBLISHED native binary:
 /// `composer config validate --config-dir &lt;case&gt;` must exit 2 with every line of expected.txt on stderr.
-/// A case is a folder under Corpus/: config files, an optional `env` file (NAME=VALUE lines, \n for a newline),
+/// A case is a folder under Corpus/: config files (copied byte for byte when they are not UTF-8), folders (a directory
+/// where a file is expected; an empty .keep keeps them in git), an optional `env` file (NAME=VALUE lines, \n for a newline),
 /// expected.txt, an optional absent.txt (text that must appear in neither stdout nor stderr, e.g. secrets) and an
 /// optional `no-default-key` marker (otherwise a valid RSA-4096 key is supplied). {{DIR}} (the case's temporary
 /// config dir), {{CA}} (a valid CA file) and {{KEY}} (the valid key file) are substituted everywhere.
@@ -39,8 +40,13 @@ public class CorpusTests
         {
             var fileName = Path.GetFileName(file);
             if (MetaFiles.Contains(fileName)) continue;
-            File.WriteAllText(Path.Combine(dir, fileName), Fill(File.ReadAllText(file)));
+            var bytes = File.ReadAllBytes(file);
+            // A case about encodings holds bytes that are not UTF-8: those files are copied as they are.
+            if (System.Text.Unicode.Utf8.IsValid(bytes)) File.WriteAllText(Path.Combine(dir, fileName), Fill(System.Text.Encoding.UTF8.GetString(bytes)));
+            else File.WriteAllBytes(Path.Combine(dir, fileName), bytes);
         }
+        // A folder in a case (kept in git by an empty .keep file) is a directory where a file is expected.
+        foreach (var folder in Directory.GetDirectories(source)) Directory.CreateDirectory(Path.Combine(dir, Path.GetFileName(folder)));
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         if (!File.Exists(Path.Combine(source, "no-default-key"))) env["MANAGER__CREDENTIALS_KEY_FILEPATH"] = KeyFile;
         var envFile = Path.Combine(source, "env");

@@ -29,6 +29,38 @@ public class InputReadingTests
     }
 
     [Test]
+    [Arguments(new byte[] { (byte)'a', 0xC3, (byte)'b' }, 1)]        // a lead byte without its continuation
+    [Arguments(new byte[] { (byte)'a', (byte)'b', 0xE2, 0x82 }, 2)]  // a sequence cut off at the end
+    [Arguments(new byte[] { 0x80 }, 0)]                             // a lone continuation byte
+    [Arguments(new byte[] { (byte)'x', 0xC0, 0xAF }, 1)]            // an overlong encoding of '/'
+    [Arguments(new byte[] { 0xED, 0xA0, 0x80 }, 0)]                 // a UTF-16 surrogate encoded as UTF-8
+    [Arguments(new byte[] { 0xEF, 0xBB, 0xBF, (byte)'a', 0xFF }, 4)] // after a UTF-8 byte order mark
+    public async Task The_first_byte_that_is_not_UTF8_is_found_at_its_offset(byte[] bytes, int offset)
+    {
+        await Assert.That(Utf8BytesReader.FirstInvalidUtf8Byte(bytes)).IsEqualTo(offset);
+    }
+
+    [Test]
+    public async Task UTF8_text_and_UTF16_with_its_byte_order_mark_have_no_invalid_byte()
+    {
+        await Assert.That(Utf8BytesReader.FirstInvalidUtf8Byte(Encoding.UTF8.GetBytes(Text))).IsNull();
+        await Assert.That(Utf8BytesReader.FirstInvalidUtf8Byte([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Text)])).IsNull();
+        await Assert.That(Utf8BytesReader.FirstInvalidUtf8Byte([.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes(Text)])).IsNull();
+    }
+
+    [Test]
+    public async Task The_loader_refuses_a_file_that_is_not_UTF8_instead_of_binding_replacement_characters()
+    {
+        var dir = NewConfigDir();
+        File.WriteAllBytes(Path.Combine(dir, "config.json"), [.. "{\"manager\": {\"name\": \"a"u8, 0xFF, .. "\"}}"u8]);
+        var result = Load(dir, BaseEnvironment());
+        var error = result.Errors.Single();
+        await Assert.That(error.Key).IsEqualTo(Path.Combine(dir, "config.json"));
+        await Assert.That(error.Message).StartsWith("not valid UTF-8: byte 0xFF at byte offset 23 (line 1)");
+        await Assert.That(result.Resolved).IsNull();
+    }
+
+    [Test]
     public async Task Byte_order_marks_are_honoured_and_invalid_bytes_become_replacement_characters()
     {
         byte[] withBom = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Text)];

@@ -7,7 +7,7 @@ namespace Composer.Tests.Infrastructure;
 /// <summary>
 /// A long-running composer process (`composer run`), started by <see cref="ComposerBinary.Start"/> with a clean
 /// environment: its stdout and stderr captured line by line, waited on without polling (<see cref="WaitForOutputAsync"/>),
-/// stopped the way orchestrators stop it (SIGTERM, SIGINT) or killed (SIGKILL). Killed on dispose if still running.
+/// stopped the way orchestrators stop it (SIGTERM, SIGINT, SIGHUP) or killed (SIGKILL). Killed on dispose if still running.
 /// </summary>
 public sealed class ComposerProcess : IAsyncDisposable
 {
@@ -113,6 +113,9 @@ public sealed class ComposerProcess : IAsyncDisposable
 
     /// <summary>Sends SIGINT (Ctrl-C).</summary>
     public Task InterruptAsync() => SignalAsync("INT");
+
+    /// <summary>Sends SIGHUP (the terminal or session went away; some supervisors stop with it).</summary>
+    public Task HangUpAsync() => SignalAsync("HUP");
 
     /// <summary>SIGKILL: no chance to clean up, as with kill -9 or an OOM kill. Waits until the process is gone.</summary>
     public async Task KillAsync()

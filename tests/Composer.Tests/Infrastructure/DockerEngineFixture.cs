@@ -50,6 +50,9 @@ public sealed class DockerEngineFixture : IAsyncInitializer, IAsyncDisposable
 
     public async Task InitializeAsync()
     {
+        // A second engine (StartSecondAsync) is already up; TUnit also initialises the fixtures it finds in the
+        // properties of injected objects, which must not turn it into the shared one.
+        if (_dockerd is not null) return;
         if (await TryConnectAsync(DefaultSocket, TimeSpan.FromSeconds(5)) is { } shared)
         {
             Use(DefaultSocket, shared);
@@ -69,7 +72,23 @@ public sealed class DockerEngineFixture : IAsyncInitializer, IAsyncDisposable
         await StartPrivateEngineAsync(dockerd);
     }
 
-    private async Task StartPrivateEngineAsync(string dockerd)
+    /// <summary>
+    /// A second engine beside the shared one, never touching it: a dockerd of its own (data and exec roots, pid file,
+    /// containerd and unix socket under a new temp directory) started with <paramref name="extraArguments"/> on top
+    /// (a TLS listener, say). The caller disposes it, which stops that dockerd. Unavailable (with the reason) without
+    /// dockerd or root.
+    /// </summary>
+    public static async Task<DockerEngineFixture> StartSecondAsync(IReadOnlyList<string> extraArguments)
+    {
+        var engine = new DockerEngineFixture();
+        var dockerd = Requirements.Which("dockerd");
+        if (dockerd is null) engine.UnavailableReason = "dockerd is not installed (apt-get install docker.io)";
+        else if (Environment.UserName != "root") engine.UnavailableReason = "starting a second dockerd needs root";
+        else await engine.StartPrivateEngineAsync(dockerd, extraArguments);
+        return engine;
+    }
+
+    private async Task StartPrivateEngineAsync(string dockerd, IReadOnlyList<string>? extraArguments = null)
     {
         // Short paths: containerd's socket lives under the exec root and unix socket paths are limited to 108 bytes.
         _privateRoot = Directory.CreateTempSubdirectory("cdk-").FullName;
@@ -81,6 +100,7 @@ public sealed class DockerEngineFixture : IAsyncInitializer, IAsyncDisposable
             "--exec-root", Path.Combine(_privateRoot, "exec"),
             "--pidfile", Path.Combine(_privateRoot, "dockerd.pid"),
             "-H", "unix://" + socket,
+            .. extraArguments ?? [],
         ]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline && !_dockerd.HasExited)

@@ -17,6 +17,9 @@ public sealed class TestOutboundHandlerFactory(params X509Certificate2[] trusted
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
     public ConcurrentQueue<OutboundChannel> Channels { get; } = new();
 
+    /// <summary>The endpoint TLS each handler was created with (the overload that takes one).</summary>
+    public ConcurrentQueue<EndpointTls> EndpointTrusts { get; } = new();
+
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan RequestTimeout(PlatformKind platform) => Timeout;
@@ -27,6 +30,7 @@ public sealed class TestOutboundHandlerFactory(params X509Certificate2[] trusted
     public HttpMessageHandler CreateHandler(OutboundChannel channel, PlatformKind platform, EndpointTls tls)
     {
         Channels.Enqueue(channel);
+        EndpointTrusts.Enqueue(tls);
         var inner = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false };
         inner.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => tls.Validate(certificate, chain, errors);
         if (tls.ClientCertificate is not null) inner.SslOptions.ClientCertificates = [tls.ClientCertificate];

@@ -47,12 +47,21 @@ public static class SettingsResolver
         var openCti = ResolvePlatform(settings, PlatformKind.OpenCti, certificates);
         var openAev = ResolvePlatform(settings, PlatformKind.OpenAev, certificates);
 
-        var docker = DockerEndpoint.Resolve(settings, environment);
-        if (docker.Error is { } dockerError && dockerError.Key == DockerEndpoint.EnvironmentVariable
-            && new[] { openCti, openAev }.Any(p => p.Enabled && p.Selector is "docker" or "swarm"))
+        var docker = DockerEndpoint.Resolve(settings, provenance, environment);
+        var dockerUsed = new[] { openCti, openAev }.Any(p => p.Enabled && p.Selector is "docker" or "swarm");
+        foreach (var dockerError in docker.Errors)
         {
-            // An invalid opencti.daemon.docker.host is the validator's; DOCKER_HOST matters only when Docker is used.
-            errors.Add(dockerError);
+            // An invalid opencti.daemon.docker.host is the validator's; the tls keys are reported like every other
+            // file the configuration names; DOCKER_* variables matter only when Docker is used (else `docker check` says).
+            if (dockerError.Key == DockerEndpoint.ConfigKey) continue;
+            if (dockerUsed || dockerError.Key.StartsWith("opencti.", StringComparison.Ordinal)) errors.Add(dockerError);
+        }
+        if (dockerUsed) warnings.AddRange(docker.Warnings);
+        if (settings.OpenAev.Daemon.Docker?.Tls is not null)
+        {
+            var where = new[] { "verify", "ca", "cert", "key" }.Select(k => provenance.Describe($"openaev.daemon.docker.tls.{k}")).FirstOrDefault(d => d != "default");
+            warnings.Add(new ConfigDiagnostic("openaev.daemon.docker.tls", where ?? "configuration",
+                $"ignored: the Docker engine is global and its TLS is read from {DockerTls.VerifyKey[..^".verify".Length]}, for both platforms"));
         }
 
         environment.TryGetValue("KUBERNETES_SERVICE_HOST", out var kubernetesServiceHost);

@@ -14,7 +14,8 @@ namespace Composer.Orchestration.Docker;
 /// uses the library's Unix transport and is never proxied, as the docker CLI does. The library's own log messages go
 /// to <paramref name="libraryLogger"/> (the run loop passes Composer's logger through ComposerLoggerProvider).
 /// Portainer's Docker proxy is a TCP endpoint on channel <see cref="OutboundChannel.Portainer"/>, with its own server
-/// trust (<see cref="Tls"/>) and its API key in <see cref="Headers"/>.
+/// trust (<see cref="Tls"/>) and its API key in <see cref="Headers"/>. An engine with TLS settings of its own
+/// (<see cref="DockerEndpoint.Tls"/>: its CA only, the client certificate) gets them through the same factory.
 /// </summary>
 public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, PlatformKind platform = PlatformKind.OpenCti,
     Microsoft.Extensions.Logging.ILogger? libraryLogger = null)
@@ -24,7 +25,7 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
     /// <summary>The channel of TCP endpoints (proxy, trust, metrics tag): DockerTcp, or Portainer.</summary>
     public OutboundChannel Channel { get; init; } = OutboundChannel.DockerTcp;
 
-    /// <summary>The server trust of a TCP endpoint that has its own (Portainer's CA), or null for the channel's.</summary>
+    /// <summary>The server trust of a TCP endpoint that has its own (Portainer's CA), or null for the endpoint's (<see cref="DockerEndpoint.Tls"/>), else the channel's.</summary>
     public EndpointTls? Tls { get; init; }
 
     /// <summary>Headers every request carries (Portainer's X-API-Key: a secret, never printed).</summary>
@@ -50,7 +51,7 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
             ? new DockerClientBuilder<UnixSocketTransportOptions>(CountingUnixHandlerFactory.Instance,
                 new UnixSocketTransportOptions(), options, _libraryLogger).Build()
             : new DockerClientBuilder<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance,
-                new OutboundTransportOptions(handlers, platform, Channel, Tls), options, _libraryLogger).Build();
+                new OutboundTransportOptions(handlers, platform, Channel, Tls ?? endpoint.Tls?.Endpoint), options, _libraryLogger).Build();
     }
 }
 

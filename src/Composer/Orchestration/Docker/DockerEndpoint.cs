@@ -13,7 +13,9 @@ public enum DockerTransport
 
 /// <summary>
 /// The Docker Engine API endpoint, decided from the configuration: <c>opencti.daemon.docker.host</c>, else the
-/// <c>DOCKER_HOST</c> environment variable (as the docker CLI reads it), else <c>unix:///var/run/docker.sock</c>.
+/// <c>DOCKER_HOST</c> environment variable (as the docker CLI reads it), else <c>unix:///var/run/docker.sock</c>
+/// (<c>tcp://localhost:2376</c> when TLS is asked for, as the docker CLI does). TLS to a tcp:// endpoint follows
+/// <c>opencti.daemon.docker.tls</c>, else DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH (<see cref="DockerTls"/>).
 /// The daemon options are global like upstream's (<c>opencti.daemon.docker</c> serves both platforms).
 /// </summary>
 public sealed record DockerEndpoint
@@ -21,6 +23,9 @@ public sealed record DockerEndpoint
     public const string ConfigKey = "opencti.daemon.docker.host";
     public const string EnvironmentVariable = "DOCKER_HOST";
     public const string DefaultHost = "unix:///var/run/docker.sock";
+
+    /// <summary>The docker CLI's default when TLS is on and no host is set.</summary>
+    public const string DefaultTlsHost = "tcp://localhost:2376";
 
     /// <summary>Docker's conventional ports: 2375 for plain TCP, 2376 for TLS.</summary>
     public const int DefaultPlainPort = 2375;
@@ -43,31 +48,80 @@ public sealed record DockerEndpoint
     /// <summary>The API in front of the engine (Portainer), or null when Composer speaks to the engine itself.</summary>
     public DockerGateway? Gateway { get; init; }
 
+    /// <summary>The engine's own TLS settings (CA, client certificate), or null: an https:// endpoint then trusts the system roots.</summary>
+    public DockerTls? Tls { get; init; }
+
     /// <summary>TLS to the engine (an https:// endpoint).</summary>
     public bool UsesTls => Address.Scheme == Uri.UriSchemeHttps;
 
     /// <summary>For printing and errors: credentials in the URL are masked.</summary>
     public string Display => SecretRedaction.RedactUrl(Address.ToString().TrimEnd('/'));
 
-    /// <summary>The endpoint to use, or the problem with the value that was chosen (naming its key or variable).</summary>
-    public static DockerEndpointResolution Resolve(ComposerSettings settings, IReadOnlyDictionary<string, string> environment)
+    /// <summary>For `docker check` and `composer check`: how the connection is secured.</summary>
+    public string TlsSummary => Transport == DockerTransport.UnixSocket ? "none (local socket)"
+        : Tls is { } tls ? tls.Summary
+        : UsesTls ? "TLS, engine certificate verified against the system roots; no client certificate"
+        : "none (plain HTTP)";
+
+    /// <summary>
+    /// The endpoint to use, or every problem with the values that were chosen (naming their key or variable), and the
+    /// warnings (TLS settings that do not apply, TLS without verification). The TLS files are read here, once.
+    /// </summary>
+    public static DockerEndpointResolution Resolve(ComposerSettings settings, ConfigProvenance provenance, IReadOnlyDictionary<string, string> environment)
     {
+        var errors = new List<ConfigDiagnostic>();
+        var warnings = new List<ConfigDiagnostic>();
+        var tlsRequest = DockerTlsRequest.From(settings, provenance, environment);
+        string value, key, source;
         var configured = settings.OpenCti.Daemon.Docker?.Host;
-        if (!string.IsNullOrWhiteSpace(configured)) return From(configured, ConfigKey, $"configuration {ConfigKey}");
-        if (environment.TryGetValue(EnvironmentVariable, out var fromEnvironment) && !string.IsNullOrWhiteSpace(fromEnvironment))
+        if (!string.IsNullOrWhiteSpace(configured)) (value, key, source) = (configured, ConfigKey, $"configuration {ConfigKey}");
+        else if (environment.TryGetValue(EnvironmentVariable, out var fromEnvironment) && !string.IsNullOrWhiteSpace(fromEnvironment))
         {
-            return From(fromEnvironment, EnvironmentVariable, $"environment {EnvironmentVariable}");
+            (value, key, source) = (fromEnvironment, EnvironmentVariable, $"environment {EnvironmentVariable}");
         }
-        return From(DefaultHost, "default", "default");
+        else if (tlsRequest is not null) (value, key, source) = (DefaultTlsHost, "default", $"default with TLS, asked for by {tlsRequest.RequestedBy}");
+        else (value, key, source) = (DefaultHost, "default", "default");
+
+        var endpoint = TryParse(value, source, out var problem);
+        if (endpoint is null) errors.Add(new ConfigDiagnostic(key, source, problem!));
+        // Read whenever TLS is asked for, as the docker CLI reads them before it looks at the host.
+        var tls = tlsRequest is null ? null : DockerTlsLoader.Load(tlsRequest, provenance, errors);
+        if (endpoint is null || errors.Count > 0) return new DockerEndpointResolution(null, errors, warnings);
+
+        if (tlsRequest is null || tls is null)
+        {
+            if (endpoint.Transport == DockerTransport.Tcp && !endpoint.UsesTls && DockerTlsRequest.NonEmpty(environment, DockerTls.CertPathVariable))
+            {
+                warnings.Add(new ConfigDiagnostic(DockerTls.CertPathVariable, $"environment {DockerTls.CertPathVariable}",
+                    $"ignored: neither {DockerTls.TlsVerifyVariable} nor {DockerTls.TlsVariable} is set, so {endpoint.Display} is reached without TLS " +
+                    $"(as the docker CLI does); set {DockerTls.TlsVerifyVariable}=1 to use the certificates"));
+            }
+            return new DockerEndpointResolution(endpoint, errors, warnings);
+        }
+        if (endpoint.Transport == DockerTransport.UnixSocket)
+        {
+            warnings.Add(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
+                $"ignored: the Docker endpoint {endpoint.Display} ({source}) is a local socket, which is never TLS (the docker CLI ignores it there too)"));
+            return new DockerEndpointResolution(endpoint, errors, warnings);
+        }
+        if (SchemeOf(endpoint.Original) == "http")
+        {
+            // Named after what asked for TLS: the host alone is valid (the validator's), the pair is not.
+            errors.Add(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
+                $"TLS is asked for, but the Docker endpoint {endpoint.Display} ({source}) is plain HTTP (http://); use tcp://{endpoint.Address.Authority} (or https://)"));
+            return new DockerEndpointResolution(null, errors, warnings);
+        }
+        if (!tls.Verify)
+        {
+            warnings.Add(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
+                $"the Docker engine's TLS certificate is NOT verified ({endpoint.Display}); set {DockerTls.TlsVerifyVariable}=1 or {DockerTls.VerifyKey}: true with its CA"));
+        }
+        var secured = endpoint with { Tls = tls, Address = new UriBuilder(endpoint.Address) { Scheme = Uri.UriSchemeHttps }.Uri };
+        return new DockerEndpointResolution(secured, errors, warnings);
     }
 
-    private static DockerEndpointResolution From(string value, string key, string source)
-    {
-        var endpoint = TryParse(value, source, out var problem);
-        return endpoint is not null
-            ? new DockerEndpointResolution(endpoint, null)
-            : new DockerEndpointResolution(null, new ConfigDiagnostic(key, source, problem!));
-    }
+    private static string SchemeOf(string value) =>
+        Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) ? uri.Scheme.ToLowerInvariant() : "";
 
     /// <summary>The problem with a host value, or null when it is usable (or absent). For the configuration validator.</summary>
     public static string? Validate(string? value)
@@ -155,5 +209,9 @@ public sealed record DockerEndpoint
     }
 }
 
-/// <summary>Either an endpoint or the configuration problem that prevents one.</summary>
-public sealed record DockerEndpointResolution(DockerEndpoint? Endpoint, ConfigDiagnostic? Error);
+/// <summary>Either an endpoint or the configuration problems that prevent one; warnings either way.</summary>
+public sealed record DockerEndpointResolution(DockerEndpoint? Endpoint, IReadOnlyList<ConfigDiagnostic> Errors, IReadOnlyList<ConfigDiagnostic> Warnings)
+{
+    /// <summary>The first problem, or null when there is an endpoint.</summary>
+    public ConfigDiagnostic? Error => Errors.Count > 0 ? Errors[0] : null;
+}

@@ -51,6 +51,12 @@ public static class DockerPreflight
                 _ => $"{gateway.Name} answered HTTP {code} {gatewayAnswer.StatusCode}: {said}",
             };
         }
+        else if (chain.OfType<DockerApiException>().FirstOrDefault() is { StatusCode: System.Net.HttpStatusCode.BadRequest } plainToTls
+                 && (plainToTls.ResponseBody ?? "").Contains("HTTP request to an HTTPS server", StringComparison.Ordinal))
+        {
+            cause = "the engine speaks TLS (it answered: Client sent an HTTP request to an HTTPS server): set DOCKER_TLS_VERIFY=1 with ca.pem, " +
+                    "cert.pem and key.pem in DOCKER_CERT_PATH, or opencti.daemon.docker.tls";
+        }
         else if (chain.OfType<DockerApiException>().FirstOrDefault() is { } api)
         {
             // The engine answers errors as JSON ({"message": ...}); an HTML page is a proxy's (or something else's) error page.
@@ -70,6 +76,20 @@ public static class DockerPreflight
         else if (chain.OfType<HttpRequestException>().FirstOrDefault(h => h.HttpRequestError == HttpRequestError.ProxyTunnelError) is { } tunnel)
         {
             cause = $"the proxy refused the tunnel: {tunnel.Message}";
+        }
+        else if (endpoint.Tls is { } tls && RemoteTlsAlert(chain) is { } alert)
+        {
+            // The engine ended the handshake: with --tlsverify, a missing client certificate or one its CA did not sign.
+            cause = tls.ClientCertificateSource is { } presented
+                ? $"the engine refused the client certificate {presented} ({tls.Endpoint.ClientCertificate!.Subject}; TLS alert \"{alert}\"): " +
+                  "it accepts only certificates signed by its own CA (dockerd --tlscacert)"
+                : $"the engine requires a client certificate and none is configured (TLS alert \"{alert}\"): put {tls.ClientCertificateHint}";
+        }
+        else if (endpoint.Tls is { Verify: true } verified && chain.OfType<AuthenticationException>()
+                     .Any(e => e.Message.Contains("RemoteCertificateValidationCallback", StringComparison.Ordinal)))
+        {
+            cause = $"the TLS handshake failed: the engine's certificate is not signed by the CA of {verified.CaSource}, " +
+                    $"or not issued for {endpoint.Address.Host}";
         }
         else if (chain.OfType<AuthenticationException>().Any())
         {
@@ -98,6 +118,24 @@ public static class DockerPreflight
             cause = Messages(chain);
         }
         return $"cannot reach {where}: {SecretRedaction.RedactUrl(cause)}";
+    }
+
+    /// <summary>
+    /// The alert the peer sent to end a TLS session ("bad certificate", "certificate required", "unknown ca"), as
+    /// OpenSSL words it in the error ("...:SSL routines::sslv3 alert bad certificate"), or null.
+    /// </summary>
+    private static string? RemoteTlsAlert(IEnumerable<Exception> chain)
+    {
+        foreach (var e in chain)
+        {
+            var message = e.Message;
+            var at = message.IndexOf(" alert ", StringComparison.Ordinal);
+            if (at < 0 || !message.Contains("SSL routines", StringComparison.Ordinal)) continue;
+            var alert = message[(at + " alert ".Length)..];
+            var end = alert.IndexOfAny(['.', ';', ')', '\n']);
+            return (end < 0 ? alert : alert[..end]).Trim();
+        }
+        return null;
     }
 
     private static IEnumerable<Exception> Chain(Exception ex)

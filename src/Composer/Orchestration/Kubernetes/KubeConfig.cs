@@ -64,7 +64,7 @@ internal sealed class KubeConfig
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                errors.Add($"kubeconfig {file}: {FileErrors.Describe(ex)}");
+                errors.Add($"kubeconfig {file}: {FileErrors.Describe(ex, file)}");
                 continue;
             }
             catch (YamlException ex)

@@ -202,17 +202,9 @@ public sealed class KubernetesEndpoint
             return null;
         }
         if (certificate is null || key is null) return null;
-        try
-        {
-            using var pem = X509Certificate2.CreateFromPem(certificate, key);
-            // Through PKCS#12 so that SslStream on Linux gets a certificate whose key it can use for the handshake.
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-        }
-        catch (CryptographicException)
-        {
-            errors.Add($"{who}: the client certificate and key are not a matching PEM certificate and private key");
-            return null;
-        }
+        var loaded = ClientCertificatePem.Load(certificate, key, out var problem);
+        if (loaded is null) errors.Add($"{who}: {problem}");
+        return loaded;
     }
 
     private static void AddCertificates(X509Certificate2Collection roots, string pem, string what, List<string> errors)
@@ -238,7 +230,7 @@ public sealed class KubernetesEndpoint
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            errors.Add($"{what}: cannot read {path}: {FileErrors.Describe(ex)}");
+            errors.Add($"{what}: cannot read {path}: {FileErrors.Describe(ex, path)}");
             return null;
         }
     }

@@ -65,7 +65,7 @@ public sealed class KubernetesToken
                     if (_cached is null)
                     {
                         token = "";
-                        problem = $"cannot read the token file {_path}: {FileErrors.Describe(ex)}";
+                        problem = $"cannot read the token file {_path}: {FileErrors.Describe(ex, _path!)}";
                         return false;
                     }
                 }

@@ -19,7 +19,7 @@ public class DockerEndpointTests
     [Test]
     public async Task Without_key_or_variable_the_local_socket_is_used()
     {
-        var endpoint = DockerEndpoint.Resolve(WithHost(null), NoEnvironment).Endpoint!;
+        var endpoint = DockerEndpoint.Resolve(WithHost(null), ConfigProvenance.None, NoEnvironment).Endpoint!;
         await Assert.That(endpoint.Transport).IsEqualTo(DockerTransport.UnixSocket);
         await Assert.That(endpoint.SocketPath).IsEqualTo("/var/run/docker.sock");
         await Assert.That(endpoint.Display).IsEqualTo("unix:///var/run/docker.sock");
@@ -30,7 +30,7 @@ public class DockerEndpointTests
     public async Task DOCKER_HOST_is_used_when_the_key_is_absent()
     {
         var env = new Dictionary<string, string> { ["DOCKER_HOST"] = "tcp://docker.example.com:2375" };
-        var endpoint = DockerEndpoint.Resolve(WithHost(null), env).Endpoint!;
+        var endpoint = DockerEndpoint.Resolve(WithHost(null), ConfigProvenance.None, env).Endpoint!;
         await Assert.That(endpoint.Transport).IsEqualTo(DockerTransport.Tcp);
         await Assert.That(endpoint.Address).IsEqualTo(new Uri("http://docker.example.com:2375/"));
         await Assert.That(endpoint.Source).IsEqualTo("environment DOCKER_HOST");
@@ -40,7 +40,7 @@ public class DockerEndpointTests
     public async Task The_configuration_key_wins_over_DOCKER_HOST()
     {
         var env = new Dictionary<string, string> { ["DOCKER_HOST"] = "tcp://from-env:2375" };
-        var endpoint = DockerEndpoint.Resolve(WithHost("https://from-config:2376"), env).Endpoint!;
+        var endpoint = DockerEndpoint.Resolve(WithHost("https://from-config:2376"), ConfigProvenance.None, env).Endpoint!;
         await Assert.That(endpoint.Address).IsEqualTo(new Uri("https://from-config:2376/"));
         await Assert.That(endpoint.UsesTls).IsTrue();
         await Assert.That(endpoint.Source).IsEqualTo("configuration opencti.daemon.docker.host");
@@ -50,7 +50,7 @@ public class DockerEndpointTests
     public async Task An_empty_DOCKER_HOST_means_the_default()
     {
         var env = new Dictionary<string, string> { ["DOCKER_HOST"] = "  " };
-        await Assert.That(DockerEndpoint.Resolve(WithHost(""), env).Endpoint!.Source).IsEqualTo("default");
+        await Assert.That(DockerEndpoint.Resolve(WithHost(""), ConfigProvenance.None, env).Endpoint!.Source).IsEqualTo("default");
     }
 
     [Test]
@@ -100,7 +100,7 @@ public class DockerEndpointTests
     public async Task An_invalid_DOCKER_HOST_names_the_variable()
     {
         var env = new Dictionary<string, string> { ["DOCKER_HOST"] = "ssh://me@remote" };
-        var resolution = DockerEndpoint.Resolve(WithHost(null), env);
+        var resolution = DockerEndpoint.Resolve(WithHost(null), ConfigProvenance.None, env);
         await Assert.That(resolution.Endpoint).IsNull();
         await Assert.That(resolution.Error!.Key).IsEqualTo("DOCKER_HOST");
         await Assert.That(resolution.Error.ToString()).Contains("environment DOCKER_HOST");
@@ -132,7 +132,7 @@ public class DockerEndpointTests
     public async Task Unix_clients_never_use_the_outbound_factory()
     {
         var handlers = new TestOutboundHandlerFactory();
-        using var client = new DockerClientFactory(handlers).Create(DockerEndpoint.Resolve(WithHost(null), NoEnvironment).Endpoint!);
+        using var client = new DockerClientFactory(handlers).Create(DockerEndpoint.Resolve(WithHost(null), ConfigProvenance.None, NoEnvironment).Endpoint!);
         await Assert.That(handlers.Channels.Count).IsEqualTo(0);
     }
 }
