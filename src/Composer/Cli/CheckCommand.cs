@@ -7,6 +7,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using Composer.Configuration;
 using Composer.Configuration.Resolved;
+using Composer.Diagnostics;
 using Composer.Hosting;
 using Composer.Images;
 using Composer.Network;
@@ -297,7 +298,7 @@ public static class CheckCommand
         {
             var chain = new List<Exception>();
             for (Exception? e = ex; e is not null; e = e.InnerException) chain.Add(e);
-            var cause = SecretRedaction.RedactUrl(RetryPolicy.Describe(ex));
+            var cause = SecretRedaction.RedactUrl(ExceptionText.Describe(ex));
             if (chain.OfType<AuthenticationException>().Any() || ex.HttpRequestError == HttpRequestError.SecureConnectionError)
             {
                 return Outcome.Fail($"{route}: the TLS certificate presented for {target.Host} is not trusted ({cause})", caHint);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Composer.Configuration;
 using Composer.Network;
 using Composer.Orchestration.Docker;
 

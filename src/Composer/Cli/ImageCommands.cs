@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Composer.Configuration;
 
 namespace Composer.Cli;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Composer.Diagnostics;
 
 namespace Composer.Configuration;
 
@@ -147,7 +148,7 @@ public static class ConfigValidator
             if (value is null) return;
             if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
             {
-                Error(path, $"expected an absolute http:// or https:// URL, got \"{Network.SecretRedaction.RedactUrl(value)}\"");
+                Error(path, $"expected an absolute http:// or https:// URL, got \"{SecretRedaction.RedactUrl(value)}\"");
             }
         }
 
@@ -158,7 +159,7 @@ public static class ConfigValidator
             if (string.IsNullOrWhiteSpace(value)) return;
             if (!Network.ProxyEndpoint.TryParse(value, out _, out var problem))
             {
-                Error(path, $"{problem}, got \"{Network.SecretRedaction.RedactUrl(value)}\"");
+                Error(path, $"{problem}, got \"{SecretRedaction.RedactUrl(value)}\"");
             }
         }
 

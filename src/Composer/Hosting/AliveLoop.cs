@@ -1,3 +1,4 @@
+using Composer.Diagnostics;
 using Composer.Platform;
 using Polly;
 using Polly.Retry;

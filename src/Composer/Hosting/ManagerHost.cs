@@ -1,4 +1,5 @@
 using Composer.Configuration.Resolved;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Platform;
 

@@ -1,5 +1,6 @@
 using Composer.Configuration;
 using Composer.Configuration.Resolved;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;

@@ -1,5 +1,4 @@
-using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 
 namespace Composer.Images;

@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 

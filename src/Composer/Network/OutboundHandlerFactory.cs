@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Network;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Platform;
 

@@ -3,8 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Composer.Hosting;
-using Composer.Network;
+using Composer.Diagnostics;
 
 namespace Composer.Platform;
 
@@ -77,12 +76,12 @@ internal sealed class PlatformChannel : IDisposable
         catch (HttpRequestException ex) when (ex.InnerException is TimeoutException)
         {
             return (null, new PlatformError(PlatformErrorKind.Timeout, operation.Name,
-                $"no connection to {DisplayName} at {Where} in time ({ConfigSection}.connect_timeout): {Safe(Images.RetryPolicy.Describe(ex))}"));
+                $"no connection to {DisplayName} at {Where} in time ({ConfigSection}.connect_timeout): {Safe(ExceptionText.Describe(ex))}"));
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             return (null, new PlatformError(PlatformErrorKind.Unreachable, operation.Name,
-                $"cannot reach {DisplayName} at {Where}: {Safe(Images.RetryPolicy.Describe(ex))}"));
+                $"cannot reach {DisplayName} at {Where}: {Safe(ExceptionText.Describe(ex))}"));
         }
     }
 

@@ -1,3 +1,4 @@
+using Composer.Diagnostics;
 using Composer.Network;
 
 namespace Composer.Platform;

@@ -1,4 +1,4 @@
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Platform;
 

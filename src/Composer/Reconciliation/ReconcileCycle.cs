@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Platform;
 

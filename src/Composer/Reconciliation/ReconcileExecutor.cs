@@ -1,5 +1,5 @@
 using System.Globalization;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Platform;
 

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Platform;
 

@@ -1,4 +1,3 @@
-using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using static Composer.Tests.Configuration.ConfigTestSupport;

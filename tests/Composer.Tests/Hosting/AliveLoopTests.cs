@@ -1,3 +1,4 @@
+using Composer.Diagnostics;
 using Composer.Hosting;
 using Composer.Platform;
 using Microsoft.Extensions.Time.Testing;

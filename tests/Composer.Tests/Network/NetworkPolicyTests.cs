@@ -246,7 +246,7 @@ public class NetworkPolicyTests
             s.OpenCti.HttpsProxyRejectUnauthorized = false;
         });
         var output = new StringWriter();
-        using var logger = new Composer.Hosting.Logger(Composer.Hosting.LogLevel.Info, Composer.Hosting.LogFormat.Json, output);
+        using var logger = new Composer.Diagnostics.Logger(Composer.Diagnostics.LogLevel.Info, Composer.Diagnostics.LogFormat.Json, output);
         _ = new OutboundHandlerFactory(TestSettings.Resolve(s), logger);
         var log = output.ToString();
         await Assert.That(log).Contains("https_proxy_reject_unauthorized is false");

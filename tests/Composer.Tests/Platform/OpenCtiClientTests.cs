@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Platform;
 using Composer.Tests.Infrastructure;

@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Platform;
 using Composer.Tests.Infrastructure;

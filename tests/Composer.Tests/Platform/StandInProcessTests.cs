@@ -23,7 +23,7 @@ public class StandInProcessTests
     {
         await using var standIn = await StandInProcess.StartAsync("opencti", ConnectorsFile());
         using var key = PlatformTestKeys.ManagerKey();
-        using var client = new OpenCtiClient(new HttpClient(), new PlatformClientOptions(standIn.Url, PlatformStandIn.DefaultToken, "mgr-process", "Process test", key, Composer.Hosting.Logger.Null));
+        using var client = new OpenCtiClient(new HttpClient(), new PlatformClientOptions(standIn.Url, PlatformStandIn.DefaultToken, "mgr-process", "Process test", key, Composer.Diagnostics.Logger.Null));
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         var first = (await client.ListConnectorsAsync(None)).Value.Connectors.Single();
@@ -62,7 +62,7 @@ public class StandInProcessTests
     {
         await using var standIn = await StandInProcess.StartAsync("openaev", ConnectorsFile(), token: "aev-process-token");
         using var key = PlatformTestKeys.ManagerKey(2048);
-        using var client = new OpenAevClient(new HttpClient(), new PlatformClientOptions(standIn.Url, "aev-process-token", "mgr-aev", "Process test", key, Composer.Hosting.Logger.Null));
+        using var client = new OpenAevClient(new HttpClient(), new PlatformClientOptions(standIn.Url, "aev-process-token", "mgr-aev", "Process test", key, Composer.Diagnostics.Logger.Null));
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         var first = (await client.ListConnectorsAsync(None)).Value.Connectors.Single();

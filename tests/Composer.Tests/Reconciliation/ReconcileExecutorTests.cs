@@ -1,4 +1,4 @@
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Platform;
 using Composer.Reconciliation;
@@ -156,7 +156,7 @@ public class ReconcileExecutorTests
     [Arguments(1000, 0.999999, 300)]
     public async Task Backoff_delay_has_equal_jitter_under_a_cap(int failures, double random, double expectedSeconds)
     {
-        var delay = Composer.Hosting.Backoff.Delay(failures, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), random);
+        var delay = Composer.Diagnostics.Backoff.Delay(failures, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), random);
         await Assert.That(Math.Round(delay.TotalSeconds, 3)).IsEqualTo(expectedSeconds);
     }
 

@@ -1,3 +1,4 @@
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;

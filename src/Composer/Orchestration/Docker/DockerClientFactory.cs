@@ -1,4 +1,3 @@
-using Composer.Configuration;
 using Composer.Network;
 using Docker.DotNet;
 using Docker.DotNet.Handler.Abstractions;

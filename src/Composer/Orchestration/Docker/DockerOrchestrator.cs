@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Version = System.Version;

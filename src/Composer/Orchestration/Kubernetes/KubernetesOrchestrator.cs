@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Composer.Hosting;
-using Composer.Images;
+using Composer.Diagnostics;
 
 namespace Composer.Orchestration.Kubernetes;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Composer.Configuration.Resolved;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;

@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 

@@ -57,7 +57,7 @@ public class RegistryConfigurationSourceTests
                     ["OPENCTI__DAEMON__REGISTRY__USERNAME"] = "u",
                     ["OPENCTI__DAEMON__REGISTRY__PASSWORD_FILE"] = file,
                 },
-            }, Composer.Hosting.Logger.Null);
+            }, Composer.Diagnostics.Logger.Null);
             await Assert.That(reload()!.Credentials!.Password).IsEqualTo("first");
             await File.WriteAllTextAsync(file, "second\n");
             await Assert.That(reload()!.Credentials!.Password).IsEqualTo("second");

@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Orchestration.Kubernetes;
 using Composer.Tests.Infrastructure;

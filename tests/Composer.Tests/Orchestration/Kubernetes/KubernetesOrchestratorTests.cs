@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Composer.Orchestration;
-using Composer.Orchestration.Kubernetes;
 using Composer.Tests.Infrastructure;
 using TUnit.Assertions.Enums;
 

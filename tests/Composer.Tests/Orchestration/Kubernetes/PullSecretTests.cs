@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Tests.Infrastructure;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Composer.Configuration;
 using Composer.Configuration.Resolved;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Orchestration.Swarm;
 using Composer.Tests.Infrastructure;

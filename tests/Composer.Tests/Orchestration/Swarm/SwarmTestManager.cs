@@ -1,7 +1,6 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
-using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Swarm;
