@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Platform;
 using Composer.Reconciliation;

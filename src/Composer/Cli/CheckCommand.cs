@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
 using Composer.Diagnostics;
 using Composer.Hosting;
 using Composer.Images;
@@ -14,6 +13,7 @@ using Composer.Network;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Kubernetes;
 using Composer.Platform;
+using Composer.Resolution;
 
 namespace Composer.Cli;
 
@@ -44,7 +44,7 @@ public static class CheckCommand
         var report = new Report(stdout);
 
         var started = Stopwatch.GetTimestamp();
-        var loaded = ConfigurationLoader.Load(request);
+        var loaded = SettingsLoader.Load(request);
         var loadTime = Stopwatch.GetElapsedTime(started);
         foreach (var w in loaded.Warnings) await stderr.WriteLineAsync($"warning: {w}");
         // Key problems get their own line; the resolve step reports them among the configuration errors.
@@ -85,9 +85,9 @@ public static class CheckCommand
 
         // Every outcome is a line of the report; the components' own log lines would only repeat them.
         var logger = Logger.Null;
-        var handlers = new OutboundHandlerFactory(settings);
+        var handlers = new OutboundHandlerFactory(settings.Network);
         foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
-        using var preflight = ImagePreflight.Create(settings, handlers, logger);
+        using var preflight = ImagePreflight.Create(settings.Registry, settings.Images, handlers, logger);
         var libraryLogger = new ComposerLoggerProvider(logger);
         var proxied = new Dictionary<(OutboundChannel, PlatformKind, string), bool>();
         ResolvedImage? resolved = null;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Composer.Configuration;
 using Composer.Network;
 using Composer.Orchestration.Docker;
 
@@ -27,14 +28,14 @@ public static class DockerCommands
     }
 
     /// <summary>The check, with the resolved configuration (its Docker endpoint came from the key, DOCKER_HOST or the default).</summary>
-    public static async Task<int> CheckAsync(Configuration.Resolved.ResolvedSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static async Task<int> CheckAsync(Composer.Resolution.ResolvedSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         if (settings.Docker.Endpoint is not { } endpoint)
         {
             await stderr.WriteLineAsync($"composer: invalid configuration: {settings.Docker.Error}");
             return ExitCodes.ConfigurationError;
         }
-        var handlers = new OutboundHandlerFactory(settings);
+        var handlers = new OutboundHandlerFactory(settings.Network);
         foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
 
         await stdout.WriteLineAsync($"endpoint: {endpoint.Display}");

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Net;
-using Composer.Configuration.Resolved;
 using Composer.Diagnostics;
 using Composer.Hosting;
+using Composer.Resolution;
 
 namespace Composer.Cli;
 

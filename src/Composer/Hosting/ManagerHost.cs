@@ -1,7 +1,7 @@
-using Composer.Configuration.Resolved;
 using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Platform;
+using Composer.Resolution;
 
 namespace Composer.Hosting;
 

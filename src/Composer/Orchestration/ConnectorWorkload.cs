@@ -1,6 +1,6 @@
 using System.Text;
+using Composer.Configuration;
 using Composer.Diagnostics;
-using Composer.Network;
 using Composer.Platform;
 
 namespace Composer.Orchestration;

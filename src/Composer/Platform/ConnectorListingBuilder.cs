@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Composer.Network;
+using Composer.Configuration;
 
 namespace Composer.Platform;
 

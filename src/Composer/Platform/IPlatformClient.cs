@@ -1,4 +1,4 @@
-using Composer.Network;
+using Composer.Configuration;
 
 namespace Composer.Platform;
 

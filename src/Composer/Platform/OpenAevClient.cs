@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Platform.OpenAev;
 
 namespace Composer.Platform;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Platform.OpenCti;
 
 namespace Composer.Platform;

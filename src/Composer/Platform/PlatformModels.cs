@@ -1,5 +1,5 @@
+using Composer.Configuration;
 using Composer.Diagnostics;
-using Composer.Network;
 
 namespace Composer.Platform;
 

@@ -1,5 +1,4 @@
-using Composer.Configuration.Resolved;
-using Composer.Network;
+using Composer.Configuration;
 
 namespace Composer.Reconciliation;
 
@@ -26,19 +25,4 @@ public sealed record ReconcileOptions(
 
     /// <summary>Backoff delays double from <see cref="ExecuteSchedule"/> up to this.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>The options of <paramref name="platform"/>'s loop, from the resolved configuration.</summary>
-    public static ReconcileOptions For(ResolvedSettings settings, PlatformKind platform)
-    {
-        var own = settings.Platform(platform);
-        var other = settings.Platform(platform == PlatformKind.OpenCti ? PlatformKind.OpenAev : PlatformKind.OpenCti);
-        return new ReconcileOptions(
-            platform,
-            settings.Manager.Id,
-            other.Enabled,
-            own.LogsSchedule,
-            settings.Manager.ExecuteSchedule,
-            settings.Manager.MaxParallel,
-            settings.Manager.ShowEnvVars);
-    }
 }

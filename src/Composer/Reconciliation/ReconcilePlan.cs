@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Orchestration;
 
 namespace Composer.Reconciliation;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
 using Composer.Diagnostics;
+using Composer.Resolution;
 
 namespace Composer.Tests.Diagnostics;
 

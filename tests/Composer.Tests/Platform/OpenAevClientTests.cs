@@ -1,4 +1,4 @@
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Platform;
 using Composer.Tests.Infrastructure;
 using static Composer.Tests.Platform.OpenCtiClientTests;

@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Composer.Configuration;
 using Composer.Diagnostics;
-using Composer.Network;
 using Composer.Platform;
 using Composer.Tests.Infrastructure;
 

@@ -21,7 +21,7 @@ public static class PlatformHarness
 /// </summary>
 public sealed class PlatformHarness<TStandIn> : IAsyncDisposable where TStandIn : PlatformStandIn
 {
-    private static readonly OutboundHandlerFactory Handlers = new(TestSettings.Resolve(new ComposerSettings()));
+    private static readonly OutboundHandlerFactory Handlers = new(TestSettings.Resolve(new ComposerSettings()).Network);
 
     private readonly StringWriter _log = new();
     private readonly List<IPlatformClient> _clients = [];

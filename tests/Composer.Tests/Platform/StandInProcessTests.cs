@@ -66,7 +66,7 @@ public class StandInProcessTests
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         var first = (await client.ListConnectorsAsync(None)).Value.Connectors.Single();
-        await Assert.That(first.Platform).IsEqualTo(Composer.Network.PlatformKind.OpenAev);
+        await Assert.That(first.Platform).IsEqualTo(Composer.Configuration.PlatformKind.OpenAev);
         await Assert.That(first.Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("file-secret");
         await Assert.That(await client.ReportLogsAsync("c-1", ["hello"], None)).IsNull();
         await Assert.That((await standIn.StateAsync())["log_reports"]!.ToJsonString()).IsEqualTo("""[{"connector_id":"c-1","lines":["hello"]}]""");

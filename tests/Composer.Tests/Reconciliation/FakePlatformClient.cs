@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Platform;
 
 namespace Composer.Tests.Reconciliation;

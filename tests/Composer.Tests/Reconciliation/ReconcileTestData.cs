@@ -1,4 +1,4 @@
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Platform;
 using Composer.Reconciliation;

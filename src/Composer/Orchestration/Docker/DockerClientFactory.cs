@@ -1,3 +1,4 @@
+using Composer.Configuration;
 using Composer.Network;
 using Docker.DotNet;
 using Docker.DotNet.Handler.Abstractions;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
@@ -38,15 +37,16 @@ public static class PortainerOrchestrator
     /// daemon.portainer block cannot work (missing, no API key, unsupported environment type, bad version). Nothing
     /// is called yet: Portainer is reached on the first call.
     /// </summary>
-    /// <param name="settings">The resolved configuration (manager id).</param>
-    /// <param name="platform">The platform served: its daemon.portainer block, network policy (proxy, timeouts) and Portainer CA.</param>
+    /// <param name="portainerSettings">The platform's daemon.portainer block (null when missing).</param>
+    /// <param name="portainerCa">daemon.portainer.ca, loaded by the resolve step.</param>
+    /// <param name="network">The platform's network policy (proxy, timeouts); its section names the keys.</param>
     /// <param name="handlers">The outbound handler factory (channel Portainer).</param>
     /// <param name="preflight">The process's image pre-flight (registry prefix, credentials, retries).</param>
-    public static OrchestratorResult<IOrchestrator> Create(ResolvedSettings settings, ResolvedPlatform platform, IOutboundHandlerFactory handlers,
-        ImagePreflight preflight, Logger logger, TimeProvider time)
+    public static OrchestratorResult<IOrchestrator> Create(string managerId, PortainerSettings? portainerSettings, ProxyCaBundle portainerCa,
+        PlatformNetworkPolicy network, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger, TimeProvider time)
     {
-        var section = $"{platform.Section}.daemon.portainer";
-        if (platform.Daemon.Portainer is not { } portainer) return Failure($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
+        var section = $"{network.Section}.daemon.portainer";
+        if (portainerSettings is not { } portainer) return Failure($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
         var problems = new List<string>();
         var api = portainer.Api?.Trim() ?? "";
         if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme is not ("http" or "https"))
@@ -78,16 +78,16 @@ public static class PortainerOrchestrator
         {
             logger.Warn($"{section}.insecure_skip_verify is true: Portainer's TLS certificate is NOT verified", ("api", endpoint.Display));
         }
-        var clients = new DockerClientFactory(handlers, platform.Kind)
+        var clients = new DockerClientFactory(handlers, network.Platform)
         {
             Channel = OutboundChannel.Portainer,
-            Tls = new EndpointTls(platform.PortainerCa.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
+            Tls = new EndpointTls(portainerCa.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
             Headers = new Dictionary<string, string>(StringComparer.Ordinal) { [ApiKeyHeader] = apiKey },
         };
-        var options = new DockerOrchestratorOptions(settings.Manager.Id, new DockerSettings { NetworkMode = portainer.NetworkMode }, preflight, logger, time)
+        var options = new DockerOrchestratorOptions(managerId, new DockerSettings { NetworkMode = portainer.NetworkMode }, preflight, logger, time)
         {
             Kind = "portainer",
-            Proxy = platform.Network.ProxyFor(endpoint.Address, platform.Network.NoProxyMatcher),
+            Proxy = network.ProxyFor(endpoint.Address, network.NoProxyMatcher),
             ExtraLabels = string.IsNullOrEmpty(portainer.Stack) ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [StackLabel] = portainer.Stack },
         };
         logger.Info("Portainer Docker environment", ("api", endpoint.Display), ("env_id", environment), ("api_version", "v" + version),

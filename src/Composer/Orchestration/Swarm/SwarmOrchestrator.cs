@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using Composer.Configuration.Resolved;
+using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
@@ -61,19 +61,22 @@ public sealed class SwarmOrchestrator : IOrchestrator
     /// missing, the endpoint is invalid or an extra_hosts entry cannot be written for Swarm. Nothing is called yet:
     /// the first call connects and reports an engine that is not a swarm manager.
     /// </summary>
-    public static OrchestratorResult<IOrchestrator> Create(ResolvedSettings settings, ResolvedPlatform platform, IOutboundHandlerFactory handlers,
-        ImagePreflight preflight, Logger logger, TimeProvider time)
+    /// <param name="swarmSettings">The platform's daemon.swarm block (null when missing).</param>
+    /// <param name="docker">The Docker endpoint of the resolved configuration.</param>
+    /// <param name="network">The platform's network policy: its section names the keys, its proxy serves a TCP endpoint.</param>
+    public static OrchestratorResult<IOrchestrator> Create(string managerId, SwarmSettings? swarmSettings, DockerEndpointResolution docker,
+        PlatformNetworkPolicy network, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger, TimeProvider time)
     {
-        var section = $"{platform.Section}.daemon.swarm";
-        if (platform.Daemon.Swarm is not { } swarm) return Failure($"{section} is missing: the swarm selector needs a swarm block (swarm: {{}} keeps the defaults)");
-        if (settings.Docker.Endpoint is not { } endpoint) return Failure($"the Docker endpoint of the swarm manager is invalid: {settings.Docker.Error}");
+        var section = $"{network.Section}.daemon.swarm";
+        if (swarmSettings is not { } swarm) return Failure($"{section} is missing: the swarm selector needs a swarm block (swarm: {{}} keeps the defaults)");
+        if (docker.Endpoint is not { } endpoint) return Failure($"the Docker endpoint of the swarm manager is invalid: {docker.Error}");
         if (swarm.ExtraHosts?.FirstOrDefault(h => SwarmServiceSpec.HostsEntry(h) is null) is { } badHost)
         {
             return Failure($"{section}.extra_hosts: \"{badHost}\" is neither host:ip nor \"ip host\"");
         }
-        var proxy = endpoint.Transport == DockerTransport.Tcp ? platform.Network.ProxyFor(endpoint.Address, platform.Network.NoProxyMatcher) : null;
-        var options = new SwarmOrchestratorOptions(settings.Manager.Id, swarm, preflight, logger, time) { Proxy = proxy };
-        return OrchestratorResult<IOrchestrator>.Success(new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, platform.Kind), options));
+        var proxy = endpoint.Transport == DockerTransport.Tcp ? network.ProxyFor(endpoint.Address, network.NoProxyMatcher) : null;
+        var options = new SwarmOrchestratorOptions(managerId, swarm, preflight, logger, time) { Proxy = proxy };
+        return OrchestratorResult<IOrchestrator>.Success(new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, network.Platform), options));
 
         static OrchestratorResult<IOrchestrator> Failure(string message) => OrchestratorResult<IOrchestrator>.Failure(message);
     }

@@ -1,5 +1,6 @@
 using Composer.Configuration;
 using Composer.Images;
+using Composer.Resolution;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Images.Registry;
@@ -48,7 +49,7 @@ public class RegistryConfigurationSourceTests
         {
             var file = Path.Combine(directory, "password");
             await File.WriteAllTextAsync(file, "first\n");
-            var reload = RegistryConfigurationSource.FromConfiguration(new ConfigLoadRequest
+            var reload = SettingsLoader.RegistryReload(new ConfigLoadRequest
             {
                 ConfigDirectory = directory,
                 Environment = new Dictionary<string, string>

@@ -47,7 +47,8 @@ internal sealed class DockerTestManager : IAsyncDisposable
         handlers ??= new TestOutboundHandlerFactory();
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Registry = registry;
-        var preflight = ImagePreflight.Create(TestSettings.Resolve(settings), preflightHandlers ?? handlers);
+        var resolved = TestSettings.Resolve(settings);
+        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, preflightHandlers ?? handlers);
         var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? docker.DockerHost, "test", out var problem)
                              ?? throw new InvalidOperationException(problem);
         var orchestrator = new DockerOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Orchestration.Kubernetes;
 using Composer.Tests.Infrastructure;

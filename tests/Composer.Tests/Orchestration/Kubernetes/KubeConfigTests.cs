@@ -259,8 +259,8 @@ public class KubeConfigTests
     {
         var settings = new ComposerSettings();
         var resolved = TestSettings.Resolve(settings);
-        var handlers = new OutboundHandlerFactory(resolved);
-        using var preflight = Composer.Images.ImagePreflight.Create(resolved, handlers);
+        var handlers = new OutboundHandlerFactory(resolved.Network);
+        using var preflight = Composer.Images.ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = "m",

@@ -94,8 +94,8 @@ public sealed class KubernetesHarness : IAsyncDisposable
     private void Build(Func<RegistryConfiguration?>? reload)
     {
         var resolved = TestSettings.Resolve(Settings);
-        var handlers = new OutboundHandlerFactory(resolved);
-        Preflight = ImagePreflight.Create(resolved, handlers, reload: reload, time: Time);
+        var handlers = new OutboundHandlerFactory(resolved.Network);
+        Preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers, reload: reload, time: Time);
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = ManagerId,

@@ -23,8 +23,8 @@ public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
         settings.OpenCti.HttpsProxy = proxy.Url;
         var resolved = TestSettings.Resolve(settings, kubernetesServiceHost is null
             ? null : new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = kubernetesServiceHost });
-        var handlers = new OutboundHandlerFactory(resolved);
-        using var preflight = ImagePreflight.Create(resolved, handlers);
+        var handlers = new OutboundHandlerFactory(resolved.Network);
+        using var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = "proxy-test",

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
@@ -154,7 +155,7 @@ public class RbacManifestTests(HtpasswdRegistryFixture registry)
 
         // Every variable is a configuration key.
         var known = env.ToDictionary(e => e.Key, e => e.Value ?? "");
-        var loaded = Composer.Configuration.ConfigurationLoader.Load(new Composer.Configuration.ConfigLoadRequest
+        var loaded = SettingsLoader.Load(new Composer.Configuration.ConfigLoadRequest
         {
             ConfigDirectory = ManifestDirectory,
             Environment = known,

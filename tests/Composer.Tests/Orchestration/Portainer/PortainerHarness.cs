@@ -1,10 +1,10 @@
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Portainer;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 
@@ -64,10 +64,10 @@ internal sealed class PortainerHarness : IAsyncDisposable
         configure?.Invoke(settings);
         var resolved = TestSettings.Resolve(settings);
         var preflightHandlers = new TestOutboundHandlerFactory();
-        var preflight = ImagePreflight.Create(resolved, preflightHandlers);
+        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, preflightHandlers);
         var log = new StringWriter();
         var logger = new Logger(LogLevel.Info, LogFormat.Json, TextWriter.Synchronized(log));
-        var created = PortainerOrchestrator.Create(resolved, resolved.OpenCti, new OutboundHandlerFactory(resolved), preflight, logger, TimeProvider.System);
+        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa, resolved.OpenCti.Network, new OutboundHandlerFactory(resolved.Network), preflight, logger, TimeProvider.System);
         if (!created.IsSuccess) throw new InvalidOperationException($"PortainerOrchestrator.Create failed: {created.Error}");
         return new PortainerHarness(standIn, owns, DockerTestManager.Wrap(docker, managerId, created.Value, preflightHandlers), resolved, log);
     }

@@ -229,16 +229,17 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         settings.OpenCti.Daemon.Selector = "portainer";
         settings.OpenCti.Daemon.Portainer = new PortainerSettings { ApiKey = "ChangeMe", EnvId = " ", ApiVersion = "latest" };
         var resolved = TestSettings.Resolve(settings);
-        using var preflight = ImagePreflight.Create(resolved, new TestOutboundHandlerFactory());
+        using var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, new TestOutboundHandlerFactory());
 
-        var created = PortainerOrchestrator.Create(resolved, resolved.OpenCti, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa, resolved.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
 
         await Assert.That(created.Error!.Message).Contains("opencti.daemon.portainer.api_key is not set");
         await Assert.That(created.Error.Message).Contains("opencti.daemon.portainer.env_id is not set");
         await Assert.That(created.Error.Message).Contains("opencti.daemon.portainer.api_version must look like v1.41, got \"latest\"");
         settings.OpenCti.Daemon.Portainer = null;
-        var missing = PortainerOrchestrator.Create(TestSettings.Resolve(settings), TestSettings.Resolve(settings).OpenCti, new TestOutboundHandlerFactory(),
-            preflight, Logger.Null, TimeProvider.System);
+        var withoutBlock = TestSettings.Resolve(settings);
+        var missing = PortainerOrchestrator.Create(withoutBlock.Manager.Id, withoutBlock.OpenCti.Daemon.Portainer, withoutBlock.OpenCti.PortainerCa,
+            withoutBlock.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
         await Assert.That(missing.Error!.Message).Contains("opencti.daemon.portainer is missing");
     }
 

@@ -43,7 +43,8 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         var handlers = new TestOutboundHandlerFactory();
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Registry = registry;
-        var preflight = ImagePreflight.Create(TestSettings.Resolve(settings), handlers);
+        var resolved = TestSettings.Resolve(settings);
+        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
         var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? swarm.Docker.DockerHost, "test", out var problem) ?? throw new InvalidOperationException(problem);
         var orchestrator = new SwarmOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
             new SwarmOrchestratorOptions(managerId, options ?? new SwarmSettings(), preflight, Logger.Null, TimeProvider.System));

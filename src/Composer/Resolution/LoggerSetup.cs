@@ -1,6 +1,7 @@
+using Composer.Configuration;
 using Composer.Diagnostics;
 
-namespace Composer.Configuration.Resolved;
+namespace Composer.Resolution;
 
 /// <summary>The process <see cref="Logger"/> from manager.logger: the one place the logger's settings are read.</summary>
 public static class LoggerSetup

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
@@ -7,7 +8,7 @@ using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Platform;
 
-namespace Composer.Configuration.Resolved;
+namespace Composer.Resolution;
 
 /// <summary>
 /// The resolve step: turns bound, validated settings into <see cref="ResolvedSettings"/>. This is where files named
@@ -69,7 +70,8 @@ public static class SettingsResolver
             Registry = registry,
             Images = images,
             Docker = docker,
-            KubernetesServiceHost = string.IsNullOrWhiteSpace(kubernetesServiceHost) ? null : kubernetesServiceHost.Trim(),
+            Network = new NetworkPolicies(openCti.Network, openAev.Network,
+                string.IsNullOrWhiteSpace(kubernetesServiceHost) ? null : kubernetesServiceHost.Trim()),
             OpenCti = openCti,
             OpenAev = openAev,
             Workloads = new WorkloadContext(m.Id,

@@ -1,10 +1,11 @@
+using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 
-namespace Composer.Configuration.Resolved;
+namespace Composer.Resolution;
 
 /// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
 public sealed record ManagerOptions(
@@ -87,8 +88,8 @@ public sealed class ResolvedSettings
     /// </summary>
     public required DockerEndpointResolution Docker { get; init; }
 
-    /// <summary>KUBERNETES_SERVICE_HOST as the process saw it (reached directly on the Kubernetes channel), or null.</summary>
-    public required string? KubernetesServiceHost { get; init; }
+    /// <summary>Both platforms' network policies and KUBERNETES_SERVICE_HOST, for the outbound handler factory.</summary>
+    public required NetworkPolicies Network { get; init; }
 
     public required ResolvedPlatform OpenCti { get; init; }
 
