@@ -169,7 +169,7 @@ public static class CheckCommand
         var route = proxy is null ? "direct" : $"via proxy {proxy.Redacted}";
         var result = await client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsSuccess) return Outcome.Ok($"{platform.DisplayName} {result.Value} at {SecretRedaction.RedactUrl(platform.Url)} ({route})");
-        var error = result.Error!;
+        var error = result.Failure;
         var s = platform.Section;
         // OpenCTI answers a bad token with GraphQL errors (AUTH_REQUIRED), with or without an HTTP 401.
         var refused = error.HttpStatus is 401 or 403 || error.Message.Contains("AUTH_REQUIRED", StringComparison.Ordinal);
@@ -177,7 +177,7 @@ public static class CheckCommand
         {
             _ when refused =>
                 $"the token was refused: set {s}.token ({s.ToUpperInvariant()}__TOKEN) to the API token of the platform user Composer acts as",
-            PlatformErrorKind.Unreachable or PlatformErrorKind.Timeout =>
+            FailureKind.Unreachable or FailureKind.Timeout =>
                 $"is {s}.url right and the platform up, reachable from here ({route})? with_proxy, https_proxy and no_proxy decide the route",
             _ => $"is {s}.url the platform's base URL (the address its users open)?",
         };

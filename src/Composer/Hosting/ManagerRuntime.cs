@@ -129,14 +129,14 @@ public sealed class ManagerRuntime : IAsyncDisposable
                     Time = clock,
                     ObserveOnly = observeOnly,
                 });
-                return kubernetes.IsSuccess ? (kubernetes.Value, null) : (null, kubernetes.Error!.Message);
+                return kubernetes.IsSuccess ? (kubernetes.Value, null) : (null, kubernetes.Failure.Message);
             case "swarm":
                 var swarm = SwarmOrchestrator.Create(settings.Manager.Id, platform.Daemon.Swarm, settings.Docker, platform.Network, handlers, preflight, logger, clock);
-                return swarm.IsSuccess ? (swarm.Value, null) : (null, swarm.Error!.Message);
+                return swarm.IsSuccess ? (swarm.Value, null) : (null, swarm.Failure.Message);
             case "portainer":
                 var portainer = PortainerOrchestrator.Create(settings.Manager.Id, platform.Daemon.Portainer, platform.PortainerCa, platform.Network,
                     handlers, preflight, logger, clock);
-                return portainer.IsSuccess ? (portainer.Value, null) : (null, portainer.Error!.Message);
+                return portainer.IsSuccess ? (portainer.Value, null) : (null, portainer.Failure.Message);
             default:
                 // The configuration validator accepts only the four selectors above.
                 return (null, "unknown orchestrator");

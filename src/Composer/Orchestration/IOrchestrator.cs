@@ -1,3 +1,5 @@
+using Composer.Diagnostics;
+
 namespace Composer.Orchestration;
 
 /// <summary>The state of a workload as the orchestrator reports it, reduced to what reconciliation needs.</summary>
@@ -46,39 +48,6 @@ public sealed record WorkloadHealth(int RestartCount, DateTimeOffset? StartedAt)
 public sealed record LogBatch(IReadOnlyList<string> Lines, DateTimeOffset? LastTimestamp);
 
 /// <summary>
-/// Why an orchestrator operation failed, as a value: one line a user can act on ("pull failed: 401 unauthorized at
-/// registry.example.com"). Never holds credentials.
-/// </summary>
-public sealed record OrchestratorError(string Message)
-{
-    public override string ToString() => Message;
-}
-
-/// <summary>The value of a successful orchestrator call, or its error. A failed listing is an error, never an empty list.</summary>
-public sealed class OrchestratorResult<T>
-{
-    private readonly T? _value;
-
-    private OrchestratorResult(T? value, OrchestratorError? error)
-    {
-        _value = value;
-        Error = error;
-    }
-
-    public OrchestratorError? Error { get; }
-
-    public bool IsSuccess => Error is null;
-
-    public T Value => IsSuccess ? _value! : throw new InvalidOperationException($"the orchestrator call failed: {Error}");
-
-    public static OrchestratorResult<T> Success(T value) => new(value, null);
-
-    public static OrchestratorResult<T> Failure(string message) => new(default, new OrchestratorError(message));
-
-    public static implicit operator OrchestratorResult<T>(OrchestratorError error) => new(default, error);
-}
-
-/// <summary>
 /// Docker, Swarm, Kubernetes or Portainer, behind one interface. Mutating calls return null on success and the
 /// error otherwise; nothing throws for what the orchestrator or the network does (only cancellation throws).
 /// Every call is idempotent enough to be repeated after a crash: a deploy that finds its own half-created workload
@@ -90,34 +59,34 @@ public interface IOrchestrator : IAsyncDisposable
     string Kind { get; }
 
     /// <summary>Whether the orchestrator answers (for /readyz and `composer check`): null when it does, else why not.</summary>
-    Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken);
+    Task<Failure?> CheckAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Every workload labelled opencti-manager=&lt;manager id&gt;, of every platform, in one list call (plus what the
     /// orchestrator needs to tell state and config hash without one call per workload).
     /// </summary>
-    Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken);
+    Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>Resolves, pre-flights and pulls the image, creates the workload with its CA bundle, and starts it when <see cref="ConnectorWorkload.Start"/>.</summary>
-    Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken);
+    Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken);
 
     /// <summary>
     /// Replaces <paramref name="current"/> with <paramref name="workload"/> (changed config hash). The new image is pulled
     /// first: when the pull fails, the current workload is left running untouched.
     /// </summary>
-    Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+    Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
 
     /// <summary>Starts the workload (making sure its CA bundle is in place first).</summary>
-    Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+    Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
 
-    Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken);
+    Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken);
 
     /// <summary>Removes the workload and everything Composer created for it (CA configs or secrets).</summary>
-    Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken);
+    Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken);
 
     /// <summary>Log lines (stdout and stderr, one entry per line) written after <paramref name="since"/>; null: the last 100.</summary>
-    Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken);
+    Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken);
 
     /// <summary>Restart count and start time of the current run.</summary>
-    Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken);
+    Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken);
 }

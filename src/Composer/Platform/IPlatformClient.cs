@@ -1,4 +1,5 @@
 using Composer.Configuration;
+using Composer.Diagnostics;
 
 namespace Composer.Platform;
 
@@ -12,20 +13,20 @@ public interface IPlatformClient : IDisposable
     PlatformKind Platform { get; }
 
     /// <summary>The platform version (OpenCTI about.version; OpenAEV GET /api/settings/version).</summary>
-    Task<PlatformResult<string>> GetVersionAsync(CancellationToken cancellationToken);
+    Task<Result<string>> GetVersionAsync(CancellationToken cancellationToken);
 
-    /// <summary>Registers the manager (id, name, public key). A refusal is <see cref="PlatformErrorKind.Refused"/>.</summary>
-    Task<PlatformError?> RegisterAsync(CancellationToken cancellationToken);
+    /// <summary>Registers the manager (id, name, public key). A refusal is <see cref="FailureKind.Refused"/>.</summary>
+    Task<Failure?> RegisterAsync(CancellationToken cancellationToken);
 
     /// <summary>The manager ping; returns the platform version the answer carries (to re-register when it changes).</summary>
-    Task<PlatformResult<string>> PingAsync(CancellationToken cancellationToken);
+    Task<Result<string>> PingAsync(CancellationToken cancellationToken);
 
     /// <summary>The connectors to manage, decrypted. Unusable entries are skipped with a reason, the others kept.</summary>
-    Task<PlatformResult<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken);
+    Task<Result<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken);
 
-    Task<PlatformError?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken);
+    Task<Failure?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken);
 
-    Task<PlatformError?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken);
+    Task<Failure?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken);
 
-    Task<PlatformError?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken);
+    Task<Failure?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken);
 }

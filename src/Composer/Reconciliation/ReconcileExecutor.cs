@@ -193,7 +193,7 @@ public sealed class ReconcileExecutor
             case ReportLogsAction logs:
             {
                 var batch = await _orchestrator.LogsAsync(logs.Workload, state.LogCursor, ct).ConfigureAwait(false);
-                if (!batch.IsSuccess) return $"reading logs: {batch.Error!.Message}";
+                if (!batch.IsSuccess) return $"reading logs: {batch.Failure.Message}";
                 if (batch.Value.Lines.Count > 0)
                 {
                     var error = await _platform.ReportLogsAsync(logs.Connector.Id, batch.Value.Lines, ct).ConfigureAwait(false);
@@ -221,7 +221,7 @@ public sealed class ReconcileExecutor
     {
         var c = action.Connector;
         var observed = await _orchestrator.HealthAsync(action.Workload, ct).ConfigureAwait(false);
-        if (!observed.IsSuccess) return $"reading health: {observed.Error!.Message}";
+        if (!observed.IsSuccess) return $"reading health: {observed.Failure.Message}";
         var now = _time.GetUtcNow();
         if (observed.Value.StartedAt is not { } startedAt)
         {

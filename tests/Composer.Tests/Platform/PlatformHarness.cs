@@ -57,7 +57,7 @@ public sealed class PlatformHarness<TStandIn> : IAsyncDisposable where TStandIn 
     }
 
     /// <summary>Neither the token nor any of the given secrets appears in the log or in the given errors.</summary>
-    public async Task AssertNothingLeakedAsync(IEnumerable<PlatformError?> errors, params string[] secrets)
+    public async Task AssertNothingLeakedAsync(IEnumerable<Failure?> errors, params string[] secrets)
     {
         var texts = errors.Where(e => e is not null).Select(e => e!.ToString()).Append(Log).ToList();
         foreach (var text in texts)

@@ -46,8 +46,8 @@ public class ReconcileCycleTests
         var (cycle, platform, orchestrator, _) = Rig();
         platform.Listing = Listing(Connector("A"));
         orchestrator.Add(Workload("D"));
-        if (platformFails) platform.ListError = new PlatformError(PlatformErrorKind.Unreachable, "connectors", "connection refused");
-        if (orchestratorFails) orchestrator.ListError = new OrchestratorError("permission denied on /var/run/docker.sock");
+        if (platformFails) platform.ListError = new Failure(FailureKind.Unreachable, "connectors", "connection refused");
+        if (orchestratorFails) orchestrator.ListError = Failure.Orchestrator("permission denied on /var/run/docker.sock");
         var report = await cycle.RunAsync(CancellationToken.None);
         await Assert.That(report.NotRun).IsEqualTo(reason);
         await Assert.That(report.ToString()).IsEqualTo("nothing done: " + reason);

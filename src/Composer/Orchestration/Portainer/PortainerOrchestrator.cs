@@ -42,11 +42,11 @@ public static class PortainerOrchestrator
     /// <param name="network">The platform's network policy (proxy, timeouts); its section names the keys.</param>
     /// <param name="handlers">The outbound handler factory (channel Portainer).</param>
     /// <param name="preflight">The process's image pre-flight (registry prefix, credentials, retries).</param>
-    public static OrchestratorResult<IOrchestrator> Create(string managerId, PortainerSettings? portainerSettings, ProxyCaBundle portainerCa,
+    public static Result<IOrchestrator> Create(string managerId, PortainerSettings? portainerSettings, ProxyCaBundle portainerCa,
         PlatformNetworkPolicy network, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger, TimeProvider time)
     {
         var section = $"{network.Section}.daemon.portainer";
-        if (portainerSettings is not { } portainer) return Failure($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
+        if (portainerSettings is not { } portainer) return Failure.Orchestrator($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
         var problems = new List<string>();
         var api = portainer.Api?.Trim() ?? "";
         if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme is not ("http" or "https"))
@@ -63,7 +63,7 @@ public static class PortainerOrchestrator
         if (portainer.EnvType != "docker") problems.Add($"{section}.env_type must be docker (the only supported Portainer environment type), got \"{portainer.EnvType}\"");
         var version = ParseApiVersion(portainer.ApiVersion);
         if (version is null) problems.Add($"{section}.api_version must look like v1.41, got \"{portainer.ApiVersion}\"");
-        if (problems.Count > 0) return Failure(string.Join("; ", problems));
+        if (problems.Count > 0) return Failure.Orchestrator(string.Join("; ", problems));
 
         var gateway = new DockerGateway($"Portainer environment {environment}", $"{section}.api_key", $"{section}.env_id", version!, $"{section}.api_version", $"{section}.ca");
         var endpoint = new DockerEndpoint
@@ -92,9 +92,7 @@ public static class PortainerOrchestrator
         };
         logger.Info("Portainer Docker environment", ("api", endpoint.Display), ("env_id", environment), ("api_version", "v" + version),
             ("stack", portainer.Stack), ("network_mode", portainer.NetworkMode));
-        return OrchestratorResult<IOrchestrator>.Success(new DockerOrchestrator(endpoint, clients, options));
-
-        static OrchestratorResult<IOrchestrator> Failure(string message) => OrchestratorResult<IOrchestrator>.Failure(message);
+        return Result<IOrchestrator>.Success(new DockerOrchestrator(endpoint, clients, options));
     }
 
     /// <summary>"v1.41" or "1.41" as a version, or null when it is neither.</summary>

@@ -83,7 +83,7 @@ internal sealed class DockerTestManager : IAsyncDisposable
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()
     {
         var list = await Orchestrator.ListAsync(CancellationToken.None);
-        if (!list.IsSuccess) throw new InvalidOperationException(list.Error!.Message);
+        if (!list.IsSuccess) throw new InvalidOperationException(list.Failure!.Message);
         return list.Value;
     }
 

@@ -255,7 +255,7 @@ public class KubeConfigTests
 
     // ---- over TLS, against the stand-in ---------------------------------------------------------------------------
 
-    private static async Task<Composer.Orchestration.OrchestratorError?> CheckAsync(KubernetesStandIn api, string kubeconfig)
+    private static async Task<Composer.Diagnostics.Failure?> CheckAsync(KubernetesStandIn api, string kubeconfig)
     {
         var settings = new ComposerSettings();
         var resolved = TestSettings.Resolve(settings);
@@ -272,7 +272,7 @@ public class KubeConfigTests
             Time = new FakeTimeProvider(),
             Logger = Logger.Null,
         });
-        await using var orchestrator = created.Value;
+        await using var orchestrator = created.Value!;
         return await orchestrator.CheckAsync(CancellationToken.None);
     }
 

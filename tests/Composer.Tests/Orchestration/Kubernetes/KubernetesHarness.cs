@@ -107,7 +107,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
             Time = Time,
             ServiceAccountDirectory = ServiceAccountDirectory,
         });
-        Orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Error!.Message);
+        Orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Failure!.Message);
     }
 
     /// <summary>The environment the orchestrator reads: KUBECONFIG and HOME pointing into the harness directory, or the in-cluster variables.</summary>
@@ -141,7 +141,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
     public async Task<ObservedWorkload> ObservedAsync(string name)
     {
         var list = await Orchestrator.ListAsync(CancellationToken.None);
-        if (!list.IsSuccess) throw new InvalidOperationException(list.Error!.Message);
+        if (!list.IsSuccess) throw new InvalidOperationException(list.Failure!.Message);
         return list.Value.Single(w => w.Name == name);
     }
 

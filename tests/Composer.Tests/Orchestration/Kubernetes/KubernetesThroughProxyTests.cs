@@ -15,7 +15,7 @@ namespace Composer.Tests.Orchestration.Kubernetes;
 [ClassDataSource<TinyproxyFixture>(Shared = SharedType.PerTestSession)]
 public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
 {
-    private async Task<Composer.Orchestration.OrchestratorError?> CheckAsync(KubernetesStandIn api, Dictionary<string, string> environment, string? kubernetesServiceHost,
+    private async Task<Composer.Diagnostics.Failure?> CheckAsync(KubernetesStandIn api, Dictionary<string, string> environment, string? kubernetesServiceHost,
         string serviceAccountDirectory)
     {
         var settings = new ComposerSettings();
@@ -36,7 +36,7 @@ public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
             Time = new FakeTimeProvider(),
             ServiceAccountDirectory = serviceAccountDirectory,
         });
-        await using var orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Error!.Message);
+        await using var orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Failure!.Message);
         return await orchestrator.CheckAsync(CancellationToken.None);
     }
 

@@ -68,7 +68,7 @@ internal sealed class PortainerHarness : IAsyncDisposable
         var log = new StringWriter();
         var logger = new Logger(LogLevel.Info, LogFormat.Json, TextWriter.Synchronized(log));
         var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa, resolved.OpenCti.Network, new OutboundHandlerFactory(resolved.Network), preflight, logger, TimeProvider.System);
-        if (!created.IsSuccess) throw new InvalidOperationException($"PortainerOrchestrator.Create failed: {created.Error}");
+        if (!created.IsSuccess) throw new InvalidOperationException($"PortainerOrchestrator.Create failed: {created.Failure}");
         return new PortainerHarness(standIn, owns, DockerTestManager.Wrap(docker, managerId, created.Value, preflightHandlers), resolved, log);
     }
 

@@ -78,14 +78,14 @@ public class SwarmManagerCheckTests
         await using var _ = app;
         var (settings, preflight) = Resolve(host, new SwarmSettings());
         var created = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
-        await using var orchestrator = created.Value;
+        await using var orchestrator = created.Value!;
 
         var list = await orchestrator.ListAsync(CancellationToken.None);
         var check = await orchestrator.CheckAsync(CancellationToken.None);
 
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains(expected);
-        await Assert.That(list.Error.Message).Contains("127.0.0.1");
+        await Assert.That(list.Failure!.Message).Contains(expected);
+        await Assert.That(list.Failure.Message).Contains("127.0.0.1");
         await Assert.That(check!.Message).Contains(expected);
         await Assert.That(orchestrator.Kind).IsEqualTo("swarm");
     }
@@ -95,11 +95,11 @@ public class SwarmManagerCheckTests
     {
         var (settings, preflight) = Resolve("tcp://127.0.0.1:2375", null);
         var missing = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
-        await Assert.That(missing.Error!.Message).Contains("opencti.daemon.swarm is missing");
+        await Assert.That(missing.Failure!.Message).Contains("opencti.daemon.swarm is missing");
 
         var (bad, badPreflight) = Resolve("tcp://127.0.0.1:2375", new SwarmSettings { ExtraHosts = ["opencti.internal:host-gateway"] });
         var refused = SwarmOrchestrator.Create(bad.Manager.Id, bad.OpenCti.Daemon.Swarm, bad.Docker, bad.OpenCti.Network, new TestOutboundHandlerFactory(), badPreflight, Logger.Null, TimeProvider.System);
-        await Assert.That(refused.Error!.Message).Contains("opencti.daemon.swarm.extra_hosts: \"opencti.internal:host-gateway\"");
+        await Assert.That(refused.Failure!.Message).Contains("opencti.daemon.swarm.extra_hosts: \"opencti.internal:host-gateway\"");
     }
 
     [Test]

@@ -59,7 +59,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()
     {
         var list = await Orchestrator.ListAsync(CancellationToken.None);
-        if (!list.IsSuccess) throw new InvalidOperationException(list.Error!.Message);
+        if (!list.IsSuccess) throw new InvalidOperationException(list.Failure!.Message);
         return list.Value;
     }
 
@@ -74,7 +74,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         if (error is not null) throw new InvalidOperationException($"deploy of {workload.Name} failed: {error}");
     }
 
-    public static void Succeeded(OrchestratorError? error, string what)
+    public static void Succeeded(Failure? error, string what)
     {
         if (error is not null) throw new InvalidOperationException($"{what} failed: {error}");
     }
@@ -104,7 +104,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"'{text}' did not appear in the logs of {serviceName} in time; logs: " +
-                    (logs.IsSuccess ? string.Join("\n", logs.Value.Lines) : logs.Error!.Message));
+                    (logs.IsSuccess ? string.Join("\n", logs.Value.Lines) : logs.Failure!.Message));
             }
             await Task.Delay(250);
         }
