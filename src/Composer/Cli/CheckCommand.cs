@@ -13,6 +13,7 @@ using Composer.Network;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Kubernetes;
 using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Resolution;
 
 namespace Composer.Cli;
@@ -20,7 +21,7 @@ namespace Composer.Cli;
 /// <summary>
 /// `composer check [--image IMAGE]`, the doctor: every part a running Composer depends on, one line each, in the
 /// order they are needed: the configuration, the manager key, then per enabled platform its proxied channels, the
-/// platform (version query) and its orchestrator (<see cref="Orchestration.IOrchestrator.CheckAsync"/>), then the
+/// platform (version query) and its orchestrator (<see cref="IOrchestrator.CheckAsync"/>), then the
 /// registry (login and a check of IMAGE, the deploy pre-flight). A check whose proxy channel failed is skipped.
 /// Lines are printed as the checks finish: mark (<c>ok  </c>, <c>FAIL</c>, <c>skip</c>), name, time, detail, and on
 /// failure a hint. Exit 0 when everything passed, 1 when a check failed, 2 for configuration errors. Nothing

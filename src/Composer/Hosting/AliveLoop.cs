@@ -1,5 +1,5 @@
 using Composer.Diagnostics;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Polly;
 using Polly.Retry;
 

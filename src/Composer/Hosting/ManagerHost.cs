@@ -1,6 +1,5 @@
 using Composer.Diagnostics;
-using Composer.Orchestration;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Resolution;
 
 namespace Composer.Hosting;

@@ -69,7 +69,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
                 return (null, $"{platform.Section}.daemon.selector {platform.Selector}: {error}");
             }
             var client = CreateClient(settings, platform, handlers, logger);
-            var cycle = new ReconcileCycle(client, orchestrator, settings.Workloads, ReconcileOptionsFor(settings, platform.Kind), clock, logger);
+            var cycle = new ReconcileCycle(client, orchestrator, ReconcileOptionsFor(settings, platform.Kind), clock, logger);
             cycles.Add(cycle);
             platforms.Add(new PlatformRuntime(platform, client, orchestrator, async ct => Outcome(await cycle.RunAsync(ct).ConfigureAwait(false))));
         }
@@ -87,8 +87,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
             other.Enabled,
             own.LogsSchedule,
             settings.Manager.ExecuteSchedule,
-            settings.Manager.MaxParallel,
-            settings.Manager.ShowEnvVars);
+            settings.Manager.MaxParallel);
     }
 
     /// <summary>The platform's client on its own channel (`composer check` builds them one by one, to report each).</summary>
@@ -106,6 +105,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
         OutboundHandlerFactory handlers, ImagePreflight preflight, IReadOnlyDictionary<string, string> environment,
         ComposerLoggerProvider libraryLogger, Logger logger, TimeProvider clock, bool observeOnly)
     {
+        var workloads = new WorkloadBuilder(settings.Workloads, logger, settings.Manager.ShowEnvVars);
         switch (platform.Selector)
         {
             case "docker":
@@ -115,7 +115,11 @@ public sealed class ManagerRuntime : IAsyncDisposable
                 // The docker options are global, read from opencti.daemon.docker for both platforms (as upstream).
                 return (new DockerOrchestrator(endpoint,
                     new DockerClientFactory(handlers, platform.Kind, libraryLogger.CreateLogger("Docker.DotNet")),
-                    new DockerOrchestratorOptions(settings.Manager.Id, settings.Settings.OpenCti.Daemon.Docker, preflight, logger, clock) { Proxy = proxy }), null);
+                    new DockerOrchestratorOptions(settings.Manager.Id, settings.Settings.OpenCti.Daemon.Docker, preflight, logger, clock)
+                    {
+                        Workloads = workloads,
+                        Proxy = proxy,
+                    }), null);
             case "kubernetes":
                 var kubernetes = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
                 {
@@ -124,6 +128,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
                     Settings = platform.Daemon.Kubernetes ?? new KubernetesSettings(),
                     Handlers = handlers,
                     Preflight = preflight,
+                    Workloads = workloads,
                     Environment = environment,
                     Logger = logger,
                     Time = clock,
@@ -131,11 +136,12 @@ public sealed class ManagerRuntime : IAsyncDisposable
                 });
                 return kubernetes.IsSuccess ? (kubernetes.Value, null) : (null, kubernetes.Failure.Message);
             case "swarm":
-                var swarm = SwarmOrchestrator.Create(settings.Manager.Id, platform.Daemon.Swarm, settings.Docker, platform.Network, handlers, preflight, logger, clock);
+                var swarm = SwarmOrchestrator.Create(settings.Manager.Id, platform.Daemon.Swarm, settings.Docker, platform.Network, workloads, handlers,
+                    preflight, logger, clock);
                 return swarm.IsSuccess ? (swarm.Value, null) : (null, swarm.Failure.Message);
             case "portainer":
                 var portainer = PortainerOrchestrator.Create(settings.Manager.Id, platform.Daemon.Portainer, platform.PortainerCa, platform.Network,
-                    handlers, preflight, logger, clock);
+                    workloads, handlers, preflight, logger, clock);
                 return portainer.IsSuccess ? (portainer.Value, null) : (null, portainer.Failure.Message);
             default:
                 // The configuration validator accepts only the four selectors above.

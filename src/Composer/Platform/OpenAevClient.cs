@@ -6,6 +6,7 @@ using System.Text.Json.Serialization.Metadata;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Platform.OpenAev;
+using Composer.Reconciliation;
 
 namespace Composer.Platform;
 

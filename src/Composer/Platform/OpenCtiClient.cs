@@ -5,6 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Platform.OpenCti;
+using Composer.Reconciliation;
 
 namespace Composer.Platform;
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Composer.Diagnostics;
+using Composer.Reconciliation;
 
 namespace Composer.Platform;
 

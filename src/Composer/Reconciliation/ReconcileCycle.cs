@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Composer.Diagnostics;
-using Composer.Orchestration;
-using Composer.Platform;
 
 namespace Composer.Reconciliation;
 
@@ -36,14 +34,14 @@ public sealed class ReconcileCycle
     private readonly ReconcileExecutor _executor;
     private readonly KeyValuePair<string, object?> _platformTag;
 
-    public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, WorkloadContext context, ReconcileOptions options,
+    public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, ReconcileOptions options,
         TimeProvider time, Logger logger, Random? random = null)
     {
         _platform = platform;
         _orchestrator = orchestrator;
         _options = options;
         _time = time;
-        _executor = new ReconcileExecutor(orchestrator, platform, context, _store, options, time, logger, random);
+        _executor = new ReconcileExecutor(orchestrator, platform, _store, options, time, logger, random);
         _platformTag = new("platform", ConnectorLabels.PlatformValue(options.Platform));
     }
 

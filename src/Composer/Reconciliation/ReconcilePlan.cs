@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Composer.Configuration;
-using Composer.Orchestration;
 
 namespace Composer.Reconciliation;
 

@@ -1,6 +1,5 @@
 using Composer.Diagnostics;
 using Composer.Hosting;
-using Composer.Platform;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Hosting;

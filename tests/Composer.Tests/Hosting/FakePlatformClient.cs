@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Composer.Configuration;
 using Composer.Diagnostics;
-using Composer.Platform;
+using Composer.Reconciliation;
 
 namespace Composer.Tests.Hosting;
 

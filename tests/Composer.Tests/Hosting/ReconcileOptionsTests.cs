@@ -20,7 +20,7 @@ public class ReconcileOptionsTests
         settings.OpenAev.Enable = true;
 
         var openCti = ManagerRuntime.ReconcileOptionsFor(TestSettings.Resolve(settings), PlatformKind.OpenCti);
-        await Assert.That(openCti).IsEqualTo(new ReconcileOptions(PlatformKind.OpenCti, "m1", true, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(15), 8, true));
+        await Assert.That(openCti).IsEqualTo(new ReconcileOptions(PlatformKind.OpenCti, "m1", true, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(15), 8));
         await Assert.That(openCti.HealthInterval).IsEqualTo(TimeSpan.FromSeconds(30));
         await Assert.That(openCti.MaxBackoff).IsEqualTo(TimeSpan.FromMinutes(5));
 

@@ -1,6 +1,6 @@
 using Composer.Configuration;
 using Composer.Diagnostics;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using static Composer.Tests.Platform.OpenCtiClientTests;
 

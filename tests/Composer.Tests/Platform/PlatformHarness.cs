@@ -2,6 +2,7 @@ using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Platform;

@@ -1,4 +1,5 @@
 using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Platform;

@@ -1,15 +1,18 @@
 using System.Collections.Concurrent;
 using Composer.Diagnostics;
 using Composer.Orchestration;
+using Composer.Reconciliation;
 
 namespace Composer.Tests.Reconciliation;
 
 /// <summary>
 /// An orchestrator in memory for the executor tests: deploys add workloads, removes drop them, every call is
 /// recorded ("deploy A", "start connector-a", …). <see cref="Behaviour"/> decides a call's outcome and may block it.
+/// Workloads are built as the real orchestrators build them, with a <see cref="WorkloadBuilder"/>.
 /// </summary>
-internal sealed class FakeOrchestrator : IOrchestrator
+internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrchestrator
 {
+    private readonly WorkloadBuilder _builder = workloads ?? new WorkloadBuilder(ReconcileTestData.ManagerContext, Logger.Null);
     private readonly Lock _gate = new();
     private readonly List<ObservedWorkload> _workloads = [];
     private int _inFlight;
@@ -60,8 +63,9 @@ internal sealed class FakeOrchestrator : IOrchestrator
         return Task.FromResult(ListError is { } e ? e : Result<IReadOnlyList<ObservedWorkload>>.Success(Workloads));
     }
 
-    public async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    public async Task<Failure?> DeployAsync(DesiredConnector connector, CancellationToken cancellationToken)
     {
+        var workload = _builder.Build(connector);
         var error = await Change("deploy " + workload.ConnectorId, cancellationToken);
         if (error is null)
         {
@@ -71,11 +75,17 @@ internal sealed class FakeOrchestrator : IOrchestrator
         return error;
     }
 
-    public Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
-        Change("refresh " + current.Name, cancellationToken);
+    public Task<Failure?> RefreshAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken)
+    {
+        _builder.Build(connector);
+        return Change("refresh " + current.Name, cancellationToken);
+    }
 
-    public Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
-        Change("start " + current.Name, cancellationToken);
+    public Task<Failure?> StartAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken)
+    {
+        _builder.Build(connector);
+        return Change("start " + current.Name, cancellationToken);
+    }
 
     public Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
         Change("stop " + current.Name, cancellationToken);

@@ -1,6 +1,4 @@
 using Composer.Diagnostics;
-using Composer.Orchestration;
-using Composer.Platform;
 using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -16,7 +14,7 @@ public class ReconcileCycleTests
         var platform = new FakePlatformClient();
         var orchestrator = new FakeOrchestrator();
         var time = new FakeTimeProvider(Now);
-        return (new ReconcileCycle(platform, orchestrator, ManagerContext, Options(), time, Logger.Null), platform, orchestrator, time);
+        return (new ReconcileCycle(platform, orchestrator, Options(), time, Logger.Null), platform, orchestrator, time);
     }
 
     [Test]

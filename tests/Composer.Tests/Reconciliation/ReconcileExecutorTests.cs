@@ -1,6 +1,5 @@
 using Composer.Diagnostics;
 using Composer.Orchestration;
-using Composer.Platform;
 using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -16,7 +15,7 @@ public class ReconcileExecutorTests
     private sealed class Rig
     {
         public FakeTimeProvider Time { get; } = new(Now);
-        public FakeOrchestrator Orchestrator { get; } = new();
+        public FakeOrchestrator Orchestrator { get; }
         public FakePlatformClient Platform { get; } = new();
         public ConnectorStateStore Store { get; } = new();
         public ReconcileOptions Options { get; }
@@ -24,8 +23,10 @@ public class ReconcileExecutorTests
 
         public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null)
         {
-            Options = ReconcileTestData.Options(maxParallel: maxParallel) with { ShowEnvVars = showEnvVars };
-            Executor = new ReconcileExecutor(Orchestrator, Platform, ManagerContext, Store, Options, Time, logger ?? Logger.Null, random);
+            Options = ReconcileTestData.Options(maxParallel: maxParallel);
+            // The orchestrator builds each workload, and logs its environment with show_env_vars, as the real ones do.
+            Orchestrator = new FakeOrchestrator(new WorkloadBuilder(ManagerContext, logger ?? Logger.Null, showEnvVars));
+            Executor = new ReconcileExecutor(Orchestrator, Platform, Store, Options, Time, logger ?? Logger.Null, random);
         }
 
         public ReconcilePlan Plan(params DesiredConnector[] connectors) =>

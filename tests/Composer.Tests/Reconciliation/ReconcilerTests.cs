@@ -1,5 +1,3 @@
-using Composer.Orchestration;
-using Composer.Platform;
 using Composer.Reconciliation;
 using static Composer.Tests.Reconciliation.ReconcileTestData;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Composer.Diagnostics;
+using Composer.Reconciliation;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Version = System.Version;
@@ -30,7 +31,7 @@ namespace Composer.Orchestration.Docker;
 /// The same code serves Portainer's Docker proxy (<see cref="Portainer.PortainerOrchestrator"/>): an endpoint with a
 /// <see cref="DockerGateway"/>, its stack label and network mode in the options.
 /// </summary>
-public sealed class DockerOrchestrator : IOrchestrator
+public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
     /// <summary>The newest Engine API version Docker.DotNet.Enhanced 4.3.3 models (Docker 29.4).</summary>
     public static readonly Version NewestApiVersion = new(1, 54);
@@ -49,6 +50,7 @@ public sealed class DockerOrchestrator : IOrchestrator
     private readonly ConcurrentDictionary<string, string?> _environmentHashes = new(StringComparer.Ordinal);
 
     public DockerOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, DockerOrchestratorOptions options)
+        : base(options.Workloads)
     {
         _endpoint = endpoint;
         _options = options;
@@ -116,7 +118,7 @@ public sealed class DockerOrchestrator : IOrchestrator
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
 
-    public async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -131,7 +133,7 @@ public sealed class DockerOrchestrator : IOrchestrator
         return null;
     }
 
-    public async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -209,7 +211,7 @@ public sealed class DockerOrchestrator : IOrchestrator
         return null;
     }
 
-    public async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {unreachable}");

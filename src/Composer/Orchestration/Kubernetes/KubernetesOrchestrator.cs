@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Composer.Diagnostics;
+using Composer.Reconciliation;
 
 namespace Composer.Orchestration.Kubernetes;
 
@@ -23,7 +24,7 @@ namespace Composer.Orchestration.Kubernetes;
 /// </list>
 /// Every failure is an <see cref="Failure"/> naming the object, the namespace and what the API said.
 /// </summary>
-public sealed class KubernetesOrchestrator : IOrchestrator
+public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
     /// <summary>Log lines fetched when there is no cursor yet (as upstream's Docker tail).</summary>
     public const int LogTail = 100;
@@ -40,6 +41,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
     private long? _pullSecretRenderedAt;
 
     private KubernetesOrchestrator(KubernetesOrchestratorOptions options, KubernetesEndpoint endpoint)
+        : base(options.Workloads)
     {
         _options = options;
         _logger = options.Logger;
@@ -103,7 +105,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
 
-    public async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var built = await BuildAsync(workload, cancellationToken).ConfigureAwait(false);
         if (!built.IsSuccess) return built.Failure;
@@ -121,7 +123,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
         return Failure.Orchestrator(reply.Describe($"creating deployment {workload.Name} in namespace {Namespace}"));
     }
 
-    public async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (current.Name != workload.Name)
         {
@@ -160,7 +162,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
         return Failure.Orchestrator(reply.Describe($"updating deployment {current.Name} in namespace {Namespace}"));
     }
 
-    public async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         // The pods about to be created mount the CA Secret and pull with the pull secret: both first.
         var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;
+using Composer.Reconciliation;
 
 namespace Composer.Orchestration.Portainer;
 
@@ -40,10 +41,12 @@ public static class PortainerOrchestrator
     /// <param name="portainerSettings">The platform's daemon.portainer block (null when missing).</param>
     /// <param name="portainerCa">daemon.portainer.ca, loaded by the resolve step.</param>
     /// <param name="network">The platform's network policy (proxy, timeouts); its section names the keys.</param>
+    /// <param name="workloads">Builds each connector's container from the manager's workload context.</param>
     /// <param name="handlers">The outbound handler factory (channel Portainer).</param>
     /// <param name="preflight">The process's image pre-flight (registry prefix, credentials, retries).</param>
     public static Result<IOrchestrator> Create(string managerId, PortainerSettings? portainerSettings, ProxyCaBundle portainerCa,
-        PlatformNetworkPolicy network, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger, TimeProvider time)
+        PlatformNetworkPolicy network, WorkloadBuilder workloads, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger,
+        TimeProvider time)
     {
         var section = $"{network.Section}.daemon.portainer";
         if (portainerSettings is not { } portainer) return Failure.Orchestrator($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
@@ -86,6 +89,7 @@ public static class PortainerOrchestrator
         };
         var options = new DockerOrchestratorOptions(managerId, new DockerSettings { NetworkMode = portainer.NetworkMode }, preflight, logger, time)
         {
+            Workloads = workloads,
             Kind = "portainer",
             Proxy = network.ProxyFor(endpoint.Address, network.NoProxyMatcher),
             ExtraLabels = string.IsNullOrEmpty(portainer.Stack) ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [StackLabel] = portainer.Stack },

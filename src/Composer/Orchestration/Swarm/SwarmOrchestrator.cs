@@ -5,6 +5,7 @@ using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;
+using Composer.Reconciliation;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 
@@ -33,7 +34,7 @@ namespace Composer.Orchestration.Swarm;
 /// </list>
 /// Calls per idle cycle: one service list and one task list (none when there is no service).
 /// </summary>
-public sealed class SwarmOrchestrator : IOrchestrator
+public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
     /// <summary>Log lines fetched when there is no cursor yet.</summary>
     public const int LogTail = 100;
@@ -46,6 +47,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
     private readonly Logger _logger;
 
     public SwarmOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, SwarmOrchestratorOptions options)
+        : base(options.Workloads)
     {
         _endpoint = endpoint;
         _options = options;
@@ -64,8 +66,10 @@ public sealed class SwarmOrchestrator : IOrchestrator
     /// <param name="swarmSettings">The platform's daemon.swarm block (null when missing).</param>
     /// <param name="docker">The Docker endpoint of the resolved configuration.</param>
     /// <param name="network">The platform's network policy: its section names the keys, its proxy serves a TCP endpoint.</param>
+    /// <param name="workloads">Builds each connector's service from the manager's workload context.</param>
     public static Result<IOrchestrator> Create(string managerId, SwarmSettings? swarmSettings, DockerEndpointResolution docker,
-        PlatformNetworkPolicy network, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger, TimeProvider time)
+        PlatformNetworkPolicy network, WorkloadBuilder workloads, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger,
+        TimeProvider time)
     {
         var section = $"{network.Section}.daemon.swarm";
         if (swarmSettings is not { } swarm) return Failure.Orchestrator($"{section} is missing: the swarm selector needs a swarm block (swarm: {{}} keeps the defaults)");
@@ -75,7 +79,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
             return Failure.Orchestrator($"{section}.extra_hosts: \"{badHost}\" is neither host:ip nor \"ip host\"");
         }
         var proxy = endpoint.Transport == DockerTransport.Tcp ? network.ProxyFor(endpoint.Address, network.NoProxyMatcher) : null;
-        var options = new SwarmOrchestratorOptions(managerId, swarm, preflight, logger, time) { Proxy = proxy };
+        var options = new SwarmOrchestratorOptions(managerId, swarm, preflight, logger, time) { Workloads = workloads, Proxy = proxy };
         return Result<IOrchestrator>.Success(new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, network.Platform), options));
     }
 
@@ -127,7 +131,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
 
-    public async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (SwarmServiceSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var what = $"connector {workload.ConnectorId}: cannot create service {workload.Name}";
@@ -162,7 +166,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
         }
     }
 
-    public async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (current.Name != workload.Name)
         {
@@ -189,7 +193,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
         return null;
     }
 
-    public Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
+    internal override Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
         ScaleAsync(current, workload, cancellationToken);
 
     public Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) => ScaleAsync(current, null, cancellationToken);

@@ -2,7 +2,7 @@ using System.Text;
 using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Docker.DotNet.Models;
 using TUnit.Assertions.Enums;
@@ -473,7 +473,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         await Assert.That(listed.Labels[ConnectorLabels.Manager]).IsEqualTo(manager.ManagerId);
         // A stale name for the reconciler: no connector name can produce it.
         await Assert.That(listed.Name).IsNotEqualTo(workload.Name);
-        await Assert.That(ConnectorWorkload.ContainerName(listed.Name)).IsNotEqualTo(listed.Name);
+        await Assert.That(WorkloadNames.ContainerName(listed.Name)).IsNotEqualTo(listed.Name);
         // And the connector deploys again beside it.
         await manager.DeployAsync(workload);
         await Assert.That((await manager.ListAsync()).Count).IsEqualTo(2);

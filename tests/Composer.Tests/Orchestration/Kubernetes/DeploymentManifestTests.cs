@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Orchestration.Kubernetes;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Orchestration.Kubernetes;

@@ -5,6 +5,7 @@ using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Orchestration.Kubernetes;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
@@ -264,6 +265,7 @@ public class KubeConfigTests
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = "m",
+            Workloads = DockerTestManager.WorkloadsOf("m"),
             Platform = PlatformKind.OpenCti,
             Settings = new KubernetesSettings(),
             Handlers = handlers,

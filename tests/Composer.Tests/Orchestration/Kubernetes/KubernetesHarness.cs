@@ -4,7 +4,9 @@ using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Kubernetes;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
@@ -99,6 +101,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = ManagerId,
+            Workloads = DockerTestManager.WorkloadsOf(ManagerId),
             Platform = PlatformKind.OpenCti,
             Settings = Settings.OpenCti.Daemon.Kubernetes!,
             Handlers = handlers,

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Composer.Orchestration;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using TUnit.Assertions.Enums;
 

@@ -3,6 +3,7 @@ using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Kubernetes;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
@@ -28,6 +29,7 @@ public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = "proxy-test",
+            Workloads = DockerTestManager.WorkloadsOf("proxy-test"),
             Platform = PlatformKind.OpenCti,
             Settings = new KubernetesSettings(),
             Handlers = handlers,

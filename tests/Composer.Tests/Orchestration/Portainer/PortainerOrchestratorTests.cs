@@ -3,7 +3,7 @@ using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Orchestration;
 using Composer.Orchestration.Portainer;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 using TUnit.Assertions.Enums;
@@ -231,7 +231,9 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         var resolved = TestSettings.Resolve(settings);
         using var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, new TestOutboundHandlerFactory());
 
-        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa, resolved.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa,
+            resolved.OpenCti.Network, DockerTestManager.WorkloadsOf(resolved.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null,
+            TimeProvider.System);
 
         await Assert.That(created.Failure!.Message).Contains("opencti.daemon.portainer.api_key is not set");
         await Assert.That(created.Failure.Message).Contains("opencti.daemon.portainer.env_id is not set");
@@ -239,7 +241,8 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         settings.OpenCti.Daemon.Portainer = null;
         var withoutBlock = TestSettings.Resolve(settings);
         var missing = PortainerOrchestrator.Create(withoutBlock.Manager.Id, withoutBlock.OpenCti.Daemon.Portainer, withoutBlock.OpenCti.PortainerCa,
-            withoutBlock.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+            withoutBlock.OpenCti.Network, DockerTestManager.WorkloadsOf(withoutBlock.Manager.Id), new TestOutboundHandlerFactory(), preflight,
+            Logger.Null, TimeProvider.System);
         await Assert.That(missing.Failure!.Message).Contains("opencti.daemon.portainer is missing");
     }
 

@@ -6,6 +6,7 @@ using Composer.Images;
 using Composer.Orchestration.Swarm;
 using Composer.Resolution;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -77,7 +78,8 @@ public class SwarmManagerCheckTests
         var (app, host) = await EngineAsync(state, manager);
         await using var _ = app;
         var (settings, preflight) = Resolve(host, new SwarmSettings());
-        var created = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+        var created = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(settings.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
         await using var orchestrator = created.Value!;
 
         var list = await orchestrator.ListAsync(CancellationToken.None);
@@ -94,11 +96,13 @@ public class SwarmManagerCheckTests
     public async Task The_factory_refuses_a_missing_swarm_block_and_an_extra_host_swarm_cannot_write()
     {
         var (settings, preflight) = Resolve("tcp://127.0.0.1:2375", null);
-        var missing = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+        var missing = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(settings.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
         await Assert.That(missing.Failure!.Message).Contains("opencti.daemon.swarm is missing");
 
         var (bad, badPreflight) = Resolve("tcp://127.0.0.1:2375", new SwarmSettings { ExtraHosts = ["opencti.internal:host-gateway"] });
-        var refused = SwarmOrchestrator.Create(bad.Manager.Id, bad.OpenCti.Daemon.Swarm, bad.Docker, bad.OpenCti.Network, new TestOutboundHandlerFactory(), badPreflight, Logger.Null, TimeProvider.System);
+        var refused = SwarmOrchestrator.Create(bad.Manager.Id, bad.OpenCti.Daemon.Swarm, bad.Docker, bad.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(bad.Manager.Id), new TestOutboundHandlerFactory(), badPreflight, Logger.Null, TimeProvider.System);
         await Assert.That(refused.Failure!.Message).Contains("opencti.daemon.swarm.extra_hosts: \"opencti.internal:host-gateway\"");
     }
 

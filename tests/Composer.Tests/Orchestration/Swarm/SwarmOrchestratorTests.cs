@@ -3,7 +3,7 @@ using System.Text.Json;
 using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Orchestration.Swarm;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Docker.DotNet.Models;
 

@@ -4,7 +4,7 @@ using Composer.Images;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Swarm;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 using Docker.DotNet.Models;
@@ -47,7 +47,10 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
         var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? swarm.Docker.DockerHost, "test", out var problem) ?? throw new InvalidOperationException(problem);
         var orchestrator = new SwarmOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
-            new SwarmOrchestratorOptions(managerId, options ?? new SwarmSettings(), preflight, Logger.Null, TimeProvider.System));
+            new SwarmOrchestratorOptions(managerId, options ?? new SwarmSettings(), preflight, Logger.Null, TimeProvider.System)
+            {
+                Workloads = DockerTestManager.WorkloadsOf(managerId),
+            });
         return new SwarmTestManager(swarm, managerId, orchestrator, handlers);
     }
 

@@ -1,7 +1,7 @@
 using Composer.Configuration;
 using Composer.Diagnostics;
 
-namespace Composer.Platform;
+namespace Composer.Reconciliation;
 
 /// <summary>What the platform asks for a connector (manager_requested_status / connector_instance_requested_status).</summary>
 public enum RequestedStatus
@@ -28,7 +28,7 @@ public sealed record ContractEntry(string Key, string Value, bool Sensitive)
 /// </summary>
 /// <param name="Id">The platform's connector (instance) id: the opencti-connector-id label.</param>
 /// <param name="Platform">Which platform listed it: the opencti-platform label.</param>
-/// <param name="Name">The connector name; the workload name is derived from it (ConnectorWorkload.ContainerName).</param>
+/// <param name="Name">The connector name; the workload name is derived from it (<see cref="WorkloadNames.ContainerName"/>).</param>
 /// <param name="Image">The image as the platform gives it (before registry prefix resolution).</param>
 /// <param name="ContractHash">manager_contract_hash: OPENCTI_CONFIG_HASH of the workload; a change means refresh.</param>
 /// <param name="RequestedStatus">What the platform asks.</param>

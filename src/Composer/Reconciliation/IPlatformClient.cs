@@ -1,7 +1,7 @@
 using Composer.Configuration;
 using Composer.Diagnostics;
 
-namespace Composer.Platform;
+namespace Composer.Reconciliation;
 
 /// <summary>
 /// One platform's manager API: OpenCTI over GraphQL (upstream-behaviour §2) or OpenAEV over REST (§3). Every

@@ -1,6 +1,6 @@
 using Composer.Diagnostics;
 
-namespace Composer.Orchestration;
+namespace Composer.Reconciliation;
 
 /// <summary>The state of a workload as the orchestrator reports it, reduced to what reconciliation needs.</summary>
 public enum WorkloadState
@@ -49,7 +49,9 @@ public sealed record LogBatch(IReadOnlyList<string> Lines, DateTimeOffset? LastT
 
 /// <summary>
 /// Docker, Swarm, Kubernetes or Portainer, behind one interface. Mutating calls return null on success and the
-/// error otherwise; nothing throws for what the orchestrator or the network does (only cancellation throws).
+/// failure otherwise; nothing throws for what the orchestrator or the network does (only cancellation throws). The
+/// orchestrator builds a connector's workload (name, labels, environment, CA bundle) itself, from the manager's
+/// workload context it was given.
 /// Every call is idempotent enough to be repeated after a crash: a deploy that finds its own half-created workload
 /// completes or replaces it, never duplicates it.
 /// </summary>
@@ -67,17 +69,20 @@ public interface IOrchestrator : IAsyncDisposable
     /// </summary>
     Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>Resolves, pre-flights and pulls the image, creates the workload with its CA bundle, and starts it when <see cref="ConnectorWorkload.Start"/>.</summary>
-    Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates <paramref name="connector"/>'s workload: resolves, pre-flights and pulls the image, creates the workload with
+    /// its CA bundle, and starts it when the platform asks for it (<see cref="RequestedStatus.Starting"/>).
+    /// </summary>
+    Task<Failure?> DeployAsync(DesiredConnector connector, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Replaces <paramref name="current"/> with <paramref name="workload"/> (changed config hash). The new image is pulled
-    /// first: when the pull fails, the current workload is left running untouched.
+    /// Replaces <paramref name="current"/> with <paramref name="connector"/>'s workload (changed config hash). The new image
+    /// is pulled first: when the pull fails, the current workload is left running untouched.
     /// </summary>
-    Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+    Task<Failure?> RefreshAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken);
 
-    /// <summary>Starts the workload (making sure its CA bundle is in place first).</summary>
-    Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+    /// <summary>Starts the workload (making sure <paramref name="connector"/>'s CA bundle is in place first).</summary>
+    Task<Failure?> StartAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken);
 
     Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken);
 
