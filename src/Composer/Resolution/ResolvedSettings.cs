@@ -1,5 +1,4 @@
 using Composer.Configuration;
-using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
@@ -88,8 +87,8 @@ public sealed class ResolvedSettings
     /// </summary>
     public required DockerEndpointResolution Docker { get; init; }
 
-    /// <summary>Both platforms' network policies and KUBERNETES_SERVICE_HOST, for the outbound handler factory.</summary>
-    public required NetworkPolicies Network { get; init; }
+    /// <summary>KUBERNETES_SERVICE_HOST as the process saw it (reached directly on the Kubernetes channel), or null.</summary>
+    public required string? KubernetesServiceHost { get; init; }
 
     public required ResolvedPlatform OpenCti { get; init; }
 
@@ -97,6 +96,9 @@ public sealed class ResolvedSettings
 
     /// <summary>What every connector workload shares: manager id, platform URLs, network environments.</summary>
     public required WorkloadContext Workloads { get; init; }
+
+    /// <summary>Both platforms' network policies and KUBERNETES_SERVICE_HOST, for the outbound handler factory.</summary>
+    public NetworkPolicies Network => new(OpenCti.Network, OpenAev.Network, KubernetesServiceHost);
 
     public ResolvedPlatform Platform(PlatformKind kind) => kind == PlatformKind.OpenCti ? OpenCti : OpenAev;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using Composer.Configuration;
-using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
@@ -70,8 +69,7 @@ public static class SettingsResolver
             Registry = registry,
             Images = images,
             Docker = docker,
-            Network = new NetworkPolicies(openCti.Network, openAev.Network,
-                string.IsNullOrWhiteSpace(kubernetesServiceHost) ? null : kubernetesServiceHost.Trim()),
+            KubernetesServiceHost = string.IsNullOrWhiteSpace(kubernetesServiceHost) ? null : kubernetesServiceHost.Trim(),
             OpenCti = openCti,
             OpenAev = openAev,
             Workloads = new WorkloadContext(m.Id,

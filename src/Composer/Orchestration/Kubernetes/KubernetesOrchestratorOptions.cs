@@ -25,13 +25,13 @@ public sealed class KubernetesOrchestratorOptions
     /// </summary>
     public required ImagePreflight Preflight { get; init; }
 
-    /// <summary>Builds each connector's workload from the manager's workload context (and logs its environment when asked).</summary>
-    public required WorkloadBuilder Workloads { get; init; }
-
     /// <summary>The process environment: KUBECONFIG, HOME, KUBERNETES_SERVICE_HOST/PORT.</summary>
     public required IReadOnlyDictionary<string, string> Environment { get; init; }
 
     public Logger Logger { get; init; } = Logger.Null;
+
+    /// <summary>Builds each connector's workload from the manager's workload context (and logs its environment when asked).</summary>
+    public required WorkloadBuilder Workloads { get; init; }
 
     /// <summary>`composer plan`: listing writes nothing (the pull secret is not rendered); no mutating call is made anyway.</summary>
     public bool ObserveOnly { get; init; }
