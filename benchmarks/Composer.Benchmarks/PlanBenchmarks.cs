@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Orchestration;
-using Composer.Platform;
 using Composer.Reconciliation;
 
 namespace Composer.Benchmarks;
@@ -41,7 +40,7 @@ public class PlanBenchmarks
             connectors[i] = new DesiredConnector(id, PlatformKind.OpenCti, $"Connector {i}: feed", "opencti/connector-feed:6.4.0", hash,
                 RequestedStatus.Starting, ConnectorStatus.Started,
                 [new ContractEntry("CONNECTOR_ID", id, false), new ContractEntry("OPENCTI_TOKEN", "token", true)]);
-            _workloads[i] = new ObservedWorkload("container-" + i, ConnectorWorkload.ContainerName(connectors[i].Name),
+            _workloads[i] = new ObservedWorkload("container-" + i, WorkloadNames.ContainerName(connectors[i].Name),
                 ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti), WorkloadState.Running, "running", hash);
             var state = _store.GetOrAdd(id);
             state.WasRunning = true;

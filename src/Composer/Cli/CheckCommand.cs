@@ -6,20 +6,22 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
+using Composer.Diagnostics;
 using Composer.Hosting;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Kubernetes;
 using Composer.Platform;
+using Composer.Reconciliation;
+using Composer.Resolution;
 
 namespace Composer.Cli;
 
 /// <summary>
 /// `composer check [--image IMAGE]`, the doctor: every part a running Composer depends on, one line each, in the
 /// order they are needed: the configuration, the manager key, then per enabled platform its proxied channels, the
-/// platform (version query) and its orchestrator (<see cref="Orchestration.IOrchestrator.CheckAsync"/>), then the
+/// platform (version query) and its orchestrator (<see cref="IOrchestrator.CheckAsync"/>), then the
 /// registry (login and a check of IMAGE, the deploy pre-flight). A check whose proxy channel failed is skipped.
 /// Lines are printed as the checks finish: mark (<c>ok  </c>, <c>FAIL</c>, <c>skip</c>), name, time, detail, and on
 /// failure a hint. Exit 0 when everything passed, 1 when a check failed, 2 for configuration errors. Nothing
@@ -43,7 +45,7 @@ public static class CheckCommand
         var report = new Report(stdout);
 
         var started = Stopwatch.GetTimestamp();
-        var loaded = ConfigurationLoader.Load(request);
+        var loaded = SettingsLoader.Load(request);
         var loadTime = Stopwatch.GetElapsedTime(started);
         foreach (var w in loaded.Warnings) await stderr.WriteLineAsync($"warning: {w}");
         // Key problems get their own line; the resolve step reports them among the configuration errors.
@@ -84,9 +86,9 @@ public static class CheckCommand
 
         // Every outcome is a line of the report; the components' own log lines would only repeat them.
         var logger = Logger.Null;
-        var handlers = new OutboundHandlerFactory(settings);
+        var handlers = new OutboundHandlerFactory(settings.Network);
         foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
-        using var preflight = ImagePreflight.Create(settings, handlers, logger);
+        using var preflight = ImagePreflight.Create(settings.Registry, settings.Images, handlers, logger);
         var libraryLogger = new ComposerLoggerProvider(logger);
         var proxied = new Dictionary<(OutboundChannel, PlatformKind, string), bool>();
         ResolvedImage? resolved = null;
@@ -168,7 +170,7 @@ public static class CheckCommand
         var route = proxy is null ? "direct" : $"via proxy {proxy.Redacted}";
         var result = await client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsSuccess) return Outcome.Ok($"{platform.DisplayName} {result.Value} at {SecretRedaction.RedactUrl(platform.Url)} ({route})");
-        var error = result.Error!;
+        var error = result.Failure;
         var s = platform.Section;
         // OpenCTI answers a bad token with GraphQL errors (AUTH_REQUIRED), with or without an HTTP 401.
         var refused = error.HttpStatus is 401 or 403 || error.Message.Contains("AUTH_REQUIRED", StringComparison.Ordinal);
@@ -176,7 +178,7 @@ public static class CheckCommand
         {
             _ when refused =>
                 $"the token was refused: set {s}.token ({s.ToUpperInvariant()}__TOKEN) to the API token of the platform user Composer acts as",
-            PlatformErrorKind.Unreachable or PlatformErrorKind.Timeout =>
+            FailureKind.Unreachable or FailureKind.Timeout =>
                 $"is {s}.url right and the platform up, reachable from here ({route})? with_proxy, https_proxy and no_proxy decide the route",
             _ => $"is {s}.url the platform's base URL (the address its users open)?",
         };
@@ -305,7 +307,7 @@ public static class CheckCommand
         {
             var chain = new List<Exception>();
             for (Exception? e = ex; e is not null; e = e.InnerException) chain.Add(e);
-            var cause = SecretRedaction.RedactUrl(RetryPolicy.Describe(ex));
+            var cause = SecretRedaction.RedactUrl(ExceptionText.Describe(ex));
             if (chain.OfType<AuthenticationException>().Any() || ex.HttpRequestError == HttpRequestError.SecureConnectionError)
             {
                 return Outcome.Fail($"{route}: the TLS certificate presented for {target.Host} is not trusted ({cause})", caHint);

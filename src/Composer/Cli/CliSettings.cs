@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
+using Composer.Resolution;
 
 namespace Composer.Cli;
 
@@ -21,7 +21,7 @@ public static class CliSettings
     /// <summary>The resolved configuration, or null after printing every error; warnings are printed either way.</summary>
     public static ResolvedSettings? Load(ConfigLoadRequest request, TextWriter stderr)
     {
-        var result = ConfigurationLoader.Load(request);
+        var result = SettingsLoader.Load(request);
         foreach (var w in result.Warnings) stderr.WriteLine($"warning: {w}");
         if (result.Resolved is { } resolved) return resolved;
         stderr.WriteLine($"composer: invalid configuration ({result.Errors.Count} error{(result.Errors.Count == 1 ? "" : "s")}):");

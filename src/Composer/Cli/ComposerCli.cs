@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Reflection;
 
 namespace Composer.Cli;
 
@@ -12,10 +11,6 @@ public static class ComposerCli
         Description = "Configuration directory (default: $COMPOSER_CONFIG_DIR, else ./config)",
         Recursive = true,
     };
-
-    public static string Version =>
-        typeof(ComposerCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
-        ?? "0.0.0";
 
     public static RootCommand Build(TextWriter stdout, TextWriter stderr)
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Composer.Configuration;
+using Composer.Resolution;
 
 namespace Composer.Cli;
 
@@ -62,7 +63,7 @@ public static class ConfigCommands
         return config;
     }
 
-    private static ConfigLoadResult Load(ParseResult parse) => ConfigurationLoader.Load(new ConfigLoadRequest
+    private static SettingsLoadResult Load(ParseResult parse) => SettingsLoader.Load(new ConfigLoadRequest
     {
         ConfigDirectory = parse.GetValue(ComposerCli.ConfigDirOption),
         Environment = ConfigLoadRequest.ProcessEnvironment(),

@@ -28,7 +28,7 @@ public static class DockerCommands
     }
 
     /// <summary>The check, with the resolved configuration (its Docker endpoint came from the key, DOCKER_HOST or the default).</summary>
-    public static async Task<int> CheckAsync(Configuration.Resolved.ResolvedSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static async Task<int> CheckAsync(Composer.Resolution.ResolvedSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         if (settings.Docker.Endpoint is not { } endpoint)
         {
@@ -40,7 +40,7 @@ public static class DockerCommands
             // The load printed them only for a configuration that uses Docker.
             foreach (var warning in settings.Docker.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
         }
-        var handlers = new OutboundHandlerFactory(settings);
+        var handlers = new OutboundHandlerFactory(settings.Network);
         foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
 
         await stdout.WriteLineAsync($"endpoint: {endpoint.Display}");

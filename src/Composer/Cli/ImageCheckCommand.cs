@@ -28,11 +28,11 @@ public static class ImageCheckCommand
     }
 
     /// <summary>The command body, callable with given settings (and, in tests, another handler factory).</summary>
-    public static async Task<int> RunAsync(Configuration.Resolved.ResolvedSettings settings, string? image, TextWriter stdout, TextWriter stderr,
+    public static async Task<int> RunAsync(Composer.Resolution.ResolvedSettings settings, string? image, TextWriter stdout, TextWriter stderr,
         IOutboundHandlerFactory? handlers, CancellationToken cancellationToken)
     {
-        handlers ??= new OutboundHandlerFactory(settings);
-        using var preflight = ImagePreflight.Create(settings, handlers);
+        handlers ??= new OutboundHandlerFactory(settings.Network);
+        using var preflight = ImagePreflight.Create(settings.Registry, settings.Images, handlers);
 
         var result = await preflight.CheckAsync(image ?? "", cancellationToken);
         if (result.InvalidImage is not null)

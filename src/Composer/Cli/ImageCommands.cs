@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Composer.Configuration;
 
 namespace Composer.Cli;
 
@@ -20,6 +19,6 @@ public static class ImageCommands
         new("image") { Description = "Image reference as a connector declares it, e.g. opencti/connector-example:1.0.0" };
 
     /// <summary>Settings for an image subcommand: these talk to registries only, so no manager key is required. Null after printing every error.</summary>
-    internal static Configuration.Resolved.ResolvedSettings? LoadSettings(ParseResult parse, TextWriter stderr) =>
+    internal static Composer.Resolution.ResolvedSettings? LoadSettings(ParseResult parse, TextWriter stderr) =>
         CliSettings.Load(parse, stderr, requireManagerKey: false);
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Composer.Images;
 
 namespace Composer.Cli;
 

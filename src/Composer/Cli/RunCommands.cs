@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Net;
-using Composer.Configuration.Resolved;
+using Composer.Diagnostics;
 using Composer.Hosting;
+using Composer.Resolution;
 
 namespace Composer.Cli;
 
@@ -34,9 +35,9 @@ public static class RunCommands
         var settings = CliSettings.Load(request, stderr);
         if (settings is null) return ExitCodes.ConfigurationError;
         var clock = TimeProvider.System;
-        using var logger = Logger.FromSettings(settings.Logger, stdout, stderr, clock);
+        using var logger = LoggerSetup.FromSettings(settings.Logger, stdout, stderr, clock);
         var platforms = settings.EnabledPlatforms.ToList();
-        logger.Info("Starting Composer", ("version", ComposerCli.Version), ("manager_id", settings.Manager.Id),
+        logger.Info("Starting Composer", ("version", BuildInfo.Version), ("manager_id", settings.Manager.Id),
             ("platforms", string.Join(",", platforms.Select(p => $"{p.Section}:{p.Selector}"))));
         if (platforms.Count == 0)
         {

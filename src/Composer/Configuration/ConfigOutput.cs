@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Configuration;
 
@@ -26,7 +26,7 @@ public static class ConfigOutput
     };
 
     /// <summary>http://user:pass@host:port → http://user:***@host:port (one implementation: the network layer's).</summary>
-    public static string RedactUrl(string value) => Network.SecretRedaction.RedactUrl(value);
+    public static string RedactUrl(string value) => SecretRedaction.RedactUrl(value);
 
     public static void WriteString(Utf8JsonWriter w, string key, string? value, SecretMode mode, bool redact)
     {

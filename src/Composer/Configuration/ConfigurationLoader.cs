@@ -86,15 +86,12 @@ public sealed class ConfigLoadResult
 
     /// <summary>The files that were read, in precedence order (lowest first).</summary>
     public List<string> FilesRead { get; } = [];
-
-    /// <summary>The resolved configuration, or null when there were errors.</summary>
-    public Resolved.ResolvedSettings? Resolved { get; internal set; }
 }
 
 /// <summary>
 /// Layers the configuration sources, lowest precedence first: built-in defaults, config/default.yaml,
 /// config/&lt;COMPOSER_ENV&gt;.yaml, config/config.json, then the environment. Every error is collected; nothing
-/// throws for bad input.
+/// throws for bad input. Binding only: the resolve step (Resolution/SettingsLoader) validates and resolves the result.
 /// </summary>
 public static class ConfigurationLoader
 {
@@ -140,14 +137,9 @@ public static class ConfigurationLoader
         }
 
         BindEnvironment(ctx, settings, env);
-        // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
-        // bind keeps its previous value and is not reported twice.
-        ConfigValidator.Validate(settings, result.Provenance, ctx.Errors, ctx.Warnings);
-        var resolved = Resolved.SettingsResolver.Resolve(settings, result.Provenance, env, ctx.Errors, ctx.Warnings, request.RequireManagerKey);
 
         result.Errors.AddRange(ctx.Errors);
         result.Warnings.AddRange(ctx.Warnings);
-        if (result.Success) result.Resolved = resolved;
         return result;
     }
 

@@ -1,4 +1,5 @@
-using Composer.Platform;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 using Polly;
 using Polly.Retry;
 
@@ -22,7 +23,7 @@ public sealed class AliveLoop
     private readonly Logger _logger;
     private readonly TimeProvider _clock;
     private readonly ReadinessState _readiness;
-    private readonly ResiliencePipeline<PlatformResult<string>> _connect;
+    private readonly ResiliencePipeline<Result<string>> _connect;
     private readonly TaskCompletionSource _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _lastFailure;
 
@@ -39,8 +40,8 @@ public sealed class AliveLoop
         _readiness = readiness;
         Component = $"{platformName} platform";
         _readiness.Expect(Component, "not registered yet");
-        _connect = new ResiliencePipelineBuilder<PlatformResult<string>> { TimeProvider = clock }
-            .AddRetry(new RetryStrategyOptions<PlatformResult<string>>
+        _connect = new ResiliencePipelineBuilder<Result<string>> { TimeProvider = clock }
+            .AddRetry(new RetryStrategyOptions<Result<string>>
             {
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { IsSuccess: false }),
                 MaxRetryAttempts = int.MaxValue,
@@ -72,7 +73,8 @@ public sealed class AliveLoop
             while (!stopping.IsCancellationRequested)
             {
                 var connected = await _connect.ExecuteAsync(ConnectOnceAsync, stopping).ConfigureAwait(false);
-                var answered = await PingUntilFailureAsync(connected.Value, stopping).ConfigureAwait(false);
+                // The pipeline retries until a connection succeeds (or shutdown cancels it).
+                var answered = await PingUntilFailureAsync(connected.Value!, stopping).ConfigureAwait(false);
                 // A platform that registers us but then fails the ping must not make this a hot loop.
                 pingFailures = answered ? 1 : pingFailures + 1;
                 await Task.Delay(Backoff.Delay(pingFailures, FirstRetryDelay, MaxRetryDelay), _clock, stopping).ConfigureAwait(false);
@@ -85,14 +87,14 @@ public sealed class AliveLoop
     }
 
     /// <summary>Version then register: the platform version registered with, or the failure (retried by the pipeline).</summary>
-    private async ValueTask<PlatformResult<string>> ConnectOnceAsync(CancellationToken cancellationToken)
+    private async ValueTask<Result<string>> ConnectOnceAsync(CancellationToken cancellationToken)
     {
         var version = await _client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
-        if (!version.IsSuccess) return Failed(version.Error!, $"cannot reach {_platformName}");
+        if (!version.IsSuccess) return Failed(version.Failure, $"cannot reach {_platformName}");
         var registration = await _client.RegisterAsync(cancellationToken).ConfigureAwait(false);
         if (registration is not null)
         {
-            return Failed(registration, registration.Kind == PlatformErrorKind.Refused
+            return Failed(registration, registration.Kind == FailureKind.Refused
                 ? $"{_platformName} refused the manager registration (is another connector manager registered with this platform?)"
                 : $"cannot register with {_platformName}");
         }
@@ -112,7 +114,7 @@ public sealed class AliveLoop
             var ping = await _client.PingAsync(stopping).ConfigureAwait(false);
             if (!ping.IsSuccess)
             {
-                Failed(ping.Error!, $"{_platformName} did not answer the manager ping");
+                Failed(ping.Failure, $"{_platformName} did not answer the manager ping");
                 return answered;
             }
             answered = true;
@@ -135,13 +137,13 @@ public sealed class AliveLoop
     }
 
     /// <summary>Logs a failure once (error for a refusal, warning otherwise; repeats of the same failure at debug).</summary>
-    private PlatformResult<string> Failed(PlatformError error, string what)
+    private Result<string> Failed(Failure error, string what)
     {
         var line = $"{what}: {error.Message}";
         _readiness.NotReady(Component, line);
         if (line != _lastFailure)
         {
-            var level = error.Kind == PlatformErrorKind.Refused ? LogLevel.Error : LogLevel.Warn;
+            var level = error.Kind == FailureKind.Refused ? LogLevel.Error : LogLevel.Warn;
             _logger.Write(level, line, [("platform", _section), ("operation", error.Operation), ("retry", "with backoff, up to 5 minutes apart")]);
             _lastFailure = line;
         }
@@ -149,6 +151,6 @@ public sealed class AliveLoop
         {
             _logger.Debug(line, ("platform", _section), ("operation", error.Operation));
         }
-        return PlatformResult<string>.Failure(error);
+        return Result<string>.Failed(error);
     }
 }

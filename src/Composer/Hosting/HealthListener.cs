@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Composer.Diagnostics;
 
 namespace Composer.Hosting;
 

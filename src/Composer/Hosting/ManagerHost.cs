@@ -1,6 +1,6 @@
-using Composer.Configuration.Resolved;
-using Composer.Orchestration;
-using Composer.Platform;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
+using Composer.Resolution;
 
 namespace Composer.Hosting;
 

@@ -1,12 +1,15 @@
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Kubernetes;
+using Composer.Orchestration.Portainer;
+using Composer.Orchestration.Swarm;
 using Composer.Platform;
 using Composer.Reconciliation;
+using Composer.Resolution;
 
 namespace Composer.Hosting;
 
@@ -46,9 +49,9 @@ public sealed class ManagerRuntime : IAsyncDisposable
     public static async Task<(ManagerRuntime? Runtime, string? Error)> CreateAsync(ResolvedSettings settings, ConfigLoadRequest request,
         Logger logger, TimeProvider clock, bool observeOnly = false)
     {
-        var handlers = new OutboundHandlerFactory(settings, logger);
-        var preflight = ImagePreflight.Create(settings, handlers, logger,
-            reload: RegistryConfigurationSource.FromConfiguration(request, logger), time: clock);
+        var handlers = new OutboundHandlerFactory(settings.Network, logger);
+        var preflight = ImagePreflight.Create(settings.Registry, settings.Images, handlers, logger,
+            reload: SettingsLoader.RegistryReload(request, logger), time: clock);
         var libraryLogger = new ComposerLoggerProvider(logger);
         var platforms = new List<PlatformRuntime>();
         var cycles = new List<ReconcileCycle>();
@@ -66,11 +69,25 @@ public sealed class ManagerRuntime : IAsyncDisposable
                 return (null, $"{platform.Section}.daemon.selector {platform.Selector}: {error}");
             }
             var client = CreateClient(settings, platform, handlers, logger);
-            var cycle = new ReconcileCycle(client, orchestrator, settings.Workloads, ReconcileOptions.For(settings, platform.Kind), clock, logger);
+            var cycle = new ReconcileCycle(client, orchestrator, ReconcileOptionsFor(settings, platform.Kind), clock, logger);
             cycles.Add(cycle);
             platforms.Add(new PlatformRuntime(platform, client, orchestrator, async ct => Outcome(await cycle.RunAsync(ct).ConfigureAwait(false))));
         }
         return (new ManagerRuntime(handlers, preflight, platforms, cycles), null);
+    }
+
+    /// <summary>The options of <paramref name="platform"/>'s reconcile loop, from the resolved configuration.</summary>
+    public static ReconcileOptions ReconcileOptionsFor(ResolvedSettings settings, PlatformKind platform)
+    {
+        var own = settings.Platform(platform);
+        var other = settings.Platform(platform == PlatformKind.OpenCti ? PlatformKind.OpenAev : PlatformKind.OpenCti);
+        return new ReconcileOptions(
+            platform,
+            settings.Manager.Id,
+            other.Enabled,
+            own.LogsSchedule,
+            settings.Manager.ExecuteSchedule,
+            settings.Manager.MaxParallel);
     }
 
     /// <summary>The platform's client on its own channel (`composer check` builds them one by one, to report each).</summary>
@@ -88,6 +105,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
         OutboundHandlerFactory handlers, ImagePreflight preflight, IReadOnlyDictionary<string, string> environment,
         ComposerLoggerProvider libraryLogger, Logger logger, TimeProvider clock, bool observeOnly)
     {
+        var workloads = new WorkloadBuilder(settings.Workloads, logger, settings.Manager.ShowEnvVars);
         switch (platform.Selector)
         {
             case "docker":
@@ -97,7 +115,11 @@ public sealed class ManagerRuntime : IAsyncDisposable
                 // The docker options are global, read from opencti.daemon.docker for both platforms (as upstream).
                 return (new DockerOrchestrator(endpoint,
                     new DockerClientFactory(handlers, platform.Kind, libraryLogger.CreateLogger("Docker.DotNet")),
-                    new DockerOrchestratorOptions(settings.Manager.Id, settings.Settings.OpenCti.Daemon.Docker, preflight, logger, clock) { Proxy = proxy }), null);
+                    new DockerOrchestratorOptions(settings.Manager.Id, settings.Settings.OpenCti.Daemon.Docker, preflight, logger, clock)
+                    {
+                        Workloads = workloads,
+                        Proxy = proxy,
+                    }), null);
             case "kubernetes":
                 var kubernetes = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
                 {
@@ -106,18 +128,21 @@ public sealed class ManagerRuntime : IAsyncDisposable
                     Settings = platform.Daemon.Kubernetes ?? new KubernetesSettings(),
                     Handlers = handlers,
                     Preflight = preflight,
+                    Workloads = workloads,
                     Environment = environment,
                     Logger = logger,
                     Time = clock,
                     ObserveOnly = observeOnly,
                 });
-                return kubernetes.IsSuccess ? (kubernetes.Value, null) : (null, kubernetes.Error!.Message);
+                return kubernetes.IsSuccess ? (kubernetes.Value, null) : (null, kubernetes.Failure.Message);
             case "swarm":
-                var swarm = Orchestration.Swarm.SwarmOrchestrator.Create(settings, platform, handlers, preflight, logger, clock);
-                return swarm.IsSuccess ? (swarm.Value, null) : (null, swarm.Error!.Message);
+                var swarm = SwarmOrchestrator.Create(settings.Manager.Id, platform.Daemon.Swarm, settings.Docker, platform.Network, workloads, handlers,
+                    preflight, logger, clock);
+                return swarm.IsSuccess ? (swarm.Value, null) : (null, swarm.Failure.Message);
             case "portainer":
-                var portainer = Orchestration.Portainer.PortainerOrchestrator.Create(settings, platform, handlers, preflight, logger, clock);
-                return portainer.IsSuccess ? (portainer.Value, null) : (null, portainer.Error!.Message);
+                var portainer = PortainerOrchestrator.Create(settings.Manager.Id, platform.Daemon.Portainer, platform.PortainerCa, platform.Network,
+                    workloads, handlers, preflight, logger, clock);
+                return portainer.IsSuccess ? (portainer.Value, null) : (null, portainer.Failure.Message);
             default:
                 // The configuration validator accepts only the four selectors above.
                 return (null, "unknown orchestrator");

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
+using Composer.Diagnostics;
 
 namespace Composer.Hosting;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Composer.Diagnostics;
 
 namespace Composer.Hosting;
 

@@ -1,5 +1,4 @@
-using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 
 namespace Composer.Images;
@@ -59,16 +58,16 @@ public sealed class ImagePreflight : IDisposable
     /// <summary>The registry configuration as of now.</summary>
     public RegistryConfiguration Registry => RegistrySource.Current;
 
-    /// <summary>The pre-flight of the resolved configuration (its registry and prefix rules).</summary>
+    /// <summary>The pre-flight of the resolved registry configuration and prefix rules.</summary>
     /// <param name="reload">Re-reads the registry configuration (rotated credentials, see <see cref="RegistryConfigurationSource"/>;
-    /// <see cref="RegistryConfigurationSource.FromConfiguration"/> in production); null: the credentials never change.</param>
-    public static ImagePreflight Create(Configuration.Resolved.ResolvedSettings settings, IOutboundHandlerFactory handlers,
+    /// the resolve step's SettingsLoader.RegistryReload in production); null: the credentials never change.</param>
+    public static ImagePreflight Create(RegistryConfiguration registry, ImageResolver images, IOutboundHandlerFactory handlers,
         Logger? logger = null, RegistryClientOptions? options = null, Func<RegistryConfiguration?>? reload = null, TimeProvider? time = null)
     {
         logger ??= Logger.Null;
-        var source = new RegistryConfigurationSource(settings.Registry, reload, time, logger);
+        var source = new RegistryConfigurationSource(registry, reload, time, logger);
         var client = new RegistryClient(handlers, source, options ?? new RegistryClientOptions { Logger = logger });
-        return new ImagePreflight(source, settings.Images, client, logger);
+        return new ImagePreflight(source, images, client, logger);
     }
 
     /// <summary>

@@ -2,7 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Composer.Hosting;
+using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Network;
 
 namespace Composer.Images;
@@ -61,7 +62,7 @@ public sealed class RegistryClient : IDisposable
         {
             Timeout = Timeout.InfiniteTimeSpan, // per attempt, in RetryPolicy
         };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{Cli.ComposerCli.Version}");
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{BuildInfo.Version}");
         _retry = new RetryPolicy(configuration.RetryAttempts, configuration.RetryDelay,
             _options.RequestTimeout ?? handlers.RequestTimeout(PlatformKind.OpenCti), _options.Delay, _options.Jitter);
         Tokens = new RegistryTokenCache(_options.Clock, configuration.TokenTtl, _options.TokenExpirySkew);
@@ -90,7 +91,7 @@ public sealed class RegistryClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            return check.Fail(RegistryCheckStatus.Unreachable, $"registry {registryHost} failed while checking {check.Image}: {RetryPolicy.Describe(ex)}");
+            return check.Fail(RegistryCheckStatus.Unreachable, $"registry {registryHost} failed while checking {check.Image}: {ExceptionText.Describe(ex)}");
         }
     }
 

@@ -1,5 +1,4 @@
-using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 
@@ -69,27 +68,4 @@ public sealed class RegistryConfigurationSource
         && a.Credentials?.Username == b.Credentials?.Username
         && a.Credentials?.Password == b.Credentials?.Password
         && a.Credentials?.Email == b.Credentials?.Email;
-
-    /// <summary>
-    /// A reload function that loads the configuration again from its sources (files and <c>*_FILE</c> secrets are
-    /// re-read) and validates <c>opencti.daemon.registry</c>; problems are logged (they name keys and sources, never
-    /// values) and the last good configuration stays in use.
-    /// </summary>
-    public static Func<RegistryConfiguration?> FromConfiguration(ConfigLoadRequest request, Logger logger)
-    {
-        var reloadRequest = new ConfigLoadRequest
-        {
-            ConfigDirectory = request.ConfigDirectory,
-            Environment = request.Environment,
-            RequireManagerKey = false,
-        };
-        return () =>
-        {
-            var loaded = ConfigurationLoader.Load(reloadRequest);
-            if (loaded.Resolved is { } resolved) return resolved.Registry;
-            logger.Warn("Reloading the registry configuration failed; the previous credentials stay in use",
-                ("errors", string.Join("; ", loaded.Errors)));
-            return null;
-        };
-    }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 

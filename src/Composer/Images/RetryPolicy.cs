@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Authentication;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 
@@ -77,7 +78,7 @@ public sealed class RetryPolicy
             if (attempt >= maxAttempts)
             {
                 if (response is not null) return (response, attempt);
-                throw new RegistryUnreachableException(target, attempt, Describe(failure!), failure);
+                throw new RegistryUnreachableException(target, attempt, ExceptionText.Describe(failure!), failure);
             }
             var wait = NextDelay(response);
             response?.Dispose();
@@ -107,14 +108,4 @@ public sealed class RetryPolicy
         ex.HttpRequestError is not (HttpRequestError.SecureConnectionError or HttpRequestError.UserAuthenticationError
             or HttpRequestError.ConfigurationLimitExceeded or HttpRequestError.InvalidResponse)
         && ex.InnerException is not AuthenticationException;
-
-    internal static string Describe(Exception ex)
-    {
-        var message = ex.Message;
-        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
-        {
-            if (!string.IsNullOrWhiteSpace(inner.Message) && !message.Contains(inner.Message, StringComparison.Ordinal)) message += ": " + inner.Message;
-        }
-        return message;
-    }
 }

@@ -1,3 +1,5 @@
+using Composer.Configuration;
+
 namespace Composer.Network;
 
 /// <summary>Every kind of outbound connection Composer makes; each gets its proxy, trust and timeouts from one factory.</summary>

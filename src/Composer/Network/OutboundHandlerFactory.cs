@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Network;
 
@@ -29,14 +29,14 @@ public sealed class OutboundHandlerFactory : IOutboundHandlerFactory
     private readonly NoProxyMatcher _kubernetesOpenAev;
     private readonly string[] _kubernetesExclusions;
 
-    /// <param name="resolved">The resolved configuration: each platform's network policy and KUBERNETES_SERVICE_HOST, reached
-    /// directly on the Kubernetes channel like <c>.svc</c> and <c>.cluster.local</c>.</param>
+    /// <param name="network">Each platform's network policy and KUBERNETES_SERVICE_HOST, reached directly on the
+    /// Kubernetes channel like <c>.svc</c> and <c>.cluster.local</c>.</param>
     /// <param name="logger">Receives the proxies in use (redacted) and one warning per platform whose proxy validation is off.</param>
-    public OutboundHandlerFactory(Configuration.Resolved.ResolvedSettings resolved, Logger? logger = null)
+    public OutboundHandlerFactory(NetworkPolicies network, Logger? logger = null)
     {
-        _openCti = resolved.OpenCti.Network;
-        _openAev = resolved.OpenAev.Network;
-        var kubernetesServiceHost = resolved.KubernetesServiceHost;
+        _openCti = network.OpenCti;
+        _openAev = network.OpenAev;
+        var kubernetesServiceHost = network.KubernetesServiceHost;
         _kubernetesExclusions = kubernetesServiceHost is null
             ? ["svc", "cluster.local"]
             : ["svc", "cluster.local", kubernetesServiceHost];

@@ -2,13 +2,6 @@ using Composer.Configuration;
 
 namespace Composer.Network;
 
-/// <summary>Which platform's settings (opencti.* or openaev.*) apply to a connection.</summary>
-public enum PlatformKind
-{
-    OpenCti,
-    OpenAev,
-}
-
 /// <summary>
 /// The effective network settings of one platform, resolved once from <see cref="ComposerSettings"/>:
 /// proxies, NO_PROXY, proxy trust, server trust and timeouts. Precedence for every proxy key: the platform's
@@ -130,3 +123,7 @@ public sealed class PlatformNetworkPolicy
         return value is not null && ProxyEndpoint.TryParse(value, out var endpoint, out _) ? endpoint : null;
     }
 }
+
+/// <summary>The network policies of the process, as the resolve step produced them: what the handler factory needs.</summary>
+/// <param name="KubernetesServiceHost">KUBERNETES_SERVICE_HOST as the process saw it (reached directly on the Kubernetes channel), or null.</param>
+public sealed record NetworkPolicies(PlatformNetworkPolicy OpenCti, PlatformNetworkPolicy OpenAev, string? KubernetesServiceHost);

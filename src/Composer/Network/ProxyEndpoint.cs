@@ -1,4 +1,5 @@
 using System.Net;
+using Composer.Diagnostics;
 
 namespace Composer.Network;
 

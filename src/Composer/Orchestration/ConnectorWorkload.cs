@@ -1,27 +1,9 @@
 using System.Text;
-using Composer.Network;
-using Composer.Platform;
+using Composer.Configuration;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 
 namespace Composer.Orchestration;
-
-/// <summary>The labels that mark a workload as Composer's (upstream-behaviour §6.2), the same on every orchestrator.</summary>
-public static class ConnectorLabels
-{
-    /// <summary>opencti-manager=&lt;manager.id&gt;: the workloads one manager owns. Lists filter on it.</summary>
-    public const string Manager = "opencti-manager";
-
-    /// <summary>opencti-connector-id=&lt;connector id&gt;: which connector a workload runs.</summary>
-    public const string ConnectorId = "opencti-connector-id";
-
-    /// <summary>opencti-platform=opencti|openaev: which platform's loop manages it.</summary>
-    public const string Platform = "opencti-platform";
-
-    /// <summary>The environment variable (and Kubernetes annotation) holding the contract hash.</summary>
-    public const string ConfigHashVariable = "OPENCTI_CONFIG_HASH";
-
-    /// <summary>The opencti-platform value of a platform.</summary>
-    public static string PlatformValue(PlatformKind platform) => platform == PlatformKind.OpenCti ? "opencti" : "openaev";
-}
 
 /// <summary>What every workload of a manager shares: its id, the platform URLs given to connectors and each platform's network environment.</summary>
 /// <param name="OpenCtiUrl">opencti.url when OpenCTI is enabled (then every connector gets OPENCTI_URL), else null.</param>
@@ -56,24 +38,6 @@ public sealed record ConnectorWorkload(
     byte[]? CaBundle,
     bool Start)
 {
-    /// <summary>
-    /// The workload name of a connector, as upstream derives it: every character that is not an ASCII letter or digit
-    /// becomes '-', letters are lower-cased; nothing is trimmed or collapsed ("Nmap: the network mapper" →
-    /// "nmap--the-network-mapper"). Upstream keeps non-ASCII letters, which no orchestrator accepts in a name, so
-    /// no workload of the Rust version can carry them; here they become '-' too.
-    /// </summary>
-    public static string ContainerName(string connectorName)
-    {
-        return string.Create(connectorName.Length, connectorName, static (span, name) =>
-        {
-            for (var i = 0; i < name.Length; i++)
-            {
-                var c = name[i];
-                span[i] = char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-';
-            }
-        });
-    }
-
     /// <summary>The three ownership labels of a connector's workload.</summary>
     public static IReadOnlyDictionary<string, string> LabelsFor(string managerId, string connectorId, PlatformKind platform) =>
         new Dictionary<string, string>(StringComparer.Ordinal)
@@ -100,7 +64,7 @@ public sealed record ConnectorWorkload(
         return new ConnectorWorkload(
             connector.Id,
             connector.Platform,
-            ContainerName(connector.Name),
+            WorkloadNames.ContainerName(connector.Name),
             connector.Image,
             connector.ContractHash,
             LabelsFor(context.ManagerId, connector.Id, connector.Platform),

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Composer.Network;
+using Composer.Configuration;
+using Composer.Reconciliation;
 
 namespace Composer.Platform;
 

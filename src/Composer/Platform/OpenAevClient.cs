@@ -3,8 +3,10 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Composer.Network;
+using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Platform.OpenAev;
+using Composer.Reconciliation;
 
 namespace Composer.Platform;
 
@@ -37,11 +39,11 @@ public sealed class OpenAevClient : IPlatformClient
 
     public PlatformKind Platform => PlatformKind.OpenAev;
 
-    public async Task<PlatformResult<string>> GetVersionAsync(CancellationToken cancellationToken)
+    public async Task<Result<string>> GetVersionAsync(CancellationToken cancellationToken)
     {
         var op = PlatformOperation.Version;
         var (response, error) = await SendAsync(op, HttpMethod.Get, "settings/version", null, cancellationToken).ConfigureAwait(false);
-        if (error is not null) return _channel.Complete(op, PlatformResult<string>.Failure(error));
+        if (error is not null) return _channel.Complete(op, Result<string>.Failed(error));
         string version;
         try
         {
@@ -49,12 +51,12 @@ public sealed class OpenAevClient : IPlatformClient
         }
         catch (DecoderFallbackException)
         {
-            return _channel.Complete(op, PlatformResult<string>.Failure(_channel.Malformed(op, "the version is not UTF-8 text", response)));
+            return _channel.Complete(op, Result<string>.Failed(_channel.Malformed(op, "the version is not UTF-8 text", response)));
         }
-        return _channel.Complete(op, PlatformResult<string>.Success(version));
+        return _channel.Complete(op, Result<string>.Success(version));
     }
 
-    public async Task<PlatformError?> RegisterAsync(CancellationToken cancellationToken)
+    public async Task<Failure?> RegisterAsync(CancellationToken cancellationToken)
     {
         var op = PlatformOperation.Register;
         var body = JsonSerializer.SerializeToUtf8Bytes(
@@ -66,44 +68,44 @@ public sealed class OpenAevClient : IPlatformClient
             _channel.Logger.Debug("Manager registered with OpenAEV", ("manager_id", result.Value.Id ?? _options.ManagerId),
                 ("manager_name", _options.ManagerName), ("key_bits", _options.Key.KeySizeBits));
         }
-        return _channel.Complete(op, result.Error);
+        return _channel.Complete(op, result.Failure);
     }
 
-    public async Task<PlatformResult<string>> PingAsync(CancellationToken cancellationToken)
+    public async Task<Result<string>> PingAsync(CancellationToken cancellationToken)
     {
         var op = PlatformOperation.Ping;
         // No body, but Content-Type: application/json as upstream sends it.
         var (response, error) = await SendAsync(op, HttpMethod.Put, _manager + "/refresh-connectivity", [], cancellationToken).ConfigureAwait(false);
         var manager = error is null ? ReadJson(op, response!, Json.ComposerManagerJson) : error;
-        if (!manager.IsSuccess) return _channel.Complete(op, PlatformResult<string>.Failure(manager.Error!));
+        if (!manager.IsSuccess) return _channel.Complete(op, Result<string>.Failed(manager.Failure));
         return _channel.Complete(op, manager.Value.Version is { } version
-            ? PlatformResult<string>.Success(version)
+            ? Result<string>.Success(version)
             : _channel.Malformed(op, "xtm_composer_version is missing", response));
     }
 
-    public async Task<PlatformResult<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
+    public async Task<Result<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
     {
         var op = PlatformOperation.List;
         var (response, error) = await SendAsync(op, HttpMethod.Get, _manager + "/connector-instances", null, cancellationToken).ConfigureAwait(false);
-        if (error is not null) return _channel.Complete(op, PlatformResult<ConnectorListing>.Failure(error));
+        if (error is not null) return _channel.Complete(op, Result<ConnectorListing>.Failed(error));
         return _channel.Complete(op, ReadListing(response!));
     }
 
-    public async Task<PlatformError?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken)
+    public async Task<Failure?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(new StatusBody { Status = PlatformChannel.StatusText(status) }, Json.StatusBody);
         var (_, error) = await SendAsync(PlatformOperation.Status, HttpMethod.Put, InstancePath(connectorId, "status"), body, cancellationToken).ConfigureAwait(false);
         return _channel.Complete(PlatformOperation.Status, error);
     }
 
-    public async Task<PlatformError?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    public async Task<Failure?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(new LogsBody { Logs = lines }, Json.LogsBody);
         var (_, error) = await SendAsync(PlatformOperation.Logs, HttpMethod.Post, InstancePath(connectorId, "logs"), body, cancellationToken).ConfigureAwait(false);
         return _channel.Complete(PlatformOperation.Logs, error);
     }
 
-    public async Task<PlatformError?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
+    public async Task<Failure?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(new HealthBody
         {
@@ -120,7 +122,7 @@ public sealed class OpenAevClient : IPlatformClient
     private string InstancePath(string connectorId, string action) => $"{_manager}/connector-instances/{Uri.EscapeDataString(connectorId)}/{action}";
 
     /// <summary>Sends to {url}/api/&lt;path&gt;; no answer and non-2xx answers are errors (403/409 at registration: a refusal).</summary>
-    private async Task<(PlatformResponse? Response, PlatformError? Error)> SendAsync(PlatformOperation operation, HttpMethod method, string path, byte[]? body,
+    private async Task<(PlatformResponse? Response, Failure? Error)> SendAsync(PlatformOperation operation, HttpMethod method, string path, byte[]? body,
         CancellationToken cancellationToken)
     {
         using var request = _channel.Request(method, new Uri(_api + path, UriKind.Absolute), body);
@@ -130,19 +132,19 @@ public sealed class OpenAevClient : IPlatformClient
         if (operation == PlatformOperation.Register && response.Status is HttpStatusCode.Forbidden or HttpStatusCode.Conflict)
         {
             var excerpt = _channel.BodyExcerpt(response.Body);
-            return (null, new PlatformError(PlatformErrorKind.Refused, operation.Name,
+            return (null, new Failure(FailureKind.Refused, operation.Name,
                 $"OpenAEV answered HTTP {(int)response.Status}{(excerpt.Length > 0 ? ": " + excerpt : "")}", (int)response.Status));
         }
         return (null, _channel.HttpStatusError(operation, response));
     }
 
-    private PlatformResult<T> ReadJson<T>(PlatformOperation operation, PlatformResponse response, JsonTypeInfo<T> info) where T : class
+    private Result<T> ReadJson<T>(PlatformOperation operation, PlatformResponse response, JsonTypeInfo<T> info) where T : class
     {
         try
         {
             return JsonSerializer.Deserialize(response.Body, info) is { } value
-                ? PlatformResult<T>.Success(value)
-                : new PlatformError(PlatformErrorKind.NullResult, operation.Name, $"OpenAEV answered the {operation.Description} with null", (int)response.Status);
+                ? Result<T>.Success(value)
+                : new Failure(FailureKind.NullResult, operation.Name, $"OpenAEV answered the {operation.Description} with null", (int)response.Status);
         }
         catch (JsonException ex)
         {
@@ -150,7 +152,7 @@ public sealed class OpenAevClient : IPlatformClient
         }
     }
 
-    private PlatformResult<ConnectorListing> ReadListing(PlatformResponse response)
+    private Result<ConnectorListing> ReadListing(PlatformResponse response)
     {
         var op = PlatformOperation.List;
         JsonDocument document;
@@ -167,10 +169,10 @@ public sealed class OpenAevClient : IPlatformClient
             var list = document.RootElement;
             if (list.ValueKind == JsonValueKind.Null)
             {
-                return new PlatformError(PlatformErrorKind.NullResult, op.Name, "OpenAEV answered the connector listing with null", (int)response.Status);
+                return new Failure(FailureKind.NullResult, op.Name, "OpenAEV answered the connector listing with null", (int)response.Status);
             }
             if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(op, $"the body is a {list.ValueKind}, expected a list", response);
-            return PlatformResult<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenAev, Fields, _options.Key, list, Json.ConnectorInstanceJson, c =>
+            return Result<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenAev, Fields, _options.Key, list, Json.ConnectorInstanceJson, c =>
                 new ListingEntry(c.Id, c.Name, c.Image, c.Hash, c.RequestedStatus, c.CurrentStatus,
                     c.Configurations?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.IsEncrypted)).ToList())));
         }

@@ -2,8 +2,10 @@ using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Composer.Network;
+using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Platform.OpenCti;
+using Composer.Reconciliation;
 
 namespace Composer.Platform;
 
@@ -34,18 +36,18 @@ public sealed class OpenCtiClient : IPlatformClient
 
     public PlatformKind Platform => PlatformKind.OpenCti;
 
-    public async Task<PlatformResult<string>> GetVersionAsync(CancellationToken cancellationToken)
+    public async Task<Result<string>> GetVersionAsync(CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<NoVariables> { Query = OpenCtiDocuments.GetVersion, Variables = null, OperationName = "GetVersion" };
         var result = await ExecuteAsync(PlatformOperation.Version, request, Json.QueryRequest, "about",
             about => about.Deserialize(Json.AboutJson)?.Version is { } version
-                ? PlatformResult<string>.Success(version)
+                ? Result<string>.Success(version)
                 : _channel.Malformed(PlatformOperation.Version, "about.version is missing"),
             cancellationToken).ConfigureAwait(false);
         return _channel.Complete(PlatformOperation.Version, result);
     }
 
-    public async Task<PlatformError?> RegisterAsync(CancellationToken cancellationToken)
+    public async Task<Failure?> RegisterAsync(CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<InputVariables<RegisterManagerInput>>
         {
@@ -54,17 +56,17 @@ public sealed class OpenCtiClient : IPlatformClient
             OperationName = "RegisterConnectorsManager",
         };
         var result = await ExecuteAsync(PlatformOperation.Register, request, Json.RegisterRequest, "registerConnectorsManager",
-            manager => PlatformResult<string>.Success(manager.Deserialize(Json.ConnectorManagerJson)?.Id ?? _options.ManagerId),
+            manager => Result<string>.Success(manager.Deserialize(Json.ConnectorManagerJson)?.Id ?? _options.ManagerId),
             cancellationToken).ConfigureAwait(false);
         if (result.IsSuccess)
         {
             _channel.Logger.Debug("Manager registered with OpenCTI", ("manager_id", result.Value), ("manager_name", _options.ManagerName),
                 ("key_bits", _options.Key.KeySizeBits));
         }
-        return _channel.Complete(PlatformOperation.Register, result.Error);
+        return _channel.Complete(PlatformOperation.Register, result.Failure);
     }
 
-    public async Task<PlatformResult<string>> PingAsync(CancellationToken cancellationToken)
+    public async Task<Result<string>> PingAsync(CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<InputVariables<ManagerIdInput>>
         {
@@ -74,13 +76,13 @@ public sealed class OpenCtiClient : IPlatformClient
         };
         var result = await ExecuteAsync(PlatformOperation.Ping, request, Json.PingRequest, "updateConnectorManagerStatus",
             manager => manager.Deserialize(Json.ConnectorManagerJson)?.AboutVersion is { } version
-                ? PlatformResult<string>.Success(version)
+                ? Result<string>.Success(version)
                 : _channel.Malformed(PlatformOperation.Ping, "updateConnectorManagerStatus.about_version is missing"),
             cancellationToken).ConfigureAwait(false);
         return _channel.Complete(PlatformOperation.Ping, result);
     }
 
-    public async Task<PlatformResult<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
+    public async Task<Result<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<NoVariables> { Query = OpenCtiDocuments.GetConnectors, Variables = null, OperationName = "GetConnectors" };
         var result = await ExecuteAsync(PlatformOperation.List, request, Json.QueryRequest, "connectorsForManagers", ReadListing, cancellationToken)
@@ -88,7 +90,7 @@ public sealed class OpenCtiClient : IPlatformClient
         return _channel.Complete(PlatformOperation.List, result);
     }
 
-    public async Task<PlatformError?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken)
+    public async Task<Failure?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<InputVariables<CurrentStatusInput>>
         {
@@ -99,13 +101,13 @@ public sealed class OpenCtiClient : IPlatformClient
         // The connector OpenCTI returns is not used (upstream ignores it too): a non-null object is enough.
         var result = await ExecuteAsync(PlatformOperation.Status, request, Json.StatusRequest, "updateConnectorCurrentStatus",
             connector => connector.ValueKind == JsonValueKind.Object
-                ? PlatformResult<bool>.Success(true)
+                ? Result<bool>.Success(true)
                 : _channel.Malformed(PlatformOperation.Status, $"updateConnectorCurrentStatus is a {connector.ValueKind}, expected an object"),
             cancellationToken).ConfigureAwait(false);
-        return _channel.Complete(PlatformOperation.Status, result.Error);
+        return _channel.Complete(PlatformOperation.Status, result.Failure);
     }
 
-    public async Task<PlatformError?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    public async Task<Failure?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<InputVariables<LogsInput>>
         {
@@ -115,10 +117,10 @@ public sealed class OpenCtiClient : IPlatformClient
         };
         var result = await ExecuteAsync(PlatformOperation.Logs, request, Json.LogsRequest, "updateConnectorLogs",
             id => ReadId(PlatformOperation.Logs, "updateConnectorLogs", id), cancellationToken).ConfigureAwait(false);
-        return _channel.Complete(PlatformOperation.Logs, result.Error);
+        return _channel.Complete(PlatformOperation.Logs, result.Failure);
     }
 
-    public async Task<PlatformError?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
+    public async Task<Failure?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<InputVariables<HealthInput>>
         {
@@ -137,7 +139,7 @@ public sealed class OpenCtiClient : IPlatformClient
         };
         var result = await ExecuteAsync(PlatformOperation.Health, request, Json.HealthRequest, "updateConnectorHealth",
             id => ReadId(PlatformOperation.Health, "updateConnectorHealth", id), cancellationToken).ConfigureAwait(false);
-        return _channel.Complete(PlatformOperation.Health, result.Error);
+        return _channel.Complete(PlatformOperation.Health, result.Failure);
     }
 
     public void Dispose() => _channel.Dispose();
@@ -147,8 +149,8 @@ public sealed class OpenCtiClient : IPlatformClient
     /// clean GraphQL success becomes an error: no answer, errors (even next to data), a non-2xx status, null data or a
     /// null root field, JSON of the wrong shape.
     /// </summary>
-    private async Task<PlatformResult<T>> ExecuteAsync<TRequest, T>(PlatformOperation operation, TRequest request, JsonTypeInfo<TRequest> requestInfo,
-        string rootField, Func<JsonElement, PlatformResult<T>> read, CancellationToken cancellationToken)
+    private async Task<Result<T>> ExecuteAsync<TRequest, T>(PlatformOperation operation, TRequest request, JsonTypeInfo<TRequest> requestInfo,
+        string rootField, Func<JsonElement, Result<T>> read, CancellationToken cancellationToken)
     {
         using var message = _channel.Request(HttpMethod.Post, _endpoint, JsonSerializer.SerializeToUtf8Bytes(request, requestInfo));
         var (response, transportError) = await _channel.SendAsync(message, operation, cancellationToken).ConfigureAwait(false);
@@ -182,13 +184,13 @@ public sealed class OpenCtiClient : IPlatformClient
 
             if (!root.TryGetProperty("data", out var data) || data.ValueKind == JsonValueKind.Null)
             {
-                return new PlatformError(PlatformErrorKind.NullResult, operation.Name,
+                return new Failure(FailureKind.NullResult, operation.Name,
                     $"OpenCTI returned no data for the {operation.Description} (does this OpenCTI version support XTM Composer?)", (int)response.Status);
             }
             if (data.ValueKind != JsonValueKind.Object) return _channel.Malformed(operation, $"data is a {data.ValueKind}, expected an object", response);
             if (!data.TryGetProperty(rootField, out var value) || value.ValueKind == JsonValueKind.Null)
             {
-                return new PlatformError(PlatformErrorKind.NullResult, operation.Name, $"OpenCTI returned null for {rootField}", (int)response.Status);
+                return new Failure(FailureKind.NullResult, operation.Name, $"OpenCTI returned null for {rootField}", (int)response.Status);
             }
             try
             {
@@ -202,7 +204,7 @@ public sealed class OpenCtiClient : IPlatformClient
     }
 
     /// <summary>errors[].message joined; "only one connector manager" at registration is a refusal (peers U7, U8), not a transient failure.</summary>
-    private PlatformError GraphQlError(PlatformOperation operation, JsonElement errors, PlatformResponse response)
+    private Failure GraphQlError(PlatformOperation operation, JsonElement errors, PlatformResponse response)
     {
         var messages = new List<string>();
         foreach (var error in errors.EnumerateArray())
@@ -215,22 +217,22 @@ public sealed class OpenCtiClient : IPlatformClient
         int? status = response.IsSuccess ? null : (int)response.Status;
         if (operation == PlatformOperation.Register && text.Contains("only one connector manager", StringComparison.OrdinalIgnoreCase))
         {
-            return new PlatformError(PlatformErrorKind.Refused, operation.Name,
+            return new Failure(FailureKind.Refused, operation.Name,
                 $"{text} (another manager id is registered with this OpenCTI; use its manager.id or remove it in OpenCTI)", status);
         }
         var hint = response.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
             ? $" (HTTP {(int)response.Status}: the token was not accepted, check opencti.token)"
             : "";
-        return new PlatformError(PlatformErrorKind.GraphQl, operation.Name, $"OpenCTI answered with GraphQL errors: {text}{hint}", status);
+        return new Failure(FailureKind.GraphQl, operation.Name, $"OpenCTI answered with GraphQL errors: {text}{hint}", status);
     }
 
-    private PlatformResult<bool> ReadId(PlatformOperation operation, string field, JsonElement id) =>
-        id.ValueKind == JsonValueKind.String ? PlatformResult<bool>.Success(true) : _channel.Malformed(operation, $"{field} is a {id.ValueKind}, expected an ID");
+    private Result<bool> ReadId(PlatformOperation operation, string field, JsonElement id) =>
+        id.ValueKind == JsonValueKind.String ? Result<bool>.Success(true) : _channel.Malformed(operation, $"{field} is a {id.ValueKind}, expected an ID");
 
-    private PlatformResult<ConnectorListing> ReadListing(JsonElement list)
+    private Result<ConnectorListing> ReadListing(JsonElement list)
     {
         if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(PlatformOperation.List, $"connectorsForManagers is a {list.ValueKind}, expected a list");
-        return PlatformResult<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenCti, Fields, _options.Key, list, Json.ManagedConnectorJson, c =>
+        return Result<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenCti, Fields, _options.Key, list, Json.ManagedConnectorJson, c =>
             new ListingEntry(c.Id, c.Name, c.ContractImage, c.ContractHash, c.RequestedStatus, c.CurrentStatus,
                 c.Configuration?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.Encrypted)).ToList())));
     }

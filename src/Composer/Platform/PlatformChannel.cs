@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Composer.Hosting;
-using Composer.Network;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 
 namespace Composer.Platform;
 
@@ -58,7 +58,7 @@ internal sealed class PlatformChannel : IDisposable
     }
 
     /// <summary>Sends and reads the whole answer. No answer (connection, TLS, proxy, timeout) is an error; cancellation throws.</summary>
-    public async Task<(PlatformResponse? Response, PlatformError? Error)> SendAsync(HttpRequestMessage request, PlatformOperation operation, CancellationToken cancellationToken)
+    public async Task<(PlatformResponse? Response, Failure? Error)> SendAsync(HttpRequestMessage request, PlatformOperation operation, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -71,23 +71,23 @@ internal sealed class PlatformChannel : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (null, new PlatformError(PlatformErrorKind.Timeout, operation.Name,
+            return (null, new Failure(FailureKind.Timeout, operation.Name,
                 $"no answer from {DisplayName} at {Where} within {Seconds(_http.Timeout)} ({ConfigSection}.request_timeout)"));
         }
         catch (HttpRequestException ex) when (ex.InnerException is TimeoutException)
         {
-            return (null, new PlatformError(PlatformErrorKind.Timeout, operation.Name,
-                $"no connection to {DisplayName} at {Where} in time ({ConfigSection}.connect_timeout): {Safe(Images.RetryPolicy.Describe(ex))}"));
+            return (null, new Failure(FailureKind.Timeout, operation.Name,
+                $"no connection to {DisplayName} at {Where} in time ({ConfigSection}.connect_timeout): {Safe(ExceptionText.Describe(ex))}"));
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            return (null, new PlatformError(PlatformErrorKind.Unreachable, operation.Name,
-                $"cannot reach {DisplayName} at {Where}: {Safe(Images.RetryPolicy.Describe(ex))}"));
+            return (null, new Failure(FailureKind.Unreachable, operation.Name,
+                $"cannot reach {DisplayName} at {Where}: {Safe(ExceptionText.Describe(ex))}"));
         }
     }
 
     /// <summary>The error for a non-2xx answer whose body says nothing usable.</summary>
-    public PlatformError HttpStatusError(PlatformOperation operation, PlatformResponse response)
+    public Failure HttpStatusError(PlatformOperation operation, PlatformResponse response)
     {
         var code = (int)response.Status;
         var text = $"{DisplayName} answered HTTP {code}{(string.IsNullOrEmpty(response.ReasonPhrase) ? "" : $" ({response.ReasonPhrase})")}";
@@ -97,26 +97,26 @@ internal sealed class PlatformChannel : IDisposable
         }
         var body = BodyExcerpt(response.Body);
         if (body.Length > 0) text += $"; body: {body}";
-        return new PlatformError(PlatformErrorKind.HttpStatus, operation.Name, text, code);
+        return new Failure(FailureKind.HttpStatus, operation.Name, text, code);
     }
 
-    public PlatformError Malformed(PlatformOperation operation, string problem, PlatformResponse? response = null) =>
-        new(PlatformErrorKind.Malformed, operation.Name, $"{DisplayName} sent an answer that is not what the {operation.Description} expects: {Safe(problem)}",
+    public Failure Malformed(PlatformOperation operation, string problem, PlatformResponse? response = null) =>
+        new(FailureKind.Malformed, operation.Name, $"{DisplayName} sent an answer that is not what the {operation.Description} expects: {Safe(problem)}",
             response is null ? null : (int)response.Status);
 
     /// <summary>Counts a failed answer and notes it at debug (the caller decides what a user sees); returns the result unchanged.</summary>
-    public PlatformResult<T> Complete<T>(PlatformOperation operation, PlatformResult<T> result)
+    public Result<T> Complete<T>(PlatformOperation operation, Result<T> result)
     {
-        Complete(operation, result.Error);
+        Complete(operation, result.Failure);
         return result;
     }
 
-    public PlatformError? Complete(PlatformOperation operation, PlatformError? error)
+    public Failure? Complete(PlatformOperation operation, Failure? error)
     {
         if (error is null) return null;
         // Calls, missing answers and 5xx are counted where every request passes (the outbound handler); an answer that
         // came back but failed (GraphQL error, 4xx, malformed, null) only this layer can tell.
-        if (error.Kind is not (PlatformErrorKind.Unreachable or PlatformErrorKind.Timeout) && error.HttpStatus is null or < 500)
+        if (error.Kind is not (FailureKind.Unreachable or FailureKind.Timeout) && error.HttpStatus is null or < 500)
         {
             ComposerMetrics.RecordApiError(ConfigSection);
         }

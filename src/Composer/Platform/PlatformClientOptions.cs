@@ -1,5 +1,4 @@
-using Composer.Hosting;
-using Composer.Network;
+using Composer.Diagnostics;
 
 namespace Composer.Platform;
 

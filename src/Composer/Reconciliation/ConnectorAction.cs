@@ -1,6 +1,4 @@
-using Composer.Hosting;
-using Composer.Orchestration;
-using Composer.Platform;
+using Composer.Diagnostics;
 
 namespace Composer.Reconciliation;
 
@@ -17,7 +15,7 @@ public enum RemoveReason
 /// <summary>
 /// One step of a plan, the closed set the executor knows. Actions carry what the executor needs (the connector and
 /// the observed workload), not built workload specifications: building them for every idle connector each cycle
-/// would allocate for nothing, so the executor builds them when it acts.
+/// would allocate for nothing, so the orchestrator builds them when the executor acts.
 /// </summary>
 public abstract record ConnectorAction
 {
@@ -60,11 +58,11 @@ public sealed record DeployAction(DesiredConnector Connector) : ConnectorAction
     private bool Starts => Connector.RequestedStatus == RequestedStatus.Starting;
 
     public override string Describe() =>
-        $"deploy {ConnectorWorkload.ContainerName(Connector.Name)} for {Connector} from image {Connector.Image}, {(Starts ? "started" : "not started (requested stopping)")}";
+        $"deploy {WorkloadNames.ContainerName(Connector.Name)} for {Connector} from image {Connector.Image}, {(Starts ? "started" : "not started (requested stopping)")}";
 
     internal override PlanActionJson ToJson() => Json(Connector, null) with
     {
-        Workload = ConnectorWorkload.ContainerName(Connector.Name),
+        Workload = WorkloadNames.ContainerName(Connector.Name),
         Image = Connector.Image,
         Start = Starts,
     };
@@ -109,7 +107,7 @@ public sealed record RemoveAction(ObservedWorkload Workload, RemoveReason Reason
 
     public override string Describe() => Reason == RemoveReason.Orphan
         ? $"remove {Workload}: orphan (connector {Workload.ConnectorId} is no longer listed)"
-        : $"remove {Workload}: stale name of {Connector} (now {(Connector is null ? "renamed" : ConnectorWorkload.ContainerName(Connector.Name))})";
+        : $"remove {Workload}: stale name of {Connector} (now {(Connector is null ? "renamed" : WorkloadNames.ContainerName(Connector.Name))})";
 
     internal override PlanActionJson ToJson() => Json(Connector, Workload) with { Reason = Reason == RemoveReason.Orphan ? "orphan" : "stale_name" };
 }

@@ -1,5 +1,3 @@
-using Composer.Orchestration;
-using Composer.Platform;
 
 namespace Composer.Reconciliation;
 
@@ -53,12 +51,12 @@ public sealed class ConnectorState
         return false;
     }
 
-    /// <summary>ConnectorWorkload.ContainerName of <paramref name="name"/>, computed once per name, not every cycle.</summary>
+    /// <summary><see cref="WorkloadNames.ContainerName"/> of <paramref name="name"/>, computed once per name, not every cycle.</summary>
     internal string ContainerNameOf(string name)
     {
         if (!string.Equals(name, _nameCachedFor, StringComparison.Ordinal))
         {
-            _containerName = ConnectorWorkload.ContainerName(name);
+            _containerName = WorkloadNames.ContainerName(name);
             _nameCachedFor = name;
         }
         return _containerName!;

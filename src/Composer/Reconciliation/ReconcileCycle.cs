@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using Composer.Hosting;
-using Composer.Orchestration;
-using Composer.Platform;
+using Composer.Diagnostics;
 
 namespace Composer.Reconciliation;
 
@@ -36,14 +34,14 @@ public sealed class ReconcileCycle
     private readonly ReconcileExecutor _executor;
     private readonly KeyValuePair<string, object?> _platformTag;
 
-    public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, WorkloadContext context, ReconcileOptions options,
+    public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, ReconcileOptions options,
         TimeProvider time, Logger logger, Random? random = null)
     {
         _platform = platform;
         _orchestrator = orchestrator;
         _options = options;
         _time = time;
-        _executor = new ReconcileExecutor(orchestrator, platform, context, _store, options, time, logger, random);
+        _executor = new ReconcileExecutor(orchestrator, platform, _store, options, time, logger, random);
         _platformTag = new("platform", ConnectorLabels.PlatformValue(options.Platform));
     }
 
@@ -55,14 +53,14 @@ public sealed class ReconcileCycle
     public async Task<CycleReport> RunAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var (plan, failedListing, platformError, orchestratorError) = await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false);
+        var (plan, failedListing, platformFailure, orchestratorFailure) = await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false);
         if (failedListing is not null)
         {
             ComposerMetrics.CycleErrors.Add(1, _platformTag, new KeyValuePair<string, object?>("reason", failedListing));
             return Done(new CycleReport(plan.NotPlanned, 0, ExecutionResult.None, _time.GetElapsedTime(started))
             {
-                PlatformFailure = platformError?.ToString(),
-                OrchestratorFailure = orchestratorError?.ToString(),
+                PlatformFailure = platformFailure?.ToString(),
+                OrchestratorFailure = orchestratorFailure?.ToString(),
             });
         }
         var result = await _executor.ExecuteAsync(plan, cancellationToken).ConfigureAwait(false);
@@ -102,7 +100,7 @@ public sealed class ReconcileCycle
     }
 
     /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") with the errors.</summary>
-    private async Task<(ReconcilePlan Plan, string? FailedListing, PlatformError? PlatformError, OrchestratorError? OrchestratorError)> ObserveAndPlanAsync(CancellationToken ct)
+    private async Task<(ReconcilePlan Plan, string? FailedListing, Failure? PlatformFailure, Failure? OrchestratorFailure)> ObserveAndPlanAsync(CancellationToken ct)
     {
         var connectorsTask = _platform.ListConnectorsAsync(ct);
         var workloadsTask = _orchestrator.ListAsync(ct);
@@ -120,19 +118,19 @@ public sealed class ReconcileCycle
         string reason, tag;
         if (!connectors.IsSuccess && !workloads.IsSuccess)
         {
-            reason = $"listing the connectors failed ({connectors.Error}) and listing the workloads failed ({workloads.Error})";
+            reason = $"listing the connectors failed ({connectors.Failure}) and listing the workloads failed ({workloads.Failure})";
             tag = "listings";
         }
         else if (!connectors.IsSuccess)
         {
-            reason = $"listing the connectors failed: {connectors.Error}";
+            reason = $"listing the connectors failed: {connectors.Failure}";
             tag = "platform_listing";
         }
         else
         {
-            reason = $"listing the workloads ({_orchestrator.Kind}) failed: {workloads.Error}";
+            reason = $"listing the workloads ({_orchestrator.Kind}) failed: {workloads.Failure}";
             tag = "orchestrator_listing";
         }
-        return (ReconcilePlan.Unplanned(_options.Platform, reason), tag, connectors.Error, workloads.Error);
+        return (ReconcilePlan.Unplanned(_options.Platform, reason), tag, connectors.Failure, workloads.Failure);
     }
 }

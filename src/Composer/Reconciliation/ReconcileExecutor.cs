@@ -1,7 +1,5 @@
 using System.Globalization;
-using Composer.Hosting;
-using Composer.Orchestration;
-using Composer.Platform;
+using Composer.Diagnostics;
 
 namespace Composer.Reconciliation;
 
@@ -26,7 +24,6 @@ public sealed class ReconcileExecutor
 {
     private readonly IOrchestrator _orchestrator;
     private readonly IPlatformClient _platform;
-    private readonly WorkloadContext _context;
     private readonly ConnectorStateStore _store;
     private readonly ReconcileOptions _options;
     private readonly TimeProvider _time;
@@ -36,12 +33,11 @@ public sealed class ReconcileExecutor
     private string? _lastNoRemoval;
 
     /// <param name="random">Jitter of the backoff (tests pass their own); default <see cref="Random.Shared"/>.</param>
-    public ReconcileExecutor(IOrchestrator orchestrator, IPlatformClient platform, WorkloadContext context, ConnectorStateStore store,
+    public ReconcileExecutor(IOrchestrator orchestrator, IPlatformClient platform, ConnectorStateStore store,
         ReconcileOptions options, TimeProvider time, Logger logger, Random? random = null)
     {
         _orchestrator = orchestrator;
         _platform = platform;
-        _context = context;
         _store = store;
         _options = options;
         _time = time;
@@ -154,27 +150,22 @@ public sealed class ReconcileExecutor
         {
             case DeployAction deploy:
             {
-                var workload = Build(deploy.Connector);
-                _logger.Info("Deploying connector", ("connector", deploy.Connector.Name), ("connector_id", deploy.Connector.Id),
-                    ("workload", workload.Name), ("image", workload.Image), ("start", workload.Start));
-                return (await _orchestrator.DeployAsync(workload, ct).ConfigureAwait(false))?.Message;
+                var connector = deploy.Connector;
+                _logger.Info("Deploying connector", ("connector", connector.Name), ("connector_id", connector.Id),
+                    ("workload", WorkloadNames.ContainerName(connector.Name)), ("image", connector.Image),
+                    ("start", connector.RequestedStatus == RequestedStatus.Starting));
+                return (await _orchestrator.DeployAsync(connector, ct).ConfigureAwait(false))?.Message;
             }
             case StartAction start:
-            {
-                var workload = Build(start.Connector);
                 _logger.Info("Starting connector", ("connector", start.Connector.Name), ("connector_id", start.Connector.Id), ("workload", start.Workload.Name));
-                return (await _orchestrator.StartAsync(start.Workload, workload, ct).ConfigureAwait(false))?.Message;
-            }
+                return (await _orchestrator.StartAsync(start.Workload, start.Connector, ct).ConfigureAwait(false))?.Message;
             case StopAction stop:
                 _logger.Info("Stopping connector", ("connector", stop.Connector.Name), ("connector_id", stop.Connector.Id), ("workload", stop.Workload.Name));
                 return (await _orchestrator.StopAsync(stop.Workload, ct).ConfigureAwait(false))?.Message;
             case RefreshAction refresh:
-            {
-                var workload = Build(refresh.Connector);
                 _logger.Info("Refreshing connector", ("connector", refresh.Connector.Name), ("connector_id", refresh.Connector.Id),
                     ("workload", refresh.Workload.Name), ("hash", refresh.Connector.ContractHash));
-                return (await _orchestrator.RefreshAsync(refresh.Workload, workload, ct).ConfigureAwait(false))?.Message;
-            }
+                return (await _orchestrator.RefreshAsync(refresh.Workload, refresh.Connector, ct).ConfigureAwait(false))?.Message;
             case RemoveAction remove:
                 _logger.Info(remove.Reason == RemoveReason.Orphan ? "Removing orphan workload" : "Removing workload with a stale name",
                     ("workload", remove.Workload.Name), ("connector_id", remove.Workload.ConnectorId));
@@ -193,7 +184,7 @@ public sealed class ReconcileExecutor
             case ReportLogsAction logs:
             {
                 var batch = await _orchestrator.LogsAsync(logs.Workload, state.LogCursor, ct).ConfigureAwait(false);
-                if (!batch.IsSuccess) return $"reading logs: {batch.Error!.Message}";
+                if (!batch.IsSuccess) return $"reading logs: {batch.Failure.Message}";
                 if (batch.Value.Lines.Count > 0)
                 {
                     var error = await _platform.ReportLogsAsync(logs.Connector.Id, batch.Value.Lines, ct).ConfigureAwait(false);
@@ -221,7 +212,7 @@ public sealed class ReconcileExecutor
     {
         var c = action.Connector;
         var observed = await _orchestrator.HealthAsync(action.Workload, ct).ConfigureAwait(false);
-        if (!observed.IsSuccess) return $"reading health: {observed.Error!.Message}";
+        if (!observed.IsSuccess) return $"reading health: {observed.Failure.Message}";
         var now = _time.GetUtcNow();
         if (observed.Value.StartedAt is not { } startedAt)
         {
@@ -281,16 +272,6 @@ public sealed class ReconcileExecutor
         {
             _logger.Warn("Could not report the failure to the platform", ("connector", connector.Name), ("connector_id", connector.Id), ("reason", error.Message));
         }
-    }
-
-    private ConnectorWorkload Build(DesiredConnector connector)
-    {
-        var workload = ConnectorWorkload.Build(connector, _context);
-        if (_options.ShowEnvVars)
-        {
-            _logger.Info("Connector environment", ("connector", connector.Name), ("connector_id", connector.Id), ("environment", workload.DescribeEnvironment()));
-        }
-        return workload;
     }
 
     /// <summary>A connector log line from Composer, as the platform shows it: "&lt;timestamp&gt; composer: &lt;message&gt;".</summary>

@@ -1,5 +1,4 @@
-using Composer.Configuration.Resolved;
-using Composer.Network;
+using Composer.Configuration;
 
 namespace Composer.Reconciliation;
 
@@ -11,34 +10,17 @@ namespace Composer.Reconciliation;
 /// <param name="LogsSchedule">Per connector: minimum time between log uploads (&lt;platform&gt;.logs_schedule).</param>
 /// <param name="ExecuteSchedule">Time between cycles (manager.execute_schedule): the first backoff delay.</param>
 /// <param name="MaxParallel">How many connectors the executor works on at once (manager.max_parallel).</param>
-/// <param name="ShowEnvVars">manager.debug.show_env_vars: log each workload's environment (sensitive values masked) when it is deployed or started.</param>
 public sealed record ReconcileOptions(
     PlatformKind Platform,
     string ManagerId,
     bool OtherPlatformsEnabled,
     TimeSpan LogsSchedule,
     TimeSpan ExecuteSchedule,
-    int MaxParallel = 4,
-    bool ShowEnvVars = false)
+    int MaxParallel = 4)
 {
     /// <summary>Running connectors report health this often (and right after they start), as upstream does.</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Backoff delays double from <see cref="ExecuteSchedule"/> up to this.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>The options of <paramref name="platform"/>'s loop, from the resolved configuration.</summary>
-    public static ReconcileOptions For(ResolvedSettings settings, PlatformKind platform)
-    {
-        var own = settings.Platform(platform);
-        var other = settings.Platform(platform == PlatformKind.OpenCti ? PlatformKind.OpenAev : PlatformKind.OpenCti);
-        return new ReconcileOptions(
-            platform,
-            settings.Manager.Id,
-            other.Enabled,
-            own.LogsSchedule,
-            settings.Manager.ExecuteSchedule,
-            settings.Manager.MaxParallel,
-            settings.Manager.ShowEnvVars);
-    }
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Composer.Network;
-using Composer.Orchestration;
+using Composer.Configuration;
 
 namespace Composer.Reconciliation;
 

@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
-using Composer.Hosting;
-using Composer.Orchestration;
-using Composer.Platform;
+using Composer.Diagnostics;
 
 namespace Composer.Reconciliation;
 
@@ -172,7 +170,7 @@ public static class Reconciler
                 }
                 var state = _store.Find(c.Id);
                 _states[i] = state;
-                var name = state?.ContainerNameOf(c.Name) ?? ConnectorWorkload.ContainerName(c.Name);
+                var name = state?.ContainerNameOf(c.Name) ?? WorkloadNames.ContainerName(c.Name);
                 _names[i] = name;
                 ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, name, out _);
                 _found[i] = slot.Workload;

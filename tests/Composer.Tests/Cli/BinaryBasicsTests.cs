@@ -1,3 +1,4 @@
+using Composer.Diagnostics;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Cli;
@@ -9,7 +10,7 @@ public class BinaryBasicsTests
     {
         var result = await ComposerBinary.RunAsync(["--version"]);
         await Assert.That(result.ExitCode).IsEqualTo(0);
-        await Assert.That(result.Stdout.Trim()).IsEqualTo(Composer.Cli.ComposerCli.Version);
+        await Assert.That(result.Stdout.Trim()).IsEqualTo(BuildInfo.Version);
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Composer.Configuration;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Configuration;
@@ -51,8 +52,8 @@ public static class ConfigTestSupport
         return env;
     }
 
-    public static ConfigLoadResult Load(string? dir, IReadOnlyDictionary<string, string> env) =>
-        ConfigurationLoader.Load(new ConfigLoadRequest { ConfigDirectory = dir, Environment = env });
+    public static SettingsLoadResult Load(string? dir, IReadOnlyDictionary<string, string> env) =>
+        SettingsLoader.Load(new ConfigLoadRequest { ConfigDirectory = dir, Environment = env });
 
     public static string ExamplesDir => Path.Combine(RepoPaths.Root, "tests", "Composer.Tests", "Configuration", "Examples");
 

@@ -1,4 +1,3 @@
-using Composer.Configuration;
 using static Composer.Tests.Configuration.ConfigTestSupport;
 
 namespace Composer.Tests.Configuration;

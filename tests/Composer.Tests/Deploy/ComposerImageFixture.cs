@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Composer.Diagnostics;
 using Composer.Tests.Infrastructure;
 using TUnit.Core.Interfaces;
 
@@ -40,7 +41,7 @@ public sealed class ComposerImageFixture : IAsyncInitializer, IAsyncDisposable
         var prepared = await ProcessRunner.RunAsync(script, null, TimeSpan.FromMinutes(1), "deploy/image-context.sh");
         if (prepared.ExitCode != 0) throw new InvalidOperationException($"deploy/image-context.sh failed: {prepared}");
         // DOCKER_BUILDKIT=0 is not forced: with either builder a scratch image needs no pull.
-        await Docker.RunCliCheckedAsync(["build", "--build-arg", $"VERSION={Composer.Cli.ComposerCli.Version}", "-t", Tag, ContextDirectory],
+        await Docker.RunCliCheckedAsync(["build", "--build-arg", $"VERSION={BuildInfo.Version}", "-t", Tag, ContextDirectory],
             timeout: TimeSpan.FromMinutes(3));
         IsAvailable = true;
     }

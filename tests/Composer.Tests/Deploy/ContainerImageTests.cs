@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using System.Text.Json.Nodes;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Platform;
@@ -53,7 +54,7 @@ public class ContainerImageTests
         await Assert.That(config.WorkingDir).IsEqualTo("/opt/composer");
         await Assert.That(config.Env).Contains("SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt");
         await Assert.That(config.Entrypoint).IsEquivalentTo(new[] { "/usr/local/bin/composer" });
-        await Assert.That(config.Labels!["org.opencontainers.image.version"]).IsEqualTo(Composer.Cli.ComposerCli.Version);
+        await Assert.That(config.Labels!["org.opencontainers.image.version"]).IsEqualTo(BuildInfo.Version);
     }
 
     [Test]

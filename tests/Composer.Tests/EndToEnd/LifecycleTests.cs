@@ -1,3 +1,4 @@
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.EndToEnd;
@@ -31,7 +32,7 @@ public class LifecycleTests(TestConnectorImage image)
         await Assert.That(EndToEndManager.EnvironmentValue(container, "OPENCTI_CONFIG_HASH")).IsEqualTo("hash-1");
         await Assert.That(EndToEndManager.EnvironmentValue(container, openAev ? "OPENAEV_URL" : "OPENCTI_URL")).IsEqualTo(manager.StandIn.Url);
         await Assert.That(EndToEndManager.EnvironmentValue(container, openAev ? "OPENCTI_URL" : "OPENAEV_URL")).IsNull();
-        await Assert.That(container.Name).IsEqualTo("/" + Composer.Orchestration.ConnectorWorkload.ContainerName(connector.Name));
+        await Assert.That(container.Name).IsEqualTo("/" + Composer.Reconciliation.WorkloadNames.ContainerName(connector.Name));
         await Assert.That(container.Config!.Labels["opencti-manager"]).IsEqualTo(manager.ManagerId);
         await Assert.That(container.Config!.Labels["opencti-platform"]).IsEqualTo(openAev ? "openaev" : "opencti");
         await Assert.That(container.Config!.Labels["composer.config-hash"]).IsEqualTo("hash-1");
@@ -155,7 +156,7 @@ public class LifecycleTests(TestConnectorImage image)
         // What the Rust version leaves: the three labels, the hash only in the environment, no composer.config-hash label.
         var legacy = manager.NewConnector("legacy", TestConnectorImage.Reference) with { CurrentStatus = "started" };
         manager.StandIn.AddConnector(legacy);
-        var legacyName = Composer.Orchestration.ConnectorWorkload.ContainerName(legacy.Name);
+        var legacyName = Composer.Reconciliation.WorkloadNames.ContainerName(legacy.Name);
         var created = await manager.Docker.Client.Containers.CreateContainerAsync(new Docker.DotNet.Models.CreateContainerParameters
         {
             Name = legacyName,

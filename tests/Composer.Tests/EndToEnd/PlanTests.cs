@@ -29,8 +29,8 @@ public class PlanTests(TestConnectorImage image)
         manager.StandIn.AddConnector(added);
         var requestsBefore = manager.StandIn.Requests.Count;
         var (statuses, logs, health) = (manager.StandIn.StatusReports.Count, manager.StandIn.LogReports.Count, manager.StandIn.HealthReports.Count);
-        var existingWorkload = Composer.Orchestration.ConnectorWorkload.ContainerName(existing.Name);
-        var addedWorkload = Composer.Orchestration.ConnectorWorkload.ContainerName(added.Name);
+        var existingWorkload = Composer.Reconciliation.WorkloadNames.ContainerName(existing.Name);
+        var addedWorkload = Composer.Reconciliation.WorkloadNames.ContainerName(added.Name);
 
         var text = await manager.RunAsync("plan");
         await Assert.That(text.ExitCode).IsEqualTo(0).Because(text.ToString());

@@ -1,12 +1,12 @@
+using Composer.Diagnostics;
 using Composer.Hosting;
-using Composer.Platform;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Hosting;
 
 public class AliveLoopTests
 {
-    private static readonly PlatformError Refused = new(PlatformErrorKind.Refused, "register", "Only one connector manager is supported per instance");
+    private static readonly Failure Refused = new(FailureKind.Refused, "register", "Only one connector manager is supported per instance");
 
     private static (AliveLoop Loop, StringWriter Log, ReadinessState Readiness) Create(FakePlatformClient client, FakeTimeProvider clock, TimeSpan? ping = null)
     {
@@ -56,7 +56,7 @@ public class AliveLoopTests
         using var stop = new CancellationTokenSource();
         var run = loop.RunAsync(stop.Token);
         await loop.Registered.WaitAsync(TimeSpan.FromSeconds(10));
-        client.Ping = () => PlatformResult<string>.Success("6.9.0");
+        client.Ping = () => Result<string>.Success("6.9.0");
         await AdvanceUntil(clock, () => client.Count("register") >= 2, TimeSpan.FromSeconds(5));
         await Assert.That(log.ToString()).Contains("version changed; registering again");
         await stop.CancelAsync();
@@ -102,9 +102,9 @@ public class AliveLoopTests
         using var stop = new CancellationTokenSource();
         var run = loop.RunAsync(stop.Token);
         await loop.Registered.WaitAsync(TimeSpan.FromSeconds(10));
-        client.Ping = () => PlatformResult<string>.Failure(new PlatformError(PlatformErrorKind.HttpStatus, "ping", "HTTP 500", 500));
+        client.Ping = () => Result<string>.Failed(new Failure(FailureKind.HttpStatus, "ping", "HTTP 500", 500));
         await AdvanceUntil(clock, () => !readiness.IsReady, TimeSpan.FromSeconds(1));
-        client.Ping = () => PlatformResult<string>.Success("6.8.0");
+        client.Ping = () => Result<string>.Success("6.8.0");
         await AdvanceUntil(clock, () => client.Count("version") >= 2 && readiness.IsReady, TimeSpan.FromSeconds(1));
         await Assert.That(log.ToString()).Contains("did not answer the manager ping: HTTP 500");
         await stop.CancelAsync();

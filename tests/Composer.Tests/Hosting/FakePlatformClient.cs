@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
-using Composer.Network;
-using Composer.Platform;
+using Composer.Configuration;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 
 namespace Composer.Tests.Hosting;
 
@@ -11,22 +12,22 @@ public sealed class FakePlatformClient : IPlatformClient
 
     public ConcurrentQueue<string> Calls { get; } = new();
 
-    public Func<PlatformResult<string>> Version { get; set; } = () => PlatformResult<string>.Success("6.8.0");
-    public Func<PlatformError?> Register { get; set; } = () => null;
-    public Func<PlatformResult<string>> Ping { get; set; } = () => PlatformResult<string>.Success("6.8.0");
+    public Func<Result<string>> Version { get; set; } = () => Result<string>.Success("6.8.0");
+    public Func<Failure?> Register { get; set; } = () => null;
+    public Func<Result<string>> Ping { get; set; } = () => Result<string>.Success("6.8.0");
 
     public int Count(string call) => Calls.Count(c => c == call);
 
-    public Task<PlatformResult<string>> GetVersionAsync(CancellationToken cancellationToken) => Answer("version", Version);
-    public Task<PlatformError?> RegisterAsync(CancellationToken cancellationToken) => Answer("register", Register);
-    public Task<PlatformResult<string>> PingAsync(CancellationToken cancellationToken) => Answer("ping", Ping);
+    public Task<Result<string>> GetVersionAsync(CancellationToken cancellationToken) => Answer("version", Version);
+    public Task<Failure?> RegisterAsync(CancellationToken cancellationToken) => Answer("register", Register);
+    public Task<Result<string>> PingAsync(CancellationToken cancellationToken) => Answer("ping", Ping);
 
-    public Task<PlatformResult<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken) =>
-        Answer("list", () => PlatformResult<ConnectorListing>.Success(new ConnectorListing([], [])));
+    public Task<Result<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken) =>
+        Answer("list", () => Result<ConnectorListing>.Success(new ConnectorListing([], [])));
 
-    public Task<PlatformError?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken) => Answer("status", () => (PlatformError?)null);
-    public Task<PlatformError?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken) => Answer("logs", () => (PlatformError?)null);
-    public Task<PlatformError?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken) => Answer("health", () => (PlatformError?)null);
+    public Task<Failure?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken) => Answer("status", () => (Failure?)null);
+    public Task<Failure?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken) => Answer("logs", () => (Failure?)null);
+    public Task<Failure?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken) => Answer("health", () => (Failure?)null);
 
     private Task<T> Answer<T>(string call, Func<T> answer)
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using Composer.Diagnostics;
 using Composer.Hosting;
 using Composer.Tests.Infrastructure;
 

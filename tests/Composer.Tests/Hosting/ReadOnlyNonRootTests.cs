@@ -1,4 +1,5 @@
 using Composer.Cli;
+using Composer.Diagnostics;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Hosting;
@@ -56,7 +57,7 @@ public class ReadOnlyNonRootTests
         var dir = ReadOnlyDirectory();
         var result = await RunAsNobodyAsync(dir, "--version");
         await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout.Trim()).IsEqualTo(ComposerCli.Version);
+        await Assert.That(result.Stdout.Trim()).IsEqualTo(BuildInfo.Version);
         await Assert.That(result.Stderr).IsEqualTo("");
         await Assert.That(Directory.GetFileSystemEntries(dir).Select(p => Path.GetFileName(p)!).ToArray()).IsEquivalentTo(new[] { "marker" });
     }
@@ -105,7 +106,7 @@ public class ReadOnlyRootFilesystemContainerTests(TestImage image)
     {
         var result = await RunHardenedAsync("/opt/composer/composer", "--version");
         await Assert.That(result.ExitCode).IsEqualTo(0).Because(result.ToString());
-        await Assert.That(result.Stdout.Trim()).IsEqualTo(ComposerCli.Version);
+        await Assert.That(result.Stdout.Trim()).IsEqualTo(BuildInfo.Version);
     }
 
     [Test]

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Tests.Infrastructure;
 

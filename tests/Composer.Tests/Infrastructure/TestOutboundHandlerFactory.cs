@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Composer.Configuration;
 using Composer.Network;
 
 namespace Composer.Tests.Infrastructure;

@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
+using Composer.Resolution;
 
 namespace Composer.Tests.Infrastructure;
 

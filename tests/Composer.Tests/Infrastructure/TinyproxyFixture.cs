@@ -1,3 +1,4 @@
+using Composer.Diagnostics;
 using TUnit.Core.Interfaces;
 
 namespace Composer.Tests.Infrastructure;

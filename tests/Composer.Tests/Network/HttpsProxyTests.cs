@@ -22,7 +22,7 @@ public class HttpsProxyTests(StunnelFixture proxy)
         s.OpenCti.HttpProxy = proxy.Url;
         s.OpenCti.HttpsProxy = proxy.Url;
         configure(s);
-        return new OutboundHandlerFactory(TestSettings.Resolve(s)).CreateClient(channel);
+        return new OutboundHandlerFactory(TestSettings.Resolve(s).Network).CreateClient(channel);
     }
 
     [Test]

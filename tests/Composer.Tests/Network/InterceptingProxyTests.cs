@@ -21,7 +21,7 @@ public class InterceptingProxyTests(SquidFixture squid)
         s.OpenCti.WithProxy = true;
         s.OpenCti.HttpsProxy = squid.Url;
         configure(s);
-        return new OutboundHandlerFactory(TestSettings.Resolve(s)).CreateClient(OutboundChannel.Registry);
+        return new OutboundHandlerFactory(TestSettings.Resolve(s).Network).CreateClient(OutboundChannel.Registry);
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using Composer.Configuration;
 using Composer.Network;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Network;
@@ -79,7 +80,7 @@ public class NetworkPolicyTests
         await Assert.That(policy.HttpProxy).IsNull();
         await Assert.That(policy.HttpsProxy).IsNull();
         await Assert.That(policy.ProxyRejectUnauthorized).IsTrue();
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s).Network);
         await Assert.That(factory.RouteFor(OutboundChannel.Registry, PlatformKind.OpenCti, new Uri("https://ghcr.io/v2/"))).IsNull();
     }
 
@@ -93,7 +94,7 @@ public class NetworkPolicyTests
             s.OpenCti.HttpsProxy = "http://proxy:3128";
             s.OpenCti.NoProxy = "opencti.internal";
         });
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s).Network);
         await Assert.That(factory.RouteFor(OutboundChannel.OpenCti, PlatformKind.OpenCti, new Uri("https://opencti.internal/graphql"))).IsNull();
         await Assert.That(factory.RouteFor(OutboundChannel.OpenCti, PlatformKind.OpenCti, new Uri("https://opencti.example.com/graphql"))).IsNotNull();
     }
@@ -106,7 +107,7 @@ public class NetworkPolicyTests
             s.OpenCti.WithProxy = true;
             s.OpenCti.HttpProxy = "http://only-http:3128";
         });
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s).Network);
         await Assert.That(factory.RouteFor(OutboundChannel.Registry, PlatformKind.OpenCti, new Uri("http://registry.example/v2/"))!.Address.Host).IsEqualTo("only-http");
         await Assert.That(factory.RouteFor(OutboundChannel.Registry, PlatformKind.OpenCti, new Uri("https://registry.example/v2/"))).IsNull();
     }
@@ -121,7 +122,7 @@ public class NetworkPolicyTests
             s.OpenAev.WithProxy = true;
             s.OpenAev.HttpsProxy = "http://aev-proxy:3128";
         });
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s).Network);
         var target = new Uri("https://api.example.com/");
         await Assert.That(OutboundHandlerFactory.DefaultPlatform(OutboundChannel.OpenAev)).IsEqualTo(PlatformKind.OpenAev);
         foreach (var channel in new[] { OutboundChannel.OpenCti, OutboundChannel.Registry, OutboundChannel.Portainer, OutboundChannel.DockerTcp, OutboundChannel.Kubernetes })
@@ -141,7 +142,7 @@ public class NetworkPolicyTests
             s.OpenCti.WithProxy = true;
             s.OpenCti.HttpsProxy = "http://proxy:3128";
         });
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s, new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1" }));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s, new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = "10.96.0.1" }).Network);
         foreach (var url in new[] { "https://kubernetes.default.svc/api", "https://kubernetes.default.svc.cluster.local:443/", "https://10.96.0.1:443/api" })
         {
             await Assert.That(factory.RouteFor(OutboundChannel.Kubernetes, PlatformKind.OpenCti, new Uri(url))).IsNull().Because(url);
@@ -194,7 +195,7 @@ public class NetworkPolicyTests
             s.OpenCti.RequestTimeout = 42;
             s.OpenCti.ConnectTimeout = 7;
         });
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s).Network);
         await Assert.That(factory.RequestTimeout(PlatformKind.OpenCti)).IsEqualTo(TimeSpan.FromSeconds(42));
         await Assert.That(factory.Policy(PlatformKind.OpenCti).ConnectTimeout).IsEqualTo(TimeSpan.FromSeconds(7));
         using var client = factory.CreateClient(OutboundChannel.OpenCti);
@@ -220,7 +221,7 @@ public class NetworkPolicyTests
             }
             await Task.Delay(300);
             var s = Settings(s => s.OpenCti.ConnectTimeout = 1);
-            using var client = new OutboundHandlerFactory(TestSettings.Resolve(s)).CreateClient(OutboundChannel.OpenCti);
+            using var client = new OutboundHandlerFactory(TestSettings.Resolve(s).Network).CreateClient(OutboundChannel.OpenCti);
             client.Timeout = TimeSpan.FromSeconds(60);
             var watch = System.Diagnostics.Stopwatch.StartNew();
             Exception? failure = null;
@@ -246,15 +247,15 @@ public class NetworkPolicyTests
             s.OpenCti.HttpsProxyRejectUnauthorized = false;
         });
         var output = new StringWriter();
-        using var logger = new Composer.Hosting.Logger(Composer.Hosting.LogLevel.Info, Composer.Hosting.LogFormat.Json, output);
-        _ = new OutboundHandlerFactory(TestSettings.Resolve(s), logger);
+        using var logger = new Composer.Diagnostics.Logger(Composer.Diagnostics.LogLevel.Info, Composer.Diagnostics.LogFormat.Json, output);
+        _ = new OutboundHandlerFactory(TestSettings.Resolve(s).Network, logger);
         var log = output.ToString();
         await Assert.That(log).Contains("https_proxy_reject_unauthorized is false");
         await Assert.That(log).Contains("http://user:***@proxy:3128");
         await Assert.That(log).DoesNotContain("topsecret");
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(s).Network);
         await Assert.That(factory.Warnings.Count).IsEqualTo(1);
         await Assert.That(factory.Warnings[0]).StartsWith("opencti: https_proxy_reject_unauthorized is false");
-        await Assert.That(new OutboundHandlerFactory(TestSettings.Resolve(new ComposerSettings())).Warnings.Count).IsEqualTo(0);
+        await Assert.That(new OutboundHandlerFactory(TestSettings.Resolve(new ComposerSettings()).Network).Warnings.Count).IsEqualTo(0);
     }
 }

@@ -23,7 +23,7 @@ public class RegistryThroughProxyTests(ProxiedRegistryFixture registry, Authenti
         };
         proxy(settings);
         var resolved = TestSettings.Resolve(settings);
-        using var client = new RegistryClient(new OutboundHandlerFactory(resolved), resolved.Registry);
+        using var client = new RegistryClient(new OutboundHandlerFactory(resolved.Network), resolved.Registry);
         return await client.CheckAsync(registry.Host, ProxiedRegistryFixture.Repository, ProxiedRegistryFixture.Tag);
     }
 

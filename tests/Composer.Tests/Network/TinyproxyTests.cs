@@ -25,7 +25,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
     public async Task Plain_http_goes_through_the_proxy()
     {
         await using var target = new TestHttpServer("plain-target", TargetIp);
-        using var client = new OutboundHandlerFactory(TestSettings.Resolve(ProxiedSettings())).CreateClient(OutboundChannel.Registry);
+        using var client = new OutboundHandlerFactory(TestSettings.Resolve(ProxiedSettings()).Network).CreateClient(OutboundChannel.Registry);
         var path = "/v2/" + Guid.NewGuid().ToString("N");
         var body = await client.GetStringAsync(target.UrlFor(TestHosts.Target, path));
         await Assert.That(body).Contains("served-by: plain-target");
@@ -40,7 +40,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
         using var cert = ca.Issue(TestHosts.Target, [TestHosts.Target]);
         await using var target = new TestHttpServer("tls-target", TargetIp, cert);
         var settings = ProxiedSettings(s => s.OpenCti.HttpsProxyCa = [ca.CertificatePem]);
-        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings)).CreateClient(OutboundChannel.Registry);
+        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings).Network).CreateClient(OutboundChannel.Registry);
         var body = await client.GetStringAsync(target.UrlFor(TestHosts.Target, "/tunnel"));
         await Assert.That(body).Contains("served-by: tls-target");
         await Assert.That(body).DoesNotContain("Via:"); // end-to-end TLS: the proxy saw only the tunnel
@@ -55,7 +55,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
         using var cert = ca.Issue(TestHosts.Target, [TestHosts.Target]);
         await using var target = new TestHttpServer("opencti", TargetIp, cert);
         var settings = ProxiedSettings(s => s.App.HttpsCert.Ca = [ca.CertificatePem]);
-        var factory = new OutboundHandlerFactory(TestSettings.Resolve(settings));
+        var factory = new OutboundHandlerFactory(TestSettings.Resolve(settings).Network);
         using var openCti = factory.CreateClient(OutboundChannel.OpenCti);
         await Assert.That(await openCti.GetStringAsync(target.UrlFor(TestHosts.Target, "/graphql"))).Contains("served-by: opencti");
         await Assert.That(proxy.Saw($"CONNECT {TestHosts.Target}:{target.Port}")).IsTrue();
@@ -69,7 +69,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
     {
         await using var target = new TestHttpServer("bypassed", TargetIp);
         var settings = ProxiedSettings(s => s.OpenCti.NoProxy = "localhost, .composer.test");
-        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings)).CreateClient(OutboundChannel.OpenCti);
+        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings).Network).CreateClient(OutboundChannel.OpenCti);
         var path = "/direct/" + Guid.NewGuid().ToString("N");
         var body = await client.GetStringAsync(target.UrlFor(TestHosts.Target, path));
         await Assert.That(body).Contains("served-by: bypassed");
@@ -83,7 +83,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
         await using var proxied = new TestHttpServer("proxied", TargetIp);
         await using var direct = new TestHttpServer("direct", IPAddress.Parse(TestHosts.DirectAddress));
         var settings = ProxiedSettings(s => s.OpenCti.NoProxy = TestHosts.Direct);
-        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings)).CreateClient(OutboundChannel.Portainer);
+        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings).Network).CreateClient(OutboundChannel.Portainer);
         var p1 = "/a/" + Guid.NewGuid().ToString("N");
         var p2 = "/b/" + Guid.NewGuid().ToString("N");
         await Assert.That(await client.GetStringAsync(proxied.UrlFor(TestHosts.Target, p1))).Contains("(tinyproxy/");
@@ -96,7 +96,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
     public async Task Loopback_is_never_proxied()
     {
         await using var target = new TestHttpServer("loopback", IPAddress.Loopback);
-        using var client = new OutboundHandlerFactory(TestSettings.Resolve(ProxiedSettings())).CreateClient(OutboundChannel.OpenCti);
+        using var client = new OutboundHandlerFactory(TestSettings.Resolve(ProxiedSettings()).Network).CreateClient(OutboundChannel.OpenCti);
         var path = "/loop/" + Guid.NewGuid().ToString("N");
         await Assert.That(await client.GetStringAsync(target.UrlFor("127.0.0.1", path))).DoesNotContain("Via:");
         await Assert.That(await client.GetStringAsync(target.UrlFor("localhost", path))).DoesNotContain("Via:");
@@ -112,7 +112,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
             s.OpenCti.WithProxy = false;
             s.HttpProxy = proxy.Url; // what HTTP_PROXY in the environment becomes
         });
-        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings)).CreateClient(OutboundChannel.OpenCti);
+        using var client = new OutboundHandlerFactory(TestSettings.Resolve(settings).Network).CreateClient(OutboundChannel.OpenCti);
         var path = "/off/" + Guid.NewGuid().ToString("N");
         await Assert.That(await client.GetStringAsync(target.UrlFor(TestHosts.Target, path))).DoesNotContain("Via:");
         await Assert.That(proxy.Saw(path)).IsFalse();
@@ -124,7 +124,7 @@ public class TinyproxyTests(TinyproxyFixture proxy)
         await using var target = new TestHttpServer("top-level", TargetIp);
         var s = new ComposerSettings { HttpProxy = proxy.Url };
         s.OpenAev.WithProxy = true;
-        using var client = new OutboundHandlerFactory(TestSettings.Resolve(s)).CreateClient(OutboundChannel.OpenAev);
+        using var client = new OutboundHandlerFactory(TestSettings.Resolve(s).Network).CreateClient(OutboundChannel.OpenAev);
         var path = "/top/" + Guid.NewGuid().ToString("N");
         await Assert.That(await client.GetStringAsync(target.UrlFor(TestHosts.Target, path))).Contains("(tinyproxy/");
         await Assert.That(proxy.Saw(path)).IsTrue();
@@ -144,7 +144,7 @@ public class AuthenticatedTinyproxyTests(AuthenticatedTinyproxyFixture proxy)
         s.OpenCti.HttpProxy = proxyUrl;
         s.OpenCti.HttpsProxy = proxyUrl;
         more?.Invoke(s);
-        return new OutboundHandlerFactory(TestSettings.Resolve(s)).CreateClient(OutboundChannel.Registry);
+        return new OutboundHandlerFactory(TestSettings.Resolve(s).Network).CreateClient(OutboundChannel.Registry);
     }
 
     [Test]

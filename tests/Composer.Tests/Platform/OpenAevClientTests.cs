@@ -1,5 +1,6 @@
-using Composer.Network;
-using Composer.Platform;
+using Composer.Configuration;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using static Composer.Tests.Platform.OpenCtiClientTests;
 
@@ -23,7 +24,7 @@ public class OpenAevClientTests
         await Assert.That((await client.GetVersionAsync(None)).Value).IsEqualTo("6.9.4");
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         await Assert.That((await client.PingAsync(None)).Value).IsEqualTo("6.9.4");
-        await Assert.That((await client.ListConnectorsAsync(None)).Value.Connectors.Count).IsEqualTo(1);
+        await Assert.That((await client.ListConnectorsAsync(None)).Value!.Connectors.Count).IsEqualTo(1);
         await Assert.That(await client.ReportStatusAsync("c-1", ConnectorStatus.Started, None)).IsNull();
         await Assert.That(await client.ReportLogsAsync("c-1", ["line one", "line \"two\""], None)).IsNull();
         await Assert.That(await client.ReportHealthAsync("c-1", new ConnectorHealth(3, startedAt, true), None)).IsNull();
@@ -75,7 +76,7 @@ public class OpenAevClientTests
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         await Assert.That((await client.PingAsync(None)).IsSuccess).IsTrue();
-        await Assert.That((await client.ListConnectorsAsync(None)).Value.Connectors.Single().Id).IsEqualTo("c 1/ü");
+        await Assert.That((await client.ListConnectorsAsync(None)).Value!.Connectors.Single().Id).IsEqualTo("c 1/ü");
         await Assert.That(await client.ReportStatusAsync("c 1/ü", ConnectorStatus.Stopped, None)).IsNull();
         await Assert.That(h.StandIn.StatusReports.Single()).IsEqualTo(new StandInStatusReport("c 1/ü", "stopped"));
         await Assert.That(h.StandIn.Rejections).IsEmpty();
@@ -94,7 +95,7 @@ public class OpenAevClientTests
         var client = h.Client();
         await client.RegisterAsync(None);
 
-        var listing = (await client.ListConnectorsAsync(None)).Value;
+        var listing = (await client.ListConnectorsAsync(None)).Value!;
 
         await Assert.That(listing.Connectors.Select(c => c.Id)).IsEquivalentTo(["c-1", "c-2"]);
         var c1 = listing.Connectors[0];
@@ -127,9 +128,9 @@ public class OpenAevClientTests
         var result = await h.Client().ListConnectorsAsync(None);
 
         await Assert.That(result.IsSuccess).IsFalse();
-        await Assert.That(result.Error!.Kind).IsEqualTo(PlatformErrorKind.HttpStatus);
-        await Assert.That(result.Error.HttpStatus).IsEqualTo(404);
-        await Assert.That(result.Error.Message).Contains("Connector manager not found");
+        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.HttpStatus);
+        await Assert.That(result.Failure.HttpStatus).IsEqualTo(404);
+        await Assert.That(result.Failure.Message).Contains("Connector manager not found");
     }
 
     [Test]
@@ -140,7 +141,7 @@ public class OpenAevClientTests
 
         var error = await h.Client(managerId: "another-" + Guid.NewGuid().ToString("N")[..6]).RegisterAsync(None);
 
-        await Assert.That(error!.Kind).IsEqualTo(PlatformErrorKind.Refused);
+        await Assert.That(error!.Kind).IsEqualTo(FailureKind.Refused);
         await Assert.That(error.HttpStatus).IsEqualTo(409);
         await Assert.That(error.Message).Contains(OpenAevStandIn.OnlyOneManagerMessage);
         await Assert.That(error.Message).Contains("OpenAEV answered HTTP 409");
@@ -156,7 +157,7 @@ public class OpenAevClientTests
 
         var unknown = await client.ReportHealthAsync("c-unknown", new ConnectorHealth(1, DateTimeOffset.UnixEpoch, false), None);
 
-        await Assert.That(unknown!.Kind).IsEqualTo(PlatformErrorKind.HttpStatus);
+        await Assert.That(unknown!.Kind).IsEqualTo(FailureKind.HttpStatus);
         await Assert.That(unknown.HttpStatus).IsEqualTo(404);
         await Assert.That(h.Log).Contains("OpenAEV connector health report failed");
     }
@@ -167,9 +168,9 @@ public class OpenAevClientTests
         await using var h = await PlatformHarness.OpenAevAsync();
         const string wrong = "wrong-aev-token-81b2";
 
-        var error = (await h.Client(token: wrong).GetVersionAsync(None)).Error!;
+        var error = (await h.Client(token: wrong).GetVersionAsync(None)).Failure!;
 
-        await Assert.That(error.Kind).IsEqualTo(PlatformErrorKind.HttpStatus);
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.HttpStatus);
         await Assert.That(error.HttpStatus).IsEqualTo(401);
         await Assert.That(error.Message).Contains("the token was not accepted (check openaev.token)");
         await h.AssertNothingLeakedAsync([error], wrong);
@@ -183,11 +184,11 @@ public class OpenAevClientTests
 
         var error = await h.Client(url: url).RegisterAsync(None);
 
-        await Assert.That(error!.Kind).IsEqualTo(PlatformErrorKind.Unreachable);
+        await Assert.That(error!.Kind).IsEqualTo(FailureKind.Unreachable);
         await Assert.That(error.Message).StartsWith($"cannot reach OpenAEV at {url}");
     }
 
-    public static IEnumerable<Func<(StandInOperation Operation, StandInFault Fault, PlatformErrorKind? Expected)>> Faults()
+    public static IEnumerable<Func<(StandInOperation Operation, StandInFault Fault, FailureKind? Expected)>> Faults()
     {
         var kinds = new[]
         {
@@ -203,14 +204,14 @@ public class OpenAevClientTests
         {
             foreach (var fault in kinds)
             {
-                PlatformErrorKind? expected = fault.Kind switch
+                FailureKind? expected = fault.Kind switch
                 {
-                    StandInFaultKind.HttpStatus or StandInFaultKind.GraphQlErrors => PlatformErrorKind.HttpStatus,
-                    StandInFaultKind.Timeout => PlatformErrorKind.Timeout,
+                    StandInFaultKind.HttpStatus or StandInFaultKind.GraphQlErrors => FailureKind.HttpStatus,
+                    StandInFaultKind.Timeout => FailureKind.Timeout,
                     // The version is whatever text the body holds; status, logs and health do not use their answer.
                     _ when operation is StandInOperation.Version or StandInOperation.Status or StandInOperation.Logs or StandInOperation.Health => null,
-                    StandInFaultKind.NullData => PlatformErrorKind.NullResult,
-                    _ => PlatformErrorKind.Malformed,
+                    StandInFaultKind.NullData => FailureKind.NullResult,
+                    _ => FailureKind.Malformed,
                 };
                 yield return () => (operation, fault, expected);
             }
@@ -220,7 +221,7 @@ public class OpenAevClientTests
     [Test]
     [MethodDataSource(nameof(Faults))]
     public async Task Every_fault_of_every_operation_is_an_error_where_the_answer_matters(
-        (StandInOperation Operation, StandInFault Fault, PlatformErrorKind? Expected) c)
+        (StandInOperation Operation, StandInFault Fault, FailureKind? Expected) c)
     {
         await using var h = await PlatformHarness.OpenAevAsync();
         h.StandIn.AddConnector(Connector("c-1", configuration: StandInEntry.Secret("API_KEY", "fault-secret")));

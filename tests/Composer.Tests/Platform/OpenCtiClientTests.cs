@@ -1,9 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Composer.Hosting;
-using Composer.Network;
-using Composer.Platform;
+using Composer.Configuration;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Platform;
@@ -29,7 +29,7 @@ public class OpenCtiClientTests
         await Assert.That((await client.GetVersionAsync(None)).Value).IsEqualTo("6.9.4");
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         await Assert.That((await client.PingAsync(None)).Value).IsEqualTo("6.9.4");
-        await Assert.That((await client.ListConnectorsAsync(None)).Value.Connectors.Count).IsEqualTo(1);
+        await Assert.That((await client.ListConnectorsAsync(None)).Value!.Connectors.Count).IsEqualTo(1);
         await Assert.That(await client.ReportStatusAsync("c-1", ConnectorStatus.Started, None)).IsNull();
         await Assert.That(await client.ReportLogsAsync("c-1", ["line one", "line \"two\""], None)).IsNull();
         await Assert.That(await client.ReportHealthAsync("c-1", new ConnectorHealth(3, startedAt, true), None)).IsNull();
@@ -89,7 +89,7 @@ public class OpenCtiClientTests
         var client = h.Client();
         await client.RegisterAsync(None);
 
-        var listing = (await client.ListConnectorsAsync(None)).Value;
+        var listing = (await client.ListConnectorsAsync(None)).Value!;
 
         await Assert.That(listing.Skipped).IsEmpty();
         await Assert.That(listing.IsComplete).IsTrue();
@@ -150,7 +150,7 @@ public class OpenCtiClientTests
         var client = h.Client();
         await client.RegisterAsync(None);
 
-        var listing = (await client.ListConnectorsAsync(None)).Value;
+        var listing = (await client.ListConnectorsAsync(None)).Value!;
 
         await Assert.That(listing.Connectors.Select(c => c.Id)).IsEquivalentTo(["c-1", "c-2"]);
         var reasons = listing.Skipped.Select(s => $"{s.Id}|{s.Reason}").ToList();
@@ -188,7 +188,7 @@ public class OpenCtiClientTests
         var client = h.Client();
         await client.RegisterAsync(None);
 
-        var listing = (await client.ListConnectorsAsync(None)).Value;
+        var listing = (await client.ListConnectorsAsync(None)).Value!;
 
         await Assert.That(listing.Skipped).IsEmpty();
         var byId = listing.Connectors.ToDictionary(c => c.Id);
@@ -211,8 +211,8 @@ public class OpenCtiClientTests
         var result = await h.Client().ListConnectorsAsync(None);
 
         await Assert.That(result.IsSuccess).IsFalse();
-        await Assert.That(result.Error!.Kind).IsEqualTo(PlatformErrorKind.GraphQl);
-        await Assert.That(result.Error.Message).Contains(OpenCtiStandIn.NotRegisteredMessage);
+        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.GraphQl);
+        await Assert.That(result.Failure.Message).Contains(OpenCtiStandIn.NotRegisteredMessage);
     }
 
     [Test]
@@ -224,12 +224,12 @@ public class OpenCtiClientTests
         await client.RegisterAsync(None);
 
         await Assert.That(await client.ReportStatusAsync("c-1", ConnectorStatus.Started, None)).IsNull();
-        await Assert.That((await client.ListConnectorsAsync(None)).Value.Connectors.Single().CurrentStatus).IsEqualTo(ConnectorStatus.Started);
+        await Assert.That((await client.ListConnectorsAsync(None)).Value!.Connectors.Single().CurrentStatus).IsEqualTo(ConnectorStatus.Started);
         await Assert.That(await client.ReportStatusAsync("c-1", ConnectorStatus.Stopped, None)).IsNull();
         await Assert.That(h.StandIn.GetConnector("c-1")!.CurrentStatus).IsEqualTo("stopped");
 
         var unknown = await client.ReportStatusAsync("c-unknown", ConnectorStatus.Started, None);
-        await Assert.That(unknown!.Kind).IsEqualTo(PlatformErrorKind.GraphQl);
+        await Assert.That(unknown!.Kind).IsEqualTo(FailureKind.GraphQl);
         await Assert.That(unknown.Message).Contains(OpenCtiStandIn.NotFoundMessage);
     }
 
@@ -242,7 +242,7 @@ public class OpenCtiClientTests
 
         var error = await h.Client(managerId: "another-" + Guid.NewGuid().ToString("N")[..6]).RegisterAsync(None);
 
-        await Assert.That(error!.Kind).IsEqualTo(PlatformErrorKind.Refused);
+        await Assert.That(error!.Kind).IsEqualTo(FailureKind.Refused);
         await Assert.That(error.Operation).IsEqualTo("register");
         await Assert.That(error.Message).Contains(OpenCtiStandIn.OnlyOneManagerMessage);
         await Assert.That(h.StandIn.Manager!.Id).IsEqualTo(h.ManagerId);
@@ -255,7 +255,7 @@ public class OpenCtiClientTests
 
         var result = await h.Client().PingAsync(None);
 
-        await Assert.That(result.Error!.Kind).IsEqualTo(PlatformErrorKind.GraphQl);
+        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.GraphQl);
         await Assert.That(h.StandIn.Pings).IsEmpty();
     }
 
@@ -268,8 +268,8 @@ public class OpenCtiClientTests
         var result = await h.Client().GetVersionAsync(None);
 
         await Assert.That(result.IsSuccess).IsFalse();
-        await Assert.That(result.Error!.Kind).IsEqualTo(PlatformErrorKind.GraphQl);
-        await Assert.That(result.Error.Message).IsEqualTo("OpenCTI answered with GraphQL errors: partial failure");
+        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.GraphQl);
+        await Assert.That(result.Failure.Message).IsEqualTo("OpenCTI answered with GraphQL errors: partial failure");
         await Assert.That(h.StandIn.Requests.Count).IsEqualTo(1);
     }
 
@@ -280,9 +280,9 @@ public class OpenCtiClientTests
         h.StandIn.InjectFault(StandInOperation.Version,
             new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 503, Message = """{"errors":[{"message":"Redis is down"},{"message":"try later"}]}""" });
 
-        var error = (await h.Client().GetVersionAsync(None)).Error!;
+        var error = (await h.Client().GetVersionAsync(None)).Failure!;
 
-        await Assert.That(error.Kind).IsEqualTo(PlatformErrorKind.GraphQl);
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.GraphQl);
         await Assert.That(error.HttpStatus).IsEqualTo(503);
         await Assert.That(error.Message).IsEqualTo("OpenCTI answered with GraphQL errors: Redis is down; try later");
     }
@@ -293,7 +293,7 @@ public class OpenCtiClientTests
         await using var h = await PlatformHarness.OpenCtiAsync();
         const string wrong = "wrong-token-5f3a9c";
 
-        var error = (await h.Client(token: wrong).GetVersionAsync(None)).Error!;
+        var error = (await h.Client(token: wrong).GetVersionAsync(None)).Failure!;
 
         await Assert.That(error.HttpStatus).IsEqualTo(401);
         await Assert.That(error.Message).Contains("You must be logged in").And.Contains("check opencti.token");
@@ -306,7 +306,7 @@ public class OpenCtiClientTests
         await using var h = await PlatformHarness.OpenCtiAsync();
         h.StandIn.InjectFault(StandInOperation.Version, new StandInFault(StandInFaultKind.GraphQlErrors) { Message = $"token {h.StandIn.Token} is revoked" });
 
-        var error = (await h.Client().GetVersionAsync(None)).Error!;
+        var error = (await h.Client().GetVersionAsync(None)).Failure!;
 
         await Assert.That(error.Message).Contains("token *** is revoked");
         await h.AssertNothingLeakedAsync([error]);
@@ -320,24 +320,24 @@ public class OpenCtiClientTests
 
         var result = await h.Client(url: url).ListConnectorsAsync(None);
 
-        await Assert.That(result.Error!.Kind).IsEqualTo(PlatformErrorKind.Unreachable);
-        await Assert.That(result.Error.Message).StartsWith($"cannot reach OpenCTI at {url}");
+        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.Unreachable);
+        await Assert.That(result.Failure.Message).StartsWith($"cannot reach OpenCTI at {url}");
         await Assert.That(h.Log).Contains("OpenCTI connector listing failed: cannot reach OpenCTI");
     }
 
-    public static IEnumerable<Func<(StandInOperation Operation, StandInFault Fault, PlatformErrorKind Expected)>> Faults()
+    public static IEnumerable<Func<(StandInOperation Operation, StandInFault Fault, FailureKind Expected)>> Faults()
     {
-        (StandInFault Fault, PlatformErrorKind Expected)[] kinds =
+        (StandInFault Fault, FailureKind Expected)[] kinds =
         [
-            (new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 500, Message = "Internal failure" }, PlatformErrorKind.HttpStatus),
-            (new StandInFault(StandInFaultKind.GraphQlErrors) { Message = "resolver exploded" }, PlatformErrorKind.GraphQl),
-            (new StandInFault(StandInFaultKind.GraphQlErrors) { Message = "resolver exploded", WithData = true }, PlatformErrorKind.GraphQl),
-            (new StandInFault(StandInFaultKind.Timeout) { Delay = TimeSpan.FromSeconds(20) }, PlatformErrorKind.Timeout),
-            (new StandInFault(StandInFaultKind.NullData), PlatformErrorKind.NullResult),
-            (new StandInFault(StandInFaultKind.NullRootField), PlatformErrorKind.NullResult),
-            (new StandInFault(StandInFaultKind.MalformedJson), PlatformErrorKind.Malformed),
-            (new StandInFault(StandInFaultKind.EmptyBody), PlatformErrorKind.Malformed),
-            (new StandInFault(StandInFaultKind.WrongType), PlatformErrorKind.Malformed),
+            (new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 500, Message = "Internal failure" }, FailureKind.HttpStatus),
+            (new StandInFault(StandInFaultKind.GraphQlErrors) { Message = "resolver exploded" }, FailureKind.GraphQl),
+            (new StandInFault(StandInFaultKind.GraphQlErrors) { Message = "resolver exploded", WithData = true }, FailureKind.GraphQl),
+            (new StandInFault(StandInFaultKind.Timeout) { Delay = TimeSpan.FromSeconds(20) }, FailureKind.Timeout),
+            (new StandInFault(StandInFaultKind.NullData), FailureKind.NullResult),
+            (new StandInFault(StandInFaultKind.NullRootField), FailureKind.NullResult),
+            (new StandInFault(StandInFaultKind.MalformedJson), FailureKind.Malformed),
+            (new StandInFault(StandInFaultKind.EmptyBody), FailureKind.Malformed),
+            (new StandInFault(StandInFaultKind.WrongType), FailureKind.Malformed),
         ];
         foreach (var operation in Enum.GetValues<StandInOperation>())
         {
@@ -347,7 +347,7 @@ public class OpenCtiClientTests
 
     [Test]
     [MethodDataSource(nameof(Faults))]
-    public async Task Every_fault_of_every_operation_is_an_error((StandInOperation Operation, StandInFault Fault, PlatformErrorKind Expected) c)
+    public async Task Every_fault_of_every_operation_is_an_error((StandInOperation Operation, StandInFault Fault, FailureKind Expected) c)
     {
         await using var h = await PlatformHarness.OpenCtiAsync();
         h.StandIn.AddConnector(Connector("c-1", configuration: StandInEntry.Secret("API_KEY", "fault-secret")));
@@ -360,19 +360,19 @@ public class OpenCtiClientTests
 
         await Assert.That(error).IsNotNull();
         await Assert.That(error!.Kind).IsEqualTo(c.Expected).Because(error.ToString());
-        if (c.Expected == PlatformErrorKind.HttpStatus) await Assert.That(error.HttpStatus).IsEqualTo(500);
+        if (c.Expected == FailureKind.HttpStatus) await Assert.That(error.HttpStatus).IsEqualTo(500);
         await Assert.That(h.Log).Contains("OpenCTI ").And.Contains("failed: ");
         await Assert.That(h.StandIn.Rejections).IsEmpty();
         await h.AssertNothingLeakedAsync([error], "fault-secret");
     }
 
     /// <summary>Runs one operation; a failed listing must be a failure (never an empty listing).</summary>
-    internal static async Task<PlatformError?> Invoke(IPlatformClient client, StandInOperation operation) => operation switch
+    internal static async Task<Failure?> Invoke(IPlatformClient client, StandInOperation operation) => operation switch
     {
-        StandInOperation.Version => (await client.GetVersionAsync(None)).Error,
+        StandInOperation.Version => (await client.GetVersionAsync(None)).Failure,
         StandInOperation.Register => await client.RegisterAsync(None),
-        StandInOperation.Ping => (await client.PingAsync(None)).Error,
-        StandInOperation.List => (await client.ListConnectorsAsync(None)) is var r && r.IsSuccess ? null : r.Error,
+        StandInOperation.Ping => (await client.PingAsync(None)).Failure,
+        StandInOperation.List => (await client.ListConnectorsAsync(None)) is var r && r.IsSuccess ? null : r.Failure,
         StandInOperation.Status => await client.ReportStatusAsync("c-1", ConnectorStatus.Started, None),
         StandInOperation.Logs => await client.ReportLogsAsync("c-1", ["a line"], None),
         _ => await client.ReportHealthAsync("c-1", new ConnectorHealth(0, DateTimeOffset.UnixEpoch, false), None),

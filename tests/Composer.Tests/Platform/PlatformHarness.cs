@@ -1,7 +1,8 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Platform;
@@ -21,7 +22,7 @@ public static class PlatformHarness
 /// </summary>
 public sealed class PlatformHarness<TStandIn> : IAsyncDisposable where TStandIn : PlatformStandIn
 {
-    private static readonly OutboundHandlerFactory Handlers = new(TestSettings.Resolve(new ComposerSettings()));
+    private static readonly OutboundHandlerFactory Handlers = new(TestSettings.Resolve(new ComposerSettings()).Network);
 
     private readonly StringWriter _log = new();
     private readonly List<IPlatformClient> _clients = [];
@@ -57,7 +58,7 @@ public sealed class PlatformHarness<TStandIn> : IAsyncDisposable where TStandIn 
     }
 
     /// <summary>Neither the token nor any of the given secrets appears in the log or in the given errors.</summary>
-    public async Task AssertNothingLeakedAsync(IEnumerable<PlatformError?> errors, params string[] secrets)
+    public async Task AssertNothingLeakedAsync(IEnumerable<Failure?> errors, params string[] secrets)
     {
         var texts = errors.Where(e => e is not null).Select(e => e!.ToString()).Append(Log).ToList();
         foreach (var text in texts)

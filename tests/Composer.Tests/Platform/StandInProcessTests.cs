@@ -1,4 +1,5 @@
 using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Platform;
@@ -23,17 +24,17 @@ public class StandInProcessTests
     {
         await using var standIn = await StandInProcess.StartAsync("opencti", ConnectorsFile());
         using var key = PlatformTestKeys.ManagerKey();
-        using var client = new OpenCtiClient(new HttpClient(), new PlatformClientOptions(standIn.Url, PlatformStandIn.DefaultToken, "mgr-process", "Process test", key, Composer.Hosting.Logger.Null));
+        using var client = new OpenCtiClient(new HttpClient(), new PlatformClientOptions(standIn.Url, PlatformStandIn.DefaultToken, "mgr-process", "Process test", key, Composer.Diagnostics.Logger.Null));
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
-        var first = (await client.ListConnectorsAsync(None)).Value.Connectors.Single();
+        var first = (await client.ListConnectorsAsync(None)).Value!.Connectors.Single();
         await Assert.That(first.Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("file-secret");
         await Assert.That(first.RequestedStatus).IsEqualTo(RequestedStatus.Starting);
 
         // Stop it from the platform side, add another, report a status.
         await standIn.SendAsync(HttpMethod.Patch, "connectors/c-1", """{"requested_status": "stopping", "hash": "h2"}""");
         await standIn.SendAsync(HttpMethod.Post, "connectors", """{"id": "c-2", "name": "Second", "image": "img:2", "hash": "x"}""");
-        var listing = (await client.ListConnectorsAsync(None)).Value.Connectors;
+        var listing = (await client.ListConnectorsAsync(None)).Value!.Connectors;
         await Assert.That(listing.Select(c => (c.Id, c.RequestedStatus, c.ContractHash))).IsEquivalentTo(new[]
         {
             ("c-1", RequestedStatus.Stopping, "h2"),
@@ -48,11 +49,11 @@ public class StandInProcessTests
 
         // Faults and removal.
         await standIn.SendAsync(HttpMethod.Post, "faults", """{"operation": "list", "kind": "http_status", "status": 502, "times": 1}""");
-        await Assert.That((await client.ListConnectorsAsync(None)).Error!.HttpStatus).IsEqualTo(502);
+        await Assert.That((await client.ListConnectorsAsync(None)).Failure!.HttpStatus).IsEqualTo(502);
         await standIn.SendAsync(HttpMethod.Delete, "connectors/c-1");
-        await Assert.That((await client.ListConnectorsAsync(None)).Value.Connectors.Single().Id).IsEqualTo("c-2");
+        await Assert.That((await client.ListConnectorsAsync(None)).Value!.Connectors.Single().Id).IsEqualTo("c-2");
         await standIn.SendAsync(HttpMethod.Post, "raw-entries", """{"entry": null}""");
-        await Assert.That((await client.ListConnectorsAsync(None)).Value.Skipped.Single().Reason).Contains("the entry is null");
+        await Assert.That((await client.ListConnectorsAsync(None)).Value!.Skipped.Single().Reason).Contains("the entry is null");
         await standIn.SendAsync(HttpMethod.Delete, "manager");
         await Assert.That((await client.ListConnectorsAsync(None)).IsSuccess).IsFalse();
     }
@@ -62,11 +63,11 @@ public class StandInProcessTests
     {
         await using var standIn = await StandInProcess.StartAsync("openaev", ConnectorsFile(), token: "aev-process-token");
         using var key = PlatformTestKeys.ManagerKey(2048);
-        using var client = new OpenAevClient(new HttpClient(), new PlatformClientOptions(standIn.Url, "aev-process-token", "mgr-aev", "Process test", key, Composer.Hosting.Logger.Null));
+        using var client = new OpenAevClient(new HttpClient(), new PlatformClientOptions(standIn.Url, "aev-process-token", "mgr-aev", "Process test", key, Composer.Diagnostics.Logger.Null));
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
-        var first = (await client.ListConnectorsAsync(None)).Value.Connectors.Single();
-        await Assert.That(first.Platform).IsEqualTo(Composer.Network.PlatformKind.OpenAev);
+        var first = (await client.ListConnectorsAsync(None)).Value!.Connectors.Single();
+        await Assert.That(first.Platform).IsEqualTo(Composer.Configuration.PlatformKind.OpenAev);
         await Assert.That(first.Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("file-secret");
         await Assert.That(await client.ReportLogsAsync("c-1", ["hello"], None)).IsNull();
         await Assert.That((await standIn.StateAsync())["log_reports"]!.ToJsonString()).IsEqualTo("""[{"connector_id":"c-1","lines":["hello"]}]""");

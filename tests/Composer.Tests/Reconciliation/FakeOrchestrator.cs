@@ -1,14 +1,18 @@
 using System.Collections.Concurrent;
+using Composer.Diagnostics;
 using Composer.Orchestration;
+using Composer.Reconciliation;
 
 namespace Composer.Tests.Reconciliation;
 
 /// <summary>
 /// An orchestrator in memory for the executor tests: deploys add workloads, removes drop them, every call is
 /// recorded ("deploy A", "start connector-a", …). <see cref="Behaviour"/> decides a call's outcome and may block it.
+/// Workloads are built as the real orchestrators build them, with a <see cref="WorkloadBuilder"/>.
 /// </summary>
-internal sealed class FakeOrchestrator : IOrchestrator
+internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrchestrator
 {
+    private readonly WorkloadBuilder _builder = workloads ?? new WorkloadBuilder(ReconcileTestData.ManagerContext, Logger.Null);
     private readonly Lock _gate = new();
     private readonly List<ObservedWorkload> _workloads = [];
     private int _inFlight;
@@ -16,9 +20,9 @@ internal sealed class FakeOrchestrator : IOrchestrator
     public string Kind => "fake";
 
     /// <summary>Called for each change with its call text ("deploy A", "stop connector-a"); returns the error, or null for success.</summary>
-    public Func<string, CancellationToken, Task<OrchestratorError?>> Behaviour { get; set; } = (_, _) => Task.FromResult<OrchestratorError?>(null);
+    public Func<string, CancellationToken, Task<Failure?>> Behaviour { get; set; } = (_, _) => Task.FromResult<Failure?>(null);
 
-    public OrchestratorError? ListError { get; set; }
+    public Failure? ListError { get; set; }
 
     public ConcurrentQueue<string> Calls { get; } = new();
 
@@ -32,7 +36,7 @@ internal sealed class FakeOrchestrator : IOrchestrator
     public WorkloadHealth Health { get; set; } = new(0, null);
 
     /// <summary>When set, health reads fail with this error.</summary>
-    public OrchestratorError? HealthError { get; set; }
+    public Failure? HealthError { get; set; }
 
     /// <summary>Log lines returned to the next log fetch (then cleared), and the cursor each fetch asked for.</summary>
     public List<string> PendingLogLines { get; } = [];
@@ -51,16 +55,17 @@ internal sealed class FakeOrchestrator : IOrchestrator
         get { lock (_gate) return [.. _workloads]; }
     }
 
-    public Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken) => Task.FromResult<OrchestratorError?>(null);
+    public Task<Failure?> CheckAsync(CancellationToken cancellationToken) => Task.FromResult<Failure?>(null);
 
-    public Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    public Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref ListCalls);
-        return Task.FromResult(ListError is { } e ? e : OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(Workloads));
+        return Task.FromResult(ListError is { } e ? e : Result<IReadOnlyList<ObservedWorkload>>.Success(Workloads));
     }
 
-    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    public async Task<Failure?> DeployAsync(DesiredConnector connector, CancellationToken cancellationToken)
     {
+        var workload = _builder.Build(connector);
         var error = await Change("deploy " + workload.ConnectorId, cancellationToken);
         if (error is null)
         {
@@ -70,16 +75,22 @@ internal sealed class FakeOrchestrator : IOrchestrator
         return error;
     }
 
-    public Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
-        Change("refresh " + current.Name, cancellationToken);
+    public Task<Failure?> RefreshAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken)
+    {
+        _builder.Build(connector);
+        return Change("refresh " + current.Name, cancellationToken);
+    }
 
-    public Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
-        Change("start " + current.Name, cancellationToken);
+    public Task<Failure?> StartAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken)
+    {
+        _builder.Build(connector);
+        return Change("start " + current.Name, cancellationToken);
+    }
 
-    public Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
+    public Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
         Change("stop " + current.Name, cancellationToken);
 
-    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var error = await Change("remove " + current.Name, cancellationToken);
         if (error is null)
@@ -89,21 +100,21 @@ internal sealed class FakeOrchestrator : IOrchestrator
         return error;
     }
 
-    public Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         LogRequests.Enqueue((current.Name, since));
         lock (_gate)
         {
             var lines = PendingLogLines.ToArray();
             PendingLogLines.Clear();
-            return Task.FromResult(OrchestratorResult<LogBatch>.Success(new LogBatch(lines, lines.Length == 0 ? null : LogTimestamp)));
+            return Task.FromResult(Result<LogBatch>.Success(new LogBatch(lines, lines.Length == 0 ? null : LogTimestamp)));
         }
     }
 
-    public Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
-        Task.FromResult(HealthError is { } e ? e : OrchestratorResult<WorkloadHealth>.Success(Health));
+    public Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
+        Task.FromResult(HealthError is { } e ? e : Result<WorkloadHealth>.Success(Health));
 
-    private async Task<OrchestratorError?> Change(string call, CancellationToken cancellationToken)
+    private async Task<Failure?> Change(string call, CancellationToken cancellationToken)
     {
         Calls.Enqueue(call);
         var now = Interlocked.Increment(ref _inFlight);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
-using Composer.Network;
-using Composer.Platform;
+using Composer.Configuration;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 
 namespace Composer.Tests.Reconciliation;
 
@@ -11,10 +12,10 @@ internal sealed class FakePlatformClient : IPlatformClient
 
     public ConnectorListing Listing { get; set; } = new([], []);
 
-    public PlatformError? ListError { get; set; }
+    public Failure? ListError { get; set; }
 
     /// <summary>When set, log uploads fail with this error.</summary>
-    public PlatformError? LogsError { get; set; }
+    public Failure? LogsError { get; set; }
 
     public int ListCalls;
 
@@ -24,36 +25,36 @@ internal sealed class FakePlatformClient : IPlatformClient
 
     public ConcurrentQueue<(string Id, ConnectorHealth Health)> Healths { get; } = new();
 
-    public Task<PlatformResult<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
+    public Task<Result<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref ListCalls);
-        return Task.FromResult(ListError is { } e ? e : PlatformResult<ConnectorListing>.Success(Listing));
+        return Task.FromResult(ListError is { } e ? e : Result<ConnectorListing>.Success(Listing));
     }
 
-    public Task<PlatformError?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken)
+    public Task<Failure?> ReportLogsAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken cancellationToken)
     {
-        if (LogsError is { } e) return Task.FromResult<PlatformError?>(e);
+        if (LogsError is { } e) return Task.FromResult<Failure?>(e);
         Logs.Enqueue((connectorId, lines));
-        return Task.FromResult<PlatformError?>(null);
+        return Task.FromResult<Failure?>(null);
     }
 
-    public Task<PlatformError?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken)
+    public Task<Failure?> ReportStatusAsync(string connectorId, ConnectorStatus status, CancellationToken cancellationToken)
     {
         Statuses.Enqueue((connectorId, status));
-        return Task.FromResult<PlatformError?>(null);
+        return Task.FromResult<Failure?>(null);
     }
 
-    public Task<PlatformError?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
+    public Task<Failure?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
     {
         Healths.Enqueue((connectorId, health));
-        return Task.FromResult<PlatformError?>(null);
+        return Task.FromResult<Failure?>(null);
     }
 
-    public Task<PlatformResult<string>> GetVersionAsync(CancellationToken cancellationToken) => Task.FromResult(PlatformResult<string>.Success("6.0.0"));
+    public Task<Result<string>> GetVersionAsync(CancellationToken cancellationToken) => Task.FromResult(Result<string>.Success("6.0.0"));
 
-    public Task<PlatformError?> RegisterAsync(CancellationToken cancellationToken) => Task.FromResult<PlatformError?>(null);
+    public Task<Failure?> RegisterAsync(CancellationToken cancellationToken) => Task.FromResult<Failure?>(null);
 
-    public Task<PlatformResult<string>> PingAsync(CancellationToken cancellationToken) => Task.FromResult(PlatformResult<string>.Success("6.0.0"));
+    public Task<Result<string>> PingAsync(CancellationToken cancellationToken) => Task.FromResult(Result<string>.Success("6.0.0"));
 
     public void Dispose()
     {

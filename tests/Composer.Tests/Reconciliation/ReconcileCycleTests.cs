@@ -1,6 +1,4 @@
-using Composer.Hosting;
-using Composer.Orchestration;
-using Composer.Platform;
+using Composer.Diagnostics;
 using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -16,7 +14,7 @@ public class ReconcileCycleTests
         var platform = new FakePlatformClient();
         var orchestrator = new FakeOrchestrator();
         var time = new FakeTimeProvider(Now);
-        return (new ReconcileCycle(platform, orchestrator, ManagerContext, Options(), time, Logger.Null), platform, orchestrator, time);
+        return (new ReconcileCycle(platform, orchestrator, Options(), time, Logger.Null), platform, orchestrator, time);
     }
 
     [Test]
@@ -46,8 +44,8 @@ public class ReconcileCycleTests
         var (cycle, platform, orchestrator, _) = Rig();
         platform.Listing = Listing(Connector("A"));
         orchestrator.Add(Workload("D"));
-        if (platformFails) platform.ListError = new PlatformError(PlatformErrorKind.Unreachable, "connectors", "connection refused");
-        if (orchestratorFails) orchestrator.ListError = new OrchestratorError("permission denied on /var/run/docker.sock");
+        if (platformFails) platform.ListError = new Failure(FailureKind.Unreachable, "connectors", "connection refused");
+        if (orchestratorFails) orchestrator.ListError = Failure.Orchestrator("permission denied on /var/run/docker.sock");
         var report = await cycle.RunAsync(CancellationToken.None);
         await Assert.That(report.NotRun).IsEqualTo(reason);
         await Assert.That(report.ToString()).IsEqualTo("nothing done: " + reason);

@@ -1,6 +1,5 @@
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Orchestration;
-using Composer.Platform;
 using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -16,7 +15,7 @@ public class ReconcileExecutorTests
     private sealed class Rig
     {
         public FakeTimeProvider Time { get; } = new(Now);
-        public FakeOrchestrator Orchestrator { get; } = new();
+        public FakeOrchestrator Orchestrator { get; }
         public FakePlatformClient Platform { get; } = new();
         public ConnectorStateStore Store { get; } = new();
         public ReconcileOptions Options { get; }
@@ -24,8 +23,10 @@ public class ReconcileExecutorTests
 
         public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null)
         {
-            Options = ReconcileTestData.Options(maxParallel: maxParallel) with { ShowEnvVars = showEnvVars };
-            Executor = new ReconcileExecutor(Orchestrator, Platform, ManagerContext, Store, Options, Time, logger ?? Logger.Null, random);
+            Options = ReconcileTestData.Options(maxParallel: maxParallel);
+            // The orchestrator builds each workload, and logs its environment with show_env_vars, as the real ones do.
+            Orchestrator = new FakeOrchestrator(new WorkloadBuilder(ManagerContext, logger ?? Logger.Null, showEnvVars));
+            Executor = new ReconcileExecutor(Orchestrator, Platform, Store, Options, Time, logger ?? Logger.Null, random);
         }
 
         public ReconcilePlan Plan(params DesiredConnector[] connectors) =>
@@ -91,7 +92,7 @@ public class ReconcileExecutorTests
         var logger = new Logger(LogLevel.Info, LogFormat.Json, output);
         var rig = new Rig(logger: logger);
         rig.Orchestrator.Behaviour = (call, _) =>
-            Task.FromResult(call == "deploy A" ? new OrchestratorError("pull failed: 401 unauthorized at registry.example.com") : null);
+            Task.FromResult(call == "deploy A" ? Failure.Orchestrator("pull failed: 401 unauthorized at registry.example.com") : null);
 
         var result = await rig.Cycle(Connector("A"), Connector("B"));
 
@@ -118,7 +119,7 @@ public class ReconcileExecutorTests
     {
         var rig = new Rig(random: new Random(7));
         var fail = true;
-        rig.Orchestrator.Behaviour = (_, _) => Task.FromResult(fail ? new OrchestratorError("registry down") : null);
+        rig.Orchestrator.Behaviour = (_, _) => Task.FromResult(fail ? Failure.Orchestrator("registry down") : null);
         var a = Connector("A");
         var nominal = TimeSpan.FromSeconds(10);
         for (var failures = 1; failures <= 7; failures++)
@@ -156,7 +157,7 @@ public class ReconcileExecutorTests
     [Arguments(1000, 0.999999, 300)]
     public async Task Backoff_delay_has_equal_jitter_under_a_cap(int failures, double random, double expectedSeconds)
     {
-        var delay = Composer.Hosting.Backoff.Delay(failures, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), random);
+        var delay = Composer.Diagnostics.Backoff.Delay(failures, TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(5), random);
         await Assert.That(Math.Round(delay.TotalSeconds, 3)).IsEqualTo(expectedSeconds);
     }
 
@@ -166,7 +167,7 @@ public class ReconcileExecutorTests
     {
         var rig = new Rig();
         rig.Orchestrator.Add(Workload("A", name: "connector-a-old"));
-        rig.Orchestrator.Behaviour = (call, _) => Task.FromResult(call.StartsWith("remove", StringComparison.Ordinal) ? new OrchestratorError("busy") : null);
+        rig.Orchestrator.Behaviour = (call, _) => Task.FromResult(call.StartsWith("remove", StringComparison.Ordinal) ? Failure.Orchestrator("busy") : null);
         var result = await rig.Cycle(Connector("A"));
         await Assert.That(string.Join(",", rig.Orchestrator.Calls)).IsEqualTo("remove connector-a-old");
         await Assert.That(result.Skipped).IsEqualTo(1); // the deploy
@@ -180,7 +181,7 @@ public class ReconcileExecutorTests
         rig.Orchestrator.Add(Workload("A"));
         rig.Orchestrator.LogTimestamp = Now - TimeSpan.FromSeconds(1);
         rig.Orchestrator.PendingLogLines.Add("line 1");
-        rig.Platform.LogsError = new PlatformError(PlatformErrorKind.Unreachable, "connectorLogs", "connection refused");
+        rig.Platform.LogsError = new Failure(FailureKind.Unreachable, "connectorLogs", "connection refused");
         var result = await rig.Cycle(Connector("A"));
         await Assert.That(result.ReportFailures).IsEqualTo(1);
         await Assert.That(rig.Store.Find("A")!.LastLogs).IsNull();
@@ -242,7 +243,7 @@ public class ReconcileExecutorTests
         var rig = new Rig();
         rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
         rig.Orchestrator.Health = new WorkloadHealth(0, Now);
-        rig.Orchestrator.HealthError = new OrchestratorError("engine busy");
+        rig.Orchestrator.HealthError = Failure.Orchestrator("engine busy");
         var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started);
         await rig.Cycle(a);
         await Assert.That(rig.Store.Find("A")!.WasRunning).IsFalse();
@@ -276,7 +277,7 @@ public class ReconcileExecutorTests
     {
         var rig = new Rig();
         var blocked = Connector("A", blocked: "OPENCTI_TOKEN could not be decrypted");
-        rig.Platform.LogsError = new PlatformError(PlatformErrorKind.Timeout, "connectorLogs", "no answer");
+        rig.Platform.LogsError = new Failure(FailureKind.Timeout, "connectorLogs", "no answer");
         await rig.Cycle(blocked);
         await Assert.That(rig.Store.Find("A")!.ReportedProblems).IsEmpty();
 

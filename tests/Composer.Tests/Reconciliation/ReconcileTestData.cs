@@ -1,6 +1,5 @@
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Orchestration;
-using Composer.Platform;
 using Composer.Reconciliation;
 
 namespace Composer.Tests.Reconciliation;
@@ -53,7 +52,7 @@ internal static class ReconcileTestData
             var s = store.GetOrAdd(c.Id);
             s.LastHealthReport = Now;
             s.LastLogs = Now;
-            var name = ConnectorWorkload.ContainerName(c.Name);
+            var name = WorkloadNames.ContainerName(c.Name);
             foreach (var w in workloads)
             {
                 if (w.Name == name && w.ConnectorId == c.Id) s.WasRunning = w.State == WorkloadState.Running;

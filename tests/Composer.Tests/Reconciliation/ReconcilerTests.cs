@@ -1,5 +1,3 @@
-using Composer.Orchestration;
-using Composer.Platform;
 using Composer.Reconciliation;
 using static Composer.Tests.Reconciliation.ReconcileTestData;
 
@@ -171,7 +169,7 @@ public class ReconcilerTests
         var plan = Plan(listing, workloads, otherPlatformsEnabled: true);
         await Assert.That(Joined(plan)).IsEqualTo("report_problem NameCollision B");
         var problem = (ReportProblemAction)plan.Connectors[0].Actions[0];
-        await Assert.That(problem.Severity).IsEqualTo(Composer.Hosting.LogLevel.Error);
+        await Assert.That(problem.Severity).IsEqualTo(Composer.Diagnostics.LogLevel.Error);
         await Assert.That(problem.Message).IsEqualTo(
             "the workload name 'connector-b' of connector connector-B (B) is taken by connector-b, a workload of openaev connector A: it is not deployed; rename one of the connectors");
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Composer.Reconciliation;
 using Docker.DotNet;
 
 namespace Composer.Orchestration.Docker;

@@ -1,4 +1,4 @@
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 using Docker.DotNet;
 using Version = System.Version;

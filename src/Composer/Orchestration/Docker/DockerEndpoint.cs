@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Network;
+using Composer.Diagnostics;
 
 namespace Composer.Orchestration.Docker;
 

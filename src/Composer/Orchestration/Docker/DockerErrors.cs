@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Composer.Diagnostics;
 using Composer.Network;
 using Docker.DotNet;
 

@@ -1,6 +1,5 @@
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
-using Composer.Network;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Polly;

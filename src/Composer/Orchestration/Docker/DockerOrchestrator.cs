@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Composer.Hosting;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Version = System.Version;
@@ -30,7 +31,7 @@ namespace Composer.Orchestration.Docker;
 /// The same code serves Portainer's Docker proxy (<see cref="Portainer.PortainerOrchestrator"/>): an endpoint with a
 /// <see cref="DockerGateway"/>, its stack label and network mode in the options.
 /// </summary>
-public sealed class DockerOrchestrator : IOrchestrator
+public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
     /// <summary>The newest Engine API version Docker.DotNet.Enhanced 4.3.3 models (Docker 29.4).</summary>
     public static readonly Version NewestApiVersion = new(1, 54);
@@ -49,6 +50,7 @@ public sealed class DockerOrchestrator : IOrchestrator
     private readonly ConcurrentDictionary<string, string?> _environmentHashes = new(StringComparer.Ordinal);
 
     public DockerOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, DockerOrchestratorOptions options)
+        : base(options.Workloads)
     {
         _endpoint = endpoint;
         _options = options;
@@ -60,19 +62,19 @@ public sealed class DockerOrchestrator : IOrchestrator
 
     public string Kind => _options.Kind;
 
-    public async Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError(unreachable!);
+        if (client is null) return Failure.Orchestrator(unreachable!);
         var result = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
-        return result.IsReachable ? null : new OrchestratorError(result.Failure!);
+        return result.IsReachable ? null : Failure.Orchestrator(result.Failure!);
     }
 
-    public async Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         var what = $"cannot list the containers of manager {_options.ManagerId}";
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure($"{what}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
         IList<ContainerListResponse> containers;
         try
         {
@@ -88,7 +90,7 @@ public sealed class DockerOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
 
         var workloads = new List<ObservedWorkload>(containers.Count);
@@ -106,38 +108,38 @@ public sealed class DockerOrchestrator : IOrchestrator
             else
             {
                 var (found, exists, failure) = await EnvironmentHashAsync(client, container.ID, cancellationToken).ConfigureAwait(false);
-                if (failure is not null) return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure($"{what}: container {name}: {failure}");
+                if (failure is not null) return Failure.Orchestrator($"{what}: container {name}: {failure}");
                 if (!exists) continue; // removed between the list and the inspect
                 hash = found;
             }
             workloads.Add(new ObservedWorkload(container.ID, name, labels, Reduce(container.State), container.State ?? "", hash));
         }
         ForgetRemovedContainers(workloads);
-        return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(workloads);
+        return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
 
-    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        if (DockerContainerSpec.NameProblem(workload) is { } badName) return new OrchestratorError(badName);
+        if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {unreachable}");
         var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return new OrchestratorError(pullError!);
+        if (image is null) return Failure.Orchestrator(pullError!);
         var (id, createError) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
-        if (id is null) return new OrchestratorError(createError!);
-        if (await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false) is { } error) return new OrchestratorError(error);
+        if (id is null) return Failure.Orchestrator(createError!);
+        if (await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false) is { } error) return Failure.Orchestrator(error);
         _logger.Info("Container deployed", ("container", workload.Name), ("connector", workload.ConnectorId), ("image", image),
             ("started", workload.Start));
         return null;
     }
 
-    public async Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        if (DockerContainerSpec.NameProblem(workload) is { } badName) return new OrchestratorError(badName);
+        if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {unreachable}");
         var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return new OrchestratorError($"{pullError}; container {current.Name} left as it was");
+        if (image is null) return Failure.Orchestrator($"{pullError}; container {current.Name} left as it was");
 
         var what = $"connector {workload.ConnectorId}: cannot refresh container {current.Name}";
         var wasRunning = current.State != WorkloadState.Stopped;
@@ -153,7 +155,7 @@ public sealed class DockerOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return new OrchestratorError($"{what}: stopping it failed: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: stopping it failed: {_errors.Cause(ex)}");
         }
 
         var aside = AsideName(current);
@@ -167,7 +169,7 @@ public sealed class DockerOrchestrator : IOrchestrator
             catch (Exception ex) when (NotCancelled(ex, cancellationToken))
             {
                 var failure = $"{what}: renaming it to {aside} failed: {_errors.Cause(ex)}";
-                return new OrchestratorError(wasRunning ? failure + RestartAfterFailure(await StartQuietlyAsync(client, current.WorkloadId)) : failure);
+                return Failure.Orchestrator(wasRunning ? failure + RestartAfterFailure(await StartQuietlyAsync(client, current.WorkloadId)) : failure);
             }
         }
 
@@ -186,8 +188,8 @@ public sealed class DockerOrchestrator : IOrchestrator
         }
         if (error is not null)
         {
-            if (!oldExists) return new OrchestratorError(error);
-            return new OrchestratorError(error + await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false));
+            if (!oldExists) return Failure.Orchestrator(error);
+            return Failure.Orchestrator(error + await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false));
         }
 
         if (oldExists)
@@ -209,21 +211,21 @@ public sealed class DockerOrchestrator : IOrchestrator
         return null;
     }
 
-    public async Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"connector {workload.ConnectorId}: cannot start container {current.Name}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {unreachable}");
         // Again: a container created before a crash may not have it yet; copying it twice changes nothing.
         var error = await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
                     ?? await StartContainerAsync(client, current.WorkloadId, current.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false);
-        return error is null ? null : new OrchestratorError(error);
+        return error is null ? null : Failure.Orchestrator(error);
     }
 
-    public async Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot stop container {current.Name}";
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"{what}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
         try
         {
             var stopped = await client.Containers.StopContainerAsync(current.WorkloadId, new ContainerStopParameters { WaitBeforeKillSeconds = StopSeconds },
@@ -238,15 +240,15 @@ public sealed class DockerOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return new OrchestratorError($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
     }
 
-    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot remove container {current.Name}";
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"{what}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
         try
         {
             await client.Containers.RemoveContainerAsync(current.WorkloadId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true },
@@ -260,17 +262,17 @@ public sealed class DockerOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return new OrchestratorError($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
         _environmentHashes.TryRemove(current.WorkloadId, out _);
         return null;
     }
 
-    public async Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return OrchestratorResult<LogBatch>.Failure($"{what}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
         var parameters = new ContainerLogsParameters
         {
             ShowStdout = true,
@@ -283,19 +285,19 @@ public sealed class DockerOrchestrator : IOrchestrator
         try
         {
             using var stream = await client.Containers.GetContainerLogsAsync(current.WorkloadId, parameters, cancellationToken).ConfigureAwait(false);
-            return OrchestratorResult<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
+            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return OrchestratorResult<LogBatch>.Failure($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
     }
 
-    public async Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot inspect container {current.Name}";
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {unreachable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
         try
         {
             var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -303,11 +305,11 @@ public sealed class DockerOrchestrator : IOrchestrator
             DateTimeOffset? started = !string.IsNullOrEmpty(startedAt) && !startedAt.StartsWith(NeverStarted, StringComparison.Ordinal)
                                       && ContainerLogReader.TryParseTimestamp(startedAt.AsSpan(), out var parsed) ? parsed : null;
             var restarts = (int)Math.Clamp(inspect.RestartCount, 0, int.MaxValue);
-            return OrchestratorResult<WorkloadHealth>.Success(new WorkloadHealth(restarts, started));
+            return Result<WorkloadHealth>.Success(new WorkloadHealth(restarts, started));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
     }
 

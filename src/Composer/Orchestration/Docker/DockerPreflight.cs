@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
+using Composer.Diagnostics;
 using Composer.Network;
 using Docker.DotNet;
 using Docker.DotNet.Models;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Composer.Reconciliation;
 
 namespace Composer.Orchestration.Kubernetes;
 

@@ -4,7 +4,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Composer.Hosting;
+using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Network;
 
 namespace Composer.Orchestration.Kubernetes;
@@ -125,7 +126,7 @@ internal sealed class KubernetesApiClient : IDisposable
         {
             Timeout = handlers.RequestTimeout(platform),
         };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{Cli.ComposerCli.Version}");
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{BuildInfo.Version}");
         _base = endpoint.Server.GetLeftPart(UriPartial.Authority) + endpoint.Server.AbsolutePath.TrimEnd('/');
     }
 
@@ -218,7 +219,7 @@ internal sealed class KubernetesApiClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            return KubeReply.Failed($"{_endpoint.Server.Authority} unreachable: {Images.RetryPolicy.Describe(ex)}");
+            return KubeReply.Failed($"{_endpoint.Server.Authority} unreachable: {ExceptionText.Describe(ex)}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

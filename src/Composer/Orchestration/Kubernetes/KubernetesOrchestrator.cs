@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Composer.Hosting;
-using Composer.Images;
+using Composer.Diagnostics;
+using Composer.Reconciliation;
 
 namespace Composer.Orchestration.Kubernetes;
 
@@ -22,9 +22,9 @@ namespace Composer.Orchestration.Kubernetes;
 /// <item>CA bundle: Secret &lt;name&gt;-proxy-ca (key ca.crt) mounted with subPath at the bundle path, updated in place,
 /// deleted with the deployment.</item>
 /// </list>
-/// Every failure is an <see cref="OrchestratorError"/> naming the object, the namespace and what the API said.
+/// Every failure is an <see cref="Failure"/> naming the object, the namespace and what the API said.
 /// </summary>
-public sealed class KubernetesOrchestrator : IOrchestrator
+public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
     /// <summary>Log lines fetched when there is no cursor yet (as upstream's Docker tail).</summary>
     public const int LogTail = 100;
@@ -41,6 +41,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
     private long? _pullSecretRenderedAt;
 
     private KubernetesOrchestrator(KubernetesOrchestratorOptions options, KubernetesEndpoint endpoint)
+        : base(options.Workloads)
     {
         _options = options;
         _logger = options.Logger;
@@ -54,14 +55,14 @@ public sealed class KubernetesOrchestrator : IOrchestrator
     /// The orchestrator of one platform, connected as the kubeconfig or the service account says (see
     /// <see cref="KubernetesEndpoint"/>); an error when neither gives a usable API endpoint. Nothing is called yet.
     /// </summary>
-    public static OrchestratorResult<KubernetesOrchestrator> Create(KubernetesOrchestratorOptions options)
+    public static Result<KubernetesOrchestrator> Create(KubernetesOrchestratorOptions options)
     {
         var errors = new List<string>();
         var endpoint = KubernetesEndpoint.Resolve(options.Settings, options.Section, options.Environment, options.Time, errors, options.ServiceAccountDirectory);
-        if (endpoint is null) return OrchestratorResult<KubernetesOrchestrator>.Failure(string.Join("; ", errors));
+        if (endpoint is null) return Failure.Orchestrator(string.Join("; ", errors));
         foreach (var warning in endpoint.Warnings) options.Logger.Warn(warning);
         options.Logger.Info("Kubernetes API", ("server", endpoint.Server.ToString()), ("source", endpoint.Source), ("namespace", endpoint.Namespace));
-        return OrchestratorResult<KubernetesOrchestrator>.Success(new KubernetesOrchestrator(options, endpoint));
+        return Result<KubernetesOrchestrator>.Success(new KubernetesOrchestrator(options, endpoint));
     }
 
     public string Kind => "kubernetes";
@@ -72,24 +73,24 @@ public sealed class KubernetesOrchestrator : IOrchestrator
 
     private string ManagerSelector => $"{ConnectorLabels.Manager}={_options.ManagerId}";
 
-    public async Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
         var reply = await _api.ListDeploymentsAsync(ManagerSelector, 1, cancellationToken).ConfigureAwait(false);
-        return reply.IsSuccess ? null : new OrchestratorError(reply.Describe($"listing deployments in namespace {Namespace} ({Endpoint.Source})"));
+        return reply.IsSuccess ? null : Failure.Orchestrator(reply.Describe($"listing deployments in namespace {Namespace} ({Endpoint.Source})"));
     }
 
-    public async Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         // Due every token_ttl: renders the pull secret again (a failure is logged, and retried on the next call).
         if (!_options.ObserveOnly) await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
         var deploymentsReply = await _api.ListDeploymentsAsync(ManagerSelector, null, cancellationToken).ConfigureAwait(false);
-        if (!deploymentsReply.IsSuccess) return Failure(deploymentsReply.Describe($"listing deployments in namespace {Namespace}"));
+        if (!deploymentsReply.IsSuccess) return Failure.Orchestrator(deploymentsReply.Describe($"listing deployments in namespace {Namespace}"));
         var deployments = deploymentsReply.Read(KubernetesJsonContext.Default.KubeDeploymentList);
-        if (deployments?.Items is null) return Failure($"listing deployments in namespace {Namespace}: the answer is not a DeploymentList");
+        if (deployments?.Items is null) return Failure.Orchestrator($"listing deployments in namespace {Namespace}: the answer is not a DeploymentList");
         var podsReply = await _api.ListPodsAsync(ManagerSelector, cancellationToken).ConfigureAwait(false);
-        if (!podsReply.IsSuccess) return Failure(podsReply.Describe($"listing pods in namespace {Namespace}"));
+        if (!podsReply.IsSuccess) return Failure.Orchestrator(podsReply.Describe($"listing pods in namespace {Namespace}"));
         var pods = podsReply.Read(KubernetesJsonContext.Default.KubePodList);
-        if (pods?.Items is null) return Failure($"listing pods in namespace {Namespace}: the answer is not a PodList");
+        if (pods?.Items is null) return Failure.Orchestrator($"listing pods in namespace {Namespace}: the answer is not a PodList");
 
         var workloads = new List<ObservedWorkload>(deployments.Items.Count);
         foreach (var deployment in deployments.Items)
@@ -101,16 +102,13 @@ public sealed class KubernetesOrchestrator : IOrchestrator
             deployment.Metadata.Annotations?.TryGetValue(ConnectorLabels.ConfigHashVariable, out hash);
             workloads.Add(new ObservedWorkload(deployment.Metadata.Uid ?? name, name, labels, state, raw, hash));
         }
-        return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(workloads);
-
-        static OrchestratorResult<IReadOnlyList<ObservedWorkload>> Failure(string message) =>
-            OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure(message);
+        return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
 
-    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var built = await BuildAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (built.Error is not null) return built.Error;
+        if (!built.IsSuccess) return built.Failure;
         var reply = await _api.CreateDeploymentAsync(built.Value.Manifest, cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess)
         {
@@ -119,21 +117,21 @@ public sealed class KubernetesOrchestrator : IOrchestrator
         }
         if (reply.IsConflict)
         {
-            return new OrchestratorError($"deployment {workload.Name} already exists in namespace {Namespace} but is not labelled " +
+            return Failure.Orchestrator($"deployment {workload.Name} already exists in namespace {Namespace} but is not labelled " +
                 $"{ManagerSelector} (created outside Composer or by another manager): remove or rename it");
         }
-        return new OrchestratorError(reply.Describe($"creating deployment {workload.Name} in namespace {Namespace}"));
+        return Failure.Orchestrator(reply.Describe($"creating deployment {workload.Name} in namespace {Namespace}"));
     }
 
-    public async Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (current.Name != workload.Name)
         {
-            return new OrchestratorError($"refreshing deployment {current.Name} as {workload.Name}: a refresh cannot rename; remove it and deploy the new name");
+            return Failure.Orchestrator($"refreshing deployment {current.Name} as {workload.Name}: a refresh cannot rename; remove it and deploy the new name");
         }
         // The pre-flight comes first: an image that cannot be pulled leaves the running deployment alone.
         var built = await BuildAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (built.Error is not null) return built.Error;
+        if (!built.IsSuccess) return built.Failure;
         var reply = await _api.PatchDeploymentAsync(current.Name, DeploymentManifest.RefreshPatch(built.Value.Manifest), cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess)
         {
@@ -152,62 +150,62 @@ public sealed class KubernetesOrchestrator : IOrchestrator
             var deleted = await _api.DeleteDeploymentAsync(current.Name, cancellationToken).ConfigureAwait(false);
             if (!deleted.IsSuccess && !deleted.IsNotFound)
             {
-                return new OrchestratorError(deleted.Describe($"deleting deployment {current.Name} (its selector cannot be updated) in namespace {Namespace}"));
+                return Failure.Orchestrator(deleted.Describe($"deleting deployment {current.Name} (its selector cannot be updated) in namespace {Namespace}"));
             }
             _logger.Info("Stale deployment deleted, it will be redeployed on the next cycle", ("deployment", current.Name));
-            return new OrchestratorError($"deployment {current.Name} had a selector that cannot be updated ({reply.Message}); it was deleted and is deployed again on the next cycle");
+            return Failure.Orchestrator($"deployment {current.Name} had a selector that cannot be updated ({reply.Message}); it was deleted and is deployed again on the next cycle");
         }
         if (reply.IsNotFound)
         {
-            return new OrchestratorError($"deployment {current.Name} no longer exists in namespace {Namespace}; it is deployed again on the next cycle");
+            return Failure.Orchestrator($"deployment {current.Name} no longer exists in namespace {Namespace}; it is deployed again on the next cycle");
         }
-        return new OrchestratorError(reply.Describe($"updating deployment {current.Name} in namespace {Namespace}"));
+        return Failure.Orchestrator(reply.Describe($"updating deployment {current.Name} in namespace {Namespace}"));
     }
 
-    public async Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         // The pods about to be created mount the CA Secret and pull with the pull secret: both first.
         var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (prepared.Error is not null) return prepared.Error;
+        if (!prepared.IsSuccess) return prepared.Failure;
         return await ScaleAsync(current.Name, 1, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) => ScaleAsync(current.Name, 0, cancellationToken);
+    public Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) => ScaleAsync(current.Name, 0, cancellationToken);
 
-    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var reply = await _api.DeleteDeploymentAsync(current.Name, cancellationToken).ConfigureAwait(false);
-        if (!reply.IsSuccess && !reply.IsNotFound) return new OrchestratorError(reply.Describe($"deleting deployment {current.Name} in namespace {Namespace}"));
+        if (!reply.IsSuccess && !reply.IsNotFound) return Failure.Orchestrator(reply.Describe($"deleting deployment {current.Name} in namespace {Namespace}"));
         _logger.Info("Deployment deleted", ("deployment", current.Name), ("namespace", Namespace));
         return await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false) is { } error
-            ? new OrchestratorError(error)
+            ? Failure.Orchestrator(error)
             : null;
     }
 
-    public async Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         var pod = await CurrentPodAsync(current, cancellationToken).ConfigureAwait(false);
-        if (pod.Error is not null) return pod.Error;
-        if (pod.Value is not { Metadata.Name: { } podName }) return OrchestratorResult<LogBatch>.Success(new LogBatch([], since));
+        if (!pod.IsSuccess) return pod.Failure;
+        if (pod.Value is not { Metadata.Name: { } podName }) return Result<LogBatch>.Success(new LogBatch([], since));
         var reply = await _api.ReadPodLogAsync(podName, current.Name, since, LogTail, cancellationToken).ConfigureAwait(false);
         if (!reply.IsSuccess)
         {
             // A container that has not started yet has no log: nothing new, not a failure.
             if (reply.Status == HttpStatusCode.BadRequest && reply.Message.Contains("waiting to start", StringComparison.Ordinal))
             {
-                return OrchestratorResult<LogBatch>.Success(new LogBatch([], since));
+                return Result<LogBatch>.Success(new LogBatch([], since));
             }
-            return OrchestratorResult<LogBatch>.Failure(reply.Describe($"reading the log of pod {podName} (container {current.Name}) in namespace {Namespace}"));
+            return Failure.Orchestrator(reply.Describe($"reading the log of pod {podName} (container {current.Name}) in namespace {Namespace}"));
         }
-        return OrchestratorResult<LogBatch>.Success(ParseLog(reply.Body, since));
+        return Result<LogBatch>.Success(ParseLog(reply.Body, since));
     }
 
-    public async Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var pod = await CurrentPodAsync(current, cancellationToken).ConfigureAwait(false);
-        if (pod.Error is not null) return pod.Error;
+        if (!pod.IsSuccess) return pod.Failure;
         var status = pod.Value is null ? null : ConnectorContainer(pod.Value, current.Name);
-        return OrchestratorResult<WorkloadHealth>.Success(new WorkloadHealth(status?.RestartCount ?? 0, status?.State?.Running?.StartedAt));
+        return Result<WorkloadHealth>.Success(new WorkloadHealth(status?.RestartCount ?? 0, status?.State?.Running?.StartedAt));
     }
 
     public ValueTask DisposeAsync()
@@ -226,7 +224,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
             && (message.Contains("does not match template", StringComparison.Ordinal) || message.Contains("field is immutable", StringComparison.Ordinal));
     }
 
-    private async Task<OrchestratorError?> ScaleAsync(string name, int replicas, CancellationToken cancellationToken)
+    private async Task<Failure?> ScaleAsync(string name, int replicas, CancellationToken cancellationToken)
     {
         var reply = await _api.PatchDeploymentAsync(name, DeploymentManifest.ScalePatch(replicas), cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess)
@@ -234,7 +232,7 @@ public sealed class KubernetesOrchestrator : IOrchestrator
             _logger.Info(replicas > 0 ? "Deployment started" : "Deployment stopped", ("deployment", name), ("namespace", Namespace));
             return null;
         }
-        return new OrchestratorError(reply.Describe($"scaling deployment {name} to {replicas} in namespace {Namespace}"));
+        return Failure.Orchestrator(reply.Describe($"scaling deployment {name} to {replicas} in namespace {Namespace}"));
     }
 
     private sealed record BuiltDeployment(System.Text.Json.Nodes.JsonObject Manifest, string Image);
@@ -243,50 +241,50 @@ public sealed class KubernetesOrchestrator : IOrchestrator
     /// The Deployment of a workload, once everything it needs is in place: valid names, an image the registry serves
     /// with the kubelet's credentials, the pull secret and the CA Secret.
     /// </summary>
-    private async Task<OrchestratorResult<BuiltDeployment>> BuildAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    private async Task<Result<BuiltDeployment>> BuildAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (CheckNames(workload) is { } invalid) return invalid;
         var image = await PreflightAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (image.Error is not null) return image.Error;
+        if (!image.IsSuccess) return image.Failure;
         var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
-        if (prepared.Error is not null) return prepared.Error;
+        if (!prepared.IsSuccess) return prepared.Failure;
         var manifest = DeploymentManifest.Build(workload, image.Value, _deployment, prepared.Value.PullSecrets, prepared.Value.CaSecret);
-        return OrchestratorResult<BuiltDeployment>.Success(new BuiltDeployment(manifest, image.Value));
+        return Result<BuiltDeployment>.Success(new BuiltDeployment(manifest, image.Value));
     }
 
     /// <summary>The workload name becomes the deployment and container name, the labels selector values: the API refuses anything else.</summary>
-    private OrchestratorError? CheckNames(ConnectorWorkload workload)
+    private Failure? CheckNames(ConnectorWorkload workload)
     {
         if (KubernetesNames.LabelProblem(workload.Name) is { } problem)
         {
-            return new OrchestratorError($"connector name gives the workload name \"{workload.Name}\", which Kubernetes refuses as a deployment and container name: {problem}; rename the connector");
+            return Failure.Orchestrator($"connector name gives the workload name \"{workload.Name}\", which Kubernetes refuses as a deployment and container name: {problem}; rename the connector");
         }
         foreach (var (key, value) in workload.Labels)
         {
             if (!KubernetesNames.IsLabelValue(value))
             {
-                return new OrchestratorError($"label {key}=\"{value}\" is not a Kubernetes label value (at most 63 of letters, digits, '-', '_', '.', a letter or digit at both ends)");
+                return Failure.Orchestrator($"label {key}=\"{value}\" is not a Kubernetes label value (at most 63 of letters, digits, '-', '_', '.', a letter or digit at both ends)");
             }
         }
         return null;
     }
 
     /// <summary>The image to run: the pre-flight's resolution, once the registry says it can be pulled with the credentials the kubelet gets.</summary>
-    private async Task<OrchestratorResult<string>> PreflightAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    private async Task<Result<string>> PreflightAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var result = await _options.Preflight.CheckAsync(workload.Image, cancellationToken).ConfigureAwait(false);
-        if (result.InvalidImage is not null) return OrchestratorResult<string>.Failure($"image \"{workload.Image}\": {result.InvalidImage}");
-        if (!result.IsAvailable || result.Image is null) return OrchestratorResult<string>.Failure(result.Message);
-        return OrchestratorResult<string>.Success(result.Image.Reference);
+        if (result.InvalidImage is not null) return Failure.Orchestrator($"image \"{workload.Image}\": {result.InvalidImage}");
+        if (!result.IsAvailable || result.Image is null) return Failure.Orchestrator(result.Message);
+        return Result<string>.Success(result.Image.Reference);
     }
 
     private sealed record PodPrerequisites(IReadOnlyList<string> PullSecrets, string? CaSecret);
 
     /// <summary>The pull secret (rendered when due) and the CA Secret, before a pod can need them.</summary>
-    private async Task<OrchestratorResult<PodPrerequisites>> PrepareAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    private async Task<Result<PodPrerequisites>> PrepareAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var pullSecretError = await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
-        if (pullSecretError is not null) return OrchestratorResult<PodPrerequisites>.Failure(pullSecretError);
+        if (pullSecretError is not null) return Failure.Orchestrator(pullSecretError);
         string? caSecret = null;
         if (workload.CaBundle is { } bundle)
         {
@@ -295,10 +293,10 @@ public sealed class KubernetesOrchestrator : IOrchestrator
             var data = new Dictionary<string, byte[]> { [DeploymentManifest.CaSecretKey] = bundle };
             if (await _secrets.ApplyAsync(caSecret, KubernetesSecrets.OpaqueType, data, labels, cancellationToken).ConfigureAwait(false) is { } error)
             {
-                return OrchestratorResult<PodPrerequisites>.Failure(error);
+                return Failure.Orchestrator(error);
             }
         }
-        return OrchestratorResult<PodPrerequisites>.Success(new PodPrerequisites(PullSecretNames(), caSecret));
+        return Result<PodPrerequisites>.Success(new PodPrerequisites(PullSecretNames(), caSecret));
     }
 
     /// <summary>The imagePullSecrets of connector pods: the configured names, else Composer's own secret when the registry has credentials.</summary>
@@ -348,19 +346,19 @@ public sealed class KubernetesOrchestrator : IOrchestrator
     }
 
     /// <summary>The pod of a deployment whose log and health count: not being deleted, the connector container running first, then the newest.</summary>
-    private async Task<OrchestratorResult<KubePod?>> CurrentPodAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    private async Task<Result<KubePod?>> CurrentPodAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var selector = ManagerSelector + (current.ConnectorId is { } id ? $",{ConnectorLabels.ConnectorId}={id}" : "");
         var reply = await _api.ListPodsAsync(selector, cancellationToken).ConfigureAwait(false);
-        if (!reply.IsSuccess) return OrchestratorResult<KubePod?>.Failure(reply.Describe($"listing the pods of deployment {current.Name} in namespace {Namespace}"));
+        if (!reply.IsSuccess) return Failure.Orchestrator(reply.Describe($"listing the pods of deployment {current.Name} in namespace {Namespace}"));
         var pods = reply.Read(KubernetesJsonContext.Default.KubePodList);
-        if (pods?.Items is null) return OrchestratorResult<KubePod?>.Failure($"listing the pods of deployment {current.Name}: the answer is not a PodList");
+        if (pods?.Items is null) return Failure.Orchestrator($"listing the pods of deployment {current.Name}: the answer is not a PodList");
         var pod = pods.Items
             .Where(p => p.Metadata?.DeletionTimestamp is null && BelongsTo(p, current.Labels))
             .OrderByDescending(p => ConnectorContainer(p, current.Name)?.State?.Running is not null)
             .ThenByDescending(p => p.Metadata?.CreationTimestamp ?? DateTimeOffset.MinValue)
             .FirstOrDefault();
-        return OrchestratorResult<KubePod?>.Success(pod);
+        return Result<KubePod?>.Success(pod);
     }
 
     /// <summary>A pod of the deployment with these labels: same connector id and, when the deployment has one, same platform.</summary>

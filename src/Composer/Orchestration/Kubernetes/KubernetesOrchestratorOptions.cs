@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 
@@ -29,6 +29,9 @@ public sealed class KubernetesOrchestratorOptions
     public required IReadOnlyDictionary<string, string> Environment { get; init; }
 
     public Logger Logger { get; init; } = Logger.Null;
+
+    /// <summary>Builds each connector's workload from the manager's workload context (and logs its environment when asked).</summary>
+    public required WorkloadBuilder Workloads { get; init; }
 
     /// <summary>`composer plan`: listing writes nothing (the pull secret is not rendered); no mutating call is made anyway.</summary>
     public bool ObserveOnly { get; init; }

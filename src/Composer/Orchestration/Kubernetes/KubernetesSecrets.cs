@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Composer.Hosting;
+using Composer.Diagnostics;
 
 namespace Composer.Orchestration.Kubernetes;
 

@@ -1,10 +1,10 @@
 using System.Globalization;
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;
+using Composer.Reconciliation;
 
 namespace Composer.Orchestration.Portainer;
 
@@ -38,15 +38,18 @@ public static class PortainerOrchestrator
     /// daemon.portainer block cannot work (missing, no API key, unsupported environment type, bad version). Nothing
     /// is called yet: Portainer is reached on the first call.
     /// </summary>
-    /// <param name="settings">The resolved configuration (manager id).</param>
-    /// <param name="platform">The platform served: its daemon.portainer block, network policy (proxy, timeouts) and Portainer CA.</param>
+    /// <param name="portainerSettings">The platform's daemon.portainer block (null when missing).</param>
+    /// <param name="portainerCa">daemon.portainer.ca, loaded by the resolve step.</param>
+    /// <param name="network">The platform's network policy (proxy, timeouts); its section names the keys.</param>
+    /// <param name="workloads">Builds each connector's container from the manager's workload context.</param>
     /// <param name="handlers">The outbound handler factory (channel Portainer).</param>
     /// <param name="preflight">The process's image pre-flight (registry prefix, credentials, retries).</param>
-    public static OrchestratorResult<IOrchestrator> Create(ResolvedSettings settings, ResolvedPlatform platform, IOutboundHandlerFactory handlers,
-        ImagePreflight preflight, Logger logger, TimeProvider time)
+    public static Result<IOrchestrator> Create(string managerId, PortainerSettings? portainerSettings, ProxyCaBundle portainerCa,
+        PlatformNetworkPolicy network, WorkloadBuilder workloads, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger,
+        TimeProvider time)
     {
-        var section = $"{platform.Section}.daemon.portainer";
-        if (platform.Daemon.Portainer is not { } portainer) return Failure($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
+        var section = $"{network.Section}.daemon.portainer";
+        if (portainerSettings is not { } portainer) return Failure.Orchestrator($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
         var problems = new List<string>();
         var api = portainer.Api?.Trim() ?? "";
         if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme is not ("http" or "https"))
@@ -63,7 +66,7 @@ public static class PortainerOrchestrator
         if (portainer.EnvType != "docker") problems.Add($"{section}.env_type must be docker (the only supported Portainer environment type), got \"{portainer.EnvType}\"");
         var version = ParseApiVersion(portainer.ApiVersion);
         if (version is null) problems.Add($"{section}.api_version must look like v1.41, got \"{portainer.ApiVersion}\"");
-        if (problems.Count > 0) return Failure(string.Join("; ", problems));
+        if (problems.Count > 0) return Failure.Orchestrator(string.Join("; ", problems));
 
         var gateway = new DockerGateway($"Portainer environment {environment}", $"{section}.api_key", $"{section}.env_id", version!, $"{section}.api_version", $"{section}.ca");
         var endpoint = new DockerEndpoint
@@ -78,23 +81,22 @@ public static class PortainerOrchestrator
         {
             logger.Warn($"{section}.insecure_skip_verify is true: Portainer's TLS certificate is NOT verified", ("api", endpoint.Display));
         }
-        var clients = new DockerClientFactory(handlers, platform.Kind)
+        var clients = new DockerClientFactory(handlers, network.Platform)
         {
             Channel = OutboundChannel.Portainer,
-            Tls = new EndpointTls(platform.PortainerCa.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
+            Tls = new EndpointTls(portainerCa.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
             Headers = new Dictionary<string, string>(StringComparer.Ordinal) { [ApiKeyHeader] = apiKey },
         };
-        var options = new DockerOrchestratorOptions(settings.Manager.Id, new DockerSettings { NetworkMode = portainer.NetworkMode }, preflight, logger, time)
+        var options = new DockerOrchestratorOptions(managerId, new DockerSettings { NetworkMode = portainer.NetworkMode }, preflight, logger, time)
         {
+            Workloads = workloads,
             Kind = "portainer",
-            Proxy = platform.Network.ProxyFor(endpoint.Address, platform.Network.NoProxyMatcher),
+            Proxy = network.ProxyFor(endpoint.Address, network.NoProxyMatcher),
             ExtraLabels = string.IsNullOrEmpty(portainer.Stack) ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [StackLabel] = portainer.Stack },
         };
         logger.Info("Portainer Docker environment", ("api", endpoint.Display), ("env_id", environment), ("api_version", "v" + version),
             ("stack", portainer.Stack), ("network_mode", portainer.NetworkMode));
-        return OrchestratorResult<IOrchestrator>.Success(new DockerOrchestrator(endpoint, clients, options));
-
-        static OrchestratorResult<IOrchestrator> Failure(string message) => OrchestratorResult<IOrchestrator>.Failure(message);
+        return Result<IOrchestrator>.Success(new DockerOrchestrator(endpoint, clients, options));
     }
 
     /// <summary>"v1.41" or "1.41" as a version, or null when it is neither.</summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Composer.Reconciliation;
 using Docker.DotNet.Models;
 
 namespace Composer.Orchestration.Swarm;

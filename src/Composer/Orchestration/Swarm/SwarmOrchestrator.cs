@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Net;
-using Composer.Configuration.Resolved;
-using Composer.Hosting;
+using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;
+using Composer.Reconciliation;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 
@@ -33,7 +34,7 @@ namespace Composer.Orchestration.Swarm;
 /// </list>
 /// Calls per idle cycle: one service list and one task list (none when there is no service).
 /// </summary>
-public sealed class SwarmOrchestrator : IOrchestrator
+public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
     /// <summary>Log lines fetched when there is no cursor yet.</summary>
     public const int LogTail = 100;
@@ -46,6 +47,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
     private readonly Logger _logger;
 
     public SwarmOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, SwarmOrchestratorOptions options)
+        : base(options.Workloads)
     {
         _endpoint = endpoint;
         _options = options;
@@ -61,38 +63,41 @@ public sealed class SwarmOrchestrator : IOrchestrator
     /// missing, the endpoint is invalid or an extra_hosts entry cannot be written for Swarm. Nothing is called yet:
     /// the first call connects and reports an engine that is not a swarm manager.
     /// </summary>
-    public static OrchestratorResult<IOrchestrator> Create(ResolvedSettings settings, ResolvedPlatform platform, IOutboundHandlerFactory handlers,
-        ImagePreflight preflight, Logger logger, TimeProvider time)
+    /// <param name="swarmSettings">The platform's daemon.swarm block (null when missing).</param>
+    /// <param name="docker">The Docker endpoint of the resolved configuration.</param>
+    /// <param name="network">The platform's network policy: its section names the keys, its proxy serves a TCP endpoint.</param>
+    /// <param name="workloads">Builds each connector's service from the manager's workload context.</param>
+    public static Result<IOrchestrator> Create(string managerId, SwarmSettings? swarmSettings, DockerEndpointResolution docker,
+        PlatformNetworkPolicy network, WorkloadBuilder workloads, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger,
+        TimeProvider time)
     {
-        var section = $"{platform.Section}.daemon.swarm";
-        if (platform.Daemon.Swarm is not { } swarm) return Failure($"{section} is missing: the swarm selector needs a swarm block (swarm: {{}} keeps the defaults)");
-        if (settings.Docker.Endpoint is not { } endpoint) return Failure($"the Docker endpoint of the swarm manager is invalid: {settings.Docker.Error}");
+        var section = $"{network.Section}.daemon.swarm";
+        if (swarmSettings is not { } swarm) return Failure.Orchestrator($"{section} is missing: the swarm selector needs a swarm block (swarm: {{}} keeps the defaults)");
+        if (docker.Endpoint is not { } endpoint) return Failure.Orchestrator($"the Docker endpoint of the swarm manager is invalid: {docker.Error}");
         if (swarm.ExtraHosts?.FirstOrDefault(h => SwarmServiceSpec.HostsEntry(h) is null) is { } badHost)
         {
-            return Failure($"{section}.extra_hosts: \"{badHost}\" is neither host:ip nor \"ip host\"");
+            return Failure.Orchestrator($"{section}.extra_hosts: \"{badHost}\" is neither host:ip nor \"ip host\"");
         }
-        var proxy = endpoint.Transport == DockerTransport.Tcp ? platform.Network.ProxyFor(endpoint.Address, platform.Network.NoProxyMatcher) : null;
-        var options = new SwarmOrchestratorOptions(settings.Manager.Id, swarm, preflight, logger, time) { Proxy = proxy };
-        return OrchestratorResult<IOrchestrator>.Success(new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, platform.Kind), options));
-
-        static OrchestratorResult<IOrchestrator> Failure(string message) => OrchestratorResult<IOrchestrator>.Failure(message);
+        var proxy = endpoint.Transport == DockerTransport.Tcp ? network.ProxyFor(endpoint.Address, network.NoProxyMatcher) : null;
+        var options = new SwarmOrchestratorOptions(managerId, swarm, preflight, logger, time) { Workloads = workloads, Proxy = proxy };
+        return Result<IOrchestrator>.Success(new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, network.Platform), options));
     }
 
     public string Kind => "swarm";
 
-    public async Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError(unusable!);
+        if (client is null) return Failure.Orchestrator(unusable!);
         // Connected before: the node may have been demoted or have left the swarm since.
-        return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false) is { } problem ? new OrchestratorError(problem) : null;
+        return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false) is { } problem ? Failure.Orchestrator(problem) : null;
     }
 
-    public async Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
+    public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         var what = $"cannot list the swarm services of manager {_options.ManagerId}";
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure($"{what}: {unusable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         IList<SwarmService> services;
         IList<TaskResponse> tasks;
         try
@@ -108,7 +113,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
 
         var byService = tasks.Where(t => t.ServiceID is not null).ToLookup(t => t.ServiceID!, StringComparer.Ordinal);
@@ -123,21 +128,19 @@ public sealed class SwarmOrchestrator : IOrchestrator
             var hash = DockerOrchestrator.HashFromEnvironment(service.Spec.TaskTemplate?.ContainerSpec?.Env);
             workloads.Add(new ObservedWorkload(service.ID, name, labels, state, raw, hash));
         }
-        return OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Success(workloads);
-
-        static OrchestratorResult<IReadOnlyList<ObservedWorkload>> Failure(string message) => OrchestratorResult<IReadOnlyList<ObservedWorkload>>.Failure(message);
+        return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
 
-    public async Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        if (SwarmServiceSpec.NameProblem(workload) is { } badName) return new OrchestratorError(badName);
+        if (SwarmServiceSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var what = $"connector {workload.ConnectorId}: cannot create service {workload.Name}";
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         var (image, pullError) = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return new OrchestratorError(pullError!);
+        if (image is null) return Failure.Orchestrator(pullError!);
         var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (configError is not null) return new OrchestratorError(configError);
+        if (configError is not null) return Failure.Orchestrator(configError);
 
         try
         {
@@ -159,30 +162,30 @@ public sealed class SwarmOrchestrator : IOrchestrator
         {
             // The config is only worth keeping for a service: a retry creates it again under the same name.
             if (config is not null) await RemoveConfigQuietlyAsync(client, config.ConfigID).ConfigureAwait(false);
-            return new OrchestratorError($"{what} from {image}: {DockerErrors.MaskSecrets(_errors.Cause(ex), workload)}");
+            return Failure.Orchestrator($"{what} from {image}: {DockerErrors.MaskSecrets(_errors.Cause(ex), workload)}");
         }
     }
 
-    public async Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
+    internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (current.Name != workload.Name)
         {
-            return new OrchestratorError($"refreshing service {current.Name} as {workload.Name}: Swarm cannot rename a service; remove it and deploy the new name");
+            return Failure.Orchestrator($"refreshing service {current.Name} as {workload.Name}: Swarm cannot rename a service; remove it and deploy the new name");
         }
         var what = $"connector {workload.ConnectorId}: cannot update service {current.Name}";
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         var (image, pullError) = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return new OrchestratorError($"{pullError}; service {current.Name} left as it was");
+        if (image is null) return Failure.Orchestrator($"{pullError}; service {current.Name} left as it was");
 
         var (service, _, inspectError) = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
-        if (service is null) return new OrchestratorError(inspectError!);
+        if (service is null) return Failure.Orchestrator(inspectError!);
         var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (configError is not null) return new OrchestratorError($"{configError}; service {current.Name} left as it was");
+        if (configError is not null) return Failure.Orchestrator($"{configError}; service {current.Name} left as it was");
         var spec = SwarmServiceSpec.Build(workload, image, _options.Swarm, config, workload.Start);
         if (await UpdateAsync(client, service, spec, RegistryAuthFor(workload), cancellationToken).ConfigureAwait(false) is { } updateError)
         {
-            return new OrchestratorError($"{what}: {DockerErrors.MaskSecrets(updateError, workload)}; service left as it was");
+            return Failure.Orchestrator($"{what}: {DockerErrors.MaskSecrets(updateError, workload)}; service left as it was");
         }
         await RemoveReplacedConfigsAsync(client, SwarmCaConfig.In(service.Spec), config).ConfigureAwait(false);
         _logger.Info("Service updated", ("service", current.Name), ("connector", workload.ConnectorId), ("image", image),
@@ -190,16 +193,16 @@ public sealed class SwarmOrchestrator : IOrchestrator
         return null;
     }
 
-    public Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
+    internal override Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken) =>
         ScaleAsync(current, workload, cancellationToken);
 
-    public Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) => ScaleAsync(current, null, cancellationToken);
+    public Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) => ScaleAsync(current, null, cancellationToken);
 
-    public async Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot remove service {current.Name}";
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         try
         {
             await client.Swarm.RemoveServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -211,18 +214,18 @@ public sealed class SwarmOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return new OrchestratorError($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
         return current.ConnectorId is { } connectorId
             ? await RemoveConnectorConfigsAsync(client, connectorId, current.Name, cancellationToken).ConfigureAwait(false)
             : null;
     }
 
-    public async Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of service {current.Name}";
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return OrchestratorResult<LogBatch>.Failure($"{what}: {unusable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         var parameters = new ServiceLogsParameters
         {
             ShowStdout = true,
@@ -236,28 +239,28 @@ public sealed class SwarmOrchestrator : IOrchestrator
         {
             // Composer's services never allocate a TTY: the stream is multiplexed (stdout and stderr frames).
             using var stream = await client.Swarm.GetServiceLogsAsync(current.WorkloadId, false, parameters, cancellationToken).ConfigureAwait(false);
-            return OrchestratorResult<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
+            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return OrchestratorResult<LogBatch>.Failure($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
     }
 
-    public async Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot list the tasks of service {current.Name}";
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {unusable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         try
         {
             var tasks = await client.Tasks.ListAsync(new TasksListParameters { Filters = Filter("service", [current.WorkloadId]) }, cancellationToken)
                 .ConfigureAwait(false);
-            return OrchestratorResult<WorkloadHealth>.Success(SwarmTasks.Health([.. tasks]));
+            return Result<WorkloadHealth>.Success(SwarmTasks.Health([.. tasks]));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return OrchestratorResult<WorkloadHealth>.Failure($"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
     }
 
@@ -357,7 +360,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
     }
 
     /// <summary>After a create refused for the name: the service of an interrupted deploy is this one; anything else is reported.</summary>
-    private async Task<OrchestratorError?> AdoptAsync(DockerClient client, ConnectorWorkload workload, string what, Exception conflict,
+    private async Task<Failure?> AdoptAsync(DockerClient client, ConnectorWorkload workload, string what, Exception conflict,
         CancellationToken cancellationToken)
     {
         SwarmService existing;
@@ -367,7 +370,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return new OrchestratorError($"{what}: the name is taken ({_errors.Cause(conflict)}) and inspecting that service failed: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: the name is taken ({_errors.Cause(conflict)}) and inspecting that service failed: {_errors.Cause(ex)}");
         }
         var labels = existing.Spec?.Labels ?? new Dictionary<string, string>();
         labels.TryGetValue(ConnectorLabels.Manager, out var manager);
@@ -377,7 +380,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
             _logger.Info("Adopting the service of an interrupted deploy", ("service", workload.Name), ("connector", workload.ConnectorId), ("id", existing.ID));
             return null;
         }
-        return new OrchestratorError(manager == _options.ManagerId && !string.IsNullOrEmpty(connector)
+        return Failure.Orchestrator(manager == _options.ManagerId && !string.IsNullOrEmpty(connector)
             ? $"{what}: the name is already used by the service of connector {connector} (two connectors with the same name?); " +
               "Composer will not touch it: rename one of the connectors"
             : $"{what}: the name is taken by service {existing.ID}, which manager {_options.ManagerId} does not own; " +
@@ -388,19 +391,19 @@ public sealed class SwarmOrchestrator : IOrchestrator
     /// Replicas 1 (with the workload: start, its current CA bundle in place) or 0 (stop), on the inspected spec; nothing
     /// is sent when the service already is that way.
     /// </summary>
-    private async Task<OrchestratorError?> ScaleAsync(ObservedWorkload current, ConnectorWorkload? workload, CancellationToken cancellationToken)
+    private async Task<Failure?> ScaleAsync(ObservedWorkload current, ConnectorWorkload? workload, CancellationToken cancellationToken)
     {
         var replicas = workload is null ? 0UL : 1UL;
         var what = $"connector {current.ConnectorId}: cannot {(workload is null ? "stop" : "start")} service {current.Name}";
         var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return new OrchestratorError($"{what}: {unusable}");
+        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         // Twice at most: a concurrent change of the service makes the first update out of sequence.
         for (var attempt = 1; ; attempt++)
         {
             var (service, gone, inspectError) = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
             if (service is null)
             {
-                if (!gone || workload is not null) return new OrchestratorError(inspectError!);
+                if (!gone || workload is not null) return Failure.Orchestrator(inspectError!);
                 _logger.Info("Service to stop no longer exists", ("service", current.Name), ("connector", current.ConnectorId));
                 return null;
             }
@@ -408,7 +411,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
             var mounted = SwarmCaConfig.In(spec).ToList();
             if (spec.Mode?.Replicated is not { } replicated)
             {
-                return new OrchestratorError($"{what}: it is not a replicated service (Composer creates replicated services; remove it to have it deployed again)");
+                return Failure.Orchestrator($"{what}: it is not a replicated service (Composer creates replicated services; remove it to have it deployed again)");
             }
             SwarmConfigReference? config = null;
             var configChanged = false;
@@ -418,7 +421,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
             {
                 string? configError;
                 (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
-                if (configError is not null) return new OrchestratorError(configError);
+                if (configError is not null) return Failure.Orchestrator(configError);
                 configChanged = ReplaceCaConfig(spec, config);
             }
             if (replicated.Replicas == replicas && !configChanged)
@@ -435,7 +438,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
                 return null;
             }
             if (attempt == 1 && error.Contains("out of sequence", StringComparison.OrdinalIgnoreCase)) continue;
-            return new OrchestratorError($"{what}: {error}");
+            return Failure.Orchestrator($"{what}: {error}");
         }
     }
 
@@ -508,7 +511,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
     /// Every CA config of the connector, after its service is gone: those its last spec mounted and any a crash left
     /// behind. The config API has no filter in the client library: the list is read whole, once per removal.
     /// </summary>
-    private async Task<OrchestratorError?> RemoveConnectorConfigsAsync(DockerClient client, string connectorId, string serviceName, CancellationToken cancellationToken)
+    private async Task<Failure?> RemoveConnectorConfigsAsync(DockerClient client, string connectorId, string serviceName, CancellationToken cancellationToken)
     {
         IList<SwarmConfig> configs;
         try
@@ -517,7 +520,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return new OrchestratorError($"connector {connectorId}: service {serviceName} removed, but listing its CA configs failed: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"connector {connectorId}: service {serviceName} removed, but listing its CA configs failed: {_errors.Cause(ex)}");
         }
         var problems = new List<string>();
         foreach (var config in configs.Where(c => SwarmCaConfig.BelongsTo(c, _options.ManagerId, connectorId)))
@@ -536,7 +539,7 @@ public sealed class SwarmOrchestrator : IOrchestrator
             }
         }
         return problems.Count == 0 ? null
-            : new OrchestratorError($"connector {connectorId}: service {serviceName} removed, but removing its CA configs failed: {string.Join("; ", problems)}");
+            : Failure.Orchestrator($"connector {connectorId}: service {serviceName} removed, but removing its CA configs failed: {string.Join("; ", problems)}");
     }
 
     /// <summary>Best effort: a config still in use (the engine refuses) or already gone stays as it is.</summary>

@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 
@@ -19,6 +19,9 @@ public sealed record SwarmOrchestratorOptions(
     Logger Logger,
     TimeProvider Time)
 {
+    /// <summary>Builds each connector's workload from the manager's workload context (and logs its environment when asked).</summary>
+    public required WorkloadBuilder Workloads { get; init; }
+
     /// <summary>The proxy TCP requests to the engine go through (null: direct or a Unix socket), named in errors.</summary>
     public ProxyEndpoint? Proxy { get; init; }
 }

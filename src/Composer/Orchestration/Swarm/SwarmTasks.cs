@@ -1,3 +1,4 @@
+using Composer.Reconciliation;
 using Docker.DotNet.Models;
 
 namespace Composer.Orchestration.Swarm;

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Composer.Images;
-using Composer.Orchestration;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.EndToEnd.Orchestrators;

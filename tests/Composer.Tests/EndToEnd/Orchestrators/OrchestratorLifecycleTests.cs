@@ -1,3 +1,4 @@
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.EndToEnd.Orchestrators;

@@ -73,7 +73,7 @@ internal sealed class PortainerTarget : OrchestratorTarget
                 _ => WorkloadRun.Other,
             };
             string? connectorId = null;
-            container.Labels?.TryGetValue(Composer.Orchestration.ConnectorLabels.ConnectorId, out connectorId);
+            container.Labels?.TryGetValue(Composer.Reconciliation.ConnectorLabels.ConnectorId, out connectorId);
             views.Add(new WorkloadView(container.ID, inspect.Name.TrimStart('/'), connectorId ?? "", inspect.Config?.Image ?? "", run,
                 WorkloadView.ParseEnvironment(inspect.Config?.Env)));
         }

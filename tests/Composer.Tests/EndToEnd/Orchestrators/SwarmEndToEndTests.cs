@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.EndToEnd.Orchestrators;

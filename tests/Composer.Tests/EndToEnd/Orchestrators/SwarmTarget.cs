@@ -1,5 +1,5 @@
-using Composer.Orchestration;
 using Composer.Orchestration.Swarm;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Docker.DotNet;
 using Docker.DotNet.Models;

@@ -20,7 +20,8 @@ public class ImagePreflightTests(HtpasswdRegistryFixture basic, TokenRegistryFix
             Email = "ops@example.com",
             RetryAttempts = 0,
         };
-        return ImagePreflight.Create(TestSettings.Resolve(settings), handlers);
+        var resolved = TestSettings.Resolve(settings);
+        return ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
     }
 
     [Test]

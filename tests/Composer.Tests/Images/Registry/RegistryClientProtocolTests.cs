@@ -246,9 +246,9 @@ public class RegistryClientProtocolTests
     {
         public Uri? First { get; private set; }
         public HttpMessageHandler CreateHandler(Composer.Network.OutboundChannel channel) => new Canned(this);
-        public HttpMessageHandler CreateHandler(Composer.Network.OutboundChannel channel, Composer.Network.PlatformKind platform) => new Canned(this);
-        public HttpMessageHandler CreateHandler(Composer.Network.OutboundChannel channel, Composer.Network.PlatformKind platform, Composer.Network.EndpointTls tls) => new Canned(this);
-        public TimeSpan RequestTimeout(Composer.Network.PlatformKind platform) => TimeSpan.FromSeconds(5);
+        public HttpMessageHandler CreateHandler(Composer.Network.OutboundChannel channel, Composer.Configuration.PlatformKind platform) => new Canned(this);
+        public HttpMessageHandler CreateHandler(Composer.Network.OutboundChannel channel, Composer.Configuration.PlatformKind platform, Composer.Network.EndpointTls tls) => new Canned(this);
+        public TimeSpan RequestTimeout(Composer.Configuration.PlatformKind platform) => TimeSpan.FromSeconds(5);
 
         private sealed class Canned(CannedFactory owner) : HttpMessageHandler
         {

@@ -1,5 +1,6 @@
 using Composer.Configuration;
 using Composer.Images;
+using Composer.Resolution;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Images.Registry;
@@ -48,7 +49,7 @@ public class RegistryConfigurationSourceTests
         {
             var file = Path.Combine(directory, "password");
             await File.WriteAllTextAsync(file, "first\n");
-            var reload = RegistryConfigurationSource.FromConfiguration(new ConfigLoadRequest
+            var reload = SettingsLoader.RegistryReload(new ConfigLoadRequest
             {
                 ConfigDirectory = directory,
                 Environment = new Dictionary<string, string>
@@ -57,7 +58,7 @@ public class RegistryConfigurationSourceTests
                     ["OPENCTI__DAEMON__REGISTRY__USERNAME"] = "u",
                     ["OPENCTI__DAEMON__REGISTRY__PASSWORD_FILE"] = file,
                 },
-            }, Composer.Hosting.Logger.Null);
+            }, Composer.Diagnostics.Logger.Null);
             await Assert.That(reload()!.Credentials!.Password).IsEqualTo("first");
             await File.WriteAllTextAsync(file, "second\n");
             await Assert.That(reload()!.Credentials!.Password).IsEqualTo("second");

@@ -1,6 +1,7 @@
 using Composer.Configuration;
 using Composer.Network;
 using Composer.Orchestration.Docker;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Orchestration.Docker;
@@ -109,7 +110,7 @@ public class DockerEndpointTests
     [Test]
     public async Task The_configuration_loader_rejects_an_invalid_key_with_its_source()
     {
-        var result = ConfigurationLoader.Load(new ConfigLoadRequest
+        var result = SettingsLoader.Load(new ConfigLoadRequest
         {
             ConfigDirectory = Directory.CreateTempSubdirectory("composer-docker-").FullName,
             Environment = new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = "docker:2375" },

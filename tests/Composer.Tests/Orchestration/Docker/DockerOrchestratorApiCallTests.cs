@@ -1,4 +1,4 @@
-using Composer.Orchestration;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Docker.DotNet.Models;
 using TUnit.Assertions.Enums;

@@ -1,6 +1,6 @@
 using Composer.Configuration;
 using Composer.Network;
-using Composer.Orchestration;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Orchestration.Docker;

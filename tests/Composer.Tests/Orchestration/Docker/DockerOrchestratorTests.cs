@@ -2,7 +2,7 @@ using System.Text;
 using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Docker.DotNet.Models;
 using TUnit.Assertions.Enums;
@@ -59,9 +59,9 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         var list = await manager.Orchestrator.ListAsync(CancellationToken.None);
 
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains($"cannot list the containers of manager {manager.ManagerId}");
-        await Assert.That(list.Error.Message).Contains(socket);
-        await Assert.That(list.Error.Message).DoesNotContain("\n");
+        await Assert.That(list.Failure!.Message).Contains($"cannot list the containers of manager {manager.ManagerId}");
+        await Assert.That(list.Failure.Message).Contains(socket);
+        await Assert.That(list.Failure.Message).DoesNotContain("\n");
         var check = await manager.Orchestrator.CheckAsync(CancellationToken.None);
         await Assert.That(check!.Message).Contains("does not exist");
         var deploy = await manager.Orchestrator.DeployAsync(manager.Workload("nothing"), CancellationToken.None);
@@ -473,7 +473,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         await Assert.That(listed.Labels[ConnectorLabels.Manager]).IsEqualTo(manager.ManagerId);
         // A stale name for the reconciler: no connector name can produce it.
         await Assert.That(listed.Name).IsNotEqualTo(workload.Name);
-        await Assert.That(ConnectorWorkload.ContainerName(listed.Name)).IsNotEqualTo(listed.Name);
+        await Assert.That(WorkloadNames.ContainerName(listed.Name)).IsNotEqualTo(listed.Name);
         // And the connector deploys again beside it.
         await manager.DeployAsync(workload);
         await Assert.That((await manager.ListAsync()).Count).IsEqualTo(2);
@@ -491,7 +491,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         var first = await manager.Orchestrator.LogsAsync(observed, null, CancellationToken.None);
         await Assert.That(first.IsSuccess).IsTrue();
         // Across stdout and stderr the engine keeps no order: the start line is there, not necessarily first.
-        await Assert.That(first.Value.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
+        await Assert.That(first.Value!.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
         await Assert.That(first.Value.Lines).Contains(TestConnectorImage.StderrLine);
         await Assert.That(first.Value.LastTimestamp).IsNotNull();
         var lastTick = Ticks(first.Value.Lines).Max();
@@ -499,7 +499,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         await manager.WaitForLogAsync(workload.Name, $"tick {lastTick + 3}");
         var second = await manager.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, CancellationToken.None);
 
-        var ticks = Ticks(second.Value.Lines).ToList();
+        var ticks = Ticks(second.Value!.Lines).ToList();
         await Assert.That(ticks.Count).IsGreaterThanOrEqualTo(3);
         await Assert.That(ticks[0]).IsEqualTo(lastTick + 1);
         await Assert.That(ticks).IsEquivalentTo(Enumerable.Range(lastTick + 1, ticks.Count), CollectionOrdering.Matching);
@@ -507,7 +507,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         await Assert.That(second.Value.LastTimestamp > first.Value.LastTimestamp).IsTrue();
 
         var third = await manager.Orchestrator.LogsAsync(observed, second.Value.LastTimestamp, CancellationToken.None);
-        await Assert.That(Ticks(third.Value.Lines).All(t => t > ticks[^1])).IsTrue();
+        await Assert.That(Ticks(third.Value!.Lines).All(t => t > ticks[^1])).IsTrue();
     }
 
     [Test]
@@ -520,7 +520,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
 
         var logs = await manager.Orchestrator.LogsAsync(await manager.ObservedAsync(workload.Name), null, CancellationToken.None);
 
-        await Assert.That(logs.Value.Lines.Count).IsEqualTo(100);
+        await Assert.That(logs.Value!.Lines.Count).IsEqualTo(100);
         await Assert.That(logs.Value.Lines).DoesNotContain(TestConnectorImage.StderrLine);
     }
 
@@ -534,7 +534,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         await manager.DeployAsync(idle);
 
         var never = await manager.Orchestrator.HealthAsync(await manager.ObservedAsync(idle.Name), CancellationToken.None);
-        await Assert.That(never.Value.RestartCount).IsEqualTo(0);
+        await Assert.That(never.Value!.RestartCount).IsEqualTo(0);
         await Assert.That(never.Value.StartedAt).IsNull();
 
         var observed = await manager.ObservedAsync(crashing.Name);
@@ -542,7 +542,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         WorkloadHealth health;
         do
         {
-            health = (await manager.Orchestrator.HealthAsync(observed, CancellationToken.None)).Value;
+            health = (await manager.Orchestrator.HealthAsync(observed, CancellationToken.None)).Value!;
             if (health.RestartCount >= 2) break;
             await Task.Delay(100);
         } while (DateTime.UtcNow < deadline);

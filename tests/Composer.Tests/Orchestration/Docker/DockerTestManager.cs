@@ -1,12 +1,12 @@
 using System.Formats.Tar;
 using System.Text;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Docker.DotNet.Models;
 
@@ -21,7 +21,7 @@ internal sealed class DockerTestManager : IAsyncDisposable
 {
     private readonly List<string> _images = [];
 
-    private DockerTestManager(DockerEngineFixture docker, string managerId, IOrchestrator orchestrator, TestOutboundHandlerFactory handlers)
+    private DockerTestManager(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers)
     {
         Docker = docker;
         ManagerId = managerId;
@@ -31,7 +31,7 @@ internal sealed class DockerTestManager : IAsyncDisposable
 
     public DockerEngineFixture Docker { get; }
     public string ManagerId { get; }
-    public IOrchestrator Orchestrator { get; }
+    public DockerOrchestrator Orchestrator { get; }
 
     /// <summary>The handlers the registry pre-flight (and a TCP engine endpoint) used: every request they sent.</summary>
     public TestOutboundHandlerFactory Handlers { get; }
@@ -47,16 +47,17 @@ internal sealed class DockerTestManager : IAsyncDisposable
         handlers ??= new TestOutboundHandlerFactory();
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Registry = registry;
-        var preflight = ImagePreflight.Create(TestSettings.Resolve(settings), preflightHandlers ?? handlers);
+        var resolved = TestSettings.Resolve(settings);
+        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, preflightHandlers ?? handlers);
         var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? docker.DockerHost, "test", out var problem)
                              ?? throw new InvalidOperationException(problem);
         var orchestrator = new DockerOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
-            new DockerOrchestratorOptions(managerId, options, preflight, Logger.Null, TimeProvider.System));
+            new DockerOrchestratorOptions(managerId, options, preflight, Logger.Null, TimeProvider.System) { Workloads = WorkloadsOf(managerId) });
         return new DockerTestManager(docker, managerId, orchestrator, handlers);
     }
 
     /// <summary>A manager whose orchestrator was built elsewhere (Portainer's, on the same engine), with the same workloads and clean-up.</summary>
-    public static DockerTestManager Wrap(DockerEngineFixture docker, string managerId, IOrchestrator orchestrator, TestOutboundHandlerFactory handlers) =>
+    public static DockerTestManager Wrap(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers) =>
         new(docker, managerId, orchestrator, handlers);
 
     /// <summary>A connector of this manager, built the way the engine builds it (contract entries, hash variable, network variables).</summary>
@@ -76,13 +77,19 @@ internal sealed class DockerTestManager : IAsyncDisposable
             : new ConnectorNetworkEnvironment([new ConnectorEnvVar("SSL_CERT_FILE", ConnectorNetworkEnvironment.CaBundlePath)], caBundle);
         var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{managerId}-{name}", image, hash,
             start ? RequestedStatus.Starting : RequestedStatus.Stopping, null, entries);
-        return ConnectorWorkload.Build(connector, new WorkloadContext(managerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None));
+        return ConnectorWorkload.Build(connector, ContextOf(managerId, network));
     }
+
+    /// <summary>How the orchestrator of manager <paramref name="managerId"/> builds workloads given as connectors (also the Swarm and Portainer tests').</summary>
+    internal static WorkloadBuilder WorkloadsOf(string managerId) => new(ContextOf(managerId, ConnectorNetworkEnvironment.None), Logger.Null);
+
+    private static WorkloadContext ContextOf(string managerId, ConnectorNetworkEnvironment network) =>
+        new(managerId, "http://opencti.composer.test:8080", null, network, ConnectorNetworkEnvironment.None);
 
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()
     {
         var list = await Orchestrator.ListAsync(CancellationToken.None);
-        if (!list.IsSuccess) throw new InvalidOperationException(list.Error!.Message);
+        if (!list.IsSuccess) throw new InvalidOperationException(list.Failure!.Message);
         return list.Value;
     }
 

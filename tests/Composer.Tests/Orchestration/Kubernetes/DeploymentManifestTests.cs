@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Composer.Network;
+using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Orchestration.Kubernetes;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Orchestration.Kubernetes;

@@ -1,10 +1,11 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Network;
 using Composer.Orchestration.Kubernetes;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
@@ -255,15 +256,16 @@ public class KubeConfigTests
 
     // ---- over TLS, against the stand-in ---------------------------------------------------------------------------
 
-    private static async Task<Composer.Orchestration.OrchestratorError?> CheckAsync(KubernetesStandIn api, string kubeconfig)
+    private static async Task<Composer.Diagnostics.Failure?> CheckAsync(KubernetesStandIn api, string kubeconfig)
     {
         var settings = new ComposerSettings();
         var resolved = TestSettings.Resolve(settings);
-        var handlers = new OutboundHandlerFactory(resolved);
-        using var preflight = Composer.Images.ImagePreflight.Create(resolved, handlers);
+        var handlers = new OutboundHandlerFactory(resolved.Network);
+        using var preflight = Composer.Images.ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = "m",
+            Workloads = DockerTestManager.WorkloadsOf("m"),
             Platform = PlatformKind.OpenCti,
             Settings = new KubernetesSettings(),
             Handlers = handlers,
@@ -272,7 +274,7 @@ public class KubeConfigTests
             Time = new FakeTimeProvider(),
             Logger = Logger.Null,
         });
-        await using var orchestrator = created.Value;
+        await using var orchestrator = created.Value!;
         return await orchestrator.CheckAsync(CancellationToken.None);
     }
 

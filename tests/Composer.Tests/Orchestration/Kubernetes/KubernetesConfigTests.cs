@@ -1,17 +1,18 @@
 using Composer.Configuration;
+using Composer.Resolution;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
 
 /// <summary>daemon.kubernetes problems are configuration errors at load, with their key and source, not failures at deploy time.</summary>
 public class KubernetesConfigTests
 {
-    private static ConfigLoadResult Load(Dictionary<string, string> environment, string? yaml = null)
+    private static SettingsLoadResult Load(Dictionary<string, string> environment, string? yaml = null)
     {
         var directory = Directory.CreateTempSubdirectory("composer-k8s-config-").FullName;
         try
         {
             if (yaml is not null) File.WriteAllText(Path.Combine(directory, "default.yaml"), yaml);
-            return ConfigurationLoader.Load(new ConfigLoadRequest { ConfigDirectory = directory, Environment = environment, RequireManagerKey = false });
+            return SettingsLoader.Load(new ConfigLoadRequest { ConfigDirectory = directory, Environment = environment, RequireManagerKey = false });
         }
         finally
         {

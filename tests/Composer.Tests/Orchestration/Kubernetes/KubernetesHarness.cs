@@ -4,7 +4,9 @@ using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Kubernetes;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
@@ -94,11 +96,12 @@ public sealed class KubernetesHarness : IAsyncDisposable
     private void Build(Func<RegistryConfiguration?>? reload)
     {
         var resolved = TestSettings.Resolve(Settings);
-        var handlers = new OutboundHandlerFactory(resolved);
-        Preflight = ImagePreflight.Create(resolved, handlers, reload: reload, time: Time);
+        var handlers = new OutboundHandlerFactory(resolved.Network);
+        Preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers, reload: reload, time: Time);
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = ManagerId,
+            Workloads = DockerTestManager.WorkloadsOf(ManagerId),
             Platform = PlatformKind.OpenCti,
             Settings = Settings.OpenCti.Daemon.Kubernetes!,
             Handlers = handlers,
@@ -107,7 +110,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
             Time = Time,
             ServiceAccountDirectory = ServiceAccountDirectory,
         });
-        Orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Error!.Message);
+        Orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Failure!.Message);
     }
 
     /// <summary>The environment the orchestrator reads: KUBECONFIG and HOME pointing into the harness directory, or the in-cluster variables.</summary>
@@ -141,7 +144,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
     public async Task<ObservedWorkload> ObservedAsync(string name)
     {
         var list = await Orchestrator.ListAsync(CancellationToken.None);
-        if (!list.IsSuccess) throw new InvalidOperationException(list.Error!.Message);
+        if (!list.IsSuccess) throw new InvalidOperationException(list.Failure!.Message);
         return list.Value.Single(w => w.Name == name);
     }
 

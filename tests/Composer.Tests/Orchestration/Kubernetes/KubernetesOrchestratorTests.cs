@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Composer.Orchestration;
-using Composer.Orchestration.Kubernetes;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using TUnit.Assertions.Enums;
 
@@ -139,7 +139,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         await Assert.That(h.Api.Deployment(h.Namespace, "connector-legacy")).IsNull();
         var rejected = h.Api.ComposerRequests.Single(r => r.Verb == "patch");
         await Assert.That(rejected.Status).IsEqualTo(422);
-        await Assert.That((await h.Orchestrator.ListAsync(None)).Value.Any(w => w.Name == "connector-legacy")).IsFalse();
+        await Assert.That((await h.Orchestrator.ListAsync(None)).Value!.Any(w => w.Name == "connector-legacy")).IsFalse();
 
         await Assert.That((await h.Orchestrator.DeployAsync(workload, None))?.Message).IsNull();
         var recreated = await h.ObservedAsync("connector-legacy");
@@ -174,8 +174,8 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         var observed = await h.ObservedAsync("connector-logs");
 
         var first = await h.Orchestrator.LogsAsync(observed, null, None);
-        await Assert.That(first.IsSuccess).IsTrue().Because(first.Error?.Message ?? "");
-        await Assert.That(first.Value.Lines.Count).IsEqualTo(100);
+        await Assert.That(first.IsSuccess).IsTrue().Because(first.Failure?.Message ?? "");
+        await Assert.That(first.Value!.Lines.Count).IsEqualTo(100);
         await Assert.That(first.Value.Lines[0]).IsEqualTo("line 50");
         await Assert.That(first.Value.Lines[^1]).IsEqualTo("line 149");
         await Assert.That(first.Value.LastTimestamp).IsEqualTo(start.AddTicks(149 * 1234567));
@@ -184,11 +184,11 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         h.Api.AppendLog(h.Namespace, "connector-logs", "new 1", first.Value.LastTimestamp!.Value.AddTicks(1));
         h.Api.AppendLog(h.Namespace, "connector-logs", "new 2", first.Value.LastTimestamp!.Value.AddSeconds(3));
         var next = await h.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, None);
-        await Assert.That(next.Value.Lines).IsEquivalentTo(new[] { "new 1", "new 2" }, CollectionOrdering.Matching);
+        await Assert.That(next.Value!.Lines).IsEquivalentTo(new[] { "new 1", "new 2" }, CollectionOrdering.Matching);
         await Assert.That(next.Value.LastTimestamp).IsEqualTo(first.Value.LastTimestamp!.Value.AddSeconds(3));
 
         var nothing = await h.Orchestrator.LogsAsync(observed, next.Value.LastTimestamp, None);
-        await Assert.That(nothing.Value.Lines).IsEmpty();
+        await Assert.That(nothing.Value!.Lines).IsEmpty();
         await Assert.That(nothing.Value.LastTimestamp).IsEqualTo(next.Value.LastTimestamp);
         var log = h.Api.ComposerRequests.Last(r => r.Resource == "pods/log");
         await Assert.That(log.Query).Contains("container=connector-logs");
@@ -214,8 +214,8 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         await Assert.That((await h.Orchestrator.HealthAsync(observed, None)).Value).IsEqualTo(new WorkloadHealth(4, null));
         // No log yet from a waiting container: nothing new, not an error.
         var logs = await h.Orchestrator.LogsAsync(observed, null, None);
-        await Assert.That(logs.IsSuccess).IsTrue().Because(logs.Error?.Message ?? "");
-        await Assert.That(logs.Value.Lines).IsEmpty();
+        await Assert.That(logs.IsSuccess).IsTrue().Because(logs.Failure?.Message ?? "");
+        await Assert.That(logs.Value!.Lines).IsEmpty();
 
         await Assert.That((await h.Orchestrator.StopAsync(observed, None))?.Message).IsNull();
         await Assert.That((await h.Orchestrator.HealthAsync(await h.ObservedAsync("connector-health"), None)).Value).IsEqualTo(new WorkloadHealth(0, null));
@@ -230,16 +230,16 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         h.Api.FailDeploymentLists = 1;
         var list = await h.Orchestrator.ListAsync(None);
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains($"listing deployments in namespace {h.Namespace}: 500 InternalError");
+        await Assert.That(list.Failure!.Message).Contains($"listing deployments in namespace {h.Namespace}: 500 InternalError");
 
         h.Api.FailPodLists = 1;
         list = await h.Orchestrator.ListAsync(None);
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains("listing pods");
+        await Assert.That(list.Failure!.Message).Contains("listing pods");
 
         await Assert.That(h.Api.DeploymentNames(h.Namespace)).IsEquivalentTo(new[] { "connector-kept" });
         await Assert.That(h.Api.ComposerRequests.Any(r => r.Verb is "delete" or "deletecollection")).IsFalse();
-        await Assert.That((await h.Orchestrator.ListAsync(None)).Value.Single().Name).IsEqualTo("connector-kept");
+        await Assert.That((await h.Orchestrator.ListAsync(None)).Value!.Single().Name).IsEqualTo("connector-kept");
     }
 
     [Test]
@@ -322,7 +322,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
     public async Task A_deployment_of_the_same_name_that_is_not_this_managers_is_left_alone()
     {
         await using var h = await KubernetesHarness.StartAsync(registry);
-        var other = h.Workload("connector-taken") with { Labels = ConnectorWorkload.LabelsFor("another-manager", "x", Composer.Network.PlatformKind.OpenCti) };
+        var other = h.Workload("connector-taken") with { Labels = ConnectorWorkload.LabelsFor("another-manager", "x", Composer.Configuration.PlatformKind.OpenCti) };
         await Assert.That((await h.Orchestrator.DeployAsync(other, None))?.Message).IsNull();
         var error = await h.Orchestrator.DeployAsync(h.Workload("connector-taken"), None);
         await Assert.That(error?.Message).Contains("already exists");
@@ -365,6 +365,6 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         h.Api.AppendLog(h.Namespace, "connector-base", "from the sidecar", at, container: "sidecar");
         h.Api.AppendLog(h.Namespace, "connector-base", "from the connector", at);
         var logs = await h.Orchestrator.LogsAsync(await h.ObservedAsync("connector-base"), null, None);
-        await Assert.That(logs.Value.Lines).IsEquivalentTo(new[] { "from the connector" });
+        await Assert.That(logs.Value!.Lines).IsEquivalentTo(new[] { "from the connector" });
     }
 }

@@ -3,6 +3,7 @@ using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Kubernetes;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
@@ -15,7 +16,7 @@ namespace Composer.Tests.Orchestration.Kubernetes;
 [ClassDataSource<TinyproxyFixture>(Shared = SharedType.PerTestSession)]
 public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
 {
-    private async Task<Composer.Orchestration.OrchestratorError?> CheckAsync(KubernetesStandIn api, Dictionary<string, string> environment, string? kubernetesServiceHost,
+    private async Task<Composer.Diagnostics.Failure?> CheckAsync(KubernetesStandIn api, Dictionary<string, string> environment, string? kubernetesServiceHost,
         string serviceAccountDirectory)
     {
         var settings = new ComposerSettings();
@@ -23,11 +24,12 @@ public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
         settings.OpenCti.HttpsProxy = proxy.Url;
         var resolved = TestSettings.Resolve(settings, kubernetesServiceHost is null
             ? null : new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = kubernetesServiceHost });
-        var handlers = new OutboundHandlerFactory(resolved);
-        using var preflight = ImagePreflight.Create(resolved, handlers);
+        var handlers = new OutboundHandlerFactory(resolved.Network);
+        using var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
         var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
         {
             ManagerId = "proxy-test",
+            Workloads = DockerTestManager.WorkloadsOf("proxy-test"),
             Platform = PlatformKind.OpenCti,
             Settings = new KubernetesSettings(),
             Handlers = handlers,
@@ -36,7 +38,7 @@ public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
             Time = new FakeTimeProvider(),
             ServiceAccountDirectory = serviceAccountDirectory,
         });
-        await using var orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Error!.Message);
+        await using var orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Failure!.Message);
         return await orchestrator.CheckAsync(CancellationToken.None);
     }
 

@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Orchestration.Kubernetes;
@@ -63,10 +64,10 @@ public class PullSecretTests(HtpasswdRegistryFixture registry)
                     ["OPENCTI__DAEMON__REGISTRY__RETRY_ATTEMPTS"] = "0",
                 },
             };
-            var loaded = ConfigurationLoader.Load(request);
+            var loaded = SettingsLoader.Load(request);
             await Assert.That(loaded.Success).IsTrue().Because(string.Join("; ", loaded.Errors));
             await using var h = await KubernetesHarness.StartAsync(registry, settings: loaded.Settings,
-                reload: RegistryConfigurationSource.FromConfiguration(request, Logger.Null));
+                reload: SettingsLoader.RegistryReload(request, Logger.Null));
 
             await Assert.That((await h.Orchestrator.DeployAsync(h.Workload("connector-rotate"), None))?.Message).IsNull();
             var created = h.Api.Secret(h.Namespace, h.PullSecretName)!;

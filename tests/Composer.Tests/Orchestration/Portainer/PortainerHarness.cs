@@ -1,10 +1,11 @@
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
-using Composer.Orchestration;
+using Composer.Orchestration.Docker;
 using Composer.Orchestration.Portainer;
+using Composer.Reconciliation;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 
@@ -31,7 +32,7 @@ internal sealed class PortainerHarness : IAsyncDisposable
 
     public PortainerStandIn StandIn { get; }
     public DockerTestManager Manager { get; }
-    public IOrchestrator Orchestrator => Manager.Orchestrator;
+    public DockerOrchestrator Orchestrator => Manager.Orchestrator;
     public ResolvedSettings Settings { get; }
 
     /// <summary>What the orchestrator logged (JSON lines, info and above).</summary>
@@ -64,12 +65,15 @@ internal sealed class PortainerHarness : IAsyncDisposable
         configure?.Invoke(settings);
         var resolved = TestSettings.Resolve(settings);
         var preflightHandlers = new TestOutboundHandlerFactory();
-        var preflight = ImagePreflight.Create(resolved, preflightHandlers);
+        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, preflightHandlers);
         var log = new StringWriter();
         var logger = new Logger(LogLevel.Info, LogFormat.Json, TextWriter.Synchronized(log));
-        var created = PortainerOrchestrator.Create(resolved, resolved.OpenCti, new OutboundHandlerFactory(resolved), preflight, logger, TimeProvider.System);
-        if (!created.IsSuccess) throw new InvalidOperationException($"PortainerOrchestrator.Create failed: {created.Error}");
-        return new PortainerHarness(standIn, owns, DockerTestManager.Wrap(docker, managerId, created.Value, preflightHandlers), resolved, log);
+        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa,
+            resolved.OpenCti.Network, DockerTestManager.WorkloadsOf(resolved.Manager.Id), new OutboundHandlerFactory(resolved.Network), preflight,
+            logger, TimeProvider.System);
+        if (!created.IsSuccess) throw new InvalidOperationException($"PortainerOrchestrator.Create failed: {created.Failure}");
+        var manager = DockerTestManager.Wrap(docker, managerId, (DockerOrchestrator)created.Value, preflightHandlers);
+        return new PortainerHarness(standIn, owns, manager, resolved, log);
     }
 
     /// <summary>The Docker calls Composer made since the last call ("GET /v1.41/containers/json").</summary>

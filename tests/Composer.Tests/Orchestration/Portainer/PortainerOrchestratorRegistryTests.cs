@@ -88,7 +88,7 @@ public class PortainerOrchestratorRegistryTests(HtpasswdRegistryFixture basic)
 
         var list = await h.Orchestrator.ListAsync(CancellationToken.None);
 
-        await Assert.That(list.Error?.Message).IsNull();
+        await Assert.That(list.Failure?.Message).IsNull();
         await Assert.That(Proxy.Saw($"GET http://{TestHosts.Target}:{standIn.Api.Port}/api/endpoints/3/docker/_ping")).IsTrue().Because(Proxy.Log);
     }
 }

@@ -1,9 +1,9 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Orchestration;
 using Composer.Orchestration.Portainer;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 using TUnit.Assertions.Enums;
@@ -101,10 +101,10 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         var logs = await h.Orchestrator.LogsAsync(observed, null, CancellationToken.None);
         var health = await h.Orchestrator.HealthAsync(observed, CancellationToken.None);
 
-        await Assert.That(logs.Value.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
+        await Assert.That(logs.Value!.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
         await Assert.That(logs.Value.Lines).Contains(TestConnectorImage.StderrLine);
         await Assert.That(logs.Value.Lines.All(l => !l.Contains('\u0001') && !l.Contains('\0'))).IsTrue();
-        await Assert.That(health.Value.RestartCount).IsEqualTo(0);
+        await Assert.That(health.Value!.RestartCount).IsEqualTo(0);
         await Assert.That(health.Value.StartedAt).IsNotNull();
     }
 
@@ -139,9 +139,9 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         var stop = await wrong.Orchestrator.StopAsync(observed, CancellationToken.None);
 
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains("Portainer environment 3 refused the API key (HTTP 401: Invalid API key: Unauthorized)");
-        await Assert.That(list.Error.Message).Contains("check opencti.daemon.portainer.api_key");
-        await Assert.That(list.Error.Message).DoesNotContain(wrongKey);
+        await Assert.That(list.Failure!.Message).Contains("Portainer environment 3 refused the API key (HTTP 401: Invalid API key: Unauthorized)");
+        await Assert.That(list.Failure.Message).Contains("check opencti.daemon.portainer.api_key");
+        await Assert.That(list.Failure.Message).DoesNotContain(wrongKey);
         await Assert.That(remove!.Message).Contains("opencti.daemon.portainer.api_key");
         await Assert.That(stop!.Message).Contains("opencti.daemon.portainer.api_key");
         var still = await h.Manager.InspectAsync(workload.Name);
@@ -167,7 +167,7 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
 
         var list = await h.Orchestrator.ListAsync(CancellationToken.None);
 
-        await Assert.That(list.Error!.Message).Contains($"but opencti.daemon.portainer.api_version is v1.99: set opencti.daemon.portainer.api_version to v{Docker.ApiVersion}");
+        await Assert.That(list.Failure!.Message).Contains($"but opencti.daemon.portainer.api_version is v1.99: set opencti.daemon.portainer.api_version to v{Docker.ApiVersion}");
         // Nothing was sent at the refused version.
         await Assert.That(h.StandIn.Requests.Select(r => r.DockerPath)).IsEquivalentTo(new[] { "/_ping", "/version" }, CollectionOrdering.Matching);
     }
@@ -177,18 +177,18 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
     {
         await using var untrusted = await StartAsync(https: true, trustCa: false);
         var refused = await untrusted.Orchestrator.ListAsync(CancellationToken.None);
-        await Assert.That(refused.Error!.Message).Contains("the TLS handshake failed: the server's certificate is not trusted");
-        await Assert.That(refused.Error.Message).Contains("a private CA goes into opencti.daemon.portainer.ca");
-        await Assert.That(refused.Error.Message).Contains(untrusted.StandIn.Api.Authority);
+        await Assert.That(refused.Failure!.Message).Contains("the TLS handshake failed: the server's certificate is not trusted");
+        await Assert.That(refused.Failure.Message).Contains("a private CA goes into opencti.daemon.portainer.ca");
+        await Assert.That(refused.Failure.Message).Contains(untrusted.StandIn.Api.Authority);
         await Assert.That(untrusted.StandIn.Requests).IsEmpty();
 
         await using var trusted = await PortainerHarness.StartAsync(Docker, https: true, trustCa: true, standIn: untrusted.StandIn);
         var listed = await trusted.Orchestrator.ListAsync(CancellationToken.None);
-        await Assert.That(listed.Error?.Message).IsNull();
+        await Assert.That(listed.Failure?.Message).IsNull();
 
         await using var skipping = await PortainerHarness.StartAsync(Docker, https: true, trustCa: false, standIn: untrusted.StandIn,
             configure: s => s.OpenCti.Daemon.Portainer!.InsecureSkipVerify = true);
-        await Assert.That((await skipping.Orchestrator.ListAsync(CancellationToken.None)).Error?.Message).IsNull();
+        await Assert.That((await skipping.Orchestrator.ListAsync(CancellationToken.None)).Failure?.Message).IsNull();
         await Assert.That(skipping.Log.ToString()).Contains("insecure_skip_verify is true");
         await Assert.That(trusted.Log.ToString()).DoesNotContain("insecure_skip_verify");
     }
@@ -217,8 +217,8 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         var list = await orchestrator.ListAsync(CancellationToken.None);
 
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains($"cannot list the containers of manager {h.Manager.ManagerId}");
-        await Assert.That(list.Error.Message).Contains("Portainer environment 3");
+        await Assert.That(list.Failure!.Message).Contains($"cannot list the containers of manager {h.Manager.ManagerId}");
+        await Assert.That(list.Failure.Message).Contains("Portainer environment 3");
         await h.Manager.DisposeAsync();
     }
 
@@ -229,17 +229,21 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         settings.OpenCti.Daemon.Selector = "portainer";
         settings.OpenCti.Daemon.Portainer = new PortainerSettings { ApiKey = "ChangeMe", EnvId = " ", ApiVersion = "latest" };
         var resolved = TestSettings.Resolve(settings);
-        using var preflight = ImagePreflight.Create(resolved, new TestOutboundHandlerFactory());
+        using var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, new TestOutboundHandlerFactory());
 
-        var created = PortainerOrchestrator.Create(resolved, resolved.OpenCti, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa,
+            resolved.OpenCti.Network, DockerTestManager.WorkloadsOf(resolved.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null,
+            TimeProvider.System);
 
-        await Assert.That(created.Error!.Message).Contains("opencti.daemon.portainer.api_key is not set");
-        await Assert.That(created.Error.Message).Contains("opencti.daemon.portainer.env_id is not set");
-        await Assert.That(created.Error.Message).Contains("opencti.daemon.portainer.api_version must look like v1.41, got \"latest\"");
+        await Assert.That(created.Failure!.Message).Contains("opencti.daemon.portainer.api_key is not set");
+        await Assert.That(created.Failure.Message).Contains("opencti.daemon.portainer.env_id is not set");
+        await Assert.That(created.Failure.Message).Contains("opencti.daemon.portainer.api_version must look like v1.41, got \"latest\"");
         settings.OpenCti.Daemon.Portainer = null;
-        var missing = PortainerOrchestrator.Create(TestSettings.Resolve(settings), TestSettings.Resolve(settings).OpenCti, new TestOutboundHandlerFactory(),
-            preflight, Logger.Null, TimeProvider.System);
-        await Assert.That(missing.Error!.Message).Contains("opencti.daemon.portainer is missing");
+        var withoutBlock = TestSettings.Resolve(settings);
+        var missing = PortainerOrchestrator.Create(withoutBlock.Manager.Id, withoutBlock.OpenCti.Daemon.Portainer, withoutBlock.OpenCti.PortainerCa,
+            withoutBlock.OpenCti.Network, DockerTestManager.WorkloadsOf(withoutBlock.Manager.Id), new TestOutboundHandlerFactory(), preflight,
+            Logger.Null, TimeProvider.System);
+        await Assert.That(missing.Failure!.Message).Contains("opencti.daemon.portainer is missing");
     }
 
     [Test]

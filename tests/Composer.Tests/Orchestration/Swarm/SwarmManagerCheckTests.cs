@@ -1,11 +1,12 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Composer.Configuration;
-using Composer.Configuration.Resolved;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Orchestration.Swarm;
+using Composer.Resolution;
 using Composer.Tests.Infrastructure;
+using Composer.Tests.Orchestration.Docker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -66,7 +67,7 @@ public class SwarmManagerCheckTests
         settings.OpenCti.Daemon.Swarm = swarm;
         settings.OpenCti.Daemon.Docker = new DockerSettings { Host = dockerHost };
         var resolved = TestSettings.Resolve(settings);
-        return (resolved, ImagePreflight.Create(resolved, new TestOutboundHandlerFactory()));
+        return (resolved, ImagePreflight.Create(resolved.Registry, resolved.Images, new TestOutboundHandlerFactory()));
     }
 
     [Test]
@@ -77,15 +78,16 @@ public class SwarmManagerCheckTests
         var (app, host) = await EngineAsync(state, manager);
         await using var _ = app;
         var (settings, preflight) = Resolve(host, new SwarmSettings());
-        var created = SwarmOrchestrator.Create(settings, settings.OpenCti, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
-        await using var orchestrator = created.Value;
+        var created = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(settings.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+        await using var orchestrator = created.Value!;
 
         var list = await orchestrator.ListAsync(CancellationToken.None);
         var check = await orchestrator.CheckAsync(CancellationToken.None);
 
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains(expected);
-        await Assert.That(list.Error.Message).Contains("127.0.0.1");
+        await Assert.That(list.Failure!.Message).Contains(expected);
+        await Assert.That(list.Failure.Message).Contains("127.0.0.1");
         await Assert.That(check!.Message).Contains(expected);
         await Assert.That(orchestrator.Kind).IsEqualTo("swarm");
     }
@@ -94,12 +96,14 @@ public class SwarmManagerCheckTests
     public async Task The_factory_refuses_a_missing_swarm_block_and_an_extra_host_swarm_cannot_write()
     {
         var (settings, preflight) = Resolve("tcp://127.0.0.1:2375", null);
-        var missing = SwarmOrchestrator.Create(settings, settings.OpenCti, new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
-        await Assert.That(missing.Error!.Message).Contains("opencti.daemon.swarm is missing");
+        var missing = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(settings.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
+        await Assert.That(missing.Failure!.Message).Contains("opencti.daemon.swarm is missing");
 
         var (bad, badPreflight) = Resolve("tcp://127.0.0.1:2375", new SwarmSettings { ExtraHosts = ["opencti.internal:host-gateway"] });
-        var refused = SwarmOrchestrator.Create(bad, bad.OpenCti, new TestOutboundHandlerFactory(), badPreflight, Logger.Null, TimeProvider.System);
-        await Assert.That(refused.Error!.Message).Contains("opencti.daemon.swarm.extra_hosts: \"opencti.internal:host-gateway\"");
+        var refused = SwarmOrchestrator.Create(bad.Manager.Id, bad.OpenCti.Daemon.Swarm, bad.Docker, bad.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(bad.Manager.Id), new TestOutboundHandlerFactory(), badPreflight, Logger.Null, TimeProvider.System);
+        await Assert.That(refused.Failure!.Message).Contains("opencti.daemon.swarm.extra_hosts: \"opencti.internal:host-gateway\"");
     }
 
     [Test]

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Composer.Configuration;
-using Composer.Orchestration;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 using TUnit.Assertions.Enums;

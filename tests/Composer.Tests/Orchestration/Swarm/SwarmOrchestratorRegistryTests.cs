@@ -1,5 +1,5 @@
 using Composer.Configuration;
-using Composer.Orchestration;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Orchestration.Swarm;

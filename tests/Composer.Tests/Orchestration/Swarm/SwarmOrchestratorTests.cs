@@ -3,7 +3,7 @@ using System.Text.Json;
 using Composer.Configuration;
 using Composer.Orchestration;
 using Composer.Orchestration.Swarm;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Docker.DotNet.Models;
 
@@ -305,7 +305,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         var first = await manager.Orchestrator.LogsAsync(observed, null, CancellationToken.None);
 
         await Assert.That(first.IsSuccess).IsTrue();
-        await Assert.That(first.Value.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
+        await Assert.That(first.Value!.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
         await Assert.That(first.Value.Lines).Contains(TestConnectorImage.StderrLine);
         await Assert.That(first.Value.Lines.All(l => !l.Contains('\0') && !l.Contains('\u0001'))).IsTrue();
         await Assert.That(first.Value.LastTimestamp).IsNotNull();
@@ -316,7 +316,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         do
         {
             await Task.Delay(500);
-            next = (await manager.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, CancellationToken.None)).Value;
+            next = (await manager.Orchestrator.LogsAsync(observed, first.Value!.LastTimestamp, CancellationToken.None)).Value!;
         }
         while (next.Lines.Count == 0 && DateTime.UtcNow < deadline);
         await Assert.That(next.Lines.Count).IsGreaterThan(0);
@@ -335,7 +335,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         do
         {
             await Task.Delay(500);
-            health = (await manager.Orchestrator.HealthAsync(await manager.ObservedAsync(workload.Name), CancellationToken.None)).Value;
+            health = (await manager.Orchestrator.HealthAsync(await manager.ObservedAsync(workload.Name), CancellationToken.None)).Value!;
         }
         while (health.RestartCount < 2 && DateTime.UtcNow < deadline);
 
@@ -345,7 +345,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         var ok = steady.Workload("steady");
         await steady.DeployAsync(ok);
         var running = await steady.WaitForStateAsync(ok.Name, WorkloadState.Running);
-        var steadyHealth = (await steady.Orchestrator.HealthAsync(running, CancellationToken.None)).Value;
+        var steadyHealth = (await steady.Orchestrator.HealthAsync(running, CancellationToken.None)).Value!;
         await Assert.That(steadyHealth.RestartCount).IsEqualTo(0);
         await Assert.That(steadyHealth.StartedAt).IsNotNull();
         await Assert.That((DateTimeOffset.UtcNow - steadyHealth.StartedAt!.Value).Duration()).IsLessThan(TimeSpan.FromMinutes(2));
@@ -396,8 +396,8 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         var list = await manager.Orchestrator.ListAsync(CancellationToken.None);
 
         await Assert.That(list.IsSuccess).IsFalse();
-        await Assert.That(list.Error!.Message).Contains($"cannot list the swarm services of manager {manager.ManagerId}");
-        await Assert.That(list.Error.Message).Contains(socket);
+        await Assert.That(list.Failure!.Message).Contains($"cannot list the swarm services of manager {manager.ManagerId}");
+        await Assert.That(list.Failure.Message).Contains(socket);
         await Assert.That((await manager.Orchestrator.CheckAsync(CancellationToken.None))!.Message).Contains("does not exist");
     }
 

@@ -1,11 +1,10 @@
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Composer.Images;
-using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Swarm;
-using Composer.Platform;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 using Docker.DotNet.Models;
@@ -44,10 +43,14 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         var handlers = new TestOutboundHandlerFactory();
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Registry = registry;
-        var preflight = ImagePreflight.Create(TestSettings.Resolve(settings), handlers);
+        var resolved = TestSettings.Resolve(settings);
+        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
         var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? swarm.Docker.DockerHost, "test", out var problem) ?? throw new InvalidOperationException(problem);
         var orchestrator = new SwarmOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
-            new SwarmOrchestratorOptions(managerId, options ?? new SwarmSettings(), preflight, Logger.Null, TimeProvider.System));
+            new SwarmOrchestratorOptions(managerId, options ?? new SwarmSettings(), preflight, Logger.Null, TimeProvider.System)
+            {
+                Workloads = DockerTestManager.WorkloadsOf(managerId),
+            });
         return new SwarmTestManager(swarm, managerId, orchestrator, handlers);
     }
 
@@ -59,7 +62,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()
     {
         var list = await Orchestrator.ListAsync(CancellationToken.None);
-        if (!list.IsSuccess) throw new InvalidOperationException(list.Error!.Message);
+        if (!list.IsSuccess) throw new InvalidOperationException(list.Failure!.Message);
         return list.Value;
     }
 
@@ -74,7 +77,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         if (error is not null) throw new InvalidOperationException($"deploy of {workload.Name} failed: {error}");
     }
 
-    public static void Succeeded(OrchestratorError? error, string what)
+    public static void Succeeded(Failure? error, string what)
     {
         if (error is not null) throw new InvalidOperationException($"{what} failed: {error}");
     }
@@ -104,7 +107,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"'{text}' did not appear in the logs of {serviceName} in time; logs: " +
-                    (logs.IsSuccess ? string.Join("\n", logs.Value.Lines) : logs.Error!.Message));
+                    (logs.IsSuccess ? string.Join("\n", logs.Value.Lines) : logs.Failure!.Message));
             }
             await Task.Delay(250);
         }

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Composer.Hosting;
+namespace Composer.Diagnostics;
 
 public enum LogLevel { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4 }
 
@@ -301,52 +301,6 @@ public sealed class Logger : IDisposable
             case "pretty": format = LogFormat.Pretty; return true;
             default: format = LogFormat.Json; return false;
         }
-    }
-
-    /// <summary>
-    /// The problems of a manager.logger section, as (key, what was expected) pairs: the configuration loader
-    /// reports them with their source. Empty when the section is valid.
-    /// </summary>
-    public static IReadOnlyList<(string Key, string Message)> Validate(Configuration.LoggerSettings settings)
-    {
-        var problems = new List<(string Key, string Message)>();
-        if (!TryParseLevel(settings.Level, out _))
-        {
-            problems.Add(("manager.logger.level", $"'{settings.Level}' is not a log level; expected trace, debug, info, warn or error"));
-        }
-        if (!TryParseFormat(settings.Format, out _))
-        {
-            problems.Add(("manager.logger.format", $"'{settings.Format}' is not a log format; expected json or pretty"));
-        }
-        return problems;
-    }
-
-    /// <summary>
-    /// The log file directory manager.logger.directory names: null (no file) for absent, empty or "false";
-    /// "logs" under the working directory for "true"; otherwise the path itself.
-    /// </summary>
-    public static string? ResolveDirectory(string? directory) => directory?.Trim() switch
-    {
-        null or "" => null,
-        var d when d.Equals("false", StringComparison.OrdinalIgnoreCase) => null,
-        var d when d.Equals("true", StringComparison.OrdinalIgnoreCase) => "logs",
-        var d => d,
-    };
-
-    /// <summary>
-    /// Builds the process logger from manager.logger. Invalid values (see <see cref="Validate"/>, which the
-    /// configuration loader reports as errors) fall back to info / json with a warning on diagnostics.
-    /// </summary>
-    public static Logger FromSettings(Configuration.LoggerSettings settings, TextWriter stdout, TextWriter? diagnostics = null, TimeProvider? clock = null)
-    {
-        diagnostics ??= Console.Error;
-        foreach (var (key, message) in Validate(settings))
-        {
-            diagnostics.WriteLine($"composer: {key}: {message}; using the default");
-        }
-        TryParseLevel(settings.Level, out var level);
-        TryParseFormat(settings.Format, out var format);
-        return new Logger(level, format, settings.Console ? stdout : null, ResolveDirectory(settings.Directory), clock, diagnostics);
     }
 
     public void Dispose()

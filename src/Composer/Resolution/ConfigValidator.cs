@@ -1,11 +1,18 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Composer.Configuration;
+using Composer.Diagnostics;
+using Composer.Network;
+using Composer.Orchestration.Docker;
+using Composer.Orchestration.Kubernetes;
+using Composer.Orchestration.Portainer;
+using Composer.Orchestration.Swarm;
 
-namespace Composer.Configuration;
+namespace Composer.Resolution;
 
 /// <summary>
-/// Cross-field and semantic rules that need no file, run after binding (the resolve step, Resolved/SettingsResolver,
+/// Cross-field and semantic rules that need no file, run after binding (the rest of the resolve step, SettingsResolver,
 /// checks what needs files: the manager key, CA bundles; and owns the registry rules through RegistryConfiguration). Every problem is collected with its key and the source of
 /// the offending value; nothing is printed that could be a secret.
 /// </summary>
@@ -71,20 +78,20 @@ public static class ConfigValidator
                 v.Error($"{p}.daemon.kubernetes.image_pull_policy", $"expected Always, IfNotPresent or Never, got \"{k.ImagePullPolicy}\"");
             }
             var kp = $"{p}.daemon.kubernetes";
-            if (v.JsonObject($"{kp}.base_deployment", k.BaseDeployment)) v.Problems($"{kp}.base_deployment", Orchestration.Kubernetes.DeploymentBase.Problems(k.BaseDeployment!));
+            if (v.JsonObject($"{kp}.base_deployment", k.BaseDeployment)) v.Problems($"{kp}.base_deployment", DeploymentBase.Problems(k.BaseDeployment!));
             if (v.JsonObject($"{kp}.base_deployment_json", k.BaseDeploymentJson))
             {
                 if (k.BaseDeployment is not null) v.Warning($"{kp}.base_deployment_json", $"ignored: {kp}.base_deployment is set and is used instead");
-                else v.Problems($"{kp}.base_deployment_json", Orchestration.Kubernetes.DeploymentBase.Problems(k.BaseDeploymentJson!));
+                else v.Problems($"{kp}.base_deployment_json", DeploymentBase.Problems(k.BaseDeploymentJson!));
             }
-            if (v.JsonObject($"{kp}.image_resources", k.ImageResources)) v.Problems($"{kp}.image_resources", Orchestration.Kubernetes.DeploymentBase.ResourceProblems(k.ImageResources!));
-            if (k.Namespace is { } ns && Orchestration.Kubernetes.KubernetesNames.LabelProblem(ns.Trim()) is { } nsProblem)
+            if (v.JsonObject($"{kp}.image_resources", k.ImageResources)) v.Problems($"{kp}.image_resources", DeploymentBase.ResourceProblems(k.ImageResources!));
+            if (k.Namespace is { } ns && KubernetesNames.LabelProblem(ns.Trim()) is { } nsProblem)
             {
                 v.Error($"{kp}.namespace", $"\"{ns}\" is not a namespace name: {nsProblem}");
             }
             if (k.ImagePullSecrets is { } pullSecrets)
             {
-                foreach (var name in pullSecrets.Where(n => !Orchestration.Kubernetes.KubernetesNames.IsSubdomain(n)))
+                foreach (var name in pullSecrets.Where(n => !KubernetesNames.IsSubdomain(n)))
                 {
                     v.Error($"{kp}.image_pull_secrets", $"\"{name}\" is not a secret name (lowercase letters, digits, '-' and '.', at most 253 characters)");
                 }
@@ -95,7 +102,7 @@ public static class ConfigValidator
         {
             v.HttpUrl($"{p}.daemon.portainer.api", pt.Api);
             if (pt.EnvType != "docker") v.Error($"{p}.daemon.portainer.env_type", $"expected docker (the only supported Portainer environment type), got \"{pt.EnvType}\"");
-            if (Orchestration.Portainer.PortainerOrchestrator.ParseApiVersion(pt.ApiVersion) is null)
+            if (PortainerOrchestrator.ParseApiVersion(pt.ApiVersion) is null)
             {
                 v.Error($"{p}.daemon.portainer.api_version", $"expected a Docker Engine API version such as v1.41, got \"{pt.ApiVersion}\"");
             }
@@ -104,14 +111,14 @@ public static class ConfigValidator
         if (d.Docker is { } dk)
         {
             v.Ulimits($"{p}.daemon.docker.ulimits", dk.Ulimits);
-            if (Composer.Orchestration.Docker.DockerEndpoint.Validate(dk.Host) is { } hostProblem) v.Error($"{p}.daemon.docker.host", hostProblem);
+            if (DockerEndpoint.Validate(dk.Host) is { } hostProblem) v.Error($"{p}.daemon.docker.host", hostProblem);
             if (dk.ShmSize is < 0) v.Error($"{p}.daemon.docker.shm_size", $"expected a size in bytes >= 0, got {dk.ShmSize}");
         }
 
         if (d.Swarm is { } sw)
         {
             v.Ulimits($"{p}.daemon.swarm.ulimits", sw.Ulimits);
-            foreach (var host in sw.ExtraHosts?.Where(h => Orchestration.Swarm.SwarmServiceSpec.HostsEntry(h) is null) ?? [])
+            foreach (var host in sw.ExtraHosts?.Where(h => SwarmServiceSpec.HostsEntry(h) is null) ?? [])
             {
                 v.Error($"{p}.daemon.swarm.extra_hosts", $"expected host:ip (or \"ip host\"), got \"{host}\"");
             }
@@ -147,7 +154,7 @@ public static class ConfigValidator
             if (value is null) return;
             if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
             {
-                Error(path, $"expected an absolute http:// or https:// URL, got \"{Network.SecretRedaction.RedactUrl(value)}\"");
+                Error(path, $"expected an absolute http:// or https:// URL, got \"{SecretRedaction.RedactUrl(value)}\"");
             }
         }
 
@@ -156,9 +163,9 @@ public static class ConfigValidator
         public void ProxyUrl(string path, string? value)
         {
             if (string.IsNullOrWhiteSpace(value)) return;
-            if (!Network.ProxyEndpoint.TryParse(value, out _, out var problem))
+            if (!ProxyEndpoint.TryParse(value, out _, out var problem))
             {
-                Error(path, $"{problem}, got \"{Network.SecretRedaction.RedactUrl(value)}\"");
+                Error(path, $"{problem}, got \"{SecretRedaction.RedactUrl(value)}\"");
             }
         }
 

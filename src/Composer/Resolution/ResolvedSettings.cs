@@ -1,9 +1,10 @@
+using Composer.Configuration;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 
-namespace Composer.Configuration.Resolved;
+namespace Composer.Resolution;
 
 /// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
 public sealed record ManagerOptions(
@@ -95,6 +96,9 @@ public sealed class ResolvedSettings
 
     /// <summary>What every connector workload shares: manager id, platform URLs, network environments.</summary>
     public required WorkloadContext Workloads { get; init; }
+
+    /// <summary>Both platforms' network policies and KUBERNETES_SERVICE_HOST, for the outbound handler factory.</summary>
+    public NetworkPolicies Network => new(OpenCti.Network, OpenAev.Network, KubernetesServiceHost);
 
     public ResolvedPlatform Platform(PlatformKind kind) => kind == PlatformKind.OpenCti ? OpenCti : OpenAev;
 

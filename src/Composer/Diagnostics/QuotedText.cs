@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Composer.Hosting;
+namespace Composer.Diagnostics;
 
 /// <summary>How <see cref="QuotedText.Quote"/> writes characters beyond quote, backslash, \n, \r and \t.</summary>
 public enum QuoteStyle : byte

@@ -1,4 +1,4 @@
-namespace Composer.Hosting;
+namespace Composer.Diagnostics;
 
 /// <summary>
 /// The one backoff rule of every loop that waits after a failure (platform connection, reconcile cycles, a connector's

@@ -1,9 +1,9 @@
 using Composer.Configuration;
-using Composer.Network;
+using Composer.Hosting;
 using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 
-namespace Composer.Tests.Reconciliation;
+namespace Composer.Tests.Hosting;
 
 public class ReconcileOptionsTests
 {
@@ -19,15 +19,15 @@ public class ReconcileOptionsTests
         settings.OpenAev.LogsSchedule = 40;
         settings.OpenAev.Enable = true;
 
-        var openCti = ReconcileOptions.For(TestSettings.Resolve(settings), PlatformKind.OpenCti);
-        await Assert.That(openCti).IsEqualTo(new ReconcileOptions(PlatformKind.OpenCti, "m1", true, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(15), 8, true));
+        var openCti = ManagerRuntime.ReconcileOptionsFor(TestSettings.Resolve(settings), PlatformKind.OpenCti);
+        await Assert.That(openCti).IsEqualTo(new ReconcileOptions(PlatformKind.OpenCti, "m1", true, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(15), 8));
         await Assert.That(openCti.HealthInterval).IsEqualTo(TimeSpan.FromSeconds(30));
         await Assert.That(openCti.MaxBackoff).IsEqualTo(TimeSpan.FromMinutes(5));
 
-        var openAev = ReconcileOptions.For(TestSettings.Resolve(settings), PlatformKind.OpenAev);
+        var openAev = ManagerRuntime.ReconcileOptionsFor(TestSettings.Resolve(settings), PlatformKind.OpenAev);
         await Assert.That(openAev.LogsSchedule).IsEqualTo(TimeSpan.FromSeconds(40));
         await Assert.That(openAev.OtherPlatformsEnabled).IsTrue(); // OpenCTI is enabled by default
         settings.OpenCti.Enable = false;
-        await Assert.That(ReconcileOptions.For(TestSettings.Resolve(settings), PlatformKind.OpenAev).OtherPlatformsEnabled).IsFalse();
+        await Assert.That(ManagerRuntime.ReconcileOptionsFor(TestSettings.Resolve(settings), PlatformKind.OpenAev).OtherPlatformsEnabled).IsFalse();
     }
 }

@@ -1,7 +1,7 @@
-using Composer.Hosting;
+using Composer.Diagnostics;
 using Microsoft.Extensions.Logging;
 
-namespace Composer.Tests.Hosting;
+namespace Composer.Tests.Diagnostics;
 
 public class ComposerLoggerProviderTests
 {
@@ -9,7 +9,7 @@ public class ComposerLoggerProviderTests
     public async Task Library_messages_reach_the_configured_logger_with_their_category_and_level()
     {
         var output = new StringWriter();
-        using var logger = new Composer.Hosting.Logger(Composer.Hosting.LogLevel.Info, LogFormat.Json, output, diagnostics: TextWriter.Null);
+        using var logger = new Composer.Diagnostics.Logger(Composer.Diagnostics.LogLevel.Info, LogFormat.Json, output, diagnostics: TextWriter.Null);
         var library = new ComposerLoggerProvider(logger).CreateLogger("Docker.DotNet");
 
         library.LogDebug("dropped below the configured level");

@@ -1,4 +1,4 @@
-namespace Composer.Network;
+namespace Composer.Diagnostics;
 
 /// <summary>Hides credentials before a value reaches a log line, an error message or a printout.</summary>
 public static class SecretRedaction

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using MelLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
-namespace Composer.Hosting;
+namespace Composer.Diagnostics;
 
 /// <summary>
 /// Microsoft.Extensions.Logging over Composer's <see cref="Logger"/>, for libraries that take an ILogger

@@ -1,6 +1,7 @@
-using Composer.Network;
+using Composer.Configuration;
+using Composer.Diagnostics;
 
-namespace Composer.Platform;
+namespace Composer.Reconciliation;
 
 /// <summary>What the platform asks for a connector (manager_requested_status / connector_instance_requested_status).</summary>
 public enum RequestedStatus
@@ -27,7 +28,7 @@ public sealed record ContractEntry(string Key, string Value, bool Sensitive)
 /// </summary>
 /// <param name="Id">The platform's connector (instance) id: the opencti-connector-id label.</param>
 /// <param name="Platform">Which platform listed it: the opencti-platform label.</param>
-/// <param name="Name">The connector name; the workload name is derived from it (ConnectorWorkload.ContainerName).</param>
+/// <param name="Name">The connector name; the workload name is derived from it (<see cref="WorkloadNames.ContainerName"/>).</param>
 /// <param name="Image">The image as the platform gives it (before registry prefix resolution).</param>
 /// <param name="ContractHash">manager_contract_hash: OPENCTI_CONFIG_HASH of the workload; a change means refresh.</param>
 /// <param name="RequestedStatus">What the platform asks.</param>
@@ -58,7 +59,7 @@ public sealed record DesiredConnector(
 public sealed record SkippedConnector(string? Id, string? Name, string Reason);
 
 /// <summary>
-/// One successful connector listing. A listing that failed is a <see cref="PlatformError"/>, never an empty listing.
+/// One successful connector listing. A listing that failed is a <see cref="Failure"/>, never an empty listing.
 /// </summary>
 public sealed record ConnectorListing(IReadOnlyList<DesiredConnector> Connectors, IReadOnlyList<SkippedConnector> Skipped)
 {
@@ -83,61 +84,3 @@ public sealed record ConnectorListing(IReadOnlyList<DesiredConnector> Connectors
 /// <param name="StartedAt">When the current run of the workload started.</param>
 /// <param name="IsInRebootLoop">More than 3 restarts and started less than 5 minutes ago.</param>
 public sealed record ConnectorHealth(int RestartCount, DateTimeOffset StartedAt, bool IsInRebootLoop);
-
-public enum PlatformErrorKind
-{
-    /// <summary>Connection refused, DNS, TLS, proxy: no HTTP answer.</summary>
-    Unreachable,
-
-    /// <summary>No complete answer within connect_timeout / request_timeout.</summary>
-    Timeout,
-
-    /// <summary>An HTTP error status (4xx/5xx) without a usable body.</summary>
-    HttpStatus,
-
-    /// <summary>The GraphQL response carried errors (even when data was also present).</summary>
-    GraphQl,
-
-    /// <summary>The body is not the JSON the operation expects.</summary>
-    Malformed,
-
-    /// <summary>The operation's result was null.</summary>
-    NullResult,
-
-    /// <summary>The platform refused the manager (for example "only one connector manager is supported"); retrying soon will not help.</summary>
-    Refused,
-}
-
-/// <summary>
-/// A failed platform operation, as a value. <see cref="Message"/> is safe to log and print: it never holds the
-/// token, a decrypted value or proxy credentials.
-/// </summary>
-public sealed record PlatformError(PlatformErrorKind Kind, string Operation, string Message, int? HttpStatus = null)
-{
-    public override string ToString() => $"{Operation}: {Message}";
-}
-
-/// <summary>The value of a successful platform operation, or its error.</summary>
-public sealed class PlatformResult<T>
-{
-    private readonly T? _value;
-
-    private PlatformResult(T? value, PlatformError? error)
-    {
-        _value = value;
-        Error = error;
-    }
-
-    public PlatformError? Error { get; }
-
-    public bool IsSuccess => Error is null;
-
-    /// <summary>The value; throws when the operation failed (check <see cref="IsSuccess"/> first).</summary>
-    public T Value => IsSuccess ? _value! : throw new InvalidOperationException($"the platform operation failed: {Error}");
-
-    public static PlatformResult<T> Success(T value) => new(value, null);
-
-    public static PlatformResult<T> Failure(PlatformError error) => new(default, error);
-
-    public static implicit operator PlatformResult<T>(PlatformError error) => Failure(error);
-}

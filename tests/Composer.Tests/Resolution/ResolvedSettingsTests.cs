@@ -1,9 +1,8 @@
-using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using static Composer.Tests.Configuration.ConfigTestSupport;
 
-namespace Composer.Tests.Configuration;
+namespace Composer.Tests.Resolution;
 
 /// <summary>The resolve step: one immutable result of a load, with the rules that need files or outside inputs.</summary>
 public class ResolvedSettingsTests
@@ -81,7 +80,7 @@ public class ResolvedSettingsTests
     {
         var ok = Load(NewConfigDir(), BaseEnvironment(("MANAGER__HEALTH__ENABLE", "true"), ("MANAGER__HEALTH__LISTEN", "0.0.0.0:9090")));
         await Assert.That(ok.Errors).IsEmpty();
-        await Assert.That(ok.Resolved!.Health).IsEqualTo(new Composer.Configuration.Resolved.HealthListenerOptions(true, "0.0.0.0", 9090));
+        await Assert.That(ok.Resolved!.Health).IsEqualTo(new Composer.Resolution.HealthListenerOptions(true, "0.0.0.0", 9090));
 
         var bad = Load(NewConfigDir(), BaseEnvironment(("MANAGER__HEALTH__ENABLE", "true"), ("MANAGER__HEALTH__LISTEN", "example.com:99999")));
         var error = bad.Errors.Single();

@@ -1,6 +1,6 @@
-using Composer.Network;
+using Composer.Diagnostics;
 
-namespace Composer.Tests.Network;
+namespace Composer.Tests.Diagnostics;
 
 public class SecretRedactionTests
 {

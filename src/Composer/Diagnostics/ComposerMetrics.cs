@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Composer.Hosting;
+namespace Composer.Diagnostics;
 
 /// <summary>
 /// The instruments behind /metrics (System.Diagnostics.Metrics; the health listener renders them in Prometheus text

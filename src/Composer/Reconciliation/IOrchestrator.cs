@@ -1,4 +1,6 @@
-namespace Composer.Orchestration;
+using Composer.Diagnostics;
+
+namespace Composer.Reconciliation;
 
 /// <summary>The state of a workload as the orchestrator reports it, reduced to what reconciliation needs.</summary>
 public enum WorkloadState
@@ -46,41 +48,10 @@ public sealed record WorkloadHealth(int RestartCount, DateTimeOffset? StartedAt)
 public sealed record LogBatch(IReadOnlyList<string> Lines, DateTimeOffset? LastTimestamp);
 
 /// <summary>
-/// Why an orchestrator operation failed, as a value: one line a user can act on ("pull failed: 401 unauthorized at
-/// registry.example.com"). Never holds credentials.
-/// </summary>
-public sealed record OrchestratorError(string Message)
-{
-    public override string ToString() => Message;
-}
-
-/// <summary>The value of a successful orchestrator call, or its error. A failed listing is an error, never an empty list.</summary>
-public sealed class OrchestratorResult<T>
-{
-    private readonly T? _value;
-
-    private OrchestratorResult(T? value, OrchestratorError? error)
-    {
-        _value = value;
-        Error = error;
-    }
-
-    public OrchestratorError? Error { get; }
-
-    public bool IsSuccess => Error is null;
-
-    public T Value => IsSuccess ? _value! : throw new InvalidOperationException($"the orchestrator call failed: {Error}");
-
-    public static OrchestratorResult<T> Success(T value) => new(value, null);
-
-    public static OrchestratorResult<T> Failure(string message) => new(default, new OrchestratorError(message));
-
-    public static implicit operator OrchestratorResult<T>(OrchestratorError error) => new(default, error);
-}
-
-/// <summary>
 /// Docker, Swarm, Kubernetes or Portainer, behind one interface. Mutating calls return null on success and the
-/// error otherwise; nothing throws for what the orchestrator or the network does (only cancellation throws).
+/// failure otherwise; nothing throws for what the orchestrator or the network does (only cancellation throws). The
+/// orchestrator builds a connector's workload (name, labels, environment, CA bundle) itself, from the manager's
+/// workload context it was given.
 /// Every call is idempotent enough to be repeated after a crash: a deploy that finds its own half-created workload
 /// completes or replaces it, never duplicates it.
 /// </summary>
@@ -90,34 +61,37 @@ public interface IOrchestrator : IAsyncDisposable
     string Kind { get; }
 
     /// <summary>Whether the orchestrator answers (for /readyz and `composer check`): null when it does, else why not.</summary>
-    Task<OrchestratorError?> CheckAsync(CancellationToken cancellationToken);
+    Task<Failure?> CheckAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Every workload labelled opencti-manager=&lt;manager id&gt;, of every platform, in one list call (plus what the
     /// orchestrator needs to tell state and config hash without one call per workload).
     /// </summary>
-    Task<OrchestratorResult<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken);
-
-    /// <summary>Resolves, pre-flights and pulls the image, creates the workload with its CA bundle, and starts it when <see cref="ConnectorWorkload.Start"/>.</summary>
-    Task<OrchestratorError?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken);
+    Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Replaces <paramref name="current"/> with <paramref name="workload"/> (changed config hash). The new image is pulled
-    /// first: when the pull fails, the current workload is left running untouched.
+    /// Creates <paramref name="connector"/>'s workload: resolves, pre-flights and pulls the image, creates the workload with
+    /// its CA bundle, and starts it when the platform asks for it (<see cref="RequestedStatus.Starting"/>).
     /// </summary>
-    Task<OrchestratorError?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+    Task<Failure?> DeployAsync(DesiredConnector connector, CancellationToken cancellationToken);
 
-    /// <summary>Starts the workload (making sure its CA bundle is in place first).</summary>
-    Task<OrchestratorError?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken);
+    /// <summary>
+    /// Replaces <paramref name="current"/> with <paramref name="connector"/>'s workload (changed config hash). The new image
+    /// is pulled first: when the pull fails, the current workload is left running untouched.
+    /// </summary>
+    Task<Failure?> RefreshAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken);
 
-    Task<OrchestratorError?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken);
+    /// <summary>Starts the workload (making sure <paramref name="connector"/>'s CA bundle is in place first).</summary>
+    Task<Failure?> StartAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken);
+
+    Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken);
 
     /// <summary>Removes the workload and everything Composer created for it (CA configs or secrets).</summary>
-    Task<OrchestratorError?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken);
+    Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken);
 
     /// <summary>Log lines (stdout and stderr, one entry per line) written after <paramref name="since"/>; null: the last 100.</summary>
-    Task<OrchestratorResult<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken);
+    Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken);
 
     /// <summary>Restart count and start time of the current run.</summary>
-    Task<OrchestratorResult<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken);
+    Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken);
 }

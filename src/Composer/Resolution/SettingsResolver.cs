@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Net;
+using Composer.Configuration;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Platform;
 
-namespace Composer.Configuration.Resolved;
+namespace Composer.Resolution;
 
 /// <summary>
 /// The resolve step: turns bound, validated settings into <see cref="ResolvedSettings"/>. This is where files named

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Composer.Configuration;
-using Composer.Hosting;
+using Composer.Diagnostics;
+using Composer.Resolution;
 
-namespace Composer.Tests.Hosting;
+namespace Composer.Tests.Diagnostics;
 
 /// <summary>A clock the test moves by hand.</summary>
 internal sealed class SteppedClock(DateTimeOffset now) : TimeProvider
@@ -153,13 +154,13 @@ public class LoggerTests
         foreach (var directory in new string?[] { null, "", "  ", "false", "FALSE" })
         {
             var stdout = new StringWriter();
-            using var logger = Logger.FromSettings(new LoggerSettings { Directory = directory }, stdout, new StringWriter());
+            using var logger = LoggerSetup.FromSettings(new LoggerSettings { Directory = directory }, stdout, new StringWriter());
             logger.Info("hello");
             await Assert.That(logger.FileDirectory).IsNull();
             await Assert.That(stdout.ToString()).Contains("hello");
         }
-        await Assert.That(Logger.ResolveDirectory("true")).IsEqualTo("logs");
-        await Assert.That(Logger.ResolveDirectory(" /var/log/composer ")).IsEqualTo("/var/log/composer");
+        await Assert.That(LoggerSetup.ResolveDirectory("true")).IsEqualTo("logs");
+        await Assert.That(LoggerSetup.ResolveDirectory(" /var/log/composer ")).IsEqualTo("/var/log/composer");
     }
 
     [Test]
@@ -168,7 +169,7 @@ public class LoggerTests
         var dir = Path.Combine(TempDirectory(), "nested", "logs");
         var stdout = new StringWriter();
         var clock = new SteppedClock(T0);
-        using (var logger = Logger.FromSettings(new LoggerSettings { Format = "pretty", Directory = dir, Level = "debug" }, stdout, new StringWriter(), clock))
+        using (var logger = LoggerSetup.FromSettings(new LoggerSettings { Format = "pretty", Directory = dir, Level = "debug" }, stdout, new StringWriter(), clock))
         {
             logger.Debug("to both", ("n", 1));
             await Assert.That(logger.FileDirectory).IsEqualTo(dir);
@@ -186,7 +187,7 @@ public class LoggerTests
     {
         var dir = TempDirectory();
         var stdout = new StringWriter();
-        using (var logger = Logger.FromSettings(new LoggerSettings { Console = false, Directory = dir }, stdout, new StringWriter(), new SteppedClock(T0)))
+        using (var logger = LoggerSetup.FromSettings(new LoggerSettings { Console = false, Directory = dir }, stdout, new StringWriter(), new SteppedClock(T0)))
         {
             logger.Info("file only");
         }
@@ -197,7 +198,7 @@ public class LoggerTests
     [Test]
     public async Task Neither_console_nor_directory_disables_every_level()
     {
-        using var logger = Logger.FromSettings(new LoggerSettings { Console = false }, new StringWriter(), new StringWriter());
+        using var logger = LoggerSetup.FromSettings(new LoggerSettings { Console = false }, new StringWriter(), new StringWriter());
         await Assert.That(logger.IsEnabled(LogLevel.Error)).IsFalse();
     }
 
@@ -319,17 +320,17 @@ public class LoggerTests
     public async Task Invalid_level_and_format_are_reported_with_their_key_and_fall_back_to_defaults()
     {
         var settings = new LoggerSettings { Level = "verbose", Format = "xml" };
-        var problems = Logger.Validate(settings);
+        var problems = LoggerSetup.Validate(settings);
         await Assert.That(problems.Select(p => p.Key).ToArray()).IsEquivalentTo(new[] { "manager.logger.level", "manager.logger.format" });
         await Assert.That(problems[0].Message).Contains("'verbose'");
         await Assert.That(problems[0].Message).Contains("trace, debug, info, warn or error");
         await Assert.That(problems[1].Message).Contains("json or pretty");
 
         var stderr = new StringWriter();
-        using var logger = Logger.FromSettings(settings, new StringWriter(), stderr);
+        using var logger = LoggerSetup.FromSettings(settings, new StringWriter(), stderr);
         await Assert.That(logger.MinimumLevel).IsEqualTo(LogLevel.Info);
         await Assert.That(logger.Format).IsEqualTo(LogFormat.Json);
         await Assert.That(Lines(stderr).Length).IsEqualTo(2);
-        await Assert.That(Logger.Validate(new LoggerSettings()).Count).IsEqualTo(0);
+        await Assert.That(LoggerSetup.Validate(new LoggerSettings()).Count).IsEqualTo(0);
     }
 }

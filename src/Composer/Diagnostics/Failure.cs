@@ -1,0 +1,77 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Composer.Diagnostics;
+
+/// <summary>What kind of failure a runtime operation met: the platform's kinds, and one for orchestrators.</summary>
+public enum FailureKind
+{
+    /// <summary>Connection refused, DNS, TLS, proxy: no HTTP answer.</summary>
+    Unreachable,
+
+    /// <summary>No complete answer within connect_timeout / request_timeout.</summary>
+    Timeout,
+
+    /// <summary>An HTTP error status (4xx/5xx) without a usable body.</summary>
+    HttpStatus,
+
+    /// <summary>The GraphQL response carried errors (even when data was also present).</summary>
+    GraphQl,
+
+    /// <summary>The body is not the JSON the operation expects.</summary>
+    Malformed,
+
+    /// <summary>The operation's result was null.</summary>
+    NullResult,
+
+    /// <summary>The platform refused the manager (for example "only one connector manager is supported"); retrying soon will not help.</summary>
+    Refused,
+
+    /// <summary>An orchestrator call failed (engine, API server or registry on its behalf): the message says what and why.</summary>
+    Orchestrator,
+}
+
+/// <summary>
+/// A failed runtime operation, as a value: one line a user can act on. <see cref="Message"/> is safe to log and print:
+/// it never holds a token, a decrypted value or credentials.
+/// </summary>
+/// <param name="Operation">The operation's name ("list connectors", "report status"), or null when the message already says
+/// what failed (an orchestrator's "cannot list the containers of manager m: ...").</param>
+/// <param name="HttpStatus">The HTTP status of the answer, when there was one.</param>
+public sealed record Failure(FailureKind Kind, string? Operation, string Message, int? HttpStatus = null)
+{
+    /// <summary>A failed orchestrator call.</summary>
+    public static Failure Orchestrator(string message) => new(FailureKind.Orchestrator, null, message);
+
+    public override string ToString() => Operation is null ? Message : $"{Operation}: {Message}";
+}
+
+/// <summary>
+/// The value of a successful runtime operation, or its <see cref="Failure"/>; a failed listing is a failure, never an
+/// empty list. Check <see cref="IsSuccess"/> first: the compiler then knows which of <see cref="Value"/> and
+/// <see cref="Failure"/> is set.
+/// </summary>
+public sealed class Result<T>
+{
+    private Result(T? value, Failure? failure)
+    {
+        Value = value;
+        Failure = failure;
+        IsSuccess = failure is null;
+    }
+
+    [MemberNotNullWhen(true, nameof(Value))]
+    [MemberNotNullWhen(false, nameof(Failure))]
+    public bool IsSuccess { get; }
+
+    /// <summary>The value when <see cref="IsSuccess"/>; default otherwise.</summary>
+    public T? Value { get; }
+
+    /// <summary>Why the operation failed, or null when it succeeded.</summary>
+    public Failure? Failure { get; }
+
+    public static Result<T> Success(T value) => new(value, null);
+
+    public static Result<T> Failed(Failure failure) => new(default, failure);
+
+    public static implicit operator Result<T>(Failure failure) => Failed(failure);
+}
