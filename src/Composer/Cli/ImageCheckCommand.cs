@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 
@@ -42,7 +43,7 @@ public static class ImageCheckCommand
         }
         if (!result.IsAvailable)
         {
-            await stderr.WriteLineAsync($"composer: {result.Message}");
+            await stderr.WriteLineAsync($"composer: {SecretScrubber.Shared.Scrub(result.Message)}");
             return ExitCodes.RuntimeFailure;
         }
         var resolved = result.Image!;

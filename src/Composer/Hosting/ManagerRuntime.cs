@@ -87,7 +87,10 @@ public sealed class ManagerRuntime : IAsyncDisposable
             other.Enabled,
             own.LogsSchedule,
             settings.Manager.ExecuteSchedule,
-            settings.Manager.MaxParallel);
+            settings.Manager.MaxParallel)
+        {
+            Logs = settings.Manager.Logs,
+        };
     }
 
     /// <summary>The platform's client on its own channel (`composer check` builds them one by one, to report each).</summary>

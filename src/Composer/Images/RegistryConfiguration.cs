@@ -72,7 +72,7 @@ public sealed class RegistryConfiguration
         if (settings.RetryDelay < 0) Error("retry_delay", $"expected a number >= 0, got {settings.RetryDelay}");
 
         var hasUser = !string.IsNullOrEmpty(settings.Username);
-        var hasPassword = !string.IsNullOrEmpty(settings.Password);
+        var hasPassword = settings.Password is { IsEmpty: false };
         if (hasUser && !hasPassword) Error("username", $"a username needs a password ({Key}.password)");
         if (hasPassword && !hasUser) Error("password", $"a password needs a username ({Key}.username)");
         if (errors.Count > startErrors) return null;
@@ -132,7 +132,7 @@ public sealed class RegistryConfiguration
     public string? DockerConfigJson()
     {
         if (Credentials is not { } c) return null;
-        var entry = new DockerConfigAuthEntry { Username = c.Username, Password = c.Password, Email = c.Email, Auth = c.BasicParameter() };
+        var entry = new DockerConfigAuthEntry { Username = c.Username, Password = c.Password.Reveal(), Email = c.Email, Auth = c.BasicParameter() };
         var auths = new Dictionary<string, DockerConfigAuthEntry>(StringComparer.Ordinal);
         if (ImagePrefix is null)
         {

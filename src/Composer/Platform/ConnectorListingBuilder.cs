@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Reconciliation;
 
 namespace Composer.Platform;
@@ -118,20 +119,20 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
             }
             if (e.Encrypted != true)
             {
-                configuration.Add(new ContractEntry(e.Key, e.Value ?? "", Sensitive: false));
+                configuration.Add(new ContractEntry(e.Key, e.Value ?? ""));
             }
             else if (string.IsNullOrEmpty(e.Value))
             {
                 // Nothing was encrypted (an optional secret left unset): there is no secret to lose.
-                configuration.Add(new ContractEntry(e.Key, "", Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key, new Secret("")));
             }
             else if (SecretDecryption.TryDecrypt(key, e.Value, out var value, out var failure))
             {
-                configuration.Add(new ContractEntry(e.Key, value, Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key, value));
             }
             else
             {
-                configuration.Add(new ContractEntry(e.Key, "", Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key, new Secret("")));
                 (undecryptable ??= []).Add($"cannot decrypt {e.Key}: {failure}");
             }
         }

@@ -59,7 +59,7 @@ public sealed class ManagerKey : IDisposable
         {
             key = FilePathKey;
             source = $"the key file \"{manager.CredentialsKeyFilepath}\"";
-            if (!string.IsNullOrWhiteSpace(manager.CredentialsKey))
+            if (!string.IsNullOrWhiteSpace(manager.CredentialsKey?.Reveal()))
             {
                 warnings.Add(new ManagerKeyProblem(key, "both manager.credentials_key and manager.credentials_key_filepath are set; using credentials_key_filepath"));
             }
@@ -73,11 +73,11 @@ public sealed class ManagerKey : IDisposable
                     $"cannot read the private key file \"{manager.CredentialsKeyFilepath}\": {FileErrors.Describe(ex, manager.CredentialsKeyFilepath)}"), warnings);
             }
         }
-        else if (!string.IsNullOrWhiteSpace(manager.CredentialsKey))
+        else if (!string.IsNullOrWhiteSpace(manager.CredentialsKey?.Reveal()))
         {
             key = InlineKey;
             source = "the key";
-            pem = manager.CredentialsKey;
+            pem = manager.CredentialsKey!.Reveal();
         }
         else
         {

@@ -21,6 +21,9 @@ public sealed record ReconcileOptions(
     /// <summary>Running connectors report health this often (and right after they start), as upstream does.</summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How much of a connector's log one upload carries (manager.logs).</summary>
+    public LogLimits Logs { get; init; } = LogLimits.Default;
+
     /// <summary>Backoff delays double from <see cref="ExecuteSchedule"/> up to this.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
 }

@@ -32,6 +32,9 @@ public static class ConfigValidator
         v.Positive("manager.execute_schedule", m.ExecuteSchedule);
         v.Positive("manager.ping_alive_schedule", m.PingAliveSchedule);
         v.Positive("manager.max_parallel", m.MaxParallel);
+        v.Between("manager.logs.max_lines", m.Logs.MaxLines, 1, 10_000);
+        v.Between("manager.logs.max_bytes", m.Logs.MaxBytes, 1024, 16 * 1024 * 1024);
+        v.Between("manager.logs.max_line_bytes", m.Logs.MaxLineBytes, 64, Math.Max(64, m.Logs.MaxBytes), "manager.logs.max_bytes");
         if (!LogLevels.Contains(m.Logger.Level.ToLowerInvariant()) && m.Logger.Level is not ("1" or "2" or "3" or "4" or "5"))
         {
             v.Error("manager.logger.level", $"expected one of trace, debug, info, warn, error, got \"{m.Logger.Level}\"");
@@ -142,6 +145,15 @@ public static class ConfigValidator
         public void Positive(string path, long value)
         {
             if (value <= 0) Error(path, $"expected a number greater than 0, got {value}");
+        }
+
+        /// <param name="maximumKey">The key the maximum comes from, when it is another setting.</param>
+        public void Between(string path, long value, long minimum, long maximum, string? maximumKey = null)
+        {
+            if (value < minimum || value > maximum)
+            {
+                Error(path, $"expected a number from {minimum} to {maximum}{(maximumKey is null ? "" : $" ({maximumKey})")}, got {value}");
+            }
         }
 
         public void NotNegative(string path, long value)

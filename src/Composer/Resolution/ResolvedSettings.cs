@@ -1,19 +1,25 @@
 using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
+using Composer.Reconciliation;
 
 namespace Composer.Resolution;
 
-/// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
+/// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism, the debug switches and the log limits.</summary>
 public sealed record ManagerOptions(
     string Id,
     string Name,
     TimeSpan ExecuteSchedule,
     TimeSpan PingAliveSchedule,
     int MaxParallel,
-    bool ShowEnvVars);
+    bool ShowEnvVars)
+{
+    /// <summary>manager.logs: how much of a connector's log one upload carries.</summary>
+    public LogLimits Logs { get; init; } = LogLimits.Default;
+}
 
 /// <summary>manager.health: whether the HTTP listener runs, and where.</summary>
 public sealed record HealthListenerOptions(bool Enabled, string Host, int Port);
@@ -34,8 +40,8 @@ public sealed class ResolvedPlatform
     /// <summary>The platform URL as configured (validated absolute http(s)); connectors receive it as OPENCTI_URL / OPENAEV_URL.</summary>
     public required string Url { get; init; }
 
-    /// <summary>The API token (secret: never log it).</summary>
-    public required string Token { get; init; }
+    /// <summary>The API token, revealed only into the Authorization header.</summary>
+    public required Secret Token { get; init; }
 
     /// <summary>docker, swarm, kubernetes or portainer (validated).</summary>
     public required string Selector { get; init; }

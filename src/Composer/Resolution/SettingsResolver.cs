@@ -6,6 +6,7 @@ using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Platform;
+using Composer.Reconciliation;
 
 namespace Composer.Resolution;
 
@@ -72,7 +73,10 @@ public static class SettingsResolver
             Settings = settings,
             Key = key,
             Manager = new ManagerOptions(m.Id, m.Name, TimeSpan.FromSeconds(Math.Max(1, m.ExecuteSchedule)),
-                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars),
+                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars)
+            {
+                Logs = new LogLimits(m.Logs.MaxLines, m.Logs.MaxBytes, m.Logs.MaxLineBytes),
+            },
             Logger = m.Logger,
             Health = ResolveHealth(m.Health, provenance, errors),
             Registry = registry,

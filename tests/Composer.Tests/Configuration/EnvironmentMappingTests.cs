@@ -131,7 +131,7 @@ public class EnvironmentMappingTests
         var env = new Dictionary<string, string> { ["MANAGER__CREDENTIALS_KEY_FILE"] = KeyFile };
         var r = Load(NewConfigDir(), env);
         await Assert.That(r.Errors).IsEmpty();
-        await Assert.That(r.Settings.Manager.CredentialsKey!).StartsWith("-----BEGIN PRIVATE KEY-----");
+        await Assert.That(r.Settings.Manager.CredentialsKey!.Reveal()).StartsWith("-----BEGIN PRIVATE KEY-----");
     }
 
     [Test]

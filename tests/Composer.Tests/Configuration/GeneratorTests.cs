@@ -13,6 +13,7 @@ namespace Composer.Tests.Configuration;
 public class GeneratorTests
 {
     private static readonly string ConfigurationDir = Path.Combine(RepoPaths.Root, "src", "Composer", "Configuration");
+    private static readonly string DiagnosticsDir = Path.Combine(RepoPaths.Root, "src", "Composer", "Diagnostics");
     private static readonly string GoldenDir = Path.Combine(RepoPaths.Root, "tests", "Composer.Tests", "Configuration", "Golden");
 
     private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
@@ -20,9 +21,13 @@ public class GeneratorTests
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "netstandard.dll" or "mscorlib.dll")
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))]);
 
-    // The project's implicit usings, which the model relies on.
+    // The project's implicit usings, which the model relies on, and the Secret type secret settings are held in.
     private static string Attributes => "global using System; global using System.Collections.Generic; global using System.Linq;\n"
         + File.ReadAllText(Path.Combine(ConfigurationDir, "ConfigAttributes.cs"));
+
+    private static string SecretType => "global using System.Threading;\n" + File.ReadAllText(Path.Combine(DiagnosticsDir, "Secret.cs"));
+
+    private static string SecretScrubber => File.ReadAllText(Path.Combine(DiagnosticsDir, "SecretScrubber.cs"));
 
     public static GeneratorDriverRunResult Run(params string[] sources)
     {
@@ -39,7 +44,7 @@ public class GeneratorTests
     [Test]
     public async Task Generated_source_for_the_settings_model_matches_the_golden_files()
     {
-        var result = Run(Attributes, File.ReadAllText(Path.Combine(ConfigurationDir, "ComposerSettings.cs")));
+        var result = Run(Attributes, SecretType, SecretScrubber, File.ReadAllText(Path.Combine(ConfigurationDir, "ComposerSettings.cs")));
         await Assert.That(result.Diagnostics).IsEmpty();
         var generated = result.Results.Single().GeneratedSources;
         // One binder per [ConfigSection] class of the model.
@@ -66,18 +71,31 @@ public class GeneratorTests
     public async Task Generated_source_compiles_against_the_runtime_helpers()
     {
         // The real build compiles it; here: the generator's output for the model has no error-level diagnostics of its own.
-        var result = Run(Attributes, File.ReadAllText(Path.Combine(ConfigurationDir, "ComposerSettings.cs")));
+        var result = Run(Attributes, SecretType, SecretScrubber, File.ReadAllText(Path.Combine(ConfigurationDir, "ComposerSettings.cs")));
         var root = result.Results.Single().GeneratedSources.Single(s => s.HintName == "ComposerSettings.ConfigBinding.g.cs").SourceText.ToString();
         await Assert.That(root).Contains("internal static void ConfigWriteMarkdown");
         await Assert.That(root).Contains("internal static void ConfigWriteSchema");
         await Assert.That(root).DoesNotContain("System.Reflection");
     }
 
-    private static async Task<ImmutableArray<Diagnostic>> DiagnosticsFor(string source)
+    private static async Task<ImmutableArray<Diagnostic>> DiagnosticsFor(params string[] sources)
     {
-        var result = Run(Attributes, source);
+        var result = Run([Attributes, .. sources]);
         await Task.CompletedTask;
         return result.Diagnostics;
+    }
+
+    [Test]
+    public async Task A_secret_held_in_a_string_is_COMPOSER009()
+    {
+        var d = (await DiagnosticsFor("namespace Composer.Configuration; [ConfigSection] public sealed partial class S { [ConfigKey(\"token\"), Secret] public string? Token { get; set; } }"))
+            .Where(x => x.Id.StartsWith("COMPOSER", StringComparison.Ordinal)).ToList();
+        await Assert.That(d.Select(x => x.Id)).IsEquivalentTo(new[] { "COMPOSER009" });
+        await Assert.That(d[0].GetMessage()).Contains("S.Token");
+        // A URL whose password is the secret part stays a string; a Secret-typed property needs no attribute.
+        var fine = await DiagnosticsFor(SecretType, SecretScrubber, "using Composer.Diagnostics; namespace Composer.Configuration; [ConfigSection] public sealed partial class S "
+            + "{ [ConfigKey(\"proxy\"), Secret(UrlCredentials = true)] public string? Proxy { get; set; } [ConfigKey(\"token\")] public Secret? Token { get; set; } }");
+        await Assert.That(fine.Where(x => x.Id.StartsWith("COMPOSER", StringComparison.Ordinal))).IsEmpty();
     }
 
     [Test]

@@ -7,7 +7,7 @@ namespace Composer.Tests.Platform;
 
 public class ManagerKeyTests
 {
-    private static ManagerKeyResult Inline(string pem) => ManagerKey.Load(new ManagerSettings { CredentialsKey = pem });
+    private static ManagerKeyResult Inline(string pem) => ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret(pem) });
 
     private static string TempFile(string content)
     {
@@ -61,7 +61,7 @@ public class ManagerKeyTests
     public async Task The_file_wins_over_the_inline_key_with_a_warning()
     {
         var path = TempFile(PlatformTestKeys.Rsa(4096).ExportPkcs8PrivateKeyPem());
-        var result = ManagerKey.Load(new ManagerSettings { CredentialsKey = "not a key at all", CredentialsKeyFilepath = path });
+        var result = ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("not a key at all"), CredentialsKeyFilepath = path });
         using var key = result.Key;
 
         await Assert.That(result.Error).IsNull();
@@ -85,7 +85,7 @@ public class ManagerKeyTests
     [Test]
     public async Task No_key_at_all_is_reported_as_missing()
     {
-        var result = ManagerKey.Load(new ManagerSettings { CredentialsKey = "  ", CredentialsKeyFilepath = "" });
+        var result = ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("  "), CredentialsKeyFilepath = "" });
 
         await Assert.That(result.IsMissing).IsTrue();
         await Assert.That(result.Error!.Message).Contains("no manager private key");

@@ -104,9 +104,9 @@ public class OpenCtiClientTests
         await Assert.That(c1.Blocked).IsNull();
         await Assert.That(c1.Configuration).IsEquivalentTo(new[]
         {
-            new ContractEntry("CONNECTOR_SCOPE", "report", false),
-            new ContractEntry("API_KEY", "k-v1-secret", true),
-            new ContractEntry("PASSWORD", "p-v2-secret", true),
+            new ContractEntry("CONNECTOR_SCOPE", "report"),
+            new ContractEntry("API_KEY", new Composer.Diagnostics.Secret("k-v1-secret")),
+            new ContractEntry("PASSWORD", new Composer.Diagnostics.Secret("p-v2-secret")),
         });
         await Assert.That(listing.Connectors[1].RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
         await Assert.That(listing.Connectors[1].CurrentStatus).IsEqualTo(ConnectorStatus.Stopped);
@@ -193,12 +193,12 @@ public class OpenCtiClientTests
         await Assert.That(listing.Skipped).IsEmpty();
         var byId = listing.Connectors.ToDictionary(c => c.Id);
         await Assert.That(byId["c-good"].Blocked).IsNull();
-        await Assert.That(byId["c-good"].Configuration.Single().Value).IsEqualTo("good-secret");
+        await Assert.That(byId["c-good"].Configuration.Single().Secret!.Reveal()).IsEqualTo("good-secret");
         await Assert.That(byId["c-garbage"].Blocked).IsEqualTo("cannot decrypt TOKEN: the value is not base64");
-        await Assert.That(byId["c-garbage"].Configuration[1]).IsEqualTo(new ContractEntry("OTHER", "other-secret", true));
+        await Assert.That(byId["c-garbage"].Configuration[1]).IsEqualTo(new ContractEntry("OTHER", new Composer.Diagnostics.Secret("other-secret")));
         await Assert.That(byId["c-otherkey"].Blocked).StartsWith("cannot decrypt PASSWORD: RSA decryption (version 2) failed");
         await Assert.That(byId["c-unset"].Blocked).IsNull().Because("an unset optional secret has nothing to lose");
-        await Assert.That(byId["c-unset"].Configuration.Single()).IsEqualTo(new ContractEntry("OPTIONAL_SECRET", "", true));
+        await Assert.That(byId["c-unset"].Configuration.Single()).IsEqualTo(new ContractEntry("OPTIONAL_SECRET", new Composer.Diagnostics.Secret("")));
         await h.AssertNothingLeakedAsync([], "good-secret", "other-secret", "foreign-secret");
     }
 

@@ -51,7 +51,7 @@ public sealed class PlatformHarness<TStandIn> : IAsyncDisposable where TStandIn 
     {
         var channel = Platform == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev;
         var http = new HttpClient(Handlers.CreateHandler(channel), disposeHandler: true) { Timeout = timeout ?? TimeSpan.FromSeconds(10) };
-        var options = new PlatformClientOptions(url ?? StandIn.Url, token ?? StandIn.Token, managerId ?? ManagerId, ManagerName, Key, Logger);
+        var options = new PlatformClientOptions(url ?? StandIn.Url, new Composer.Diagnostics.Secret(token ?? StandIn.Token), managerId ?? ManagerId, ManagerName, Key, Logger);
         IPlatformClient client = Platform == PlatformKind.OpenCti ? new OpenCtiClient(http, options) : new OpenAevClient(http, options);
         _clients.Add(client);
         return client;

@@ -43,6 +43,9 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
 
     public ConcurrentQueue<(string Workload, DateTimeOffset? Since)> LogRequests { get; } = new();
 
+    /// <summary>The limits the last log read was given.</summary>
+    public LogLimits? LastLogLimits { get; private set; }
+
     public DateTimeOffset LogTimestamp { get; set; }
 
     public void Add(ObservedWorkload workload)
@@ -100,9 +103,10 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
         return error;
     }
 
-    public Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         LogRequests.Enqueue((current.Name, since));
+        LastLogLimits = limits;
         lock (_gate)
         {
             var lines = PendingLogLines.ToArray();

@@ -21,9 +21,9 @@ public class ReconcileExecutorTests
         public ReconcileOptions Options { get; }
         public ReconcileExecutor Executor { get; }
 
-        public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null)
+        public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null, LogLimits? logs = null)
         {
-            Options = ReconcileTestData.Options(maxParallel: maxParallel);
+            Options = ReconcileTestData.Options(maxParallel: maxParallel) with { Logs = logs ?? LogLimits.Default };
             // The orchestrator builds each workload, and logs its environment with show_env_vars, as the real ones do.
             Orchestrator = new FakeOrchestrator(new WorkloadBuilder(ManagerContext, logger ?? Logger.Null, showEnvVars));
             Executor = new ReconcileExecutor(Orchestrator, Platform, Store, Options, Time, logger ?? Logger.Null, random);
@@ -200,6 +200,31 @@ public class ReconcileExecutorTests
         await rig.Cycle(Connector("A"));
         await Assert.That(rig.Orchestrator.LogRequests.Last().Since).IsEqualTo(Now - TimeSpan.FromSeconds(1));
         await Assert.That(rig.Platform.Logs.Count).IsEqualTo(1);
+    }
+
+    [Test]
+    [NotInParallel(nameof(ComposerMetrics.ActionFailures))] // its failed deploy is counted
+    public async Task Every_line_reaching_the_platform_is_scrubbed_cleaned_and_cut_and_reads_get_the_configured_limits()
+    {
+        var limits = new LogLimits(10, 4096, 64);
+        var rig = new Rig(logs: limits);
+        var secret = new Secret($"s3cret-{Guid.NewGuid():N}");
+        rig.Orchestrator.Add(Workload("A"));
+        rig.Orchestrator.LogTimestamp = Now - TimeSpan.FromSeconds(1);
+        rig.Orchestrator.PendingLogLines.AddRange(["plain", "bold \u001b[1mtext\u001b[0m\tend\r", $"my key is {secret.Reveal()}", new string('z', 200)]);
+        await rig.Cycle(Connector("A"));
+
+        await Assert.That(rig.Orchestrator.LastLogLimits).IsEqualTo(limits);
+        await Assert.That(rig.Platform.Logs.Single().Lines).IsEquivalentTo(["plain", "bold text\tend", "my key is ***", new string('z', 61) + "…"]);
+
+        // Composer's own lines too: a failure quoting the secret and control characters.
+        rig.Orchestrator.Behaviour = (_, _) => Task.FromResult<Failure?>(Failure.Orchestrator($"refused \"K={secret.Reveal()}\"\nsecond line"));
+        await rig.Cycle(Connector("B"));
+        var problem = rig.Platform.Logs.Last(l => l.Id == "B").Lines.Single();
+        await Assert.That(problem).Contains("deploy failed: refused");
+        await Assert.That(problem).DoesNotContain(secret.Reveal());
+        await Assert.That(problem.Any(char.IsControl)).IsFalse();
+        await Assert.That(System.Text.Encoding.UTF8.GetByteCount(problem)).IsLessThanOrEqualTo(64);
     }
 
     [Test]

@@ -21,7 +21,7 @@ internal static class ReconcileTestData
         RequestedStatus requested = RequestedStatus.Stopping, ConnectorStatus? current = ConnectorStatus.Stopped, string? blocked = null,
         PlatformKind platform = PlatformKind.OpenCti) =>
         new(id, platform, name ?? "connector-" + id, "opencti/connector-" + id.ToLowerInvariant() + ":6.0.0", hash, requested, current,
-            [new ContractEntry("CONNECTOR_ID", id, false), new ContractEntry("OPENCTI_TOKEN", "secret-token-" + id, true)], blocked);
+            [new ContractEntry("CONNECTOR_ID", id), new ContractEntry("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("secret-token-" + id))], blocked);
 
     /// <summary>A workload as the Rust version (or Composer) creates it: exactly the three labels, the hash in the environment.</summary>
     /// <param name="platform">The opencti-platform label; null for a workload created before the label existed.</param>

@@ -1,4 +1,5 @@
 using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Network;
 using Docker.DotNet;
 using Docker.DotNet.Handler.Abstractions;
@@ -28,8 +29,8 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
     /// <summary>The server trust of a TCP endpoint that has its own (Portainer's CA), or null for the endpoint's (<see cref="DockerEndpoint.Tls"/>), else the channel's.</summary>
     public EndpointTls? Tls { get; init; }
 
-    /// <summary>Headers every request carries (Portainer's X-API-Key: a secret, never printed).</summary>
-    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+    /// <summary>Headers every request carries (Portainer's X-API-Key), secrets revealed only into the client's headers.</summary>
+    public IReadOnlyDictionary<string, Secret>? Headers { get; init; }
 
     /// <summary>
     /// A new client (the caller disposes it). Requests time out after the platform's request_timeout.
@@ -44,7 +45,7 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
             Endpoint = endpoint.Address,
             ApiVersion = apiVersion,
             Timeout = timeout > TimeSpan.Zero ? timeout : Timeout.InfiniteTimeSpan,
-            Headers = Headers ?? new Dictionary<string, string>(),
+            Headers = Headers?.ToDictionary(h => h.Key, h => h.Value.Reveal(), StringComparer.Ordinal) ?? new Dictionary<string, string>(),
         };
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
         return endpoint.Transport == DockerTransport.UnixSocket

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using Composer.Configuration;
+using Composer.Diagnostics;
 
 namespace Composer.Orchestration.Kubernetes;
 
@@ -6,28 +8,28 @@ namespace Composer.Orchestration.Kubernetes;
 /// The bearer token of the Kubernetes API: a fixed one (kubeconfig token) or a file (kubeconfig tokenFile, the
 /// service account's projected token). The kubelet rotates projected tokens (about hourly, atomically replacing the
 /// file), so a file is read again when the last read is a minute old (what client-go does) and at once after a 401.
-/// The token never appears in ToString, logs or messages.
+/// The token is a <see cref="Secret"/>, revealed only into the Authorization header.
 /// </summary>
 public sealed class KubernetesToken
 {
     /// <summary>How long a token read from a file is used before the file is read again.</summary>
     public static readonly TimeSpan FileRefreshInterval = TimeSpan.FromMinutes(1);
 
-    private readonly string? _fixed;
+    private readonly Secret? _fixed;
     private readonly string? _path;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
-    private string? _cached;
+    private Secret? _cached;
     private long _readAt;
 
-    private KubernetesToken(string? fixedToken, string? path, TimeProvider time)
+    private KubernetesToken(Secret? fixedToken, string? path, TimeProvider time)
     {
         _fixed = fixedToken;
         _path = path;
         _time = time;
     }
 
-    public static KubernetesToken Fixed(string token) => new(token.Trim(), null, TimeProvider.System);
+    public static KubernetesToken Fixed(string token) => new(new Secret(token.Trim()), null, TimeProvider.System);
 
     public static KubernetesToken FromFile(string path, TimeProvider time) => new(null, path, time);
 
@@ -35,7 +37,7 @@ public sealed class KubernetesToken
     public string? Path => _path;
 
     /// <summary>The token, or the reason it cannot be read (the file is missing or empty).</summary>
-    public bool TryGet(out string token, out string? problem)
+    public bool TryGet([NotNullWhen(true)] out Secret? token, out string? problem)
     {
         problem = null;
         if (_fixed is not null)
@@ -52,11 +54,11 @@ public sealed class KubernetesToken
                     var text = File.ReadAllText(_path!).Trim();
                     if (text.Length == 0)
                     {
-                        token = "";
+                        token = null;
                         problem = $"the token file {_path} is empty";
                         return false;
                     }
-                    _cached = text;
+                    _cached = new Secret(text);
                     _readAt = _time.GetTimestamp();
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -64,7 +66,7 @@ public sealed class KubernetesToken
                     // A rotation in progress or a transient error: the last token read is better than none.
                     if (_cached is null)
                     {
-                        token = "";
+                        token = null;
                         problem = $"cannot read the token file {_path}: {FileErrors.Describe(ex, _path!)}";
                         return false;
                     }
@@ -83,5 +85,5 @@ public sealed class KubernetesToken
         return true;
     }
 
-    public override string ToString() => _path is null ? "KubernetesToken { fixed, *** }" : $"KubernetesToken {{ file = {_path} }}";
+    public override string ToString() => _path is null ? $"KubernetesToken {{ fixed, {Secret.Mask} }}" : $"KubernetesToken {{ file = {_path} }}";
 }

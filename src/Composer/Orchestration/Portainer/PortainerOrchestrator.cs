@@ -56,7 +56,7 @@ public static class PortainerOrchestrator
         {
             problems.Add($"{section}.api must be an absolute http(s) URL of Portainer, got \"{SecretRedaction.RedactUrl(api)}\"");
         }
-        var apiKey = portainer.ApiKey?.Trim() ?? "";
+        var apiKey = portainer.ApiKey?.Reveal().Trim() ?? "";
         if (apiKey.Length == 0 || apiKey == "ChangeMe")
         {
             problems.Add($"{section}.api_key is not set (a Portainer access token; the default ChangeMe is a placeholder)");
@@ -85,9 +85,10 @@ public static class PortainerOrchestrator
         {
             Channel = OutboundChannel.Portainer,
             Tls = new EndpointTls(portainerCa.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
-            Headers = new Dictionary<string, string>(StringComparer.Ordinal) { [ApiKeyHeader] = apiKey },
+            Headers = new Dictionary<string, Secret>(StringComparer.Ordinal) { [ApiKeyHeader] = new Secret(apiKey) },
         };
-        var options = new DockerOrchestratorOptions(managerId, new DockerSettings { NetworkMode = portainer.NetworkMode }, preflight, logger, time)
+        var docker = new DockerSettings { NetworkMode = portainer.NetworkMode, LogDriver = portainer.LogDriver, LogOpts = portainer.LogOpts };
+        var options = new DockerOrchestratorOptions(managerId, docker, preflight, logger, time)
         {
             Workloads = workloads,
             Kind = "portainer",

@@ -1,5 +1,6 @@
 using System.Net;
 using Composer.Configuration;
+using Composer.Orchestration.Docker;
 using Docker.DotNet.Models;
 
 namespace Composer.Orchestration.Swarm;
@@ -38,7 +39,9 @@ public static class SwarmServiceSpec
 
     /// <summary>The service for <paramref name="workload"/>, running <paramref name="image"/>.</summary>
     /// <param name="caConfig">The CA bundle config to mount at <see cref="ConnectorNetworkEnvironment.CaBundlePath"/>, or null.</param>
-    public static ServiceSpec Build(ConnectorWorkload workload, string image, SwarmSettings swarm, SwarmConfigReference? caConfig, bool start)
+    /// <param name="logs">The tasks' log driver and options (<see cref="ConnectorLogConfig"/>); null: the engine's default.</param>
+    public static ServiceSpec Build(ConnectorWorkload workload, string image, SwarmSettings swarm, SwarmConfigReference? caConfig, bool start,
+        ConnectorLogConfig? logs = null)
     {
         var container = new ContainerSpec
         {
@@ -71,6 +74,7 @@ public static class SwarmServiceSpec
         if (caConfig is not null) container.Configs = [caConfig];
 
         var task = new TaskSpec { ContainerSpec = container };
+        if (logs is not null) task.LogDriver = new SwarmDriver { Name = logs.Driver, Options = new Dictionary<string, string>(logs.Options, StringComparer.Ordinal) };
         if (!string.IsNullOrEmpty(swarm.Network)) task.Networks = [new NetworkAttachmentConfig { Target = swarm.Network }];
         if (swarm.Resources is { } resources)
         {

@@ -9,7 +9,7 @@ namespace Composer.Tests.Images.Registry;
 public class RegistryConfigurationSourceTests
 {
     private static RegistryConfiguration Config(string password, int ttl = 60) =>
-        RegistryConfiguration.FromSettings(new RegistrySettings { Server = "registry.example.com", Username = "u", Password = password, TokenTtl = ttl }, Composer.Configuration.ConfigProvenance.None, [], [])!;
+        RegistryConfiguration.FromSettings(new RegistrySettings { Server = "registry.example.com", Username = "u", Password = Composer.Diagnostics.Secret.From(password), TokenTtl = ttl }, Composer.Configuration.ConfigProvenance.None, [], [])!;
 
     [Test]
     public async Task Current_reloads_once_token_ttl_has_passed()

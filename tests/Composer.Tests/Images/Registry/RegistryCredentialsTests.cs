@@ -67,7 +67,7 @@ public class RegistryCredentialsTests
     {
         var errors = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Server = "registry.example.com", Username = user, Password = password }, ConfigProvenance.None, errors, []);
+            new RegistrySettings { Server = "registry.example.com", Username = user, Password = Composer.Diagnostics.Secret.From(password) }, ConfigProvenance.None, errors, []);
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Single().Message).Contains(user is null ? "opencti.daemon.registry.username" : "opencti.daemon.registry.password");
         await Assert.That(errors.Single().ToString()).DoesNotContain("mypassword");
@@ -98,7 +98,7 @@ public class RegistryCredentialsTests
     {
         var warnings = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Username = "myuser", Password = "mypassword" }, ConfigProvenance.None, [], warnings)!;
+            new RegistrySettings { Username = "myuser", Password = new Composer.Diagnostics.Secret("mypassword") }, ConfigProvenance.None, [], warnings)!;
         await Assert.That(configuration.CredentialsFor("docker.io")).IsNotNull();
         await Assert.That(configuration.CredentialsFor("ghcr.io")).IsNull();
         await Assert.That(warnings.Single().Message).Contains("Docker Hub");

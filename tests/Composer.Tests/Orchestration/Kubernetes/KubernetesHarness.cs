@@ -87,7 +87,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
         {
             Server = registry.Host,
             Username = HtpasswdRegistryFixture.User,
-            Password = HtpasswdRegistryFixture.Password,
+            Password = new Composer.Diagnostics.Secret(HtpasswdRegistryFixture.Password),
             RetryAttempts = 0,
         };
         return settings;
@@ -134,7 +134,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
         var id = connectorId.Length > 0 ? connectorId : Guid.NewGuid().ToString();
         return new ConnectorWorkload(id, PlatformKind.OpenCti, name, image, hash,
             ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti),
-            environment ?? [new ConnectorEnvVar("CONNECTOR_ID", id), new ConnectorEnvVar("OPENCTI_TOKEN", "secret-token", Sensitive: true), new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, hash)],
+            environment ?? [new ConnectorEnvVar("CONNECTOR_ID", id), new ConnectorEnvVar("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("secret-token")), new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, hash)],
             caBundle, start);
     }
 

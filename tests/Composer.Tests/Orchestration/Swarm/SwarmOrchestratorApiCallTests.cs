@@ -85,7 +85,7 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         await Assert.That(auth.RootElement.GetProperty("password").GetString()).IsEqualTo(registry.EnginePassword);
         await Assert.That(auth.RootElement.GetProperty("serveraddress").GetString()).IsEqualTo(registry.Host);
         var pull = manager.Handlers.Requests.Single(r => r.Uri.AbsolutePath == $"{V}/images/create");
-        await Assert.That(pull.RegistryAuth).IsEqualTo(new Composer.Images.RegistryCredentials(HtpasswdRegistryFixture.EngineUser, registry.EnginePassword, null, registry.Host)
+        await Assert.That(pull.RegistryAuth).IsEqualTo(new Composer.Images.RegistryCredentials(HtpasswdRegistryFixture.EngineUser, new Composer.Diagnostics.Secret(registry.EnginePassword), null, registry.Host)
             .ToXRegistryAuth());
     }
 
