@@ -1,7 +1,7 @@
 using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Reconciliation;
-using Composer.Tests.Infrastructure;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using static Composer.Tests.Reconciliation.ReconcileTestData;
 
@@ -87,7 +87,7 @@ public class ReconcileExecutorTests
     [NotInParallel(nameof(ComposerMetrics.ActionFailures))]
     public async Task A_failed_deploy_is_logged_counted_backed_off_and_told_on_the_platform()
     {
-        using var failures = new MeasurementCounter(ComposerMetrics.ActionFailures.Name);
+        using var failures = new MetricCollector<long>(ComposerMetrics.ActionFailures);
         var output = new StringWriter();
         var logger = new Logger(LogLevel.Info, LogFormat.Json, output);
         var rig = new Rig(logger: logger);
@@ -99,7 +99,7 @@ public class ReconcileExecutorTests
         await Assert.That(result.ChangeFailures).IsEqualTo(1);
         await Assert.That(result.Succeeded).IsEqualTo(1);
         await Assert.That(rig.Orchestrator.Calls).Contains("deploy B");
-        await Assert.That(failures.Count("action", "deploy")).IsEqualTo(1);
+        await Assert.That(failures.GetMeasurementSnapshot().ContainsTags(KeyValuePair.Create<string, object?>("action", "deploy")).EvaluateAsCounter()).IsEqualTo(1);
         var (id, lines) = rig.Platform.Logs.Single();
         await Assert.That(id).IsEqualTo("A");
         await Assert.That(lines).IsEquivalentTo(["2026-03-04T05:06:07.000Z composer: deploy failed: pull failed: 401 unauthorized at registry.example.com"]);
