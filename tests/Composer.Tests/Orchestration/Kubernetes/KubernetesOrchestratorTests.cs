@@ -322,7 +322,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
     public async Task A_deployment_of_the_same_name_that_is_not_this_managers_is_left_alone()
     {
         await using var h = await KubernetesHarness.StartAsync(registry);
-        var other = h.Workload("connector-taken") with { Labels = ConnectorWorkload.LabelsFor("another-manager", "x", Composer.Configuration.PlatformKind.OpenCti) };
+        var other = h.Workload("connector-taken") with { Labels = ConnectorWorkload.LabelsFor("another-manager", "x", Composer.Configuration.PlatformKind.OpenCti, "0123456789ab") };
         await Assert.That((await h.Orchestrator.DeployAsync(other, None))?.Message).IsNull();
         var error = await h.Orchestrator.DeployAsync(h.Workload("connector-taken"), None);
         await Assert.That(error?.Message).Contains("already exists");
