@@ -84,12 +84,12 @@ public static class Reconciler
         /// <summary>Whether the executor must record <see cref="Current"/>: a problem is new, or one went away.</summary>
         public bool Changed => ToReport.Count > 0 || (state?.ReportedProblems.Count ?? 0) != Current.Count;
 
-        public void Add(ProblemKind kind, string? detail, LogLevel severity, Func<string> message)
+        public void Add(ProblemKind kind, string? detail, LogLevel severity, string message)
         {
             var key = new ProblemKey(kind, detail);
             if (Current.Contains(key)) return;
             Current.Add(key);
-            if (state is null || !state.HasReported(key)) ToReport.Add(new ReportProblemAction(key, severity, message(), connector.Id, connector.Name));
+            if (state is null || !state.HasReported(key)) ToReport.Add(new ReportProblemAction(key, severity, message, connector.Id, connector.Name));
         }
     }
 
@@ -99,19 +99,19 @@ public static class Reconciler
         private readonly string _platformLabel = ConnectorLabels.PlatformValue(options.Platform);
 
         // Rule 2: the connector managed for each id, in listing order, and what else the listing held with that id.
-        private readonly List<DesiredConnector> _connectors = [];
-        private readonly Dictionary<string, DesiredConnector> _byId = new(StringComparer.Ordinal);
+        private readonly List<DesiredConnector> _connectors = new(listing.Connectors.Count);
+        private readonly Dictionary<string, DesiredConnector> _byId = new(listing.Connectors.Count, StringComparer.Ordinal);
         private readonly Dictionary<string, List<string>> _duplicates = new(StringComparer.Ordinal);
         private readonly HashSet<string> _skippedIds = new(StringComparer.Ordinal);
 
         // Rule 3: every workload by name, this platform's by connector id, and those to notice.
-        private readonly Dictionary<string, Seen> _byName = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, List<Seen>> _ownedBy = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Seen> _byName = new(workloads.Count, StringComparer.Ordinal);
+        private readonly Dictionary<string, List<Seen>> _ownedBy = new(workloads.Count, StringComparer.Ordinal);
         private readonly List<Seen> _noticed = [];
 
         // Rule 4: each connector's workload name, and which connector keeps a name several connectors want.
-        private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, DesiredConnector> _keepers = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _names = new(listing.Connectors.Count, StringComparer.Ordinal);
+        private readonly Dictionary<string, DesiredConnector> _keepers = new(listing.Connectors.Count, StringComparer.Ordinal);
 
         public ReconcilePlan Plan()
         {
@@ -169,7 +169,7 @@ public static class Reconciler
                 if (seen.IsThisPlatforms)
                 {
                     var id = workload.ConnectorId!;
-                    if (!_ownedBy.TryGetValue(id, out var owned)) _ownedBy[id] = owned = [];
+                    if (!_ownedBy.TryGetValue(id, out var owned)) _ownedBy[id] = owned = new List<Seen>(1);
                     owned.Add(seen);
                 }
                 if (seen.Owner is not (Ownership.Own or Ownership.Foreign)) _noticed.Add(seen);
@@ -244,11 +244,11 @@ public static class Reconciler
 
             if (connector.Blocked is { } why)
             {
-                problems.Add(ProblemKind.Blocked, why, LogLevel.Error, () => $"{connector} is not deployed, started or refreshed: {why}");
+                problems.Add(ProblemKind.Blocked, why, LogLevel.Error, $"{connector} is not deployed, started or refreshed: {why}");
             }
             if (_duplicates.TryGetValue(connector.Id, out var others))
             {
-                problems.Add(ProblemKind.DuplicateId, null, LogLevel.Error, () =>
+                problems.Add(ProblemKind.DuplicateId, null, LogLevel.Error,
                     $"connector id {connector.Id} is listed more than once (also as {string.Join("; ", others)}): only the entry {connector.Name} is managed");
             }
 
@@ -259,7 +259,7 @@ public static class Reconciler
             var nameUsable = keeper == connector;
             if (keeper != connector)
             {
-                problems.Add(ProblemKind.DuplicateName, keeper.Id, LogLevel.Error, () =>
+                problems.Add(ProblemKind.DuplicateName, keeper.Id, LogLevel.Error,
                     $"{connector} has the same workload name '{name}' as {keeper}: it is not deployed; rename one of them");
             }
             else if (found is not null)
@@ -272,7 +272,7 @@ public static class Reconciler
                 {
                     // Never deployed over, never changed: it is another connector's, platform's or Composer's workload.
                     nameUsable = false;
-                    problems.Add(ProblemKind.NameCollision, found.Workload.WorkloadId, LogLevel.Error, () =>
+                    problems.Add(ProblemKind.NameCollision, found.Workload.WorkloadId, LogLevel.Error,
                         $"the workload name '{name}' of {connector} is taken by {Describe(found)}: it is not deployed; rename one of the connectors");
                 }
                 // Else it is an orphan or another connector's stale name, removed this cycle: deploy on the next one.
@@ -280,11 +280,11 @@ public static class Reconciler
 
             // A renamed connector's old workloads go only when the new one can replace them: a rename to a taken name
             // must not leave the connector without any workload.
-            if (listing.IsComplete && !blocked && nameUsable)
+            if (listing.IsComplete && !blocked && nameUsable && _ownedBy.TryGetValue(connector.Id, out var owned))
             {
-                foreach (var stale in _ownedBy.GetValueOrDefault(connector.Id, []).Where(s => s.Workload.Name != name))
+                foreach (var seen in owned)
                 {
-                    changes.Add(new RemoveAction(stale.Workload, RemoveReason.StaleName, connector));
+                    if (seen.Workload.Name != name) changes.Add(new RemoveAction(seen.Workload, RemoveReason.StaleName, connector));
                 }
             }
 
@@ -315,7 +315,7 @@ public static class Reconciler
 
             // Problems first (the user reads why), reports of what was observed, changes, then logs; but the logs of a
             // workload that a refresh replaces are read before it (its last lines, while it still exists).
-            var logsFirst = changes.Any(c => c is RefreshAction);
+            var logsFirst = changes.Count > 0 && changes.OfType<RefreshAction>().Any();
             List<ConnectorAction> actions = [.. problems.ToReport, .. reports];
             if (logs && logsFirst) actions.Add(new ReportLogsAction(connector, own!));
             actions.AddRange(changes);
@@ -355,7 +355,7 @@ public static class Reconciler
             }
             if (own.ConfigHash is null)
             {
-                problems.Add(ProblemKind.UnknownConfigHash, own.WorkloadId, LogLevel.Warn, () =>
+                problems.Add(ProblemKind.UnknownConfigHash, own.WorkloadId, LogLevel.Warn,
                     $"the workload {own.Name} of {connector} carries no {ConnectorLabels.ConfigHashVariable}: whether its configuration is current cannot be told, so it is not refreshed");
             }
             else if (own.ConfigHash != connector.ContractHash)
