@@ -84,12 +84,15 @@ public sealed class ManagerRuntime : IAsyncDisposable
         return new ReconcileOptions(
             platform,
             settings.Manager.Id,
+            ConnectorLabels.PlatformInstanceValue(own.Url),
             other.Enabled,
             own.LogsSchedule,
             settings.Manager.ExecuteSchedule,
             settings.Manager.MaxParallel)
         {
             Logs = settings.Manager.Logs,
+            HealthInterval = settings.Manager.HealthSchedule,
+            StopRebootLoops = settings.Manager.StopRebootLoops,
         };
     }
 

@@ -24,6 +24,9 @@ public static class ConfigValidator
     private static readonly string[] LogFormats = ["json", "pretty"];
     private static readonly string[] RestartConditions = ["none", "on-failure", "any"];
 
+    /// <summary>manager.health_schedule's upper bound: a report every 4 minutes reaches the platform before it forgets the last one (5 minutes).</summary>
+    public const int MaxHealthSchedule = 240;
+
     public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
     {
         var v = new Checker(provenance, errors, warnings);
@@ -35,6 +38,11 @@ public static class ConfigValidator
         v.Between("manager.logs.max_lines", m.Logs.MaxLines, 1, 10_000);
         v.Between("manager.logs.max_bytes", m.Logs.MaxBytes, 1024, 16 * 1024 * 1024);
         v.Between("manager.logs.max_line_bytes", m.Logs.MaxLineBytes, 64, Math.Max(64, m.Logs.MaxBytes), "manager.logs.max_bytes");
+        v.Positive("manager.health_schedule", m.HealthSchedule);
+        if (m.HealthSchedule > MaxHealthSchedule)
+        {
+            v.Error("manager.health_schedule", $"expected at most {MaxHealthSchedule} seconds (the platform forgets a connector's health 300 seconds after its last report), got {m.HealthSchedule}");
+        }
         if (!LogLevels.Contains(m.Logger.Level.ToLowerInvariant()) && m.Logger.Level is not ("1" or "2" or "3" or "4" or "5"))
         {
             v.Error("manager.logger.level", $"expected one of trace, debug, info, warn, error, got \"{m.Logger.Level}\"");

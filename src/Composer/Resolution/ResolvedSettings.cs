@@ -9,13 +9,17 @@ using Composer.Reconciliation;
 namespace Composer.Resolution;
 
 /// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism, the debug switches and the log limits.</summary>
+/// <param name="HealthSchedule">manager.health_schedule: between two health reports of a connector.</param>
+/// <param name="StopRebootLoops">manager.reboot_loop.stop.</param>
 public sealed record ManagerOptions(
     string Id,
     string Name,
     TimeSpan ExecuteSchedule,
     TimeSpan PingAliveSchedule,
     int MaxParallel,
-    bool ShowEnvVars)
+    bool ShowEnvVars,
+    TimeSpan HealthSchedule,
+    bool StopRebootLoops)
 {
     /// <summary>manager.logs: how much of a connector's log one upload carries.</summary>
     public LogLimits Logs { get; init; } = LogLimits.Default;

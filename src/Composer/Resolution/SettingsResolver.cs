@@ -73,7 +73,8 @@ public static class SettingsResolver
             Settings = settings,
             Key = key,
             Manager = new ManagerOptions(m.Id, m.Name, TimeSpan.FromSeconds(Math.Max(1, m.ExecuteSchedule)),
-                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars)
+                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars,
+                TimeSpan.FromSeconds(Math.Max(1, m.HealthSchedule)), m.RebootLoop.Stop)
             {
                 Logs = new LogLimits(m.Logs.MaxLines, m.Logs.MaxBytes, m.Logs.MaxLineBytes),
             },
