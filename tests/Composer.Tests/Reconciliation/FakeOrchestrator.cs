@@ -43,8 +43,11 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
 
     public ConcurrentQueue<(string Workload, DateTimeOffset? Since)> LogRequests { get; } = new();
 
+    /// <summary>The limits each log read was given, in order.</summary>
+    public ConcurrentQueue<LogLimits> LogLimitsAsked { get; } = new();
+
     /// <summary>The limits the last log read was given.</summary>
-    public LogLimits? LastLogLimits { get; private set; }
+    public LogLimits? LastLogLimits => LogLimitsAsked.LastOrDefault();
 
     public DateTimeOffset LogTimestamp { get; set; }
 
@@ -122,7 +125,7 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
     public Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         LogRequests.Enqueue((current.Name, since));
-        LastLogLimits = limits;
+        LogLimitsAsked.Enqueue(limits);
         lock (_gate)
         {
             var lines = PendingLogLines.ToArray();

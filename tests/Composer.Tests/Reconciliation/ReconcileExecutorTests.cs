@@ -273,6 +273,24 @@ public class ReconcileExecutorTests
     }
 
     [Test]
+    public async Task The_last_lines_of_a_reboot_loop_are_read_within_the_limits_and_scrubbed_like_every_upload()
+    {
+        var rig = new Rig(logs: new LogLimits(100, 4096, 80));
+        var secret = new Secret($"loop-{Guid.NewGuid():N}");
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
+        rig.Orchestrator.Health = new WorkloadHealth(5, Now - TimeSpan.FromMinutes(1), ExitCode: 1);
+        rig.Orchestrator.PendingLogLines.AddRange([$"token {secret.Reveal()} refused", "bell \u0007 \u001b[31mred\u001b[0m"]);
+        await rig.Cycle(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
+
+        // Only the lines it tells: the read asks for no more than 5, each line within manager.logs.max_line_bytes.
+        await Assert.That(rig.Orchestrator.LogLimitsAsked.First()).IsEqualTo(new LogLimits(5, 4096, 80));
+        var lines = rig.Platform.Logs.Single().Lines;
+        await Assert.That(lines[1]).IsEqualTo("2026-03-04T05:06:07.000Z composer: last output: token *** refused");
+        await Assert.That(lines[2]).IsEqualTo("2026-03-04T05:06:07.000Z composer: last output: bell  red");
+        await Assert.That(lines.All(l => System.Text.Encoding.UTF8.GetByteCount(l) <= 80)).IsTrue();
+    }
+
+    [Test]
     // restarts, minutes since the last start, restarting now, expected
     [Arguments(3, 0, true, false)] // three restarts are no loop yet
     [Arguments(4, 1, false, true)]

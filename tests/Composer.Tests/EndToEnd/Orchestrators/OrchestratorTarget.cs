@@ -105,7 +105,7 @@ internal abstract class OrchestratorTarget : IAsyncDisposable
 
     /// <summary>
     /// Makes the connector's log flood: the test image floods by itself (FLOOD=1); a target that runs no image writes
-    /// the flood into the log itself.
+    /// a burst of the flood into the log itself (called again for each upload a test waits for).
     /// </summary>
     public virtual Task FloodAsync(WorkloadView workload) => Task.CompletedTask;
 

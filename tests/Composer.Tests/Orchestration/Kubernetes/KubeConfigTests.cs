@@ -93,7 +93,7 @@ public class KubeConfigTests
         await Assert.That(endpoint.Namespace).IsEqualTo("connectors");
         await Assert.That(endpoint.Token!.TryGet(out var token, out _)).IsTrue();
         // A quoted token of digits stays as written.
-        await Assert.That(token).IsEqualTo("0123456789");
+        await Assert.That(token!.Reveal()).IsEqualTo("0123456789");
         await Assert.That(endpoint.Source).Contains("context \"prod\"");
         await Assert.That(endpoint.Tls.SkipVerification).IsFalse();
         await Assert.That(endpoint.Token.ToString()).DoesNotContain("0123456789");
@@ -110,7 +110,7 @@ public class KubeConfigTests
         await Assert.That(endpoint!.Server.AbsolutePath).IsEqualTo("/k8s/clusters/c-1");
         await Assert.That(endpoint.Tls.SkipVerification).IsTrue();
         await Assert.That(endpoint.Token!.Path).IsEqualTo(Path.Combine(s.Directory, "kube", "tokens", "dev"));
-        await Assert.That(endpoint.Token.TryGet(out var token, out _) ? token : null).IsEqualTo("dev-token");
+        await Assert.That(endpoint.Token.TryGet(out var token, out _) ? token.Reveal() : null).IsEqualTo("dev-token");
         await Assert.That(endpoint.Namespace).IsEqualTo("default");
     }
 

@@ -223,7 +223,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         await Assert.That(request.Query).DoesNotContain("sinceTime=");
 
         // A line longer than limitBytes: the API cuts the answer inside it; kept cut, and the cursor moves past it.
-        var huge = start.AddSeconds(10);
+        var huge = start.AddSeconds(30); // after the last line of the flood (start + 19.999 s)
         h.Api.AppendLog(h.Namespace, "connector-flood", "huge " + new string('y', 3 * 1024 * 1024), huge);
         var next = await h.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, limits, None);
         await Assert.That(next.Value!.Lines.Count).IsEqualTo(1);
