@@ -18,14 +18,14 @@ public class RegistryConfigurationSourceTests
         var next = "p1";
         var reloads = 0;
         var source = new RegistryConfigurationSource(Config("p0"), () => { reloads++; return Config(next); }, time);
-        await Assert.That(source.Current.Credentials!.Password).IsEqualTo("p0");
+        await Assert.That(source.Current.Credentials!.Password?.Reveal()).IsEqualTo("p0");
         time.Advance(TimeSpan.FromSeconds(59));
-        await Assert.That(source.Current.Credentials!.Password).IsEqualTo("p0");
+        await Assert.That(source.Current.Credentials!.Password?.Reveal()).IsEqualTo("p0");
         time.Advance(TimeSpan.FromSeconds(1));
-        await Assert.That(source.Current.Credentials!.Password).IsEqualTo("p1");
+        await Assert.That(source.Current.Credentials!.Password?.Reveal()).IsEqualTo("p1");
         next = "p2";
-        await Assert.That(source.Current.Credentials!.Password).IsEqualTo("p1");
-        await Assert.That(source.Reload().Credentials!.Password).IsEqualTo("p2");
+        await Assert.That(source.Current.Credentials!.Password?.Reveal()).IsEqualTo("p1");
+        await Assert.That(source.Reload().Credentials!.Password?.Reveal()).IsEqualTo("p2");
         await Assert.That(reloads).IsEqualTo(2);
     }
 
@@ -35,10 +35,10 @@ public class RegistryConfigurationSourceTests
         var time = new FakeTimeProvider();
         var source = new RegistryConfigurationSource(Config("good"), () => null, time);
         time.Advance(TimeSpan.FromHours(1));
-        await Assert.That(source.Current.Credentials!.Password).IsEqualTo("good");
-        await Assert.That(source.Reload().Credentials!.Password).IsEqualTo("good");
+        await Assert.That(source.Current.Credentials!.Password?.Reveal()).IsEqualTo("good");
+        await Assert.That(source.Reload().Credentials!.Password?.Reveal()).IsEqualTo("good");
         var fixedSource = new RegistryConfigurationSource(Config("fixed"));
-        await Assert.That(fixedSource.Reload().Credentials!.Password).IsEqualTo("fixed");
+        await Assert.That(fixedSource.Reload().Credentials!.Password?.Reveal()).IsEqualTo("fixed");
     }
 
     [Test]
@@ -48,7 +48,7 @@ public class RegistryConfigurationSourceTests
         try
         {
             var file = Path.Combine(directory, "password");
-            await File.WriteAllTextAsync(file, "first\n");
+            await File.WriteAllTextAsync(file, "first-password\n");
             var reload = SettingsLoader.RegistryReload(new ConfigLoadRequest
             {
                 ConfigDirectory = directory,
@@ -59,9 +59,9 @@ public class RegistryConfigurationSourceTests
                     ["OPENCTI__DAEMON__REGISTRY__PASSWORD_FILE"] = file,
                 },
             }, Composer.Diagnostics.Logger.Null);
-            await Assert.That(reload()!.Credentials!.Password).IsEqualTo("first");
-            await File.WriteAllTextAsync(file, "second\n");
-            await Assert.That(reload()!.Credentials!.Password).IsEqualTo("second");
+            await Assert.That(reload()!.Credentials!.Password?.Reveal()).IsEqualTo("first-password");
+            await File.WriteAllTextAsync(file, "second-password\n");
+            await Assert.That(reload()!.Credentials!.Password?.Reveal()).IsEqualTo("second-password");
             File.Delete(file);
             await Assert.That(reload()).IsNull();
         }

@@ -109,7 +109,8 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         var remove = Calls(manager);
 
         var image = $"{V}/images/{TestConnectorImage.Reference}/json";
-        await Assert.That(deploy).IsEquivalentTo(new[] { $"GET {image}", $"GET {image}", $"POST {V}/configs/create", $"POST {V}/services/create" },
+        // GET /info: the engine's default log driver, asked once per orchestrator (the tasks' log bound).
+        await Assert.That(deploy).IsEquivalentTo(new[] { $"GET {image}", $"GET {image}", $"POST {V}/configs/create", $"GET {V}/info", $"POST {V}/services/create" },
             CollectionOrdering.Matching);
         // The service already mounts the config of this bundle: no config call.
         await Assert.That(start).IsEquivalentTo(new[] { $"GET {V}/services/{observed.WorkloadId}", $"POST {V}/services/{observed.WorkloadId}/update" },
