@@ -15,7 +15,8 @@ public static class PlatformTestKeys
     /// <summary>A fresh ManagerKey (the caller disposes it) for the session key of that size.</summary>
     public static ManagerKey ManagerKey(int bits = 4096)
     {
-        var result = Composer.Platform.ManagerKey.Load(new ManagerSettings { CredentialsKey = Rsa(bits).ExportPkcs8PrivateKeyPem() });
-        return result.Key ?? throw new InvalidOperationException(result.Error?.ToString());
+        var report = new ConfigReport();
+        return Composer.Platform.ManagerKey.Load(new ManagerSettings { CredentialsKey = Rsa(bits).ExportPkcs8PrivateKeyPem() }, report)
+               ?? throw new InvalidOperationException(string.Join("; ", report.Errors));
     }
 }

@@ -31,12 +31,12 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
             if (_client is { } raced) return (raced, null);
             using var probe = clients.Create(endpoint);
             var check = await DockerPreflight.CheckAsync(probe, endpoint, proxy, cancellationToken).ConfigureAwait(false);
-            if (!check.IsReachable) return (null, check.Failure);
-            var engineVersion = Version.TryParse(check.Version!.APIVersion, out var engine) ? engine : null;
+            if (!check.IsSuccess) return (null, check.Failure.Message);
+            var engineVersion = Version.TryParse(check.Value.APIVersion, out var engine) ? engine : null;
             Version? version;
             if (endpoint.Gateway is { } gateway)
             {
-                if (VersionProblem(gateway, engineVersion, check.Version.MinAPIVersion) is { } problem) return (null, problem);
+                if (VersionProblem(gateway, engineVersion, check.Value.MinAPIVersion) is { } problem) return (null, problem);
                 version = gateway.ApiVersion;
             }
             else
@@ -49,7 +49,7 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
                 client.Dispose();
                 return (null, unusable);
             }
-            logger.Info("Connected to the Docker engine", ("endpoint", endpoint.Display), ("engine_version", check.Version.Version),
+            logger.Info("Connected to the Docker engine", ("endpoint", endpoint.Display), ("engine_version", check.Value.Version),
                 ("api_version", version?.ToString() ?? "unversioned"));
             Volatile.Write(ref _client, client);
             return (client, null);

@@ -57,7 +57,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         _logger = options.Logger;
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger);
         _errors = new DockerErrors(endpoint, options.Proxy);
-        _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
+        _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
     }
 
     public string Kind => _options.Kind;
@@ -66,8 +66,8 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         if (client is null) return Failure.Orchestrator(unreachable!);
-        var result = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
-        return result.IsReachable ? null : Failure.Orchestrator(result.Failure!);
+        var version = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
+        return version.Failure;
     }
 
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
@@ -123,8 +123,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {unreachable}");
-        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator(pullError!);
+        var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return pulled.Failure;
+        var image = pulled.Value.Reference;
         var (id, createError) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
         if (id is null) return Failure.Orchestrator(createError!);
         if (await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false) is { } error) return Failure.Orchestrator(error);
@@ -138,8 +139,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {unreachable}");
-        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator($"{pullError}; container {current.Name} left as it was");
+        var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; container {current.Name} left as it was");
+        var image = pulled.Value.Reference;
 
         var what = $"connector {workload.ConnectorId}: cannot refresh container {current.Name}";
         var wasRunning = current.State != WorkloadState.Stopped;
@@ -333,7 +335,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         var what = $"connector {workload.ConnectorId}: cannot create container {workload.Name}";
         try
         {
-            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Docker, _options.ExtraLabels),
+            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Containers, _options.ExtraLabels),
                 cancellationToken).ConfigureAwait(false);
             foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("container", workload.Name), ("warning", warning));
             return (created.ID, null);
