@@ -6,17 +6,8 @@ namespace Composer.Configuration;
 /// </summary>
 public sealed class ConfigReport(ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
 {
-    /// <summary>A report that only collects (settings built in code, with every value from its default).</summary>
-    public ConfigReport()
-        : this(ConfigProvenance.None, [], [])
-    {
-    }
-
-    public ConfigProvenance Provenance => provenance;
-
+    /// <summary>The errors so far: a parser counts them to know whether what it parsed is usable.</summary>
     public IReadOnlyList<ConfigDiagnostic> Errors => errors;
-
-    public IReadOnlyList<ConfigDiagnostic> Warnings => warnings;
 
     /// <summary>A problem with the value at <paramref name="key"/>, attributed to where that value came from.</summary>
     public void Error(string key, string message) => errors.Add(new ConfigDiagnostic(key, provenance.Describe(key), message));

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Resolution;
+using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Diagnostics;
 
@@ -22,7 +23,7 @@ public class LoggerTests
 
     /// <summary>The process logger of a manager.logger section, as the resolve step and the run command build it.</summary>
     private static Logger FromSettings(LoggerSettings settings, TextWriter stdout, TextWriter diagnostics, TimeProvider? clock = null) =>
-        LoggerSetup.Create(LoggerSetup.Resolve(settings, new ConfigReport()), stdout, diagnostics, clock);
+        LoggerSetup.Create(LoggerSetup.Resolve(settings, TestReport.New().Report), stdout, diagnostics, clock);
 
     [Test]
     public async Task Json_line_has_timestamp_level_message_and_typed_fields()
@@ -324,8 +325,8 @@ public class LoggerTests
     public async Task Invalid_level_and_format_are_reported_with_their_key_and_fall_back_to_defaults()
     {
         var settings = new LoggerSettings { Level = "verbose", Format = "xml" };
-        var report = new ConfigReport();
-        var options = LoggerSetup.Resolve(settings, report);
+        var report = TestReport.New();
+        var options = LoggerSetup.Resolve(settings, report.Report);
         var problems = report.Errors;
         await Assert.That(problems.Select(p => p.Key).ToArray()).IsEquivalentTo(new[] { "manager.logger.level", "manager.logger.format" });
         // One rule, the configuration's: the message is the one `config validate` prints.
@@ -336,8 +337,8 @@ public class LoggerTests
         using var logger = LoggerSetup.Create(options, new StringWriter(), new StringWriter());
         await Assert.That(logger.MinimumLevel).IsEqualTo(LogLevel.Info);
         await Assert.That(logger.Format).IsEqualTo(LogFormat.Json);
-        var valid = new ConfigReport();
-        LoggerSetup.Resolve(new LoggerSettings(), valid);
+        var valid = TestReport.New();
+        LoggerSetup.Resolve(new LoggerSettings(), valid.Report);
         await Assert.That(valid.Errors.Count).IsEqualTo(0);
     }
 }

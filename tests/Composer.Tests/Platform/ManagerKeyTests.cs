@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Composer.Configuration;
 using Composer.Platform;
+using Composer.Tests.Infrastructure;
 using static Composer.Tests.Configuration.ConfigTestSupport;
 
 namespace Composer.Tests.Platform;
@@ -12,8 +13,8 @@ public class ManagerKeyTests
 
     private static Loaded LoadKey(ManagerSettings manager, string? requiredBecause = null)
     {
-        var report = new ConfigReport();
-        var key = ManagerKey.Load(manager, report, requiredBecause);
+        var report = TestReport.New();
+        var key = ManagerKey.Load(manager, report.Report, requiredBecause);
         return new Loaded(key, report.Errors.FirstOrDefault(), report.Warnings);
     }
 

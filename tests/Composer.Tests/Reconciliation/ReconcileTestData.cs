@@ -1,4 +1,5 @@
 using Composer.Configuration;
+using Composer.Images;
 using Composer.Orchestration;
 using Composer.Reconciliation;
 
@@ -20,8 +21,12 @@ internal static class ReconcileTestData
     public static DesiredConnector Connector(string id, string? name = null, string hash = "h1",
         RequestedStatus requested = RequestedStatus.Stopping, ConnectorStatus? current = ConnectorStatus.Stopped, string? blocked = null,
         PlatformKind platform = PlatformKind.OpenCti) =>
-        new(id, platform, name ?? "connector-" + id, "opencti/connector-" + id.ToLowerInvariant() + ":6.0.0", hash, requested, current,
-            [new ContractEntry("CONNECTOR_ID", id, false), new ContractEntry("OPENCTI_TOKEN", "secret-token-" + id, true)], blocked);
+        new(id, platform, name ?? "connector-" + id, Image(id), hash, requested, current,
+            [new ContractEntry("CONNECTOR_ID", id, false), new ContractEntry("OPENCTI_TOKEN", "secret-token-" + id, true)], blocked,
+            ImageResolver.NoRegistry.Resolve(Image(id)).Value);
+
+    /// <summary>The image connector <paramref name="id"/> is listed with (as the cycle resolves it: no registry configured).</summary>
+    private static string Image(string id) => "opencti/connector-" + id.ToLowerInvariant() + ":6.0.0";
 
     /// <summary>A workload as the Rust version (or Composer) creates it: exactly the three labels, the hash in the environment.</summary>
     /// <param name="platform">The opencti-platform label; null for a workload created before the label existed.</param>

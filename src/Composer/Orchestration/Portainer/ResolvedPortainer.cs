@@ -47,7 +47,7 @@ public sealed record ResolvedPortainer(PlatformKind Platform, Uri Api, string Ap
             report.Error($"{keys}.env_type", $"expected docker (the only supported Portainer environment type), got \"{block.EnvType}\"");
         }
         var version = ParseApiVersion(block.ApiVersion);
-        if (version is null) report.Error($"{keys}.api_version", $"must look like v1.41 (a Docker Engine API version), got \"{block.ApiVersion}\"");
+        if (version is null) report.Error($"{keys}.api_version", $"expected a Docker Engine API version such as v1.41, got \"{block.ApiVersion}\"");
         if (!used) return null;
         var apiKey = block.ApiKey?.Trim() ?? "";
         if (apiKey.Length == 0 || apiKey == "ChangeMe")

@@ -37,7 +37,7 @@ public sealed record SwarmServiceOptions(
         foreach (var entry in block.ExtraHosts ?? [])
         {
             if (SwarmServiceSpec.HostsEntry(entry) is { } line) hosts.Add(line);
-            else report.Error($"{section}.extra_hosts", $"\"{entry}\" is neither host:ip nor \"ip host\"");
+            else report.Error($"{section}.extra_hosts", $"expected host:ip (or \"ip host\"), got \"{entry}\"");
         }
         var restartCondition = block.RestartCondition;
         if (restartCondition is not null && !RestartConditions.Contains(restartCondition))

@@ -56,7 +56,7 @@ internal sealed class DockerTestManager : IAsyncDisposable
         var access = new RegistryAccess(resolved.Registry, preflightHandlers ?? handlers);
         var dockerEndpoint = DockerEndpoint.Parse(endpoint ?? docker.DockerHost, "test").Value ?? throw new InvalidOperationException(endpoint);
         // The options as the resolve step parses them: an incomplete ulimit is reported there and left out.
-        var containers = DockerContainerOptions.Parse(options, "opencti.daemon.docker", new ConfigReport());
+        var containers = DockerContainerOptions.Parse(options, "opencti.daemon.docker", TestReport.New().Report);
         var orchestrator = new DockerOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
             new DockerOrchestratorOptions(managerId, containers, access, Logger.Null, TimeProvider.System) { Workloads = WorkloadsOf(managerId) });
         return new DockerTestManager(docker, managerId, orchestrator, handlers, access);

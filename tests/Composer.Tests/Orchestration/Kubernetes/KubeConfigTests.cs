@@ -36,11 +36,11 @@ public class KubeConfigTests
         ? (endpoint, report.Errors.Select(e => e.Message).ToList())
         : default;
 
-    private static (KubernetesEndpoint? Endpoint, ConfigReport Report) ResolveWithReport(Dictionary<string, string> environment, KubernetesSettings? settings = null,
+    private static (KubernetesEndpoint? Endpoint, TestReport Report) ResolveWithReport(Dictionary<string, string> environment, KubernetesSettings? settings = null,
         string? serviceAccountDirectory = null)
     {
-        var report = new ConfigReport();
-        var endpoint = KubernetesEndpoint.Resolve(settings ?? new KubernetesSettings(), "opencti.daemon.kubernetes", environment, report,
+        var report = TestReport.New();
+        var endpoint = KubernetesEndpoint.Resolve(settings ?? new KubernetesSettings(), "opencti.daemon.kubernetes", environment, report.Report,
             serviceAccountDirectory ?? "/nonexistent/serviceaccount");
         return (endpoint, report);
     }

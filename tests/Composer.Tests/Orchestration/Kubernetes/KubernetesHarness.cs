@@ -135,8 +135,8 @@ public sealed class KubernetesHarness : IAsyncDisposable
     /// <summary>The platform's Kubernetes as the resolve step decides it, with this environment and service account directory; throws on a problem.</summary>
     public static ResolvedKubernetes Resolve(KubernetesSettings? block, IReadOnlyDictionary<string, string> environment, string serviceAccountDirectory)
     {
-        var report = new ConfigReport();
-        var resolved = ResolvedKubernetes.Parse(block, PlatformKind.OpenCti, used: true, environment, report, serviceAccountDirectory);
+        var report = TestReport.New();
+        var resolved = ResolvedKubernetes.Parse(block, PlatformKind.OpenCti, used: true, environment, report.Report, serviceAccountDirectory);
         return resolved ?? throw new InvalidOperationException(string.Join("; ", report.Errors));
     }
 

@@ -234,7 +234,7 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         var problems = string.Join("\n", errors.Select(Problem));
         await Assert.That(problems).Contains("opencti.daemon.portainer.api_key is not set");
         await Assert.That(problems).Contains("opencti.daemon.portainer.env_id is not set");
-        await Assert.That(problems).Contains("opencti.daemon.portainer.api_version must look like v1.41 (a Docker Engine API version), got \"latest\"");
+        await Assert.That(problems).Contains("opencti.daemon.portainer.api_version expected a Docker Engine API version such as v1.41, got \"latest\"");
         await Assert.That(resolved.OpenCti.Orchestrator).IsNull();
         settings.OpenCti.Daemon.Portainer = null;
         var (_, missing, _) = TestSettings.TryResolve(settings, resolveOrchestrators: true);

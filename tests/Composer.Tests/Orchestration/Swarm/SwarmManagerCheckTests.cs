@@ -100,7 +100,7 @@ public class SwarmManagerCheckTests
 
         var (bad, badErrors, _) = TestSettings.TryResolve(Settings("tcp://127.0.0.1:2375", new SwarmSettings { ExtraHosts = ["opencti.internal:host-gateway"] }),
             resolveOrchestrators: true);
-        await Assert.That(string.Join("\n", badErrors)).Contains("opencti.daemon.swarm.extra_hosts: \"opencti.internal:host-gateway\"");
+        await Assert.That(badErrors.Single(e => e.Key == "opencti.daemon.swarm.extra_hosts").Message).Contains("\"opencti.internal:host-gateway\"");
         // The one rule, applied once: the record holds only Swarm's hosts lines.
         await Assert.That(((ResolvedSwarm)bad.OpenCti.Orchestrator!).Services.Hosts).IsNull();
     }

@@ -49,7 +49,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         var access = new RegistryAccess(resolved.Registry, handlers);
         var dockerEndpoint = DockerEndpoint.Parse(endpoint ?? swarm.Docker.DockerHost, "test").Value ?? throw new InvalidOperationException(endpoint);
         // The options as the resolve step parses them: what is wrong is reported there and left out.
-        var services = SwarmServiceOptions.Parse(options ?? new SwarmSettings(), "opencti.daemon.swarm", new ConfigReport());
+        var services = SwarmServiceOptions.Parse(options ?? new SwarmSettings(), "opencti.daemon.swarm", TestReport.New().Report);
         var orchestrator = new SwarmOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
             new SwarmOrchestratorOptions(managerId, services, access, Logger.Null, TimeProvider.System)
             {
