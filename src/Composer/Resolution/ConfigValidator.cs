@@ -12,12 +12,20 @@ namespace Composer.Resolution;
 /// </summary>
 public static class ConfigValidator
 {
+    /// <summary>manager.health_schedule's upper bound: a report every 4 minutes reaches the platform before it forgets the last one (5 minutes).</summary>
+    public const int MaxHealthSchedule = 240;
+
     public static void Validate(ComposerSettings s, ConfigReport report)
     {
         var m = s.Manager;
         Positive(report, "manager.execute_schedule", m.ExecuteSchedule);
         Positive(report, "manager.ping_alive_schedule", m.PingAliveSchedule);
         Positive(report, "manager.max_parallel", m.MaxParallel);
+        Positive(report, "manager.health_schedule", m.HealthSchedule);
+        if (m.HealthSchedule > MaxHealthSchedule)
+        {
+            report.Error("manager.health_schedule", $"expected at most {MaxHealthSchedule} seconds (the platform forgets a connector's health 300 seconds after its last report), got {m.HealthSchedule}");
+        }
 
         ProxyUrl(report, "http_proxy", s.HttpProxy);
         ProxyUrl(report, "https_proxy", s.HttpsProxy);

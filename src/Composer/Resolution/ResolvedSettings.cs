@@ -11,6 +11,8 @@ namespace Composer.Resolution;
 
 /// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
 /// <param name="ShowSensitiveEnvVars">manager.debug.show_sensitive_env_vars: never honoured (sensitive values are always masked); the run warns when it is set.</param>
+/// <param name="HealthSchedule">manager.health_schedule: between two health reports of a connector.</param>
+/// <param name="StopRebootLoops">manager.reboot_loop.stop.</param>
 public sealed record ManagerOptions(
     string Id,
     string Name,
@@ -18,7 +20,9 @@ public sealed record ManagerOptions(
     TimeSpan PingAliveSchedule,
     int MaxParallel,
     bool ShowEnvVars,
-    bool ShowSensitiveEnvVars);
+    bool ShowSensitiveEnvVars,
+    TimeSpan HealthSchedule,
+    bool StopRebootLoops);
 
 /// <summary>manager.health: whether the HTTP listener runs, and where.</summary>
 public sealed record HealthListenerOptions(bool Enabled, string Host, int Port);

@@ -84,7 +84,8 @@ public static class SettingsResolver
         {
             Key = key,
             Manager = new ManagerOptions(m.Id, m.Name, TimeSpan.FromSeconds(Math.Max(1, m.ExecuteSchedule)),
-                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars, m.Debug.ShowSensitiveEnvVars),
+                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars, m.Debug.ShowSensitiveEnvVars,
+                TimeSpan.FromSeconds(Math.Max(1, m.HealthSchedule)), m.RebootLoop.Stop),
             Logger = LoggerSetup.Resolve(m.Logger, report),
             Health = ResolveHealth(m.Health, provenance, errors),
             Registry = registry,

@@ -152,7 +152,8 @@ public class OpenCtiClientTests
 
         var listing = (await client.ListConnectorsAsync(None)).Value!;
 
-        await Assert.That(listing.Connectors.Select(c => c.Id)).IsEquivalentTo(["c-1", "c-2"]);
+        // An id listed twice is passed on: the planner decides which entry is managed (ReconcilerTests).
+        await Assert.That(listing.Connectors.Select(c => $"{c.Id}|{c.Name}")).IsEquivalentTo(["c-1|Connector c-1", "c-2|Connector c-2", "c-1|Duplicate"]);
         var reasons = listing.Skipped.Select(s => $"{s.Id}|{s.Reason}").ToList();
         string[] expected =
         [
@@ -162,7 +163,6 @@ public class OpenCtiClientTests
             "c-norequest|listing entry 5: manager_requested_status is missing",
             "c-badtype|listing entry 6: malformed entry: ",
             "c-paused|listing entry 7: manager_requested_status is \"paused\"; expected starting or stopping",
-            "c-1|listing entry 8: id c-1 appears more than once; the first entry is used",
             "c-nullentry|listing entry 9: manager_contract_configuration entry 0 is null",
             "c-nokey|listing entry 10: manager_contract_configuration entry 0 has no key",
             "|listing entry 11: id is missing",

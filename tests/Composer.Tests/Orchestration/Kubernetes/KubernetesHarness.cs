@@ -162,7 +162,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
         var resolved = Images.Resolve(image);
         if (!resolved.IsSuccess) throw new InvalidOperationException(resolved.Failure.Message);
         return new ConnectorWorkload(id, PlatformKind.OpenCti, name, resolved.Value, hash,
-            ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti),
+            ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti, ConnectorLabels.PlatformInstanceValue("http://opencti:8080")),
             environment ?? [new ConnectorEnvVar("CONNECTOR_ID", id), new ConnectorEnvVar("OPENCTI_TOKEN", "secret-token", Sensitive: true), new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, hash)],
             caBundle, start);
     }
