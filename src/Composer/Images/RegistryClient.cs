@@ -48,6 +48,9 @@ public sealed class RegistryClient : IDisposable
     /// <summary>The longest Retry-After honoured: a registry asking for more is asked again after this.</summary>
     public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(60);
 
+    /// <summary>The longest token server answer read: a token answer is a few KiB.</summary>
+    private const int MaxTokenResponseBytes = 64 * 1024;
+
     /// <summary>Polly's bound on a retry delay; a longer retry_delay would block a cycle for that long anyway.</summary>
     private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromDays(1);
 
@@ -178,6 +181,42 @@ public sealed class RegistryClient : IDisposable
         finally
         {
             ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// The token server's JSON, read within the request timeout and at most <see cref="MaxTokenResponseBytes"/> long; a
+    /// body that is not JSON, or longer, reads as an answer without a token. A failure: the answer broke off or stalled.
+    /// </summary>
+    private async Task<Result<RegistryTokenResponse>> ReadTokenAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_requestTimeout);
+        var buffer = new byte[MaxTokenResponseBytes + 1];
+        var length = 0;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            int read;
+            while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), timeout.Token).ConfigureAwait(false)) > 0) length += read;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new Failure(FailureKind.Timeout, null, $"no complete answer within {_requestTimeout.TotalSeconds:0.#} s");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return new Failure(FailureKind.Unreachable, null, ExceptionText.Describe(ex));
+        }
+        if (length > MaxTokenResponseBytes) return Result<RegistryTokenResponse>.Success(new RegistryTokenResponse());
+        try
+        {
+            return Result<RegistryTokenResponse>.Success(
+                JsonSerializer.Deserialize(buffer.AsSpan(0, length), RegistryJsonContext.Default.RegistryTokenResponse) ?? new RegistryTokenResponse());
+        }
+        catch (JsonException)
+        {
+            return Result<RegistryTokenResponse>.Success(new RegistryTokenResponse());
         }
     }
 
@@ -463,32 +502,25 @@ public sealed class RegistryClient : IDisposable
                         $"token server {tokenServer} of registry {RegistryHost} answered {(int)response.StatusCode} {response.ReasonPhrase} for {Image}{Retries(transient, sent.Attempts)}"));
             }
             var receivedAt = _client._options.Clock.GetUtcNow();
-            var body = await ReadTokenAsync(response, ct).ConfigureAwait(false);
-            var bearerToken = !string.IsNullOrEmpty(body?.Token) ? body.Token : body?.AccessToken;
+            var read = await _client.ReadTokenAsync(response, ct).ConfigureAwait(false);
+            if (!read.IsSuccess)
+            {
+                return Authorized.No(Fail(RegistryCheckStatus.Unreachable,
+                    $"token server {tokenServer} of registry {RegistryHost} did not finish its answer for {Image}: {read.Failure.Message}"));
+            }
+            var body = read.Value;
+            var bearerToken = !string.IsNullOrEmpty(body.Token) ? body.Token : body.AccessToken;
             if (string.IsNullOrEmpty(bearerToken))
             {
                 return Authorized.No(Fail(RegistryCheckStatus.ProtocolError,
                     $"token server {tokenServer} of registry {RegistryHost} returned no token (expected JSON with \"token\" or \"access_token\") for {Image}"));
             }
-            DateTimeOffset? issuedAt = DateTimeOffset.TryParse(body!.IssuedAt, System.Globalization.CultureInfo.InvariantCulture,
+            DateTimeOffset? issuedAt = DateTimeOffset.TryParse(body.IssuedAt, System.Globalization.CultureInfo.InvariantCulture,
                 System.Globalization.DateTimeStyles.AssumeUniversal, out var issued) ? issued : null;
             var lifetime = _client.Tokens.Store(key, bearerToken, body.ExpiresIn, issuedAt, receivedAt);
             Log.Debug("Registry token obtained", ("registry", RegistryHost), ("scope", _pullScope), ("reuse_seconds", (long)lifetime.TotalSeconds));
             return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", bearerToken), key, false));
         }
 
-        /// <summary>The token server's JSON, or null when the body is not JSON (then there is no token: a protocol error).</summary>
-        private static async Task<RegistryTokenResponse?> ReadTokenAsync(HttpResponseMessage response, CancellationToken ct)
-        {
-            try
-            {
-                await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-                return await JsonSerializer.DeserializeAsync(stream, RegistryJsonContext.Default.RegistryTokenResponse, ct).ConfigureAwait(false);
-            }
-            catch (JsonException)
-            {
-                return null;
-            }
-        }
     }
 }

@@ -64,8 +64,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
 
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator(unreachable!);
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
+        var client = connected.Value;
         var version = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
         return version.Failure;
     }
@@ -73,8 +74,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         var what = $"cannot list the containers of manager {_options.ManagerId}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         IList<ContainerListResponse> containers;
         try
         {
@@ -124,8 +126,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
         var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure;
         var image = pulled.Value.Reference;
@@ -140,8 +143,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
         var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; container {current.Name} left as it was");
         var image = pulled.Value.Reference;
@@ -218,8 +222,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
 
     internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
         // Again: a container created before a crash may not have it yet; copying it twice changes nothing.
         var error = await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
                     ?? await StartContainerAsync(client, current.WorkloadId, current.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false);
@@ -229,8 +234,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot stop container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var stopped = await client.Containers.StopContainerAsync(current.WorkloadId, new ContainerStopParameters { WaitBeforeKillSeconds = StopSeconds },
@@ -252,8 +258,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot remove container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             await client.Containers.RemoveContainerAsync(current.WorkloadId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true },
@@ -276,8 +283,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         var parameters = new ContainerLogsParameters
         {
             ShowStdout = true,
@@ -301,8 +309,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot inspect container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -335,7 +344,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         !string.IsNullOrEmpty(text) && !text.StartsWith(NeverStarted, StringComparison.Ordinal)
         && ContainerLogReader.TryParseTimestamp(text.AsSpan(), out var parsed) ? parsed : null;
 
-    private Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
+    private Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
 
     /// <summary>
     /// Creates the container, or finds the one a deploy interrupted after its create left under the name (this

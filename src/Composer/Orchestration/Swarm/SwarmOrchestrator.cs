@@ -77,8 +77,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
 
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator(unusable!);
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
+        var client = connected.Value;
         // Connected before: the node may have been demoted or have left the swarm since.
         return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false) is { } problem ? Failure.Orchestrator(problem) : null;
     }
@@ -86,8 +87,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         var what = $"cannot list the swarm services of manager {_options.ManagerId}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         IList<SwarmService> services;
         IList<TaskResponse> tasks;
         try
@@ -125,8 +127,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         if (SwarmServiceSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var what = $"connector {workload.ConnectorId}: cannot create service {workload.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure;
         var image = pulled.Value.Reference;
@@ -165,8 +168,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             return Failure.Orchestrator($"refreshing service {current.Name} as {workload.Name}: Swarm cannot rename a service; remove it and deploy the new name");
         }
         var what = $"connector {workload.ConnectorId}: cannot update service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; service {current.Name} left as it was");
         var image = pulled.Value.Reference;
@@ -194,8 +198,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot remove service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             await client.Swarm.RemoveServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -217,8 +222,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         var parameters = new ServiceLogsParameters
         {
             ShowStdout = true,
@@ -243,8 +249,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot list the tasks of service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var service = await client.Swarm.InspectServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -380,8 +387,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         var replicas = workload is null ? 0UL : 1UL;
         var what = $"connector {current.ConnectorId}: cannot {(workload is null ? "stop" : "start")} service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         // Twice at most: a concurrent change of the service makes the first update out of sequence.
         for (var attempt = 1; ; attempt++)
         {

@@ -184,6 +184,21 @@ public class RegistryClientProtocolTests
     }
 
     [Test]
+    public async Task A_token_answer_broken_off_is_an_unreachable_result_not_an_exception()
+    {
+        await using var stand = new ScriptedRegistry();
+        var challenge = new Dictionary<string, string> { ["WWW-Authenticate"] = $"Bearer realm=\"http://{stand.Host}/token\",service=\"stand\"" };
+        stand.On("/v2/", new ScriptedResponse(401, challenge))
+            .On("/token", new ScriptedResponse(200, new Dictionary<string, string> { ["Content-Type"] = "application/json" }, """{"token":"opa""", CutShort: true));
+        using var client = RegistryTestSupport.Client(RegistryTestSupport.Configuration(null));
+
+        var result = await client.CheckAsync(stand.Host, Repository, "1.0");
+
+        await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.Unreachable);
+        await Assert.That(result.Message).Contains($"token server {stand.Host} of registry {stand.Host} did not finish its answer");
+    }
+
+    [Test]
     public async Task The_token_server_is_retried_and_access_token_with_issued_at_is_used()
     {
         await using var stand = new ScriptedRegistry();
