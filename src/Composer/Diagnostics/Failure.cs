@@ -28,6 +28,9 @@ public enum FailureKind
 
     /// <summary>An orchestrator call failed (engine, API server or registry on its behalf): the message says what and why.</summary>
     Orchestrator,
+
+    /// <summary>What Composer was given cannot be used as it is (an invalid image name, an unreadable secret file): the same input fails again.</summary>
+    Input,
 }
 
 /// <summary>
@@ -41,6 +44,9 @@ public sealed record Failure(FailureKind Kind, string? Operation, string Message
 {
     /// <summary>A failed orchestrator call.</summary>
     public static Failure Orchestrator(string message) => new(FailureKind.Orchestrator, null, message);
+
+    /// <summary>An input that cannot be used: the message names it and says why.</summary>
+    public static Failure Input(string message) => new(FailureKind.Input, null, message);
 
     public override string ToString() => Operation is null ? Message : $"{Operation}: {Message}";
 }

@@ -1,4 +1,3 @@
-using Composer.Configuration;
 using Docker.DotNet.Models;
 
 namespace Composer.Orchestration.Docker;
@@ -38,7 +37,7 @@ public static class DockerContainerSpec
 
     /// <summary>POST /containers/create for the workload, running <paramref name="image"/> (the resolved reference).</summary>
     /// <param name="extraLabels">Labels besides the workload's (Portainer's stack label); the workload's win.</param>
-    public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerSettings? docker,
+    public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerContainerOptions options,
         IReadOnlyDictionary<string, string>? extraLabels = null)
     {
         var labels = extraLabels is null
@@ -52,20 +51,18 @@ public static class DockerContainerSpec
             Image = image,
             Env = [.. workload.EnvironmentStrings()],
             Labels = labels,
-            HostConfig = HostConfigFor(docker),
+            HostConfig = HostConfigFor(options),
         };
     }
 
     /// <summary>
     /// Every opencti.daemon.docker option that is set, mapped 1:1 onto HostConfig (upstream-behaviour §6.6); unset ones
-    /// stay out. Ulimits entries missing name, soft or hard are dropped. Never a bind mount: the CA bundle is copied
-    /// into the container instead.
+    /// stay out. Never a bind mount: the CA bundle is copied into the container instead.
     /// </summary>
-    public static HostConfig HostConfigFor(DockerSettings? docker)
+    public static HostConfig HostConfigFor(DockerContainerOptions docker)
     {
         var host = new HostConfig { RestartPolicy = new RestartPolicy { Name = ConnectorRestartPolicy } };
-        if (docker is null) return host;
-        if (!string.IsNullOrEmpty(docker.NetworkMode)) host.NetworkMode = docker.NetworkMode;
+        if (docker.NetworkMode is { } networkMode) host.NetworkMode = networkMode;
         if (docker.ExtraHosts is { } extraHosts) host.ExtraHosts = [.. extraHosts];
         if (docker.Dns is { } dns) host.DNS = [.. dns];
         if (docker.DnsSearch is { } dnsSearch) host.DNSSearch = [.. dnsSearch];
@@ -73,22 +70,14 @@ public static class DockerContainerSpec
         if (docker.CapAdd is { } capAdd) host.CapAdd = [.. capAdd];
         if (docker.CapDrop is { } capDrop) host.CapDrop = [.. capDrop];
         if (docker.SecurityOpt is { } securityOpt) host.SecurityOpt = [.. securityOpt];
-        if (!string.IsNullOrEmpty(docker.UsernsMode)) host.UsernsMode = docker.UsernsMode;
-        if (!string.IsNullOrEmpty(docker.PidMode)) host.PidMode = docker.PidMode;
-        if (!string.IsNullOrEmpty(docker.IpcMode)) host.IpcMode = docker.IpcMode;
-        if (!string.IsNullOrEmpty(docker.UtsMode)) host.UTSMode = docker.UtsMode;
-        if (!string.IsNullOrEmpty(docker.Runtime)) host.Runtime = docker.Runtime;
+        if (docker.UsernsMode is { } usernsMode) host.UsernsMode = usernsMode;
+        if (docker.PidMode is { } pidMode) host.PidMode = pidMode;
+        if (docker.IpcMode is { } ipcMode) host.IpcMode = ipcMode;
+        if (docker.UtsMode is { } utsMode) host.UTSMode = utsMode;
+        if (docker.Runtime is { } runtime) host.Runtime = runtime;
         if (docker.ShmSize is { } shmSize) host.ShmSize = shmSize;
-        if (docker.Sysctls is { Count: > 0 } sysctls) host.Sysctls = new Dictionary<string, string>(sysctls, StringComparer.Ordinal);
-        if (docker.Ulimits is { } ulimits)
-        {
-            var valid = new List<Ulimit>();
-            foreach (var u in ulimits)
-            {
-                if (!string.IsNullOrEmpty(u.Name) && u.Soft is { } soft && u.Hard is { } hard) valid.Add(new Ulimit { Name = u.Name, Soft = soft, Hard = hard });
-            }
-            if (valid.Count > 0) host.Ulimits = valid;
-        }
+        if (docker.Sysctls is { } sysctls) host.Sysctls = new Dictionary<string, string>(sysctls, StringComparer.Ordinal);
+        if (docker.Ulimits is { } ulimits) host.Ulimits = [.. ulimits.Select(u => new Ulimit { Name = u.Name, Soft = u.Soft, Hard = u.Hard })];
         return host;
     }
 }

@@ -57,24 +57,26 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         _logger = options.Logger;
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger);
         _errors = new DockerErrors(endpoint, options.Proxy);
-        _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
+        _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
     }
 
     public string Kind => _options.Kind;
 
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator(unreachable!);
-        var result = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
-        return result.IsReachable ? null : Failure.Orchestrator(result.Failure!);
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
+        var client = connected.Value;
+        var version = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
+        return version.Failure;
     }
 
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         var what = $"cannot list the containers of manager {_options.ManagerId}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         IList<ContainerListResponse> containers;
         try
         {
@@ -124,10 +126,12 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {unreachable}");
-        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator(pullError!);
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
+        var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return pulled.Failure;
+        var image = pulled.Value.Reference;
         var (id, createError) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
         if (id is null) return Failure.Orchestrator(createError!);
         if (await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false) is { } error) return Failure.Orchestrator(error);
@@ -139,10 +143,12 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {unreachable}");
-        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator($"{pullError}; container {current.Name} left as it was");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
+        var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; container {current.Name} left as it was");
+        var image = pulled.Value.Reference;
 
         var what = $"connector {workload.ConnectorId}: cannot refresh container {current.Name}";
         var wasRunning = current.State != WorkloadState.Stopped;
@@ -216,8 +222,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
 
     internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
         // Again: a container created before a crash may not have it yet; copying it twice changes nothing.
         var error = await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
                     ?? await StartContainerAsync(client, current.WorkloadId, current.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false);
@@ -227,8 +234,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot stop container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var stopped = await client.Containers.StopContainerAsync(current.WorkloadId, new ContainerStopParameters { WaitBeforeKillSeconds = StopSeconds },
@@ -250,8 +258,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot remove container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             await client.Containers.RemoveContainerAsync(current.WorkloadId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true },
@@ -274,8 +283,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         var parameters = new ContainerLogsParameters
         {
             ShowStdout = true,
@@ -299,8 +309,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot inspect container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -333,7 +344,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         !string.IsNullOrEmpty(text) && !text.StartsWith(NeverStarted, StringComparison.Ordinal)
         && ContainerLogReader.TryParseTimestamp(text.AsSpan(), out var parsed) ? parsed : null;
 
-    private Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
+    private Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
 
     /// <summary>
     /// Creates the container, or finds the one a deploy interrupted after its create left under the name (this
@@ -345,7 +356,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         var what = $"connector {workload.ConnectorId}: cannot create container {workload.Name}";
         try
         {
-            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Docker, _options.ExtraLabels),
+            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Containers, _options.ExtraLabels),
                 cancellationToken).ConfigureAwait(false);
             foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("container", workload.Name), ("warning", warning));
             return (created.ID, null);

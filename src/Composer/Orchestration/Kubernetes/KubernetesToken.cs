@@ -1,4 +1,5 @@
 using Composer.Configuration;
+using Composer.Diagnostics;
 
 namespace Composer.Orchestration.Kubernetes;
 
@@ -15,67 +16,50 @@ public sealed class KubernetesToken
 
     private readonly string? _fixed;
     private readonly string? _path;
-    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private string? _cached;
     private long _readAt;
 
-    private KubernetesToken(string? fixedToken, string? path, TimeProvider time)
+    private KubernetesToken(string? fixedToken, string? path)
     {
         _fixed = fixedToken;
         _path = path;
-        _time = time;
     }
 
-    public static KubernetesToken Fixed(string token) => new(token.Trim(), null, TimeProvider.System);
+    public static KubernetesToken Fixed(string token) => new(token.Trim(), null);
 
-    public static KubernetesToken FromFile(string path, TimeProvider time) => new(null, path, time);
+    public static KubernetesToken FromFile(string path) => new(null, path);
 
     /// <summary>The file the token is read from, or null for a fixed token.</summary>
     public string? Path => _path;
 
     /// <summary>The token, or the reason it cannot be read (the file is missing or empty).</summary>
-    public bool TryGet(out string token, out string? problem)
+    /// <param name="time">The API client's clock: a file is read again when the last read is <see cref="FileRefreshInterval"/> old.</param>
+    public Result<string> Get(TimeProvider time)
     {
-        problem = null;
-        if (_fixed is not null)
-        {
-            token = _fixed;
-            return true;
-        }
+        if (_fixed is not null) return Result<string>.Success(_fixed);
         lock (_gate)
         {
-            if (_cached is null || _time.GetElapsedTime(_readAt) >= FileRefreshInterval)
+            if (_cached is null || time.GetElapsedTime(_readAt) >= FileRefreshInterval)
             {
                 try
                 {
                     var text = File.ReadAllText(_path!).Trim();
-                    if (text.Length == 0)
-                    {
-                        token = "";
-                        problem = $"the token file {_path} is empty";
-                        return false;
-                    }
+                    if (text.Length == 0) return Failure.Orchestrator($"the token file {_path} is empty");
                     _cached = text;
-                    _readAt = _time.GetTimestamp();
+                    _readAt = time.GetTimestamp();
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     // A rotation in progress or a transient error: the last token read is better than none.
-                    if (_cached is null)
-                    {
-                        token = "";
-                        problem = $"cannot read the token file {_path}: {FileErrors.Describe(ex, _path!)}";
-                        return false;
-                    }
+                    if (_cached is null) return Failure.Orchestrator($"cannot read the token file {_path}: {FileErrors.Describe(ex, _path!)}");
                 }
             }
-            token = _cached;
-            return true;
+            return Result<string>.Success(_cached);
         }
     }
 
-    /// <summary>After a 401: the next <see cref="TryGet"/> reads the file again. Returns whether that can change anything.</summary>
+    /// <summary>After a 401: the next <see cref="Get"/> reads the file again. Returns whether that can change anything.</summary>
     public bool Invalidate()
     {
         if (_path is null) return false;
