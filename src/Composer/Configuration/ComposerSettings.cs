@@ -102,7 +102,9 @@ public sealed partial class PlatformSettings
     [ConfigKey("https_proxy_ca"), ConfigDoc("List, JSON-array string, single value or indexed keys; each a path or a PEM block.")] public List<string>? HttpsProxyCa { get; set; }
     [ConfigKey("https_proxy_reject_unauthorized"), ConfigDoc("false disables certificate validation for proxied connections (absent means true).")] public bool? HttpsProxyRejectUnauthorized { get; set; }
     [ConfigKey("logs_schedule", Unit = "seconds"), ConfigDoc("Minimum seconds between connector log uploads.")] public int LogsSchedule { get; set; } = 10;
-    [ConfigKey("request_timeout", Unit = "seconds"), ConfigDoc("Total timeout of a platform request.")] public int RequestTimeout { get; set; } = 30;
+    [ConfigKey("request_timeout", Unit = "seconds"), ConfigDoc("Total timeout of a platform request (the connector listing has its own, listing_timeout).")] public int RequestTimeout { get; set; } = 30;
+    [ConfigKey("listing_timeout", Unit = "seconds"), ConfigDoc("Total timeout of the connector listing, body included; OpenCTI may hold it up to 90 s while managed connectors auto-upgrade.")] public int ListingTimeout { get; set; } = 120;
+    [ConfigKey("listing_max_size", Unit = "bytes"), ConfigDoc("Largest connector listing answer read, in bytes; a larger one is not read further and fails the cycle (nothing is changed).")] public long ListingMaxSize { get; set; } = 16 * 1024 * 1024;
     [ConfigKey("connect_timeout", Unit = "seconds"), ConfigDoc("Connect timeout of a platform request.")] public int ConnectTimeout { get; set; } = 10;
     [ConfigKey("daemon")] public DaemonSettings Daemon { get; set; } = new();
 

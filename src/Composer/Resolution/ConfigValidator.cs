@@ -24,6 +24,15 @@ public static class ConfigValidator
     private static readonly string[] LogFormats = ["json", "pretty"];
     private static readonly string[] RestartConditions = ["none", "on-failure", "any"];
 
+    /// <summary>The platforms mark a manager inactive once its last ping is this old (OpenCTI's ConnectorManager.active).</summary>
+    public const int PlatformActivityWindowSeconds = 300;
+
+    /// <summary>OpenCTI holds a listing up to this long while managed connectors auto-upgrade.</summary>
+    public const int PlatformListingHoldSeconds = 90;
+
+    /// <summary>The smallest listing_max_size accepted: a listing of one connector with a few secrets fits many times over.</summary>
+    public const long MinListingMaxSize = 64 * 1024;
+
     public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
     {
         var v = new Checker(provenance, errors, warnings);
@@ -31,6 +40,18 @@ public static class ConfigValidator
         var m = s.Manager;
         v.Positive("manager.execute_schedule", m.ExecuteSchedule);
         v.Positive("manager.ping_alive_schedule", m.PingAliveSchedule);
+        if (m.PingAliveSchedule >= PlatformActivityWindowSeconds)
+        {
+            v.Error("manager.ping_alive_schedule", $"expected less than {PlatformActivityWindowSeconds} seconds, got {m.PingAliveSchedule}: the platform shows a manager "
+                + $"whose last ping is {PlatformActivityWindowSeconds / 60} minutes old as inactive (60 is the default)");
+        }
+        // The platforms' own rule for the registered name (OpenCTI: @constraint(minLength: 2), not blank; OpenAEV: @NotBlank).
+        var name = m.Name ?? "";
+        if (name.Length < 2 || string.IsNullOrWhiteSpace(name))
+        {
+            v.Error("manager.name", $"expected a name of at least 2 characters, not only spaces, got {QuotedText.Quote(name, QuoteStyle.Message)}: "
+                + "the platform refuses to register the manager under it");
+        }
         v.Positive("manager.max_parallel", m.MaxParallel);
         if (!LogLevels.Contains(m.Logger.Level.ToLowerInvariant()) && m.Logger.Level is not ("1" or "2" or "3" or "4" or "5"))
         {
@@ -53,6 +74,16 @@ public static class ConfigValidator
         v.HttpUrl($"{p}.url", platform.Url);
         v.Positive($"{p}.logs_schedule", platform.LogsSchedule);
         v.Positive($"{p}.request_timeout", platform.RequestTimeout);
+        v.Positive($"{p}.listing_timeout", platform.ListingTimeout);
+        if (platform.ListingTimeout is > 0 and < PlatformListingHoldSeconds)
+        {
+            v.Warning($"{p}.listing_timeout", $"{platform.ListingTimeout} s is shorter than the {PlatformListingHoldSeconds} s OpenCTI may hold a listing "
+                + "while managed connectors auto-upgrade: such listings fail and are retried");
+        }
+        if (platform.ListingMaxSize < MinListingMaxSize)
+        {
+            v.Error($"{p}.listing_max_size", $"expected at least {MinListingMaxSize} bytes, got {platform.ListingMaxSize}");
+        }
         v.Positive($"{p}.connect_timeout", platform.ConnectTimeout);
         v.ProxyUrl($"{p}.http_proxy", platform.HttpProxy);
         v.ProxyUrl($"{p}.https_proxy", platform.HttpsProxy);
