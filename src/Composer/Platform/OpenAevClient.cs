@@ -123,8 +123,8 @@ public sealed class OpenAevClient : IPlatformClient
 
     /// <summary>
     /// Sends to {url}/api/&lt;path&gt;; no answer and non-2xx answers are errors, worded by what they mean here: 401 the
-    /// token, 403 the token's user's rights on the connector catalog, 409 at registration another manager, 404 on a
-    /// manager path a manager OpenAEV does not know (its data was reset, or another manager replaced it).
+    /// token, 403 the token's user's rights on the connector catalog, 409 at registration another manager, 404 on the
+    /// ping or the listing a manager OpenAEV does not know (its data was reset, or another manager replaced it).
     /// </summary>
     private async Task<(PlatformResponse? Response, Failure? Error)> SendAsync(PlatformOperation operation, HttpMethod method, string path, byte[]? body,
         CancellationToken cancellationToken)
@@ -149,7 +149,7 @@ public sealed class OpenAevClient : IPlatformClient
                 $"OpenAEV answered HTTP {status}{said}: the user of {_channel.TokenKey} lacks {access} access to the connector catalog, which the "
                 + $"{operation.Description} needs: give that user a role with it (the listing needs read access, every other operation write access)", status));
         }
-        if (response.Status == HttpStatusCode.NotFound && path.StartsWith(_manager + "/", StringComparison.Ordinal))
+        if (response.Status == HttpStatusCode.NotFound && (operation == PlatformOperation.Ping || operation == PlatformOperation.List))
         {
             return (null, new Failure(FailureKind.UnknownManager, operation.Name,
                 $"OpenAEV does not know the manager {_options.ManagerId} (HTTP {status}{said}): its data was reset or the manager was removed", status));
