@@ -110,6 +110,7 @@ public class AliveLoopTests
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(10));
     }
+
     [Test]
     public async Task A_platform_that_forgot_the_manager_gets_it_registered_again_at_once()
     {
