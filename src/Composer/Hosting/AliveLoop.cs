@@ -103,7 +103,7 @@ public sealed class AliveLoop
         {
             // Only a failure without an answer is "cannot reach": a refused token was an answer, and says so itself.
             return Failed(version.Failure, version.Failure.Kind is FailureKind.Unreachable or FailureKind.Timeout
-                ? $"cannot reach {_platformName}" : $"{_platformName} did not answer the version query");
+                ? $"cannot reach {_platformName}" : $"the {_platformName} version query failed");
         }
         var registration = await _client.RegisterAsync(cancellationToken).ConfigureAwait(false);
         if (registration is not null)

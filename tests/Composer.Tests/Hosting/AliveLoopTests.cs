@@ -176,7 +176,7 @@ public class AliveLoopTests
         await AdvanceUntil(clock, () => log.ToString().Contains("did not accept the token", StringComparison.Ordinal), TimeSpan.FromSeconds(1));
 
         var line = log.ToString().Split('\n').Single(l => l.Contains("did not accept the token", StringComparison.Ordinal));
-        await Assert.That(line).Contains("\"level\":\"error\"").And.Contains("OpenCTI did not answer the version query: OpenCTI did not accept the token");
+        await Assert.That(line).Contains("\"level\":\"error\"").And.Contains("the OpenCTI version query failed: OpenCTI did not accept the token");
         await Assert.That(line).DoesNotContain("cannot reach");
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(10));
