@@ -51,6 +51,7 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     private readonly Dictionary<(string Connector, string Key, string Value, int Version), string> _ciphertexts = [];
     private readonly List<string> _rejections = [];
     private readonly List<string> _startedOnceDeployed = [];
+    private readonly Dictionary<string, int> _listings = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private StandInRegistration? _manager;
     private DateTimeOffset? _managerLastSync;
@@ -541,8 +542,8 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
 
     /// <summary>
     /// The user's start button for a connector added with <see cref="StandInConnector.StartOnceDeployed"/>: pressed once
-    /// the platform sees the connector deployed (a status report, or its logs arriving: OpenAEV's catalog adds are
-    /// already shown stopped, so no status report comes for them).
+    /// the platform sees the connector deployed (a status report, or its logs arriving), or once it was listed twice to
+    /// the registered manager (OpenAEV's catalog adds are already shown stopped, so no status report comes for them).
     /// </summary>
     private void StartIfDeployedLocked(int i)
     {
@@ -615,7 +616,24 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
                     });
                 }
             }
-            return [.. connectors.Select(c => ListLocked(c, injects))];
+            List<ListedConnector> listed = [.. connectors.Select(c => ListLocked(c, injects))];
+            if (_managerKey is not null) CountListingLocked();
+            return listed;
+        }
+    }
+
+    /// <summary>
+    /// Counts a listing served to the registered manager. The second one of a connector means the manager had a whole
+    /// cycle to deploy it: for OpenAEV, whose catalog adds are shown stopped from the start (so no status report comes),
+    /// that is when the scripted user presses start.
+    /// </summary>
+    private void CountListingLocked()
+    {
+        for (var i = 0; i < _connectors.Count; i++)
+        {
+            var id = _connectors[i].Id;
+            _listings[id] = _listings.GetValueOrDefault(id) + 1;
+            if (_listings[id] >= 2) StartIfDeployedLocked(i);
         }
     }
 

@@ -47,8 +47,9 @@ public sealed record StandInConnector(
 
     /// <summary>
     /// A scripted user starts this connector (requested status <c>starting</c>) as soon as the platform sees it
-    /// deployed: its first status report or log upload. How end-to-end tests add connectors, as users do: from the
-    /// catalog (stored stopped), then the start button once the manager deployed it.
+    /// deployed: its first status report or log upload, or its second listing to the registered manager (a whole cycle
+    /// later). How end-to-end tests add connectors, as users do: from the catalog (stored stopped), then the start
+    /// button once the manager deployed it.
     /// </summary>
     public bool StartOnceDeployed { get; init; }
 
