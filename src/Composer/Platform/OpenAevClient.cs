@@ -129,8 +129,7 @@ public sealed class OpenAevClient : IPlatformClient
     private async Task<(PlatformResponse? Response, Failure? Error)> SendAsync(PlatformOperation operation, HttpMethod method, string path, byte[]? body,
         CancellationToken cancellationToken)
     {
-        using var request = _channel.Request(method, new Uri(_api + path, UriKind.Absolute), body);
-        var (response, error) = await _channel.SendAsync(request, operation, cancellationToken).ConfigureAwait(false);
+        var (response, error) = await _channel.SendAsync(method, new Uri(_api + path, UriKind.Absolute), body, operation, cancellationToken).ConfigureAwait(false);
         if (error is not null) return (null, error);
         if (response!.IsSuccess) return (response, null);
         var status = (int)response.Status;

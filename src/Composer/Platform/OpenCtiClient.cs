@@ -172,8 +172,8 @@ public sealed class OpenCtiClient : IPlatformClient
     private async Task<Result<T>> ExecuteAsync<TRequest, T>(PlatformOperation operation, TRequest request, JsonTypeInfo<TRequest> requestInfo,
         string rootField, RootReader<T> read, CancellationToken cancellationToken)
     {
-        using var message = _channel.Request(HttpMethod.Post, _endpoint, JsonSerializer.SerializeToUtf8Bytes(request, requestInfo));
-        var (response, transportError) = await _channel.SendAsync(message, operation, cancellationToken).ConfigureAwait(false);
+        var (response, transportError) = await _channel.SendAsync(HttpMethod.Post, _endpoint, JsonSerializer.SerializeToUtf8Bytes(request, requestInfo), operation,
+            cancellationToken).ConfigureAwait(false);
         if (transportError is not null) return transportError;
         return ReadResponse(operation, response!, rootField, read);
     }

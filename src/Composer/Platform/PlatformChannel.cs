@@ -54,7 +54,7 @@ internal sealed class PlatformChannel : IDisposable
     public Logger Logger => _options.Logger;
 
     /// <summary>A request with the bearer token; a JSON body (Content-Type application/json, no charset) when given.</summary>
-    public HttpRequestMessage Request(HttpMethod method, Uri uri, byte[]? jsonBody)
+    private HttpRequestMessage Request(HttpMethod method, Uri uri, byte[]? jsonBody)
     {
         var request = new HttpRequestMessage(method, uri);
         request.Headers.Authorization = _authorization;
@@ -68,9 +68,12 @@ internal sealed class PlatformChannel : IDisposable
 
     /// <summary>
     /// Sends and reads the whole answer within the operation's time and size. No answer (connection, TLS, proxy,
-    /// timeout) and an answer over its size are errors; cancellation throws.
+    /// timeout) and an answer over its size are errors; cancellation throws. A connection that ends before any answer
+    /// is tried once more on a new one, within the same time: a proxy may close a kept-alive connection without saying
+    /// so (tinyproxy does), and every manager operation can be repeated safely (a query, or an update to a value).
     /// </summary>
-    public async Task<(PlatformResponse? Response, Failure? Error)> SendAsync(HttpRequestMessage request, PlatformOperation operation, CancellationToken cancellationToken)
+    public async Task<(PlatformResponse? Response, Failure? Error)> SendAsync(HttpMethod method, Uri uri, byte[]? jsonBody, PlatformOperation operation,
+        CancellationToken cancellationToken)
     {
         var listing = operation == PlatformOperation.List;
         var timeout = listing ? _options.ListingTimeout : _options.RequestTimeout;
@@ -80,8 +83,20 @@ internal sealed class PlatformChannel : IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
+            HttpResponseMessage answer;
+            try
+            {
+                using var first = Request(method, uri, jsonBody);
+                answer = await _http.SendAsync(first, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ResponseEnded)
+            {
+                Logger.Debug($"{DisplayName} closed the connection before answering; trying once more", ("operation", operation.Name));
+                using var again = Request(method, uri, jsonBody);
+                answer = await _http.SendAsync(again, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            }
             // Headers first: the body is read here, within its bound, never buffered whole by HttpClient.
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            using var response = answer;
             var body = await BoundedBody.ReadAsync(response.Content, limit, linked.Token).ConfigureAwait(false);
             Logger.Debug($"{DisplayName} answered", ("operation", operation.Name), ("status", (int)response.StatusCode),
                 ("bytes", body?.Length), ("elapsed_ms", Stopwatch.GetElapsedTime(started).TotalMilliseconds));

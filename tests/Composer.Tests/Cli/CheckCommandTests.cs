@@ -192,7 +192,8 @@ public class CheckCommandTests(DockerEngineFixture docker, HtpasswdRegistryFixtu
         await Assert.That(Line(result, "opencti platform")).Contains("OpenCTI did not accept the token (AUTH_REQUIRED: You must be logged in to do this.)");
         await Assert.That(Hint(result, "opencti platform")).Contains("set opencti.token (OPENCTI__TOKEN)");
         await Assert.That(Line(result, "opencti listing")).StartsWith("skip  opencti listing");
-        standIn.AuthFailureStatus = 401;
+        // An ingress in front of OpenCTI with its own authentication: a plain 401.
+        standIn.InjectFault(StandInOperation.Version, new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 401, Message = "Authorization Required" });
         var ingress = await CheckAsync(Environment(standIn.Url));
         await Assert.That(Line(ingress, "opencti platform")).Contains("HTTP 401");
         await Assert.That(Hint(ingress, "opencti platform")).Contains("set opencti.token (OPENCTI__TOKEN)");
