@@ -57,9 +57,17 @@ public sealed partial class ManagerSettings
     [ConfigKey("credentials_key"), Secret, ConfigDoc("PEM of the RSA private key (PKCS#8 or PKCS#1, unencrypted; 4096 bits recommended, 2048 and 3072 accepted).")] public string? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PEM private key file; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
     [ConfigKey("max_parallel"), ConfigDoc("Connectors worked on at once in a cycle (deploy, pull, start, reports); the others wait their turn.")] public int MaxParallel { get; set; } = 4;
+    [ConfigKey("health_schedule", Unit = "seconds"), ConfigDoc("Seconds between health reports of each deployed connector, running or not (at most 240: the platform forgets health after 300); a connector whose workload starts, crashes or stops reports at once.")] public int HealthSchedule { get; set; } = 30;
+    [ConfigKey("reboot_loop")] public RebootLoopSettings RebootLoop { get; set; } = new();
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
     [ConfigKey("debug")] public DebugSettings Debug { get; set; } = new();
     [ConfigKey("health")] public HealthSettings Health { get; set; } = new();
+}
+
+[ConfigSection]
+public sealed partial class RebootLoopSettings
+{
+    [ConfigKey("stop"), ConfigDoc("Stop a connector found in a reboot loop (more than 3 restarts while restarting or within 5 minutes) and keep it stopped until its requested status or its configuration changes on the platform.")] public bool Stop { get; set; }
 }
 
 [ConfigSection]

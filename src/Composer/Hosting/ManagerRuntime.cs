@@ -84,10 +84,15 @@ public sealed class ManagerRuntime : IAsyncDisposable
         return new ReconcileOptions(
             platform,
             settings.Manager.Id,
+            ConnectorLabels.PlatformInstanceValue(own.Url),
             other.Enabled,
             own.LogsSchedule,
             settings.Manager.ExecuteSchedule,
-            settings.Manager.MaxParallel);
+            settings.Manager.MaxParallel)
+        {
+            HealthInterval = settings.Manager.HealthSchedule,
+            StopRebootLoops = settings.Manager.StopRebootLoops,
+        };
     }
 
     /// <summary>The platform's client on its own channel (`composer check` builds them one by one, to report each).</summary>

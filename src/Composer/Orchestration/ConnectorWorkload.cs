@@ -17,6 +17,11 @@ public sealed record WorkloadContext(
 {
     public ConnectorNetworkEnvironment NetworkFor(PlatformKind platform) =>
         platform == PlatformKind.OpenCti ? OpenCtiNetwork : OpenAevNetwork;
+
+    /// <summary>The composer.platform-instance value of an enabled platform (of its URL).</summary>
+    public string PlatformInstanceOf(PlatformKind platform) =>
+        ConnectorLabels.PlatformInstanceValue((platform == PlatformKind.OpenCti ? OpenCtiUrl : OpenAevUrl)
+            ?? throw new InvalidOperationException($"no workload is built for {ConnectorLabels.PlatformValue(platform)}: it is not enabled"));
 }
 
 /// <summary>
@@ -38,13 +43,14 @@ public sealed record ConnectorWorkload(
     byte[]? CaBundle,
     bool Start)
 {
-    /// <summary>The three ownership labels of a connector's workload.</summary>
-    public static IReadOnlyDictionary<string, string> LabelsFor(string managerId, string connectorId, PlatformKind platform) =>
+    /// <summary>The ownership labels of a connector's workload: manager, connector id, platform and platform instance.</summary>
+    public static IReadOnlyDictionary<string, string> LabelsFor(string managerId, string connectorId, PlatformKind platform, string platformInstance) =>
         new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [ConnectorLabels.Manager] = managerId,
             [ConnectorLabels.ConnectorId] = connectorId,
             [ConnectorLabels.Platform] = ConnectorLabels.PlatformValue(platform),
+            [ConnectorLabels.PlatformInstance] = platformInstance,
         };
 
     /// <summary>
@@ -72,7 +78,7 @@ public sealed record ConnectorWorkload(
             WorkloadNames.ContainerName(connector.Name),
             connector.Image,
             connector.ContractHash,
-            LabelsFor(context.ManagerId, connector.Id, connector.Platform),
+            LabelsFor(context.ManagerId, connector.Id, connector.Platform, context.PlatformInstanceOf(connector.Platform)),
             LastWins(entries),
             network.CaBundle,
             connector.RequestedStatus == RequestedStatus.Starting);

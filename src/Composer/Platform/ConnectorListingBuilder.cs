@@ -25,13 +25,13 @@ internal sealed record ListingFieldNames(string Id, string Name, string Image, s
 /// Turns listing entries into <see cref="DesiredConnector"/>s (secrets decrypted) and <see cref="SkippedConnector"/>s
 /// with a reason, in platform order. A secret that cannot be decrypted, or a contract key that cannot be an
 /// environment variable, does not skip its connector: it is listed with <see cref="DesiredConnector.Blocked"/> (every
-/// reason, joined) so its workload is kept and never started with an empty secret or a missing variable.
+/// reason, joined) so its workload is kept and never started with an empty secret or a missing variable. An id listed
+/// twice is passed on as it is: the planner decides which entry is managed and reports the others.
 /// </summary>
 internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFieldNames fields, ManagerKey key)
 {
     private readonly List<DesiredConnector> _connectors = [];
     private readonly List<SkippedConnector> _skipped = [];
-    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
 
     private void Skip(int index, string? id, string? name, string reason) =>
         _skipped.Add(new SkippedConnector(id, name, $"listing entry {index}: {reason}"));
@@ -94,11 +94,6 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
         if (missing is not null)
         {
             Skip(index, id, name, $"{missing} is missing");
-            return;
-        }
-        if (!_ids.Add(id!))
-        {
-            Skip(index, id, name, $"{fields.Id} {id} appears more than once; the first entry is used");
             return;
         }
         // What the platform stores, read as the Rust manager reads it: "starting" runs the connector, any other word

@@ -77,13 +77,21 @@ public sealed record StartAction(DesiredConnector Connector, ObservedWorkload Wo
     internal override PlanActionJson ToJson() => Json(Connector, Workload);
 }
 
-/// <summary>Stops a running (or restarting) workload the platform wants stopped.</summary>
-public sealed record StopAction(DesiredConnector Connector, ObservedWorkload Workload) : ConnectorAction
+/// <summary>Stops a running (or restarting) workload the platform wants stopped, or that a reboot loop holds stopped.</summary>
+/// <param name="RebootLoopHold">True when the connector is held stopped after a reboot loop (manager.reboot_loop.stop).</param>
+public sealed record StopAction(DesiredConnector Connector, ObservedWorkload Workload, bool RebootLoopHold = false) : ConnectorAction
 {
     public override bool IsMutating => true;
     public override string Verb => "stop";
-    public override string Describe() => $"stop {Workload} of {Connector} (requested stopping)";
-    internal override PlanActionJson ToJson() => Json(Connector, Workload);
+
+    public override string Describe() => $"stop {Workload} of {Connector} ({Reason})";
+
+    /// <summary>Why it is stopped, for the plan and the log.</summary>
+    public string Reason => RebootLoopHold
+        ? "held stopped after a reboot loop until it is requested again or its configuration changes (manager.reboot_loop.stop)"
+        : "requested stopping";
+
+    internal override PlanActionJson ToJson() => Json(Connector, Workload) with { Reason = RebootLoopHold ? "reboot_loop" : "requested" };
 }
 
 /// <summary>
@@ -123,7 +131,7 @@ public sealed record ReportStatusAction(DesiredConnector Connector, ObservedWork
     internal static string StatusWord(ConnectorStatus status) => status == ConnectorStatus.Started ? "started" : "stopped";
 }
 
-/// <summary>Sends the running workload's restart count, start time and reboot-loop flag (read by the executor).</summary>
+/// <summary>Sends the workload's restart count, start time and reboot-loop flag (read by the executor), whether it runs or not.</summary>
 public sealed record ReportHealthAction(DesiredConnector Connector, ObservedWorkload Workload) : ConnectorAction
 {
     public override bool IsMutating => false;

@@ -24,8 +24,8 @@ public sealed class ConnectorPlan
     /// <summary>When changes held back by this connector's backoff will be tried again, if some were held back.</summary>
     public DateTimeOffset? DeferredUntil { get; internal init; }
 
-    /// <summary>Whether the connector's workload runs, for the executor to record (null: nothing to record).</summary>
-    internal bool? Running { get; init; }
+    /// <summary>The connector's reboot-loop hold no longer applies (its requested status or contract changed): the executor forgets it.</summary>
+    internal bool ReleaseHold { get; init; }
 
     /// <summary>The connector's current problems, for the executor to remember once reported (null: leave as is).</summary>
     internal ProblemKey[]? CurrentProblems { get; init; }
@@ -35,14 +35,12 @@ public sealed class ConnectorPlan
 
     internal PlanGroupJson ToJson()
     {
-        var actions = new List<PlanActionJson>(Actions.Count);
-        foreach (var action in Actions) actions.Add(action.ToJson());
         return new PlanGroupJson
         {
             Id = ConnectorId,
             Name = Name,
             DeferredUntil = DeferredUntil?.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            Actions = actions,
+            Actions = [.. Actions.Select(action => action.ToJson())],
         };
     }
 }

@@ -1,25 +1,28 @@
-
 namespace Composer.Reconciliation;
+
+/// <summary>A health report that reached the platform: when, and for which workload in which state.</summary>
+public sealed record HealthReport(DateTimeOffset At, string WorkloadId, WorkloadState State);
+
+/// <summary>A connector held stopped after a reboot loop (manager.reboot_loop.stop), while its requested status and contract stay these.</summary>
+public sealed record RebootLoopHold(RequestedStatus RequestedStatus, string ContractHash);
 
 /// <summary>
 /// What Composer remembers about one connector between cycles: report timers, the log cursor, what it last
-/// reported, and its backoff. Only the executor writes it, after an action completed; planning reads it. Lost on
-/// restart, which is harmless: everything is recomputed from observation (health is reported again, the status only
-/// when it differs from what the platform recorded, the last 100 log lines are uploaded again).
+/// reported, its backoff and a reboot-loop hold. Only the executor writes it, after an action completed; planning
+/// reads it. Lost on restart, which is harmless but for the hold: everything else is recomputed from observation
+/// (health is reported again, the status only when it differs from what the platform recorded, the last 100 log
+/// lines are uploaded again); a held connector is started again and held again if it still loops.
 /// </summary>
 public sealed class ConnectorState
 {
-    private string? _nameCachedFor;
-    private string? _containerName;
+    /// <summary>The last health report that reached the platform (null: none yet, so it is reported at once).</summary>
+    public HealthReport? LastHealth { get; internal set; }
 
-    /// <summary>When health was last reported (null: never, so it is reported as soon as the workload runs).</summary>
-    public DateTimeOffset? LastHealthReport { get; internal set; }
-
-    /// <summary>Whether the workload was running when the executor last recorded an observation (to tell "just started").</summary>
-    public bool WasRunning { get; internal set; }
-
-    /// <summary>Whether the current reboot loop was reported (cleared when a health report finds none).</summary>
+    /// <summary>Whether the current reboot loop was told on the platform (cleared when a health report finds none).</summary>
     public bool RebootLoopReported { get; internal set; }
+
+    /// <summary>Set when a reboot loop stopped the connector (manager.reboot_loop.stop); null otherwise.</summary>
+    public RebootLoopHold? RebootLoopHold { get; internal set; }
 
     /// <summary>When log lines were last fetched (and uploaded when there were any); null: never.</summary>
     public DateTimeOffset? LastLogs { get; internal set; }
@@ -41,24 +44,5 @@ public sealed class ConnectorState
 
     internal bool InBackoff(DateTimeOffset now) => RetryAt is { } at && at > now;
 
-    internal bool HasReported(ProblemKey key)
-    {
-        var reported = ReportedProblems;
-        for (var i = 0; i < reported.Count; i++)
-        {
-            if (reported[i] == key) return true;
-        }
-        return false;
-    }
-
-    /// <summary><see cref="WorkloadNames.ContainerName"/> of <paramref name="name"/>, computed once per name, not every cycle.</summary>
-    internal string ContainerNameOf(string name)
-    {
-        if (!string.Equals(name, _nameCachedFor, StringComparison.Ordinal))
-        {
-            _containerName = WorkloadNames.ContainerName(name);
-            _nameCachedFor = name;
-        }
-        return _containerName!;
-    }
+    internal bool HasReported(ProblemKey key) => ReportedProblems.Contains(key);
 }

@@ -32,17 +32,32 @@ public sealed record ObservedWorkload(
     string RawState,
     string? ConfigHash)
 {
+    /// <summary>When the workload was created (the container, service or deployment), when the list tells it.</summary>
+    public DateTimeOffset? CreatedAt { get; init; }
+
     /// <summary>The opencti-connector-id label, or null.</summary>
-    public string? ConnectorId => Labels.TryGetValue(ConnectorLabels.ConnectorId, out var id) && id.Length > 0 ? id : null;
+    public string? ConnectorId => Label(ConnectorLabels.ConnectorId);
 
     /// <summary>The opencti-platform label as written ("opencti", "openaev"), or null for workloads created before it existed.</summary>
-    public string? PlatformLabel => Labels.TryGetValue(ConnectorLabels.Platform, out var p) && p.Length > 0 ? p : null;
+    public string? PlatformLabel => Label(ConnectorLabels.Platform);
+
+    /// <summary>The composer.platform-instance label, or null for workloads created before it existed (and by the Rust version).</summary>
+    public string? PlatformInstance => Label(ConnectorLabels.PlatformInstance);
 
     public override string ToString() => $"{Name} ({RawState})";
+
+    private string? Label(string key) => Labels.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
 }
 
-/// <summary>Restart count and start time of a workload's current run.</summary>
-public sealed record WorkloadHealth(int RestartCount, DateTimeOffset? StartedAt);
+/// <summary>What the orchestrator tells of a workload's runs, whether it runs or not.</summary>
+/// <param name="RestartCount">Restarts by the orchestrator since the workload was created, started or changed by Composer.</param>
+/// <param name="StartedAt">When its current run started, or its last one when it does not run; null when it never started.</param>
+/// <param name="Restarting">
+/// Down, and the orchestrator is about to start it again by itself (Docker "restarting", a Swarm task on its way after
+/// a failed one, a container waiting in CrashLoopBackOff).
+/// </param>
+/// <param name="ExitCode">The exit code of its last run that ended, or null when none did (or it is not known).</param>
+public sealed record WorkloadHealth(int RestartCount, DateTimeOffset? StartedAt, bool Restarting = false, int? ExitCode = null);
 
 /// <summary>Log lines of a workload and the timestamp of the last one, the cursor for the next fetch.</summary>
 public sealed record LogBatch(IReadOnlyList<string> Lines, DateTimeOffset? LastTimestamp);
@@ -92,6 +107,6 @@ public interface IOrchestrator : IAsyncDisposable
     /// <summary>Log lines (stdout and stderr, one entry per line) written after <paramref name="since"/>; null: the last 100.</summary>
     Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken);
 
-    /// <summary>Restart count and start time of the current run.</summary>
+    /// <summary>Restart count, start time, last exit code and whether it is restarting, running or not.</summary>
     Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken);
 }

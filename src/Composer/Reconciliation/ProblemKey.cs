@@ -26,6 +26,12 @@ public enum ProblemKind
 
     /// <summary>A workload of this manager without an opencti-connector-id label: never removed; detail: the workload id.</summary>
     NoConnectorId,
+
+    /// <summary>Workloads of another Composer with this manager id (another platform instance label, connectors not listed here): never touched; detail: that instance.</summary>
+    OtherInstance,
+
+    /// <summary>A workload labelled with another platform instance whose connector is listed here (the platform URL changed): adopted; detail: the workload id.</summary>
+    AdoptedWorkload,
 }
 
 /// <summary>

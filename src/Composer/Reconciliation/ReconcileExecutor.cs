@@ -22,6 +22,15 @@ public sealed record ExecutionResult(int Succeeded, int ChangeFailures, int Repo
 /// </summary>
 public sealed class ReconcileExecutor
 {
+    /// <summary>A reboot loop: more restarts than this...</summary>
+    private const int RebootLoopRestarts = 3;
+
+    /// <summary>...while restarting, or within this of the last start.</summary>
+    private static readonly TimeSpan RebootLoopWindow = TimeSpan.FromMinutes(5);
+
+    /// <summary>The last lines of a crashing connector told with its reboot loop.</summary>
+    private const int RebootLoopLines = 5;
+
     private readonly IOrchestrator _orchestrator;
     private readonly IPlatformClient _platform;
     private readonly ConnectorStateStore _store;
@@ -81,8 +90,14 @@ public sealed class ReconcileExecutor
     {
         var changeFailed = false;
         var changed = false;
-        var healthFailed = false;
         List<ProblemKey>? reported = null;
+        if (group.ReleaseHold && state?.RebootLoopHold is not null)
+        {
+            // Requested again or reconfigured: the connector may run; a new loop is detected and told again.
+            state.RebootLoopHold = null;
+            state.RebootLoopReported = false;
+            _logger.Info("Reboot-loop hold released: the requested status or the configuration changed", ("connector", group.Name), ("connector_id", group.ConnectorId));
+        }
         foreach (var action in group.Actions)
         {
             if (action.IsMutating && changeFailed)
@@ -124,15 +139,12 @@ public sealed class ReconcileExecutor
             else
             {
                 Interlocked.Increment(ref tally.ReportFailures);
-                if (action is ReportHealthAction) healthFailed = true;
                 _logger.Warn($"{action.Verb} failed, retried on a later cycle", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", failure));
             }
         }
 
         if (state is not null)
         {
-            // A failed health report keeps "not running yet", so the next cycle reports the start again.
-            if (group.Running is { } running && !(running && healthFailed)) state.WasRunning = running;
             if (group.CurrentProblems is { } current) state.ReportedProblems = StillReported(current, state.ReportedProblems, reported);
             if (changed && !changeFailed)
             {
@@ -160,7 +172,8 @@ public sealed class ReconcileExecutor
                 _logger.Info("Starting connector", ("connector", start.Connector.Name), ("connector_id", start.Connector.Id), ("workload", start.Workload.Name));
                 return (await _orchestrator.StartAsync(start.Workload, start.Connector, ct).ConfigureAwait(false))?.Message;
             case StopAction stop:
-                _logger.Info("Stopping connector", ("connector", stop.Connector.Name), ("connector_id", stop.Connector.Id), ("workload", stop.Workload.Name));
+                _logger.Info("Stopping connector", ("connector", stop.Connector.Name), ("connector_id", stop.Connector.Id), ("workload", stop.Workload.Name),
+                    ("reason", stop.Reason));
                 return (await _orchestrator.StopAsync(stop.Workload, ct).ConfigureAwait(false))?.Message;
             case RefreshAction refresh:
                 _logger.Info("Refreshing connector", ("connector", refresh.Connector.Name), ("connector_id", refresh.Connector.Id),
@@ -208,41 +221,80 @@ public sealed class ReconcileExecutor
         }
     }
 
+    /// <summary>
+    /// Reads the workload's health and sends it, running or not. The platform requires a start time: a workload that
+    /// never started reports when it was created. A reboot loop is more than 3 restarts while the orchestrator is
+    /// restarting it or within 5 minutes of its last start (upstream's rule, plus restarts Kubernetes backs off for
+    /// longer than that); it is told once per loop on the platform with the last exit code and the last lines, and
+    /// with manager.reboot_loop.stop the connector is held stopped (the next plan stops it), reported in a loop
+    /// while held.
+    /// </summary>
     private async Task<string?> ReportHealthAsync(ReportHealthAction action, ConnectorState state, CancellationToken ct)
     {
-        var c = action.Connector;
-        var observed = await _orchestrator.HealthAsync(action.Workload, ct).ConfigureAwait(false);
+        var (c, workload) = (action.Connector, action.Workload);
+        var observed = await _orchestrator.HealthAsync(workload, ct).ConfigureAwait(false);
         if (!observed.IsSuccess) return $"reading health: {observed.Failure.Message}";
+        var health = observed.Value;
         var now = _time.GetUtcNow();
-        if (observed.Value.StartedAt is not { } startedAt)
+        if ((health.StartedAt ?? workload.CreatedAt) is not { } startedAt)
         {
-            // Nothing to report without a start time (upstream skips it too); try again at the next interval.
-            _logger.Debug("No start time for the health report", ("connector", c.Name), ("connector_id", c.Id));
-            state.LastHealthReport = now;
+            // Nothing the platform would accept; tried again at the next interval or state change.
+            _logger.Debug("No start or creation time for the health report", ("connector", c.Name), ("connector_id", c.Id));
+            state.LastHealth = new HealthReport(now, workload.WorkloadId, workload.State);
             return null;
         }
-        var restarts = observed.Value.RestartCount;
-        var rebootLoop = restarts > 3 && now - startedAt < TimeSpan.FromMinutes(5);
-        if (rebootLoop)
+
+        var held = state.RebootLoopHold is not null;
+        var looping = health.RestartCount > RebootLoopRestarts && (health.Restarting || now - startedAt < RebootLoopWindow);
+        if (looping && !held)
         {
-            _logger.Warn("Reboot loop detected", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", restarts));
-            if (!state.RebootLoopReported)
-            {
-                var message = $"{c.Name} is in a reboot loop: restarted {restarts} times, last start at {Timestamp(startedAt)}";
-                var error = await _platform.ReportLogsAsync(c.Id, [PlatformLine(message)], ct).ConfigureAwait(false);
-                if (error is null) state.RebootLoopReported = true;
-                else _logger.Warn("report_problem failed, retried on a later cycle", ("connector", c.Name), ("connector_id", c.Id), ("reason", error.Message));
-            }
+            // Not a workload a new configuration replaces this cycle: the new one may well run.
+            var stopping = _options.StopRebootLoops && !(workload.ConfigHash is { } hash && hash != c.ContractHash);
+            if (stopping) state.RebootLoopHold = new RebootLoopHold(c.RequestedStatus, c.ContractHash);
+            if (!state.RebootLoopReported) state.RebootLoopReported = await TellRebootLoopAsync(c, workload, health, startedAt, stopping, ct).ConfigureAwait(false);
         }
-        else
+        else if (!looping && !held)
         {
             state.RebootLoopReported = false;
         }
-        var failed = await _platform.ReportHealthAsync(c.Id, new ConnectorHealth(restarts, startedAt, rebootLoop), ct).ConfigureAwait(false);
+
+        var report = new ConnectorHealth(health.RestartCount, startedAt, looping || held);
+        var failed = await _platform.ReportHealthAsync(c.Id, report, ct).ConfigureAwait(false);
         if (failed is not null) return failed.Message;
-        _logger.Debug("Reported health", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", restarts), ("reboot_loop", rebootLoop));
-        state.LastHealthReport = now;
+        _logger.Debug("Reported health", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", report.RestartCount),
+            ("reboot_loop", report.IsInRebootLoop));
+        state.LastHealth = new HealthReport(now, workload.WorkloadId, workload.State);
         return null;
+    }
+
+    /// <summary>Logs the reboot loop and tells it on the platform, with the exit code and the last lines; true once it reached the platform.</summary>
+    private async Task<bool> TellRebootLoopAsync(DesiredConnector c, ObservedWorkload workload, WorkloadHealth health, DateTimeOffset startedAt, bool stopping,
+        CancellationToken ct)
+    {
+        var exitCode = health.ExitCode is { } code ? code.ToString(CultureInfo.InvariantCulture) : "unknown";
+        _logger.Warn("Reboot loop detected", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", health.RestartCount), ("exit_code", exitCode),
+            ("stopping", stopping));
+        var message = $"{c.Name} is in a reboot loop: restarted {health.RestartCount} times, last exit code {exitCode}, last start at {Timestamp(startedAt)}";
+        if (stopping)
+        {
+            message += "; Composer stops it (manager.reboot_loop.stop) and keeps it stopped until it is requested again (stop, then start) or its configuration changes";
+        }
+        var lines = new List<string>();
+        var output = await _orchestrator.LogsAsync(workload, null, ct).ConfigureAwait(false);
+        if (output.IsSuccess && output.Value.Lines.Count > 0)
+        {
+            lines.Add(PlatformLine(message + $"; its last {Math.Min(RebootLoopLines, output.Value.Lines.Count)} lines follow"));
+            lines.AddRange(output.Value.Lines.TakeLast(RebootLoopLines).Select(line => PlatformLine("last output: " + line)));
+        }
+        else
+        {
+            lines.Add(PlatformLine(message + (output.IsSuccess ? "; it wrote nothing" : $"; its last lines could not be read ({output.Failure.Message})")));
+        }
+        var error = await _platform.ReportLogsAsync(c.Id, lines, ct).ConfigureAwait(false);
+        if (error is null) return true;
+        _logger.Warn("Could not tell the reboot loop to the platform, retried with the next health report", ("connector", c.Name), ("connector_id", c.Id),
+            ("reason", error.Message));
+        return false;
     }
 
     private async Task RecordChangeFailureAsync(ConnectorAction action, ConnectorPlan group, ConnectorState state, string reason, CancellationToken ct)

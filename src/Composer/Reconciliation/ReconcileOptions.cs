@@ -2,7 +2,12 @@ using Composer.Configuration;
 
 namespace Composer.Reconciliation;
 
-/// <summary>Who reconciles (platform, manager) and how often reports go, for one platform's loop.</summary>
+/// <summary>Who reconciles (platform, manager, platform instance) and how often reports go, for one platform's loop.</summary>
+/// <param name="PlatformInstance">
+/// The composer.platform-instance value of this platform (<see cref="ConnectorLabels.PlatformInstanceValue"/> of its URL):
+/// workloads labelled with another value belong to another Composer sharing the manager id, unless their connector is
+/// listed here.
+/// </param>
 /// <param name="OtherPlatformsEnabled">
 /// True when another platform is enabled too: workloads without an opencti-platform label (created by old versions)
 /// could be that platform's, so they are left alone instead of being treated as this platform's.
@@ -13,13 +18,20 @@ namespace Composer.Reconciliation;
 public sealed record ReconcileOptions(
     PlatformKind Platform,
     string ManagerId,
+    string PlatformInstance,
     bool OtherPlatformsEnabled,
     TimeSpan LogsSchedule,
     TimeSpan ExecuteSchedule,
     int MaxParallel = 4)
 {
-    /// <summary>Running connectors report health this often (and right after they start), as upstream does.</summary>
+    /// <summary>
+    /// Every deployed connector reports its health this often, running or not (manager.health_schedule; the platform
+    /// forgets health after 5 minutes), and at once when its workload's state changes.
+    /// </summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Stop a connector found in a reboot loop and hold it stopped (manager.reboot_loop.stop).</summary>
+    public bool StopRebootLoops { get; init; }
 
     /// <summary>Backoff delays double from <see cref="ExecuteSchedule"/> up to this.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);

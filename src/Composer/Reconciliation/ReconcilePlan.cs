@@ -10,24 +10,21 @@ namespace Composer.Reconciliation;
 /// </summary>
 public sealed class ReconcilePlan
 {
-    private readonly Dictionary<string, int>? _listed;
-    private readonly HashSet<string>? _skippedIds;
+    private readonly IReadOnlySet<string>? _listedIds;
 
+    /// <param name="listedIds">The ids of the listing's connectors, usable or skipped.</param>
     internal ReconcilePlan(
         PlatformKind platform,
         IReadOnlyList<ConnectorPlan> connectors,
         IReadOnlyList<ConnectorPlan> cleanup,
         string? cleanupSkipped,
-        Dictionary<string, int> listed,
-        HashSet<string>? skippedIds)
+        IReadOnlySet<string> listedIds)
     {
         Platform = platform;
         Connectors = connectors;
         Cleanup = cleanup;
         CleanupSkipped = cleanupSkipped;
-        _listed = listed;
-        _skippedIds = skippedIds;
-        ListedConnectors = listed.Count + (skippedIds?.Count ?? 0);
+        _listedIds = listedIds;
     }
 
     private ReconcilePlan(PlatformKind platform, string reason)
@@ -55,31 +52,13 @@ public sealed class ReconcilePlan
     /// <summary>Why no workload is removed this cycle (the listing is incomplete), or null.</summary>
     public string? CleanupSkipped { get; }
 
-    /// <summary>Listed and skipped connector ids (for pruning the state store).</summary>
-    internal int ListedConnectors { get; }
-
     /// <summary>Whether state for <paramref name="connectorId"/> is still needed: listed, skipped, or orphaned with a workload.</summary>
-    internal bool Knows(string connectorId)
-    {
-        if (_listed is null) return true; // nothing was observed: forget nothing
-        if (_listed.ContainsKey(connectorId) || _skippedIds?.Contains(connectorId) == true) return true;
-        foreach (var group in Cleanup)
-        {
-            if (group.ConnectorId == connectorId) return true;
-        }
-        return false;
-    }
+    internal bool Knows(string connectorId) =>
+        _listedIds is null // nothing was observed: forget nothing
+        || _listedIds.Contains(connectorId)
+        || Cleanup.Any(group => group.ConnectorId == connectorId);
 
-    public int ActionCount
-    {
-        get
-        {
-            var n = 0;
-            foreach (var group in Connectors) n += group.Actions.Count;
-            foreach (var group in Cleanup) n += group.Actions.Count;
-            return n;
-        }
-    }
+    public int ActionCount => Connectors.Sum(group => group.Actions.Count) + Cleanup.Sum(group => group.Actions.Count);
 
     /// <summary>The plan for people: one line per action, grouped by connector.</summary>
     public string Describe()

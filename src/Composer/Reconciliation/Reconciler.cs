@@ -1,13 +1,34 @@
-using System.Runtime.InteropServices;
 using Composer.Diagnostics;
 
 namespace Composer.Reconciliation;
 
 /// <summary>
 /// Computes what one cycle must do for one platform from what was observed: the platform's listing, the
-/// orchestrator's listing and the per-connector state. Pure: no I/O, no clock (<c>now</c> is an input), and nothing
-/// changes but a cache of workload names in the states. Level-triggered: the same observation gives the same plan, so
-/// an action that failed or was lost is simply planned again.
+/// orchestrator's listing and the per-connector state. Pure: no I/O, no clock (<c>now</c> is an input), no state
+/// written. Level-triggered: the same observation gives the same plan, so an action that failed or was lost is simply
+/// planned again.
+/// <para>The rules, each decided in one place, in the order <see cref="Planner.Plan"/> applies them:</para>
+/// <list type="number">
+/// <item>Never act on a partial view: a failed listing plans nothing, and a listing with an entry without an id
+/// (<see cref="ConnectorListing.IsComplete"/>) removes nothing.</item>
+/// <item>One connector per id: the first usable entry of an id is managed; every other entry with that id is reported
+/// once, on that connector (<see cref="ProblemKind.DuplicateId"/>).</item>
+/// <item>Whose each workload is (<see cref="Ownership"/>): another manager's or platform's is never touched; one of
+/// another Composer instance (another composer.platform-instance label, its connector not listed here) is never
+/// touched and noticed once; one labelled with another instance whose connector is listed here is adopted (the
+/// platform URL changed); one without a platform label while another platform is enabled, or without a connector
+/// id, is noticed once and never touched; the rest is this platform's.</item>
+/// <item>One workload name, one connector: when connectors share a name, the one whose workload carries it keeps it,
+/// else the first listed; the others are not deployed. A name taken by a workload that is not the connector's is a
+/// collision: never deployed over, unless that workload is removed this cycle (then the deploy comes next cycle).</item>
+/// <item>Per connector: problems first, then reports of what is observed (status when it differs from the
+/// platform's record, health when due), then changes (stale names removed, deploy, refresh, start, stop), then logs
+/// (before the changes when a refresh replaces the workload). A blocked connector is never deployed, started or
+/// refreshed; a connector in backoff keeps its reports and defers its changes; a reboot-loop hold keeps it stopped.</item>
+/// <item>Listing entries that could not be used keep their workload and say why once.</item>
+/// <item>Orphans (this platform's workloads whose connector is neither listed nor skipped) are removed, only when the
+/// listing is complete, and not while their connector id is in backoff.</item>
+/// </list>
 /// </summary>
 public static class Reconciler
 {
@@ -18,13 +39,13 @@ public static class Reconciler
         ConnectorStateStore store,
         DateTimeOffset now)
     {
-        // Never act on a partial view: a failed listing is not an empty one.
         if (listing is null) return ReconcilePlan.Unplanned(options.Platform, "the platform's connector listing failed");
         if (workloads is null) return ReconcilePlan.Unplanned(options.Platform, "the orchestrator's workload listing failed");
-        return new Planner(options, listing, workloads, store, now).Run();
+        return new Planner(options, listing, workloads, store, now).Plan();
     }
 
-    private enum Ownership : byte
+    /// <summary>Whose a workload is, for this platform's loop.</summary>
+    private enum Ownership
     {
         /// <summary>Another manager's or another platform's: only its name matters (no two workloads can share one).</summary>
         Foreign,
@@ -32,388 +53,177 @@ public static class Reconciler
         /// <summary>This platform's, with a connector id.</summary>
         Own,
 
-        /// <summary>No opencti-platform label while another platform is enabled: left alone, reported once.</summary>
+        /// <summary>Labelled with another platform instance, but its connector is listed here: this platform's (its URL changed).</summary>
+        Adopted,
+
+        /// <summary>Another Composer's with this manager id (another platform instance, its connector not listed here): left alone.</summary>
+        OtherInstance,
+
+        /// <summary>No opencti-platform label while another platform is enabled: left alone.</summary>
         Unlabelled,
 
-        /// <summary>This platform's (or unlabelled) but without an opencti-connector-id label: never removed, reported once.</summary>
+        /// <summary>This platform's (or unlabelled) but without an opencti-connector-id label: never removed.</summary>
         NoConnectorId,
     }
 
-    /// <summary>What a workload name maps to: the workload carrying it and the listed connector that may use it (indexes + 1; 0 for none).</summary>
-    private struct NameSlot
+    /// <summary>A workload and whose it is.</summary>
+    private sealed record Seen(ObservedWorkload Workload, Ownership Owner)
     {
-        public int Workload;
-        public int Claimant;
+        public bool IsThisPlatforms => Owner is Ownership.Own or Ownership.Adopted;
+
+        public bool BelongsTo(DesiredConnector connector) => IsThisPlatforms && Workload.ConnectorId == connector.Id;
     }
 
-    private sealed class Planner
+    /// <summary>A connector's current problems; each is reported once while it lasts (the executor remembers the reported ones).</summary>
+    private sealed class Problems(DesiredConnector connector, ConnectorState? state)
     {
-        private readonly ReconcileOptions _options;
-        private readonly ConnectorListing _listing;
-        private readonly IReadOnlyList<ObservedWorkload> _workloads;
-        private readonly ConnectorStateStore _store;
-        private readonly DateTimeOffset _now;
-        private readonly string _platformLabel;
-        private readonly bool _complete;
+        public List<ProblemKey> Current { get; } = [];
 
-        // Per workload.
-        private readonly Ownership[] _ownership;
-        private readonly string?[] _ownerIds;
+        public List<ConnectorAction> ToReport { get; } = [];
 
-        // Per listed connector.
-        private readonly IReadOnlyList<DesiredConnector> _connectors;
-        private readonly Dictionary<string, int> _byId;
-        private readonly string[] _names;
-        private readonly ConnectorState?[] _states;
-        private readonly int[] _found;
-        private readonly Dictionary<string, NameSlot> _slots;
-        private bool _contested;
-        private bool[]? _ignored;
-        private List<(int First, int Ignored)>? _duplicateIds;
-        private List<int>?[]? _stale;
-        private HashSet<string>? _skippedIds;
+        /// <summary>Whether the executor must record <see cref="Current"/>: a problem is new, or one went away.</summary>
+        public bool Changed => ToReport.Count > 0 || (state?.ReportedProblems.Count ?? 0) != Current.Count;
 
-        // Reused for every connector; copied out only into a group that is kept.
-        private readonly List<ConnectorAction> _actions = new(8);
-        private readonly List<ConnectorAction> _changes = new(4);
-        private readonly List<ProblemKey> _problems = new(4);
-
-        public Planner(ReconcileOptions options, ConnectorListing listing, IReadOnlyList<ObservedWorkload> workloads, ConnectorStateStore store, DateTimeOffset now)
+        public void Add(ProblemKind kind, string? detail, LogLevel severity, string message)
         {
-            _options = options;
-            _listing = listing;
-            _workloads = workloads;
-            _store = store;
-            _now = now;
-            _platformLabel = ConnectorLabels.PlatformValue(options.Platform);
-            _complete = listing.IsComplete;
-            _connectors = listing.Connectors;
-            var n = _connectors.Count;
-            var m = workloads.Count;
-            _ownership = new Ownership[m];
-            _ownerIds = new string?[m];
-            _byId = new Dictionary<string, int>(n, StringComparer.Ordinal);
-            _names = new string[n];
-            _states = new ConnectorState?[n];
-            _found = new int[n];
-            // In the steady state every connector's name is its workload's: max(n, m) entries, no growth.
-            _slots = new Dictionary<string, NameSlot>(Math.Max(n, m), StringComparer.Ordinal);
+            var key = new ProblemKey(kind, detail);
+            if (Current.Contains(key)) return;
+            Current.Add(key);
+            if (state is null || !state.HasReported(key)) ToReport.Add(new ReportProblemAction(key, severity, message, connector.Id, connector.Name));
+        }
+    }
+
+    private sealed class Planner(ReconcileOptions options, ConnectorListing listing, IReadOnlyList<ObservedWorkload> workloads, ConnectorStateStore store,
+        DateTimeOffset now)
+    {
+        private readonly string _platformLabel = ConnectorLabels.PlatformValue(options.Platform);
+
+        // Rule 2: the connector managed for each id, in listing order, and what else the listing held with that id.
+        private readonly List<DesiredConnector> _connectors = new(listing.Connectors.Count);
+        private readonly Dictionary<string, DesiredConnector> _byId = new(listing.Connectors.Count, StringComparer.Ordinal);
+        private readonly Dictionary<string, List<string>> _duplicates = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _skippedIds = new(StringComparer.Ordinal);
+
+        // Rule 3: every workload by name, this platform's by connector id, and those to notice.
+        private readonly Dictionary<string, Seen> _byName = new(workloads.Count, StringComparer.Ordinal);
+        private readonly Dictionary<string, List<Seen>> _ownedBy = new(workloads.Count, StringComparer.Ordinal);
+        private readonly List<Seen> _noticed = [];
+
+        // Rule 4: each connector's workload name, and which connector keeps a name several connectors want.
+        private readonly Dictionary<string, string> _names = new(listing.Connectors.Count, StringComparer.Ordinal);
+        private readonly Dictionary<string, DesiredConnector> _keepers = new(listing.Connectors.Count, StringComparer.Ordinal);
+
+        public ReconcilePlan Plan()
+        {
+            ReadListing();
+            ClassifyWorkloads();
+            AssignNames();
+
+            var groups = new List<ConnectorPlan>();
+            foreach (var connector in _connectors)
+            {
+                if (PlanConnector(connector) is { } group) groups.Add(group);
+            }
+            groups.AddRange(PlanSkipped());
+
+            var cleanup = new List<ConnectorPlan>();
+            if (listing.IsComplete) cleanup.AddRange(PlanOrphans());
+            if (PlanNotices() is { } notices) cleanup.Add(notices);
+
+            var listedIds = new HashSet<string>(_byId.Keys.Concat(_skippedIds), StringComparer.Ordinal);
+            return new ReconcilePlan(options.Platform, groups, cleanup, listing.IsComplete ? null : IncompleteReason(), listedIds);
         }
 
-        public ReconcilePlan Run()
+        // ---- Rule 2: one connector per id -------------------------------------------------------------------------
+
+        private void ReadListing()
         {
-            IndexWorkloads();
-            IndexConnectors();
-            foreach (var skipped in _listing.Skipped)
+            foreach (var connector in listing.Connectors)
             {
-                if (skipped.Id is not null) (_skippedIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(skipped.Id);
+                if (_byId.TryAdd(connector.Id, connector)) _connectors.Add(connector);
+                else DuplicatesOf(connector.Id).Add($"'{connector.Name}'");
             }
-            var orphans = FindStaleAndOrphans(out var notices);
-
-            List<ConnectorPlan>? groups = null;
-            for (var i = 0; i < _connectors.Count; i++)
+            foreach (var skipped in listing.Skipped)
             {
-                if (_ignored?[i] == true) continue;
-                if (PlanConnector(i) is { } group) (groups ??= []).Add(group);
+                if (skipped.Id is not { } id) continue;
+                if (_byId.ContainsKey(id)) DuplicatesOf(id).Add($"an entry that cannot be used: {skipped.Reason}");
+                else _skippedIds.Add(id);
             }
-            PlanSkipped(ref groups);
-
-            var cleanup = PlanOrphans(orphans);
-            if (PlanNotices(notices) is { } noticeGroup) (cleanup ??= []).Add(noticeGroup);
-            return new ReconcilePlan(_options.Platform, groups ?? (IReadOnlyList<ConnectorPlan>)[], cleanup ?? (IReadOnlyList<ConnectorPlan>)[],
-                _complete ? null : IncompleteReason(), _byId, _skippedIds);
         }
 
-        private void IndexWorkloads()
+        private List<string> DuplicatesOf(string id)
         {
-            for (var k = 0; k < _workloads.Count; k++)
+            if (!_duplicates.TryGetValue(id, out var list)) _duplicates[id] = list = [];
+            return list;
+        }
+
+        // ---- Rule 3: whose each workload is ----------------------------------------------------------------------
+
+        private void ClassifyWorkloads()
+        {
+            foreach (var workload in workloads)
             {
-                var w = _workloads[k];
+                var seen = new Seen(workload, OwnershipOf(workload));
                 // Every workload's name counts: the orchestrator cannot create a second workload of that name.
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, w.Name, out _);
-                if (slot.Workload == 0) slot.Workload = k + 1;
-
-                var ours = w.Labels.TryGetValue(ConnectorLabels.Manager, out var manager) && manager == _options.ManagerId;
-                var platform = w.PlatformLabel;
-                if (!ours || (platform is not null && platform != _platformLabel))
+                _byName.TryAdd(workload.Name, seen);
+                if (seen.IsThisPlatforms)
                 {
-                    _ownership[k] = Ownership.Foreign;
+                    var id = workload.ConnectorId!;
+                    if (!_ownedBy.TryGetValue(id, out var owned)) _ownedBy[id] = owned = new List<Seen>(1);
+                    owned.Add(seen);
                 }
-                else if (platform is null && _options.OtherPlatformsEnabled)
-                {
-                    // Created before the label existed: it may be the other platform's. Upstream removes such workloads
-                    // from every platform loop whose listing lacks them, which is wrong with two platforms.
-                    _ownership[k] = Ownership.Unlabelled;
-                }
-                else if (w.ConnectorId is { } id)
-                {
-                    _ownership[k] = Ownership.Own;
-                    _ownerIds[k] = id;
-                }
-                else
-                {
-                    _ownership[k] = Ownership.NoConnectorId;
-                }
+                if (seen.Owner is not (Ownership.Own or Ownership.Foreign)) _noticed.Add(seen);
             }
         }
 
-        private void IndexConnectors()
+        private Ownership OwnershipOf(ObservedWorkload workload)
         {
-            for (var i = 0; i < _connectors.Count; i++)
+            if (!workload.Labels.TryGetValue(ConnectorLabels.Manager, out var manager) || manager != options.ManagerId) return Ownership.Foreign;
+            if (workload.PlatformLabel is { } platform && platform != _platformLabel) return Ownership.Foreign;
+            // Created before the platform label existed: it may be the other platform's. Upstream removes such
+            // workloads from every platform loop whose listing lacks them, which is wrong with two platforms.
+            if (workload.PlatformLabel is null && options.OtherPlatformsEnabled) return Ownership.Unlabelled;
+            if (workload.ConnectorId is not { } id) return Ownership.NoConnectorId;
+            if (workload.PlatformInstance is { } instance && instance != options.PlatformInstance)
             {
-                var c = _connectors[i];
-                if (!_byId.TryAdd(c.Id, i))
-                {
-                    (_ignored ??= new bool[_connectors.Count])[i] = true;
-                    (_duplicateIds ??= []).Add((_byId[c.Id], i));
-                    continue;
-                }
-                var state = _store.Find(c.Id);
-                _states[i] = state;
-                var name = state?.ContainerNameOf(c.Name) ?? WorkloadNames.ContainerName(c.Name);
-                _names[i] = name;
-                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, name, out _);
-                _found[i] = slot.Workload;
-                if (slot.Claimant == 0)
-                {
-                    slot.Claimant = i + 1;
-                }
-                else
-                {
-                    // Two connectors, one workload name: the connector whose workload already carries it keeps it,
-                    // else the first listed. The other is not deployed (it would take over the first one's workload).
-                    _contested = true;
-                    if (slot.Workload > 0 && _ownerIds[slot.Workload - 1] == c.Id) slot.Claimant = i + 1;
-                }
+                return _byId.ContainsKey(id) || _skippedIds.Contains(id) ? Ownership.Adopted : Ownership.OtherInstance;
+            }
+            return Ownership.Own;
+        }
+
+        // ---- Rule 4: one workload name, one connector ------------------------------------------------------------
+
+        private void AssignNames()
+        {
+            foreach (var connector in _connectors)
+            {
+                var name = WorkloadNames.ContainerName(connector.Name);
+                _names[connector.Id] = name;
+                if (!_keepers.ContainsKey(name) || _byName.GetValueOrDefault(name)?.BelongsTo(connector) == true) _keepers[name] = connector;
             }
         }
 
-        /// <summary>Stale names go to their connector (to be removed before its deploy); orphans are returned grouped by connector id.</summary>
-        private List<(string Id, List<int> Workloads)>? FindStaleAndOrphans(out List<int>? notices)
+        /// <summary>Whether the workload goes this cycle (an orphan, or a listed connector's stale name), so that its name frees up.</summary>
+        private bool RemovedThisCycle(Seen seen)
         {
-            notices = null;
-            List<(string Id, List<int> Workloads)>? orphans = null;
-            for (var k = 0; k < _workloads.Count; k++)
-            {
-                switch (_ownership[k])
-                {
-                    case Ownership.Foreign:
-                        continue;
-                    case Ownership.Unlabelled or Ownership.NoConnectorId:
-                        (notices ??= []).Add(k);
-                        continue;
-                }
-                var id = _ownerIds[k]!;
-                if (_byId.TryGetValue(id, out var i))
-                {
-                    if (!string.Equals(_workloads[k].Name, _names[i], StringComparison.Ordinal))
-                    {
-                        ((_stale ??= new List<int>?[_connectors.Count])[i] ??= []).Add(k);
-                    }
-                }
-                else if (_skippedIds?.Contains(id) != true)
-                {
-                    orphans ??= [];
-                    var group = orphans.FindIndex(o => o.Id == id);
-                    if (group < 0) orphans.Add((id, [k]));
-                    else orphans[group].Workloads.Add(k);
-                }
-            }
-            return orphans;
+            if (!listing.IsComplete || !seen.IsThisPlatforms) return false;
+            var id = seen.Workload.ConnectorId!;
+            if (!_byId.TryGetValue(id, out var owner)) return !_skippedIds.Contains(id) && !InBackoff(id);
+            var ownerName = _names[id];
+            return owner.Blocked is null && !InBackoff(id) && _keepers[ownerName] == owner && seen.Workload.Name != ownerName;
         }
 
-        private ConnectorPlan? PlanConnector(int i)
+        private bool InBackoff(string connectorId) => store.Find(connectorId)?.InBackoff(now) == true;
+
+        /// <summary>Who a workload is, for a collision message.</summary>
+        private string Describe(Seen seen)
         {
-            var c = _connectors[i];
-            var state = _states[i];
-            var name = _names[i];
-            var blocked = c.Blocked is not null;
-            _actions.Clear();
-            _changes.Clear();
-            _problems.Clear();
-            List<ConnectorAction>? newProblems = null;
-
-            if (blocked)
+            var w = seen.Workload;
+            return seen.Owner switch
             {
-                var key = new ProblemKey(ProblemKind.Blocked, c.Blocked);
-                if (AddProblem(state, key)) (newProblems ??= []).Add(Problem(key, LogLevel.Error, c, $"{c} is not deployed, started or refreshed: {c.Blocked}"));
-            }
-            if (_duplicateIds is not null)
-            {
-                foreach (var (first, ignored) in _duplicateIds)
-                {
-                    if (first != i) continue;
-                    var key = new ProblemKey(ProblemKind.DuplicateId, null);
-                    if (!_problems.Contains(key) && AddProblem(state, key))
-                    {
-                        (newProblems ??= []).Add(Problem(key, LogLevel.Error, c,
-                            $"connector id {c.Id} is listed more than once (also as '{_connectors[ignored].Name}'): only the first entry, {c.Name}, is managed"));
-                    }
-                }
-            }
-
-            ObservedWorkload? own = null;
-            var claimant = ClaimantOf(i);
-            var found = _found[i] > 0 ? _workloads[_found[i] - 1] : null;
-            // Whether the connector can have its workload under its name, this cycle or the next one.
-            var nameUsable = claimant == i;
-            if (claimant != i)
-            {
-                var key = new ProblemKey(ProblemKind.DuplicateName, _connectors[claimant].Id);
-                if (AddProblem(state, key))
-                {
-                    (newProblems ??= []).Add(Problem(key, LogLevel.Error, c,
-                        $"{c} has the same workload name '{name}' as {_connectors[claimant]}: it is not deployed; rename one of them"));
-                }
-            }
-            else if (found is not null)
-            {
-                if (_ownerIds[_found[i] - 1] == c.Id)
-                {
-                    own = found;
-                }
-                else if (!RemovedThisCycle(_found[i] - 1))
-                {
-                    nameUsable = false;
-                    // Never deployed over, never changed: it is another connector's (or platform's) workload.
-                    var key = new ProblemKey(ProblemKind.NameCollision, found.WorkloadId);
-                    if (AddProblem(state, key))
-                    {
-                        (newProblems ??= []).Add(Problem(key, LogLevel.Error, c,
-                            $"the workload name '{name}' of {c} is taken by {OwnerOf(_found[i] - 1)}: it is not deployed; rename one of the connectors"));
-                    }
-                }
-                // Else it is an orphan or another connector's stale name, removed this cycle: deploy on the next one.
-            }
-
-            // A renamed connector's old workload goes only when the new one can replace it: a rename to a taken
-            // name must not leave the connector without any workload.
-            if (_complete && !blocked && nameUsable && _stale?[i] is { } stale)
-            {
-                foreach (var k in stale) _changes.Add(new RemoveAction(_workloads[k], RemoveReason.StaleName, c));
-            }
-
-            if (own is not null)
-            {
-                PlanExisting(c, state, own, blocked, ref newProblems);
-            }
-            else if (found is null && nameUsable && !blocked)
-            {
-                _changes.Add(new DeployAction(c));
-            }
-
-            DateTimeOffset? deferred = null;
-            if (_changes.Count > 0 && state is not null && state.InBackoff(_now))
-            {
-                deferred = state.RetryAt;
-                _changes.Clear();
-            }
-
-            var running = own?.State == WorkloadState.Running;
-            var problemsChanged = newProblems is not null || (state?.ReportedProblems.Count ?? 0) != _problems.Count;
-            if (newProblems is null && _actions.Count == 0 && _changes.Count == 0 && deferred is null && !problemsChanged
-                && (state?.WasRunning ?? false) == running)
-            {
-                return null; // nothing to do, nothing to record: no allocation for idle connectors
-            }
-
-            // Order: problems (so the user reads why first), reports of what was observed, changes, then logs; but the
-            // logs of a workload that a refresh replaces go before it (its last lines, while it still exists).
-            var logs = _actions.Count > 0 && _actions[^1] is ReportLogsAction && !(_changes.Count > 0 && _changes[0] is RefreshAction) ? 1 : 0;
-            var all = new ConnectorAction[(newProblems?.Count ?? 0) + _actions.Count + _changes.Count];
-            var at = 0;
-            if (newProblems is not null)
-            {
-                foreach (var p in newProblems) all[at++] = p;
-            }
-            for (var a = 0; a < _actions.Count - logs; a++) all[at++] = _actions[a];
-            foreach (var change in _changes) all[at++] = change;
-            if (logs == 1) all[at] = _actions[^1];
-            return new ConnectorPlan(c.Id, c.Name, all)
-            {
-                DeferredUntil = deferred,
-                Running = running,
-                CurrentProblems = problemsChanged ? [.. _problems] : null,
-            };
-        }
-
-        private void PlanExisting(DesiredConnector c, ConnectorState? state, ObservedWorkload own, bool blocked, ref List<ConnectorAction>? newProblems)
-        {
-            var running = own.State == WorkloadState.Running;
-            // Restarting counts as stopped: the engine is restarting it, it does not run.
-            var observed = running ? ConnectorStatus.Started : ConnectorStatus.Stopped;
-            if (observed != c.CurrentStatus
-                && !(state?.LastStatusReport is { } last && last.Reported == observed && last.PlatformHad == c.CurrentStatus))
-            {
-                // Not when this very status was already reported while the platform still showed what it shows now.
-                _actions.Add(new ReportStatusAction(c, own, observed));
-            }
-            if (running && (state is null || !state.WasRunning || state.LastHealthReport is not { } health || _now - health >= _options.HealthInterval))
-            {
-                _actions.Add(new ReportHealthAction(c, own));
-            }
-
-            var refresh = false;
-            if (!blocked)
-            {
-                if (own.ConfigHash is null)
-                {
-                    var key = new ProblemKey(ProblemKind.UnknownConfigHash, own.WorkloadId);
-                    if (AddProblem(state, key))
-                    {
-                        (newProblems ??= []).Add(Problem(key, LogLevel.Warn, c,
-                            $"the workload {own.Name} of {c} carries no {ConnectorLabels.ConfigHashVariable}: whether its configuration is current cannot be told, so it is not refreshed"));
-                    }
-                }
-                else if (!string.Equals(own.ConfigHash, c.ContractHash, StringComparison.Ordinal))
-                {
-                    // The new workload is created with the requested status: no start or stop besides.
-                    _changes.Add(new RefreshAction(c, own));
-                    refresh = true;
-                }
-            }
-            if (!refresh)
-            {
-                if (c.RequestedStatus == RequestedStatus.Starting && own.State == WorkloadState.Stopped && !blocked)
-                {
-                    _changes.Add(new StartAction(c, own));
-                }
-                else if (c.RequestedStatus == RequestedStatus.Stopping && own.State != WorkloadState.Stopped)
-                {
-                    _changes.Add(new StopAction(c, own));
-                }
-            }
-
-            // Per connector (upstream shares one timer among all connectors of a platform, so one uploads per window).
-            if (state?.LastLogs is not { } logs || _now - logs >= _options.LogsSchedule)
-            {
-                _actions.Add(new ReportLogsAction(c, own));
-            }
-        }
-
-        /// <summary>Whether the workload is removed this cycle (an orphan, or a listed connector's stale name), so its name frees up.</summary>
-        private bool RemovedThisCycle(int k)
-        {
-            if (!_complete || _ownership[k] != Ownership.Own) return false;
-            var id = _ownerIds[k]!;
-            if (_byId.TryGetValue(id, out var owner))
-            {
-                return _connectors[owner].Blocked is null && !InBackoff(_states[owner]) && ClaimantOf(owner) == owner
-                    && !string.Equals(_workloads[k].Name, _names[owner], StringComparison.Ordinal);
-            }
-            return _skippedIds?.Contains(id) != true && !InBackoff(_store.Find(id));
-        }
-
-        private int ClaimantOf(int i) => _contested ? CollectionsMarshal.GetValueRefOrNullRef(_slots, _names[i]).Claimant - 1 : i;
-
-        private bool InBackoff(ConnectorState? state) => state is not null && state.InBackoff(_now);
-
-        private string OwnerOf(int k)
-        {
-            var w = _workloads[k];
-            return _ownership[k] switch
-            {
-                Ownership.Own => $"{w.Name}, the workload of connector {w.ConnectorId}",
+                Ownership.Own or Ownership.Adopted => $"{w.Name}, the workload of connector {w.ConnectorId}",
+                Ownership.OtherInstance => $"{w.Name}, the workload of connector {w.ConnectorId} of another Composer with manager id {options.ManagerId} " +
+                                           $"(platform instance {w.PlatformInstance})",
                 Ownership.Unlabelled => $"{w.Name}, a workload without an opencti-platform label (created by an older version, left alone while several platforms are enabled)",
                 Ownership.NoConnectorId => $"{w.Name}, a workload without an opencti-connector-id label",
                 _ when w.PlatformLabel is { } p && p != _platformLabel => $"{w.Name}, a workload of {p} connector {w.ConnectorId}",
@@ -421,25 +231,155 @@ public static class Reconciler
             };
         }
 
-        /// <summary>Notes a current problem; true when it was not reported yet (so it must be now).</summary>
-        private bool AddProblem(ConnectorState? state, ProblemKey key)
+        // ---- Rule 5: per connector -----------------------------------------------------------------------------------
+
+        private ConnectorPlan? PlanConnector(DesiredConnector connector)
         {
-            _problems.Add(key);
-            return state is null || !state.HasReported(key);
+            var state = store.Find(connector.Id);
+            var name = _names[connector.Id];
+            var blocked = connector.Blocked is not null;
+            var problems = new Problems(connector, state);
+            var reports = new List<ConnectorAction>();
+            var changes = new List<ConnectorAction>();
+
+            if (connector.Blocked is { } why)
+            {
+                problems.Add(ProblemKind.Blocked, why, LogLevel.Error, $"{connector} is not deployed, started or refreshed: {why}");
+            }
+            if (_duplicates.TryGetValue(connector.Id, out var others))
+            {
+                problems.Add(ProblemKind.DuplicateId, null, LogLevel.Error,
+                    $"connector id {connector.Id} is listed more than once (also as {string.Join("; ", others)}): only the entry {connector.Name} is managed");
+            }
+
+            // The workload under the connector's name, and whether the connector may have that name.
+            var keeper = _keepers[name];
+            var found = _byName.GetValueOrDefault(name);
+            ObservedWorkload? own = null;
+            var nameUsable = keeper == connector;
+            if (keeper != connector)
+            {
+                problems.Add(ProblemKind.DuplicateName, keeper.Id, LogLevel.Error,
+                    $"{connector} has the same workload name '{name}' as {keeper}: it is not deployed; rename one of them");
+            }
+            else if (found is not null)
+            {
+                if (found.BelongsTo(connector))
+                {
+                    own = found.Workload;
+                }
+                else if (!RemovedThisCycle(found))
+                {
+                    // Never deployed over, never changed: it is another connector's, platform's or Composer's workload.
+                    nameUsable = false;
+                    problems.Add(ProblemKind.NameCollision, found.Workload.WorkloadId, LogLevel.Error,
+                        $"the workload name '{name}' of {connector} is taken by {Describe(found)}: it is not deployed; rename one of the connectors");
+                }
+                // Else it is an orphan or another connector's stale name, removed this cycle: deploy on the next one.
+            }
+
+            // A renamed connector's old workloads go only when the new one can replace them: a rename to a taken name
+            // must not leave the connector without any workload.
+            if (listing.IsComplete && !blocked && nameUsable && _ownedBy.TryGetValue(connector.Id, out var owned))
+            {
+                foreach (var seen in owned)
+                {
+                    if (seen.Workload.Name != name) changes.Add(new RemoveAction(seen.Workload, RemoveReason.StaleName, connector));
+                }
+            }
+
+            var held = own is not null && state?.RebootLoopHold is { } hold
+                       && hold.RequestedStatus == connector.RequestedStatus && hold.ContractHash == connector.ContractHash;
+            if (own is not null)
+            {
+                PlanExisting(connector, state, own, held, problems, reports, changes);
+            }
+            else if (found is null && nameUsable && !blocked)
+            {
+                changes.Add(new DeployAction(connector));
+            }
+
+            DateTimeOffset? deferred = null;
+            if (changes.Count > 0 && state is not null && state.InBackoff(now))
+            {
+                deferred = state.RetryAt;
+                changes.Clear();
+            }
+
+            var logs = own is not null && (state?.LastLogs is not { } lastLogs || now - lastLogs >= options.LogsSchedule);
+            var releaseHold = state?.RebootLoopHold is not null && !held;
+            if (problems.ToReport.Count == 0 && reports.Count == 0 && changes.Count == 0 && !logs && deferred is null && !problems.Changed && !releaseHold)
+            {
+                return null; // nothing to do, nothing to record
+            }
+
+            // Problems first (the user reads why), reports of what was observed, changes, then logs; but the logs of a
+            // workload that a refresh replaces are read before it (its last lines, while it still exists).
+            var logsFirst = changes.Count > 0 && changes.OfType<RefreshAction>().Any();
+            List<ConnectorAction> actions = [.. problems.ToReport, .. reports];
+            if (logs && logsFirst) actions.Add(new ReportLogsAction(connector, own!));
+            actions.AddRange(changes);
+            if (logs && !logsFirst) actions.Add(new ReportLogsAction(connector, own!));
+            return new ConnectorPlan(connector.Id, connector.Name, actions)
+            {
+                DeferredUntil = deferred,
+                CurrentProblems = problems.Changed ? [.. problems.Current] : null,
+                ReleaseHold = releaseHold,
+            };
         }
 
-        private static ReportProblemAction Problem(ProblemKey key, LogLevel severity, DesiredConnector c, string message) =>
-            new(key, severity, message, c.Id, c.Name);
-
-        /// <summary>Listing entries that could not be used, with an id: the user learns why on that connector; its workload is kept.</summary>
-        private void PlanSkipped(ref List<ConnectorPlan>? groups)
+        /// <summary>The connector's own workload: reports of what is observed, then refresh, start or stop.</summary>
+        private void PlanExisting(DesiredConnector connector, ConnectorState? state, ObservedWorkload own, bool held, Problems problems,
+            List<ConnectorAction> reports, List<ConnectorAction> changes)
         {
-            if (_skippedIds is null) return;
-            HashSet<string>? done = null;
-            foreach (var skipped in _listing.Skipped)
+            // Restarting counts as stopped: the orchestrator is restarting it, it does not run.
+            var observed = own.State == WorkloadState.Running ? ConnectorStatus.Started : ConnectorStatus.Stopped;
+            // Not when this very status was already reported while the platform still showed what it shows now.
+            var reported = state?.LastStatusReport is { } last && last.Reported == observed && last.PlatformHad == connector.CurrentStatus;
+            if (observed != connector.CurrentStatus && !reported) reports.Add(new ReportStatusAction(connector, own, observed));
+
+            // Health: at once for a workload not reported yet or whose state changed (started, crashed, stopped,
+            // replaced); else every health interval, running or not: the platform forgets health after 5 minutes.
+            if (state?.LastHealth is not { } health || health.WorkloadId != own.WorkloadId || health.State != own.State
+                || now - health.At >= options.HealthInterval)
             {
-                if (skipped.Id is not { } id || _byId.ContainsKey(id) || !(done ??= new(StringComparer.Ordinal)).Add(id)) continue;
-                var state = _store.Find(id);
+                reports.Add(new ReportHealthAction(connector, own));
+            }
+
+            var wantsRunning = connector.RequestedStatus == RequestedStatus.Starting && !held;
+            if (connector.Blocked is not null)
+            {
+                // Kept as it is (never started or refreshed with an empty secret), but still stoppable.
+                if (!wantsRunning && own.State != WorkloadState.Stopped) changes.Add(new StopAction(connector, own, RebootLoopHold: held));
+                return;
+            }
+            if (own.ConfigHash is null)
+            {
+                problems.Add(ProblemKind.UnknownConfigHash, own.WorkloadId, LogLevel.Warn,
+                    $"the workload {own.Name} of {connector} carries no {ConnectorLabels.ConfigHashVariable}: whether its configuration is current cannot be told, so it is not refreshed");
+            }
+            else if (own.ConfigHash != connector.ContractHash)
+            {
+                // The new workload is created with the requested status: no start or stop besides. A new contract also
+                // ends a reboot-loop hold (the hold no longer matches).
+                changes.Add(new RefreshAction(connector, own));
+                return;
+            }
+
+            if (wantsRunning && own.State == WorkloadState.Stopped) changes.Add(new StartAction(connector, own));
+            else if (!wantsRunning && own.State != WorkloadState.Stopped) changes.Add(new StopAction(connector, own, RebootLoopHold: held));
+        }
+
+        // ---- Rule 6: listing entries that could not be used ------------------------------------------------------------
+
+        /// <summary>Skipped entries with an id: the user learns why on that connector; its workload is kept as it is.</summary>
+        private IEnumerable<ConnectorPlan> PlanSkipped()
+        {
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var skipped in listing.Skipped)
+            {
+                if (skipped.Id is not { } id || !_skippedIds.Contains(id) || !done.Add(id)) continue;
+                var state = store.Find(id);
                 var key = new ProblemKey(ProblemKind.Skipped, skipped.Reason);
                 var reported = state is not null && state.HasReported(key);
                 if (reported && state!.ReportedProblems.Count == 1) continue;
@@ -447,62 +387,73 @@ public static class Reconciler
                 ConnectorAction[] actions = reported
                     ? []
                     : [new ReportProblemAction(key, LogLevel.Warn, $"{label} is not managed: {skipped.Reason}; its workload is kept as it is", id, skipped.Name)];
-                (groups ??= []).Add(new ConnectorPlan(id, skipped.Name ?? id, actions) { CurrentProblems = [key] });
+                yield return new ConnectorPlan(id, skipped.Name ?? id, actions) { CurrentProblems = [key] };
             }
         }
 
-        private List<ConnectorPlan>? PlanOrphans(List<(string Id, List<int> Workloads)>? orphans)
+        // ---- Rule 7: orphans ---------------------------------------------------------------------------------------
+
+        /// <summary>This platform's workloads whose connector is neither listed nor skipped, one group per connector id.</summary>
+        private IEnumerable<ConnectorPlan> PlanOrphans()
         {
-            if (orphans is null || !_complete) return null;
-            var groups = new List<ConnectorPlan>(orphans.Count + 1);
-            foreach (var (id, workloads) in orphans)
+            foreach (var (id, owned) in _ownedBy)
             {
-                var state = _store.Find(id);
-                var name = _workloads[workloads[0]].Name;
-                if (state is not null && state.InBackoff(_now))
+                if (_byId.ContainsKey(id) || _skippedIds.Contains(id)) continue;
+                var name = owned[0].Workload.Name;
+                if (store.Find(id) is { } state && state.InBackoff(now))
                 {
-                    groups.Add(new ConnectorPlan(id, name, []) { DeferredUntil = state.RetryAt });
+                    yield return new ConnectorPlan(id, name, []) { DeferredUntil = state.RetryAt };
                     continue;
                 }
-                var actions = new ConnectorAction[workloads.Count];
-                for (var j = 0; j < workloads.Count; j++) actions[j] = new RemoveAction(_workloads[workloads[j]], RemoveReason.Orphan);
-                groups.Add(new ConnectorPlan(id, name, actions));
+                yield return new ConnectorPlan(id, name, [.. owned.Select(o => new RemoveAction(o.Workload, RemoveReason.Orphan))]);
             }
-            return groups;
         }
 
-        /// <summary>Workloads of no connector: reported once each, never touched.</summary>
-        private ConnectorPlan? PlanNotices(List<int>? notices)
+        // ---- Notices about workloads of no connector ------------------------------------------------------------------
+
+        /// <summary>
+        /// Workloads left alone or adopted, each noticed once while it lasts: per workload, except another instance's,
+        /// noticed once per instance.
+        /// </summary>
+        private ConnectorPlan? PlanNotices()
         {
-            if (notices is null)
+            var notices = new List<(string Key, ReportProblemAction Action)>();
+            foreach (var seen in _noticed.Where(s => s.Owner != Ownership.OtherInstance))
             {
-                return _store.NoticedCount == 0 ? null : new ConnectorPlan(null, "workloads of no connector", []) { CurrentNotices = [] };
+                var w = seen.Workload;
+                var (kind, severity, message) = seen.Owner switch
+                {
+                    Ownership.Unlabelled => (ProblemKind.UnlabelledWorkload, LogLevel.Warn,
+                        $"the workload {w.Name} ({w.WorkloadId}) has no opencti-platform label (created by an older version) and several platforms are enabled: " +
+                        "it is left alone; remove it, or label it opencti-platform=opencti or openaev"),
+                    Ownership.Adopted => (ProblemKind.AdoptedWorkload, LogLevel.Info,
+                        $"the workload {w.Name} ({w.WorkloadId}) is labelled {ConnectorLabels.PlatformInstance}={w.PlatformInstance}, not {options.PlatformInstance}, " +
+                        $"but its connector {w.ConnectorId} is listed here (the platform URL changed?): it is managed here and relabelled at its next refresh"),
+                    _ => (ProblemKind.NoConnectorId, LogLevel.Warn,
+                        $"the workload {w.Name} ({w.WorkloadId}) carries this manager's label but no opencti-connector-id label: it is never changed or removed"),
+                };
+                notices.Add((w.WorkloadId, new ReportProblemAction(new ProblemKey(kind, w.WorkloadId), severity, message)));
             }
-            var ids = new string[notices.Count];
-            List<ConnectorAction>? actions = null;
-            for (var j = 0; j < notices.Count; j++)
+            foreach (var instance in _noticed.Where(s => s.Owner == Ownership.OtherInstance).GroupBy(s => s.Workload.PlatformInstance!))
             {
-                var k = notices[j];
-                var w = _workloads[k];
-                ids[j] = w.WorkloadId;
-                if (_store.IsNoticed(w.WorkloadId)) continue;
-                var (kind, message) = _ownership[k] == Ownership.Unlabelled
-                    ? (ProblemKind.UnlabelledWorkload, $"the workload {w.Name} ({w.WorkloadId}) has no opencti-platform label (created by an older version) and several platforms are enabled: it is left alone; remove it, or label it opencti-platform=opencti or openaev")
-                    : (ProblemKind.NoConnectorId, $"the workload {w.Name} ({w.WorkloadId}) carries this manager's label but no opencti-connector-id label: it is never changed or removed");
-                (actions ??= []).Add(new ReportProblemAction(new ProblemKey(kind, w.WorkloadId), LogLevel.Warn, message));
+                var names = instance.Select(s => s.Workload.Name).Order(StringComparer.Ordinal).ToList();
+                var shown = string.Join(", ", names.Take(5)) + (names.Count > 5 ? $" and {names.Count - 5} more" : "");
+                var message = $"another Composer shares manager id {options.ManagerId} on this orchestrator: {names.Count} workload(s) ({shown}) are labelled " +
+                              $"{ConnectorLabels.PlatformInstance}={instance.Key} (this one is {options.PlatformInstance}) and their connectors are not listed here; " +
+                              "they are never changed or removed from here. Give each Composer its own manager.id";
+                notices.Add(("instance:" + instance.Key, new ReportProblemAction(new ProblemKey(ProblemKind.OtherInstance, instance.Key), LogLevel.Warn, message)));
             }
-            if (actions is null && _store.NoticedCount == ids.Length) return null;
-            return new ConnectorPlan(null, "workloads of no connector", actions ?? (IReadOnlyList<ConnectorAction>)[]) { CurrentNotices = ids };
+
+            if (notices.Count == 0) return store.NoticedCount == 0 ? null : new ConnectorPlan(null, "workloads of no connector", []) { CurrentNotices = [] };
+            var actions = notices.Where(n => !store.IsNoticed(n.Key)).Select(n => (ConnectorAction)n.Action).ToList();
+            if (actions.Count == 0 && store.NoticedCount == notices.Count) return null;
+            return new ConnectorPlan(null, "workloads of no connector", actions) { CurrentNotices = [.. notices.Select(n => n.Key)] };
         }
 
         /// <summary>Why nothing is removed, with each id-less entry's own reason: nothing else tells the user about those entries.</summary>
         private string IncompleteReason()
         {
-            var reasons = new List<string>();
-            foreach (var s in _listing.Skipped)
-            {
-                if (s.Id is null) reasons.Add(s.Name is null ? s.Reason : $"{s.Reason}, name '{s.Name}'");
-            }
+            var reasons = listing.Skipped.Where(s => s.Id is null).Select(s => s.Name is null ? s.Reason : $"{s.Reason}, name '{s.Name}'").ToList();
             return $"{reasons.Count} listing entr{(reasons.Count == 1 ? "y has" : "ies have")} no id ({string.Join("; ", reasons)}), " +
                    "so a workload missing from the listing may still be wanted";
         }

@@ -33,6 +33,9 @@ public static class ConfigValidator
     /// <summary>The smallest listing_max_size accepted: a listing of one connector with a few secrets fits many times over.</summary>
     public const long MinListingMaxSize = 64 * 1024;
 
+    /// <summary>manager.health_schedule's upper bound: a report every 4 minutes reaches the platform before it forgets the last one (5 minutes).</summary>
+    public const int MaxHealthSchedule = 240;
+
     public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
     {
         var v = new Checker(provenance, errors, warnings);
@@ -53,6 +56,11 @@ public static class ConfigValidator
                 + "the platform refuses to register the manager under it");
         }
         v.Positive("manager.max_parallel", m.MaxParallel);
+        v.Positive("manager.health_schedule", m.HealthSchedule);
+        if (m.HealthSchedule > MaxHealthSchedule)
+        {
+            v.Error("manager.health_schedule", $"expected at most {MaxHealthSchedule} seconds (the platform forgets a connector's health 300 seconds after its last report), got {m.HealthSchedule}");
+        }
         if (!LogLevels.Contains(m.Logger.Level.ToLowerInvariant()) && m.Logger.Level is not ("1" or "2" or "3" or "4" or "5"))
         {
             v.Error("manager.logger.level", $"expected one of trace, debug, info, warn, error, got \"{m.Logger.Level}\"");

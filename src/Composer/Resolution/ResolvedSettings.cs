@@ -7,13 +7,17 @@ using Composer.Orchestration.Docker;
 namespace Composer.Resolution;
 
 /// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
+/// <param name="HealthSchedule">manager.health_schedule: between two health reports of a connector.</param>
+/// <param name="StopRebootLoops">manager.reboot_loop.stop.</param>
 public sealed record ManagerOptions(
     string Id,
     string Name,
     TimeSpan ExecuteSchedule,
     TimeSpan PingAliveSchedule,
     int MaxParallel,
-    bool ShowEnvVars);
+    bool ShowEnvVars,
+    TimeSpan HealthSchedule,
+    bool StopRebootLoops);
 
 /// <summary>manager.health: whether the HTTP listener runs, and where.</summary>
 public sealed record HealthListenerOptions(bool Enabled, string Host, int Port);

@@ -2,15 +2,9 @@ using System.Text.Json;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Resolution;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Diagnostics;
-
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class SteppedClock(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-    public override DateTimeOffset GetUtcNow() => Now;
-}
 
 public class LoggerTests
 {
@@ -24,7 +18,7 @@ public class LoggerTests
     public async Task Json_line_has_timestamp_level_message_and_typed_fields()
     {
         var stdout = new StringWriter();
-        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new SteppedClock(T0));
+        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new FakeTimeProvider(T0));
 
         logger.Info("Deploying the container", ("connector", "abuseipdb"), ("attempt", 2), ("elapsed", TimeSpan.FromMilliseconds(1500)),
             ("ok", true), ("ratio", 0.5), ("missing", null));
@@ -50,7 +44,7 @@ public class LoggerTests
     public async Task Json_line_without_fields_has_no_fields_object()
     {
         var stdout = new StringWriter();
-        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new SteppedClock(T0));
+        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new FakeTimeProvider(T0));
         logger.Warn("Nothing to execute");
         await Assert.That(Lines(stdout).Single()).IsEqualTo("{\"timestamp\":\"2026-03-04T05:06:07.8900000Z\",\"level\":\"warn\",\"message\":\"Nothing to execute\"}");
     }
@@ -59,7 +53,7 @@ public class LoggerTests
     public async Task Json_keeps_text_readable_and_escapes_what_json_requires()
     {
         var stdout = new StringWriter();
-        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new SteppedClock(T0));
+        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new FakeTimeProvider(T0));
         logger.Info("image <registry>/a&b + \"quoted\"\nnext line: é", ("url", "http://proxy:3128/?a=1&b=2"));
         var line = Lines(stdout).Single();
         await Assert.That(line).Contains("image <registry>/a&b + \\\"quoted\\\"\\nnext line: é");
@@ -72,7 +66,7 @@ public class LoggerTests
     public async Task Values_json_cannot_represent_do_not_break_logging()
     {
         var stdout = new StringWriter();
-        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new SteppedClock(T0));
+        using var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, clock: new FakeTimeProvider(T0));
         logger.Info("odd values", ("nan", double.NaN), ("inf", float.PositiveInfinity), ("when", new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero)),
             ("error", new InvalidOperationException("registry unreachable")), ("dup", 1), ("dup", 2));
         using var doc = JsonDocument.Parse(Lines(stdout).Single());
@@ -94,7 +88,7 @@ public class LoggerTests
     public async Task Lines_below_the_minimum_level_are_dropped(LogLevel minimum, string expected)
     {
         var stdout = new StringWriter();
-        using var logger = new Logger(minimum, LogFormat.Json, stdout, clock: new SteppedClock(T0));
+        using var logger = new Logger(minimum, LogFormat.Json, stdout, clock: new FakeTimeProvider(T0));
         logger.Trace("t");
         logger.Debug("d");
         logger.Info("i");
@@ -109,7 +103,7 @@ public class LoggerTests
     public async Task Pretty_format_is_one_readable_line_per_entry()
     {
         var stdout = new StringWriter();
-        using var logger = new Logger(LogLevel.Debug, LogFormat.Pretty, stdout, clock: new SteppedClock(T0));
+        using var logger = new Logger(LogLevel.Debug, LogFormat.Pretty, stdout, clock: new FakeTimeProvider(T0));
         logger.Info("Manager registered", ("manager_id", "abc-123"), ("count", 3));
         logger.Debug("multi\nline", ("name", "with space"), ("quote", "say \"hi\""), ("empty", ""));
         var lines = Lines(stdout);
@@ -129,8 +123,8 @@ public class LoggerTests
     {
         var json = new StringWriter();
         var pretty = new StringWriter();
-        using (var a = new Logger(LogLevel.Info, LogFormat.Json, json, clock: new SteppedClock(T0))) a.Info("login", (key, "hunter2-secret-value"));
-        using (var b = new Logger(LogLevel.Info, LogFormat.Pretty, pretty, clock: new SteppedClock(T0))) b.Info("login", (key, "hunter2-secret-value"));
+        using (var a = new Logger(LogLevel.Info, LogFormat.Json, json, clock: new FakeTimeProvider(T0))) a.Info("login", (key, "hunter2-secret-value"));
+        using (var b = new Logger(LogLevel.Info, LogFormat.Pretty, pretty, clock: new FakeTimeProvider(T0))) b.Info("login", (key, "hunter2-secret-value"));
         await Assert.That(json.ToString()).DoesNotContain("hunter2");
         await Assert.That(pretty.ToString()).DoesNotContain("hunter2");
         await Assert.That(json.ToString()).Contains($"\"{key}\":\"***\"");
@@ -143,7 +137,7 @@ public class LoggerTests
     public async Task Ordinary_fields_are_not_masked(string key)
     {
         var json = new StringWriter();
-        using var logger = new Logger(LogLevel.Info, LogFormat.Json, json, clock: new SteppedClock(T0));
+        using var logger = new Logger(LogLevel.Info, LogFormat.Json, json, clock: new FakeTimeProvider(T0));
         logger.Info("x", (key, "1800"));
         await Assert.That(json.ToString()).Contains($"\"{key}\":\"1800\"");
     }
@@ -168,7 +162,7 @@ public class LoggerTests
     {
         var dir = Path.Combine(TempDirectory(), "nested", "logs");
         var stdout = new StringWriter();
-        var clock = new SteppedClock(T0);
+        var clock = new FakeTimeProvider(T0);
         using (var logger = LoggerSetup.FromSettings(new LoggerSettings { Format = "pretty", Directory = dir, Level = "debug" }, stdout, new StringWriter(), clock))
         {
             logger.Debug("to both", ("n", 1));
@@ -187,7 +181,7 @@ public class LoggerTests
     {
         var dir = TempDirectory();
         var stdout = new StringWriter();
-        using (var logger = LoggerSetup.FromSettings(new LoggerSettings { Console = false, Directory = dir }, stdout, new StringWriter(), new SteppedClock(T0)))
+        using (var logger = LoggerSetup.FromSettings(new LoggerSettings { Console = false, Directory = dir }, stdout, new StringWriter(), new FakeTimeProvider(T0)))
         {
             logger.Info("file only");
         }
@@ -212,7 +206,7 @@ public class LoggerTests
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
-        using (var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, dir, new SteppedClock(T0), stderr))
+        using (var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, dir, new FakeTimeProvider(T0), stderr))
         {
             logger.Info("first");
             logger.Error("second");
@@ -230,12 +224,12 @@ public class LoggerTests
     public async Task Files_roll_daily_and_only_the_newest_five_are_kept()
     {
         var dir = TempDirectory();
-        var clock = new SteppedClock(T0);
+        var clock = new FakeTimeProvider(T0);
         using (var logger = new Logger(LogLevel.Info, LogFormat.Json, null, dir, clock, new StringWriter()))
         {
             for (var day = 0; day < 7; day++)
             {
-                clock.Now = T0.AddDays(day);
+                clock.SetUtcNow(T0.AddDays(day));
                 logger.Info("day", ("n", day));
                 logger.Info("again", ("n", day));
             }
@@ -253,7 +247,7 @@ public class LoggerTests
     {
         var stdout = new StringWriter();
         var dir = TempDirectory();
-        using (var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, dir, new SteppedClock(T0), new StringWriter()))
+        using (var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, dir, new FakeTimeProvider(T0), new StringWriter()))
         {
             await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(() =>
             {
@@ -271,7 +265,7 @@ public class LoggerTests
     public async Task Writing_after_dispose_is_ignored()
     {
         var stdout = new StringWriter();
-        var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, TempDirectory(), new SteppedClock(T0), new StringWriter());
+        var logger = new Logger(LogLevel.Info, LogFormat.Json, stdout, TempDirectory(), new FakeTimeProvider(T0), new StringWriter());
         logger.Dispose();
         logger.Info("late");
         await Assert.That(stdout.ToString()).IsEqualTo("");

@@ -5,7 +5,8 @@ namespace Composer.Tests.EndToEnd;
 /// <summary>
 /// Problems of one connector, end to end: the user reads why on the platform (as that connector's log line) and the
 /// other connectors go on. A secret that cannot be decrypted keeps its connector from starting (never started with an
-/// empty secret) until the platform sends one that can; a connector that keeps crashing is reported as in a reboot loop.
+/// empty secret) until the platform sends one that can; a connector that keeps crashing is reported as in a reboot loop
+/// (and held stopped with manager.reboot_loop.stop); a connector id listed twice is managed once and said once.
 /// </summary>
 [ClassDataSource<TestConnectorImage>(Shared = SharedType.PerTestSession)]
 public class ConnectorProblemTests(TestConnectorImage image)
@@ -66,6 +67,63 @@ public class ConnectorProblemTests(TestConnectorImage image)
         await Assert.That(counts.Zip(counts.Skip(1)).All(p => p.First <= p.Second)).IsTrue().Because(string.Join(",", counts));
         // Still one container: the engine restarts it, Composer never redeploys it.
         await Assert.That((await manager.ContainersOfAsync(crashing.Id)).Count).IsEqualTo(1);
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
+    public async Task A_crash_looping_connector_is_told_held_stopped_and_released_and_a_stopped_one_reports_its_health()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        RebootLoopScenario.Configure(manager);
+        var crashing = RebootLoopScenario.Crashing(manager, TestConnectorImage.Reference);
+        var idle = manager.NewConnector("idle", TestConnectorImage.Reference, requestedStatus: "stopping");
+        manager.StandIn.AddConnector(crashing);
+        manager.StandIn.AddConnector(idle);
+
+        await RebootLoopScenario.RunAsync(manager, crashing, idle, async id =>
+            (await manager.ContainersOfAsync(id)).SingleOrDefault()?.State switch
+            {
+                "running" => Orchestrators.WorkloadRun.Running,
+                "exited" or "created" => Orchestrators.WorkloadRun.Stopped,
+                _ => Orchestrators.WorkloadRun.Other,
+            });
+    }
+
+    [Test]
+    public async Task A_connector_id_listed_twice_is_deployed_once_and_reported_once_in_the_log_and_on_the_platform()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var connector = manager.NewConnector("twice", TestConnectorImage.Reference);
+        manager.StandIn.AddConnector(connector);
+        // The same id again after it, under another name (migrated connectors skipped the platform's checks).
+        manager.StandIn.AddRawListingEntry(new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = connector.Id,
+            ["name"] = $"{manager.ManagerId} twice again",
+            ["manager_contract_image"] = TestConnectorImage.Reference,
+            ["manager_contract_hash"] = "hash-other",
+            ["manager_current_status"] = null,
+            ["manager_requested_status"] = "starting",
+            ["manager_contract_configuration"] = new System.Text.Json.Nodes.JsonArray(),
+        }.ToJsonString());
+        var composer = manager.Start();
+
+        var container = await manager.WaitForContainerAsync(connector.Id);
+        await Assert.That(container.Name).IsEqualTo("/" + Composer.Reconciliation.WorkloadNames.ContainerName(connector.Name));
+        await manager.StandIn.WaitUntilAsync(s => ProblemLines(s, connector.Id).Any(l => l.Contains("is listed more than once", StringComparison.Ordinal)),
+            EndToEndManager.Timeout, "the duplicate id told on the platform");
+        var listings = Listings(manager.StandIn);
+        await manager.StandIn.WaitUntilAsync(s => Listings(s) >= listings + 3, EndToEndManager.Timeout, "three more cycles");
+        var told = ProblemLines(manager.StandIn, connector.Id).Where(l => l.Contains("is listed more than once", StringComparison.Ordinal)).ToList();
+        await Assert.That(told.Count).IsEqualTo(1);
+        await Assert.That(told[0]).EndsWith(
+            $" composer: connector id {connector.Id} is listed more than once (also as '{manager.ManagerId} twice again'): only the entry {connector.Name} is managed");
+        await Assert.That(composer.Output.Split("is listed more than once").Length - 1).IsEqualTo(1);
+        await Assert.That((await manager.ContainersOfAsync(connector.Id)).Single().ID).IsEqualTo(container.ID);
 
         await EndToEndManager.AssertStopsCleanlyAsync(composer);
         await manager.AssertNoSecretInOutputAsync();

@@ -59,12 +59,13 @@ internal sealed class EndToEndManager : IAsyncDisposable
     /// The body of opencti.daemon in default.yaml, unindented ("selector: swarm\nswarm: {}"); default: the Docker
     /// orchestrator on the test engine, connector containers on network mode none.
     /// </param>
+    /// <param name="managerId">Another manager's id, for a second Composer sharing it; default: a unique one.</param>
     public static async Task<EndToEndManager> CreateAsync(DockerEngineFixture docker, bool openAev = false, PlatformStandIn? sharedStandIn = null,
-        string? daemon = null)
+        string? daemon = null, string? managerId = null)
     {
         docker.Require();
         ComposerBinary.EnsurePublished();
-        var managerId = "e2e-" + Guid.NewGuid().ToString("N")[..10];
+        managerId ??= "e2e-" + Guid.NewGuid().ToString("N")[..10];
         // A token of its own with characters that need care in headers and logs.
         var token = $"tok+/{Guid.NewGuid():N}=";
         var standIn = sharedStandIn ?? (openAev ? await OpenAevStandIn.StartAsync(token) : await OpenCtiStandIn.StartAsync(token));

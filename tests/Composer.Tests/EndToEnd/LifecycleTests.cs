@@ -103,6 +103,7 @@ public class LifecycleTests(TestConnectorImage image)
         await Assert.That(EndToEndManager.EnvironmentValue(refreshed, "CONNECTOR_SECRET")).IsEqualTo(newSecret);
         await Assert.That(EndToEndManager.EnvironmentValue(refreshed, "EXTRA")).IsEqualTo("a=b=c");
         await Assert.That(refreshed.Config!.Labels["composer.config-hash"]).IsEqualTo("hash-2");
+        await Assert.That(refreshed.Config.Labels["composer.platform-instance"]).IsEqualTo(Composer.Reconciliation.ConnectorLabels.PlatformInstanceValue(manager.StandIn.Url));
         await Assert.That(refreshed.Name).IsEqualTo(first.Name);
 
         // Renamed on the platform: a container under the new name, the old one removed.
@@ -150,10 +151,13 @@ public class LifecycleTests(TestConnectorImage image)
         manager.StandIn.AddConnector(ours);
         var first = manager.Start();
         var oursContainer = await manager.WaitForContainerAsync(ours.Id);
+        var instance = Composer.Reconciliation.ConnectorLabels.PlatformInstanceValue(manager.StandIn.Url);
+        await Assert.That(oursContainer.Config!.Labels["composer.platform-instance"]).IsEqualTo(instance);
         await manager.StandIn.WaitUntilAsync(s => s.GetConnector(ours.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
         await EndToEndManager.AssertStopsCleanlyAsync(first);
 
-        // What the Rust version leaves: the three labels, the hash only in the environment, no composer.config-hash label.
+        // What the Rust version leaves: the three labels (no platform instance), the hash only in the environment, no
+        // composer.config-hash label.
         var legacy = manager.NewConnector("legacy", TestConnectorImage.Reference) with { CurrentStatus = "started" };
         manager.StandIn.AddConnector(legacy);
         var legacyName = Composer.Reconciliation.WorkloadNames.ContainerName(legacy.Name);
@@ -180,11 +184,13 @@ public class LifecycleTests(TestConnectorImage image)
         await Assert.That((await manager.ContainersOfAsync(legacy.Id)).Single().ID).IsEqualTo(created.ID);
         await Assert.That(second.Output).DoesNotContain("\"Deploying connector\"");
         await Assert.That(second.Output).DoesNotContain("\"Refreshing connector\"");
+        await Assert.That(second.Output).DoesNotContain("another Composer shares manager id");
 
         // A new configuration of the adopted container: replaced by one of Composer's, with the hash label.
         manager.StandIn.UpdateConnector(legacy.Id, c => c with { Hash = "hash-2" });
         var refreshed = await manager.WaitForContainerAsync(legacy.Id, also: c => c.ID != created.ID);
         await Assert.That(refreshed.Config!.Labels["composer.config-hash"]).IsEqualTo("hash-2");
+        await Assert.That(refreshed.Config.Labels["composer.platform-instance"]).IsEqualTo(instance);
         await Assert.That(refreshed.Name).IsEqualTo("/" + legacyName);
 
         await EndToEndManager.AssertStopsCleanlyAsync(second);

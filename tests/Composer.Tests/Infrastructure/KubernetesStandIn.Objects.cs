@@ -46,7 +46,11 @@ public sealed partial class KubernetesStandIn
 
     public IReadOnlyList<JsonObject> PodsOf(string ns, string deployment)
     {
-        lock (_gate) return OwnedPods(ns, deployment).Select(p => p.DeepClone().AsObject()).ToList();
+        lock (_gate)
+        {
+            AdvanceCrashLoops();
+            return OwnedPods(ns, deployment).Select(p => p.DeepClone().AsObject()).ToList();
+        }
     }
 
     /// <summary>Creates a deployment as a client would (e.g. one the Rust version created); throws when the API would refuse it.</summary>
@@ -326,6 +330,7 @@ public sealed partial class KubernetesStandIn
         };
         _pods[(ns, podName)] = pod;
         _podOwner[(ns, podName)] = deployment;
+        foreach (var container in (spec["containers"] as JsonArray ?? []).OfType<JsonObject>()) WatchForCrash(ns, podName, container);
     }
 
     private static JsonObject Condition(string type, string at) => new() { ["type"] = type, ["status"] = "True", ["lastProbeTime"] = null, ["lastTransitionTime"] = at };
@@ -335,6 +340,7 @@ public sealed partial class KubernetesStandIn
         _pods.Remove((ns, pod));
         _podOwner.Remove((ns, pod));
         _logs.Remove((ns, pod));
+        _crashing.Remove((ns, pod));
     }
 
     private void UpdateDeploymentStatus(string ns, string name)

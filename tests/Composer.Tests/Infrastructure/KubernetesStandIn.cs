@@ -27,7 +27,8 @@ public sealed record KubernetesRequest(string Method, string Path, string Query,
 /// /apis/apps/v1, /version), meta/v1 Table answers for kubectl, and Status objects for errors (401, 404 NotFound,
 /// 409 AlreadyExists/Conflict, 415, 422 Invalid with the API's immutable-selector messages).
 /// Like the controllers it replaces, it keeps one running pod per deployment scaled to 1 or more (a new pod when the
-/// pod template changes) and none at 0. Faults: failing deployment lists, a 409 on the next update of a secret, and
+/// pod template changes) and none at 0; like a kubelet, it crash-loops the test connector image's crash mode
+/// (KubernetesStandIn.CrashLoops.cs). Faults: failing deployment lists, a 409 on the next update of a secret, and
 /// requests carried out but never answered (<see cref="HoldAnswers"/>), e.g. a deployment created while its creator is killed.
 /// Every request is recorded with its (resource, verb); Composer's own (User-Agent composer/*) also in
 /// <see cref="SessionComposerCalls"/> for the RBAC check.
@@ -255,6 +256,7 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
 
     private Reply Route(HttpRequest request, string[] s, string body)
     {
+        AdvanceCrashLoops();
         var wantsTable = request.Headers.Accept.ToString().Contains("as=Table", StringComparison.Ordinal);
         switch (s)
         {

@@ -842,7 +842,11 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     }
 }
 
-/// <summary>The stand-ins' clock: the system clock plus an offset that tests (or the control API) move forward.</summary>
+/// <summary>
+/// The stand-ins' clock: the system clock plus an offset that tests (or the control API) move forward. Not a
+/// FakeTimeProvider: the binary under test runs in real time against the stand-in, so this clock must keep moving
+/// (uptimes, the auto-upgrade wait); tests only jump it ahead.
+/// </summary>
 public sealed class StandInClock : TimeProvider
 {
     private long _offsetTicks;

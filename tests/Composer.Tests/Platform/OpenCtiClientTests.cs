@@ -166,7 +166,9 @@ public class OpenCtiClientTests
 
         // A requested status other than "starting" is a stopped connector, not an unusable one; keys that cannot be
         // environment variables block their connector (kept, never deployed), with every reason.
-        await Assert.That(listing.Connectors.Select(c => c.Id)).IsEquivalentTo(["c-1", "c-2", "c-paused", "c-keys", "c-nokey"]);
+        // An id listed twice is passed on: the planner decides which entry is managed (ReconcilerTests).
+        await Assert.That(listing.Connectors.Select(c => $"{c.Id}|{c.Name}")).IsEquivalentTo(
+            ["c-1|Connector c-1", "c-2|Connector c-2", "c-paused|Paused", "c-keys|Bad keys", "c-1|Duplicate", "c-nokey|No key"]);
         await Assert.That(listing.Connectors.Single(c => c.Id == "c-paused").RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
         await Assert.That(listing.Connectors.Single(c => c.Id == "c-paused").Blocked).IsNull();
         await Assert.That(listing.Connectors.Single(c => c.Id == "c-keys").Blocked).IsEqualTo(
@@ -184,7 +186,6 @@ public class OpenCtiClientTests
             "c-nohash|listing entry 4: manager_contract_hash is missing",
             "c-norequest|listing entry 5: manager_requested_status is missing",
             "c-badtype|listing entry 6: malformed entry: ",
-            "c-1|listing entry 9: id c-1 appears more than once; the first entry is used",
             "c-nullentry|listing entry 10: manager_contract_configuration entry 0 is null",
             "|listing entry 12: id is missing",
             "|listing entry 13: the entry is a Number, expected an object",

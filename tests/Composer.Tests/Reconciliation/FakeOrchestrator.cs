@@ -81,14 +81,30 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
         return Change("refresh " + current.Name, cancellationToken);
     }
 
-    public Task<Failure?> StartAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken)
+    public async Task<Failure?> StartAsync(ObservedWorkload current, DesiredConnector connector, CancellationToken cancellationToken)
     {
         _builder.Build(connector);
-        return Change("start " + current.Name, cancellationToken);
+        var error = await Change("start " + current.Name, cancellationToken);
+        if (error is null) SetState(current.WorkloadId, WorkloadState.Running, "running");
+        return error;
     }
 
-    public Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
-        Change("stop " + current.Name, cancellationToken);
+    public async Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        var error = await Change("stop " + current.Name, cancellationToken);
+        if (error is null) SetState(current.WorkloadId, WorkloadState.Stopped, "exited");
+        return error;
+    }
+
+    /// <summary>Changes a workload's state, as the engine would (a crash, a restart).</summary>
+    public void SetState(string workloadId, WorkloadState state, string raw)
+    {
+        lock (_gate)
+        {
+            var i = _workloads.FindIndex(w => w.WorkloadId == workloadId);
+            if (i >= 0) _workloads[i] = _workloads[i] with { State = state, RawState = raw };
+        }
+    }
 
     public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {

@@ -1,6 +1,6 @@
 using Composer.Diagnostics;
 using Composer.Reconciliation;
-using Composer.Tests.Infrastructure;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using static Composer.Tests.Reconciliation.ReconcileTestData;
 
@@ -40,7 +40,7 @@ public class ReconcileCycleTests
     [Arguments(true, true, "listing the connectors failed (connectors: connection refused) and listing the workloads failed (permission denied on /var/run/docker.sock)", "listings")]
     public async Task A_failed_listing_runs_nothing_and_says_why(bool platformFails, bool orchestratorFails, string reason, string tag)
     {
-        using var errors = new MeasurementCounter(ComposerMetrics.CycleErrors.Name);
+        using var errors = new MetricCollector<long>(ComposerMetrics.CycleErrors);
         var (cycle, platform, orchestrator, _) = Rig();
         platform.Listing = Listing(Connector("A"));
         orchestrator.Add(Workload("D"));
@@ -50,7 +50,7 @@ public class ReconcileCycleTests
         await Assert.That(report.NotRun).IsEqualTo(reason);
         await Assert.That(report.ToString()).IsEqualTo("nothing done: " + reason);
         await Assert.That(orchestrator.Calls).IsEmpty();
-        await Assert.That(errors.Count("reason", tag)).IsEqualTo(1);
+        await Assert.That(errors.GetMeasurementSnapshot().ContainsTags(KeyValuePair.Create<string, object?>("reason", tag)).EvaluateAsCounter()).IsEqualTo(1);
         await Assert.That((await cycle.PlanAsync(CancellationToken.None)).NotPlanned).IsEqualTo(reason);
     }
 

@@ -1,7 +1,7 @@
 using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Reconciliation;
-using Composer.Tests.Infrastructure;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using static Composer.Tests.Reconciliation.ReconcileTestData;
 
@@ -21,9 +21,9 @@ public class ReconcileExecutorTests
         public ReconcileOptions Options { get; }
         public ReconcileExecutor Executor { get; }
 
-        public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null)
+        public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null, bool stopRebootLoops = false)
         {
-            Options = ReconcileTestData.Options(maxParallel: maxParallel);
+            Options = ReconcileTestData.Options(maxParallel: maxParallel) with { StopRebootLoops = stopRebootLoops };
             // The orchestrator builds each workload, and logs its environment with show_env_vars, as the real ones do.
             Orchestrator = new FakeOrchestrator(new WorkloadBuilder(ManagerContext, logger ?? Logger.Null, showEnvVars));
             Executor = new ReconcileExecutor(Orchestrator, Platform, Store, Options, Time, logger ?? Logger.Null, random);
@@ -87,7 +87,7 @@ public class ReconcileExecutorTests
     [NotInParallel(nameof(ComposerMetrics.ActionFailures))]
     public async Task A_failed_deploy_is_logged_counted_backed_off_and_told_on_the_platform()
     {
-        using var failures = new MeasurementCounter(ComposerMetrics.ActionFailures.Name);
+        using var failures = new MetricCollector<long>(ComposerMetrics.ActionFailures);
         var output = new StringWriter();
         var logger = new Logger(LogLevel.Info, LogFormat.Json, output);
         var rig = new Rig(logger: logger);
@@ -99,7 +99,7 @@ public class ReconcileExecutorTests
         await Assert.That(result.ChangeFailures).IsEqualTo(1);
         await Assert.That(result.Succeeded).IsEqualTo(1);
         await Assert.That(rig.Orchestrator.Calls).Contains("deploy B");
-        await Assert.That(failures.Count("action", "deploy")).IsEqualTo(1);
+        await Assert.That(failures.GetMeasurementSnapshot().ContainsTags(KeyValuePair.Create<string, object?>("action", "deploy")).EvaluateAsCounter()).IsEqualTo(1);
         var (id, lines) = rig.Platform.Logs.Single();
         await Assert.That(id).IsEqualTo("A");
         await Assert.That(lines).IsEquivalentTo(["2026-03-04T05:06:07.000Z composer: deploy failed: pull failed: 401 unauthorized at registry.example.com"]);
@@ -214,16 +214,26 @@ public class ReconcileExecutorTests
     }
 
     [Test]
-    public async Task A_reboot_loop_goes_with_the_health_report_and_is_told_once()
+    public async Task A_reboot_loop_goes_with_the_health_report_and_is_told_once_with_its_exit_code_and_last_lines()
     {
         var rig = new Rig();
         rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
-        rig.Orchestrator.Health = new WorkloadHealth(5, Now - TimeSpan.FromMinutes(1));
+        rig.Orchestrator.Health = new WorkloadHealth(5, Now - TimeSpan.FromMinutes(1), ExitCode: 3);
+        rig.Orchestrator.PendingLogLines.AddRange(["connector started: A", "crash line 1 of 6", "crash line 2 of 6", "crash line 3 of 6",
+            "crash line 4 of 6", "crash line 5 of 6", "connector crashing with exit code 3"]);
         var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started);
         await rig.Cycle(a);
         await Assert.That(rig.Platform.Healths.Single()).IsEqualTo(("A", new ConnectorHealth(5, Now - TimeSpan.FromMinutes(1), true)));
-        await Assert.That(rig.Platform.Logs.Single().Lines[0]).IsEqualTo(
-            "2026-03-04T05:06:07.000Z composer: connector-A is in a reboot loop: restarted 5 times, last start at 2026-03-04T05:05:07.000Z");
+        await Assert.That(rig.Platform.Logs.Single().Lines).IsEquivalentTo(new[]
+        {
+            "2026-03-04T05:06:07.000Z composer: connector-A is in a reboot loop: restarted 5 times, last exit code 3, last start at 2026-03-04T05:05:07.000Z; " +
+            "its last 5 lines follow",
+            "2026-03-04T05:06:07.000Z composer: last output: crash line 2 of 6",
+            "2026-03-04T05:06:07.000Z composer: last output: crash line 3 of 6",
+            "2026-03-04T05:06:07.000Z composer: last output: crash line 4 of 6",
+            "2026-03-04T05:06:07.000Z composer: last output: crash line 5 of 6",
+            "2026-03-04T05:06:07.000Z composer: last output: connector crashing with exit code 3",
+        }, TUnit.Assertions.Enums.CollectionOrdering.Matching);
 
         rig.Time.Advance(TimeSpan.FromSeconds(30));
         await rig.Cycle(a);
@@ -238,6 +248,124 @@ public class ReconcileExecutorTests
     }
 
     [Test]
+    // restarts, minutes since the last start, restarting now, expected
+    [Arguments(3, 0, true, false)] // three restarts are no loop yet
+    [Arguments(4, 1, false, true)]
+    [Arguments(4, 5, false, false)] // ran 5 minutes: recovered
+    [Arguments(4, 5, true, true)] // Kubernetes backs off up to 5 minutes between runs: still looping while it waits to restart
+    public async Task A_reboot_loop_is_more_than_3_restarts_while_restarting_or_within_5_minutes(int restarts, int minutes, bool restarting, bool expected)
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A", state: restarting ? WorkloadState.Restarting : WorkloadState.Running));
+        rig.Orchestrator.Health = new WorkloadHealth(restarts, Now - TimeSpan.FromMinutes(minutes), restarting, 1);
+        await rig.Cycle(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
+        await Assert.That(rig.Platform.Healths.Single().Health.IsInRebootLoop).IsEqualTo(expected);
+        await Assert.That(rig.Platform.Logs.Any(l => l.Lines[0].Contains("reboot loop", StringComparison.Ordinal))).IsEqualTo(expected);
+    }
+
+    [Test]
+    public async Task A_workload_that_never_started_reports_its_creation_time_as_its_start()
+    {
+        var rig = new Rig();
+        var created = Now - TimeSpan.FromHours(2);
+        rig.Orchestrator.Add(Workload("A") with { CreatedAt = created });
+        await rig.Cycle(Connector("A"));
+        await Assert.That(rig.Platform.Healths.Single()).IsEqualTo(("A", new ConnectorHealth(0, created, false)));
+    }
+
+    [Test]
+    public async Task A_stopped_connector_reports_its_health_every_interval()
+    {
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A") with { CreatedAt = Now });
+        var a = Connector("A");
+        for (var i = 0; i < 10; i++)
+        {
+            await rig.Cycle(a);
+            rig.Time.Advance(TimeSpan.FromSeconds(10));
+        }
+        // 100 seconds at one cycle every 10 s, health every 30 s: at 0, 30, 60 and 90 s.
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(4);
+    }
+
+    [Test]
+    public async Task With_reboot_loop_stop_a_looping_connector_is_held_stopped_until_it_is_requested_again()
+    {
+        var rig = new Rig(stopRebootLoops: true);
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Restarting));
+        rig.Orchestrator.Health = new WorkloadHealth(6, Now - TimeSpan.FromSeconds(2), Restarting: true, ExitCode: 3);
+        var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped);
+
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Logs.Single().Lines[0]).Contains(
+            "restarted 6 times, last exit code 3, last start at 2026-03-04T05:06:05.000Z; Composer stops it (manager.reboot_loop.stop) and keeps it stopped until it is requested again (stop, then start) or its configuration changes");
+        await Assert.That(rig.Store.Find("A")!.RebootLoopHold).IsEqualTo(new RebootLoopHold(RequestedStatus.Starting, "h1"));
+
+        // The next cycle stops it, and it stays stopped: reported stopped, in a loop, never started.
+        rig.Time.Advance(TimeSpan.FromSeconds(10));
+        var plan = rig.Plan(a);
+        await Assert.That(plan.Connectors[0].Actions.OfType<StopAction>().Single().Describe()).IsEqualTo(
+            "stop connector-a (restarting) of connector connector-A (A) (held stopped after a reboot loop until it is requested again or its configuration changes (manager.reboot_loop.stop))");
+        await rig.Executor.ExecuteAsync(plan, CancellationToken.None);
+        rig.Orchestrator.Health = new WorkloadHealth(6, Now - TimeSpan.FromSeconds(2), Restarting: false, ExitCode: 3);
+        for (var i = 0; i < 40; i++)
+        {
+            rig.Time.Advance(TimeSpan.FromSeconds(10));
+            await rig.Cycle(a);
+        }
+        await Assert.That(rig.Orchestrator.Calls).IsEquivalentTo(new[] { "stop connector-a" });
+        await Assert.That(rig.Platform.Healths.Last().Health.IsInRebootLoop).IsTrue().Because("held after a loop, past the 5 minutes");
+        await Assert.That(rig.Platform.Logs.Count(l => l.Lines[0].Contains("reboot loop", StringComparison.Ordinal))).IsEqualTo(1);
+
+        // Requested stopping: the hold is released (and the workload stays stopped); requested starting again: started.
+        var stopping = a with { RequestedStatus = RequestedStatus.Stopping };
+        await rig.Cycle(stopping);
+        await Assert.That(rig.Store.Find("A")!.RebootLoopHold).IsNull();
+        rig.Orchestrator.Health = new WorkloadHealth(0, Now, ExitCode: 3);
+        await rig.Cycle(a);
+        await Assert.That(rig.Orchestrator.Calls).IsEquivalentTo(new[] { "stop connector-a", "start connector-a" }, TUnit.Assertions.Enums.CollectionOrdering.Matching);
+    }
+
+    [Test]
+    public async Task A_held_connector_whose_configuration_changes_is_refreshed()
+    {
+        var rig = new Rig(stopRebootLoops: true);
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Restarting));
+        rig.Orchestrator.Health = new WorkloadHealth(6, Now, Restarting: true, ExitCode: 3);
+        var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped);
+        await rig.Cycle(a);
+        await rig.Cycle(a);
+        await Assert.That(rig.Orchestrator.Calls).IsEquivalentTo(new[] { "stop connector-a" });
+
+        await rig.Cycle(a with { ContractHash = "h2" });
+        await Assert.That(rig.Orchestrator.Calls).IsEquivalentTo(new[] { "stop connector-a", "refresh connector-a" }, TUnit.Assertions.Enums.CollectionOrdering.Matching);
+        await Assert.That(rig.Store.Find("A")!.RebootLoopHold).IsNull();
+    }
+
+    [Test]
+    public async Task A_duplicate_connector_id_is_logged_and_told_on_the_platform_once()
+    {
+        var output = new StringWriter();
+        var rig = new Rig(logger: new Logger(LogLevel.Info, LogFormat.Json, output));
+        var first = Connector("A");
+        var second = Connector("A", name: "connector-A copy");
+        for (var i = 0; i < 3; i++)
+        {
+            await rig.Cycle(first, second);
+            rig.Time.Advance(TimeSpan.FromSeconds(10));
+        }
+        var told = rig.Platform.Logs.Where(l => l.Lines[0].Contains("listed more than once", StringComparison.Ordinal)).ToList();
+        await Assert.That(told.Count).IsEqualTo(1);
+        await Assert.That(told[0].Id).IsEqualTo("A");
+        await Assert.That(told[0].Lines[0]).EndsWith(
+            " composer: connector id A is listed more than once (also as 'connector-A copy'): only the entry connector-A is managed");
+        await Assert.That(Count(output.ToString(), "is listed more than once")).IsEqualTo(1);
+        await Assert.That(rig.Orchestrator.Calls).IsEquivalentTo(new[] { "deploy A" });
+    }
+
+    private static int Count(string text, string fragment) => text.Split(fragment).Length - 1;
+
+    [Test]
     public async Task A_just_started_workload_reports_health_again_after_a_failed_report_then_every_30_seconds()
     {
         var rig = new Rig();
@@ -246,13 +374,13 @@ public class ReconcileExecutorTests
         rig.Orchestrator.HealthError = Failure.Orchestrator("engine busy");
         var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started);
         await rig.Cycle(a);
-        await Assert.That(rig.Store.Find("A")!.WasRunning).IsFalse();
+        await Assert.That(rig.Store.Find("A")!.LastHealth).IsNull();
 
         rig.Orchestrator.HealthError = null;
         rig.Time.Advance(TimeSpan.FromSeconds(10));
         await rig.Cycle(a);
         await Assert.That(rig.Platform.Healths.Count).IsEqualTo(1);
-        await Assert.That(rig.Store.Find("A")!.WasRunning).IsTrue();
+        await Assert.That(rig.Store.Find("A")!.LastHealth).IsEqualTo(new HealthReport(Now + TimeSpan.FromSeconds(10), "wid-connector-a", WorkloadState.Running));
 
         rig.Time.Advance(TimeSpan.FromSeconds(10));
         await rig.Cycle(a);
@@ -269,7 +397,7 @@ public class ReconcileExecutorTests
         rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
         await rig.Cycle(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
         await Assert.That(rig.Platform.Healths).IsEmpty();
-        await Assert.That(rig.Store.Find("A")!.LastHealthReport).IsEqualTo(Now);
+        await Assert.That(rig.Store.Find("A")!.LastHealth).IsEqualTo(new HealthReport(Now, "wid-connector-a", WorkloadState.Running));
     }
 
     [Test]

@@ -11,11 +11,19 @@ internal static class ReconcileTestData
 
     public static readonly DateTimeOffset Now = new(2026, 3, 4, 5, 6, 7, TimeSpan.Zero);
 
+    public const string PlatformUrl = "http://opencti:8080";
+
+    /// <summary>This platform's composer.platform-instance value (the workloads Composer creates for it carry it).</summary>
+    public static readonly string Instance = ConnectorLabels.PlatformInstanceValue(PlatformUrl);
+
+    /// <summary>Another Composer's platform instance (same manager id, another platform URL).</summary>
+    public static readonly string OtherInstance = ConnectorLabels.PlatformInstanceValue("https://other-opencti.example.com");
+
     public static ReconcileOptions Options(bool otherPlatformsEnabled = false, int maxParallel = 4) =>
-        new(PlatformKind.OpenCti, ManagerId, otherPlatformsEnabled, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), maxParallel);
+        new(PlatformKind.OpenCti, ManagerId, Instance, otherPlatformsEnabled, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), maxParallel);
 
     public static WorkloadContext ManagerContext { get; } =
-        new(ManagerId, "http://opencti:8080", null, ConnectorNetworkEnvironment.None, ConnectorNetworkEnvironment.None);
+        new(ManagerId, PlatformUrl, null, ConnectorNetworkEnvironment.None, ConnectorNetworkEnvironment.None);
 
     public static DesiredConnector Connector(string id, string? name = null, string hash = "h1",
         RequestedStatus requested = RequestedStatus.Stopping, ConnectorStatus? current = ConnectorStatus.Stopped, string? blocked = null,
@@ -23,15 +31,20 @@ internal static class ReconcileTestData
         new(id, platform, name ?? "connector-" + id, "opencti/connector-" + id.ToLowerInvariant() + ":6.0.0", hash, requested, current,
             [new ContractEntry("CONNECTOR_ID", id, false), new ContractEntry("OPENCTI_TOKEN", "secret-token-" + id, true)], blocked);
 
-    /// <summary>A workload as the Rust version (or Composer) creates it: exactly the three labels, the hash in the environment.</summary>
+    /// <summary>
+    /// A workload as the Rust version (or Composer before the platform instance label) creates it: exactly the three
+    /// labels, the hash in the environment; with <paramref name="instance"/>, Composer's fourth label.
+    /// </summary>
     /// <param name="platform">The opencti-platform label; null for a workload created before the label existed.</param>
     /// <param name="connectorId">The opencti-connector-id label; null for none.</param>
+    /// <param name="instance">The composer.platform-instance label; null for none.</param>
     public static ObservedWorkload Workload(string? connectorId, string? name = null, string? platform = "opencti",
-        WorkloadState state = WorkloadState.Stopped, string? hash = "h1", string manager = ManagerId)
+        WorkloadState state = WorkloadState.Stopped, string? hash = "h1", string manager = ManagerId, string? instance = null)
     {
         var labels = new Dictionary<string, string> { [ConnectorLabels.Manager] = manager };
         if (connectorId is not null) labels[ConnectorLabels.ConnectorId] = connectorId;
         if (platform is not null) labels[ConnectorLabels.Platform] = platform;
+        if (instance is not null) labels[ConnectorLabels.PlatformInstance] = instance;
         var workloadName = name ?? "connector-" + connectorId!.ToLowerInvariant();
         var raw = state switch { WorkloadState.Running => "running", WorkloadState.Restarting => "restarting", _ => "exited" };
         return new ObservedWorkload("wid-" + workloadName, workloadName, labels, state, raw, hash);
@@ -50,16 +63,19 @@ internal static class ReconcileTestData
         foreach (var c in listing.Connectors)
         {
             var s = store.GetOrAdd(c.Id);
-            s.LastHealthReport = Now;
             s.LastLogs = Now;
             var name = WorkloadNames.ContainerName(c.Name);
             foreach (var w in workloads)
             {
-                if (w.Name == name && w.ConnectorId == c.Id) s.WasRunning = w.State == WorkloadState.Running;
+                if (w.Name == name && w.ConnectorId == c.Id) s.LastHealth = new HealthReport(Now, w.WorkloadId, w.State);
             }
         }
         return store;
     }
+
+    /// <summary>Records that the connector's health was reported <paramref name="ago"/> for its workload in <paramref name="state"/>.</summary>
+    public static void HealthReported(ConnectorStateStore store, string connectorId, WorkloadState state, TimeSpan ago, string? workloadName = null) =>
+        store.GetOrAdd(connectorId).LastHealth = new HealthReport(Now - ago, "wid-" + (workloadName ?? "connector-" + connectorId.ToLowerInvariant()), state);
 
     /// <summary>
     /// The plan as short lines, one per action, in execution order: "&lt;verb&gt; &lt;workload or connector id&gt;"

@@ -258,6 +258,76 @@ public class ReconcilerTests
         await Assert.That(Joined(plan)).IsEqualTo("report_problem DuplicateId A | deploy A");
     }
 
+    [Test]
+    public async Task A_connector_id_listed_again_as_an_unusable_entry_is_a_duplicate_on_the_managed_one()
+    {
+        var listing = new ConnectorListing([Connector("A")], [new SkippedConnector("A", "connector-A again", "listing entry 2: manager_contract_image is missing")]);
+        var plan = Plan(listing, []);
+        await Assert.That(Joined(plan)).IsEqualTo("report_problem DuplicateId A | deploy A");
+        await Assert.That(((ReportProblemAction)plan.Connectors[0].Actions[0]).Message).IsEqualTo(
+            "connector id A is listed more than once (also as an entry that cannot be used: listing entry 2: manager_contract_image is missing): only the entry connector-A is managed");
+        await Assert.That(plan.CleanupSkipped).IsNull();
+    }
+
+    // ---- Two Composers, one manager id (platform instances) ------------------------------------------------------
+
+    [Test]
+    public async Task Another_instances_workloads_are_never_removed_or_changed_and_noticed_once()
+    {
+        var listing = Listing(Connector("A"));
+        var workloads = new[]
+        {
+            Workload("A", instance: Instance),
+            Workload("X", instance: OtherInstance, state: WorkloadState.Running, hash: "other-hash"),
+            Workload("Y", instance: OtherInstance),
+        };
+        var store = Settled(listing, workloads);
+        var plan = Plan(listing, workloads, store);
+        await Assert.That(Joined(plan)).IsEqualTo($"report_problem OtherInstance {OtherInstance}");
+        var notice = (ReportProblemAction)plan.Cleanup.Single().Actions.Single();
+        await Assert.That(notice.Severity).IsEqualTo(Composer.Diagnostics.LogLevel.Warn);
+        await Assert.That(notice.Message).IsEqualTo(
+            $"another Composer shares manager id test-manager on this orchestrator: 2 workload(s) (connector-x, connector-y) are labelled " +
+            $"composer.platform-instance={OtherInstance} (this one is {Instance}) and their connectors are not listed here; " +
+            "they are never changed or removed from here. Give each Composer its own manager.id");
+
+        store.SetNoticed(plan.Cleanup[0].CurrentNotices!);
+        await Assert.That(Plan(listing, workloads, store).ActionCount).IsEqualTo(0);
+        // An empty listing of this platform still removes only this instance's workloads.
+        await Assert.That(Removals(Plan(Listing(), workloads, store))).IsEquivalentTo(["remove connector-a orphan"]);
+    }
+
+    [Test]
+    public async Task A_name_taken_by_another_instances_workload_is_a_collision()
+    {
+        var plan = Plan(Listing(Connector("B")), [Workload("X", name: "connector-b", instance: OtherInstance)]);
+        await Assert.That(Joined(plan)).IsEqualTo($"report_problem NameCollision B | report_problem OtherInstance {OtherInstance}");
+        await Assert.That(((ReportProblemAction)plan.Connectors[0].Actions[0]).Message).IsEqualTo(
+            $"the workload name 'connector-b' of connector connector-B (B) is taken by connector-b, the workload of connector X of another Composer with manager id " +
+            $"test-manager (platform instance {OtherInstance}): it is not deployed; rename one of the connectors");
+    }
+
+    [Test]
+    public async Task Another_instances_workload_whose_connector_is_listed_here_is_adopted_and_relabelled_by_its_refresh()
+    {
+        // The platform URL changed: the workloads carry the old URL's instance, their connectors are listed here.
+        var listing = Listing(Connector("A", hash: "h2"), Connector("B"));
+        var workloads = new[] { Workload("A", instance: OtherInstance, hash: "h1"), Workload("B", instance: OtherInstance) };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(Joined(plan)).IsEqualTo("refresh connector-a | report_problem AdoptedWorkload wid-connector-a | report_problem AdoptedWorkload wid-connector-b");
+        await Assert.That(((ReportProblemAction)plan.Cleanup[0].Actions[0]).Severity).IsEqualTo(Composer.Diagnostics.LogLevel.Info);
+    }
+
+    [Test]
+    public async Task Workloads_without_the_instance_label_keep_the_rules_of_before()
+    {
+        // The Rust version's workloads and Composer's before the label: listed ones are adopted silently, orphans removed.
+        var listing = Listing(Connector("A"));
+        var workloads = new[] { Workload("A"), Workload("D") };
+        var plan = Plan(listing, workloads, Settled(listing, workloads));
+        await Assert.That(Joined(plan)).IsEqualTo("remove connector-d orphan");
+    }
+
     // ---- Existing workloads ------------------------------------------------------------------------------------
 
     [Test]
@@ -359,33 +429,51 @@ public class ReconcilerTests
     // ---- Health and logs ----------------------------------------------------------------------------------------
 
     [Test]
-    // was running at the last observation, seconds since the last health report (-1: never), expected
-    [Arguments(true, 5, false)]
-    [Arguments(true, 29, false)]
-    [Arguments(true, 30, true)]
-    [Arguments(true, -1, true)]
-    [Arguments(false, 5, true)] // just started
-    public async Task Health_is_reported_when_just_started_or_every_30_seconds(bool wasRunning, int secondsAgo, bool expected)
+    // state of the workload now, state when its health was last reported (null: never), seconds since then, expected
+    [Arguments(WorkloadState.Running, WorkloadState.Running, 5, false)]
+    [Arguments(WorkloadState.Running, WorkloadState.Running, 29, false)]
+    [Arguments(WorkloadState.Running, WorkloadState.Running, 30, true)]
+    [Arguments(WorkloadState.Running, null, 0, true)]
+    [Arguments(WorkloadState.Running, WorkloadState.Stopped, 5, true)] // just started
+    [Arguments(WorkloadState.Running, WorkloadState.Restarting, 5, true)] // started again by the orchestrator
+    [Arguments(WorkloadState.Restarting, WorkloadState.Running, 5, true)] // crashed
+    [Arguments(WorkloadState.Restarting, WorkloadState.Restarting, 29, false)]
+    [Arguments(WorkloadState.Restarting, WorkloadState.Restarting, 30, true)]
+    [Arguments(WorkloadState.Stopped, WorkloadState.Running, 5, true)] // stopped
+    [Arguments(WorkloadState.Stopped, WorkloadState.Stopped, 29, false)]
+    [Arguments(WorkloadState.Stopped, WorkloadState.Stopped, 30, true)] // running or not: the platform forgets health after 5 minutes
+    [Arguments(WorkloadState.Stopped, null, 0, true)] // deployed, never started
+    public async Task Health_is_reported_at_once_when_the_state_changes_and_every_interval_running_or_not(WorkloadState now, WorkloadState? reported,
+        int secondsAgo, bool expected)
     {
-        var listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
-        var workloads = new[] { Workload("A", state: WorkloadState.Running) };
+        var requested = now == WorkloadState.Stopped ? RequestedStatus.Stopping : RequestedStatus.Starting;
+        var current = now == WorkloadState.Running ? ConnectorStatus.Started : ConnectorStatus.Stopped;
+        var listing = Listing(Connector("A", requested: requested, current: current));
+        var workloads = new[] { Workload("A", state: now) };
         var store = Settled(listing, workloads);
-        var state = store.GetOrAdd("A");
-        state.WasRunning = wasRunning;
-        state.LastHealthReport = secondsAgo < 0 ? null : Now - TimeSpan.FromSeconds(secondsAgo);
+        if (reported is { } state) HealthReported(store, "A", state, TimeSpan.FromSeconds(secondsAgo));
+        else store.GetOrAdd("A").LastHealth = null;
         await Assert.That(Lines(Plan(listing, workloads, store)).Contains("report_health connector-a")).IsEqualTo(expected);
     }
 
     [Test]
-    public async Task A_stopped_workload_reports_no_health_and_records_that_it_stopped()
+    public async Task A_replaced_workload_reports_its_health_at_once()
     {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
+        var replaced = Workload("A", state: WorkloadState.Running) with { WorkloadId = "wid-new" };
+        var store = Settled(listing, [Workload("A", state: WorkloadState.Running)]);
+        await Assert.That(Joined(Plan(listing, [replaced], store))).IsEqualTo("report_health connector-a");
+    }
+
+    [Test]
+    public async Task A_workload_that_stopped_reports_its_health_at_once()
+    {
+        // Before issue 14, health went only while the workload ran: a stopped or crashing connector showed none.
         var listing = Listing(Connector("A"));
         var workloads = new[] { Workload("A", state: WorkloadState.Stopped) };
         var store = Settled(listing, workloads);
-        store.GetOrAdd("A").WasRunning = true;
-        var plan = Plan(listing, workloads, store);
-        await Assert.That(plan.ActionCount).IsEqualTo(0);
-        await Assert.That(plan.Connectors[0].Running).IsNotNull().And.IsFalse();
+        HealthReported(store, "A", WorkloadState.Running, TimeSpan.FromSeconds(5));
+        await Assert.That(Joined(Plan(listing, workloads, store))).IsEqualTo("report_health connector-a");
     }
 
     [Test]
@@ -443,7 +531,7 @@ public class ReconcilerTests
 
         var stopping = blocked with { RequestedStatus = RequestedStatus.Stopping };
         var running = new[] { Workload("A", hash: "old", state: WorkloadState.Running) };
-        store.GetOrAdd("A").WasRunning = true;
+        HealthReported(store, "A", WorkloadState.Running, TimeSpan.Zero);
         store.GetOrAdd("A").LastLogs = Now;
         await Assert.That(Joined(Plan(Listing(stopping), running, store))).IsEqualTo("stop connector-a");
     }
@@ -474,6 +562,40 @@ public class ReconcilerTests
         var plan = Plan(Listing(), [Workload("D")], store);
         await Assert.That(plan.ActionCount).IsEqualTo(0);
         await Assert.That(plan.Cleanup[0].DeferredUntil).IsEqualTo(Now + TimeSpan.FromSeconds(5));
+    }
+
+    // ---- Reboot-loop hold (manager.reboot_loop.stop) -------------------------------------------------------------------
+
+    [Test]
+    // requested status and contract now, workload state, expected
+    [Arguments(RequestedStatus.Starting, "h1", WorkloadState.Restarting, "stop connector-a held")]
+    [Arguments(RequestedStatus.Starting, "h1", WorkloadState.Running, "report_status connector-a started stop connector-a held")]
+    [Arguments(RequestedStatus.Starting, "h1", WorkloadState.Stopped, "")] // held: not started
+    [Arguments(RequestedStatus.Stopping, "h1", WorkloadState.Stopped, "release")] // requested again: the hold goes
+    [Arguments(RequestedStatus.Starting, "h2", WorkloadState.Stopped, "refresh connector-a release")] // a new contract too
+    public async Task A_held_connector_stays_stopped_until_its_requested_status_or_contract_changes(RequestedStatus requested, string hash, WorkloadState state,
+        string expected)
+    {
+        var listing = Listing(Connector("A", requested: requested, hash: hash, current: ConnectorStatus.Stopped));
+        var workloads = new[] { Workload("A", state: state) };
+        var store = Settled(listing, workloads);
+        store.GetOrAdd("A").RebootLoopHold = new RebootLoopHold(RequestedStatus.Starting, "h1");
+        var plan = Plan(listing, workloads, store);
+        var lines = Lines(plan).Select(l => l.StartsWith("stop", StringComparison.Ordinal) && plan.Connectors[0].Actions.OfType<StopAction>().Single().RebootLoopHold ? l + " held" : l);
+        var release = plan.Connectors.FirstOrDefault()?.ReleaseHold == true ? ["release"] : Array.Empty<string>();
+        await Assert.That(string.Join(" ", lines.Concat(release))).IsEqualTo(expected);
+    }
+
+    [Test]
+    public async Task A_hold_without_a_workload_is_released_and_the_connector_deployed()
+    {
+        // Removed outside Composer while held: deployed again as requested (and held again if it still loops).
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting));
+        var store = new ConnectorStateStore();
+        store.GetOrAdd("A").RebootLoopHold = new RebootLoopHold(RequestedStatus.Starting, "h1");
+        var plan = Plan(listing, [], store);
+        await Assert.That(Joined(plan)).IsEqualTo("deploy A");
+        await Assert.That(plan.Connectors[0].ReleaseHold).IsTrue();
     }
 
     // ---- Purity, output -----------------------------------------------------------------------------------------

@@ -112,7 +112,10 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
                 if (!exists) continue; // removed between the list and the inspect
                 hash = found;
             }
-            workloads.Add(new ObservedWorkload(container.ID, name, labels, Reduce(container.State), container.State ?? "", hash));
+            workloads.Add(new ObservedWorkload(container.ID, name, labels, Reduce(container.State), container.State ?? "", hash)
+            {
+                CreatedAt = Utc(container.Created),
+            });
         }
         ForgetRemovedContainers(workloads);
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
@@ -301,11 +304,11 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         try
         {
             var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
-            var startedAt = inspect.State?.StartedAt;
-            DateTimeOffset? started = !string.IsNullOrEmpty(startedAt) && !startedAt.StartsWith(NeverStarted, StringComparison.Ordinal)
-                                      && ContainerLogReader.TryParseTimestamp(startedAt.AsSpan(), out var parsed) ? parsed : null;
+            var state = inspect.State;
             var restarts = (int)Math.Clamp(inspect.RestartCount, 0, int.MaxValue);
-            return Result<WorkloadHealth>.Success(new WorkloadHealth(restarts, started));
+            // FinishedAt is the zero time until a run ended; ExitCode is 0 until then too.
+            int? exitCode = Timestamp(state?.FinishedAt) is null ? null : (int)Math.Clamp(state!.ExitCode, int.MinValue, int.MaxValue);
+            return Result<WorkloadHealth>.Success(new WorkloadHealth(restarts, Timestamp(state?.StartedAt), state?.Restarting == true, exitCode));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
@@ -320,6 +323,15 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     }
 
     private static uint StopSeconds => (uint)StopTimeout.TotalSeconds;
+
+    /// <summary>A time Docker.DotNet read from the engine (UTC, or unspecified meaning UTC), or null for the zero value.</summary>
+    internal static DateTimeOffset? Utc(DateTime? time) => time is not { } t || t == default ? null
+        : new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : t.ToUniversalTime());
+
+    /// <summary>A State.StartedAt or FinishedAt of the inspection, or null for the zero time the engine shows before it happened.</summary>
+    private static DateTimeOffset? Timestamp(string? text) =>
+        !string.IsNullOrEmpty(text) && !text.StartsWith(NeverStarted, StringComparison.Ordinal)
+        && ContainerLogReader.TryParseTimestamp(text.AsSpan(), out var parsed) ? parsed : null;
 
     private Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
 

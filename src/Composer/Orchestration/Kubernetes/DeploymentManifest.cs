@@ -11,8 +11,9 @@ internal sealed record DeploymentOptions(string ImagePullPolicy, JsonObject? Res
 
 /// <summary>
 /// The Deployment of a connector, in the shape upstream creates (upstream-behaviour §6.7), so that deployments of
-/// the Rust version are adopted and refreshed in place: metadata name, the three labels and the OPENCTI_CONFIG_HASH
-/// annotation; replicas 1 or 0; selector = the three labels (= the pod template labels); one container named like the
+/// the Rust version are adopted and refreshed in place: metadata name, the three labels plus composer.platform-instance
+/// and the OPENCTI_CONFIG_HASH annotation; replicas 1 or 0; selector = the three labels (the pod template has all
+/// four); one container named like the
 /// deployment with the resolved image, the environment, the pull policy and image_resources; imagePullSecrets; the
 /// CA bundle Secret mounted with subPath. Everything else comes from the base deployment, merged under it.
 /// </summary>
@@ -70,16 +71,16 @@ internal static class DeploymentManifest
             ["metadata"] = new JsonObject
             {
                 ["name"] = workload.Name,
-                ["labels"] = Labels(workload),
+                ["labels"] = Labels(workload, SelectorLabels.Append(ConnectorLabels.PlatformInstance)),
                 ["annotations"] = new JsonObject { [ConnectorLabels.ConfigHashVariable] = workload.ConfigHash },
             },
             ["spec"] = new JsonObject
             {
                 ["replicas"] = workload.Start ? 1 : 0,
-                ["selector"] = new JsonObject { ["matchLabels"] = Labels(workload) },
+                ["selector"] = new JsonObject { ["matchLabels"] = Labels(workload, SelectorLabels) },
                 ["template"] = new JsonObject
                 {
-                    ["metadata"] = new JsonObject { ["labels"] = Labels(workload) },
+                    ["metadata"] = new JsonObject { ["labels"] = Labels(workload, SelectorLabels.Append(ConnectorLabels.PlatformInstance)) },
                     ["spec"] = podSpec,
                 },
             },
@@ -112,10 +113,16 @@ internal static class DeploymentManifest
     /// <summary>The merge patch of start (1) and stop (0).</summary>
     public static JsonObject ScalePatch(int replicas) => new() { ["spec"] = new JsonObject { ["replicas"] = replicas } };
 
-    private static JsonObject Labels(ConnectorWorkload workload)
+    /// <summary>
+    /// The selector: the three labels of upstream's deployments, never the platform instance, so that a deployment
+    /// adopted from another platform URL is relabelled by its refresh (a selector cannot change).
+    /// </summary>
+    private static readonly string[] SelectorLabels = [ConnectorLabels.Manager, ConnectorLabels.ConnectorId, ConnectorLabels.Platform];
+
+    private static JsonObject Labels(ConnectorWorkload workload, IEnumerable<string> keys)
     {
         var labels = new JsonObject();
-        foreach (var key in new[] { ConnectorLabels.Manager, ConnectorLabels.ConnectorId, ConnectorLabels.Platform })
+        foreach (var key in keys)
         {
             if (workload.Labels.TryGetValue(key, out var value)) labels[key] = value;
         }

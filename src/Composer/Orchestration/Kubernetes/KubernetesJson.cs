@@ -55,13 +55,14 @@ internal sealed class KubeContainerStatus
     [JsonPropertyName("ready")] public bool Ready { get; init; }
     [JsonPropertyName("restartCount")] public int RestartCount { get; init; }
     [JsonPropertyName("state")] public KubeContainerState? State { get; init; }
+    [JsonPropertyName("lastState")] public KubeContainerState? LastState { get; init; }
 }
 
 internal sealed class KubeContainerState
 {
     [JsonPropertyName("running")] public KubeStateRunning? Running { get; init; }
     [JsonPropertyName("waiting")] public KubeStateReason? Waiting { get; init; }
-    [JsonPropertyName("terminated")] public KubeStateReason? Terminated { get; init; }
+    [JsonPropertyName("terminated")] public KubeStateTerminated? Terminated { get; init; }
 }
 
 internal sealed class KubeStateRunning
@@ -72,6 +73,13 @@ internal sealed class KubeStateRunning
 internal sealed class KubeStateReason
 {
     [JsonPropertyName("reason")] public string? Reason { get; init; }
+}
+
+internal sealed class KubeStateTerminated
+{
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+    [JsonPropertyName("exitCode")] public int ExitCode { get; init; }
+    [JsonPropertyName("startedAt")] public DateTimeOffset? StartedAt { get; init; }
 }
 
 /// <summary>The meta/v1 Status object of API errors: {"kind":"Status","status":"Failure","message","reason","code"}.</summary>

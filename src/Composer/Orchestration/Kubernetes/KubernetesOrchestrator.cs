@@ -100,7 +100,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             var (state, raw) = StateOf(deployment, pods.Items.Where(p => BelongsTo(p, labels)));
             string? hash = null;
             deployment.Metadata.Annotations?.TryGetValue(ConnectorLabels.ConfigHashVariable, out hash);
-            workloads.Add(new ObservedWorkload(deployment.Metadata.Uid ?? name, name, labels, state, raw, hash));
+            workloads.Add(new ObservedWorkload(deployment.Metadata.Uid ?? name, name, labels, state, raw, hash) { CreatedAt = deployment.Metadata.CreationTimestamp });
         }
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
@@ -204,8 +204,14 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         var pod = await CurrentPodAsync(current, cancellationToken).ConfigureAwait(false);
         if (!pod.IsSuccess) return pod.Failure;
-        var status = pod.Value is null ? null : ConnectorContainer(pod.Value, current.Name);
-        return Result<WorkloadHealth>.Success(new WorkloadHealth(status?.RestartCount ?? 0, status?.State?.Running?.StartedAt));
+        // No pod: scaled to 0, or not created yet; the deployment's creation time stands in for a start.
+        if (pod.Value is null || ConnectorContainer(pod.Value, current.Name) is not { } status) return Result<WorkloadHealth>.Success(new WorkloadHealth(0, null));
+        var (state, last) = (status.State, status.LastState);
+        // A container of a Deployment (restartPolicy Always) that ended is started again by the kubelet, after a
+        // back-off that grows to 5 minutes (waiting, reason CrashLoopBackOff).
+        var ended = state?.Terminated ?? last?.Terminated;
+        var restarting = state?.Running is null && (state?.Terminated is not null || last?.Terminated is not null || state?.Waiting?.Reason == "CrashLoopBackOff");
+        return Result<WorkloadHealth>.Success(new WorkloadHealth(status.RestartCount, state?.Running?.StartedAt ?? ended?.StartedAt, restarting, ended?.ExitCode));
     }
 
     public ValueTask DisposeAsync()

@@ -30,7 +30,7 @@ namespace Composer.Orchestration.Swarm;
 /// whole spec (Swarm replaces the task), then the CA config it no longer uses is removed.</item>
 /// <item>Start/stop: replicas 1/0 by updating the inspected spec (the stored registry auth is kept); start also puts
 /// the current CA bundle in place. Remove: the service, then every CA config of the connector.</item>
-/// <item>Logs: GET /services/{id}/logs (every task, demultiplexed, with the since cursor); health: GET /tasks.</item>
+/// <item>Logs: GET /services/{id}/logs (every task, demultiplexed, with the since cursor); health: GET /services/{id} and GET /tasks.</item>
 /// </list>
 /// Calls per idle cycle: one service list and one task list (none when there is no service).
 /// </summary>
@@ -126,7 +126,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
                 : new Dictionary<string, string>(service.Spec.Labels, StringComparer.Ordinal);
             var (state, raw) = SwarmTasks.Reduce(service, [.. byService[service.ID]]);
             var hash = DockerOrchestrator.HashFromEnvironment(service.Spec.TaskTemplate?.ContainerSpec?.Env);
-            workloads.Add(new ObservedWorkload(service.ID, name, labels, state, raw, hash));
+            workloads.Add(new ObservedWorkload(service.ID, name, labels, state, raw, hash) { CreatedAt = DockerOrchestrator.Utc(service.CreatedAt) });
         }
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
@@ -254,9 +254,10 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
         try
         {
+            var service = await client.Swarm.InspectServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
             var tasks = await client.Tasks.ListAsync(new TasksListParameters { Filters = Filter("service", [current.WorkloadId]) }, cancellationToken)
                 .ConfigureAwait(false);
-            return Result<WorkloadHealth>.Success(SwarmTasks.Health([.. tasks]));
+            return Result<WorkloadHealth>.Success(SwarmTasks.Health(service, [.. tasks]));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {

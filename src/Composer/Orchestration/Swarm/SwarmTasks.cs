@@ -1,3 +1,4 @@
+using Composer.Orchestration.Docker;
 using Composer.Reconciliation;
 using Docker.DotNet.Models;
 
@@ -10,9 +11,13 @@ namespace Composer.Orchestration.Swarm;
 /// <item>State: Running when a task runs and is meant to; otherwise Restarting while the service wants a replica and a
 /// task is on its way (new to starting, desired ready or running: Swarm is pulling, scheduling or waiting out the
 /// restart delay); otherwise Stopped (scaled to 0, or restarts given up).</item>
-/// <item>Restarts: the ended tasks that failed, completed or were rejected on their own (tasks Composer replaced or
-/// scaled away end as "shutdown"), at most what the history keeps, which is enough for reboot-loop detection.</item>
-/// <item>Start time: the running task's status timestamp (when it became running).</item>
+/// <item>Restarts: the tasks created since the service was last updated (Composer's refresh, start or stop) that
+/// failed, completed or were rejected on their own (tasks Composer replaced or scaled away end as "shutdown"), at most
+/// what the history keeps, which is enough for reboot-loop detection. Failures of an earlier spec do not count.</item>
+/// <item>Start time: the running task's status timestamp (when it became running); without one, when the last of
+/// those tasks ended (a crashing connector ends right after it starts).</item>
+/// <item>Exit code: the container exit code of the last of those tasks. Restarting: the service wants a replica, none
+/// runs and one of those tasks ended, so Swarm is starting another.</item>
 /// </list>
 /// </summary>
 public static class SwarmTasks
@@ -29,13 +34,19 @@ public static class SwarmTasks
         return (WorkloadState.Stopped, string.IsNullOrEmpty(error) ? Word(latest.Status?.State) : $"{Word(latest.Status?.State)}: {OneLine(error)}");
     }
 
-    public static WorkloadHealth Health(IReadOnlyList<TaskResponse> tasks)
+    public static WorkloadHealth Health(SwarmService service, IReadOnlyList<TaskResponse> tasks)
     {
-        var restarts = tasks.Count(t => t.Status?.State is TaskState.Failed or TaskState.Complete or TaskState.Rejected);
-        DateTimeOffset? started = tasks.FirstOrDefault(IsRunning)?.Status?.Timestamp is { } at
-            ? new DateTimeOffset(at.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : at.ToUniversalTime())
-            : null;
-        return new WorkloadHealth(restarts, started);
+        var since = DockerOrchestrator.Utc(service.UpdatedAt);
+        var ended = tasks
+            .Where(t => t.Status?.State is TaskState.Failed or TaskState.Complete or TaskState.Rejected)
+            .Where(t => since is null || DockerOrchestrator.Utc(t.CreatedAt) is not { } created || created >= since)
+            .OrderByDescending(t => DockerOrchestrator.Utc(t.Status?.Timestamp) ?? DateTimeOffset.MinValue)
+            .ToList();
+        var running = tasks.FirstOrDefault(IsRunning);
+        var started = DockerOrchestrator.Utc((running ?? ended.FirstOrDefault())?.Status?.Timestamp);
+        int? exitCode = ended.FirstOrDefault()?.Status?.ContainerStatus is { } container ? (int)container.ExitCode : null;
+        var restarting = running is null && Replicas(service) > 0 && ended.Count > 0;
+        return new WorkloadHealth(ended.Count, started, restarting, exitCode);
     }
 
     /// <summary>The replicas the service asks for; a service in another mode (global) counts as one.</summary>

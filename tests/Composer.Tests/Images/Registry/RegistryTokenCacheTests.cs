@@ -1,5 +1,5 @@
 using Composer.Images;
-using Composer.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Images.Registry;
 
@@ -10,7 +10,7 @@ public class RegistryTokenCacheTests
     [Test]
     public async Task Token_only_response_lives_60_seconds_minus_skew()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider();
         var cache = new RegistryTokenCache(clock, TimeSpan.FromSeconds(1800));
         var lifetime = cache.Store(Scope, "t", null, null, clock.GetUtcNow());
         await Assert.That(lifetime).IsEqualTo(TimeSpan.FromSeconds(55));
@@ -23,7 +23,7 @@ public class RegistryTokenCacheTests
     [Test]
     public async Task Issued_at_in_the_past_gives_a_shorter_remaining_time()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider();
         var cache = new RegistryTokenCache(clock, TimeSpan.FromSeconds(1800));
         var now = clock.GetUtcNow();
         await Assert.That(cache.Lifetime(300, now.AddSeconds(-100), now)).IsEqualTo(TimeSpan.FromSeconds(195));
@@ -37,7 +37,7 @@ public class RegistryTokenCacheTests
     [Test]
     public async Task Token_ttl_is_an_upper_bound_never_a_lower_one()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider();
         var cache = new RegistryTokenCache(clock, TimeSpan.FromSeconds(1800));
         var now = clock.GetUtcNow();
         await Assert.That(cache.Lifetime(7200, null, now)).IsEqualTo(TimeSpan.FromSeconds(1795));
@@ -47,7 +47,7 @@ public class RegistryTokenCacheTests
     [Test]
     public async Task Tokens_are_kept_per_realm_service_and_scope_and_can_be_dropped()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider();
         var cache = new RegistryTokenCache(clock, TimeSpan.FromSeconds(1800));
         cache.Store(Scope, "a", 300, null, clock.GetUtcNow());
         cache.Store(Scope with { Scope = "repository:b:pull" }, "b", 300, null, clock.GetUtcNow());

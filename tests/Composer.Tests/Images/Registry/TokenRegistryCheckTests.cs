@@ -1,5 +1,6 @@
 using Composer.Images;
 using Composer.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Images.Registry;
 
@@ -39,7 +40,7 @@ public class TokenRegistryCheckTests(TokenRegistryFixture registry)
     public async Task A_token_is_reused_within_expires_in_and_fetched_again_after_it()
     {
         var (user, password) = registry.NewUser(TokenPolicy.Pull with { ExpiresIn = 60 });
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = ClientFor(user, password, clock);
 
         await Assert.That((await CheckKnownAsync(client)).IsAvailable).IsTrue();
@@ -56,7 +57,7 @@ public class TokenRegistryCheckTests(TokenRegistryFixture registry)
     public async Task Without_expires_in_a_token_lives_60_seconds_minus_the_skew()
     {
         var (user, password) = registry.NewUser(TokenPolicy.Pull with { ExpiresIn = null });
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = ClientFor(user, password, clock);
 
         await CheckKnownAsync(client);
@@ -72,7 +73,7 @@ public class TokenRegistryCheckTests(TokenRegistryFixture registry)
     public async Task Token_ttl_caps_a_long_expires_in()
     {
         var (user, password) = registry.NewUser(TokenPolicy.Pull with { ExpiresIn = 3600 });
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = ClientFor(user, password, clock, tokenTtl: 20);
 
         await CheckKnownAsync(client);
@@ -87,7 +88,7 @@ public class TokenRegistryCheckTests(TokenRegistryFixture registry)
     [Test]
     public async Task Issued_at_in_the_past_shortens_the_reuse_time()
     {
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var (user, password) = registry.NewUser(TokenPolicy.Pull with { ExpiresIn = 300, IssuedAt = clock.GetUtcNow().AddSeconds(-270) });
         using var client = ClientFor(user, password, clock);
 

@@ -525,30 +525,36 @@ public class DockerOrchestratorTests(TestConnectorImage image)
     }
 
     [Test]
-    public async Task Health_counts_the_restarts_of_a_crashing_connector()
+    public async Task Health_gives_the_restarts_exit_code_and_last_start_of_a_crash_looping_connector()
     {
         await using var manager = Manager();
-        var crashing = manager.Workload("crashing", configuration: [new ContractEntry("EXIT_AFTER", "1", false)]);
+        var crashing = manager.Workload("crashing", configuration: [new ContractEntry("CRASH_EXIT_CODE", "3", false)]);
         var idle = manager.Workload("idle", start: false);
         await manager.DeployAsync(crashing);
         await manager.DeployAsync(idle);
 
-        var never = await manager.Orchestrator.HealthAsync(await manager.ObservedAsync(idle.Name), CancellationToken.None);
-        await Assert.That(never.Value!.RestartCount).IsEqualTo(0);
-        await Assert.That(never.Value.StartedAt).IsNull();
+        // Created, never started: nothing ran, nothing ended; the list tells when it was created.
+        var idleObserved = await manager.ObservedAsync(idle.Name);
+        var never = await manager.Orchestrator.HealthAsync(idleObserved, CancellationToken.None);
+        await Assert.That(never.Value).IsEqualTo(new WorkloadHealth(0, null));
+        await Assert.That((DateTimeOffset.UtcNow - idleObserved.CreatedAt!.Value).Duration()).IsLessThan(TimeSpan.FromMinutes(2));
 
+        // unless-stopped restarts it after 100 ms, 200, 400, 800...: restarting most of the time, more than 3 restarts soon.
         var observed = await manager.ObservedAsync(crashing.Name);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         WorkloadHealth health;
+        var seenRestarting = false;
         do
         {
             health = (await manager.Orchestrator.HealthAsync(observed, CancellationToken.None)).Value!;
-            if (health.RestartCount >= 2) break;
+            seenRestarting |= health.Restarting;
+            if (health.RestartCount > 3 && seenRestarting) break;
             await Task.Delay(100);
         } while (DateTime.UtcNow < deadline);
 
-        await Assert.That(health.RestartCount).IsGreaterThanOrEqualTo(2);
-        await Assert.That(health.StartedAt).IsNotNull();
+        await Assert.That(health.RestartCount).IsGreaterThan(3);
+        await Assert.That(seenRestarting).IsTrue();
+        await Assert.That(health.ExitCode).IsEqualTo(3);
         await Assert.That(DateTimeOffset.UtcNow - health.StartedAt!.Value).IsLessThan(TimeSpan.FromMinutes(2));
     }
 

@@ -17,7 +17,7 @@ public class DeploymentManifestTests
 {
     private static ConnectorWorkload Workload(bool start = true) => new(
         "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti, "nmap--the-network-mapper", "opencti/connector-nmap:6.8.0", "contract-hash-1",
-        ConnectorWorkload.LabelsFor("manager-1", "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti),
+        ConnectorWorkload.LabelsFor("manager-1", "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti, "0123456789ab"),
         [new ConnectorEnvVar("OPENCTI_TOKEN", "t0k3n", Sensitive: true), new ConnectorEnvVar("OPENCTI_URL", "http://opencti:8080"), new ConnectorEnvVar("OPENCTI_CONFIG_HASH", "contract-hash-1")],
         [1, 2, 3], start);
 

@@ -133,7 +133,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
     {
         var id = connectorId.Length > 0 ? connectorId : Guid.NewGuid().ToString();
         return new ConnectorWorkload(id, PlatformKind.OpenCti, name, image, hash,
-            ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti),
+            ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti, ConnectorLabels.PlatformInstanceValue("http://opencti:8080")),
             environment ?? [new ConnectorEnvVar("CONNECTOR_ID", id), new ConnectorEnvVar("OPENCTI_TOKEN", "secret-token", Sensitive: true), new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, hash)],
             caBundle, start);
     }

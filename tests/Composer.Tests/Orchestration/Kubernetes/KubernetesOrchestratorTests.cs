@@ -211,7 +211,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         observed = await h.ObservedAsync("connector-health");
         await Assert.That(observed.State).IsEqualTo(WorkloadState.Restarting);
         await Assert.That(observed.RawState).Contains("CrashLoopBackOff");
-        await Assert.That((await h.Orchestrator.HealthAsync(observed, None)).Value).IsEqualTo(new WorkloadHealth(4, null));
+        await Assert.That((await h.Orchestrator.HealthAsync(observed, None)).Value).IsEqualTo(new WorkloadHealth(4, null, Restarting: true));
         // No log yet from a waiting container: nothing new, not an error.
         var logs = await h.Orchestrator.LogsAsync(observed, null, None);
         await Assert.That(logs.IsSuccess).IsTrue().Because(logs.Failure?.Message ?? "");
@@ -219,6 +219,46 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
 
         await Assert.That((await h.Orchestrator.StopAsync(observed, None))?.Message).IsNull();
         await Assert.That((await h.Orchestrator.HealthAsync(await h.ObservedAsync("connector-health"), None)).Value).IsEqualTo(new WorkloadHealth(0, null));
+    }
+
+    [Test]
+    public async Task A_crash_looping_pod_gives_its_restarts_exit_code_last_start_and_last_run_log()
+    {
+        await using var h = await KubernetesHarness.StartAsync(registry);
+        h.Api.CrashBackoff = TimeSpan.FromMilliseconds(200);
+        var workload = h.Workload("connector-crash");
+        workload = workload with { Environment = [.. workload.Environment, new ConnectorEnvVar("CRASH_EXIT_CODE", "3")] };
+        await Assert.That((await h.Orchestrator.DeployAsync(workload, None))?.Message).IsNull();
+
+        // 200 ms, 400, 800, 1.6 s: the fourth restart after 3 s.
+        WorkloadHealth? health = null;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        ObservedWorkload observed;
+        do
+        {
+            await Task.Delay(200);
+            observed = await h.ObservedAsync("connector-crash");
+            health = (await h.Orchestrator.HealthAsync(observed, None)).Value!;
+        } while (health.RestartCount < 4 && DateTime.UtcNow < deadline);
+
+        await Assert.That(observed.State).IsEqualTo(WorkloadState.Restarting);
+        await Assert.That(observed.RawState).IsEqualTo("0/1 CrashLoopBackOff");
+        await Assert.That(health.RestartCount).IsGreaterThanOrEqualTo(4);
+        await Assert.That(health.Restarting).IsTrue();
+        await Assert.That(health.ExitCode).IsEqualTo(3);
+        await Assert.That(DateTimeOffset.UtcNow - health.StartedAt!.Value).IsLessThan(TimeSpan.FromSeconds(30));
+        await Assert.That(observed.CreatedAt).IsNotNull();
+
+        // The log of the last terminated run, as the kubelet serves it while the next run waits.
+        var logs = await h.Orchestrator.LogsAsync(observed, null, None);
+        await Assert.That(logs.Value!.Lines).IsEquivalentTo(new[]
+        {
+            $"connector started: {workload.ConnectorId}", "crash line 1 of 3", "crash line 2 of 3", "crash line 3 of 3", "connector crashing with exit code 3",
+        }, TUnit.Assertions.Enums.CollectionOrdering.Matching);
+
+        // Scaled to 0: no pod, nothing restarting.
+        await Assert.That((await h.Orchestrator.StopAsync(observed, None))?.Message).IsNull();
+        await Assert.That((await h.Orchestrator.HealthAsync(await h.ObservedAsync("connector-crash"), None)).Value).IsEqualTo(new WorkloadHealth(0, null));
     }
 
     [Test]
@@ -322,7 +362,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
     public async Task A_deployment_of_the_same_name_that_is_not_this_managers_is_left_alone()
     {
         await using var h = await KubernetesHarness.StartAsync(registry);
-        var other = h.Workload("connector-taken") with { Labels = ConnectorWorkload.LabelsFor("another-manager", "x", Composer.Configuration.PlatformKind.OpenCti) };
+        var other = h.Workload("connector-taken") with { Labels = ConnectorWorkload.LabelsFor("another-manager", "x", Composer.Configuration.PlatformKind.OpenCti, "0123456789ab") };
         await Assert.That((await h.Orchestrator.DeployAsync(other, None))?.Message).IsNull();
         var error = await h.Orchestrator.DeployAsync(h.Workload("connector-taken"), None);
         await Assert.That(error?.Message).Contains("already exists");

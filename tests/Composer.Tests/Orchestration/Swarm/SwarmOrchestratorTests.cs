@@ -340,6 +340,15 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         while (health.RestartCount < 2 && DateTime.UtcNow < deadline);
 
         await Assert.That(health.RestartCount).IsGreaterThanOrEqualTo(2);
+        await Assert.That(health.ExitCode).IsEqualTo(1);
+        await Assert.That(health.StartedAt).IsNotNull();
+
+        // Stopped by Composer (the service updated to 0 replicas): the failures of before no longer count.
+        var stopped = await manager.ObservedAsync(workload.Name);
+        await Assert.That(await manager.Orchestrator.StopAsync(stopped, CancellationToken.None)).IsNull();
+        var afterStop = (await manager.Orchestrator.HealthAsync(await manager.ObservedAsync(workload.Name), CancellationToken.None)).Value!;
+        await Assert.That(afterStop.RestartCount).IsEqualTo(0);
+        await Assert.That(afterStop.Restarting).IsFalse();
 
         await using var steady = Manager();
         var ok = steady.Workload("steady");

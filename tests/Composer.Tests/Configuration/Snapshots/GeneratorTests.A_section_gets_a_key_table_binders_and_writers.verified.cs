@@ -3,22 +3,20 @@
 
 namespace Composer.Configuration;
 
-partial class UlimitSettings
+partial class S
 {
     /// <summary>Key-table entries of this section (itself included).</summary>
-    internal const int ConfigSlotCount = 4;
+    internal const int ConfigSlotCount = 2;
 
     /// <summary>The key table: paths relative to this section, parents as indexes into this table.</summary>
     internal static readonly global::Composer.Configuration.ConfigSlot[] ConfigSlots =
     [
         new("", "", -1, global::Composer.Configuration.SlotKind.Section, false, false, false, null, null, []),
         new("name", "name", 0, global::Composer.Configuration.SlotKind.String, true, false, false, null, null, []),
-        new("soft", "soft", 0, global::Composer.Configuration.SlotKind.Int64, true, false, false, null, null, []),
-        new("hard", "hard", 0, global::Composer.Configuration.SlotKind.Int64, true, false, false, null, null, []),
     ];
 
     /// <summary>Binds the keys of a YAML mapping (positioned after MappingStart, consumes MappingEnd).</summary>
-    internal static void ConfigBindYaml(global::YamlDotNet.Core.IParser parser, UlimitSettings target, int slot, global::Composer.Configuration.BindContext ctx, global::Composer.Configuration.YamlKeyHook? hook, object? hookState)
+    internal static void ConfigBindYaml(global::YamlDotNet.Core.IParser parser, S target, int slot, global::Composer.Configuration.BindContext ctx, global::Composer.Configuration.YamlKeyHook? hook, object? hookState)
     {
         while (!global::Composer.Configuration.YamlBind.AtMappingEnd(parser))
         {
@@ -33,22 +31,6 @@ partial class UlimitSettings
                     }
                     break;
                 }
-                case "soft":
-                {
-                    if (global::Composer.Configuration.YamlBind.ReadInt64(parser, ctx, slot + 2, true, long.MinValue, long.MaxValue, out var v))
-                    {
-                        target.Soft = v;
-                    }
-                    break;
-                }
-                case "hard":
-                {
-                    if (global::Composer.Configuration.YamlBind.ReadInt64(parser, ctx, slot + 3, true, long.MinValue, long.MaxValue, out var v))
-                    {
-                        target.Hard = v;
-                    }
-                    break;
-                }
                 default:
                 if (hook is null || !hook(key, mark, parser, ctx, hookState!, slot)) global::Composer.Configuration.YamlBind.UnknownKey(parser, ctx, slot, key, mark);
                 break;
@@ -57,7 +39,7 @@ partial class UlimitSettings
     }
 
     /// <summary>Binds the properties of a JSON object (positioned on StartObject, ends on EndObject).</summary>
-    internal static void ConfigBindJson(ref global::System.Text.Json.Utf8JsonReader reader, UlimitSettings target, int slot, global::Composer.Configuration.BindContext ctx, global::Composer.Configuration.JsonKeyHook? hook, object? hookState)
+    internal static void ConfigBindJson(ref global::System.Text.Json.Utf8JsonReader reader, S target, int slot, global::Composer.Configuration.BindContext ctx, global::Composer.Configuration.JsonKeyHook? hook, object? hookState)
     {
         while (global::Composer.Configuration.JsonBind.NextKey(ref reader, out var key, out var keyOffset))
         {
@@ -71,22 +53,6 @@ partial class UlimitSettings
                     }
                     break;
                 }
-                case "soft":
-                {
-                    if (global::Composer.Configuration.JsonBind.ReadInt64(ref reader, ctx, slot + 2, true, long.MinValue, long.MaxValue, out var v))
-                    {
-                        target.Soft = v;
-                    }
-                    break;
-                }
-                case "hard":
-                {
-                    if (global::Composer.Configuration.JsonBind.ReadInt64(ref reader, ctx, slot + 3, true, long.MinValue, long.MaxValue, out var v))
-                    {
-                        target.Hard = v;
-                    }
-                    break;
-                }
                 default:
                 if (hook is null || !hook(key, keyOffset, ref reader, ctx, hookState!, slot)) global::Composer.Configuration.JsonBind.UnknownKey(ref reader, ctx, slot, key, keyOffset);
                 break;
@@ -95,7 +61,7 @@ partial class UlimitSettings
     }
 
     /// <summary>Binds one environment variable from segment <paramref name="index"/> on; false when no key matches.</summary>
-    internal static bool ConfigBindEnv(UlimitSettings target, int slot, global::Composer.Configuration.EnvVar e, int index, global::Composer.Configuration.BindContext ctx)
+    internal static bool ConfigBindEnv(S target, int slot, global::Composer.Configuration.EnvVar e, int index, global::Composer.Configuration.BindContext ctx)
     {
         var last = index == e.Segments.Length - 1;
         switch (e.Segments[index])
@@ -109,44 +75,22 @@ partial class UlimitSettings
                 }
                 return true;
             }
-            case "soft":
-            {
-                if (!last) return false;
-                if (global::Composer.Configuration.EnvBind.ReadInt64(e, ctx, slot + 2, long.MinValue, long.MaxValue, out var v))
-                {
-                    target.Soft = v;
-                }
-                return true;
-            }
-            case "hard":
-            {
-                if (!last) return false;
-                if (global::Composer.Configuration.EnvBind.ReadInt64(e, ctx, slot + 3, long.MinValue, long.MaxValue, out var v))
-                {
-                    target.Hard = v;
-                }
-                return true;
-            }
         }
         return false;
     }
 
     /// <summary>Writes the section as a JSON object; secrets are masked when <paramref name="redact"/> is true.</summary>
-    internal static void ConfigWriteJson(global::System.Text.Json.Utf8JsonWriter w, UlimitSettings v, bool redact)
+    internal static void ConfigWriteJson(global::System.Text.Json.Utf8JsonWriter w, S v, bool redact)
     {
         w.WriteStartObject();
         global::Composer.Configuration.ConfigOutput.WriteString(w, "name", v.Name, global::Composer.Configuration.SecretMode.None, redact);
-        global::Composer.Configuration.ConfigOutput.WriteNumber(w, "soft", v.Soft);
-        global::Composer.Configuration.ConfigOutput.WriteNumber(w, "hard", v.Hard);
         w.WriteEndObject();
     }
 
     /// <summary>Writes the section's keys as YAML; secrets are masked when <paramref name="redact"/> is true.</summary>
-    internal static void ConfigWriteYaml(global::Composer.Configuration.YamlOut o, UlimitSettings v, int slot, bool redact)
+    internal static void ConfigWriteYaml(global::Composer.Configuration.YamlOut o, S v, int slot, bool redact)
     {
         o.String("name", v.Name, slot + 1, global::Composer.Configuration.SecretMode.None, redact);
-        o.Number("soft", v.Soft, slot + 2);
-        o.Number("hard", v.Hard, slot + 3);
     }
 
 }

@@ -1,0 +1,53 @@
+// ConfigWriteSchema
+internal static void ConfigWriteSchema(global::System.Text.Json.Utf8JsonWriter w, R d)
+{
+    w.WriteStartObject();
+    w.WriteString("$schema", "https://json-schema.org/draft/2020-12/schema");
+    w.WriteString("title", "Composer configuration");
+    w.WriteString("type", "object");
+    w.WriteBoolean("additionalProperties", false);
+    w.WriteStartObject("properties");
+    w.WriteStartObject("with_proxy");
+    w.WriteString("type", "boolean");
+    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, d.WithProxy);
+    w.WriteEndObject();
+    w.WriteStartObject("daemon");
+    w.WriteString("type", "object");
+    w.WriteBoolean("additionalProperties", false);
+    w.WriteStartObject("properties");
+    w.WriteStartObject("depth");
+    w.WriteString("type", "integer");
+    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, d.Daemon.Depth);
+    w.WriteEndObject();
+    w.WriteStartObject("with_proxy");
+    w.WriteString("description", "Same setting as with_proxy (the canonical name).");
+    w.WriteString("type", "boolean");
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteStartObject("optional");
+    w.WriteStartArray("type"); w.WriteStringValue("object"); w.WriteStringValue("null"); w.WriteEndArray();
+    w.WriteBoolean("additionalProperties", false);
+    w.WriteStartObject("properties");
+    w.WriteStartObject("depth");
+    w.WriteString("type", "integer");
+    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, (d.Optional ?? new global::Composer.Configuration.C()).Depth);
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteStartObject("items");
+    w.WriteStartArray("type"); w.WriteStringValue("array"); w.WriteStringValue("null"); w.WriteEndArray();
+    w.WriteStartObject("items");
+    w.WriteString("type", "object");
+    w.WriteBoolean("additionalProperties", false);
+    w.WriteStartObject("properties");
+    w.WriteStartObject("depth");
+    w.WriteString("type", "integer");
+    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, new global::Composer.Configuration.C().Depth);
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteEndObject();
+    w.WriteEndObject();
+}
