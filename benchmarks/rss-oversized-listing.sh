@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Memory of the published composer while OpenCTI sends connector listings far over listing_max_size: the OpenCTI
 # stand-in (tests/Composer.StandIns) lists one connector (requested stopped, as a catalog add: deployed as a created
-# container of the test image), composer lists every second; then the listing is padded (listing-shape, one contract
-# value) to each size given and composer is watched for a while at each: VmRSS sampled every second, the refused
+# container of the test image), composer lists every second; then the listing is padded (listing-shape, in contract
+# values) to each size given and composer is watched for a while at each: VmRSS sampled every second, the refused
 # listings counted in its log. Nothing changes while the listing is refused. Cleans up what it created (processes, temporary directory,
 # containers of its manager id), also on failure or Ctrl-C.
 #
 #   benchmarks/rss-oversized-listing.sh [--sizes "50000000 200000000"] [--seconds S] [-- ENV=VALUE ...]
 #
-# ENV=VALUE pairs after -- are passed to composer (e.g. OPENCTI__LISTING_MAX_SIZE=...). Needs: the engine at
+# COMPOSER_LOG_COPY=path keeps composer's log there. ENV=VALUE pairs after -- are passed to composer (e.g. OPENCTI__LISTING_MAX_SIZE=...). Needs: the engine at
 # /var/run/docker.sock (composer checks its orchestrator), out/composer (COMPOSER_BINARY=path for another binary),
 # the .NET SDK (builds the stand-in), openssl, python3. Prints one line per phase and a final summary line
 # "phase=... rss_max_kb=... hwm_kb=... refused=..." per phase.
@@ -54,6 +54,7 @@ cleanup() {
     ids="$(docker ps -aq --filter "label=opencti-manager=$manager_id" 2>/dev/null)"
     # shellcheck disable=SC2086
     if [ -n "$ids" ]; then docker rm -f $ids >/dev/null; fi
+    if [ -n "${COMPOSER_LOG_COPY:-}" ] && [ -f "$work/composer.log" ]; then cp "$work/composer.log" "$COMPOSER_LOG_COPY"; fi
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM

@@ -3,9 +3,11 @@ using System.Buffers;
 namespace Composer.Platform;
 
 /// <summary>
-/// Reads an answer body up to a limit, in chunks that grow from 16 KiB to 1 MiB: memory follows what really arrives
-/// (never a doubling buffer, never the pool of a larger one), and reading stops at the first byte past the limit, so
-/// the rest of an oversized answer is never received into memory.
+/// Reads an answer body up to a limit and stops at the first byte past it, so the rest of an oversized answer is never
+/// received into memory. A body of unknown length is read into chunks rented from the shared pool (16 KiB growing to
+/// 1 MiB) and copied once into an array of its exact size: an oversized body leaves nothing behind but rented chunks
+/// given back, reused by the next read. Allocated instead, each refused listing would leave up to the limit of garbage
+/// in the large-object heap, which only a full collection frees (measured: 30 MB grew to 73 MB under 50 MB listings).
 /// </summary>
 internal static class BoundedBody
 {
@@ -20,64 +22,54 @@ internal static class BoundedBody
         await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         if (announced is { } exact)
         {
-            // The length is known: one buffer of exactly that size (the stream ends there).
+            // The length is known and within the limit: one buffer of exactly that size (the stream ends there).
             var buffer = new byte[exact];
-            var filled = 0;
-            while (filled < buffer.Length)
-            {
-                var read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-                if (read == 0) break;
-                filled += read;
-            }
+            var filled = await FillAsync(stream, buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
             return new ReadOnlySequence<byte>(buffer, 0, filled);
         }
 
         var chunks = new List<(byte[] Chunk, int Length)>();
-        long total = 0;
-        var size = FirstChunk;
-        while (true)
+        try
         {
-            // Never more than one byte past the limit in all: that byte is how an oversized body is told.
-            var chunk = new byte[(int)Math.Min(size, limit + 1 - total)];
-            var filled = 0;
-            while (filled < chunk.Length)
+            long total = 0;
+            var size = FirstChunk;
+            while (true)
             {
-                var read = await stream.ReadAsync(chunk.AsMemory(filled), cancellationToken).ConfigureAwait(false);
-                if (read == 0) break;
-                filled += read;
+                // Never more than one byte past the limit in all: that byte is how an oversized body is told.
+                var wanted = (int)Math.Min(size, limit + 1 - total);
+                var chunk = ArrayPool<byte>.Shared.Rent(wanted);
+                chunks.Add((chunk, 0));
+                var filled = await FillAsync(stream, chunk.AsMemory(0, wanted), cancellationToken).ConfigureAwait(false);
+                chunks[^1] = (chunk, filled);
+                total += filled;
+                if (total > limit) return null;
+                if (filled < wanted) break; // the end of the body
+                size = Math.Min(size * 2, LargestChunk);
             }
-            total += filled;
-            if (total > limit) return null;
-            if (filled > 0) chunks.Add((chunk, filled));
-            if (filled < chunk.Length) break; // the end of the body
-            size = Math.Min(size * 2, LargestChunk);
+            var body = new byte[total];
+            var offset = 0;
+            foreach (var (chunk, length) in chunks)
+            {
+                chunk.AsSpan(0, length).CopyTo(body.AsSpan(offset));
+                offset += length;
+            }
+            return new ReadOnlySequence<byte>(body);
         }
-        return Sequence(chunks);
+        finally
+        {
+            foreach (var (chunk, _) in chunks) ArrayPool<byte>.Shared.Return(chunk);
+        }
     }
 
-    private static ReadOnlySequence<byte> Sequence(List<(byte[] Chunk, int Length)> chunks)
+    private static async Task<int> FillAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        if (chunks.Count == 0) return ReadOnlySequence<byte>.Empty;
-        if (chunks.Count == 1) return new ReadOnlySequence<byte>(chunks[0].Chunk, 0, chunks[0].Length);
-        var first = new Segment(chunks[0].Chunk.AsMemory(0, chunks[0].Length), 0);
-        var last = first;
-        for (var i = 1; i < chunks.Count; i++) last = last.Append(chunks[i].Chunk.AsMemory(0, chunks[i].Length));
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        var filled = 0;
+        while (filled < buffer.Length)
         {
-            Memory = memory;
-            RunningIndex = runningIndex;
+            var read = await stream.ReadAsync(buffer[filled..], cancellationToken).ConfigureAwait(false);
+            if (read == 0) break;
+            filled += read;
         }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
+        return filled;
     }
 }

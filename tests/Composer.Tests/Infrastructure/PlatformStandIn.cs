@@ -603,7 +603,14 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
             var connectors = new List<StandInConnector>(_connectors);
             if (shape.PadBytes > 0 && !shape.PadAsConnectors && connectors.Count > 0)
             {
-                connectors[0] = connectors[0] with { Configuration = [.. connectors[0].Configuration, new StandInEntry("STANDIN_PADDING", new string('x', checked((int)shape.PadBytes)))] };
+                // Values of at most 64 MB: System.Text.Json writes no string token longer than about 166 MB.
+                const int LargestValue = 64_000_000;
+                var padding = new List<StandInEntry>();
+                for (long left = shape.PadBytes; left > 0; left -= LargestValue)
+                {
+                    padding.Add(new StandInEntry(padding.Count == 0 ? "STANDIN_PADDING" : $"STANDIN_PADDING_{padding.Count}", new string('x', (int)Math.Min(left, LargestValue))));
+                }
+                connectors[0] = connectors[0] with { Configuration = [.. connectors[0].Configuration, .. padding] };
             }
             else if (shape.PadBytes > 0)
             {
