@@ -1,4 +1,5 @@
 using Composer.Configuration;
+using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Reconciliation;
@@ -27,7 +28,8 @@ public class ConnectorWorkloadTests
     ];
 
     private static DesiredConnector Connector(params ContractEntry[] entries) =>
-        new("c-1", PlatformKind.OpenCti, "mitre", "opencti/connector-mitre:6.9.4", "hash-1", RequestedStatus.Starting, null, entries);
+        new("c-1", PlatformKind.OpenCti, "mitre", "opencti/connector-mitre:6.9.4", "hash-1", RequestedStatus.Starting, null, entries,
+            PullImage: new ResolvedImage("opencti/connector-mitre:6.9.4", "opencti/connector-mitre:6.9.4", false, "docker.io", "opencti/connector-mitre", "6.9.4", null));
 
     private static WorkloadContext Context(ConnectorNetworkEnvironment network) =>
         new("manager-1", "http://opencti:8080", null, network, ConnectorNetworkEnvironment.None);
