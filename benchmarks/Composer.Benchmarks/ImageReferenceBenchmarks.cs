@@ -41,7 +41,8 @@ public class ImageReferenceBenchmarks
         "myregistry.azurecr.io/samples/hello-world:v1@sha256:be178c0543eb17f5f3043021c9e5fcf30285e557a4fc309cce97ff9ca6182912",
     ];
 
-    private readonly ImageResolver _resolver = ImageResolver.Create(new RegistrySettings { Server = Server });
+    private readonly ImageResolver _resolver = RegistryConfiguration.FromSettings(new RegistrySettings { Server = Server }, ConfigProvenance.None,
+        new Dictionary<string, string>(), [], [])!.Images;
     private readonly char[] _buffer = new char[512];
 
     [GlobalSetup]

@@ -12,6 +12,8 @@ using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration.Docker;
 using Composer.Orchestration.Kubernetes;
+using Composer.Orchestration.Portainer;
+using Composer.Orchestration.Swarm;
 using Composer.Platform;
 using Composer.Reconciliation;
 using Composer.Resolution;
@@ -21,7 +23,7 @@ namespace Composer.Cli;
 /// <summary>
 /// `composer check [--image IMAGE]`, the doctor: every part a running Composer depends on, one line each, in the
 /// order they are needed: the configuration, the manager key, then per enabled platform its proxied channels, the
-/// platform (version query) and its orchestrator (<see cref="IOrchestrator.CheckAsync"/>), then the
+/// platform (version query), its connector listing (run once: the token's capabilities) and its orchestrator (<see cref="IOrchestrator.CheckAsync"/>), then the
 /// registry (login and a check of IMAGE, the deploy pre-flight). A check whose proxy channel failed is skipped.
 /// Lines are printed as the checks finish: mark (<c>ok  </c>, <c>FAIL</c>, <c>skip</c>), name, time, detail, and on
 /// failure a hint. Exit 0 when everything passed, 1 when a check failed, 2 for configuration errors. Nothing
@@ -36,7 +38,8 @@ public static class CheckCommand
             Description = "A connector image to check in its registry (name as the platform lists it: the registry prefix applies)",
         };
         var command = new Command("check", "Check every part Composer depends on (configuration, key, platforms, proxies, orchestrators, registry); changes nothing") { image };
-        command.SetAction((parse, cancellationToken) => RunAsync(CliSettings.Request(parse), parse.GetValue(image), stdout, stderr, cancellationToken));
+        command.SetAction((parse, cancellationToken) =>
+            RunAsync(CliSettings.Request(parse, resolveOrchestrators: true), parse.GetValue(image), stdout, stderr, cancellationToken));
         return command;
     }
 
@@ -73,7 +76,7 @@ public static class CheckCommand
             await report.SummaryAsync();
             return ExitCodes.ConfigurationError;
         }
-        if (settings.Key is { } key) await report.RunAsync("manager key", () => Task.FromResult(KeyCheck(key, settings.Settings.Manager)));
+        if (settings.Key is { } key) await report.RunAsync("manager key", () => Task.FromResult(KeyCheck(key)));
 
         var platforms = settings.EnabledPlatforms.ToList();
         if (platforms.Count == 0)
@@ -88,16 +91,22 @@ public static class CheckCommand
         var logger = Logger.Null;
         var handlers = new OutboundHandlerFactory(settings.Network);
         foreach (var warning in handlers.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
-        using var preflight = ImagePreflight.Create(settings.Registry, settings.Images, handlers, logger);
+        using var registry = new RegistryAccess(settings.Registry, handlers, logger);
         var libraryLogger = new ComposerLoggerProvider(logger);
         var proxied = new Dictionary<(OutboundChannel, PlatformKind, string), bool>();
         ResolvedImage? resolved = null;
-        if (image is not null && !preflight.TryResolve(image, out resolved, out var invalid))
+        if (image is not null)
         {
-            // A command-line error, like `composer image check` with an invalid name: nothing else is tried.
-            await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Fail($"--image: {invalid}", "give an image as the platform lists it, e.g. opencti/connector-mitre:6.9.4"));
-            await report.SummaryAsync();
-            return ExitCodes.ConfigurationError;
+            var resolution = registry.Images.Resolve(image);
+            if (!resolution.IsSuccess)
+            {
+                // A command-line error, like `composer image check` with an invalid name: nothing else is tried.
+                await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Fail($"--image: {resolution.Failure.Message}",
+                    "give an image as the platform lists it, e.g. opencti/connector-mitre:6.9.4"));
+                await report.SummaryAsync();
+                return ExitCodes.ConfigurationError;
+            }
+            resolved = resolution.Value;
         }
 
         foreach (var platform in platforms)
@@ -107,25 +116,36 @@ public static class CheckCommand
                 platform.Kind, $"{section} proxy", new Uri(platform.Url), cancellationToken);
             using (var client = ManagerRuntime.CreateClient(settings, platform, handlers, logger))
             {
-                if (platformProxyOk) await report.RunAsync($"{section} platform", () => PlatformCheckAsync(client, platform, handlers, cancellationToken));
-                else await report.WriteAsync($"{section} platform", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
+                if (!platformProxyOk)
+                {
+                    await report.WriteAsync($"{section} platform", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
+                    await report.WriteAsync($"{section} listing", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
+                }
+                else if ((await report.RunAsync($"{section} platform", () => PlatformCheckAsync(client, platform, handlers, cancellationToken))).Mark == Mark.Ok)
+                {
+                    await report.RunAsync($"{section} listing", () => ListingCheckAsync(client, platform, cancellationToken));
+                }
+                else
+                {
+                    await report.WriteAsync($"{section} listing", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} platform check failed"));
+                }
             }
 
             // The Docker TCP probe carries the engine's own TLS (its CA, the client certificate); Portainer and
             // Kubernetes bring their own CAs, so their route is proved by the orchestrator's own check (named on its line).
             var orchestratorProxyOk = true;
-            if (platform.Selector is "docker" or "swarm" && settings.Docker.Endpoint is { Transport: not DockerTransport.UnixSocket } tcp)
+            if (EngineOf(platform) is { Transport: not DockerTransport.UnixSocket } tcp)
             {
                 orchestratorProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.DockerTcp, platform.Kind, $"{section} docker proxy",
                     new Uri(tcp.Address, "_ping"), cancellationToken, tcp.Tls?.Endpoint);
             }
             if (!orchestratorProxyOk)
             {
-                await report.WriteAsync($"{section} orchestrator", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} {platform.Selector} proxy channel failed"));
+                await report.WriteAsync($"{section} orchestrator", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} {platform.SelectorName} proxy channel failed"));
                 continue;
             }
-            await report.RunAsync($"{section} orchestrator", () => OrchestratorCheckAsync(settings, platform, handlers, preflight, request.Environment,
-                libraryLogger, logger, cancellationToken));
+            await report.RunAsync($"{section} orchestrator", () => OrchestratorCheckAsync(settings, platform, handlers, registry, libraryLogger, logger,
+                cancellationToken));
         }
 
         if (resolved is not null)
@@ -133,7 +153,7 @@ public static class CheckCommand
             var scheme = settings.Registry.SchemeFor(resolved.RegistryHost);
             var registryProxyOk = await ProxyChannelAsync(report, proxied, handlers, OutboundChannel.Registry, PlatformKind.OpenCti, "registry proxy",
                 new Uri($"{scheme}://{RegistryHosts.ApiHost(resolved.RegistryHost)}/v2/"), cancellationToken);
-            if (registryProxyOk) await report.RunAsync("registry", () => RegistryCheckAsync(preflight, image!, cancellationToken));
+            if (registryProxyOk) await report.RunAsync("registry", () => RegistryCheckAsync(registry, resolved, cancellationToken));
             else await report.WriteAsync("registry", TimeSpan.Zero, Outcome.Skip("not tried: the registry proxy channel failed"));
         }
         else if (settings.Registry.ServerHost is { } server)
@@ -147,9 +167,9 @@ public static class CheckCommand
     }
 
     /// <summary>The key decrypts what is encrypted for its public half, with the padding the platforms use (OAEP-SHA256).</summary>
-    private static Outcome KeyCheck(ManagerKey key, ManagerSettings manager)
+    private static Outcome KeyCheck(ManagerKey key)
     {
-        var source = string.IsNullOrWhiteSpace(manager.CredentialsKeyFilepath) ? "manager.credentials_key" : $"manager.credentials_key_filepath {manager.CredentialsKeyFilepath}";
+        var source = key.Source;
         var probe = RandomNumberGenerator.GetBytes(32);
         try
         {
@@ -172,11 +192,10 @@ public static class CheckCommand
         if (result.IsSuccess) return Outcome.Ok($"{platform.DisplayName} {result.Value} at {SecretRedaction.RedactUrl(platform.Url)} ({route})");
         var error = result.Failure;
         var s = platform.Section;
-        // OpenCTI answers a bad token with GraphQL errors (AUTH_REQUIRED), with or without an HTTP 401.
-        var refused = error.HttpStatus is 401 or 403 || error.Message.Contains("AUTH_REQUIRED", StringComparison.Ordinal);
         var hint = error.Kind switch
         {
-            _ when refused =>
+            // OpenCTI answers a bad token with AUTH_REQUIRED (HTTP 200); a proxy or ingress may answer 401 itself.
+            FailureKind.Unauthenticated or FailureKind.Forbidden =>
                 $"the token was refused: set {s}.token ({s.ToUpperInvariant()}__TOKEN) to the API token of the platform user Composer acts as",
             FailureKind.Unreachable or FailureKind.Timeout =>
                 $"is {s}.url right and the platform up, reachable from here ({route})? with_proxy, https_proxy and no_proxy decide the route",
@@ -185,56 +204,101 @@ public static class CheckCommand
         return Outcome.Fail(error.Message, hint);
     }
 
-    private static async Task<Outcome> OrchestratorCheckAsync(ResolvedSettings settings, ResolvedPlatform platform, OutboundHandlerFactory handlers,
-        ImagePreflight preflight, IReadOnlyDictionary<string, string> environment, ComposerLoggerProvider libraryLogger, Logger logger,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// The connector listing, once, as `composer run` reads it (secrets decrypted, within listing_timeout and
+    /// listing_max_size): proves the token's user has what the listing needs (OpenCTI: SETTINGS_SETACCESSES). Nothing
+    /// is registered or changed on the platform.
+    /// </summary>
+    private static async Task<Outcome> ListingCheckAsync(IPlatformClient client, ResolvedPlatform platform, CancellationToken cancellationToken)
     {
-        var (orchestrator, error) = ManagerRuntime.CreateOrchestrator(settings, platform, handlers, preflight, environment, libraryLogger, logger,
-            TimeProvider.System, observeOnly: true);
-        if (orchestrator is null) return Outcome.Fail($"{platform.Section}.daemon.selector {platform.Selector}: {error}", SelectorHint(settings, platform));
-        await using (orchestrator)
+        var result = await client.ListConnectorsAsync(cancellationToken).ConfigureAwait(false);
+        var s = platform.Section;
+        if (result.IsSuccess)
         {
-            var failure = await orchestrator.CheckAsync(cancellationToken).ConfigureAwait(false);
-            var (where, route) = platform.Selector switch
-            {
-                "docker" or "swarm" when settings.Docker.Endpoint is { } endpoint => ($" at {endpoint.Display}",
-                    endpoint.Transport == DockerTransport.UnixSocket ? null : handlers.RouteFor(OutboundChannel.DockerTcp, platform.Kind, endpoint.Address)),
-                "portainer" when Uri.TryCreate(platform.Daemon.Portainer?.Api, UriKind.Absolute, out var api) => ($" at {SecretRedaction.RedactUrl(api.ToString())}",
-                    handlers.RouteFor(OutboundChannel.Portainer, platform.Kind, api)),
-                _ when orchestrator is KubernetesOrchestrator kubernetes => (
-                    $" at {SecretRedaction.RedactUrl(kubernetes.Endpoint.Server.ToString().TrimEnd('/'))} (namespace {kubernetes.Endpoint.Namespace})",
-                    handlers.RouteFor(OutboundChannel.Kubernetes, platform.Kind, kubernetes.Endpoint.Server)),
-                _ => ("", null),
-            };
-            var via = route is null ? "" : $" (via proxy {route.Redacted})";
-            var tls = platform.Selector is "docker" or "swarm" && settings.Docker.Endpoint is { Transport: DockerTransport.Tcp } tcp ? $"; {tcp.TlsSummary}" : "";
-            return failure is null
-                ? Outcome.Ok($"{orchestrator.Kind}{where} answers{via}{tls}")
-                : Outcome.Fail(failure.Message + via + tls, SelectorHint(settings, platform));
+            var listing = result.Value;
+            var blocked = listing.Connectors.Count(c => c.Blocked is not null);
+            var starting = listing.Connectors.Count(c => c.RequestedStatus == RequestedStatus.Starting);
+            var detail = $"{listing.Connectors.Count} connector{(listing.Connectors.Count == 1 ? "" : "s")} listed ({starting} to run)";
+            if (blocked + listing.Skipped.Count == 0) return Outcome.Ok(detail);
+            var problems = listing.Connectors.Where(c => c.Blocked is not null).Select(c => $"  {c}: {c.Blocked}")
+                .Concat(listing.Skipped.Select(k => $"  {(k.Name is null ? "" : k.Name + ": ")}{k.Reason}"));
+            return Outcome.Fail($"{detail}; {blocked} blocked and {listing.Skipped.Count} unusable:\n{string.Join("\n", problems)}",
+                "these connectors are not deployed or changed until the platform lists them right (the reasons above)");
         }
+        var error = result.Failure;
+        // The platform checks the token's rights before it looks for the manager, so these answers prove them; only the
+        // listing itself waits for the manager to be registered (OpenCTI encrypts each connector's token for its key).
+        if (error.Kind == FailureKind.UnknownManager || error.Message.Contains("'public_key'", StringComparison.Ordinal))
+        {
+            return Outcome.Ok($"the token may list connectors; the platform lists them once this manager is registered (`composer run` registers it)");
+        }
+        var hint = error.Kind switch
+        {
+            FailureKind.Forbidden => platform.Kind == PlatformKind.OpenCti
+                ? "give the user of the token a role with the capability SETTINGS_SETACCESSES (the listing) and CONNECTORAPI (every other manager operation)"
+                : "give the user of the token read and write access to the connector catalog",
+            FailureKind.Unauthenticated => $"set {s}.token ({s.ToUpperInvariant()}__TOKEN) to the API token of the platform user Composer acts as",
+            FailureKind.Timeout => $"the platform may hold the listing while managed connectors auto-upgrade (up to 90 s); {s}.listing_timeout bounds it",
+            FailureKind.TooLarge => $"raise {s}.listing_max_size if the platform really lists that much",
+            _ => $"see the error; `composer run` retries the listing every cycle and changes nothing while it fails",
+        };
+        return Outcome.Fail(error.Message, hint);
     }
 
-    private static string SelectorHint(ResolvedSettings settings, ResolvedPlatform platform) => platform.Selector switch
+    private static async Task<Outcome> OrchestratorCheckAsync(ResolvedSettings settings, ResolvedPlatform platform, OutboundHandlerFactory handlers,
+        RegistryAccess registry, ComposerLoggerProvider libraryLogger, Logger logger, CancellationToken cancellationToken)
     {
-        "docker" or "swarm" when settings.Docker.Endpoint is { Tls: not null } =>
-            "is the engine listening there with TLS? Its CA and the client certificate come from opencti.daemon.docker.tls (ca, cert, key), else ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (docs/network.md)",
-        "docker" or "swarm" when settings.Docker.Endpoint is { Transport: DockerTransport.Tcp } =>
-            "is the engine listening at that address? (opencti.daemon.docker.host, else DOCKER_HOST; an engine with --tlsverify needs DOCKER_TLS_VERIFY or opencti.daemon.docker.tls)",
-        "docker" or "swarm" => "is the engine running, and its socket mounted and readable by Composer's user? (opencti.daemon.docker.host, else DOCKER_HOST)",
-        "kubernetes" => $"check the kubeconfig (KUBECONFIG, {platform.Section}.daemon.kubernetes.context) or the pod's service account, and its RBAC (deploy/kubernetes)",
-        "portainer" => $"check {platform.Section}.daemon.portainer.api, api_key and env_id",
-        _ => $"{platform.Section}.daemon.selector: docker, swarm, kubernetes or portainer",
+        await using var orchestrator = ManagerRuntime.CreateOrchestrator(settings, platform, handlers, registry, libraryLogger, logger,
+            TimeProvider.System, observeOnly: true);
+        var failure = await orchestrator.CheckAsync(cancellationToken).ConfigureAwait(false);
+        var engine = EngineOf(platform);
+        var (where, route) = platform.Orchestrator switch
+        {
+            _ when engine is not null => ($" at {engine.Display}",
+                engine.Transport == DockerTransport.UnixSocket ? null : handlers.RouteFor(OutboundChannel.DockerTcp, platform.Kind, engine.Address)),
+            ResolvedPortainer portainer => ($" at {SecretRedaction.RedactUrl(portainer.Api.ToString())}",
+                handlers.RouteFor(OutboundChannel.Portainer, platform.Kind, portainer.Api)),
+            ResolvedKubernetes { Endpoint: var kubernetes } => (
+                $" at {SecretRedaction.RedactUrl(kubernetes.Server.ToString().TrimEnd('/'))} (namespace {kubernetes.Namespace})",
+                handlers.RouteFor(OutboundChannel.Kubernetes, platform.Kind, kubernetes.Server)),
+            _ => ("", null),
+        };
+        var via = route is null ? "" : $" (via proxy {route.Redacted})";
+        var tls = engine is { Transport: DockerTransport.Tcp } ? $"; {engine.TlsSummary}" : "";
+        return failure is null
+            ? Outcome.Ok($"{orchestrator.Kind}{where} answers{via}{tls}")
+            : Outcome.Fail(failure.Message + via + tls, SelectorHint(platform));
+    }
+
+    /// <summary>The Docker engine of a docker or swarm platform, else null.</summary>
+    private static DockerEndpoint? EngineOf(ResolvedPlatform platform) => platform.Orchestrator switch
+    {
+        ResolvedDocker docker => docker.Endpoint,
+        ResolvedSwarm swarm => swarm.Endpoint,
+        _ => null,
     };
 
-    private static async Task<Outcome> RegistryCheckAsync(ImagePreflight preflight, string image, CancellationToken cancellationToken)
+    private static string SelectorHint(ResolvedPlatform platform) => (platform.Orchestrator, EngineOf(platform)) switch
     {
-        var result = await preflight.CheckAsync(image, cancellationToken).ConfigureAwait(false);
-        if (result.IsAvailable)
+        (_, { Tls: not null }) =>
+            "is the engine listening there with TLS? Its CA and the client certificate come from opencti.daemon.docker.tls (ca, cert, key), else ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (docs/network.md)",
+        (_, { Transport: DockerTransport.Tcp }) =>
+            "is the engine listening at that address? (opencti.daemon.docker.host, else DOCKER_HOST; an engine with --tlsverify needs DOCKER_TLS_VERIFY or opencti.daemon.docker.tls)",
+        (_, not null) => "is the engine running, and its socket mounted and readable by Composer's user? (opencti.daemon.docker.host, else DOCKER_HOST)",
+        (ResolvedKubernetes, _) => $"check the kubeconfig (KUBECONFIG, {platform.Section}.daemon.kubernetes.context) or the pod's service account, and its RBAC (deploy/kubernetes)",
+        _ => $"check {platform.Section}.daemon.portainer.api, api_key and env_id",
+    };
+
+    private static async Task<Outcome> RegistryCheckAsync(RegistryAccess registry, ResolvedImage image, CancellationToken cancellationToken)
+    {
+        var credentials = registry.CredentialsFor(image);
+        var check = await registry.CheckAsync(image, credentials, cancellationToken).ConfigureAwait(false);
+        if (check.IsAvailable)
         {
-            var who = result.Credentials is null ? "anonymous" : $"logged in as {result.Credentials.Username}";
-            return Outcome.Ok($"{result.Image!.Reference} ({who}): digest {result.Check!.Digest}");
+            var who = credentials is null ? "anonymous" : $"logged in as {credentials.Username}";
+            return Outcome.Ok($"{image.Reference} ({who}): digest {check.Digest}");
         }
-        var hint = result.Check?.Status switch
+        var hint = check.Status switch
         {
             RegistryCheckStatus.BadCredentials => "check opencti.daemon.registry.username and password (OPENCTI__DAEMON__REGISTRY__PASSWORD, or ..._PASSWORD_FILE)",
             RegistryCheckStatus.AuthenticationRequired => "set opencti.daemon.registry.server, username and password for this registry",
@@ -243,7 +307,7 @@ public static class CheckCommand
             RegistryCheckStatus.Unreachable => "check the registry address and the route to it (with_proxy, https_proxy, no_proxy); retry_attempts and retry_delay bound the retries",
             _ => "is opencti.daemon.registry.server a Docker registry (distribution API v2)?",
         };
-        return Outcome.Fail(result.Message, hint);
+        return Outcome.Fail(check.Message, hint);
     }
 
     /// <summary>

@@ -8,11 +8,13 @@ namespace Composer.Cli;
 public static class CliSettings
 {
     /// <summary>How a command loads its configuration: --config-dir and the process environment.</summary>
-    public static ConfigLoadRequest Request(ParseResult parse, bool requireManagerKey = true) => new()
+    /// <param name="resolveOrchestrators">The command talks to orchestrators: their kubeconfig or Portainer block is resolved at load.</param>
+    public static ConfigLoadRequest Request(ParseResult parse, bool requireManagerKey = true, bool resolveOrchestrators = false) => new()
     {
         ConfigDirectory = parse.GetValue(ComposerCli.ConfigDirOption),
         Environment = ConfigLoadRequest.ProcessEnvironment(),
         RequireManagerKey = requireManagerKey,
+        ResolveOrchestrators = resolveOrchestrators,
     };
 
     public static ResolvedSettings? Load(ParseResult parse, TextWriter stderr, bool requireManagerKey = true) =>

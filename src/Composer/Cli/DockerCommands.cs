@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Composer.Configuration;
 using Composer.Network;
+using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 
 namespace Composer.Cli;
@@ -35,7 +36,7 @@ public static class DockerCommands
             foreach (var error in settings.Docker.Errors) await stderr.WriteLineAsync($"composer: invalid configuration: {error}");
             return ExitCodes.ConfigurationError;
         }
-        if (!settings.EnabledPlatforms.Any(p => p.Selector is "docker" or "swarm"))
+        if (!settings.EnabledPlatforms.Any(p => p.Selector is OrchestratorKind.Docker or OrchestratorKind.Swarm))
         {
             // The load printed them only for a configuration that uses Docker.
             foreach (var warning in settings.Docker.Warnings) await stderr.WriteLineAsync($"warning: {warning}");
@@ -54,12 +55,12 @@ public static class DockerCommands
 
         using var client = new DockerClientFactory(handlers).Create(endpoint);
         var result = await DockerPreflight.CheckAsync(client, endpoint, proxy, cancellationToken);
-        if (!result.IsReachable)
+        if (!result.IsSuccess)
         {
-            await stderr.WriteLineAsync($"composer: {result.Failure}");
+            await stderr.WriteLineAsync($"composer: {result.Failure.Message}");
             return ExitCodes.RuntimeFailure;
         }
-        var version = result.Version!;
+        var version = result.Value;
         await stdout.WriteLineAsync($"engine_version: {version.Version}");
         await stdout.WriteLineAsync($"api_version: {version.APIVersion}");
         if (!string.IsNullOrEmpty(version.MinAPIVersion)) await stdout.WriteLineAsync($"min_api_version: {version.MinAPIVersion}");

@@ -6,7 +6,7 @@ using Composer.Network;
 namespace Composer.Cli;
 
 /// <summary>
-/// `composer image check &lt;image&gt;`: the deploy pre-flight (ImagePreflight) as a command. Resolves the image with
+/// `composer image check &lt;image&gt;`: the deploy pre-flight (<see cref="RegistryAccess.CheckAsync"/>) as a command. Resolves the image with
 /// opencti.daemon.registry.server, then proves with the registry API (through the configured proxy) that it exists
 /// and that the credentials configured for its registry work. Exit 0 with the image and its digest; 1 when the
 /// registry refuses or cannot be reached (the reason names image and registry, never the password); 2 for an
@@ -33,28 +33,29 @@ public static class ImageCheckCommand
         IOutboundHandlerFactory? handlers, CancellationToken cancellationToken)
     {
         handlers ??= new OutboundHandlerFactory(settings.Network);
-        using var preflight = ImagePreflight.Create(settings.Registry, settings.Images, handlers);
+        using var registry = new RegistryAccess(settings.Registry, handlers);
 
-        var result = await preflight.CheckAsync(image ?? "", cancellationToken);
-        if (result.InvalidImage is not null)
+        var resolution = registry.Images.Resolve(image);
+        if (!resolution.IsSuccess)
         {
-            await stderr.WriteLineAsync($"composer: {result.InvalidImage}");
+            await stderr.WriteLineAsync($"composer: {resolution.Failure.Message}");
             return ExitCodes.ConfigurationError;
         }
-        if (!result.IsAvailable)
+        var resolved = resolution.Value;
+        var credentials = registry.CredentialsFor(resolved);
+        var check = await registry.CheckAsync(resolved, credentials, cancellationToken);
+        if (!check.IsAvailable)
         {
-            await stderr.WriteLineAsync($"composer: {SecretScrubber.Shared.Scrub(result.Message)}");
+            await stderr.WriteLineAsync($"composer: {SecretScrubber.Shared.Scrub(check.Message)}");
             return ExitCodes.RuntimeFailure;
         }
-        var resolved = result.Image!;
-        var check = result.Check!;
         await stdout.WriteLineAsync($"image: {resolved.Reference}");
         await stdout.WriteLineAsync($"digest: {check.Digest}");
         await stdout.WriteLineAsync($"registry: {resolved.RegistryHost}");
         await stdout.WriteLineAsync($"repository: {resolved.Repository}");
         await stdout.WriteLineAsync($"reference: {resolved.ManifestReference}");
         if (check.MediaType is not null) await stdout.WriteLineAsync($"media_type: {check.MediaType}");
-        await stdout.WriteLineAsync($"credentials: {(result.Credentials is null ? "anonymous" : $"user {result.Credentials.Username}")}");
+        await stdout.WriteLineAsync($"credentials: {(credentials is null ? "anonymous" : $"user {credentials.Username}")}");
         return ExitCodes.Success;
     }
 }

@@ -17,12 +17,13 @@ public static class ImageResolveCommand
         {
             var settings = ImageCommands.LoadSettings(parse, stderr);
             if (settings is null) return ExitCodes.ConfigurationError;
-            if (!settings.Images.TryResolve(parse.GetValue(image), out var resolved, out var error))
+            var resolved = settings.Registry.Images.Resolve(parse.GetValue(image));
+            if (!resolved.IsSuccess)
             {
-                stderr.WriteLine($"composer: {error}");
+                stderr.WriteLine($"composer: {resolved.Failure.Message}");
                 return ExitCodes.ConfigurationError;
             }
-            stdout.WriteLine(resolved.Reference);
+            stdout.WriteLine(resolved.Value.Reference);
             return ExitCodes.Success;
         });
         return command;

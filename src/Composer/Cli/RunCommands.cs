@@ -31,14 +31,13 @@ public static class RunCommands
     /// <summary>The main job: exit 0 after a clean stop, 1 when it cannot start (listener address in use), 2 for configuration errors.</summary>
     public static async Task<int> RunAsync(ParseResult parse, TextWriter stdout, TextWriter stderr)
     {
-        var request = CliSettings.Request(parse);
-        var settings = CliSettings.Load(request, stderr);
+        var settings = CliSettings.Load(CliSettings.Request(parse, resolveOrchestrators: true), stderr);
         if (settings is null) return ExitCodes.ConfigurationError;
         var clock = TimeProvider.System;
-        using var logger = LoggerSetup.FromSettings(settings.Logger, stdout, stderr, clock);
+        using var logger = LoggerSetup.Create(settings.Logger, stdout, stderr, clock);
         var platforms = settings.EnabledPlatforms.ToList();
         logger.Info("Starting Composer", ("version", BuildInfo.Version), ("manager_id", settings.Manager.Id),
-            ("platforms", string.Join(",", platforms.Select(p => $"{p.Section}:{p.Selector}"))));
+            ("platforms", string.Join(",", platforms.Select(p => $"{p.Section}:{p.SelectorName}"))));
         if (platforms.Count == 0)
         {
             logger.Error("Nothing to manage: opencti.enable and openaev.enable are both false");
@@ -48,19 +47,13 @@ public static class RunCommands
         {
             logger.Warn($"The manager key is RSA-{key.KeySizeBits}; RSA-4096 is recommended");
         }
-        if (settings.Settings.Manager.Debug.ShowSensitiveEnvVars)
+        if (settings.Manager.ShowSensitiveEnvVars)
         {
             logger.Warn("manager.debug.show_sensitive_env_vars is not honoured: sensitive values are always masked in logs");
         }
 
         using var shutdown = new ShutdownSignal(logger, clock);
-        var (runtime, error) = await ManagerRuntime.CreateAsync(settings, request, logger, clock);
-        if (runtime is null)
-        {
-            logger.Error($"Cannot start: {error}");
-            return ExitCodes.ConfigurationError;
-        }
-        await using (runtime)
+        await using (var runtime = ManagerRuntime.Create(settings, logger, clock))
         {
             var readiness = new ReadinessState();
             readiness.Ready("manager key");
@@ -86,18 +79,11 @@ public static class RunCommands
 
     private static async Task<int> PlanAsync(ParseResult parse, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var request = CliSettings.Request(parse);
-        var settings = CliSettings.Load(request, stderr);
+        var settings = CliSettings.Load(CliSettings.Request(parse, resolveOrchestrators: true), stderr);
         if (settings is null) return ExitCodes.ConfigurationError;
         // The plan is the output: log lines (warnings only) go to stderr.
         using var logger = new Logger(LogLevel.Warn, LogFormat.Pretty, stderr, diagnostics: stderr);
-        var (runtime, error) = await ManagerRuntime.CreateAsync(settings, request, logger, TimeProvider.System, observeOnly: true);
-        if (runtime is null)
-        {
-            await stderr.WriteLineAsync($"composer: {error}");
-            return ExitCodes.ConfigurationError;
-        }
-        await using (runtime)
+        await using (var runtime = ManagerRuntime.Create(settings, logger, TimeProvider.System, observeOnly: true))
         {
             var failed = false;
             var plans = new List<string>();

@@ -25,6 +25,13 @@ public sealed class ConfigLoadRequest
     /// </summary>
     public bool RequireManagerKey { get; init; } = true;
 
+    /// <summary>
+    /// Whether each enabled platform's orchestrator is resolved at load (its kubeconfig or service account read, its
+    /// Portainer block completed), so that their problems are configuration errors too: the commands that talk to
+    /// orchestrators (run, plan, check) ask for it.
+    /// </summary>
+    public bool ResolveOrchestrators { get; init; }
+
     /// <summary>The process environment, read once (a read-only view of the runtime's snapshot, not a second copy).</summary>
     public static IReadOnlyDictionary<string, string> ProcessEnvironment() => new EnvironmentSnapshot(System.Environment.GetEnvironmentVariables());
 

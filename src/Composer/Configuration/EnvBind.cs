@@ -196,18 +196,13 @@ public static class EnvBind
             ctx.EnvError($"both {earlier.Variable} and {e.Name} are set; use one");
             return false;
         }
-        try
+        var read = SecretFile.Read(e.Value);
+        if (!read.IsSuccess)
         {
-            var text = File.ReadAllText(e.Value);
-            if (text.EndsWith("\r\n", StringComparison.Ordinal)) text = text[..^2];
-            else if (text.EndsWith('\n')) text = text[..^1];
-            value = text;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            ctx.EnvError($"cannot read the secret file \"{e.Value}\": {FileErrors.Describe(ex, e.Value)}");
+            ctx.EnvError(read.Failure.Message);
             return false;
         }
+        value = read.Value;
         ctx.SetEnvOrigin(slot);
         return true;
     }

@@ -26,8 +26,23 @@ public enum FailureKind
     /// <summary>The platform refused the manager (for example "only one connector manager is supported"); retrying soon will not help.</summary>
     Refused,
 
+    /// <summary>The platform did not accept the token (OpenCTI AUTH_REQUIRED, an HTTP 401): retrying will not help until the token is fixed.</summary>
+    Unauthenticated,
+
+    /// <summary>The token's user lacks what the operation needs (OpenCTI FORBIDDEN_ACCESS: a capability; OpenAEV HTTP 403).</summary>
+    Forbidden,
+
+    /// <summary>The platform does not know this manager (its data was reset, or the manager was deleted): register again.</summary>
+    UnknownManager,
+
+    /// <summary>The answer is larger than the bound set for it: it was not read further.</summary>
+    TooLarge,
+
     /// <summary>An orchestrator call failed (engine, API server or registry on its behalf): the message says what and why.</summary>
     Orchestrator,
+
+    /// <summary>What Composer was given cannot be used as it is (an invalid image name, an unreadable secret file): the same input fails again.</summary>
+    Input,
 }
 
 /// <summary>
@@ -45,6 +60,9 @@ public sealed record Failure(FailureKind Kind, string? Operation, string Message
 
     /// <summary>A failed orchestrator call.</summary>
     public static Failure Orchestrator(string message) => new(FailureKind.Orchestrator, null, message);
+
+    /// <summary>An input that cannot be used: the message names it and says why.</summary>
+    public static Failure Input(string message) => new(FailureKind.Input, null, message);
 
     public override string ToString() => Operation is null ? Message : $"{Operation}: {Message}";
 }

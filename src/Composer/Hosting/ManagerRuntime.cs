@@ -15,25 +15,25 @@ namespace Composer.Hosting;
 
 /// <summary>
 /// Everything `composer run`, `composer plan` and `composer check` talk to, built once from the resolved configuration:
-/// the outbound handlers, the image pre-flight (one per process: it holds the registry token cache and re-reads
-/// rotated credentials), and per enabled platform its client, its orchestrator and its reconcile cycle.
+/// the outbound handlers, the registry access (one per process: it holds the registry token cache and re-reads a
+/// rotated password file), and per enabled platform its client, its orchestrator and its reconcile cycle.
 /// </summary>
 public sealed class ManagerRuntime : IAsyncDisposable
 {
     private readonly List<PlatformRuntime> _platforms;
     private readonly List<ReconcileCycle> _cycles;
 
-    private ManagerRuntime(OutboundHandlerFactory handlers, ImagePreflight preflight, List<PlatformRuntime> platforms, List<ReconcileCycle> cycles)
+    private ManagerRuntime(OutboundHandlerFactory handlers, RegistryAccess registry, List<PlatformRuntime> platforms, List<ReconcileCycle> cycles)
     {
         Handlers = handlers;
-        Preflight = preflight;
+        Registry = registry;
         _platforms = platforms;
         _cycles = cycles;
     }
 
     public OutboundHandlerFactory Handlers { get; }
 
-    public ImagePreflight Preflight { get; }
+    public RegistryAccess Registry { get; }
 
     public IReadOnlyList<PlatformRuntime> Platforms => _platforms;
 
@@ -41,39 +41,26 @@ public sealed class ManagerRuntime : IAsyncDisposable
     public IReadOnlyList<ReconcileCycle> Cycles => _cycles;
 
     /// <summary>
-    /// Builds the runtime of every enabled platform, or returns why an orchestrator cannot be used (a missing
-    /// kubeconfig, a selector this build does not serve); nothing is left open on failure.
+    /// Builds the runtime of every enabled platform from settings loaded with <see cref="ConfigLoadRequest.ResolveOrchestrators"/>:
+    /// everything that could be wrong was reported at load, so nothing here fails.
     /// </summary>
-    /// <param name="request">How the configuration was loaded: re-read every token_ttl for rotated registry credentials.</param>
     /// <param name="observeOnly">For `composer plan`: orchestrators write nothing while listing.</param>
-    public static async Task<(ManagerRuntime? Runtime, string? Error)> CreateAsync(ResolvedSettings settings, ConfigLoadRequest request,
-        Logger logger, TimeProvider clock, bool observeOnly = false)
+    public static ManagerRuntime Create(ResolvedSettings settings, Logger logger, TimeProvider clock, bool observeOnly = false)
     {
         var handlers = new OutboundHandlerFactory(settings.Network, logger);
-        var preflight = ImagePreflight.Create(settings.Registry, settings.Images, handlers, logger,
-            reload: SettingsLoader.RegistryReload(request, logger), time: clock);
+        var registry = new RegistryAccess(settings.Registry, handlers, logger, clock);
         var libraryLogger = new ComposerLoggerProvider(logger);
         var platforms = new List<PlatformRuntime>();
         var cycles = new List<ReconcileCycle>();
         foreach (var platform in settings.EnabledPlatforms)
         {
-            var (orchestrator, error) = CreateOrchestrator(settings, platform, handlers, preflight, request.Environment, libraryLogger, logger, clock, observeOnly);
-            if (orchestrator is null)
-            {
-                foreach (var built in platforms)
-                {
-                    built.Client.Dispose();
-                    await built.Orchestrator.DisposeAsync().ConfigureAwait(false);
-                }
-                preflight.Dispose();
-                return (null, $"{platform.Section}.daemon.selector {platform.Selector}: {error}");
-            }
+            var orchestrator = CreateOrchestrator(settings, platform, handlers, registry, libraryLogger, logger, clock, observeOnly);
             var client = CreateClient(settings, platform, handlers, logger);
-            var cycle = new ReconcileCycle(client, orchestrator, ReconcileOptionsFor(settings, platform.Kind), clock, logger);
+            var cycle = new ReconcileCycle(client, orchestrator, settings.Registry.Images, ReconcileOptionsFor(settings, platform.Kind), clock, logger);
             cycles.Add(cycle);
             platforms.Add(new PlatformRuntime(platform, client, orchestrator, async ct => Outcome(await cycle.RunAsync(ct).ConfigureAwait(false))));
         }
-        return (new ManagerRuntime(handlers, preflight, platforms, cycles), null);
+        return new ManagerRuntime(handlers, registry, platforms, cycles);
     }
 
     /// <summary>The options of <paramref name="platform"/>'s reconcile loop, from the resolved configuration.</summary>
@@ -101,57 +88,48 @@ public sealed class ManagerRuntime : IAsyncDisposable
     {
         var channel = platform.Kind == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev;
         var options = new PlatformClientOptions(platform.Url, platform.Token, settings.Manager.Id, settings.Manager.Name,
-            settings.Key ?? throw new InvalidOperationException("the resolve step loads the manager key for every enabled platform"), logger);
-        var http = handlers.CreateClient(channel, platform.Kind);
+            settings.Key ?? throw new InvalidOperationException("the resolve step loads the manager key for every enabled platform"), logger)
+        {
+            RequestTimeout = platform.Network.RequestTimeout,
+            ListingTimeout = platform.ListingTimeout,
+            ListingMaxSize = platform.ListingMaxSize,
+        };
+        // The client bounds each operation itself (the listing with its own timeout), not with one HttpClient timeout.
+        var http = new HttpClient(handlers.CreateHandler(channel, platform.Kind), disposeHandler: true);
         return platform.Kind == PlatformKind.OpenCti ? new OpenCtiClient(http, options) : new OpenAevClient(http, options);
     }
 
-    /// <summary>The orchestrator the platform's selector names, or why it cannot be used.</summary>
-    internal static (IOrchestrator? Orchestrator, string? Error) CreateOrchestrator(ResolvedSettings settings, ResolvedPlatform platform,
-        OutboundHandlerFactory handlers, ImagePreflight preflight, IReadOnlyDictionary<string, string> environment,
-        ComposerLoggerProvider libraryLogger, Logger logger, TimeProvider clock, bool observeOnly)
+    /// <summary>The orchestrator the resolve step decided for the platform.</summary>
+    internal static IOrchestrator CreateOrchestrator(ResolvedSettings settings, ResolvedPlatform platform, OutboundHandlerFactory handlers,
+        RegistryAccess registry, ComposerLoggerProvider libraryLogger, Logger logger, TimeProvider clock, bool observeOnly)
     {
         var workloads = new WorkloadBuilder(settings.Workloads, logger, settings.Manager.ShowEnvVars);
-        switch (platform.Selector)
+        var managerId = settings.Manager.Id;
+        switch (platform.Orchestrator)
         {
-            case "docker":
-                if (settings.Docker.Endpoint is not { } endpoint) return (null, settings.Docker.Error!.ToString());
-                var proxy = endpoint.Transport == DockerTransport.UnixSocket ? null
-                    : handlers.RouteFor(OutboundChannel.DockerTcp, platform.Kind, endpoint.Address);
-                // The docker options are global, read from opencti.daemon.docker for both platforms (as upstream).
-                return (new DockerOrchestrator(endpoint,
-                    new DockerClientFactory(handlers, platform.Kind, libraryLogger.CreateLogger("Docker.DotNet")),
-                    new DockerOrchestratorOptions(settings.Manager.Id, settings.Settings.OpenCti.Daemon.Docker, preflight, logger, clock)
-                    {
-                        Workloads = workloads,
-                        Proxy = proxy,
-                    }), null);
-            case "kubernetes":
-                var kubernetes = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
+            case ResolvedDocker docker:
+                var proxy = docker.Endpoint.Transport == DockerTransport.UnixSocket ? null
+                    : handlers.RouteFor(OutboundChannel.DockerTcp, platform.Kind, docker.Endpoint.Address);
+                return new DockerOrchestrator(docker.Endpoint, new DockerClientFactory(handlers, platform.Kind, libraryLogger.CreateLogger("Docker.DotNet")),
+                    new DockerOrchestratorOptions(managerId, docker.Containers, registry, logger, clock) { Workloads = workloads, Proxy = proxy });
+            case ResolvedKubernetes kubernetes:
+                return KubernetesOrchestrator.Create(kubernetes, new KubernetesOrchestratorOptions
                 {
-                    ManagerId = settings.Manager.Id,
-                    Platform = platform.Kind,
-                    Settings = platform.Daemon.Kubernetes ?? new KubernetesSettings(),
+                    ManagerId = managerId,
                     Handlers = handlers,
-                    Preflight = preflight,
+                    Registry = registry,
                     Workloads = workloads,
-                    Environment = environment,
                     Logger = logger,
                     Time = clock,
                     ObserveOnly = observeOnly,
                 });
-                return kubernetes.IsSuccess ? (kubernetes.Value, null) : (null, kubernetes.Failure.Message);
-            case "swarm":
-                var swarm = SwarmOrchestrator.Create(settings.Manager.Id, platform.Daemon.Swarm, settings.Docker, platform.Network, workloads, handlers,
-                    preflight, logger, clock);
-                return swarm.IsSuccess ? (swarm.Value, null) : (null, swarm.Failure.Message);
-            case "portainer":
-                var portainer = PortainerOrchestrator.Create(settings.Manager.Id, platform.Daemon.Portainer, platform.PortainerCa, platform.Network,
-                    workloads, handlers, preflight, logger, clock);
-                return portainer.IsSuccess ? (portainer.Value, null) : (null, portainer.Failure.Message);
+            case ResolvedSwarm swarm:
+                return SwarmOrchestrator.Create(managerId, swarm, platform.Network, workloads, handlers, registry, logger, clock);
+            case ResolvedPortainer portainer:
+                return PortainerOrchestrator.Create(managerId, portainer, platform.Network, workloads, handlers, registry, logger, clock);
             default:
-                // The configuration validator accepts only the four selectors above.
-                return (null, "unknown orchestrator");
+                throw new InvalidOperationException(
+                    $"{platform.Section}: the orchestrator is resolved at load for the commands that use it (ConfigLoadRequest.ResolveOrchestrators)");
         }
     }
 
@@ -164,6 +142,6 @@ public sealed class ManagerRuntime : IAsyncDisposable
             platform.Client.Dispose();
             await platform.Orchestrator.DisposeAsync().ConfigureAwait(false);
         }
-        Preflight.Dispose();
+        Registry.Dispose();
     }
 }

@@ -1,10 +1,10 @@
-using System.Diagnostics.CodeAnalysis;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 
 /// <summary>
 /// A parsed, normalized image reference kept on the heap (for code that runs once a minute and stores it).
-/// Created from <see cref="ImageReference.ToImageName"/> or <see cref="TryParse"/>.
+/// Created from <see cref="ImageReference.ToImageName"/> or <see cref="Parse"/>.
 /// </summary>
 /// <param name="Domain">Normalized registry domain (<c>docker.io</c> for Docker Hub); empty only for Go's <c>foo_bar.com/baz</c> oddity.</param>
 /// <param name="Path">Normalized repository path (<c>library/ubuntu</c>).</param>
@@ -29,24 +29,12 @@ public sealed record ImageName(string Domain, string Path, string? Tag, string? 
 
     public override string ToString() => FullyQualified;
 
-    /// <summary>Parses with Docker's rules; on failure <paramref name="error"/> is the Go error text.</summary>
-    public static bool TryParse(string? input, [NotNullWhen(true)] out ImageName? name, [NotNullWhen(false)] out string? error)
+    /// <summary>Parses with Docker's rules; the failure's message is the Go error text.</summary>
+    public static Result<ImageName> Parse(string? input)
     {
         var reference = ImageReference.Parse(input);
-        if (!reference.IsValid)
-        {
-            name = null;
-            error = reference.GetErrorMessage();
-            return false;
-        }
-        name = reference.ToImageName();
-        error = null;
-        return true;
+        return reference.IsValid ? Result<ImageName>.Success(reference.ToImageName()) : Failure.Input(reference.GetErrorMessage());
     }
-
-    /// <summary>Parses with Docker's rules; throws <see cref="FormatException"/> with the Go error text.</summary>
-    public static ImageName Parse(string input) =>
-        TryParse(input, out var name, out var error) ? name : throw new FormatException($"invalid image reference \"{input}\": {error}");
 
     private string Format(ImageReferenceFormat format)
     {

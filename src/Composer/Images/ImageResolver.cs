@@ -1,5 +1,4 @@
-using System.Diagnostics.CodeAnalysis;
-using Composer.Configuration;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 
@@ -55,7 +54,8 @@ public sealed class ImageResolver
     private readonly int _serverHostLength;
     private readonly bool _serverIsDockerHub;
 
-    private ImageResolver(string? server)
+    /// <param name="server">The server as RegistryServer normalized it (<see cref="RegistryConfiguration"/> builds the resolver).</param>
+    internal ImageResolver(string? server)
     {
         Server = server;
         if (server is null) return;
@@ -70,19 +70,6 @@ public sealed class ImageResolver
 
     /// <summary>The normalized server prefix (<c>host[:port][/path]</c>), or null when none is configured.</summary>
     public string? Server { get; }
-
-    /// <summary>Builds a resolver from the registry settings (null settings or blank server: no prefix).</summary>
-    public static bool TryCreate(RegistrySettings? registry, [NotNullWhen(true)] out ImageResolver? resolver, [NotNullWhen(false)] out string? error)
-    {
-        resolver = null;
-        if (!RegistryServer.TryNormalize(registry?.Server, out var server, out error)) return false;
-        resolver = server is null ? NoRegistry : new ImageResolver(server);
-        return true;
-    }
-
-    /// <summary>Builds a resolver; throws <see cref="ArgumentException"/> with the configuration message when the server is invalid.</summary>
-    public static ImageResolver Create(RegistrySettings? registry) =>
-        TryCreate(registry, out var resolver, out var error) ? resolver : throw new ArgumentException(error, nameof(registry));
 
     /// <summary>Upper bound of the resolved length of an image of <paramref name="imageLength"/> characters.</summary>
     public int GetMaxResolvedLength(int imageLength) => Server is null ? imageLength : Server.Length + 1 + imageLength;
@@ -118,11 +105,10 @@ public sealed class ImageResolver
         return resolved.IsValid ? ImageResolveStatus.Resolved : ImageResolveStatus.InvalidAfterPrefix;
     }
 
-    /// <summary>Resolves an image; on failure <paramref name="error"/> names the image and gives the Go reason.</summary>
-    public bool TryResolve(string? image, [NotNullWhen(true)] out ResolvedImage? resolved, [NotNullWhen(false)] out string? error)
+    /// <summary>The image to pull, or why the image name cannot be pulled (naming the image and giving the Go reason).</summary>
+    public Result<ResolvedImage> Resolve(string? image)
     {
         image ??= "";
-        resolved = null;
         var max = GetMaxResolvedLength(image.Length);
         Span<char> buffer = max <= 1024 ? stackalloc char[max] : new char[max];
         var status = TryResolve(image, buffer, out var written, out var reference);
@@ -130,23 +116,15 @@ public sealed class ImageResolver
         {
             case ImageResolveStatus.Resolved:
                 var name = reference.ToImageName();
-                resolved = new ResolvedImage(image, new string(buffer[..written]), Prefixed: written != image.Length,
-                    name.Domain, name.Path, name.Tag, name.Digest);
-                error = null;
-                return true;
+                return Result<ResolvedImage>.Success(new ResolvedImage(image, new string(buffer[..written]), Prefixed: written != image.Length,
+                    name.Domain, name.Path, name.Tag, name.Digest));
             case ImageResolveStatus.InvalidImage:
-                error = $"invalid image name {RegistryServer.Quote(image)}: {reference.GetErrorMessage()}";
-                return false;
+                return Failure.Input($"invalid image name {RegistryServer.Quote(image)}: {reference.GetErrorMessage()}");
             case ImageResolveStatus.InvalidAfterPrefix:
-                error = $"invalid image name {RegistryServer.Quote(image)}: with {RegistryServer.SettingKey} {RegistryServer.Quote(Server)} " +
-                        $"it becomes {RegistryServer.Quote(buffer[..written])}: {reference.GetErrorMessage()}";
-                return false;
+                return Failure.Input($"invalid image name {RegistryServer.Quote(image)}: with {RegistryServer.SettingKey} {RegistryServer.Quote(Server)} " +
+                                     $"it becomes {RegistryServer.Quote(buffer[..written])}: {reference.GetErrorMessage()}");
             default:
                 throw new InvalidOperationException("resolve buffer sized by GetMaxResolvedLength was too small");
         }
     }
-
-    /// <summary>Resolves an image; throws <see cref="FormatException"/> with the reason when it is invalid.</summary>
-    public ResolvedImage Resolve(string image) =>
-        TryResolve(image, out var resolved, out var error) ? resolved : throw new FormatException(error);
 }

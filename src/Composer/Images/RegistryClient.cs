@@ -1,26 +1,23 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Network;
+using Polly;
+using Polly.Retry;
 
 namespace Composer.Images;
 
 public sealed class RegistryClientOptions
 {
+    /// <summary>The clock of token lifetimes and of the pause between retries.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
-
-    /// <summary>The pause between retries; tests pass a function that records instead of sleeping.</summary>
-    public Func<TimeSpan, CancellationToken, Task>? Delay { get; init; }
-
-    public Random? Jitter { get; init; }
 
     /// <summary>Time allowed for one HTTP attempt (a timeout is a transient failure and is retried); null: opencti.request_timeout from the handler factory.</summary>
     public TimeSpan? RequestTimeout { get; init; }
-
-    public TimeSpan TokenExpirySkew { get; init; } = RegistryTokenCache.DefaultSkew;
 
     public Logger Logger { get; init; } = Logger.Null;
 }
@@ -28,8 +25,14 @@ public sealed class RegistryClientOptions
 /// <summary>
 /// Docker Registry HTTP API v2 client for pre-flight checks: ping /v2/, answer the WWW-Authenticate
 /// challenge (Basic, or the Bearer token flow with a token cache), HEAD the manifest and resolve its digest.
-/// Credentials are only sent to the configured registry (RegistryConfiguration.CredentialsFor).
+/// The caller gives the credentials of each check (one snapshot per operation, see <see cref="RegistryAccess"/>).
 /// All HTTP goes through the Registry outbound channel (proxy, NO_PROXY and trust are the factory's business).
+/// <para>
+/// Transient failures (connection errors, timeouts, 5xx and 429) are retried with Polly: at most 1 + retry_attempts
+/// tries, retry_delay apart with ±25 % jitter; a Retry-After (429/503) is honoured up to <see cref="MaxRetryAfter"/>.
+/// Other statuses (401, 403, 404 ...) and TLS or proxy-authentication failures are returned at once: retrying
+/// cannot fix them. Nothing throws for what the registry or the network does; only cancellation throws.
+/// </para>
 /// </summary>
 public sealed class RegistryClient : IDisposable
 {
@@ -42,64 +45,186 @@ public sealed class RegistryClient : IDisposable
         "application/vnd.docker.distribution.manifest.v2+json",
     ];
 
+    /// <summary>The longest Retry-After honoured: a registry asking for more is asked again after this.</summary>
+    public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest token server answer read: a token answer is a few KiB.</summary>
+    private const int MaxTokenResponseBytes = 64 * 1024;
+
+    /// <summary>Polly's bound on a retry delay; a longer retry_delay would block a cycle for that long anyway.</summary>
+    private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromDays(1);
+
     private readonly HttpClient _http;
-    private readonly RegistryConfigurationSource _source;
     private readonly RegistryClientOptions _options;
-    private readonly RetryPolicy _retry;
+    private readonly TimeSpan _requestTimeout;
+    private readonly ResiliencePipeline<HttpResponseMessage> _retry;
 
     public RegistryClient(IOutboundHandlerFactory handlers, RegistryConfiguration configuration, RegistryClientOptions? options = null)
-        : this(handlers, new RegistryConfigurationSource(configuration), options)
     {
-    }
-
-    /// <summary>A client whose credentials follow <paramref name="source"/> (rotated passwords are used from the next check on).</summary>
-    public RegistryClient(IOutboundHandlerFactory handlers, RegistryConfigurationSource source, RegistryClientOptions? options = null)
-    {
-        _source = source;
-        var configuration = source.Current;
+        Configuration = configuration;
         _options = options ?? new RegistryClientOptions();
         _http = new HttpClient(handlers.CreateHandler(OutboundChannel.Registry), disposeHandler: true)
         {
-            Timeout = Timeout.InfiniteTimeSpan, // per attempt, in RetryPolicy
+            Timeout = Timeout.InfiniteTimeSpan, // per attempt, in SendAsync
         };
         _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{BuildInfo.Version}");
-        _retry = new RetryPolicy(configuration.RetryAttempts, configuration.RetryDelay,
-            _options.RequestTimeout ?? handlers.RequestTimeout(PlatformKind.OpenCti), _options.Delay, _options.Jitter);
-        Tokens = new RegistryTokenCache(_options.Clock, configuration.TokenTtl, _options.TokenExpirySkew);
+        _requestTimeout = _options.RequestTimeout ?? handlers.RequestTimeout(PlatformKind.OpenCti);
+        _retry = RetryPipeline(configuration, _options);
+        Tokens = new RegistryTokenCache(_options.Clock, configuration.TokenTtl);
     }
 
     public RegistryTokenCache Tokens { get; }
-    public RegistryConfiguration Configuration => _source.Current;
+
+    /// <summary>opencti.daemon.registry: which registry is the configured one (for messages), the scheme, token and retry limits.</summary>
+    internal RegistryConfiguration Configuration { get; }
 
     /// <summary>
-    /// Proves that registryHost/repository:reference exists and is readable with the credentials configured for
-    /// that host (anonymously otherwise), and resolves its digest. Never throws for registry failures: the
-    /// result says what went wrong. reference is a tag or a digest.
+    /// Proves that the image exists and is readable with <paramref name="credentials"/> (anonymously when null), and
+    /// resolves its digest (docker.io is mapped to its API host here). The result says what went wrong.
     /// </summary>
-    public async Task<RegistryCheckResult> CheckAsync(string registryHost, string repository, string reference, CancellationToken cancellationToken = default)
+    public Task<RegistryCheckResult> CheckAsync(ResolvedImage image, RegistryCredentials? credentials, CancellationToken cancellationToken) =>
+        CheckAsync(image.RegistryHost, image.Repository, image.ManifestReference, credentials, cancellationToken);
+
+    /// <summary>registryHost/repository:reference (a tag or a digest), checked as <see cref="CheckAsync(ResolvedImage, RegistryCredentials?, CancellationToken)"/> does.</summary>
+    internal Task<RegistryCheckResult> CheckAsync(string registryHost, string repository, string reference, RegistryCredentials? credentials,
+        CancellationToken cancellationToken)
     {
-        var check = new Check(this, registryHost, repository, reference);
-        if (check.InvalidHost) return check.Fail(RegistryCheckStatus.ProtocolError, $"'{registryHost}' is not a usable registry address for {check.Image}");
+        var check = new Check(this, registryHost, repository, reference, credentials);
+        if (check.InvalidHost)
+        {
+            return Task.FromResult(check.Fail(RegistryCheckStatus.ProtocolError, $"'{registryHost}' is not a usable registry address for {check.Image}"));
+        }
+        return check.RunAsync(cancellationToken);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static ResiliencePipeline<HttpResponseMessage> RetryPipeline(RegistryConfiguration configuration, RegistryClientOptions options)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = options.Clock };
+        if (configuration.RetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = configuration.RetryAttempts,
+                Delay = configuration.RetryDelay > LongestRetryDelay ? LongestRetryDelay : configuration.RetryDelay,
+                BackoffType = DelayBackoffType.Constant,
+                UseJitter = true,
+                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result, options.Clock)),
+                OnRetry = args =>
+                {
+                    options.Logger.Debug("Registry request failed, retrying", ("attempt", args.AttemptNumber + 1),
+                        ("delay_seconds", args.RetryDelay.TotalSeconds),
+                        ("error", args.Outcome.Exception is { } ex ? ExceptionText.Describe(ex) : $"HTTP {(int)args.Outcome.Result!.StatusCode}"));
+                    args.Outcome.Result?.Dispose();
+                    return default;
+                },
+            });
+        }
+        return builder.Build();
+    }
+
+    private static bool IsTransient(HttpStatusCode status) => (int)status >= 500 || status == HttpStatusCode.TooManyRequests;
+
+    private static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome.Exception switch
+    {
+        null => IsTransient(outcome.Result!.StatusCode),
+        TimeoutException => true,
+        // TLS and proxy-authentication failures are configuration problems: retrying will not help.
+        HttpRequestException ex => ex.HttpRequestError is not (HttpRequestError.SecureConnectionError or HttpRequestError.UserAuthenticationError
+            or HttpRequestError.ConfigurationLimitExceeded or HttpRequestError.InvalidResponse) && ex.InnerException is not AuthenticationException,
+        _ => false,
+    };
+
+    /// <summary>The Retry-After of a 429 or 503 (capped at <see cref="MaxRetryAfter"/>), or null for the jittered retry_delay.</summary>
+    private static TimeSpan? RetryAfter(HttpResponseMessage? response, TimeProvider clock)
+    {
+        if (response is not { StatusCode: HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable, Headers.RetryAfter: { } retryAfter }) return null;
+        var requested = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - clock.GetUtcNow() : null);
+        if (requested is not { } wait) return null;
+        if (wait < TimeSpan.Zero) return TimeSpan.Zero;
+        return wait > MaxRetryAfter ? MaxRetryAfter : wait;
+    }
+
+    /// <summary>
+    /// Sends a fresh request per attempt until a non-transient answer or the last attempt: the last answer (possibly a
+    /// 5xx) with the number of attempts, or why no answer came. Only cancellation throws.
+    /// </summary>
+    private async Task<Sent> SendAsync(Func<HttpRequestMessage> request, CancellationToken cancellationToken)
+    {
+        var attempts = 0;
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
-            return await check.RunAsync(cancellationToken).ConfigureAwait(false);
+            var outcome = await _retry.ExecuteOutcomeAsync(async (ctx, build) =>
+            {
+                attempts++;
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ctx.CancellationToken);
+                timeout.CancelAfter(_requestTimeout);
+                try
+                {
+                    return Outcome.FromResult(await _http.SendAsync(build(), HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false));
+                }
+                catch (OperationCanceledException ex) when (!ctx.CancellationToken.IsCancellationRequested)
+                {
+                    return Outcome.FromException<HttpResponseMessage>(new TimeoutException($"no answer within {_requestTimeout.TotalSeconds:0.#} s", ex));
+                }
+                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+                {
+                    return Outcome.FromException<HttpResponseMessage>(ex);
+                }
+            }, context, request).ConfigureAwait(false);
+            if (outcome.Exception is OperationCanceledException) outcome.ThrowIfException();
+            return new Sent(outcome.Result, attempts, outcome.Exception);
         }
-        catch (RegistryUnreachableException ex)
+        finally
         {
-            return check.Fail(RegistryCheckStatus.Unreachable,
-                $"{ex.Target} unreachable after {ex.Attempts} attempt{(ex.Attempts == 1 ? "" : "s")} while checking {check.Image}: {ex.Reason}");
-        }
-        catch (HttpRequestException ex)
-        {
-            return check.Fail(RegistryCheckStatus.Unreachable, $"registry {registryHost} failed while checking {check.Image}: {ExceptionText.Describe(ex)}");
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
-    /// <summary>The deploy pre-flight for an image resolved by ImageResolver (docker.io is mapped to its API host here).</summary>
-    public Task<RegistryCheckResult> CheckAsync(ResolvedImage image, CancellationToken cancellationToken = default) =>
-        CheckAsync(image.RegistryHost, image.Repository, image.ManifestReference, cancellationToken);
+    /// <summary>
+    /// The token server's JSON, read within the request timeout and at most <see cref="MaxTokenResponseBytes"/> long; a
+    /// body that is not JSON, or longer, reads as an answer without a token. A failure: the answer broke off or stalled.
+    /// </summary>
+    private async Task<Result<RegistryTokenResponse>> ReadTokenAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_requestTimeout);
+        var buffer = new byte[MaxTokenResponseBytes + 1];
+        var length = 0;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            int read;
+            while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), timeout.Token).ConfigureAwait(false)) > 0) length += read;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new Failure(FailureKind.Timeout, null, $"no complete answer within {_requestTimeout.TotalSeconds:0.#} s");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return new Failure(FailureKind.Unreachable, null, ExceptionText.Describe(ex));
+        }
+        if (length > MaxTokenResponseBytes) return Result<RegistryTokenResponse>.Success(new RegistryTokenResponse());
+        try
+        {
+            return Result<RegistryTokenResponse>.Success(
+                JsonSerializer.Deserialize(buffer.AsSpan(0, length), RegistryJsonContext.Default.RegistryTokenResponse) ?? new RegistryTokenResponse());
+        }
+        catch (JsonException)
+        {
+            return Result<RegistryTokenResponse>.Success(new RegistryTokenResponse());
+        }
+    }
 
-    public void Dispose() => _http.Dispose();
+    /// <summary>What <see cref="SendAsync"/> got: the answer, or the failure of the last attempt.</summary>
+    private sealed record Sent(HttpResponseMessage? Response, int Attempts, Exception? Failure) : IDisposable
+    {
+        public void Dispose() => Response?.Dispose();
+    }
 
     /// <summary>How a request is authorised: nothing, Basic, or a bearer token (from the cache or fresh).</summary>
     private sealed record Authorization(AuthenticationHeaderValue? Header, TokenScope? Scope, bool FromCache)
@@ -108,31 +233,31 @@ public sealed class RegistryClient : IDisposable
         public override string ToString() => $"{Header?.Scheme ?? "none"} (redacted){(FromCache ? ", cached" : "")}";
     }
 
-    private sealed class AuthorizationFailure(RegistryCheckResult result) : Exception(result.Message)
+    /// <summary>The authorisation to send, or the check's result when the registry or its token server said no.</summary>
+    private sealed record Authorized(Authorization? Authorization, RegistryCheckResult? Refused)
     {
-        public RegistryCheckResult Result { get; } = result;
+        public static Authorized With(Authorization authorization) => new(authorization, null);
+
+        public static Authorized No(RegistryCheckResult refused) => new(null, refused);
     }
 
-    /// <summary>One check's state: keeps the image names and the credentials decision in one place.</summary>
+    /// <summary>One check's state: keeps the image names and the credentials of this check in one place.</summary>
     private sealed class Check
     {
         private readonly RegistryClient _client;
-        private readonly RegistryConfiguration _configuration; // one snapshot per check: credentials do not change halfway
         private readonly RegistryCredentials? _credentials;
         private readonly Uri _base;
         private readonly string _pullScope;
 
-        public Check(RegistryClient client, string registryHost, string repository, string reference)
+        public Check(RegistryClient client, string registryHost, string repository, string reference, RegistryCredentials? credentials)
         {
             _client = client;
             RegistryHost = registryHost;
             Repository = repository;
             Reference = reference;
             Image = $"{registryHost}/{repository}{(reference.Contains(':') ? "@" : ":")}{reference}";
-            var configuration = client.Configuration;
-            _configuration = configuration;
-            _credentials = configuration.CredentialsFor(registryHost);
-            var scheme = configuration.SchemeFor(registryHost);
+            _credentials = credentials;
+            var scheme = client.Configuration.SchemeFor(registryHost);
             InvalidHost = !Uri.TryCreate($"{scheme}://{RegistryHosts.ApiHost(registryHost)}/", UriKind.Absolute, out var baseUri);
             _base = baseUri ?? new Uri("http://invalid/");
             _pullScope = $"repository:{repository}:pull";
@@ -144,6 +269,7 @@ public sealed class RegistryClient : IDisposable
         public string Reference { get; }
         public string Image { get; }
         private string Who => _credentials is null ? "anonymous access" : $"user '{_credentials.Username}'";
+        private Logger Log => _client._options.Logger;
 
         public RegistryCheckResult Fail(RegistryCheckStatus status, string message) => Result(status, message, digest: null, mediaType: null);
 
@@ -163,77 +289,67 @@ public sealed class RegistryClient : IDisposable
 
         public async Task<RegistryCheckResult> RunAsync(CancellationToken ct)
         {
-            var log = _client._options.Logger;
-            log.Debug("Registry check", ("image", Image), ("registry", _base.Authority), ("credentials", _credentials is not null));
+            Log.Debug("Registry check", ("image", Image), ("registry", _base.Authority), ("credentials", _credentials is not null));
 
             // 1. Ping: learn whether and how the registry wants us to authenticate.
-            var (ping, pingAttempts) = await SendAsync(HttpMethod.Get, "v2/", null, ct).ConfigureAwait(false);
             IReadOnlyList<AuthChallenge> challenges;
-            using (ping)
+            using (var ping = await SendAsync(HttpMethod.Get, "v2/", null, ct).ConfigureAwait(false))
             {
-                if (ping.StatusCode == HttpStatusCode.OK)
-                {
-                    challenges = [];
-                }
-                else if (ping.StatusCode == HttpStatusCode.Unauthorized)
-                {
-                    challenges = Challenges(ping);
-                }
-                else
-                {
-                    return Unexpected(ping, pingAttempts, $"{_base}v2/");
-                }
+                if (ping.Response is not { } answer) return NoAnswer(ping, $"registry {RegistryHost}");
+                if (answer.StatusCode == HttpStatusCode.OK) challenges = [];
+                else if (answer.StatusCode == HttpStatusCode.Unauthorized) challenges = Challenges(answer);
+                else return Unexpected(answer, ping.Attempts, $"{_base}v2/");
             }
 
             Authorization? authorization = null;
-            try
+            if (challenges.Count > 0)
             {
-                if (challenges.Count > 0) authorization = await AuthorizeAsync(challenges, allowCache: true, ct).ConfigureAwait(false);
-
-                // 2. The manifest, at most three rounds: cached token → fresh token (a 401 drops the cached one),
-                //    or anonymous → authorised (registries that only challenge on repositories).
-                for (var round = 0; ; round++)
-                {
-                    var (head, attempts) = await SendAsync(HttpMethod.Head, ManifestPath, authorization?.Header, ct).ConfigureAwait(false);
-                    using (head)
-                    {
-                        switch (head.StatusCode)
-                        {
-                            case HttpStatusCode.OK:
-                                return await AvailableAsync(head, authorization, ct).ConfigureAwait(false);
-                            case HttpStatusCode.NotFound:
-                                return Fail(RegistryCheckStatus.NotFound,
-                                    $"image not found: {Image} does not exist on registry {RegistryHost} (no repository '{Repository}' or no manifest '{Reference}')");
-                            case HttpStatusCode.Forbidden:
-                                return NoAccess();
-                            case HttpStatusCode.Unauthorized when round < 2:
-                                var again = Challenges(head);
-                                if (authorization is { Scope: { } cachedScope, FromCache: true })
-                                {
-                                    log.Debug("Registry rejected a cached token; fetching a new one", ("image", Image));
-                                    _client.Tokens.Invalidate(cachedScope);
-                                    authorization = await AuthorizeAsync(again.Count > 0 ? again : challenges, allowCache: false, ct).ConfigureAwait(false);
-                                    continue;
-                                }
-                                if (authorization is null && (again.Count > 0 || challenges.Count > 0))
-                                {
-                                    authorization = await AuthorizeAsync(again.Count > 0 ? again : challenges, allowCache: true, ct).ConfigureAwait(false);
-                                    if (authorization is not null) continue;
-                                }
-                                if (authorization?.Scope is { } rejectedScope) _client.Tokens.Invalidate(rejectedScope);
-                                return Rejected(again, authorization);
-                            case HttpStatusCode.Unauthorized:
-                                if (authorization?.Scope is { } lastScope) _client.Tokens.Invalidate(lastScope);
-                                return Rejected(Challenges(head), authorization);
-                            default:
-                                return Unexpected(head, attempts, $"{_base}{ManifestPath}");
-                        }
-                    }
-                }
+                var first = await AuthorizeAsync(challenges, allowCache: true, ct).ConfigureAwait(false);
+                if (first.Refused is { } refused) return refused;
+                authorization = first.Authorization;
             }
-            catch (AuthorizationFailure failure)
+
+            // 2. The manifest, at most three rounds: cached token → fresh token (a 401 drops the cached one),
+            //    or anonymous → authorised (registries that only challenge on repositories).
+            for (var round = 0; ; round++)
             {
-                return failure.Result;
+                using var head = await SendAsync(HttpMethod.Head, ManifestPath, authorization?.Header, ct).ConfigureAwait(false);
+                if (head.Response is not { } answer) return NoAnswer(head, $"registry {RegistryHost}");
+                switch (answer.StatusCode)
+                {
+                    case HttpStatusCode.OK:
+                        return await AvailableAsync(answer, authorization, ct).ConfigureAwait(false);
+                    case HttpStatusCode.NotFound:
+                        return Fail(RegistryCheckStatus.NotFound,
+                            $"image not found: {Image} does not exist on registry {RegistryHost} (no repository '{Repository}' or no manifest '{Reference}')");
+                    case HttpStatusCode.Forbidden:
+                        return NoAccess();
+                    case HttpStatusCode.Unauthorized when round < 2:
+                        var again = Challenges(answer);
+                        if (authorization is { Scope: { } cachedScope, FromCache: true })
+                        {
+                            Log.Debug("Registry rejected a cached token; fetching a new one", ("image", Image));
+                            _client.Tokens.Invalidate(cachedScope);
+                            var fresh = await AuthorizeAsync(again.Count > 0 ? again : challenges, allowCache: false, ct).ConfigureAwait(false);
+                            if (fresh.Refused is { } refused) return refused;
+                            authorization = fresh.Authorization;
+                            continue;
+                        }
+                        if (authorization is null && (again.Count > 0 || challenges.Count > 0))
+                        {
+                            var late = await AuthorizeAsync(again.Count > 0 ? again : challenges, allowCache: true, ct).ConfigureAwait(false);
+                            if (late.Refused is { } refused) return refused;
+                            authorization = late.Authorization;
+                            if (authorization is not null) continue;
+                        }
+                        if (authorization?.Scope is { } rejectedScope) _client.Tokens.Invalidate(rejectedScope);
+                        return Rejected(again, authorization);
+                    case HttpStatusCode.Unauthorized:
+                        if (authorization?.Scope is { } lastScope) _client.Tokens.Invalidate(lastScope);
+                        return Rejected(Challenges(answer), authorization);
+                    default:
+                        return Unexpected(answer, head.Attempts, $"{_base}{ManifestPath}");
+                }
             }
         }
 
@@ -246,16 +362,14 @@ public sealed class RegistryClient : IDisposable
             if (string.IsNullOrEmpty(digest))
             {
                 // No digest header (some proxies and older registries): the digest is the sha256 of the manifest bytes.
-                var (get, attempts) = await SendAsync(HttpMethod.Get, ManifestPath, authorization?.Header, ct).ConfigureAwait(false);
-                using (get)
-                {
-                    if (get.StatusCode != HttpStatusCode.OK) return Unexpected(get, attempts, $"{_base}{ManifestPath}");
-                    var body = await get.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-                    digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
-                    mediaType ??= get.Content.Headers.ContentType?.MediaType;
-                }
+                using var get = await SendAsync(HttpMethod.Get, ManifestPath, authorization?.Header, ct).ConfigureAwait(false);
+                if (get.Response is not { } answer) return NoAnswer(get, $"registry {RegistryHost}");
+                if (answer.StatusCode != HttpStatusCode.OK) return Unexpected(answer, get.Attempts, $"{_base}{ManifestPath}");
+                var body = await answer.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+                digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
+                mediaType ??= answer.Content.Headers.ContentType?.MediaType;
             }
-            _client._options.Logger.Debug("Registry check passed", ("image", Image), ("digest", digest));
+            Log.Debug("Registry check passed", ("image", Image), ("digest", digest));
             return Result(RegistryCheckStatus.Available, $"{Image} is available on registry {RegistryHost} ({Who}), digest {digest}", digest, mediaType);
         }
 
@@ -283,26 +397,37 @@ public sealed class RegistryClient : IDisposable
 
         private string AuthRequiredMessage()
         {
-            var server = _configuration.ServerHost;
-            var why = _configuration.Credentials is null
+            var configuration = _client.Configuration;
+            var why = configuration.Credentials is null
                 ? "no credentials are configured (opencti.daemon.registry.username/password)"
-                : $"the configured credentials belong to {server ?? RegistryHosts.DockerHub} and are not sent to other registries";
+                : $"the configured credentials belong to {configuration.ServerHost ?? RegistryHosts.DockerHub} and are not sent to other registries";
             return $"authentication required: registry {RegistryHost} requires credentials to pull {Image}, and {why}";
         }
 
         private RegistryCheckResult Unexpected(HttpResponseMessage response, int attempts, string url)
         {
             var status = (int)response.StatusCode;
-            var transient = RetryPolicy.IsTransient(response.StatusCode);
-            var retries = transient ? $" after {attempts} attempt{(attempts == 1 ? "" : "s")}" : "";
+            var transient = IsTransient(response.StatusCode);
             return Fail(transient ? RegistryCheckStatus.Unreachable : RegistryCheckStatus.ProtocolError,
-                $"registry {RegistryHost} answered {status} {response.ReasonPhrase} for {Image} ({new Uri(url).AbsolutePath}){retries}");
+                $"registry {RegistryHost} answered {status} {response.ReasonPhrase} for {Image} ({new Uri(url).AbsolutePath}){Retries(transient, attempts)}");
         }
 
-        private Task<(HttpResponseMessage, int)> SendAsync(HttpMethod method, string path, AuthenticationHeaderValue? authorization, CancellationToken ct)
+        /// <summary>No answer at all: unreachable after every retry, or a failure retrying cannot fix (TLS, proxy authentication).</summary>
+        private RegistryCheckResult NoAnswer(Sent sent, string target)
+        {
+            var failure = sent.Failure!;
+            var reason = ExceptionText.Describe(failure);
+            return Fail(RegistryCheckStatus.Unreachable, IsTransient(Outcome.FromException<HttpResponseMessage>(failure))
+                ? $"{target} unreachable after {sent.Attempts} attempt{(sent.Attempts == 1 ? "" : "s")} while checking {Image}: {reason}"
+                : $"{target} failed while checking {Image}: {reason}");
+        }
+
+        private static string Retries(bool transient, int attempts) => transient ? $" after {attempts} attempt{(attempts == 1 ? "" : "s")}" : "";
+
+        private Task<Sent> SendAsync(HttpMethod method, string path, AuthenticationHeaderValue? authorization, CancellationToken ct)
         {
             var uri = new Uri(_base, path);
-            return _client._retry.SendAsync(token =>
+            return _client.SendAsync(() =>
             {
                 var request = new HttpRequestMessage(method, uri);
                 if (path.Contains("/manifests/", StringComparison.Ordinal))
@@ -310,8 +435,8 @@ public sealed class RegistryClient : IDisposable
                     foreach (var mediaType in ManifestMediaTypes) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
                 }
                 if (authorization is not null) request.Headers.Authorization = authorization;
-                return _client._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
-            }, $"registry {RegistryHost}", ct);
+                return request;
+            }, ct);
         }
 
         private static IReadOnlyList<AuthChallenge> Challenges(HttpResponseMessage response)
@@ -323,85 +448,80 @@ public sealed class RegistryClient : IDisposable
         }
 
         /// <summary>Answers a challenge: Bearer (preferred) via the token flow, or Basic with the credentials.</summary>
-        private async Task<Authorization?> AuthorizeAsync(IReadOnlyList<AuthChallenge> challenges, bool allowCache, CancellationToken ct)
+        private async Task<Authorized> AuthorizeAsync(IReadOnlyList<AuthChallenge> challenges, bool allowCache, CancellationToken ct)
         {
             var bearer = challenges.FirstOrDefault(c => c.IsBearer);
             if (bearer is not null) return await BearerAsync(bearer, allowCache, ct).ConfigureAwait(false);
             if (challenges.Any(c => c.IsBasic))
             {
-                if (_credentials is null) throw new AuthorizationFailure(Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage()));
-                return new Authorization(new AuthenticationHeaderValue("Basic", _credentials.BasicParameter()), null, false);
+                if (_credentials is null) return Authorized.No(Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage()));
+                return Authorized.With(new Authorization(new AuthenticationHeaderValue("Basic", _credentials.BasicParameter()), null, false));
             }
-            throw new AuthorizationFailure(Fail(RegistryCheckStatus.ProtocolError,
+            return Authorized.No(Fail(RegistryCheckStatus.ProtocolError,
                 $"registry {RegistryHost} asks for an unsupported authentication scheme ({string.Join(", ", challenges.Select(c => c.Scheme))}) for {Image}"));
         }
 
-        private async Task<Authorization> BearerAsync(AuthChallenge challenge, bool allowCache, CancellationToken ct)
+        private async Task<Authorized> BearerAsync(AuthChallenge challenge, bool allowCache, CancellationToken ct)
         {
             var realm = challenge["realm"];
             if (string.IsNullOrEmpty(realm) || !Uri.TryCreate(realm, UriKind.Absolute, out var realmUri) || realmUri.Scheme is not ("http" or "https"))
             {
-                throw new AuthorizationFailure(Fail(RegistryCheckStatus.ProtocolError,
-                    $"registry {RegistryHost} sent a Bearer challenge without a usable realm URL for {Image}"));
+                return Authorized.No(Fail(RegistryCheckStatus.ProtocolError, $"registry {RegistryHost} sent a Bearer challenge without a usable realm URL for {Image}"));
             }
             var service = challenge["service"] ?? "";
             var key = new TokenScope(realm, service, _pullScope);
             if (allowCache && _client.Tokens.TryGet(key, out var cached))
             {
-                return new Authorization(new AuthenticationHeaderValue("Bearer", cached.Reveal()), key, true);
+                return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", cached.Reveal()), key, true));
             }
 
             var query = (service.Length > 0 ? "service=" + Uri.EscapeDataString(service) + "&" : "") + "scope=" + Uri.EscapeDataString(_pullScope);
             var tokenUri = new Uri(realm + (realm.Contains('?') ? "&" : "?") + query);
             var tokenServer = realmUri.Authority;
-            var (response, attempts) = await _client._retry.SendAsync(token =>
+            using var sent = await _client.SendAsync(() =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Get, tokenUri);
                 if (_credentials is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _credentials.BasicParameter());
-                return _client._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
-            }, $"token server {tokenServer} of registry {RegistryHost}", ct).ConfigureAwait(false);
-            using (response)
+                return request;
+            }, ct).ConfigureAwait(false);
+            if (sent.Response is not { } response) return Authorized.No(NoAnswer(sent, $"token server {tokenServer} of registry {RegistryHost}"));
+            switch (response.StatusCode)
             {
-                switch (response.StatusCode)
-                {
-                    case HttpStatusCode.OK:
-                        break;
-                    case HttpStatusCode.Unauthorized when _credentials is not null:
-                        throw new AuthorizationFailure(Fail(RegistryCheckStatus.BadCredentials,
-                            $"bad credentials: the token server {tokenServer} of registry {RegistryHost} rejected user '{_credentials.Username}' for {Image} (check opencti.daemon.registry.username/password)"));
-                    case HttpStatusCode.Unauthorized:
-                        throw new AuthorizationFailure(Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage()));
-                    case HttpStatusCode.Forbidden:
-                        throw new AuthorizationFailure(NoAccess());
-                    default:
-                        var retries = RetryPolicy.IsTransient(response.StatusCode) ? $" after {attempts} attempt{(attempts == 1 ? "" : "s")}" : "";
-                        throw new AuthorizationFailure(Fail(RetryPolicy.IsTransient(response.StatusCode) ? RegistryCheckStatus.Unreachable : RegistryCheckStatus.ProtocolError,
-                            $"token server {tokenServer} of registry {RegistryHost} answered {(int)response.StatusCode} {response.ReasonPhrase} for {Image}{retries}"));
-                }
-                var receivedAt = _client._options.Clock.GetUtcNow();
-                RegistryTokenResponse? body;
-                try
-                {
-                    await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-                    body = await JsonSerializer.DeserializeAsync(stream, RegistryJsonContext.Default.RegistryTokenResponse, ct).ConfigureAwait(false);
-                }
-                catch (JsonException)
-                {
-                    body = null;
-                }
-                var bearerToken = !string.IsNullOrEmpty(body?.Token) ? body.Token : body?.AccessToken;
-                if (string.IsNullOrEmpty(bearerToken))
-                {
-                    throw new AuthorizationFailure(Fail(RegistryCheckStatus.ProtocolError,
-                        $"token server {tokenServer} of registry {RegistryHost} returned no token (expected JSON with \"token\" or \"access_token\") for {Image}"));
-                }
-                DateTimeOffset? issuedAt = DateTimeOffset.TryParse(body!.IssuedAt, System.Globalization.CultureInfo.InvariantCulture,
-                    System.Globalization.DateTimeStyles.AssumeUniversal, out var issued) ? issued : null;
-                var secret = new Secret(bearerToken);
-                var lifetime = _client.Tokens.Store(key, secret, body.ExpiresIn, issuedAt, receivedAt);
-                _client._options.Logger.Debug("Registry token obtained", ("registry", RegistryHost), ("scope", _pullScope), ("reuse_seconds", (long)lifetime.TotalSeconds));
-                return new Authorization(new AuthenticationHeaderValue("Bearer", secret.Reveal()), key, false);
+                case HttpStatusCode.OK:
+                    break;
+                case HttpStatusCode.Unauthorized when _credentials is not null:
+                    return Authorized.No(Fail(RegistryCheckStatus.BadCredentials,
+                        $"bad credentials: the token server {tokenServer} of registry {RegistryHost} rejected user '{_credentials.Username}' for {Image} (check opencti.daemon.registry.username/password)"));
+                case HttpStatusCode.Unauthorized:
+                    return Authorized.No(Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage()));
+                case HttpStatusCode.Forbidden:
+                    return Authorized.No(NoAccess());
+                default:
+                    var transient = IsTransient(response.StatusCode);
+                    return Authorized.No(Fail(transient ? RegistryCheckStatus.Unreachable : RegistryCheckStatus.ProtocolError,
+                        $"token server {tokenServer} of registry {RegistryHost} answered {(int)response.StatusCode} {response.ReasonPhrase} for {Image}{Retries(transient, sent.Attempts)}"));
             }
+            var receivedAt = _client._options.Clock.GetUtcNow();
+            var read = await _client.ReadTokenAsync(response, ct).ConfigureAwait(false);
+            if (!read.IsSuccess)
+            {
+                return Authorized.No(Fail(RegistryCheckStatus.Unreachable,
+                    $"token server {tokenServer} of registry {RegistryHost} did not finish its answer for {Image}: {read.Failure.Message}"));
+            }
+            var body = read.Value;
+            var bearerToken = !string.IsNullOrEmpty(body.Token) ? body.Token : body.AccessToken;
+            if (string.IsNullOrEmpty(bearerToken))
+            {
+                return Authorized.No(Fail(RegistryCheckStatus.ProtocolError,
+                    $"token server {tokenServer} of registry {RegistryHost} returned no token (expected JSON with \"token\" or \"access_token\") for {Image}"));
+            }
+            DateTimeOffset? issuedAt = DateTimeOffset.TryParse(body.IssuedAt, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal, out var issued) ? issued : null;
+            var secret = new Secret(bearerToken);
+            var lifetime = _client.Tokens.Store(key, secret, body.ExpiresIn, issuedAt, receivedAt);
+            Log.Debug("Registry token obtained", ("registry", RegistryHost), ("scope", _pullScope), ("reuse_seconds", (long)lifetime.TotalSeconds));
+            return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", secret.Reveal()), key, false));
         }
+
     }
 }

@@ -5,8 +5,9 @@ using Composer.Configuration;
 namespace Composer.Images;
 
 /// <summary>
-/// opencti.daemon.registry, validated and ready for use: the image prefix, the credentials and the host they
-/// belong to, the scheme to reach that host, token and retry limits.
+/// opencti.daemon.registry, validated and ready for use, decided once by the resolve step: the image prefix (and the
+/// <see cref="Images"/> resolver that applies it), the credentials as loaded and the file their password is re-read
+/// from, the host they belong to, the scheme to reach that host, token and retry limits.
 /// The server may be written with a scheme: "http://host:port" marks an insecure (plain http) registry,
 /// "https://127.0.0.1:5000" forces TLS on a loopback registry; without a scheme Composer uses https, except
 /// for localhost, 127.0.0.0/8 and ::1 (http, as Docker does). The scheme is never part of the image prefix.
@@ -20,8 +21,11 @@ public sealed class RegistryConfiguration
     /// <summary>No registry configured: images are used as written and pulled anonymously.</summary>
     public static RegistryConfiguration Anonymous { get; } = new();
 
-    /// <summary>The server normalized by RegistryServer.TryNormalize (no scheme, no trailing '/'): host[:port][/path]. ImageResolver prefixes it.</summary>
+    /// <summary>The server normalized by <see cref="RegistryServer.Normalize"/> (no scheme, no trailing '/'): host[:port][/path], the prefix <see cref="Images"/> puts in front.</summary>
     public string? ImagePrefix { get; private init; }
+
+    /// <summary>Prefix resolution with <see cref="ImagePrefix"/>: the one place an image name becomes the image to pull.</summary>
+    public ImageResolver Images { get; private init; } = ImageResolver.NoRegistry;
 
     /// <summary>host[:port] of the configured server (lower case), or null when no server is configured.</summary>
     public string? ServerHost { get; private init; }
@@ -29,8 +33,14 @@ public sealed class RegistryConfiguration
     /// <summary>Scheme written in front of the server: "http", "https" or null (default rules).</summary>
     public string? ServerScheme { get; private init; }
 
-    /// <summary>Credentials (only when both username and password are set).</summary>
+    /// <summary>Credentials as loaded (only when both username and password are set); <see cref="RegistryCredentialSource"/> keeps them current.</summary>
     public RegistryCredentials? Credentials { get; private init; }
+
+    /// <summary>
+    /// The file the password was read from (OPENCTI__DAEMON__REGISTRY__PASSWORD_FILE), or null when it was given as a
+    /// value: a mounted secret that an external job refreshes (an ECR token), read again every token_ttl.
+    /// </summary>
+    public string? PasswordFile { get; private init; }
 
     public TimeSpan TokenTtl { get; private init; } = TimeSpan.FromSeconds(1800);
     public int RetryAttempts { get; private init; } = 3;
@@ -42,19 +52,22 @@ public sealed class RegistryConfiguration
     /// is an error: often a *_FILE secret that did not load); credentials without a server are Docker Hub's, with a
     /// warning. Every problem names its key and the source of its value; on any error the result is null.
     /// </summary>
-    public static RegistryConfiguration? FromSettings(RegistrySettings? settings, ConfigProvenance provenance,
+    /// <param name="environment">The process environment: where a password given as a file is found again.</param>
+    public static RegistryConfiguration? FromSettings(RegistrySettings? settings, ConfigProvenance provenance, IReadOnlyDictionary<string, string> environment,
         ICollection<ConfigDiagnostic> errors, ICollection<ConfigDiagnostic> warnings)
     {
         if (settings is null) return Anonymous;
         var startErrors = errors.Count;
         void Error(string key, string message) => errors.Add(new ConfigDiagnostic($"{Key}.{key}", provenance.Describe($"{Key}.{key}"), message));
         string? prefix = null, host = null, scheme = null;
-        if (RegistryServer.Validate(settings.Server) is { } serverProblem)
+        var server = RegistryServer.Normalize(settings.Server);
+        if (!server.IsSuccess)
         {
-            Error("server", serverProblem);
+            Error("server", server.Failure.Message);
         }
-        else if (RegistryServer.TryNormalize(settings.Server, out prefix, out _) && prefix is not null)
+        else if (server.Value is { } normalized)
         {
+            prefix = normalized;
             var slash = prefix.IndexOf('/');
             host = (slash < 0 ? prefix : prefix[..slash]).ToLowerInvariant();
             var portText = host.StartsWith('[') ? (host.IndexOf("]:", StringComparison.Ordinal) is var b and >= 0 ? host[(b + 2)..] : null)
@@ -78,9 +91,15 @@ public sealed class RegistryConfiguration
         if (errors.Count > startErrors) return null;
 
         RegistryCredentials? credentials = null;
+        string? passwordFile = null;
         if (hasUser && hasPassword)
         {
             credentials = new RegistryCredentials(settings.Username!, settings.Password!, settings.Email, host);
+            if (provenance.EnvironmentVariableOf($"{Key}.password") is { } variable && variable.EndsWith(SecretFile.VariableSuffix, StringComparison.Ordinal)
+                && environment.TryGetValue(variable, out var path))
+            {
+                passwordFile = path;
+            }
             if (host is null)
             {
                 warnings.Add(new ConfigDiagnostic($"{Key}.username", provenance.Describe($"{Key}.username"),
@@ -90,24 +109,15 @@ public sealed class RegistryConfiguration
         return new RegistryConfiguration
         {
             ImagePrefix = prefix,
+            Images = prefix is null ? ImageResolver.NoRegistry : new ImageResolver(prefix),
             ServerHost = host,
             ServerScheme = scheme,
             Credentials = credentials,
+            PasswordFile = passwordFile,
             TokenTtl = TimeSpan.FromSeconds(settings.TokenTtl),
             RetryAttempts = settings.RetryAttempts,
             RetryDelay = TimeSpan.FromSeconds(settings.RetryDelay),
         };
-    }
-
-    /// <summary>
-    /// The credentials to use for an image hosted on registryHost (host[:port]), or null: credentials only ever go
-    /// to the configured registry (a server with a path, harbor.corp/cache, matches host harbor.corp).
-    /// </summary>
-    public RegistryCredentials? CredentialsFor(string registryHost)
-    {
-        if (Credentials is null || string.IsNullOrEmpty(registryHost)) return null;
-        var own = ServerHost ?? RegistryHosts.DockerHub;
-        return RegistryHosts.SameRegistry(own, registryHost) ? Credentials : null;
     }
 
     /// <summary>The scheme used to reach registryHost's API (see the class remarks).</summary>
@@ -121,18 +131,23 @@ public sealed class RegistryConfiguration
     public string PullSecretName => Slug(ImagePrefix ?? RegistryHosts.DockerHub);
 
     /// <summary>
-    /// The .dockerconfigjson of a kubernetes.io/dockerconfigjson pull secret, or null without credentials:
+    /// The .dockerconfigjson of a kubernetes.io/dockerconfigjson pull secret:
     /// {"auths":{"host[:port]":{…},"https://host[:port]":{…}}} with username, password, email? and
-    /// auth = base64(user:pass). The kubelet matches an image against each key with its scheme removed, host labels
-    /// and port compared exactly (case-sensitive) and the key's path as a prefix of the image's, so the key is the
+    /// auth = base64(user:pass), for <paramref name="credentials"/> (the current ones). The kubelet matches an image
+    /// against each key with its scheme removed, host labels and port compared exactly (case-sensitive) and the key's path as a prefix of the image's, so the key is the
     /// host exactly as prefixed images name it; the URL form is written as well for readers that expect
     /// docker-login-style keys (the kubelet reads both as the same entry). Docker Hub has its one legacy key
     /// (https://index.docker.io/v1/, which the kubelet maps to docker.io images). Holds the password: never log it.
     /// </summary>
-    public string? DockerConfigJson()
+    public string DockerConfigJson(RegistryCredentials credentials)
     {
-        if (Credentials is not { } c) return null;
-        var entry = new DockerConfigAuthEntry { Username = c.Username, Password = c.Password.Reveal(), Email = c.Email, Auth = c.BasicParameter() };
+        var entry = new DockerConfigAuthEntry
+        {
+            Username = credentials.Username,
+            Password = credentials.Password.Reveal(),
+            Email = credentials.Email,
+            Auth = credentials.BasicParameter(),
+        };
         var auths = new Dictionary<string, DockerConfigAuthEntry>(StringComparer.Ordinal);
         if (ImagePrefix is null)
         {
@@ -150,7 +165,7 @@ public sealed class RegistryConfiguration
     }
 
     public override string ToString() =>
-        $"RegistryConfiguration {{ server = {ImagePrefix ?? "(none)"}, credentials = {(Credentials is null ? "none" : Credentials.ToString())}, token_ttl = {TokenTtl.TotalSeconds}s, retry_attempts = {RetryAttempts}, retry_delay = {RetryDelay.TotalSeconds}s }}";
+        $"RegistryConfiguration {{ server = {ImagePrefix ?? "(none)"}, credentials = {(Credentials is null ? "none" : Credentials.ToString())}{(PasswordFile is null ? "" : $", password_file = {PasswordFile}")}, token_ttl = {TokenTtl.TotalSeconds}s, retry_attempts = {RetryAttempts}, retry_delay = {RetryDelay.TotalSeconds}s }}";
 
     /// <summary>
     /// Slug like upstream (slug 0.1.6): ASCII letters lower-cased, digits kept, each run of anything else one '-',

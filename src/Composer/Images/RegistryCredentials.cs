@@ -29,7 +29,18 @@ public sealed class RegistryCredentials
     public string? ServerAddress { get; }
 
     /// <summary>
-    /// Value of the Docker Engine API X-Registry-Auth header: base64url (RFC 4648 §5, with '=' padding, as moby's
+    /// Whether these credentials may be sent to <paramref name="registryHost"/>: credentials only ever go to the registry
+    /// they belong to (a server with a path, harbor.corp/cache, belongs to host harbor.corp; Docker Hub's aliases are one).
+    /// </summary>
+    public bool IsFor(string registryHost) =>
+        registryHost.Length > 0 && RegistryHosts.SameRegistry(ServerAddress ?? RegistryHosts.DockerHub, registryHost);
+
+    /// <summary>The same user with another password (a rotated password file).</summary>
+    public RegistryCredentials WithPassword(Secret password) => new(Username, password, Email, ServerAddress);
+
+    /// <summary>
+    /// Value of the Docker Engine API X-Registry-Auth header, the one encoder of it (every Docker call that carries
+    /// credentials goes out with this value): base64url (RFC 4648 §5, with '=' padding, as moby's
     /// EncodeAuthConfig writes and DecodeAuthConfig's base64.URLEncoding reads) of the compact JSON
     /// {"username","password","email"?,"serveraddress"?}.
     /// </summary>

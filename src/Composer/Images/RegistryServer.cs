@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Composer.Diagnostics;
 
 namespace Composer.Images;
@@ -14,23 +13,14 @@ public static class RegistryServer
     /// <summary>
     /// Normalizes a configured server: trims blanks, strips an <c>http://</c> or <c>https://</c> scheme and trailing
     /// '/'. The result is <c>host[:port][/path]</c> in the reference grammar, with a host Docker reads as a
-    /// registry (it has a '.' or a ':port', is <c>localhost</c>, or has an uppercase letter). Null or blank means
-    /// "no registry configured" (<paramref name="server"/> null, success).
+    /// registry (it has a '.' or a ':port', is <c>localhost</c>, or has an uppercase letter); null or blank means
+    /// "no registry configured" (a null server). The failure says why without the key (the caller names the key and
+    /// the source) and never echoes credentials.
     /// </summary>
-    public static bool TryNormalize(string? configured, out string? server, [NotNullWhen(false)] out string? error)
-    {
-        var reason = Normalize(configured, out server);
-        error = reason is null ? null : $"{SettingKey}: {reason}";
-        return reason is null;
-    }
+    public static Result<string?> Normalize(string? configured) =>
+        Problem(configured, out var server) is { } problem ? Failure.Input(problem) : Result<string?>.Success(server);
 
-    /// <summary>
-    /// For configuration validation: null when <paramref name="configured"/> is usable (or blank), else the reason
-    /// without the key (the caller names the key and the source). Never echoes credentials.
-    /// </summary>
-    public static string? Validate(string? configured) => Normalize(configured, out _);
-
-    private static string? Normalize(string? configured, out string? server)
+    private static string? Problem(string? configured, out string? server)
     {
         server = null;
         if (string.IsNullOrWhiteSpace(configured)) return null;

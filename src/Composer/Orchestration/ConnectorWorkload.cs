@@ -1,6 +1,7 @@
 using System.Text;
 using Composer.Configuration;
 using Composer.Diagnostics;
+using Composer.Images;
 using Composer.Reconciliation;
 
 namespace Composer.Orchestration;
@@ -28,7 +29,7 @@ public sealed record WorkloadContext(
 /// The workload one connector needs, the same for every orchestrator: name, labels, environment, image and CA bundle
 /// (upstream-behaviour §6.1–6.3, so workloads created by the Rust version are recognised and adopted).
 /// </summary>
-/// <param name="Image">The image as the platform gave it; the orchestrator resolves the registry prefix and pulls it.</param>
+/// <param name="Image">The image to pull (registry prefix applied), resolved once by the reconcile cycle.</param>
 /// <param name="Environment">In upstream order, one entry per name (a later entry replaces an earlier one of the same name).</param>
 /// <param name="CaBundle">System roots plus the proxy CAs (PEM), to be written at <see cref="ConnectorNetworkEnvironment.CaBundlePath"/>; null when none.</param>
 /// <param name="Start">True when the platform asks for the connector to run.</param>
@@ -36,7 +37,7 @@ public sealed record ConnectorWorkload(
     string ConnectorId,
     PlatformKind Platform,
     string Name,
-    string Image,
+    ResolvedImage Image,
     string ConfigHash,
     IReadOnlyDictionary<string, string> Labels,
     IReadOnlyList<ConnectorEnvVar> Environment,
@@ -55,8 +56,13 @@ public sealed record ConnectorWorkload(
 
     /// <summary>
     /// The workload of <paramref name="connector"/>. Environment, in this order: the contract entries (sensitive when
-    /// they were encrypted), OPENCTI_URL and OPENAEV_URL of the enabled platforms, OPENCTI_CONFIG_HASH, then the proxy
-    /// and CA variables of the connector's own platform.
+    /// they were encrypted; the platform's own CONNECTOR_ID, CONNECTOR_NAME, CONNECTOR_TYPE, OPENCTI_TOKEN and proxy
+    /// keys among them), OPENCTI_URL and OPENAEV_URL of the enabled platforms, OPENCTI_CONFIG_HASH, then the proxy and
+    /// CA variables of the connector's own platform (with_proxy). One precedence for every name: a value Composer sets
+    /// wins over a contract entry of the same name, wherever that entry stands. Composer sets a variable only with a
+    /// value, so an empty platform entry (OpenCTI lists its five proxy keys even when empty) never erases Composer's;
+    /// where Composer sets nothing (with_proxy false, or that setting not configured) the contract's value passes
+    /// through as the platform sent it, empty or not. Each name is given once.
     /// </summary>
     public static ConnectorWorkload Build(DesiredConnector connector, WorkloadContext context)
     {
@@ -74,7 +80,7 @@ public sealed record ConnectorWorkload(
             connector.Id,
             connector.Platform,
             WorkloadNames.ContainerName(connector.Name),
-            connector.Image,
+            connector.PullImage ?? throw new InvalidOperationException($"{connector}: its image is resolved by the reconcile cycle before anything is built"),
             connector.ContractHash,
             LabelsFor(context.ManagerId, connector.Id, connector.Platform, context.PlatformInstanceOf(connector.Platform)),
             LastWins(entries),

@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using Composer.Configuration;
+using Composer.Diagnostics;
 
 namespace Composer.Platform;
 
 /// <summary>
 /// The manager's RSA private key: the platform encrypts connector secrets for its public half (sent at
 /// registration), Composer decrypts them with it (<see cref="SecretDecryption"/>). The one rule for which keys are
-/// usable lives here; the configuration validator calls <see cref="Load"/> too.
+/// usable lives here; the resolve step calls <see cref="Load"/>, the only place the key is read.
 /// </summary>
 public sealed class ManagerKey : IDisposable
 {
@@ -25,14 +26,18 @@ public sealed class ManagerKey : IDisposable
     private readonly Lazy<string> _publicKeyPkcs1Pem;
     private readonly Lazy<string> _publicKeySpkiPem;
 
-    private ManagerKey(RSA rsa)
+    private ManagerKey(RSA rsa, string source)
     {
         _rsa = rsa;
+        Source = source;
         _publicKeyPkcs1Pem = new(() => rsa.ExportRSAPublicKeyPem() + "\n");
         _publicKeySpkiPem = new(() => rsa.ExportSubjectPublicKeyInfoPem() + "\n");
     }
 
     public int KeySizeBits => _rsa.KeySize;
+
+    /// <summary>Where the key was read from, for people: "manager.credentials_key_filepath /etc/composer/key.pem" or "manager.credentials_key".</summary>
+    public string Source { get; }
 
     /// <summary>Length of the RSA block at the start of an encrypted value: the modulus length in bytes.</summary>
     public int BlockLength => _rsa.KeySize / 8;
@@ -47,21 +52,24 @@ public sealed class ManagerKey : IDisposable
 
     /// <summary>
     /// Loads the key from manager.credentials_key_filepath (wins, with a warning, when both are set) or
-    /// manager.credentials_key. Never throws and never puts key material in a message.
+    /// manager.credentials_key; every problem is reported with its key, never with key material. Null when there is
+    /// none or it cannot be used.
     /// </summary>
-    public static ManagerKeyResult Load(ManagerSettings manager)
+    /// <param name="requiredBecause">What needs the key ("opencti.enable"): no key at all is then an error saying so; null: no key is fine.</param>
+    public static ManagerKey? Load(ManagerSettings manager, ConfigReport report, string? requiredBecause = null)
     {
-        var warnings = new List<ManagerKeyProblem>();
         string pem;
         string key;
         string source;
+        string description;
         if (!string.IsNullOrWhiteSpace(manager.CredentialsKeyFilepath))
         {
             key = FilePathKey;
             source = $"the key file \"{manager.CredentialsKeyFilepath}\"";
+            description = $"{FilePathKey} {manager.CredentialsKeyFilepath}";
             if (!string.IsNullOrWhiteSpace(manager.CredentialsKey?.Reveal()))
             {
-                warnings.Add(new ManagerKeyProblem(key, "both manager.credentials_key and manager.credentials_key_filepath are set; using credentials_key_filepath"));
+                report.Warning(key, "both manager.credentials_key and manager.credentials_key_filepath are set; using credentials_key_filepath");
             }
             try
             {
@@ -69,48 +77,55 @@ public sealed class ManagerKey : IDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                return ManagerKeyResult.Failed(new ManagerKeyProblem(key,
-                    $"cannot read the private key file \"{manager.CredentialsKeyFilepath}\": {FileErrors.Describe(ex, manager.CredentialsKeyFilepath)}"), warnings);
+                report.Error(key, $"cannot read the private key file \"{manager.CredentialsKeyFilepath}\": {FileErrors.Describe(ex, manager.CredentialsKeyFilepath)}");
+                return null;
             }
         }
         else if (!string.IsNullOrWhiteSpace(manager.CredentialsKey?.Reveal()))
         {
             key = InlineKey;
             source = "the key";
+            description = InlineKey;
             pem = manager.CredentialsKey!.Reveal();
         }
         else
         {
-            return ManagerKeyResult.NoKey(new ManagerKeyProblem(InlineKey,
-                "no manager private key: set manager.credentials_key or manager.credentials_key_filepath (MANAGER__CREDENTIALS_KEY, MANAGER__CREDENTIALS_KEY_FILE or MANAGER__CREDENTIALS_KEY_FILEPATH)"));
+            if (requiredBecause is not null)
+            {
+                report.Error(InlineKey, "no manager private key: set manager.credentials_key or manager.credentials_key_filepath " +
+                    $"(MANAGER__CREDENTIALS_KEY, MANAGER__CREDENTIALS_KEY_FILE or MANAGER__CREDENTIALS_KEY_FILEPATH); required because {requiredBecause} is true");
+            }
+            return null;
         }
 
-        var (rsa, problem) = Parse(pem, source);
-        if (rsa is null) return ManagerKeyResult.Failed(new ManagerKeyProblem(key, problem!), warnings);
-
+        var parsed = Parse(pem, source);
+        if (!parsed.IsSuccess)
+        {
+            report.Error(key, parsed.Failure.Message);
+            return null;
+        }
+        var rsa = parsed.Value;
         if (!AcceptedSizes.Contains(rsa.KeySize))
         {
-            var bits = rsa.KeySize;
+            report.Error(key, $"{source} is an RSA-{rsa.KeySize} key; expected 2048, 3072 or 4096 bits ({GenerateHint})");
             rsa.Dispose();
-            return ManagerKeyResult.Failed(new ManagerKeyProblem(key,
-                $"{source} is an RSA-{bits} key; expected 2048, 3072 or 4096 bits ({GenerateHint})"), warnings);
+            return null;
         }
         if (rsa.KeySize < RecommendedSize)
         {
-            warnings.Add(new ManagerKeyProblem(key,
-                $"{source} is an RSA-{rsa.KeySize} key; 4096 bits is recommended (and the only size the upstream xtm-composer accepts)"));
+            report.Warning(key, $"{source} is an RSA-{rsa.KeySize} key; 4096 bits is recommended (and the only size the upstream xtm-composer accepts)");
         }
-        return ManagerKeyResult.Loaded(new ManagerKey(rsa), warnings);
+        return new ManagerKey(rsa, description);
     }
 
     /// <summary>The first private-key PEM block (PKCS#8 or PKCS#1) as an RSA key, or why not.</summary>
-    private static (RSA? Key, string? Problem) Parse(string text, string source)
+    private static Result<RSA> Parse(string text, string source)
     {
         const string expected = "expected an RSA private key in PEM form (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)";
         // Legacy OpenSSL encryption puts headers in the block, which RFC 7468 parsing does not accept: look first.
         if (text.Contains("BEGIN ENCRYPTED PRIVATE KEY", StringComparison.Ordinal) || text.Contains("Proc-Type: 4,ENCRYPTED", StringComparison.Ordinal))
         {
-            return (null, $"{source} is encrypted with a passphrase; Composer needs an unencrypted key (decrypt it with: openssl pkey -in key.pem -out key.plain.pem)");
+            return Failure.Input($"{source} is encrypted with a passphrase; Composer needs an unencrypted key (decrypt it with: openssl pkey -in key.pem -out key.plain.pem)");
         }
         var rest = text.AsSpan();
         while (PemEncoding.TryFind(rest, out var fields))
@@ -122,19 +137,19 @@ public sealed class ManagerKey : IDisposable
                 var der = new byte[fields.DecodedDataLength];
                 if (!Convert.TryFromBase64Chars(rest[fields.Base64Data], der, out var written))
                 {
-                    return (null, $"{source} has a PEM block that is not valid base64");
+                    return Failure.Input($"{source} has a PEM block that is not valid base64");
                 }
                 var rsa = RSA.Create();
                 try
                 {
                     if (pkcs8) rsa.ImportPkcs8PrivateKey(der.AsSpan(0, written), out _);
                     else rsa.ImportRSAPrivateKey(der.AsSpan(0, written), out _);
-                    return (rsa, null);
+                    return Result<RSA>.Success(rsa);
                 }
                 catch (CryptographicException)
                 {
                     rsa.Dispose();
-                    return (null, pkcs8
+                    return Failure.Input(pkcs8
                         ? $"{source} is not a readable RSA private key (a PKCS#8 block of another algorithm, or corrupt data)"
                         : $"{source} is not a readable RSA private key (corrupt PKCS#1 block)");
                 }
@@ -145,7 +160,7 @@ public sealed class ManagerKey : IDisposable
             }
             rest = rest[fields.Location.End..];
         }
-        return (null, text.Contains("-----BEGIN", StringComparison.Ordinal)
+        return Failure.Input(text.Contains("-----BEGIN", StringComparison.Ordinal)
             ? $"{source} holds no private key block: {expected}"
             : $"{source} is not PEM: {expected}");
     }

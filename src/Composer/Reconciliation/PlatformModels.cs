@@ -1,12 +1,16 @@
 using Composer.Configuration;
 using Composer.Diagnostics;
+using Composer.Images;
 
 namespace Composer.Reconciliation;
 
 /// <summary>What the platform asks for a connector (manager_requested_status / connector_instance_requested_status).</summary>
 public enum RequestedStatus
 {
+    /// <summary>"starting": deployed and running.</summary>
     Starting,
+
+    /// <summary>Any other word the platform stores ("stopping"; "stopped" for a connector added from the catalog): deployed, not running.</summary>
     Stopping,
 }
 
@@ -64,6 +68,11 @@ public sealed record ContractEntry
 /// Why this connector must not be deployed, started or refreshed (for example a secret that could not be decrypted), or
 /// null. A blocked connector's existing workload is kept as it is: never started with an empty secret, never removed.
 /// </param>
+/// <param name="PullImage">
+/// <see cref="Image"/> resolved with the registry prefix: the image every later step uses (plan, registry check, pull),
+/// resolved once by <see cref="ReconcileCycle"/> where it builds its input. Null until then, and for a connector whose
+/// image cannot be pulled (it is <see cref="Blocked"/> with the reason).
+/// </param>
 public sealed record DesiredConnector(
     string Id,
     PlatformKind Platform,
@@ -73,7 +82,8 @@ public sealed record DesiredConnector(
     RequestedStatus RequestedStatus,
     ConnectorStatus? CurrentStatus,
     IReadOnlyList<ContractEntry> Configuration,
-    string? Blocked = null)
+    string? Blocked = null,
+    ResolvedImage? PullImage = null)
 {
     // The generated ToString would print the entries' values through the list; name and id are enough.
     public override string ToString() => $"connector {Name} ({Id})";

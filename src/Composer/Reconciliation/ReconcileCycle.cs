@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Composer.Diagnostics;
+using Composer.Images;
 
 namespace Composer.Reconciliation;
 
@@ -28,17 +29,20 @@ public sealed class ReconcileCycle
 {
     private readonly IPlatformClient _platform;
     private readonly IOrchestrator _orchestrator;
+    private readonly ImageResolver _images;
     private readonly ConnectorStateStore _store = new();
     private readonly ReconcileOptions _options;
     private readonly TimeProvider _time;
     private readonly ReconcileExecutor _executor;
     private readonly KeyValuePair<string, object?> _platformTag;
 
-    public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, ReconcileOptions options,
+    /// <param name="images">Registry prefix resolution: each listed connector's image is resolved once, here.</param>
+    public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, ImageResolver images, ReconcileOptions options,
         TimeProvider time, Logger logger, Random? random = null)
     {
         _platform = platform;
         _orchestrator = orchestrator;
+        _images = images;
         _options = options;
         _time = time;
         _executor = new ReconcileExecutor(orchestrator, platform, _store, options, time, logger, random);
@@ -99,6 +103,23 @@ public sealed class ReconcileCycle
         });
     }
 
+    /// <summary>
+    /// Each connector's image resolved with the registry prefix, once, for every later step (plan, registry check, pull);
+    /// a connector whose image cannot be pulled is blocked with the reason, its workload kept as it is.
+    /// </summary>
+    private ConnectorListing WithPullImages(ConnectorListing listing)
+    {
+        var connectors = new List<DesiredConnector>(listing.Connectors.Count);
+        foreach (var connector in listing.Connectors)
+        {
+            var image = _images.Resolve(connector.Image);
+            connectors.Add(image.IsSuccess
+                ? connector with { PullImage = image.Value }
+                : connector with { Blocked = connector.Blocked ?? image.Failure.Message });
+        }
+        return listing with { Connectors = connectors };
+    }
+
     /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") with the errors.</summary>
     private async Task<(ReconcilePlan Plan, string? FailedListing, Failure? PlatformFailure, Failure? OrchestratorFailure)> ObserveAndPlanAsync(CancellationToken ct)
     {
@@ -110,8 +131,9 @@ public sealed class ReconcileCycle
         var workloads = workloadsTask.Result;
         if (connectors.IsSuccess && workloads.IsSuccess)
         {
-            RecordConnectorStates(connectors.Value, workloads.Value);
-            return (Reconciler.Plan(_options, connectors.Value, workloads.Value, _store, _time.GetUtcNow()), null, null, null);
+            var listing = WithPullImages(connectors.Value);
+            RecordConnectorStates(listing, workloads.Value);
+            return (Reconciler.Plan(_options, listing, workloads.Value, _store, _time.GetUtcNow()), null, null, null);
         }
 
         // Nothing is planned on a partial view; say exactly which listing failed and why.

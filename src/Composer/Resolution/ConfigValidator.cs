@@ -1,220 +1,113 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using System.Text.Json;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Network;
-using Composer.Orchestration.Docker;
-using Composer.Orchestration.Kubernetes;
-using Composer.Orchestration.Portainer;
-using Composer.Orchestration.Swarm;
 
 namespace Composer.Resolution;
 
 /// <summary>
-/// Cross-field and semantic rules that need no file, run after binding (the rest of the resolve step, SettingsResolver,
-/// checks what needs files: the manager key, CA bundles; and owns the registry rules through RegistryConfiguration). Every problem is collected with its key and the source of
-/// the offending value; nothing is printed that could be a secret.
+/// The rules of the resolve step that need no file and belong to no orchestrator: the manager's numbers, the proxies,
+/// the platforms' URLs and timeouts (the logger's are <see cref="LoggerSetup.Resolve"/>'s). The rest of the resolve step (<see cref="SettingsResolver"/>) reads the
+/// files and calls the parsers of the registry and the orchestrators. Every problem is reported with its key and the
+/// source of the offending value; nothing is printed that could be a secret.
 /// </summary>
 public static class ConfigValidator
 {
-    private static readonly string[] Selectors = ["kubernetes", "docker", "swarm", "portainer"];
-    private static readonly string[] PullPolicies = ["Always", "IfNotPresent", "Never"];
-    private static readonly string[] LogLevels = ["trace", "debug", "info", "warn", "error"];
-    private static readonly string[] LogFormats = ["json", "pretty"];
-    private static readonly string[] RestartConditions = ["none", "on-failure", "any"];
+    /// <summary>The platforms mark a manager inactive once its last ping is this old (OpenCTI's ConnectorManager.active).</summary>
+    public const int PlatformActivityWindowSeconds = 300;
+
+    /// <summary>OpenCTI holds a listing up to this long while managed connectors auto-upgrade.</summary>
+    public const int PlatformListingHoldSeconds = 90;
+
+    /// <summary>The smallest listing_max_size accepted: a listing of one connector with a few secrets fits many times over.</summary>
+    public const long MinListingMaxSize = 64 * 1024;
 
     /// <summary>manager.health_schedule's upper bound: a report every 4 minutes reaches the platform before it forgets the last one (5 minutes).</summary>
     public const int MaxHealthSchedule = 240;
 
-    public static void Validate(ComposerSettings s, ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
+    public static void Validate(ComposerSettings s, ConfigReport report)
     {
-        var v = new Checker(provenance, errors, warnings);
-
         var m = s.Manager;
-        v.Positive("manager.execute_schedule", m.ExecuteSchedule);
-        v.Positive("manager.ping_alive_schedule", m.PingAliveSchedule);
-        v.Positive("manager.max_parallel", m.MaxParallel);
-        v.Between("manager.logs.max_lines", m.Logs.MaxLines, 1, 10_000);
-        v.Between("manager.logs.max_bytes", m.Logs.MaxBytes, 1024, 16 * 1024 * 1024);
-        v.Between("manager.logs.max_line_bytes", m.Logs.MaxLineBytes, 64, Math.Max(64, m.Logs.MaxBytes), "manager.logs.max_bytes");
-        v.Positive("manager.health_schedule", m.HealthSchedule);
+        Positive(report, "manager.execute_schedule", m.ExecuteSchedule);
+        Positive(report, "manager.ping_alive_schedule", m.PingAliveSchedule);
+        if (m.PingAliveSchedule >= PlatformActivityWindowSeconds)
+        {
+            report.Error("manager.ping_alive_schedule", $"expected less than {PlatformActivityWindowSeconds} seconds, got {m.PingAliveSchedule}: the platform shows a manager "
+                + $"whose last ping is {PlatformActivityWindowSeconds / 60} minutes old as inactive (60 is the default)");
+        }
+        // The platforms' own rule for the registered name (OpenCTI: @constraint(minLength: 2), not blank; OpenAEV: @NotBlank).
+        var name = m.Name ?? "";
+        if (name.Length < 2 || string.IsNullOrWhiteSpace(name))
+        {
+            report.Error("manager.name", $"expected a name of at least 2 characters, not only spaces, got {QuotedText.Quote(name, QuoteStyle.Message)}: "
+                + "the platform refuses to register the manager under it");
+        }
+        Positive(report, "manager.max_parallel", m.MaxParallel);
+        Between(report, "manager.logs.max_lines", m.Logs.MaxLines, 1, 10_000);
+        Between(report, "manager.logs.max_bytes", m.Logs.MaxBytes, 1024, 16 * 1024 * 1024);
+        Between(report, "manager.logs.max_line_bytes", m.Logs.MaxLineBytes, 64, Math.Max(64, m.Logs.MaxBytes), "manager.logs.max_bytes");
+        Positive(report, "manager.health_schedule", m.HealthSchedule);
         if (m.HealthSchedule > MaxHealthSchedule)
         {
-            v.Error("manager.health_schedule", $"expected at most {MaxHealthSchedule} seconds (the platform forgets a connector's health 300 seconds after its last report), got {m.HealthSchedule}");
-        }
-        if (!LogLevels.Contains(m.Logger.Level.ToLowerInvariant()) && m.Logger.Level is not ("1" or "2" or "3" or "4" or "5"))
-        {
-            v.Error("manager.logger.level", $"expected one of trace, debug, info, warn, error, got \"{m.Logger.Level}\"");
-        }
-        if (!LogFormats.Contains(m.Logger.Format.ToLowerInvariant()))
-        {
-            v.Error("manager.logger.format", $"expected json or pretty, got \"{m.Logger.Format}\"");
+            report.Error("manager.health_schedule", $"expected at most {MaxHealthSchedule} seconds (the platform forgets a connector's health 300 seconds after its last report), got {m.HealthSchedule}");
         }
 
-        v.ProxyUrl("http_proxy", s.HttpProxy);
-        v.ProxyUrl("https_proxy", s.HttpsProxy);
+        ProxyUrl(report, "http_proxy", s.HttpProxy);
+        ProxyUrl(report, "https_proxy", s.HttpsProxy);
 
-        CheckPlatform(v, "opencti", s.OpenCti);
-        CheckPlatform(v, "openaev", s.OpenAev);
+        CheckPlatform(report, "opencti", s.OpenCti);
+        CheckPlatform(report, "openaev", s.OpenAev);
     }
 
-    private static void CheckPlatform(Checker v, string p, PlatformSettings platform)
+    private static void CheckPlatform(ConfigReport report, string p, PlatformSettings platform)
     {
-        v.HttpUrl($"{p}.url", platform.Url);
-        v.Positive($"{p}.logs_schedule", platform.LogsSchedule);
-        v.Positive($"{p}.request_timeout", platform.RequestTimeout);
-        v.Positive($"{p}.connect_timeout", platform.ConnectTimeout);
-        v.ProxyUrl($"{p}.http_proxy", platform.HttpProxy);
-        v.ProxyUrl($"{p}.https_proxy", platform.HttpsProxy);
+        HttpUrl(report, $"{p}.url", platform.Url);
+        Positive(report, $"{p}.logs_schedule", platform.LogsSchedule);
+        Positive(report, $"{p}.request_timeout", platform.RequestTimeout);
+        Positive(report, $"{p}.listing_timeout", platform.ListingTimeout);
+        if (platform.ListingTimeout is > 0 and < PlatformListingHoldSeconds)
+        {
+            report.Warning($"{p}.listing_timeout", $"{platform.ListingTimeout} s is shorter than the {PlatformListingHoldSeconds} s OpenCTI may hold a listing "
+                + "while managed connectors auto-upgrade: such listings fail and are retried");
+        }
+        if (platform.ListingMaxSize < MinListingMaxSize)
+        {
+            report.Error($"{p}.listing_max_size", $"expected at least {MinListingMaxSize} bytes, got {platform.ListingMaxSize}");
+        }
+        Positive(report, $"{p}.connect_timeout", platform.ConnectTimeout);
+        ProxyUrl(report, $"{p}.http_proxy", platform.HttpProxy);
+        ProxyUrl(report, $"{p}.https_proxy", platform.HttpsProxy);
+    }
 
-        var d = platform.Daemon;
-        if (!Selectors.Contains(d.Selector))
-        {
-            v.Error($"{p}.daemon.selector", $"expected one of kubernetes, docker, swarm, portainer, got \"{d.Selector}\"");
-        }
-        else if (d.Selector == "swarm" && d.Swarm is null)
-        {
-            v.Error($"{p}.daemon.selector", $"selector is swarm but {p}.daemon.swarm is missing; add a swarm block (\"swarm: {{}}\" keeps the defaults)");
-        }
-        else if (d.Selector == "portainer" && d.Portainer is null)
-        {
-            v.Error($"{p}.daemon.selector", $"selector is portainer but {p}.daemon.portainer is missing");
-        }
+    private static void Positive(ConfigReport report, string path, long value)
+    {
+        if (value <= 0) report.Error(path, $"expected a number greater than 0, got {value}");
+    }
 
-        if (d.Kubernetes is { } k)
+    /// <param name="maximumKey">The key the maximum comes from, when it is another setting.</param>
+    private static void Between(ConfigReport report, string path, long value, long minimum, long maximum, string? maximumKey = null)
+    {
+        if (value < minimum || value > maximum)
         {
-            if (!PullPolicies.Contains(k.ImagePullPolicy))
-            {
-                v.Error($"{p}.daemon.kubernetes.image_pull_policy", $"expected Always, IfNotPresent or Never, got \"{k.ImagePullPolicy}\"");
-            }
-            var kp = $"{p}.daemon.kubernetes";
-            if (v.JsonObject($"{kp}.base_deployment", k.BaseDeployment)) v.Problems($"{kp}.base_deployment", DeploymentBase.Problems(k.BaseDeployment!));
-            if (v.JsonObject($"{kp}.base_deployment_json", k.BaseDeploymentJson))
-            {
-                if (k.BaseDeployment is not null) v.Warning($"{kp}.base_deployment_json", $"ignored: {kp}.base_deployment is set and is used instead");
-                else v.Problems($"{kp}.base_deployment_json", DeploymentBase.Problems(k.BaseDeploymentJson!));
-            }
-            if (v.JsonObject($"{kp}.image_resources", k.ImageResources)) v.Problems($"{kp}.image_resources", DeploymentBase.ResourceProblems(k.ImageResources!));
-            if (k.Namespace is { } ns && KubernetesNames.LabelProblem(ns.Trim()) is { } nsProblem)
-            {
-                v.Error($"{kp}.namespace", $"\"{ns}\" is not a namespace name: {nsProblem}");
-            }
-            if (k.ImagePullSecrets is { } pullSecrets)
-            {
-                foreach (var name in pullSecrets.Where(n => !KubernetesNames.IsSubdomain(n)))
-                {
-                    v.Error($"{kp}.image_pull_secrets", $"\"{name}\" is not a secret name (lowercase letters, digits, '-' and '.', at most 253 characters)");
-                }
-            }
-        }
-
-        if (d.Portainer is { } pt)
-        {
-            v.HttpUrl($"{p}.daemon.portainer.api", pt.Api);
-            if (pt.EnvType != "docker") v.Error($"{p}.daemon.portainer.env_type", $"expected docker (the only supported Portainer environment type), got \"{pt.EnvType}\"");
-            if (PortainerOrchestrator.ParseApiVersion(pt.ApiVersion) is null)
-            {
-                v.Error($"{p}.daemon.portainer.api_version", $"expected a Docker Engine API version such as v1.41, got \"{pt.ApiVersion}\"");
-            }
-        }
-
-        if (d.Docker is { } dk)
-        {
-            v.Ulimits($"{p}.daemon.docker.ulimits", dk.Ulimits);
-            if (DockerEndpoint.Validate(dk.Host) is { } hostProblem) v.Error($"{p}.daemon.docker.host", hostProblem);
-            if (dk.ShmSize is < 0) v.Error($"{p}.daemon.docker.shm_size", $"expected a size in bytes >= 0, got {dk.ShmSize}");
-        }
-
-        if (d.Swarm is { } sw)
-        {
-            v.Ulimits($"{p}.daemon.swarm.ulimits", sw.Ulimits);
-            foreach (var host in sw.ExtraHosts?.Where(h => SwarmServiceSpec.HostsEntry(h) is null) ?? [])
-            {
-                v.Error($"{p}.daemon.swarm.extra_hosts", $"expected host:ip (or \"ip host\"), got \"{host}\"");
-            }
-            if (sw.RestartCondition is { } rc && !RestartConditions.Contains(rc))
-            {
-                v.Error($"{p}.daemon.swarm.restart_condition", $"expected none, on-failure or any, got \"{rc}\"");
-            }
-            if (sw.StopGracePeriod is < 0) v.Error($"{p}.daemon.swarm.stop_grace_period", "expected a duration in nanoseconds >= 0");
-            if (sw.RestartDelay is < 0) v.Error($"{p}.daemon.swarm.restart_delay", "expected a duration in nanoseconds >= 0");
-            if (sw.RestartMaxAttempts is < 0) v.Error($"{p}.daemon.swarm.restart_max_attempts", "expected a number >= 0");
+            report.Error(path, $"expected a number from {minimum} to {maximum}{(maximumKey is null ? "" : $" ({maximumKey})")}, got {value}");
         }
     }
 
-    /// <summary>The manager key, by the one rule of <see cref="Platform.ManagerKey.Load"/>; the key is only checked here, not kept.</summary>
-    private sealed class Checker(ConfigProvenance provenance, List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings)
+    private static void HttpUrl(ConfigReport report, string path, string? value)
     {
-        public void Error(string path, string message) => errors.Add(new ConfigDiagnostic(path, provenance.Describe(path), message));
-
-        public void Warning(string path, string message) => warnings.Add(new ConfigDiagnostic(path, provenance.Describe(path), message));
-
-        public void Positive(string path, long value)
+        if (value is null) return;
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
         {
-            if (value <= 0) Error(path, $"expected a number greater than 0, got {value}");
+            report.Error(path, $"expected an absolute http:// or https:// URL, got \"{SecretRedaction.RedactUrl(value)}\"");
         }
+    }
 
-        /// <param name="maximumKey">The key the maximum comes from, when it is another setting.</param>
-        public void Between(string path, long value, long minimum, long maximum, string? maximumKey = null)
+    /// <summary>One rule for proxy URLs: the network layer's parser (scheme optional, http/https/socks5, no path); the value is shown redacted.</summary>
+    private static void ProxyUrl(ConfigReport report, string path, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return;
+        if (!ProxyEndpoint.TryParse(value, out _, out var problem))
         {
-            if (value < minimum || value > maximum)
-            {
-                Error(path, $"expected a number from {minimum} to {maximum}{(maximumKey is null ? "" : $" ({maximumKey})")}, got {value}");
-            }
+            report.Error(path, $"{problem}, got \"{SecretRedaction.RedactUrl(value)}\"");
         }
-
-        public void NotNegative(string path, long value)
-        {
-            if (value < 0) Error(path, $"expected a number >= 0, got {value}");
-        }
-
-        public void HttpUrl(string path, string? value)
-        {
-            if (value is null) return;
-            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
-            {
-                Error(path, $"expected an absolute http:// or https:// URL, got \"{SecretRedaction.RedactUrl(value)}\"");
-            }
-        }
-
-        /// <summary>Proxy URLs may carry credentials: the value is shown redacted.</summary>
-        /// <summary>One rule for proxy URLs: the network layer's parser (scheme optional, http/https/socks5, no path).</summary>
-        public void ProxyUrl(string path, string? value)
-        {
-            if (string.IsNullOrWhiteSpace(value)) return;
-            if (!ProxyEndpoint.TryParse(value, out _, out var problem))
-            {
-                Error(path, $"{problem}, got \"{SecretRedaction.RedactUrl(value)}\"");
-            }
-        }
-
-        /// <summary>True when <paramref name="json"/> is set and is a JSON object (so that its content can be checked next).</summary>
-        public bool JsonObject(string path, string? json)
-        {
-            if (json is null) return false;
-            if (ScalarText.IsJsonObject(json, out var error)) return true;
-            Error(path, $"expected a JSON object: {error}");
-            return false;
-        }
-
-        public void Problems(string path, IReadOnlyList<string> problems)
-        {
-            foreach (var problem in problems) Error(path, problem);
-        }
-
-        public void Ulimits(string path, List<UlimitSettings>? ulimits)
-        {
-            if (ulimits is null) return;
-            for (var i = 0; i < ulimits.Count; i++)
-            {
-                var u = ulimits[i];
-                if (string.IsNullOrEmpty(u.Name) || u.Soft is null || u.Hard is null)
-                {
-                    Error(path, $"item {i} needs name, soft and hard");
-                }
-            }
-        }
-
     }
 }

@@ -3,25 +3,30 @@ using Composer.Diagnostics;
 
 namespace Composer.Resolution;
 
+/// <summary>manager.logger, resolved: the level and format parsed, the file directory decided.</summary>
+/// <param name="Console">Whether log lines go to stdout.</param>
+/// <param name="Directory">Where the daily JSON files go, or null for none.</param>
+public sealed record LoggerOptions(LogLevel Level, LogFormat Format, bool Console, string? Directory);
+
 /// <summary>The process <see cref="Logger"/> from manager.logger: the one place the logger's settings are read.</summary>
 public static class LoggerSetup
 {
     /// <summary>
-    /// The problems of a manager.logger section, as (key, what was expected) pairs: the configuration loader
-    /// reports them with their source. Empty when the section is valid.
+    /// manager.logger as the logger takes it, by the logger's own rules (<see cref="Logger.TryParseLevel"/>,
+    /// <see cref="Logger.TryParseFormat"/>); an unknown level or format is an error naming its key (and info / json
+    /// stand in for it, for a caller that goes on).
     /// </summary>
-    public static IReadOnlyList<(string Key, string Message)> Validate(LoggerSettings settings)
+    public static LoggerOptions Resolve(LoggerSettings settings, ConfigReport report)
     {
-        var problems = new List<(string Key, string Message)>();
-        if (!Logger.TryParseLevel(settings.Level, out _))
+        if (!Logger.TryParseLevel(settings.Level, out var level))
         {
-            problems.Add(("manager.logger.level", $"'{settings.Level}' is not a log level; expected trace, debug, info, warn or error"));
+            report.Error("manager.logger.level", $"expected one of trace, debug, info, warn, error, got \"{settings.Level}\"");
         }
-        if (!Logger.TryParseFormat(settings.Format, out _))
+        if (!Logger.TryParseFormat(settings.Format, out var format))
         {
-            problems.Add(("manager.logger.format", $"'{settings.Format}' is not a log format; expected json or pretty"));
+            report.Error("manager.logger.format", $"expected json or pretty, got \"{settings.Format}\"");
         }
-        return problems;
+        return new LoggerOptions(level, format, settings.Console, ResolveDirectory(settings.Directory));
     }
 
     /// <summary>
@@ -36,19 +41,7 @@ public static class LoggerSetup
         var d => d,
     };
 
-    /// <summary>
-    /// Builds the process logger from manager.logger. Invalid values (see <see cref="Validate"/>, which the
-    /// configuration loader reports as errors) fall back to info / json with a warning on diagnostics.
-    /// </summary>
-    public static Logger FromSettings(LoggerSettings settings, TextWriter stdout, TextWriter? diagnostics = null, TimeProvider? clock = null)
-    {
-        diagnostics ??= Console.Error;
-        foreach (var (key, message) in Validate(settings))
-        {
-            diagnostics.WriteLine($"composer: {key}: {message}; using the default");
-        }
-        Logger.TryParseLevel(settings.Level, out var level);
-        Logger.TryParseFormat(settings.Format, out var format);
-        return new Logger(level, format, settings.Console ? stdout : null, ResolveDirectory(settings.Directory), clock, diagnostics);
-    }
+    /// <summary>The process logger; <paramref name="diagnostics"/> (stderr by default) hears about a directory it cannot write.</summary>
+    public static Logger Create(LoggerOptions options, TextWriter stdout, TextWriter? diagnostics = null, TimeProvider? clock = null) =>
+        new(options.Level, options.Format, options.Console ? stdout : null, options.Directory, clock, diagnostics ?? Console.Error);
 }

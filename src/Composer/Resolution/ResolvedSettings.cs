@@ -5,10 +5,14 @@ using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Reconciliation;
+using Composer.Orchestration.Kubernetes;
+using Composer.Orchestration.Portainer;
+using Composer.Orchestration.Swarm;
 
 namespace Composer.Resolution;
 
 /// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism, the debug switches and the log limits.</summary>
+/// <param name="ShowSensitiveEnvVars">manager.debug.show_sensitive_env_vars: never honoured (sensitive values are always masked); the run warns when it is set.</param>
 /// <param name="HealthSchedule">manager.health_schedule: between two health reports of a connector.</param>
 /// <param name="StopRebootLoops">manager.reboot_loop.stop.</param>
 public sealed record ManagerOptions(
@@ -18,6 +22,7 @@ public sealed record ManagerOptions(
     TimeSpan PingAliveSchedule,
     int MaxParallel,
     bool ShowEnvVars,
+    bool ShowSensitiveEnvVars,
     TimeSpan HealthSchedule,
     bool StopRebootLoops)
 {
@@ -47,22 +52,33 @@ public sealed class ResolvedPlatform
     /// <summary>The API token, revealed only into the Authorization header.</summary>
     public required Secret Token { get; init; }
 
-    /// <summary>docker, swarm, kubernetes or portainer (validated).</summary>
-    public required string Selector { get; init; }
+    /// <summary>daemon.selector: which orchestrator serves the platform.</summary>
+    public required OrchestratorKind Selector { get; init; }
 
-    /// <summary>The daemon option blocks (docker, swarm, kubernetes, portainer), validated.</summary>
-    public required DaemonSettings Daemon { get; init; }
+    /// <summary>daemon.selector as written: docker, swarm, kubernetes or portainer.</summary>
+    public string SelectorName => OrchestratorKinds.Name(Selector);
+
+    /// <summary>
+    /// The orchestrator as the resolve step decided it (<see cref="ResolvedDocker"/>, <see cref="ResolvedSwarm"/>,
+    /// <see cref="ResolvedKubernetes"/>, <see cref="ResolvedPortainer"/>), its kubeconfig or engine already read;
+    /// null when the platform is disabled, or when the command does not talk to orchestrators
+    /// (<see cref="ConfigLoadRequest.ResolveOrchestrators"/>).
+    /// </summary>
+    public ResolvedOrchestrator? Orchestrator { get; init; }
 
     public required TimeSpan LogsSchedule { get; init; }
+
+    /// <summary>listing_timeout: the connector listing's own total timeout (the platform may hold it while connectors auto-upgrade).</summary>
+    public required TimeSpan ListingTimeout { get; init; }
+
+    /// <summary>listing_max_size: the largest listing answer read, in bytes.</summary>
+    public required long ListingMaxSize { get; init; }
 
     /// <summary>Proxies, NO_PROXY, trust and timeouts of this platform's channels.</summary>
     public required PlatformNetworkPolicy Network { get; init; }
 
     /// <summary>What this platform's connectors receive for the network (proxy variables, CA bundle); None when disabled.</summary>
     public required ConnectorNetworkEnvironment ConnectorNetwork { get; init; }
-
-    /// <summary>daemon.portainer.ca, loaded: trusted for Portainer's certificate besides the system roots.</summary>
-    public ProxyCaBundle PortainerCa { get; init; } = ProxyCaBundle.Empty;
 }
 
 /// <summary>
@@ -71,24 +87,18 @@ public sealed class ResolvedPlatform
 /// </summary>
 public sealed class ResolvedSettings
 {
-    /// <summary>The bound settings, for `config show` and the orchestrators' typed option blocks.</summary>
-    public required ComposerSettings Settings { get; init; }
-
     public required ManagerOptions Manager { get; init; }
 
     /// <summary>The manager key, loaded once at load time; null when no platform is enabled or when the command does not need it.</summary>
     public required Platform.ManagerKey? Key { get; init; }
 
-    /// <summary>manager.logger, validated.</summary>
-    public required LoggerSettings Logger { get; init; }
+    /// <summary>manager.logger, resolved.</summary>
+    public required LoggerOptions Logger { get; init; }
 
     public required HealthListenerOptions Health { get; init; }
 
-    /// <summary>opencti.daemon.registry (global, for both platforms as upstream): prefix, credentials, token and retry limits.</summary>
+    /// <summary>opencti.daemon.registry (global, for both platforms as upstream): prefix resolution, credentials and their file, token and retry limits.</summary>
     public required RegistryConfiguration Registry { get; init; }
-
-    /// <summary>Registry prefix resolution with <see cref="Registry"/>'s server.</summary>
-    public required ImageResolver Images { get; init; }
 
     /// <summary>
     /// The Docker Engine endpoint (opencti.daemon.docker.host, else DOCKER_HOST, else the local socket), with its source.

@@ -1,6 +1,4 @@
 using Composer.Configuration;
-using Composer.Diagnostics;
-using Composer.Images;
 
 namespace Composer.Resolution;
 
@@ -28,34 +26,10 @@ public static class SettingsLoader
     public static SettingsLoadResult Load(ConfigLoadRequest request)
     {
         var loaded = ConfigurationLoader.Load(request);
-        // Validation runs even after binding errors so that every problem is reported at once; a key that failed to
+        // The resolve step runs even after binding errors so that every problem is reported at once; a key that failed to
         // bind keeps its previous value and is not reported twice.
-        ConfigValidator.Validate(loaded.Settings, loaded.Provenance, loaded.Errors, loaded.Warnings);
         var resolved = SettingsResolver.Resolve(loaded.Settings, loaded.Provenance, request.Environment, loaded.Errors, loaded.Warnings,
-            request.RequireManagerKey);
+            request.RequireManagerKey, request.ResolveOrchestrators);
         return new SettingsLoadResult(loaded, loaded.Success ? resolved : null);
-    }
-
-    /// <summary>
-    /// A reload function for <see cref="RegistryConfigurationSource"/> that loads the configuration again from its
-    /// sources (files and <c>*_FILE</c> secrets are re-read) and validates <c>opencti.daemon.registry</c>; problems are
-    /// logged (they name keys and sources, never values) and the last good configuration stays in use.
-    /// </summary>
-    public static Func<RegistryConfiguration?> RegistryReload(ConfigLoadRequest request, Logger logger)
-    {
-        var reloadRequest = new ConfigLoadRequest
-        {
-            ConfigDirectory = request.ConfigDirectory,
-            Environment = request.Environment,
-            RequireManagerKey = false,
-        };
-        return () =>
-        {
-            var loaded = Load(reloadRequest);
-            if (loaded.Resolved is { } resolved) return resolved.Registry;
-            logger.Warn("Reloading the registry configuration failed; the previous credentials stay in use",
-                ("errors", string.Join("; ", loaded.Errors)));
-            return null;
-        };
     }
 }

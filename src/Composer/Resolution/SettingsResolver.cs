@@ -5,15 +5,21 @@ using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
+using Composer.Orchestration.Kubernetes;
+using Composer.Orchestration.Portainer;
+using Composer.Orchestration.Swarm;
 using Composer.Platform;
 using Composer.Reconciliation;
 
 namespace Composer.Resolution;
 
 /// <summary>
-/// The resolve step: turns bound, validated settings into <see cref="ResolvedSettings"/>. This is where files named
-/// by the configuration are read (each once: CA bundles) and where the rules that need them live, so every
-/// problem is reported at load with its key and source, and consumers never derive anything again.
+/// The resolve step: turns bound settings into <see cref="ResolvedSettings"/>, the only reader of the raw settings. This
+/// is where files named by the configuration are read (each once: the manager key, CA bundles, the kubeconfig) and
+/// where every rule is decided, the orchestrators' by the parsers that live with the records they produce
+/// (<see cref="DockerContainerOptions"/>, <see cref="SwarmServiceOptions"/>, <see cref="ResolvedKubernetes"/>,
+/// <see cref="ResolvedPortainer"/>), so every problem is reported at load with its key and source, and consumers never
+/// derive anything again.
 /// </summary>
 public static class SettingsResolver
 {
@@ -23,10 +29,14 @@ public static class SettingsResolver
     /// </summary>
     /// <param name="requireManagerKey">Whether a missing manager key is an error when a platform is enabled (commands that
     /// never talk to a platform do not need it; a key that is configured is loaded and checked anyway).</param>
+    /// <param name="resolveOrchestrators">Whether each enabled platform's orchestrator is resolved: its kubeconfig or
+    /// service account read, its Portainer block completed (<see cref="ConfigLoadRequest.ResolveOrchestrators"/>).</param>
     public static ResolvedSettings Resolve(ComposerSettings settings, ConfigProvenance provenance, IReadOnlyDictionary<string, string> environment,
-        List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings, bool requireManagerKey = true)
+        List<ConfigDiagnostic> errors, List<ConfigDiagnostic> warnings, bool requireManagerKey = true, bool resolveOrchestrators = false)
     {
-        var key = LoadManagerKey(settings, provenance, errors, warnings, requireManagerKey);
+        var report = new ConfigReport(provenance, errors, warnings);
+        ConfigValidator.Validate(settings, report);
+        var key = LoadManagerKey(settings, report, requireManagerKey);
 
         // Every CA list is read now, used or not, so that a broken one is reported before it is needed.
         var certificates = new CertificateLoader();
@@ -38,23 +48,19 @@ public static class SettingsResolver
         certificates.Load(PortainerCaKey(PlatformKind.OpenAev), settings.OpenAev.Daemon.Portainer?.Ca);
         foreach (var problem in certificates.Errors) errors.Add(CertificateDiagnostic(problem, provenance));
 
-        var registry = RegistryConfiguration.FromSettings(settings.OpenCti.Daemon.Registry, provenance, errors, warnings) ?? RegistryConfiguration.Anonymous;
+        var registry = RegistryConfiguration.FromSettings(settings.OpenCti.Daemon.Registry, provenance, environment, errors, warnings) ?? RegistryConfiguration.Anonymous;
         if (settings.OpenAev.Daemon.Registry is not null)
         {
             warnings.Add(new ConfigDiagnostic("openaev.daemon.registry", provenance.Describe("openaev.daemon.registry.server"),
                 "ignored: the registry is global and read from opencti.daemon.registry, for both platforms (as the Rust version does)"));
         }
-        var images = ImageResolver.TryCreate(settings.OpenCti.Daemon.Registry, out var resolver, out _) ? resolver : ImageResolver.NoRegistry;
-
-        var openCti = ResolvePlatform(settings, PlatformKind.OpenCti, certificates);
-        var openAev = ResolvePlatform(settings, PlatformKind.OpenAev, certificates);
 
         var docker = DockerEndpoint.Resolve(settings, provenance, environment);
-        var dockerUsed = new[] { openCti, openAev }.Any(p => p.Enabled && p.Selector is "docker" or "swarm");
+        var dockerUsed = new[] { settings.OpenCti, settings.OpenAev }.Any(p => p.Enable && p.Daemon.Selector is "docker" or "swarm");
         foreach (var dockerError in docker.Errors)
         {
-            // An invalid opencti.daemon.docker.host is the validator's; the tls keys are reported like every other
-            // file the configuration names; DOCKER_* variables matter only when Docker is used (else `docker check` says).
+            // An invalid opencti.daemon.docker.host is the docker block's (DockerContainerOptions); the tls keys are reported
+            // like every other file the configuration names; DOCKER_* variables matter only when Docker is used (else `docker check` says).
             if (dockerError.Key == DockerEndpoint.ConfigKey) continue;
             if (dockerUsed || dockerError.Key.StartsWith("opencti.", StringComparison.Ordinal)) errors.Add(dockerError);
         }
@@ -65,23 +71,28 @@ public static class SettingsResolver
             warnings.Add(new ConfigDiagnostic("openaev.daemon.docker.tls", where ?? "configuration",
                 $"ignored: the Docker engine is global and its TLS is read from {DockerTls.VerifyKey[..^".verify".Length]}, for both platforms"));
         }
+        // The docker options are global, read from opencti.daemon.docker for both platforms (as upstream); openaev's block is checked all the same.
+        var containers = DockerContainerOptions.Parse(settings.OpenCti.Daemon.Docker, "opencti.daemon.docker", report);
+        DockerContainerOptions.Parse(settings.OpenAev.Daemon.Docker, "openaev.daemon.docker", report);
+        var daemons = new Daemons(docker, containers, environment, resolveOrchestrators);
+
+        var openCti = ResolvePlatform(settings, PlatformKind.OpenCti, certificates, daemons, report);
+        var openAev = ResolvePlatform(settings, PlatformKind.OpenAev, certificates, daemons, report);
 
         environment.TryGetValue("KUBERNETES_SERVICE_HOST", out var kubernetesServiceHost);
         var m = settings.Manager;
         return new ResolvedSettings
         {
-            Settings = settings,
             Key = key,
             Manager = new ManagerOptions(m.Id, m.Name, TimeSpan.FromSeconds(Math.Max(1, m.ExecuteSchedule)),
-                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars,
+                TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars, m.Debug.ShowSensitiveEnvVars,
                 TimeSpan.FromSeconds(Math.Max(1, m.HealthSchedule)), m.RebootLoop.Stop)
             {
                 Logs = new LogLimits(m.Logs.MaxLines, m.Logs.MaxBytes, m.Logs.MaxLineBytes),
             },
-            Logger = m.Logger,
+            Logger = LoggerSetup.Resolve(m.Logger, report),
             Health = ResolveHealth(m.Health, provenance, errors),
             Registry = registry,
-            Images = images,
             Docker = docker,
             KubernetesServiceHost = string.IsNullOrWhiteSpace(kubernetesServiceHost) ? null : kubernetesServiceHost.Trim(),
             OpenCti = openCti,
@@ -94,40 +105,73 @@ public static class SettingsResolver
         };
     }
 
-    /// <summary>The manager key (read once, here), when a platform is enabled or a key is configured; the rule is ManagerKey's.</summary>
-    private static ManagerKey? LoadManagerKey(ComposerSettings settings, ConfigProvenance provenance, List<ConfigDiagnostic> errors,
-        List<ConfigDiagnostic> warnings, bool required)
+    /// <summary>The manager key (read once, here), when a platform is enabled; the rule is ManagerKey's.</summary>
+    private static ManagerKey? LoadManagerKey(ComposerSettings settings, ConfigReport report, bool required)
     {
         var because = settings.OpenCti.Enable ? "opencti.enable" : settings.OpenAev.Enable ? "openaev.enable" : null;
-        if (because is null) return null;
-        var result = ManagerKey.Load(settings.Manager);
-        if (result.IsMissing)
-        {
-            if (required) errors.Add(new ConfigDiagnostic(result.Error!.ConfigKey, provenance.Describe(result.Error.ConfigKey), $"{result.Error.Message}; required because {because} is true"));
-            return null;
-        }
-        foreach (var warning in result.Warnings) warnings.Add(new ConfigDiagnostic(warning.ConfigKey, provenance.Describe(warning.ConfigKey), warning.Message));
-        if (result.Error is { } error) errors.Add(new ConfigDiagnostic(error.ConfigKey, provenance.Describe(error.ConfigKey), error.Message));
-        return result.Key;
+        return because is null ? null : ManagerKey.Load(settings.Manager, report, required ? because : null);
     }
 
-    private static ResolvedPlatform ResolvePlatform(ComposerSettings settings, PlatformKind kind, CertificateLoader certificates)
+    /// <summary>What the platforms' orchestrators share: the Docker engine and container options (global, as upstream), the environment.</summary>
+    private sealed record Daemons(DockerEndpointResolution Docker, DockerContainerOptions Containers, IReadOnlyDictionary<string, string> Environment,
+        bool Resolve);
+
+    private static ResolvedPlatform ResolvePlatform(ComposerSettings settings, PlatformKind kind, CertificateLoader certificates, Daemons daemons,
+        ConfigReport report)
     {
         var p = kind == PlatformKind.OpenCti ? settings.OpenCti : settings.OpenAev;
         var network = PlatformNetworkPolicy.Resolve(settings, kind, certificates);
+        var selector = OrchestratorKinds.Parse(p.Daemon.Selector);
         return new ResolvedPlatform
         {
             Kind = kind,
             Enabled = p.Enable,
             Url = p.Url,
             Token = p.Token,
-            Selector = p.Daemon.Selector,
-            Daemon = p.Daemon,
+            Selector = selector ?? OrchestratorKind.Kubernetes,
+            Orchestrator = ResolveOrchestrator(p, kind, selector, certificates, daemons, report),
             LogsSchedule = TimeSpan.FromSeconds(Math.Max(1, p.LogsSchedule)),
+            ListingTimeout = TimeSpan.FromSeconds(Math.Max(1, p.ListingTimeout)),
+            ListingMaxSize = Math.Max(ConfigValidator.MinListingMaxSize, p.ListingMaxSize),
             Network = network,
             // Computed once (it reads the system roots when a proxy CA is configured), only for platforms in use.
             ConnectorNetwork = p.Enable ? ConnectorNetworkEnvironment.Compute(network) : ConnectorNetworkEnvironment.None,
-            PortainerCa = certificates.Load(PortainerCaKey(kind), p.Daemon.Portainer?.Ca),
+        };
+    }
+
+    /// <summary>
+    /// The platform's daemon: every option block present is checked (used or not, as a configuration is checked), the
+    /// selected one is resolved into its record when the platform is enabled and the command talks to orchestrators.
+    /// </summary>
+    private static ResolvedOrchestrator? ResolveOrchestrator(PlatformSettings platform, PlatformKind kind, OrchestratorKind? selector,
+        CertificateLoader certificates, Daemons daemons, ConfigReport report)
+    {
+        var section = kind == PlatformKind.OpenCti ? "opencti" : "openaev";
+        var daemon = platform.Daemon;
+        if (selector is null)
+        {
+            report.Error($"{section}.daemon.selector", $"expected one of kubernetes, docker, swarm, portainer, got \"{daemon.Selector}\"");
+        }
+        else if (selector == OrchestratorKind.Swarm && daemon.Swarm is null)
+        {
+            report.Error($"{section}.daemon.selector", $"selector is swarm but {section}.daemon.swarm is missing; add a swarm block (\"swarm: {{}}\" keeps the defaults)");
+        }
+        else if (selector == OrchestratorKind.Portainer && daemon.Portainer is null)
+        {
+            report.Error($"{section}.daemon.selector", $"selector is portainer but {section}.daemon.portainer is missing: it needs api, api_key, env_id and api_version");
+        }
+        var used = platform.Enable && daemons.Resolve ? selector : null;
+        var swarm = daemon.Swarm is { } swarmBlock ? SwarmServiceOptions.Parse(swarmBlock, $"{section}.daemon.swarm", report) : null;
+        var kubernetes = ResolvedKubernetes.Parse(daemon.Kubernetes, kind, used == OrchestratorKind.Kubernetes, daemons.Environment, report);
+        var portainer = ResolvedPortainer.Parse(daemon.Portainer, kind, certificates.Load(PortainerCaKey(kind), daemon.Portainer?.Ca),
+            used == OrchestratorKind.Portainer, report);
+        return used switch
+        {
+            OrchestratorKind.Docker when daemons.Docker.Endpoint is { } endpoint => new ResolvedDocker(kind, endpoint, daemons.Containers),
+            OrchestratorKind.Swarm when daemons.Docker.Endpoint is { } endpoint && swarm is not null => new ResolvedSwarm(kind, endpoint, swarm),
+            OrchestratorKind.Kubernetes => kubernetes,
+            OrchestratorKind.Portainer => portainer,
+            _ => null,
         };
     }
 

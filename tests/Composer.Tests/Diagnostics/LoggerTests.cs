@@ -2,6 +2,7 @@ using System.Text.Json;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Resolution;
+using Composer.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Composer.Tests.Diagnostics;
@@ -13,6 +14,10 @@ public class LoggerTests
     private static string[] Lines(StringWriter w) => w.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string TempDirectory() => Directory.CreateTempSubdirectory("composer-logs-").FullName;
+
+    /// <summary>The process logger of a manager.logger section, as the resolve step and the run command build it.</summary>
+    private static Logger FromSettings(LoggerSettings settings, TextWriter stdout, TextWriter diagnostics, TimeProvider? clock = null) =>
+        LoggerSetup.Create(LoggerSetup.Resolve(settings, TestReport.New().Report), stdout, diagnostics, clock);
 
     [Test]
     public async Task Json_line_has_timestamp_level_message_and_typed_fields()
@@ -148,7 +153,7 @@ public class LoggerTests
         foreach (var directory in new string?[] { null, "", "  ", "false", "FALSE" })
         {
             var stdout = new StringWriter();
-            using var logger = LoggerSetup.FromSettings(new LoggerSettings { Directory = directory }, stdout, new StringWriter());
+            using var logger = FromSettings(new LoggerSettings { Directory = directory }, stdout, new StringWriter());
             logger.Info("hello");
             await Assert.That(logger.FileDirectory).IsNull();
             await Assert.That(stdout.ToString()).Contains("hello");
@@ -163,7 +168,7 @@ public class LoggerTests
         var dir = Path.Combine(TempDirectory(), "nested", "logs");
         var stdout = new StringWriter();
         var clock = new FakeTimeProvider(T0);
-        using (var logger = LoggerSetup.FromSettings(new LoggerSettings { Format = "pretty", Directory = dir, Level = "debug" }, stdout, new StringWriter(), clock))
+        using (var logger = FromSettings(new LoggerSettings { Format = "pretty", Directory = dir, Level = "debug" }, stdout, new StringWriter(), clock))
         {
             logger.Debug("to both", ("n", 1));
             await Assert.That(logger.FileDirectory).IsEqualTo(dir);
@@ -181,7 +186,7 @@ public class LoggerTests
     {
         var dir = TempDirectory();
         var stdout = new StringWriter();
-        using (var logger = LoggerSetup.FromSettings(new LoggerSettings { Console = false, Directory = dir }, stdout, new StringWriter(), new FakeTimeProvider(T0)))
+        using (var logger = FromSettings(new LoggerSettings { Console = false, Directory = dir }, stdout, new StringWriter(), new FakeTimeProvider(T0)))
         {
             logger.Info("file only");
         }
@@ -192,7 +197,7 @@ public class LoggerTests
     [Test]
     public async Task Neither_console_nor_directory_disables_every_level()
     {
-        using var logger = LoggerSetup.FromSettings(new LoggerSettings { Console = false }, new StringWriter(), new StringWriter());
+        using var logger = FromSettings(new LoggerSettings { Console = false }, new StringWriter(), new StringWriter());
         await Assert.That(logger.IsEnabled(LogLevel.Error)).IsFalse();
     }
 
@@ -314,17 +319,20 @@ public class LoggerTests
     public async Task Invalid_level_and_format_are_reported_with_their_key_and_fall_back_to_defaults()
     {
         var settings = new LoggerSettings { Level = "verbose", Format = "xml" };
-        var problems = LoggerSetup.Validate(settings);
+        var report = TestReport.New();
+        var options = LoggerSetup.Resolve(settings, report.Report);
+        var problems = report.Errors;
         await Assert.That(problems.Select(p => p.Key).ToArray()).IsEquivalentTo(new[] { "manager.logger.level", "manager.logger.format" });
-        await Assert.That(problems[0].Message).Contains("'verbose'");
-        await Assert.That(problems[0].Message).Contains("trace, debug, info, warn or error");
+        // One rule, the configuration's: the message is the one `config validate` prints.
+        await Assert.That(problems[0].Message).Contains("\"verbose\"");
+        await Assert.That(problems[0].Message).Contains("trace, debug, info, warn, error");
         await Assert.That(problems[1].Message).Contains("json or pretty");
 
-        var stderr = new StringWriter();
-        using var logger = LoggerSetup.FromSettings(settings, new StringWriter(), stderr);
+        using var logger = LoggerSetup.Create(options, new StringWriter(), new StringWriter());
         await Assert.That(logger.MinimumLevel).IsEqualTo(LogLevel.Info);
         await Assert.That(logger.Format).IsEqualTo(LogFormat.Json);
-        await Assert.That(Lines(stderr).Length).IsEqualTo(2);
-        await Assert.That(LoggerSetup.Validate(new LoggerSettings()).Count).IsEqualTo(0);
+        var valid = TestReport.New();
+        LoggerSetup.Resolve(new LoggerSettings(), valid.Report);
+        await Assert.That(valid.Errors.Count).IsEqualTo(0);
     }
 }

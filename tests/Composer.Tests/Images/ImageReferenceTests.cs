@@ -75,7 +75,7 @@ public class ImageReferenceTests
         await Assert.That(remote).IsEqualTo("");
         await Assert.That(path).IsEqualTo(0);
         await Assert.That(formatted).IsFalse();
-        await Assert.That(() => Composer.Images.ImageName.Parse("UPPER:tag")).Throws<FormatException>();
+        await Assert.That(Composer.Images.ImageName.Parse("UPPER:tag").IsSuccess).IsFalse();
     }
 
     private static (string, string, bool) InvalidDomain(string input)
@@ -94,10 +94,11 @@ public class ImageReferenceTests
     [Test]
     public async Task ImageName_is_a_heap_copy_with_every_form()
     {
-        var ok = ImageName.TryParse("index.docker.io/library/ubuntu:22.04", out var name, out var error);
-        await Assert.That(ok).IsTrue();
-        await Assert.That(error).IsNull();
-        await Assert.That(name!.Domain).IsEqualTo("docker.io");
+        var parsed = ImageName.Parse("index.docker.io/library/ubuntu:22.04");
+        await Assert.That(parsed.IsSuccess).IsTrue();
+        await Assert.That(parsed.Failure).IsNull();
+        var name = parsed.Value!;
+        await Assert.That(name.Domain).IsEqualTo("docker.io");
         await Assert.That(name.Path).IsEqualTo("library/ubuntu");
         await Assert.That(name.Tag).IsEqualTo("22.04");
         await Assert.That(name.Digest).IsNull();
@@ -105,7 +106,8 @@ public class ImageReferenceTests
         await Assert.That(name.FullyQualified).IsEqualTo("docker.io/library/ubuntu:22.04");
         await Assert.That(name.Familiar).IsEqualTo("ubuntu:22.04");
         await Assert.That(name.ManifestReference).IsEqualTo("22.04");
-        await Assert.That(ImageName.TryParse("a//b", out _, out var bad)).IsFalse();
-        await Assert.That(bad).IsEqualTo("invalid reference format");
+        var bad = ImageName.Parse("a//b");
+        await Assert.That(bad.IsSuccess).IsFalse();
+        await Assert.That(bad.Failure!.Message).IsEqualTo("invalid reference format");
     }
 }

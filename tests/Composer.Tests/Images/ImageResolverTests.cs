@@ -6,7 +6,20 @@ namespace Composer.Tests.Images;
 /// <summary>Registry prefix resolution with RegistrySettings objects (the product page's rules).</summary>
 public class ImageResolverTests
 {
-    private static ImageResolver Resolver(string? server) => ImageResolver.Create(new RegistrySettings { Server = server });
+    /// <summary>The resolver of opencti.daemon.registry.server, as the resolve step builds it (and why there is none).</summary>
+    private static (ImageResolver? Resolver, List<ConfigDiagnostic> Errors) Configure(RegistrySettings? registry)
+    {
+        var errors = new List<ConfigDiagnostic>();
+        var configuration = RegistryConfiguration.FromSettings(registry, ConfigProvenance.None, new Dictionary<string, string>(), errors, []);
+        return (configuration?.Images, errors);
+    }
+
+    private static ImageResolver Resolver(string? server) =>
+        Configure(new RegistrySettings { Server = server }) is ({ } resolver, _) ? resolver : throw new ArgumentException($"invalid server {server}");
+
+    /// <summary>The image to pull; throws when the image is invalid.</summary>
+    private static ResolvedImage Resolve(ImageResolver resolver, string image) =>
+        resolver.Resolve(image) is { IsSuccess: true } resolved ? resolved.Value : throw new FormatException(image);
 
     [Test]
     // The product page's own example.
@@ -50,7 +63,7 @@ public class ImageResolverTests
     [Arguments("   ", "nginx", "nginx")]
     public async Task Resolves_as_the_product_page_says(string? server, string image, string expected)
     {
-        var resolved = Resolver(server).Resolve(image);
+        var resolved = Resolve(Resolver(server), image);
         await Assert.That(resolved.Reference).IsEqualTo(expected);
         await Assert.That(resolved.Original).IsEqualTo(image);
         await Assert.That(resolved.Prefixed).IsEqualTo(expected != image);
@@ -67,7 +80,7 @@ public class ImageResolverTests
     [Arguments("registry.example.com", "[2001:db8::1]:5000/repo:tag", "[2001:db8::1]:5000", "repo", "tag")]
     public async Task Exposes_registry_host_repository_and_manifest_reference(string? server, string image, string host, string repository, string reference)
     {
-        var resolved = Resolver(server).Resolve(image);
+        var resolved = Resolve(Resolver(server), image);
         await Assert.That(resolved.RegistryHost).IsEqualTo(host);
         await Assert.That(resolved.Repository).IsEqualTo(repository);
         await Assert.That(resolved.ManifestReference).IsEqualTo(reference);
@@ -84,21 +97,21 @@ public class ImageResolverTests
         "invalid image name \"da304e823d8ca2b9d863a3c897baeb852ba21ea9a9f1414736394ae7fcaf9821\": invalid repository name (da304e823d8ca2b9d863a3c897baeb852ba21ea9a9f1414736394ae7fcaf9821), cannot specify 64-byte hexadecimal strings")]
     public async Task Invalid_images_are_refused_with_the_image_and_the_go_reason(string? server, string image, string expected)
     {
-        var ok = Resolver(server).TryResolve(image, out var resolved, out var error);
-        await Assert.That(ok).IsFalse();
-        await Assert.That(resolved).IsNull();
-        await Assert.That(error).IsEqualTo(expected);
-        await Assert.That(() => Resolver(server).Resolve(image)).Throws<FormatException>();
+        var result = Resolver(server).Resolve(image);
+        await Assert.That(result.IsSuccess).IsFalse();
+        await Assert.That(result.Value).IsNull();
+        await Assert.That(result.Failure!.Message).IsEqualTo(expected);
     }
 
     [Test]
     public async Task A_prefix_that_makes_the_path_too_long_is_refused()
     {
         var name = new string('a', 240);
-        var ok = Resolver("harbor.corp/dockerhub-cache").TryResolve("opencti/" + name, out _, out var error);
-        await Assert.That(ok).IsFalse();
-        await Assert.That(error!).Contains("opencti.daemon.registry.server \"harbor.corp/dockerhub-cache\"");
-        await Assert.That(error!).EndsWith(": repository name must not be more than 255 characters");
+        var result = Resolver("harbor.corp/dockerhub-cache").Resolve("opencti/" + name);
+        await Assert.That(result.IsSuccess).IsFalse();
+        var error = result.Failure!.Message;
+        await Assert.That(error).Contains("opencti.daemon.registry.server \"harbor.corp/dockerhub-cache\"");
+        await Assert.That(error).EndsWith(": repository name must not be more than 255 characters");
     }
 
     [Test]
@@ -115,30 +128,31 @@ public class ImageResolverTests
     [Arguments("registry example.com", "is not a valid registry host[:port]")]
     public async Task Invalid_servers_are_refused_naming_the_setting(string server, string reason)
     {
-        var ok = ImageResolver.TryCreate(new RegistrySettings { Server = server }, out var resolver, out var error);
-        await Assert.That(ok).IsFalse();
+        var (resolver, errors) = Configure(new RegistrySettings { Server = server });
         await Assert.That(resolver).IsNull();
-        await Assert.That(error!).StartsWith("opencti.daemon.registry.server: ");
-        await Assert.That(error!).Contains(reason);
+        var error = errors.Single().ToString();
+        await Assert.That(error).StartsWith("opencti.daemon.registry.server: ");
+        await Assert.That(error).Contains(reason);
     }
 
     [Test]
     public async Task Credentials_in_the_server_are_refused_without_echoing_them()
     {
-        var ok = ImageResolver.TryCreate(new RegistrySettings { Server = "https://bob:S3cret-pw@registry.example.com" }, out _, out var error);
-        await Assert.That(ok).IsFalse();
-        await Assert.That(error!).Contains("without credentials");
-        await Assert.That(error!).DoesNotContain("S3cret-pw");
-        await Assert.That(error!).DoesNotContain("bob");
+        var (resolver, errors) = Configure(new RegistrySettings { Server = "https://bob:S3cret-pw@registry.example.com" });
+        await Assert.That(resolver).IsNull();
+        var error = errors.Single().ToString();
+        await Assert.That(error).Contains("without credentials");
+        await Assert.That(error).DoesNotContain("S3cret-pw");
+        await Assert.That(error).DoesNotContain("bob");
     }
 
     [Test]
     public async Task No_registry_settings_means_no_prefix()
     {
-        var ok = ImageResolver.TryCreate(null, out var resolver, out _);
-        await Assert.That(ok).IsTrue();
+        var (resolver, errors) = Configure(null);
+        await Assert.That(errors).IsEmpty();
         await Assert.That(resolver!.Server).IsNull();
-        await Assert.That(resolver.Resolve("opencti/x:1").Reference).IsEqualTo("opencti/x:1");
+        await Assert.That(Resolve(resolver, "opencti/x:1").Reference).IsEqualTo("opencti/x:1");
     }
 
     [Test]

@@ -7,20 +7,22 @@ namespace Composer.Tests.Infrastructure;
 public static class TestSettings
 {
     /// <summary>The resolved settings; throws with every problem when the settings are invalid.</summary>
-    public static ResolvedSettings Resolve(ComposerSettings settings, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="resolveOrchestrators">Resolve the enabled platforms' orchestrators too, as run, plan and check do.</param>
+    public static ResolvedSettings Resolve(ComposerSettings settings, IReadOnlyDictionary<string, string>? environment = null, bool resolveOrchestrators = false)
     {
-        var (resolved, errors, _) = TryResolve(settings, environment);
+        var (resolved, errors, _) = TryResolve(settings, environment, resolveOrchestrators);
         if (errors.Count > 0) throw new InvalidOperationException("invalid test settings: " + string.Join("; ", errors));
         return resolved;
     }
 
     /// <summary>The resolved settings with the errors and warnings of the resolve step.</summary>
     public static (ResolvedSettings Resolved, List<ConfigDiagnostic> Errors, List<ConfigDiagnostic> Warnings) TryResolve(
-        ComposerSettings settings, IReadOnlyDictionary<string, string>? environment = null)
+        ComposerSettings settings, IReadOnlyDictionary<string, string>? environment = null, bool resolveOrchestrators = false)
     {
         var errors = new List<ConfigDiagnostic>();
         var warnings = new List<ConfigDiagnostic>();
-        var resolved = SettingsResolver.Resolve(settings, ConfigProvenance.None, environment ?? new Dictionary<string, string>(), errors, warnings, requireManagerKey: false);
+        var resolved = SettingsResolver.Resolve(settings, ConfigProvenance.None, environment ?? new Dictionary<string, string>(), errors, warnings,
+            requireManagerKey: false, resolveOrchestrators: resolveOrchestrators);
         return (resolved, errors, warnings);
     }
 }

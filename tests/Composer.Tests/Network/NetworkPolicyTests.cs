@@ -178,7 +178,7 @@ public class NetworkPolicyTests
             s.HttpProxy = "http://bob:hunter2@proxy:3128/some/path";
         });
         var errors = new List<ConfigDiagnostic>();
-        ConfigValidator.Validate(s, ConfigProvenance.None, errors, []);
+        ConfigValidator.Validate(s, new ConfigReport(ConfigProvenance.None, errors, []));
         await Assert.That(errors.Count).IsEqualTo(2);
         var text = string.Join("\n", errors);
         await Assert.That(text).Contains("opencti.https_proxy");

@@ -1,6 +1,7 @@
 using Composer.Configuration;
 using Composer.Images;
 using Composer.Network;
+using Composer.Tests.Images.Registry;
 using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Network;

@@ -1,13 +1,24 @@
 using System.Security.Cryptography;
 using Composer.Configuration;
 using Composer.Platform;
+using Composer.Tests.Infrastructure;
 using static Composer.Tests.Configuration.ConfigTestSupport;
 
 namespace Composer.Tests.Platform;
 
 public class ManagerKeyTests
 {
-    private static ManagerKeyResult Inline(string pem) => ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret(pem) });
+    /// <summary>What loading the key gave: the key, the (first) error and the warnings, as the resolve step reports them.</summary>
+    private sealed record Loaded(ManagerKey? Key, ConfigDiagnostic? Error, IReadOnlyList<ConfigDiagnostic> Warnings);
+
+    private static Loaded LoadKey(ManagerSettings manager, string? requiredBecause = null)
+    {
+        var report = TestReport.New();
+        var key = ManagerKey.Load(manager, report.Report, requiredBecause);
+        return new Loaded(key, report.Errors.FirstOrDefault(), report.Warnings);
+    }
+
+    private static Loaded Inline(string pem) => LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret(pem) });
 
     private static string TempFile(string content)
     {
@@ -31,7 +42,7 @@ public class ManagerKeyTests
         await Assert.That(result.Warnings.Count).IsEqualTo(warns ? 1 : 0);
         if (warns)
         {
-            await Assert.That(result.Warnings[0].ConfigKey).IsEqualTo("manager.credentials_key");
+            await Assert.That(result.Warnings[0].Key).IsEqualTo("manager.credentials_key");
             await Assert.That(result.Warnings[0].Message).Contains($"RSA-{bits}").And.Contains("4096 bits is recommended");
         }
     }
@@ -61,12 +72,12 @@ public class ManagerKeyTests
     public async Task The_file_wins_over_the_inline_key_with_a_warning()
     {
         var path = TempFile(PlatformTestKeys.Rsa(4096).ExportPkcs8PrivateKeyPem());
-        var result = ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("not a key at all"), CredentialsKeyFilepath = path });
+        var result = LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("not a key at all"), CredentialsKeyFilepath = path });
         using var key = result.Key;
 
         await Assert.That(result.Error).IsNull();
         await Assert.That(key).IsNotNull();
-        await Assert.That(result.Warnings.Single().ConfigKey).IsEqualTo("manager.credentials_key_filepath");
+        await Assert.That(result.Warnings.Single().Key).IsEqualTo("manager.credentials_key_filepath");
         await Assert.That(result.Warnings.Single().Message).Contains("using credentials_key_filepath");
     }
 
@@ -74,21 +85,22 @@ public class ManagerKeyTests
     public async Task An_unreadable_file_is_an_error_naming_the_path()
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("composer-mkey-").FullName, "absent.pem");
-        var result = ManagerKey.Load(new ManagerSettings { CredentialsKeyFilepath = path });
+        var result = LoadKey(new ManagerSettings { CredentialsKeyFilepath = path });
 
         await Assert.That(result.Key).IsNull();
-        await Assert.That(result.IsMissing).IsFalse();
-        await Assert.That(result.Error!.ConfigKey).IsEqualTo("manager.credentials_key_filepath");
+        await Assert.That(result.Error!.Key).IsEqualTo("manager.credentials_key_filepath");
         await Assert.That(result.Error.Message).Contains(path).And.Contains("no such file");
     }
 
     [Test]
     public async Task No_key_at_all_is_reported_as_missing()
     {
-        var result = ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("  "), CredentialsKeyFilepath = "" });
+        var result = LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("  "), CredentialsKeyFilepath = "" }, requiredBecause: "opencti.enable");
 
-        await Assert.That(result.IsMissing).IsTrue();
+        await Assert.That(result.Key).IsNull();
         await Assert.That(result.Error!.Message).Contains("no manager private key");
+        // Missing is not an error where nothing needs the key.
+        await Assert.That(LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("  "), CredentialsKeyFilepath = "" }).Error).IsNull();
     }
 
     public static IEnumerable<Func<(string Name, string Pem, string Expected)>> RefusedKeys()
@@ -112,7 +124,7 @@ public class ManagerKeyTests
     public async Task Refuses_unusable_keys_with_a_message_without_key_material((string Name, string Pem, string Expected) c)
     {
         var path = TempFile(c.Pem);
-        var result = ManagerKey.Load(new ManagerSettings { CredentialsKeyFilepath = path });
+        var result = LoadKey(new ManagerSettings { CredentialsKeyFilepath = path });
 
         await Assert.That(result.Key).IsNull().Because(c.Name);
         await Assert.That(result.Error!.Message).Contains(c.Expected).Because(c.Name);

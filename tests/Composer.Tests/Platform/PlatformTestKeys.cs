@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Composer.Configuration;
 using Composer.Platform;
+using Composer.Tests.Infrastructure;
 
 namespace Composer.Tests.Platform;
 
@@ -15,7 +16,8 @@ public static class PlatformTestKeys
     /// <summary>A fresh ManagerKey (the caller disposes it) for the session key of that size.</summary>
     public static ManagerKey ManagerKey(int bits = 4096)
     {
-        var result = Composer.Platform.ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret(Rsa(bits).ExportPkcs8PrivateKeyPem()) });
-        return result.Key ?? throw new InvalidOperationException(result.Error?.ToString());
+        var report = TestReport.New();
+        return Composer.Platform.ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret(Rsa(bits).ExportPkcs8PrivateKeyPem()) }, report.Report)
+               ?? throw new InvalidOperationException(string.Join("; ", report.Errors));
     }
 }

@@ -1,4 +1,5 @@
 using Composer.Diagnostics;
+using Composer.Images;
 using Composer.Reconciliation;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -14,7 +15,7 @@ public class ReconcileCycleTests
         var platform = new FakePlatformClient();
         var orchestrator = new FakeOrchestrator();
         var time = new FakeTimeProvider(Now);
-        return (new ReconcileCycle(platform, orchestrator, Options(), time, Logger.Null), platform, orchestrator, time);
+        return (new ReconcileCycle(platform, orchestrator, ImageResolver.NoRegistry, Options(), time, Logger.Null), platform, orchestrator, time);
     }
 
     [Test]

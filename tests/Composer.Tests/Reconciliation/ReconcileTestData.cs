@@ -1,4 +1,5 @@
 using Composer.Configuration;
+using Composer.Images;
 using Composer.Orchestration;
 using Composer.Reconciliation;
 
@@ -28,8 +29,12 @@ internal static class ReconcileTestData
     public static DesiredConnector Connector(string id, string? name = null, string hash = "h1",
         RequestedStatus requested = RequestedStatus.Stopping, ConnectorStatus? current = ConnectorStatus.Stopped, string? blocked = null,
         PlatformKind platform = PlatformKind.OpenCti) =>
-        new(id, platform, name ?? "connector-" + id, "opencti/connector-" + id.ToLowerInvariant() + ":6.0.0", hash, requested, current,
-            [new ContractEntry("CONNECTOR_ID", id), new ContractEntry("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("secret-token-" + id))], blocked);
+        new(id, platform, name ?? "connector-" + id, Image(id), hash, requested, current,
+            [new ContractEntry("CONNECTOR_ID", id), new ContractEntry("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("secret-token-" + id))], blocked,
+            ImageResolver.NoRegistry.Resolve(Image(id)).Value);
+
+    /// <summary>The image connector <paramref name="id"/> is listed with (as the cycle resolves it: no registry configured).</summary>
+    private static string Image(string id) => "opencti/connector-" + id.ToLowerInvariant() + ":6.0.0";
 
     /// <summary>
     /// A workload as the Rust version (or Composer before the platform instance label) creates it: exactly the three

@@ -39,7 +39,7 @@ public class ResolvedSettingsTests
         await Assert.That(warning.Message).Contains("Docker Hub");
         await Assert.That(warning.Source).IsEqualTo("environment OPENCTI__DAEMON__REGISTRY__USERNAME");
         await Assert.That(warning.ToString()).DoesNotContain("p4ss-word-value");
-        await Assert.That(r.Resolved!.Registry.CredentialsFor("docker.io")).IsNotNull();
+        await Assert.That(r.Resolved!.Registry.Credentials!.IsFor("docker.io")).IsTrue();
     }
 
     [Test]

@@ -1,9 +1,13 @@
+using System.Text.Json;
 using Composer.Configuration;
 using Composer.Diagnostics;
+using Composer.Images;
 using Composer.Network;
 using Docker.DotNet;
 using Docker.DotNet.Handler.Abstractions;
+using Docker.DotNet.Models;
 using Docker.DotNet.Unix;
+using Secret = Composer.Diagnostics.Secret;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Composer.Orchestration.Docker;
@@ -37,7 +41,7 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
     /// </summary>
     /// <param name="apiVersion">The Engine API version every request names (/v1.41/...); null sends unversioned
     /// requests, which the engine serves at its own newest version (for the first contact, to learn that version).</param>
-    public DockerClient Create(DockerEndpoint endpoint, Version? apiVersion = null)
+    public DockerClient Create(DockerEndpoint endpoint, System.Version? apiVersion = null)
     {
         var timeout = handlers.RequestTimeout(platform);
         var options = new ClientOptions
@@ -109,11 +113,30 @@ internal sealed class CountingUnixHandlerFactory : IDockerHandlerFactory<UnixSoc
             transport.EffectiveEndpoint);
 }
 
+/// <summary>The registry credentials of a Docker call, as Docker.DotNet takes them; null credentials: anonymous.</summary>
+internal static class DockerRegistryAuth
+{
+    private const string Header = "X-Registry-Auth";
+
+    /// <summary>The headers of a pull (POST /images/create): X-Registry-Auth by the one encoder, or none.</summary>
+    public static Dictionary<string, string>? PullHeaders(RegistryCredentials? credentials) =>
+        credentials is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [Header] = credentials.ToXRegistryAuth() };
+
+    /// <summary>The AuthConfig of a Swarm service create or update, which the library encodes and <see cref="RegistryAuthEncoding"/> writes again.</summary>
+    public static AuthConfig? ForService(RegistryCredentials? credentials) => credentials is null ? null : new AuthConfig
+    {
+        Username = credentials.Username,
+        Password = credentials.Password.Reveal(),
+        ServerAddress = credentials.ServerAddress,
+    };
+}
+
 /// <summary>
-/// Sends X-Registry-Auth as base64url, which the engine decodes (moby reads it with base64.URLEncoding). Docker.DotNet
-/// encodes the AuthConfig of service create and update with the standard alphabet, so credentials whose encoding holds
-/// '+' or '/' would reach the swarm agents undecodable and their pulls would go anonymous. Both alphabets pad the same
-/// way: swapping the two characters is the whole conversion, and a value already in base64url is left as it is.
+/// Every X-Registry-Auth Composer sends is written by the one encoder, <see cref="RegistryCredentials.ToXRegistryAuth"/>
+/// (base64url, which the engine decodes with base64.URLEncoding). Docker.DotNet encodes the AuthConfig of a Swarm service
+/// create or update its own way (standard base64 of its JSON), so credentials whose encoding holds '+' or '/' would reach
+/// the swarm agents undecodable and their pulls would go anonymous: the library's value is read back here and written
+/// again (a header already written by the one encoder comes out the same).
 /// </summary>
 internal sealed class RegistryAuthEncoding(HttpMessageHandler inner) : DelegatingHandler(inner)
 {
@@ -121,11 +144,23 @@ internal sealed class RegistryAuthEncoding(HttpMessageHandler inner) : Delegatin
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (request.Headers.TryGetValues(Header, out var values) && values.FirstOrDefault() is { } value && value.AsSpan().IndexOfAny('+', '/') >= 0)
+        if (request.Headers.TryGetValues(Header, out var values) && values.FirstOrDefault() is { } written && Credentials(written) is { } credentials)
         {
             request.Headers.Remove(Header);
-            request.Headers.TryAddWithoutValidation(Header, value.Replace('+', '-').Replace('/', '_'));
+            request.Headers.TryAddWithoutValidation(Header, credentials.ToXRegistryAuth());
         }
         return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>The credentials in a header as Docker.DotNet writes it (either base64 alphabet), or null when it holds none.</summary>
+    private static RegistryCredentials? Credentials(string header)
+    {
+        var bytes = new byte[header.Length];
+        if (!Convert.TryFromBase64String(header.Replace('-', '+').Replace('_', '/'), bytes, out var length)) return null;
+        using var json = JsonDocument.Parse(bytes.AsMemory(0, length));
+        string? Text(string name) => json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        return Text("username") is { Length: > 0 } username && Text("password") is { Length: > 0 } password
+            ? new RegistryCredentials(username, new Secret(password), Text("email"), Text("serveraddress"))
+            : null;
     }
 }

@@ -22,21 +22,21 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
     public Func<DockerClient, CancellationToken, Task<string?>>? Verify { get; init; }
 
     /// <summary>The client, pinned to its API version; or why the engine cannot be used.</summary>
-    public async Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken)
+    public async Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _client) is { } ready) return (ready, null);
+        if (Volatile.Read(ref _client) is { } ready) return Result<DockerClient>.Success(ready);
         await _connect.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_client is { } raced) return (raced, null);
+            if (_client is { } raced) return Result<DockerClient>.Success(raced);
             using var probe = clients.Create(endpoint);
             var check = await DockerPreflight.CheckAsync(probe, endpoint, proxy, cancellationToken).ConfigureAwait(false);
-            if (!check.IsReachable) return (null, check.Failure);
-            var engineVersion = Version.TryParse(check.Version!.APIVersion, out var engine) ? engine : null;
+            if (!check.IsSuccess) return check.Failure;
+            var engineVersion = Version.TryParse(check.Value.APIVersion, out var engine) ? engine : null;
             Version? version;
             if (endpoint.Gateway is { } gateway)
             {
-                if (VersionProblem(gateway, engineVersion, check.Version.MinAPIVersion) is { } problem) return (null, problem);
+                if (VersionProblem(gateway, engineVersion, check.Value.MinAPIVersion) is { } problem) return Failure.Orchestrator(problem);
                 version = gateway.ApiVersion;
             }
             else
@@ -47,12 +47,12 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
             if (Verify is not null && await Verify(client, cancellationToken).ConfigureAwait(false) is { } unusable)
             {
                 client.Dispose();
-                return (null, unusable);
+                return Failure.Orchestrator(unusable);
             }
-            logger.Info("Connected to the Docker engine", ("endpoint", endpoint.Display), ("engine_version", check.Version.Version),
+            logger.Info("Connected to the Docker engine", ("endpoint", endpoint.Display), ("engine_version", check.Value.Version),
                 ("api_version", version?.ToString() ?? "unversioned"));
             Volatile.Write(ref _client, client);
-            return (client, null);
+            return Result<DockerClient>.Success(client);
         }
         finally
         {

@@ -1,4 +1,3 @@
-using Composer.Configuration;
 using Docker.DotNet.Models;
 
 namespace Composer.Orchestration.Docker;
@@ -39,7 +38,7 @@ public static class DockerContainerSpec
     /// <summary>POST /containers/create for the workload, running <paramref name="image"/> (the resolved reference).</summary>
     /// <param name="extraLabels">Labels besides the workload's (Portainer's stack label); the workload's win.</param>
     /// <param name="logs">The container's log driver and options (<see cref="ConnectorLogConfig"/>); null: the engine's default.</param>
-    public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerSettings? docker,
+    public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerContainerOptions options,
         IReadOnlyDictionary<string, string>? extraLabels = null, ConnectorLogConfig? logs = null)
     {
         var labels = extraLabels is null
@@ -53,21 +52,20 @@ public static class DockerContainerSpec
             Image = image,
             Env = [.. workload.EnvironmentStrings()],
             Labels = labels,
-            HostConfig = HostConfigFor(docker, logs),
+            HostConfig = HostConfigFor(options, logs),
         };
     }
 
     /// <summary>
     /// Every opencti.daemon.docker option that is set, mapped 1:1 onto HostConfig (upstream-behaviour §6.6); unset ones
-    /// stay out. Ulimits entries missing name, soft or hard are dropped. Never a bind mount: the CA bundle is copied
-    /// into the container instead. The log settings are <paramref name="logs"/>'.
+    /// stay out. Never a bind mount: the CA bundle is copied into the container instead. The log settings are
+    /// <paramref name="logs"/>'.
     /// </summary>
-    public static HostConfig HostConfigFor(DockerSettings? docker, ConnectorLogConfig? logs = null)
+    public static HostConfig HostConfigFor(DockerContainerOptions docker, ConnectorLogConfig? logs = null)
     {
         var host = new HostConfig { RestartPolicy = new RestartPolicy { Name = ConnectorRestartPolicy } };
         if (logs is not null) host.LogConfig = new LogConfig { Type = logs.Driver, Config = new Dictionary<string, string>(logs.Options, StringComparer.Ordinal) };
-        if (docker is null) return host;
-        if (!string.IsNullOrEmpty(docker.NetworkMode)) host.NetworkMode = docker.NetworkMode;
+        if (docker.NetworkMode is { } networkMode) host.NetworkMode = networkMode;
         if (docker.ExtraHosts is { } extraHosts) host.ExtraHosts = [.. extraHosts];
         if (docker.Dns is { } dns) host.DNS = [.. dns];
         if (docker.DnsSearch is { } dnsSearch) host.DNSSearch = [.. dnsSearch];
@@ -75,22 +73,14 @@ public static class DockerContainerSpec
         if (docker.CapAdd is { } capAdd) host.CapAdd = [.. capAdd];
         if (docker.CapDrop is { } capDrop) host.CapDrop = [.. capDrop];
         if (docker.SecurityOpt is { } securityOpt) host.SecurityOpt = [.. securityOpt];
-        if (!string.IsNullOrEmpty(docker.UsernsMode)) host.UsernsMode = docker.UsernsMode;
-        if (!string.IsNullOrEmpty(docker.PidMode)) host.PidMode = docker.PidMode;
-        if (!string.IsNullOrEmpty(docker.IpcMode)) host.IpcMode = docker.IpcMode;
-        if (!string.IsNullOrEmpty(docker.UtsMode)) host.UTSMode = docker.UtsMode;
-        if (!string.IsNullOrEmpty(docker.Runtime)) host.Runtime = docker.Runtime;
+        if (docker.UsernsMode is { } usernsMode) host.UsernsMode = usernsMode;
+        if (docker.PidMode is { } pidMode) host.PidMode = pidMode;
+        if (docker.IpcMode is { } ipcMode) host.IpcMode = ipcMode;
+        if (docker.UtsMode is { } utsMode) host.UTSMode = utsMode;
+        if (docker.Runtime is { } runtime) host.Runtime = runtime;
         if (docker.ShmSize is { } shmSize) host.ShmSize = shmSize;
-        if (docker.Sysctls is { Count: > 0 } sysctls) host.Sysctls = new Dictionary<string, string>(sysctls, StringComparer.Ordinal);
-        if (docker.Ulimits is { } ulimits)
-        {
-            var valid = new List<Ulimit>();
-            foreach (var u in ulimits)
-            {
-                if (!string.IsNullOrEmpty(u.Name) && u.Soft is { } soft && u.Hard is { } hard) valid.Add(new Ulimit { Name = u.Name, Soft = soft, Hard = hard });
-            }
-            if (valid.Count > 0) host.Ulimits = valid;
-        }
+        if (docker.Sysctls is { } sysctls) host.Sysctls = new Dictionary<string, string>(sysctls, StringComparer.Ordinal);
+        if (docker.Ulimits is { } ulimits) host.Ulimits = [.. ulimits.Select(u => new Ulimit { Name = u.Name, Soft = u.Soft, Hard = u.Hard })];
         return host;
     }
 }

@@ -82,8 +82,9 @@ public sealed record DockerEndpoint
         else if (tlsRequest is not null) (value, key, source) = (DefaultTlsHost, "default", $"default with TLS, asked for by {tlsRequest.RequestedBy}");
         else (value, key, source) = (DefaultHost, "default", "default");
 
-        var endpoint = TryParse(value, source, out var problem);
-        if (endpoint is null) errors.Add(new ConfigDiagnostic(key, source, problem!));
+        var parsed = Parse(value, source);
+        if (!parsed.IsSuccess) errors.Add(new ConfigDiagnostic(key, source, parsed.Failure.Message));
+        var endpoint = parsed.Value;
         // Read whenever TLS is asked for, as the docker CLI reads them before it looks at the host.
         var tls = tlsRequest is null ? null : DockerTlsLoader.Load(tlsRequest, provenance, errors);
         if (endpoint is null || errors.Count > 0) return new DockerEndpointResolution(null, errors, warnings);
@@ -123,25 +124,19 @@ public sealed record DockerEndpoint
     private static string SchemeOf(string value) =>
         Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) ? uri.Scheme.ToLowerInvariant() : "";
 
-    /// <summary>The problem with a host value, or null when it is usable (or absent). For the configuration validator.</summary>
-    public static string? Validate(string? value)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        TryParse(value, "", out var problem);
-        return problem;
-    }
+    /// <summary>The problem with a host value, or null when it is usable (or absent). For the docker block's parser.</summary>
+    public static string? Validate(string? value) => string.IsNullOrWhiteSpace(value) ? null : Parse(value, "").Failure?.Message;
 
-    /// <summary>Parses unix:///path, tcp://host[:port], http://host[:port] or https://host[:port].</summary>
-    public static DockerEndpoint? TryParse(string value, string source, out string? problem)
+    /// <summary>Parses unix:///path, tcp://host[:port], http://host[:port] or https://host[:port]; the failure says what was expected.</summary>
+    /// <param name="source">Where the value came from (a key, DOCKER_HOST, default), kept on the endpoint for messages.</param>
+    public static Result<DockerEndpoint> Parse(string value, string source)
     {
-        problem = null;
         var text = value.Trim();
         const string expected = "expected unix:///path/to/docker.sock, tcp://host:port, http://host:port or https://host:port";
         var shown = SecretRedaction.RedactUrl(text);
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
-            problem = $"{expected}, got \"{shown}\"";
-            return null;
+            return Failure.Input($"{expected}, got \"{shown}\"");
         }
         var scheme = uri.Scheme.ToLowerInvariant();
         if (scheme == "unix")
@@ -149,42 +144,36 @@ public sealed record DockerEndpoint
             // unix:///var/run/docker.sock: no host, an absolute path.
             if (uri.Host.Length > 0 || !text.StartsWith("unix:///", StringComparison.OrdinalIgnoreCase))
             {
-                problem = $"a Unix socket endpoint is unix:// followed by an absolute path (unix:///var/run/docker.sock), got \"{shown}\"";
-                return null;
+                return Failure.Input($"a Unix socket endpoint is unix:// followed by an absolute path (unix:///var/run/docker.sock), got \"{shown}\"");
             }
             var path = Uri.UnescapeDataString(uri.AbsolutePath);
             if (path.Length <= 1 || path.EndsWith('/') || uri.Query.Length > 0 || uri.Fragment.Length > 0)
             {
-                problem = $"expected the absolute path of the socket (unix:///var/run/docker.sock), got \"{shown}\"";
-                return null;
+                return Failure.Input($"expected the absolute path of the socket (unix:///var/run/docker.sock), got \"{shown}\"");
             }
-            return new DockerEndpoint
+            return Result<DockerEndpoint>.Success(new DockerEndpoint
             {
                 Transport = DockerTransport.UnixSocket, Original = value, Source = source, SocketPath = path,
                 Address = new Uri("unix://" + path),
-            };
+            });
         }
         if (scheme is not ("tcp" or "http" or "https"))
         {
-            problem = scheme is "ssh" or "npipe"
+            return Failure.Input(scheme is "ssh" or "npipe"
                 ? $"{scheme}:// endpoints are not supported; {expected}, got \"{shown}\""
-                : $"{expected}, got \"{shown}\"";
-            return null;
+                : $"{expected}, got \"{shown}\"");
         }
         if (uri.Host.Length == 0)
         {
-            problem = $"{expected}: the host is missing, got \"{shown}\"";
-            return null;
+            return Failure.Input($"{expected}: the host is missing, got \"{shown}\"");
         }
         if (uri.UserInfo.Length > 0)
         {
-            problem = $"credentials in the Docker endpoint are not supported, got \"{shown}\"";
-            return null;
+            return Failure.Input($"credentials in the Docker endpoint are not supported, got \"{shown}\"");
         }
         if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {
-            problem = $"{expected}: a path, query or fragment is not supported, got \"{shown}\"";
-            return null;
+            return Failure.Input($"{expected}: a path, query or fragment is not supported, got \"{shown}\"");
         }
         // Uri fills in 80/443 for http(s) and -1 for tcp when the port is absent; Docker's defaults are 2375/2376.
         var explicitPort = HasExplicitPort(text);
@@ -192,11 +181,10 @@ public sealed record DockerEndpoint
         var port = explicitPort ? uri.Port : tls ? DefaultTlsPort : DefaultPlainPort;
         if (port is <= 0 or > 65535)
         {
-            problem = $"{expected}: invalid port, got \"{shown}\"";
-            return null;
+            return Failure.Input($"{expected}: invalid port, got \"{shown}\"");
         }
         var address = new UriBuilder(tls ? Uri.UriSchemeHttps : Uri.UriSchemeHttp, uri.Host, port).Uri;
-        return new DockerEndpoint { Transport = DockerTransport.Tcp, Original = value, Source = source, Address = address };
+        return Result<DockerEndpoint>.Success(new DockerEndpoint { Transport = DockerTransport.Tcp, Original = value, Source = source, Address = address });
     }
 
     private static bool HasExplicitPort(string text)

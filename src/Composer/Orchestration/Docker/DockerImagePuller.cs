@@ -7,16 +7,23 @@ using Polly.Retry;
 
 namespace Composer.Orchestration.Docker;
 
+/// <summary>An image made available in the engine: the reference to run, and the credentials its pull used (null: anonymous).</summary>
+/// <param name="Credentials">The snapshot this operation took: a Swarm service is created with the same ones, for its agents' pulls.</param>
+internal sealed record PulledImage(string Reference, RegistryCredentials? Credentials)
+{
+    public override string ToString() => Reference;
+}
+
 /// <summary>
-/// Makes a connector's image available in the engine before its container is created.
+/// Makes a connector's image available in the engine before its container is created. The image was resolved once, by
+/// the reconcile cycle (<see cref="ConnectorWorkload.Image"/>); one snapshot of the credentials serves the whole pull.
 /// <list type="number">
-/// <item>Resolve with the registry prefix rules. When the engine already holds exactly that reference, nothing is
-/// pulled and the registry is not asked (like <c>docker run</c> and Kubernetes' IfNotPresent): deploys, restarts and
-/// refreshes of a config change cost no registry traffic. A new image must come under a new tag or digest, as the
-/// platform gives them.</item>
+/// <item>When the engine already holds exactly that reference, nothing is pulled and the registry is not asked (like
+/// <c>docker run</c> and Kubernetes' IfNotPresent): deploys, restarts and refreshes of a config change cost no registry
+/// traffic. A new image must come under a new tag or digest, as the platform gives them.</item>
 /// <item>Pre-flight the image against its registry with its credentials. An answer that proves the pull cannot work
-/// (401/403, unknown image or tag, invalid name) fails at once with its message; a registry Composer could not reach
-/// (its network path may differ from the engine's, which has its own proxy) is only a warning.</item>
+/// (401/403, unknown image or tag) fails at once with its message; a registry Composer could not reach (its network
+/// path may differ from the engine's, which has its own proxy) is only a warning.</item>
 /// <item>POST /images/create?fromImage=&lt;repository&gt;&amp;tag=&lt;tag or digest&gt; with X-Registry-Auth, reading the
 /// progress stream to its end (an error message in it is a failure), retried opencti.daemon.registry.retry_attempts
 /// times, retry_delay apart with ±25 % jitter.</item>
@@ -24,27 +31,25 @@ namespace Composer.Orchestration.Docker;
 /// </summary>
 internal sealed class DockerImagePuller
 {
-    private const string RegistryAuthHeader = "X-Registry-Auth";
-
-    private readonly ImagePreflight _preflight;
+    private readonly RegistryAccess _registry;
     private readonly DockerErrors _errors;
     private readonly Logger _logger;
     private readonly ResiliencePipeline<string?> _retry;
 
-    public DockerImagePuller(ImagePreflight preflight, DockerErrors errors, Logger logger, TimeProvider time)
+    public DockerImagePuller(RegistryAccess registry, DockerErrors errors, Logger logger, TimeProvider time)
     {
-        _preflight = preflight;
+        _registry = registry;
         _errors = errors;
         _logger = logger;
-        var registry = preflight.Registry;
+        var configuration = registry.Configuration;
         var builder = new ResiliencePipelineBuilder<string?> { TimeProvider = time };
-        if (registry.RetryAttempts > 0)
+        if (configuration.RetryAttempts > 0)
         {
             builder.AddRetry(new RetryStrategyOptions<string?>
             {
-                MaxRetryAttempts = registry.RetryAttempts,
+                MaxRetryAttempts = configuration.RetryAttempts,
                 // Polly accepts at most a day; a longer retry_delay would block a cycle for that long anyway.
-                Delay = registry.RetryDelay > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : registry.RetryDelay,
+                Delay = configuration.RetryDelay > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : configuration.RetryDelay,
                 BackoffType = DelayBackoffType.Constant,
                 UseJitter = true,
                 // An attempt returns the engine's reason on failure, null on success; exceptions are only cancellation.
@@ -60,36 +65,33 @@ internal sealed class DockerImagePuller
         _retry = builder.Build();
     }
 
-    /// <summary>The reference to create the container from, or the error (one line naming the connector and image).</summary>
-    public async Task<(string? Image, string? Error)> EnsureAsync(DockerClient client, ConnectorWorkload workload, CancellationToken cancellationToken)
+    /// <summary>The image to create the container from, or why it cannot be had (one line naming the connector and image).</summary>
+    public async Task<Result<PulledImage>> EnsureAsync(DockerClient client, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        if (!_preflight.TryResolve(workload.Image, out var resolved, out var invalid))
-        {
-            return (null, $"connector {workload.ConnectorId}: {invalid}");
-        }
-        var (repository, tag) = Split(resolved);
-        var local = resolved.Digest is not null ? $"{repository}@{resolved.Digest}" : $"{repository}:{tag}";
+        var image = workload.Image;
+        var (repository, tag) = Split(image);
+        var local = image.Digest is not null ? $"{repository}@{image.Digest}" : $"{repository}:{tag}";
+        var credentials = _registry.CredentialsFor(image);
         if (await IsPresentAsync(client, local, cancellationToken).ConfigureAwait(false))
         {
             _logger.Debug("Image present, not pulled", ("image", local), ("connector", workload.ConnectorId));
-            return (local, null);
+            return Result<PulledImage>.Success(new PulledImage(local, credentials));
         }
 
-        var preflight = await _preflight.CheckAsync(workload.Image, cancellationToken).ConfigureAwait(false);
-        if (preflight.InvalidImage is { } invalidName) return (null, $"connector {workload.ConnectorId}: {invalidName}");
-        switch (preflight.Check!.Status)
+        var check = await _registry.CheckAsync(image, credentials, cancellationToken).ConfigureAwait(false);
+        switch (check.Status)
         {
             case RegistryCheckStatus.NotFound or RegistryCheckStatus.BadCredentials or RegistryCheckStatus.AccessDenied
                 or RegistryCheckStatus.AuthenticationRequired:
                 ComposerMetrics.RecordPull(success: false);
-                return (null, $"connector {workload.ConnectorId}: pull failed: {preflight.Message}");
+                return Failure.Orchestrator($"connector {workload.ConnectorId}: pull failed: {check.Message}");
             case RegistryCheckStatus.Unreachable or RegistryCheckStatus.ProtocolError:
                 _logger.Warn("Image pre-flight inconclusive, pulling anyway (the engine may reach the registry another way)",
-                    ("image", local), ("connector", workload.ConnectorId), ("error", preflight.Message));
+                    ("image", local), ("connector", workload.ConnectorId), ("error", check.Message));
                 break;
         }
 
-        var headers = preflight.XRegistryAuth is { } auth ? new Dictionary<string, string> { [RegistryAuthHeader] = auth } : null;
+        var headers = DockerRegistryAuth.PullHeaders(credentials);
         var parameters = new ImagesCreateParameters { FromImage = repository, Tag = tag };
         var attempts = 0;
         var error = await _retry.ExecuteAsync(async ct =>
@@ -102,9 +104,9 @@ internal sealed class DockerImagePuller
         if (error is null)
         {
             _logger.Info("Image pulled", ("image", local), ("connector", workload.ConnectorId), ("attempts", attempts));
-            return (local, null);
+            return Result<PulledImage>.Success(new PulledImage(local, credentials));
         }
-        return (null, $"connector {workload.ConnectorId}: pull of {local} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {error}");
+        return Failure.Orchestrator($"connector {workload.ConnectorId}: pull of {local} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {error}");
     }
 
     /// <summary>fromImage and tag: the reference without its tag or digest, and the digest, else the tag, else latest

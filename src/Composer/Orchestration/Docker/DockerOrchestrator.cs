@@ -58,7 +58,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         _logger = options.Logger;
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger);
         _errors = new DockerErrors(endpoint, options.Proxy);
-        _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
+        _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
         _engineLogDriver = new EngineLogDriver(options.Logger);
     }
 
@@ -66,17 +66,19 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
 
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator(unreachable!);
-        var result = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
-        return result.IsReachable ? null : Failure.Orchestrator(result.Failure!);
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
+        var client = connected.Value;
+        var version = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
+        return version.Failure;
     }
 
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         var what = $"cannot list the containers of manager {_options.ManagerId}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         IList<ContainerListResponse> containers;
         try
         {
@@ -126,10 +128,12 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {unreachable}");
-        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator(pullError!);
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
+        var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return pulled.Failure;
+        var image = pulled.Value.Reference;
         var (id, createError) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
         if (id is null) return Failure.Orchestrator(createError!);
         if (await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false) is { } error) return Failure.Orchestrator(error);
@@ -141,10 +145,12 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {unreachable}");
-        var (image, pullError) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator($"{pullError}; container {current.Name} left as it was");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
+        var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; container {current.Name} left as it was");
+        var image = pulled.Value.Reference;
 
         var what = $"connector {workload.ConnectorId}: cannot refresh container {current.Name}";
         var wasRunning = current.State != WorkloadState.Stopped;
@@ -218,8 +224,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
 
     internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {connected.Failure.Message}");
+        var client = connected.Value;
         // Again: a container created before a crash may not have it yet; copying it twice changes nothing.
         var error = await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
                     ?? await StartContainerAsync(client, current.WorkloadId, current.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false);
@@ -229,8 +236,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot stop container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var stopped = await client.Containers.StopContainerAsync(current.WorkloadId, new ContainerStopParameters { WaitBeforeKillSeconds = StopSeconds },
@@ -252,8 +260,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot remove container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             await client.Containers.RemoveContainerAsync(current.WorkloadId, new ContainerRemoveParameters { Force = true, RemoveVolumes = true },
@@ -276,8 +285,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         var parameters = new ContainerLogsParameters
         {
             ShowStdout = true,
@@ -302,8 +312,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot inspect container {current.Name}";
-        var (client, unreachable) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unreachable}");
+        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -336,7 +347,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         !string.IsNullOrEmpty(text) && !text.StartsWith(NeverStarted, StringComparison.Ordinal)
         && LogCollector.TryParseTimestamp(text.AsSpan(), out var parsed) ? parsed : null;
 
-    private Task<(DockerClient? Client, string? Error)> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
+    private Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
 
     /// <summary>
     /// Creates the container, or finds the one a deploy interrupted after its create left under the name (this
@@ -346,11 +357,11 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         CancellationToken cancellationToken)
     {
         var what = $"connector {workload.ConnectorId}: cannot create container {workload.Name}";
-        var docker = _options.Docker;
-        var engineDriver = ConnectorLogConfig.NeedsEngineDriver(docker?.LogDriver, docker?.LogOpts)
+        var docker = _options.Containers;
+        var engineDriver = ConnectorLogConfig.NeedsEngineDriver(docker.LogDriver, docker.LogOpts)
             ? await _engineLogDriver.GetAsync(client, cancellationToken).ConfigureAwait(false)
             : null;
-        var logs = ConnectorLogConfig.For(docker?.LogDriver, docker?.LogOpts, engineDriver);
+        var logs = ConnectorLogConfig.For(docker.LogDriver, docker.LogOpts, engineDriver);
         try
         {
             var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, docker, _options.ExtraLabels, logs),

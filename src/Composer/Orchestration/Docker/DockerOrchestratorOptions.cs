@@ -1,4 +1,3 @@
-using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
@@ -7,15 +6,14 @@ namespace Composer.Orchestration.Docker;
 
 /// <summary>What a <see cref="DockerOrchestrator"/> needs besides the engine endpoint.</summary>
 /// <param name="ManagerId">manager.id: the opencti-manager label value this orchestrator lists and creates.</param>
-/// <param name="Docker">opencti.daemon.docker (HostConfig options of every connector container), or null.</param>
-/// <param name="Preflight">Resolves images with the registry prefix, picks their credentials and checks the registry;
-/// its <see cref="ImagePreflight.Registry"/> gives retry_attempts and retry_delay for pulls.</param>
+/// <param name="Containers">The HostConfig options of every connector container (opencti.daemon.docker, resolved).</param>
+/// <param name="Registry">The process's registry access: the credentials of each pull, the registry check, retry_attempts and retry_delay.</param>
 /// <param name="Logger">Composer's logger.</param>
 /// <param name="Time">Clock for pull retry delays and archive timestamps.</param>
 public sealed record DockerOrchestratorOptions(
     string ManagerId,
-    DockerSettings? Docker,
-    ImagePreflight Preflight,
+    DockerContainerOptions Containers,
+    RegistryAccess Registry,
     Logger Logger,
     TimeProvider Time)
 {

@@ -7,28 +7,22 @@ using Docker.DotNet.Models;
 
 namespace Composer.Orchestration.Docker;
 
-/// <summary>The outcome of <see cref="DockerPreflight.CheckAsync"/>: the engine's version, or why it could not be reached.</summary>
-public sealed record DockerPreflightResult(VersionResponse? Version, string? Failure)
-{
-    public bool IsReachable => Version is not null;
-}
-
 /// <summary>Proves an engine answers: GET /_ping, then GET /version (engine and API version).</summary>
 public static class DockerPreflight
 {
+    /// <summary>The engine's version, or why it could not be reached.</summary>
     /// <param name="proxy">The proxy the requests go through (null for direct), named in failures: with plain HTTP an
     /// error status may be the proxy's own answer.</param>
-    public static async Task<DockerPreflightResult> CheckAsync(DockerClient client, DockerEndpoint endpoint, ProxyEndpoint? proxy, CancellationToken cancellationToken)
+    public static async Task<Result<VersionResponse>> CheckAsync(DockerClient client, DockerEndpoint endpoint, ProxyEndpoint? proxy, CancellationToken cancellationToken)
     {
         try
         {
             await client.System.PingAsync(cancellationToken);
-            var version = await client.System.GetVersionAsync(cancellationToken);
-            return new DockerPreflightResult(version, null);
+            return Result<VersionResponse>.Success(await client.System.GetVersionAsync(cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return new DockerPreflightResult(null, Describe(ex, endpoint, proxy));
+            return Failure.Orchestrator(Describe(ex, endpoint, proxy));
         }
     }
 

@@ -12,11 +12,47 @@ namespace Composer.Orchestration.Kubernetes;
 /// </summary>
 public static class DeploymentBase
 {
-    /// <summary>The base to merge under generated deployments, or null. The configuration is validated: invalid text is not expected here.</summary>
-    public static JsonObject? Parse(KubernetesSettings settings) => ParseObject(settings.BaseDeployment ?? settings.BaseDeploymentJson);
+    /// <summary>
+    /// The base to merge under generated deployments (null: none), from base_deployment, else base_deployment_json
+    /// (ignored, with a warning, when both are set); each problem reported under its key. Null when it has one.
+    /// </summary>
+    /// <param name="section">The platform's daemon.kubernetes key.</param>
+    public static JsonObject? Parse(KubernetesSettings settings, string section, ConfigReport report)
+    {
+        var yamlKey = $"{section}.base_deployment";
+        var jsonKey = $"{section}.base_deployment_json";
+        var fromYaml = Checked(settings.BaseDeployment, yamlKey, Problems, report);
+        if (settings.BaseDeploymentJson is null) return fromYaml;
+        if (settings.BaseDeployment is not null)
+        {
+            // Its JSON still has to be JSON: a broken value is an error even when it is not used.
+            if (ParseObject(settings.BaseDeploymentJson) is null) report.Error(jsonKey, JsonObjectProblem(settings.BaseDeploymentJson));
+            else report.Warning(jsonKey, $"ignored: {yamlKey} is set and is used instead");
+            return fromYaml;
+        }
+        return Checked(settings.BaseDeploymentJson, jsonKey, Problems, report);
+    }
 
-    /// <summary>image_resources as the container's resources, or null.</summary>
-    public static JsonObject? ParseResources(KubernetesSettings settings) => ParseObject(settings.ImageResources);
+    /// <summary>image_resources as the container's resources (null: none), each problem reported under its key. Null when it has one.</summary>
+    public static JsonObject? ParseResources(KubernetesSettings settings, string section, ConfigReport report) =>
+        Checked(settings.ImageResources, $"{section}.image_resources", ResourceProblems, report);
+
+    /// <summary>The JSON object of <paramref name="json"/>, or null when it is absent or has a problem (each one reported).</summary>
+    private static JsonObject? Checked(string? json, string key, Func<string, IReadOnlyList<string>> problemsOf, ConfigReport report)
+    {
+        if (json is null) return null;
+        if (ParseObject(json) is not { } parsed)
+        {
+            report.Error(key, JsonObjectProblem(json));
+            return null;
+        }
+        var problems = problemsOf(json);
+        foreach (var problem in problems) report.Error(key, problem);
+        return problems.Count == 0 ? parsed : null;
+    }
+
+    private static string JsonObjectProblem(string json) =>
+        ScalarText.IsJsonObject(json, out var error) ? "expected a JSON object" : $"expected a JSON object: {error}";
 
     /// <summary>
     /// What is wrong with a base Deployment (JSON text already known to be an object), each problem naming the
@@ -24,7 +60,7 @@ public static class DeploymentBase
     /// daemon.kubernetes.namespace), wrongly typed fields on the path Composer merges into, containers without a
     /// name, or selector labels the pod template does not carry (the API would refuse every deployment).
     /// </summary>
-    public static IReadOnlyList<string> Problems(string json)
+    private static IReadOnlyList<string> Problems(string json)
     {
         var problems = new List<string>();
         // Not an object: the JSON-object check reports it.
@@ -78,7 +114,7 @@ public static class DeploymentBase
     }
 
     /// <summary>What is wrong with image_resources (a ResourceRequirements object: limits, requests, claims).</summary>
-    public static IReadOnlyList<string> ResourceProblems(string json)
+    private static IReadOnlyList<string> ResourceProblems(string json)
     {
         var problems = new List<string>();
         // Not an object: the JSON-object check reports it.

@@ -7,7 +7,7 @@ namespace Composer.Orchestration.Kubernetes;
 /// <param name="ImagePullPolicy">daemon.kubernetes.image_pull_policy (validated: Always, IfNotPresent or Never).</param>
 /// <param name="Resources">daemon.kubernetes.image_resources, the container's resources, or null.</param>
 /// <param name="Base">base_deployment (or base_deployment_json) merged under the generated object, or null.</param>
-internal sealed record DeploymentOptions(string ImagePullPolicy, JsonObject? Resources, JsonObject? Base);
+public sealed record DeploymentOptions(string ImagePullPolicy, JsonObject? Resources, JsonObject? Base);
 
 /// <summary>
 /// The Deployment of a connector, in the shape upstream creates (upstream-behaviour §6.7), so that deployments of

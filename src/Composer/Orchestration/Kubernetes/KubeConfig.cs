@@ -22,6 +22,24 @@ internal sealed record KubeUser(string Name, Secret? Token, string? TokenFile, s
 internal sealed record KubeContext(string Name, string? Cluster, string? User, string? Namespace);
 
 /// <summary>
+/// Problems with what connects Composer to the Kubernetes API (the kubeconfig, the service account): configuration
+/// diagnostics under the platform's daemon.kubernetes, whose source is where the files came from (KUBECONFIG,
+/// ~/.kube/config, the in-cluster service account), reported at load with every other configuration problem.
+/// </summary>
+internal sealed class KubeconfigProblems(ConfigReport report, string key, string source)
+{
+    public int Count { get; private set; }
+
+    public void Add(string message)
+    {
+        Count++;
+        report.Error(new ConfigDiagnostic(key, source, message));
+    }
+
+    public void Warn(string message) => report.Warning(new ConfigDiagnostic(key, source, message));
+}
+
+/// <summary>
 /// The kubeconfig files named by KUBECONFIG (a ':'-separated list; missing files are skipped, like kubectl), else
 /// ~/.kube/config, merged as kubectl merges them: the first file to define a cluster, user or context name wins, and
 /// the first current-context set wins. Read with YamlDotNet's parser (no reflection); only the fields Composer uses
@@ -50,8 +68,12 @@ internal sealed class KubeConfig
         return environment.TryGetValue("HOME", out var home) && home.Length > 0 ? [Path.Combine(home, ".kube", "config")] : [];
     }
 
-    /// <summary>Reads and merges the existing files; null when none exists. Problems (unreadable, invalid YAML) go to errors.</summary>
-    public static KubeConfig? Load(IReadOnlyList<string> candidates, List<string> errors)
+    /// <summary>Where the candidate files come from, for diagnostics: "environment KUBECONFIG" or "~/.kube/config".</summary>
+    public static string CandidateSource(IReadOnlyDictionary<string, string> environment) =>
+        environment.TryGetValue("KUBECONFIG", out var list) && !string.IsNullOrWhiteSpace(list) ? "environment KUBECONFIG" : "~/.kube/config";
+
+    /// <summary>Reads and merges the existing files; null when none exists. Problems (unreadable, invalid YAML) are reported.</summary>
+    public static KubeConfig? Load(IReadOnlyList<string> candidates, KubeconfigProblems problems)
     {
         var existing = candidates.Where(File.Exists).ToList();
         if (existing.Count == 0) return null;
@@ -65,17 +87,17 @@ internal sealed class KubeConfig
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                errors.Add($"kubeconfig {file}: {FileErrors.Describe(ex, file)}");
+                problems.Add($"kubeconfig {file}: {FileErrors.Describe(ex, file)}");
                 continue;
             }
             catch (YamlException ex)
             {
-                errors.Add($"kubeconfig {file}:{ex.Start.Line}:{ex.Start.Column}: invalid YAML");
+                problems.Add($"kubeconfig {file}:{ex.Start.Line}:{ex.Start.Column}: invalid YAML");
                 continue;
             }
             if (root is not JsonObject document)
             {
-                if (root is not null) errors.Add($"kubeconfig {file}: expected a mapping with clusters, users and contexts");
+                if (root is not null) problems.Add($"kubeconfig {file}: expected a mapping with clusters, users and contexts");
                 continue;
             }
             config.Add(document, file);
@@ -181,18 +203,14 @@ internal sealed class KubeConfig
         }
     }
 
-    /// <summary>Base64 *-data fields, decoded; null with a message when they are not base64.</summary>
-    internal static byte[]? DecodeData(string value, string field, List<string> errors)
+    /// <summary>Base64 *-data fields, decoded; null (reported) when they are not base64.</summary>
+    internal static byte[]? DecodeData(string value, string field, KubeconfigProblems problems)
     {
-        try
-        {
-            return Convert.FromBase64String(value.Trim());
-        }
-        catch (FormatException)
-        {
-            errors.Add($"{field} is not base64");
-            return null;
-        }
+        var text = value.Trim();
+        var bytes = new byte[text.Length];
+        if (Convert.TryFromBase64String(text, bytes, out var length)) return bytes[..length];
+        problems.Add($"{field} is not base64");
+        return null;
     }
 
     /// <summary>A path of the kubeconfig, resolved against the directory of the file that named it.</summary>

@@ -121,11 +121,13 @@ internal sealed class KubernetesApiClient : IDisposable
 
     private readonly HttpClient _http;
     private readonly KubernetesEndpoint _endpoint;
+    private readonly TimeProvider _time;
     private readonly string _base;
 
-    public KubernetesApiClient(KubernetesEndpoint endpoint, IOutboundHandlerFactory handlers, PlatformKind platform)
+    public KubernetesApiClient(KubernetesEndpoint endpoint, IOutboundHandlerFactory handlers, PlatformKind platform, TimeProvider time)
     {
         _endpoint = endpoint;
+        _time = time;
         _http = new HttpClient(handlers.CreateHandler(OutboundChannel.Kubernetes, platform, endpoint.Tls), disposeHandler: true)
         {
             Timeout = handlers.RequestTimeout(platform),
@@ -236,8 +238,9 @@ internal sealed class KubernetesApiClient : IDisposable
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         if (_endpoint.Token is { } token)
         {
-            if (!token.TryGet(out var value, out var problem)) return KubeReply.Failed(problem!);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", value.Reveal());
+            var value = token.Get(_time);
+            if (!value.IsSuccess) return KubeReply.Failed(value.Failure.Message);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", value.Value.Reveal());
         }
         if (payload is not null)
         {

@@ -16,8 +16,8 @@ namespace Composer.Orchestration.Kubernetes;
 /// <item>Start/stop: replicas 1/0 by merge patch. Deploy: pre-flight, pull secret, CA Secret, then create.
 /// Refresh: pre-flight, then a merge patch without the (immutable) selector; a 422 on the selector deletes the
 /// deployment, which is deployed again on the next cycle (upstream's self-heal).</item>
-/// <item>Pull secret: a kubernetes.io/dockerconfigjson Secret named after the registry, rendered from
-/// <see cref="ImagePreflight.RegistrySource"/> on the first call and again every token_ttl, updated in place, so
+/// <item>Pull secret: a kubernetes.io/dockerconfigjson Secret named after the registry, rendered from the registry
+/// credentials (<see cref="RegistryAccess.Credentials"/>, the password file read again) on the first call and again every token_ttl, updated in place, so
 /// rotated credentials reach the kubelet without a restart; or the existing secrets of daemon.kubernetes.image_pull_secrets.</item>
 /// <item>CA bundle: Secret &lt;name&gt;-proxy-ca (key ca.crt) mounted with subPath at the bundle path, updated in place,
 /// deleted with the deployment.</item>
@@ -30,41 +30,34 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     private const string ManagedByValue = "composer";
 
     private readonly KubernetesOrchestratorOptions _options;
+    private readonly ResolvedKubernetes _kubernetes;
     private readonly KubernetesApiClient _api;
     private readonly KubernetesSecrets _secrets;
-    private readonly DeploymentOptions _deployment;
     private readonly Logger _logger;
     private readonly SemaphoreSlim _pullSecretGate = new(1, 1);
     private long? _pullSecretRenderedAt;
 
-    private KubernetesOrchestrator(KubernetesOrchestratorOptions options, KubernetesEndpoint endpoint)
+    private KubernetesOrchestrator(ResolvedKubernetes kubernetes, KubernetesOrchestratorOptions options)
         : base(options.Workloads)
     {
         _options = options;
+        _kubernetes = kubernetes;
         _logger = options.Logger;
-        Endpoint = endpoint;
-        _api = new KubernetesApiClient(endpoint, options.Handlers, options.Platform);
+        _api = new KubernetesApiClient(kubernetes.Endpoint, options.Handlers, kubernetes.Platform, options.Time);
         _secrets = new KubernetesSecrets(_api, _logger);
-        _deployment = new DeploymentOptions(options.Settings.ImagePullPolicy, DeploymentBase.ParseResources(options.Settings), DeploymentBase.Parse(options.Settings));
     }
 
-    /// <summary>
-    /// The orchestrator of one platform, connected as the kubeconfig or the service account says (see
-    /// <see cref="KubernetesEndpoint"/>); an error when neither gives a usable API endpoint. Nothing is called yet.
-    /// </summary>
-    public static Result<KubernetesOrchestrator> Create(KubernetesOrchestratorOptions options)
+    /// <summary>The orchestrator of one platform, connected as the resolve step decided (<see cref="KubernetesEndpoint"/>). Nothing is called yet.</summary>
+    public static KubernetesOrchestrator Create(ResolvedKubernetes kubernetes, KubernetesOrchestratorOptions options)
     {
-        var errors = new List<string>();
-        var endpoint = KubernetesEndpoint.Resolve(options.Settings, options.Section, options.Environment, options.Time, errors, options.ServiceAccountDirectory);
-        if (endpoint is null) return Failure.Orchestrator(string.Join("; ", errors));
-        foreach (var warning in endpoint.Warnings) options.Logger.Warn(warning);
+        var endpoint = kubernetes.Endpoint;
         options.Logger.Info("Kubernetes API", ("server", endpoint.Server.ToString()), ("source", endpoint.Source), ("namespace", endpoint.Namespace));
-        return Result<KubernetesOrchestrator>.Success(new KubernetesOrchestrator(options, endpoint));
+        return new KubernetesOrchestrator(kubernetes, options);
     }
 
     public string Kind => "kubernetes";
 
-    public KubernetesEndpoint Endpoint { get; }
+    public KubernetesEndpoint Endpoint => _kubernetes.Endpoint;
 
     public string Namespace => _api.Namespace;
 
@@ -136,7 +129,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             // A bundle dropped from the configuration: the pods no longer mount it.
             if (workload.CaBundle is null && await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false) is { } leftover)
             {
-                _logger.Warn("Unused CA secret could not be deleted", ("error", leftover));
+                _logger.Warn("Unused CA secret could not be deleted", ("error", leftover.Message));
             }
             return null;
         }
@@ -174,9 +167,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         var reply = await _api.DeleteDeploymentAsync(current.Name, cancellationToken).ConfigureAwait(false);
         if (!reply.IsSuccess && !reply.IsNotFound) return Failure.Orchestrator(reply.Describe($"deleting deployment {current.Name} in namespace {Namespace}"));
         _logger.Info("Deployment deleted", ("deployment", current.Name), ("namespace", Namespace));
-        return await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false) is { } error
-            ? Failure.Orchestrator(error)
-            : null;
+        return await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
@@ -252,7 +243,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         if (!image.IsSuccess) return image.Failure;
         var prepared = await PrepareAsync(workload, cancellationToken).ConfigureAwait(false);
         if (!prepared.IsSuccess) return prepared.Failure;
-        var manifest = DeploymentManifest.Build(workload, image.Value, _deployment, prepared.Value.PullSecrets, prepared.Value.CaSecret);
+        var manifest = DeploymentManifest.Build(workload, image.Value, _kubernetes.Deployment, prepared.Value.PullSecrets, prepared.Value.CaSecret);
         return Result<BuiltDeployment>.Success(new BuiltDeployment(manifest, image.Value));
     }
 
@@ -273,13 +264,12 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         return null;
     }
 
-    /// <summary>The image to run: the pre-flight's resolution, once the registry says it can be pulled with the credentials the kubelet gets.</summary>
+    /// <summary>The image to run, once the registry says it can be pulled with the credentials the kubelet gets.</summary>
     private async Task<Result<string>> PreflightAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        var result = await _options.Preflight.CheckAsync(workload.Image, cancellationToken).ConfigureAwait(false);
-        if (result.InvalidImage is not null) return Failure.Orchestrator($"image \"{workload.Image}\": {result.InvalidImage}");
-        if (!result.IsAvailable || result.Image is null) return Failure.Orchestrator(result.Message);
-        return Result<string>.Success(result.Image.Reference);
+        var registry = _options.Registry;
+        var check = await registry.CheckAsync(workload.Image, registry.CredentialsFor(workload.Image), cancellationToken).ConfigureAwait(false);
+        return check.IsAvailable ? Result<string>.Success(workload.Image.Reference) : Failure.Orchestrator(check.Message);
     }
 
     private sealed record PodPrerequisites(IReadOnlyList<string> PullSecrets, string? CaSecret);
@@ -287,8 +277,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     /// <summary>The pull secret (rendered when due) and the CA Secret, before a pod can need them.</summary>
     private async Task<Result<PodPrerequisites>> PrepareAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        var pullSecretError = await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
-        if (pullSecretError is not null) return Failure.Orchestrator(pullSecretError);
+        if (await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false) is { } pullSecretFailure) return pullSecretFailure;
         string? caSecret = null;
         if (workload.CaBundle is { } bundle)
         {
@@ -297,7 +286,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             var data = new Dictionary<string, byte[]> { [DeploymentManifest.CaSecretKey] = bundle };
             if (await _secrets.ApplyAsync(caSecret, KubernetesSecrets.OpaqueType, data, labels, cancellationToken).ConfigureAwait(false) is { } error)
             {
-                return Failure.Orchestrator(error);
+                return error;
             }
         }
         return Result<PodPrerequisites>.Success(new PodPrerequisites(PullSecretNames(), caSecret));
@@ -306,38 +295,37 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     /// <summary>The imagePullSecrets of connector pods: the configured names, else Composer's own secret when the registry has credentials.</summary>
     private IReadOnlyList<string> PullSecretNames()
     {
-        if (_options.Settings.ImagePullSecrets is { Count: > 0 } named) return named;
-        var registry = _options.Preflight.Registry;
+        if (_kubernetes.ImagePullSecrets is { } named) return named;
+        var registry = _options.Registry.Configuration;
         return registry.Credentials is null ? [] : [registry.PullSecretName];
     }
 
     /// <summary>
-    /// Renders the pull secret when it is due (never rendered, or token_ttl ago): the registry configuration is read
-    /// again first (rotated <c>_FILE</c> passwords), then the Secret is updated in place. Nothing to do with named
+    /// Renders the pull secret when it is due (never rendered, or token_ttl ago): the registry password file is read
+    /// again first (rotated credentials), then the Secret is updated in place. Nothing to do with named
     /// image_pull_secrets or without credentials. Null on success, else why (and it stays due).
     /// </summary>
-    private async Task<string?> EnsurePullSecretAsync(CancellationToken cancellationToken)
+    private async Task<Failure?> EnsurePullSecretAsync(CancellationToken cancellationToken)
     {
-        if (_options.Settings.ImagePullSecrets is { Count: > 0 }) return null;
+        if (_kubernetes.ImagePullSecrets is not null) return null;
         await _pullSecretGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var time = _options.Time;
-            var ttl = _options.Preflight.Registry.TokenTtl;
-            if (_pullSecretRenderedAt is { } at && time.GetElapsedTime(at) < ttl) return null;
-            var registry = _options.Preflight.RegistrySource.Reload();
-            if (registry.DockerConfigJson() is not { } json)
+            var registry = _options.Registry;
+            if (_pullSecretRenderedAt is { } at && time.GetElapsedTime(at) < registry.Configuration.TokenTtl) return null;
+            if (registry.Credentials.Reload() is not { } credentials)
             {
                 _pullSecretRenderedAt = time.GetTimestamp();
                 return null;
             }
-            var name = registry.PullSecretName;
+            var name = registry.Configuration.PullSecretName;
             var labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue };
-            var data = new Dictionary<string, byte[]> { [".dockerconfigjson"] = Encoding.UTF8.GetBytes(json) };
+            var data = new Dictionary<string, byte[]> { [".dockerconfigjson"] = Encoding.UTF8.GetBytes(registry.Configuration.DockerConfigJson(credentials)) };
             var error = await _secrets.ApplyAsync(name, KubernetesSecrets.DockerConfigJsonType, data, labels, cancellationToken).ConfigureAwait(false);
             if (error is not null)
             {
-                _logger.Warn("Image pull secret could not be written; retried on the next call", ("secret", name), ("error", error));
+                _logger.Warn("Image pull secret could not be written; retried on the next call", ("secret", name), ("error", error.Message));
                 return error;
             }
             _pullSecretRenderedAt = time.GetTimestamp();

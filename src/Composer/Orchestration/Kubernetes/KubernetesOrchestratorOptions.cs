@@ -1,32 +1,22 @@
-using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 
 namespace Composer.Orchestration.Kubernetes;
 
-/// <summary>What <see cref="KubernetesOrchestrator.Create"/> needs, from the resolved settings of one platform.</summary>
+/// <summary>What <see cref="KubernetesOrchestrator"/> needs besides what the resolve step decided (<see cref="ResolvedKubernetes"/>).</summary>
 public sealed class KubernetesOrchestratorOptions
 {
     /// <summary>manager.id: the opencti-manager label the orchestrator lists by.</summary>
     public required string ManagerId { get; init; }
 
-    /// <summary>The platform whose daemon uses Kubernetes: its proxy settings apply to the API, its daemon.kubernetes block configures it.</summary>
-    public required PlatformKind Platform { get; init; }
-
-    /// <summary>&lt;platform&gt;.daemon.kubernetes (validated by the configuration loader).</summary>
-    public required KubernetesSettings Settings { get; init; }
-
     public required IOutboundHandlerFactory Handlers { get; init; }
 
     /// <summary>
-    /// The process's pre-flight. Its <see cref="ImagePreflight.RegistrySource"/> is also where the pull secret's
-    /// credentials come from, so the kubelet gets what Composer checked.
+    /// The process's registry access. Its credentials are also what the pull secret is rendered from, so the kubelet gets
+    /// what Composer checked.
     /// </summary>
-    public required ImagePreflight Preflight { get; init; }
-
-    /// <summary>The process environment: KUBECONFIG, HOME, KUBERNETES_SERVICE_HOST/PORT.</summary>
-    public required IReadOnlyDictionary<string, string> Environment { get; init; }
+    public required RegistryAccess Registry { get; init; }
 
     public Logger Logger { get; init; } = Logger.Null;
 
@@ -37,10 +27,4 @@ public sealed class KubernetesOrchestratorOptions
     public bool ObserveOnly { get; init; }
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
-
-    /// <summary>Where the service account is mounted in a pod.</summary>
-    public string ServiceAccountDirectory { get; init; } = KubernetesEndpoint.ServiceAccountDirectory;
-
-    /// <summary>The configuration key of <see cref="Settings"/>, for messages.</summary>
-    public string Section => (Platform == PlatformKind.OpenCti ? "opencti" : "openaev") + ".daemon.kubernetes";
 }

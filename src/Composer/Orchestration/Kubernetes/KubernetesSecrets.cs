@@ -17,7 +17,7 @@ internal sealed class KubernetesSecrets(KubernetesApiClient api, Logger logger)
     private const int Attempts = 4;
 
     /// <summary>Null when the secret holds exactly <paramref name="data"/> afterwards, else why not (never with secret content).</summary>
-    public async Task<string?> ApplyAsync(string name, string type, IReadOnlyDictionary<string, byte[]> data,
+    public async Task<Failure?> ApplyAsync(string name, string type, IReadOnlyDictionary<string, byte[]> data,
         IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken)
     {
         var what = $"secret {name} in namespace {api.Namespace}";
@@ -33,14 +33,15 @@ internal sealed class KubernetesSecrets(KubernetesApiClient api, Logger logger)
                     return null;
                 }
                 if (created.IsConflict) continue; // created by someone else meanwhile: read it and update it
-                return created.Describe($"creating {what}");
+                return Failure.Orchestrator(created.Describe($"creating {what}"));
             }
-            if (!read.IsSuccess) return read.Describe($"reading {what}");
-            if (read.ReadObject() is not { } existing) return $"reading {what}: the answer is not a Secret object";
+            if (!read.IsSuccess) return Failure.Orchestrator(read.Describe($"reading {what}"));
+            if (read.ReadObject() is not { } existing) return Failure.Orchestrator($"reading {what}: the answer is not a Secret object");
             var existingType = existing["type"] is JsonValue t && t.TryGetValue<string>(out var typeText) ? typeText : OpaqueType;
             if (existingType != type)
             {
-                return $"{what} exists with type {existingType}, Composer needs {type} (the type cannot change): delete it or let Composer use another name";
+                return Failure.Orchestrator(
+                    $"{what} exists with type {existingType}, Composer needs {type} (the type cannot change): delete it or let Composer use another name");
             }
             if (HoldsExactly(existing, data) && HasLabels(existing, labels)) return null;
             existing.Remove("stringData");
@@ -61,17 +62,17 @@ internal sealed class KubernetesSecrets(KubernetesApiClient api, Logger logger)
                 logger.Debug("Kubernetes secret changed since it was read; reading it again", ("secret", name), ("attempt", attempt));
                 continue;
             }
-            return replaced.Describe($"updating {what}");
+            return Failure.Orchestrator(replaced.Describe($"updating {what}"));
         }
-        return $"updating {what}: it changed under Composer {Attempts} times in a row (409 Conflict); retried on the next cycle";
+        return Failure.Orchestrator($"updating {what}: it changed under Composer {Attempts} times in a row (409 Conflict); retried on the next cycle");
     }
 
     /// <summary>Null when the secret is gone (or was never there), else why it could not be deleted.</summary>
-    public async Task<string?> DeleteAsync(string name, CancellationToken cancellationToken)
+    public async Task<Failure?> DeleteAsync(string name, CancellationToken cancellationToken)
     {
         var reply = await api.DeleteSecretAsync(name, cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess) logger.Info("Kubernetes secret deleted", ("secret", name), ("namespace", api.Namespace));
-        return reply.IsSuccess || reply.IsNotFound ? null : reply.Describe($"deleting secret {name} in namespace {api.Namespace}");
+        return reply.IsSuccess || reply.IsNotFound ? null : Failure.Orchestrator(reply.Describe($"deleting secret {name} in namespace {api.Namespace}"));
     }
 
     private static JsonObject NewSecret(string name, string type, IReadOnlyDictionary<string, byte[]> data, IReadOnlyDictionary<string, string> labels)

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Composer.Configuration;
 using Composer.Diagnostics;
 
@@ -17,67 +16,51 @@ public sealed class KubernetesToken
 
     private readonly Secret? _fixed;
     private readonly string? _path;
-    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private Secret? _cached;
     private long _readAt;
 
-    private KubernetesToken(Secret? fixedToken, string? path, TimeProvider time)
+    private KubernetesToken(Secret? fixedToken, string? path)
     {
         _fixed = fixedToken;
         _path = path;
-        _time = time;
     }
 
-    public static KubernetesToken Fixed(string token) => new(new Secret(token.Trim()), null, TimeProvider.System);
+    public static KubernetesToken Fixed(string token) => new(new Secret(token.Trim()), null);
 
-    public static KubernetesToken FromFile(string path, TimeProvider time) => new(null, path, time);
+    public static KubernetesToken FromFile(string path) => new(null, path);
 
     /// <summary>The file the token is read from, or null for a fixed token.</summary>
     public string? Path => _path;
 
     /// <summary>The token, or the reason it cannot be read (the file is missing or empty).</summary>
-    public bool TryGet([NotNullWhen(true)] out Secret? token, out string? problem)
+    /// <param name="time">The API client's clock: a file is read again when the last read is <see cref="FileRefreshInterval"/> old.</param>
+    public Result<Secret> Get(TimeProvider time)
     {
-        problem = null;
-        if (_fixed is not null)
-        {
-            token = _fixed;
-            return true;
-        }
+        if (_fixed is not null) return Result<Secret>.Success(_fixed);
         lock (_gate)
         {
-            if (_cached is null || _time.GetElapsedTime(_readAt) >= FileRefreshInterval)
+            if (_cached is null || time.GetElapsedTime(_readAt) >= FileRefreshInterval)
             {
                 try
                 {
                     var text = File.ReadAllText(_path!).Trim();
-                    if (text.Length == 0)
-                    {
-                        token = null;
-                        problem = $"the token file {_path} is empty";
-                        return false;
-                    }
-                    _cached = new Secret(text);
-                    _readAt = _time.GetTimestamp();
+                    if (text.Length == 0) return Failure.Orchestrator($"the token file {_path} is empty");
+                    // The same token read again stays the same Secret (one known value for the scrubber).
+                    if (_cached is null || _cached.Reveal() != text) _cached = new Secret(text);
+                    _readAt = time.GetTimestamp();
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     // A rotation in progress or a transient error: the last token read is better than none.
-                    if (_cached is null)
-                    {
-                        token = null;
-                        problem = $"cannot read the token file {_path}: {FileErrors.Describe(ex, _path!)}";
-                        return false;
-                    }
+                    if (_cached is null) return Failure.Orchestrator($"cannot read the token file {_path}: {FileErrors.Describe(ex, _path!)}");
                 }
             }
-            token = _cached;
-            return true;
+            return Result<Secret>.Success(_cached);
         }
     }
 
-    /// <summary>After a 401: the next <see cref="TryGet"/> reads the file again. Returns whether that can change anything.</summary>
+    /// <summary>After a 401: the next <see cref="Get"/> reads the file again. Returns whether that can change anything.</summary>
     public bool Invalidate()
     {
         if (_path is null) return false;
@@ -85,5 +68,5 @@ public sealed class KubernetesToken
         return true;
     }
 
-    public override string ToString() => _path is null ? $"KubernetesToken {{ fixed, {Secret.Mask} }}" : $"KubernetesToken {{ file = {_path} }}";
+    public override string ToString() => _path is null ? "KubernetesToken { fixed, *** }" : $"KubernetesToken {{ file = {_path} }}";
 }

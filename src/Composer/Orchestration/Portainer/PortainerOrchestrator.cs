@@ -1,5 +1,3 @@
-using System.Globalization;
-using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
@@ -34,82 +32,47 @@ public static class PortainerOrchestrator
     public const string ApiKeyHeader = "X-API-Key";
 
     /// <summary>
-    /// The orchestrator of one platform whose selector is portainer, from its resolved settings; an error when the
-    /// daemon.portainer block cannot work (missing, no API key, unsupported environment type, bad version). Nothing
-    /// is called yet: Portainer is reached on the first call.
+    /// The orchestrator of one platform whose selector is portainer, from what the resolve step decided. Nothing is
+    /// called yet: Portainer is reached on the first call.
     /// </summary>
-    /// <param name="portainerSettings">The platform's daemon.portainer block (null when missing).</param>
-    /// <param name="portainerCa">daemon.portainer.ca, loaded by the resolve step.</param>
-    /// <param name="network">The platform's network policy (proxy, timeouts); its section names the keys.</param>
+    /// <param name="network">The platform's network policy (proxy, timeouts).</param>
     /// <param name="workloads">Builds each connector's container from the manager's workload context.</param>
     /// <param name="handlers">The outbound handler factory (channel Portainer).</param>
-    /// <param name="preflight">The process's image pre-flight (registry prefix, credentials, retries).</param>
-    public static Result<IOrchestrator> Create(string managerId, PortainerSettings? portainerSettings, ProxyCaBundle portainerCa,
-        PlatformNetworkPolicy network, WorkloadBuilder workloads, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger,
-        TimeProvider time)
+    /// <param name="registry">The process's registry access (registry prefix, credentials, retries).</param>
+    public static DockerOrchestrator Create(string managerId, ResolvedPortainer portainer, PlatformNetworkPolicy network, WorkloadBuilder workloads,
+        IOutboundHandlerFactory handlers, RegistryAccess registry, Logger logger, TimeProvider time)
     {
-        var section = $"{network.Section}.daemon.portainer";
-        if (portainerSettings is not { } portainer) return Failure.Orchestrator($"{section} is missing: the portainer selector needs api, api_key, env_id and api_version");
-        var problems = new List<string>();
-        var api = portainer.Api?.Trim() ?? "";
-        if (!Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme is not ("http" or "https"))
-        {
-            problems.Add($"{section}.api must be an absolute http(s) URL of Portainer, got \"{SecretRedaction.RedactUrl(api)}\"");
-        }
-        var apiKey = portainer.ApiKey?.Reveal().Trim() ?? "";
-        if (apiKey.Length == 0 || apiKey == "ChangeMe")
-        {
-            problems.Add($"{section}.api_key is not set (a Portainer access token; the default ChangeMe is a placeholder)");
-        }
-        var environment = portainer.EnvId?.Trim() ?? "";
-        if (environment.Length == 0) problems.Add($"{section}.env_id is not set (the id of the Docker environment in Portainer)");
-        if (portainer.EnvType != "docker") problems.Add($"{section}.env_type must be docker (the only supported Portainer environment type), got \"{portainer.EnvType}\"");
-        var version = ParseApiVersion(portainer.ApiVersion);
-        if (version is null) problems.Add($"{section}.api_version must look like v1.41, got \"{portainer.ApiVersion}\"");
-        if (problems.Count > 0) return Failure.Orchestrator(string.Join("; ", problems));
-
-        var gateway = new DockerGateway($"Portainer environment {environment}", $"{section}.api_key", $"{section}.env_id", version!, $"{section}.api_version", $"{section}.ca");
+        var keys = portainer.Keys;
+        var gateway = new DockerGateway($"Portainer environment {portainer.EnvironmentId}", $"{keys}.api_key", $"{keys}.env_id", portainer.ApiVersion,
+            $"{keys}.api_version", $"{keys}.ca");
         var endpoint = new DockerEndpoint
         {
             Transport = DockerTransport.Tcp,
-            Original = api,
-            Source = $"{section}.api",
-            Address = new Uri($"{api.TrimEnd('/')}/api/endpoints/{Uri.EscapeDataString(environment)}/docker/"),
+            Original = portainer.Api.ToString(),
+            Source = $"{keys}.api",
+            Address = new Uri($"{portainer.Api.ToString().TrimEnd('/')}/api/endpoints/{Uri.EscapeDataString(portainer.EnvironmentId)}/docker/"),
             Gateway = gateway,
         };
         if (portainer.InsecureSkipVerify)
         {
-            logger.Warn($"{section}.insecure_skip_verify is true: Portainer's TLS certificate is NOT verified", ("api", endpoint.Display));
+            logger.Warn($"{keys}.insecure_skip_verify is true: Portainer's TLS certificate is NOT verified", ("api", endpoint.Display));
         }
-        var clients = new DockerClientFactory(handlers, network.Platform)
+        var clients = new DockerClientFactory(handlers, portainer.Platform)
         {
             Channel = OutboundChannel.Portainer,
-            Tls = new EndpointTls(portainerCa.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
-            Headers = new Dictionary<string, Secret>(StringComparer.Ordinal) { [ApiKeyHeader] = new Secret(apiKey) },
+            Tls = new EndpointTls(portainer.Ca.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
+            Headers = new Dictionary<string, Secret>(StringComparer.Ordinal) { [ApiKeyHeader] = portainer.ApiKey },
         };
-        var docker = new DockerSettings { NetworkMode = portainer.NetworkMode, LogDriver = portainer.LogDriver, LogOpts = portainer.LogOpts };
-        var options = new DockerOrchestratorOptions(managerId, docker, preflight, logger, time)
+        var containers = DockerContainerOptions.None with { NetworkMode = portainer.NetworkMode, LogDriver = portainer.LogDriver, LogOpts = portainer.LogOpts };
+        var options = new DockerOrchestratorOptions(managerId, containers, registry, logger, time)
         {
             Workloads = workloads,
             Kind = "portainer",
             Proxy = network.ProxyFor(endpoint.Address, network.NoProxyMatcher),
-            ExtraLabels = string.IsNullOrEmpty(portainer.Stack) ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [StackLabel] = portainer.Stack },
+            ExtraLabels = portainer.Stack is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [StackLabel] = portainer.Stack },
         };
-        logger.Info("Portainer Docker environment", ("api", endpoint.Display), ("env_id", environment), ("api_version", "v" + version),
+        logger.Info("Portainer Docker environment", ("api", endpoint.Display), ("env_id", portainer.EnvironmentId), ("api_version", "v" + portainer.ApiVersion),
             ("stack", portainer.Stack), ("network_mode", portainer.NetworkMode));
-        return Result<IOrchestrator>.Success(new DockerOrchestrator(endpoint, clients, options));
-    }
-
-    /// <summary>"v1.41" or "1.41" as a version, or null when it is neither.</summary>
-    public static Version? ParseApiVersion(string? text)
-    {
-        var value = (text ?? "").Trim();
-        if (value.StartsWith('v') || value.StartsWith('V')) value = value[1..];
-        var dot = value.IndexOf('.');
-        return dot > 0 && dot < value.Length - 1
-               && int.TryParse(value.AsSpan(0, dot), NumberStyles.None, CultureInfo.InvariantCulture, out var major)
-               && int.TryParse(value.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var minor)
-            ? new Version(major, minor)
-            : null;
+        return new DockerOrchestrator(endpoint, clients, options);
     }
 }

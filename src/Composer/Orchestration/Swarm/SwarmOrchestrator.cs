@@ -52,14 +52,14 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         _logger = options.Logger;
         _errors = new DockerErrors(endpoint, options.Proxy);
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger) { Verify = ManagerProblemAsync };
-        _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
+        _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
         _engineLogDriver = new EngineLogDriver(options.Logger);
     }
 
     /// <summary>The tasks' log settings: daemon.swarm.log_driver/log_opts, else Composer's bound on the manager engine's default driver.</summary>
     private async Task<ConnectorLogConfig?> LogConfigAsync(DockerClient client, CancellationToken cancellationToken)
     {
-        var swarm = _options.Swarm;
+        var swarm = _options.Services;
         var engineDriver = ConnectorLogConfig.NeedsEngineDriver(swarm.LogDriver, swarm.LogOpts)
             ? await _engineLogDriver.GetAsync(client, cancellationToken).ConfigureAwait(false)
             : null;
@@ -67,37 +67,28 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     }
 
     /// <summary>
-    /// The orchestrator of one platform whose selector is swarm: its daemon.swarm options, the Docker endpoint of the
-    /// resolved configuration, the platform's proxy settings for a TCP endpoint. An error when the swarm block is
-    /// missing, the endpoint is invalid or an extra_hosts entry cannot be written for Swarm. Nothing is called yet:
-    /// the first call connects and reports an engine that is not a swarm manager.
+    /// The orchestrator of one platform whose selector is swarm, from what the resolve step decided: the engine, the
+    /// service options, and the platform's proxy for a TCP endpoint. Nothing is called yet: the first call connects
+    /// and reports an engine that is not a swarm manager.
     /// </summary>
-    /// <param name="swarmSettings">The platform's daemon.swarm block (null when missing).</param>
-    /// <param name="docker">The Docker endpoint of the resolved configuration.</param>
-    /// <param name="network">The platform's network policy: its section names the keys, its proxy serves a TCP endpoint.</param>
+    /// <param name="network">The platform's network policy: its proxy serves a TCP endpoint.</param>
     /// <param name="workloads">Builds each connector's service from the manager's workload context.</param>
-    public static Result<IOrchestrator> Create(string managerId, SwarmSettings? swarmSettings, DockerEndpointResolution docker,
-        PlatformNetworkPolicy network, WorkloadBuilder workloads, IOutboundHandlerFactory handlers, ImagePreflight preflight, Logger logger,
-        TimeProvider time)
+    public static SwarmOrchestrator Create(string managerId, ResolvedSwarm swarm, PlatformNetworkPolicy network, WorkloadBuilder workloads,
+        IOutboundHandlerFactory handlers, RegistryAccess registry, Logger logger, TimeProvider time)
     {
-        var section = $"{network.Section}.daemon.swarm";
-        if (swarmSettings is not { } swarm) return Failure.Orchestrator($"{section} is missing: the swarm selector needs a swarm block (swarm: {{}} keeps the defaults)");
-        if (docker.Endpoint is not { } endpoint) return Failure.Orchestrator($"the Docker endpoint of the swarm manager is invalid: {docker.Error}");
-        if (swarm.ExtraHosts?.FirstOrDefault(h => SwarmServiceSpec.HostsEntry(h) is null) is { } badHost)
-        {
-            return Failure.Orchestrator($"{section}.extra_hosts: \"{badHost}\" is neither host:ip nor \"ip host\"");
-        }
+        var endpoint = swarm.Endpoint;
         var proxy = endpoint.Transport == DockerTransport.Tcp ? network.ProxyFor(endpoint.Address, network.NoProxyMatcher) : null;
-        var options = new SwarmOrchestratorOptions(managerId, swarm, preflight, logger, time) { Workloads = workloads, Proxy = proxy };
-        return Result<IOrchestrator>.Success(new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, network.Platform), options));
+        var options = new SwarmOrchestratorOptions(managerId, swarm.Services, registry, logger, time) { Workloads = workloads, Proxy = proxy };
+        return new SwarmOrchestrator(endpoint, new DockerClientFactory(handlers, swarm.Platform), options);
     }
 
     public string Kind => "swarm";
 
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator(unusable!);
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
+        var client = connected.Value;
         // Connected before: the node may have been demoted or have left the swarm since.
         return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false) is { } problem ? Failure.Orchestrator(problem) : null;
     }
@@ -105,8 +96,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
     {
         var what = $"cannot list the swarm services of manager {_options.ManagerId}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         IList<SwarmService> services;
         IList<TaskResponse> tasks;
         try
@@ -144,10 +136,12 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         if (SwarmServiceSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var what = $"connector {workload.ConnectorId}: cannot create service {workload.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
-        var (image, pullError) = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator(pullError!);
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
+        var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return pulled.Failure;
+        var image = pulled.Value.Reference;
         var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (configError is not null) return Failure.Orchestrator(configError);
 
@@ -155,8 +149,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         {
             var created = await client.Swarm.CreateServiceAsync(new ServiceCreateParameters
             {
-                Service = SwarmServiceSpec.Build(workload, image, _options.Swarm, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false)),
-                RegistryAuth = RegistryAuthFor(workload)!,
+                Service = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false)),
+                // The credentials of the pull just made: every node's agent pulls with the same ones.
+                RegistryAuth = DockerRegistryAuth.ForService(pulled.Value.Credentials)!,
             }, cancellationToken).ConfigureAwait(false);
             foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("service", workload.Name), ("warning", warning));
             _logger.Info("Service created", ("service", workload.Name), ("connector", workload.ConnectorId), ("image", image),
@@ -182,17 +177,19 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             return Failure.Orchestrator($"refreshing service {current.Name} as {workload.Name}: Swarm cannot rename a service; remove it and deploy the new name");
         }
         var what = $"connector {workload.ConnectorId}: cannot update service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
-        var (image, pullError) = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null) return Failure.Orchestrator($"{pullError}; service {current.Name} left as it was");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
+        var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; service {current.Name} left as it was");
+        var image = pulled.Value.Reference;
 
         var (service, _, inspectError) = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
         if (service is null) return Failure.Orchestrator(inspectError!);
         var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (configError is not null) return Failure.Orchestrator($"{configError}; service {current.Name} left as it was");
-        var spec = SwarmServiceSpec.Build(workload, image, _options.Swarm, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false));
-        if (await UpdateAsync(client, service, spec, RegistryAuthFor(workload), cancellationToken).ConfigureAwait(false) is { } updateError)
+        var spec = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false));
+        if (await UpdateAsync(client, service, spec, DockerRegistryAuth.ForService(pulled.Value.Credentials), cancellationToken).ConfigureAwait(false) is { } updateError)
         {
             return Failure.Orchestrator($"{what}: {updateError}; service left as it was");
         }
@@ -210,8 +207,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot remove service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             await client.Swarm.RemoveServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -233,8 +231,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         var parameters = new ServiceLogsParameters
         {
             ShowStdout = true,
@@ -260,8 +259,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot list the tasks of service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         try
         {
             var service = await client.Swarm.InspectServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
@@ -308,31 +308,22 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     /// the engine knows it (repository:tag@sha256:...), as docker service create does: the agents of every node then
     /// pull exactly this image.
     /// </summary>
-    private async Task<(string? Image, string? Error)> ImageAsync(DockerClient client, ConnectorWorkload workload, CancellationToken cancellationToken)
+    private async Task<Result<PulledImage>> ImageAsync(DockerClient client, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        var (image, error) = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (image is null || image.Contains('@')) return (image, error);
+        var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
+        if (!pulled.IsSuccess || pulled.Value.Reference.Contains('@')) return pulled;
+        var image = pulled.Value.Reference;
         try
         {
             var inspect = await client.Images.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
             var repository = image[..image.LastIndexOf(':')];
             var digest = inspect.RepoDigests?.FirstOrDefault(d => d.StartsWith(repository + "@", StringComparison.Ordinal));
-            return (digest is null ? image : image + digest[repository.Length..], null);
+            return digest is null ? pulled : Result<PulledImage>.Success(pulled.Value with { Reference = image + digest[repository.Length..] });
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return (image, null); // unpinned: every node pulls the tag
+            return pulled; // unpinned: every node pulls the tag
         }
-    }
-
-    /// <summary>The registry credentials of the workload's image for X-Registry-Auth, or null for an anonymous pull.</summary>
-    private AuthConfig? RegistryAuthFor(ConnectorWorkload workload)
-    {
-        var preflight = _options.Preflight;
-        if (!preflight.TryResolve(workload.Image, out var resolved, out _)) return null;
-        return preflight.Registry.CredentialsFor(resolved.RegistryHost) is { } credentials
-            ? new AuthConfig { Username = credentials.Username, Password = credentials.Password.Reveal(), ServerAddress = credentials.ServerAddress }
-            : null;
     }
 
     /// <summary>The CA config of the workload's bundle (created, or found from an earlier attempt), or null without a bundle.</summary>
@@ -406,8 +397,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         var replicas = workload is null ? 0UL : 1UL;
         var what = $"connector {current.ConnectorId}: cannot {(workload is null ? "stop" : "start")} service {current.Name}";
-        var (client, unusable) = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (client is null) return Failure.Orchestrator($"{what}: {unusable}");
+        var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        var client = connected.Value;
         // Twice at most: a concurrent change of the service makes the first update out of sequence.
         for (var attempt = 1; ; attempt++)
         {
@@ -441,7 +433,9 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
                 return null;
             }
             replicated.Replicas = replicas;
-            var error = await UpdateAsync(client, service, spec, workload is null ? null : RegistryAuthFor(workload), cancellationToken).ConfigureAwait(false);
+            // Starting may make a node pull: the credentials as of now go with it (stopping keeps the stored ones).
+            var auth = workload is null ? null : DockerRegistryAuth.ForService(_options.Registry.CredentialsFor(workload.Image));
+            var error = await UpdateAsync(client, service, spec, auth, cancellationToken).ConfigureAwait(false);
             if (error is null)
             {
                 if (configChanged) await RemoveReplacedConfigsAsync(client, mounted, config).ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
@@ -7,15 +6,14 @@ namespace Composer.Orchestration.Swarm;
 
 /// <summary>What a <see cref="SwarmOrchestrator"/> needs besides the engine endpoint.</summary>
 /// <param name="ManagerId">manager.id: the opencti-manager label value this orchestrator lists and creates.</param>
-/// <param name="Swarm">The platform's daemon.swarm options.</param>
-/// <param name="Preflight">Resolves images with the registry prefix, picks their credentials, checks the registry;
-/// its <see cref="ImagePreflight.Registry"/> gives the credentials passed to the swarm and the pull retries.</param>
+/// <param name="Services">The platform's daemon.swarm options, resolved.</param>
+/// <param name="Registry">The process's registry access: the credentials of each pull, passed on to the swarm for its agents' pulls.</param>
 /// <param name="Logger">Composer's logger.</param>
 /// <param name="Time">Clock for pull retry delays.</param>
 public sealed record SwarmOrchestratorOptions(
     string ManagerId,
-    SwarmSettings Swarm,
-    ImagePreflight Preflight,
+    SwarmServiceOptions Services,
+    RegistryAccess Registry,
     Logger Logger,
     TimeProvider Time)
 {

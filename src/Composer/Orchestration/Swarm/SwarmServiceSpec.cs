@@ -1,5 +1,4 @@
 using System.Net;
-using Composer.Configuration;
 using Composer.Orchestration.Docker;
 using Docker.DotNet.Models;
 
@@ -40,7 +39,7 @@ public static class SwarmServiceSpec
     /// <summary>The service for <paramref name="workload"/>, running <paramref name="image"/>.</summary>
     /// <param name="caConfig">The CA bundle config to mount at <see cref="ConnectorNetworkEnvironment.CaBundlePath"/>, or null.</param>
     /// <param name="logs">The tasks' log driver and options (<see cref="ConnectorLogConfig"/>); null: the engine's default.</param>
-    public static ServiceSpec Build(ConnectorWorkload workload, string image, SwarmSettings swarm, SwarmConfigReference? caConfig, bool start,
+    public static ServiceSpec Build(ConnectorWorkload workload, string image, SwarmServiceOptions swarm, SwarmConfigReference? caConfig, bool start,
         ConnectorLogConfig? logs = null)
     {
         var container = new ContainerSpec
@@ -48,7 +47,7 @@ public static class SwarmServiceSpec
             Image = image,
             Env = [.. workload.EnvironmentStrings()],
         };
-        if (swarm.ExtraHosts is { Count: > 0 } extraHosts) container.Hosts = [.. extraHosts.Select(h => HostsEntry(h) ?? h)];
+        if (swarm.Hosts is { } hosts) container.Hosts = [.. hosts];
         if (swarm.Dns is not null || swarm.DnsSearch is not null)
         {
             container.DNSConfig = new DNSConfig
@@ -59,23 +58,18 @@ public static class SwarmServiceSpec
         }
         if (swarm.CapAdd is { } capAdd) container.CapabilityAdd = [.. capAdd];
         if (swarm.CapDrop is { } capDrop) container.CapabilityDrop = [.. capDrop];
-        if (swarm.Sysctls is { Count: > 0 } sysctls) container.Sysctls = new Dictionary<string, string>(sysctls, StringComparer.Ordinal);
-        if (swarm.Ulimits is { } ulimits)
-        {
-            var valid = ulimits.Where(u => !string.IsNullOrEmpty(u.Name) && u.Soft is not null && u.Hard is not null)
-                .Select(u => new Ulimit { Name = u.Name!, Soft = u.Soft!.Value, Hard = u.Hard!.Value }).ToList();
-            if (valid.Count > 0) container.Ulimits = valid;
-        }
-        if (!string.IsNullOrEmpty(swarm.Hostname)) container.Hostname = swarm.Hostname;
-        if (!string.IsNullOrEmpty(swarm.User)) container.User = swarm.User;
+        if (swarm.Sysctls is { } sysctls) container.Sysctls = new Dictionary<string, string>(sysctls, StringComparer.Ordinal);
+        if (swarm.Ulimits is { } ulimits) container.Ulimits = [.. ulimits.Select(u => new Ulimit { Name = u.Name, Soft = u.Soft, Hard = u.Hard })];
+        if (swarm.Hostname is { } hostname) container.Hostname = hostname;
+        if (swarm.User is { } user) container.User = user;
         if (swarm.ReadOnly is { } readOnly) container.ReadOnly = readOnly;
         if (swarm.Init is { } init) container.Init = init;
-        if (swarm.StopGracePeriod is { } grace) container.StopGracePeriod = Nanoseconds(grace);
+        if (swarm.StopGracePeriod is { } grace) container.StopGracePeriod = grace;
         if (caConfig is not null) container.Configs = [caConfig];
 
         var task = new TaskSpec { ContainerSpec = container };
         if (logs is not null) task.LogDriver = new SwarmDriver { Name = logs.Driver, Options = new Dictionary<string, string>(logs.Options, StringComparer.Ordinal) };
-        if (!string.IsNullOrEmpty(swarm.Network)) task.Networks = [new NetworkAttachmentConfig { Target = swarm.Network }];
+        if (swarm.Network is { } network) task.Networks = [new NetworkAttachmentConfig { Target = network }];
         if (swarm.Resources is { } resources)
         {
             task.Resources = new ResourceRequirements();
@@ -100,14 +94,9 @@ public static class SwarmServiceSpec
         {
             task.RestartPolicy = new SwarmRestartPolicy
             {
-                Condition = swarm.RestartCondition switch
-                {
-                    null => null,
-                    "none" or "on-failure" => swarm.RestartCondition,
-                    _ => "any",
-                },
-                Delay = swarm.RestartDelay is { } delay ? Nanoseconds(delay) : null,
-                MaxAttempts = swarm.RestartMaxAttempts is { } attempts ? (ulong)attempts : null,
+                Condition = swarm.RestartCondition,
+                Delay = swarm.RestartDelay,
+                MaxAttempts = swarm.RestartMaxAttempts,
             };
         }
 
@@ -136,6 +125,4 @@ public static class SwarmServiceSpec
         var address = text[(separator + 1)..].Trim('[', ']');
         return IPAddress.TryParse(address, out _) ? $"{address} {host}" : null;
     }
-
-    private static TimeSpan Nanoseconds(long nanoseconds) => TimeSpan.FromTicks(nanoseconds / 100);
 }

@@ -51,7 +51,7 @@ public class RegistryClientProtocolTests
         var result = await client.CheckAsync(stand.Host, Repository, "1.0");
 
         await Assert.That(result.IsAvailable).IsTrue().Because(result.Message);
-        await Assert.That(delays).IsEquivalentTo(new[] { TimeSpan.FromSeconds(2), RetryPolicy.DefaultMaxRetryAfter });
+        await Assert.That(delays).IsEquivalentTo(new[] { TimeSpan.FromSeconds(2), RegistryClient.MaxRetryAfter });
     }
 
     [Test]
@@ -145,8 +145,13 @@ public class RegistryClientProtocolTests
     [Test]
     public async Task Retry_delay_without_retry_after_is_jittered_around_the_setting()
     {
-        var policy = new RetryPolicy(3, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(1), random: new Random(7));
-        var delays = Enumerable.Range(0, 50).Select(_ => policy.NextDelay(new HttpResponseMessage(HttpStatusCode.BadGateway))).ToList();
+        await using var stand = new ScriptedRegistry().On("/v2/", new ScriptedResponse(502));
+        var delays = new List<TimeSpan>();
+        using var client = RegistryTestSupport.Client(RegistryTestSupport.Configuration(null, retryAttempts: 50, retryDelay: 4), delays: delays);
+
+        await client.CheckAsync(stand.Host, Repository, "1.0");
+
+        await Assert.That(delays.Count).IsEqualTo(50);
         await Assert.That(delays.All(d => d >= TimeSpan.FromSeconds(3) && d <= TimeSpan.FromSeconds(5))).IsTrue();
         await Assert.That(delays.Distinct().Count()).IsGreaterThan(1);
     }
@@ -167,8 +172,8 @@ public class RegistryClientProtocolTests
         silent.Start(); // accepts connections (kernel backlog) but never answers
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
         var delays = new List<TimeSpan>();
-        using var client = new RegistryClient(new TestOutboundHandlerFactory(), RegistryTestSupport.Configuration(null, retryAttempts: 1, retryDelay: 0),
-            new RegistryClientOptions { RequestTimeout = TimeSpan.FromMilliseconds(300), Delay = (d, _) => { delays.Add(d); return Task.CompletedTask; } });
+        using var client = new RegistryClient(new TestOutboundHandlerFactory(), RegistryTestSupport.Configuration(null, retryAttempts: 1, retryDelay: 1),
+            new RegistryClientOptions { RequestTimeout = TimeSpan.FromMilliseconds(300), Clock = new ImmediateDelays(delays) });
 
         var result = await client.CheckAsync($"127.0.0.1:{port}", Repository, "1.0");
 
@@ -176,6 +181,21 @@ public class RegistryClientProtocolTests
         await Assert.That(result.Message).Contains("after 2 attempts");
         await Assert.That(result.Message).Contains("no answer within 0.3 s");
         await Assert.That(delays.Count).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task A_token_answer_broken_off_is_an_unreachable_result_not_an_exception()
+    {
+        await using var stand = new ScriptedRegistry();
+        var challenge = new Dictionary<string, string> { ["WWW-Authenticate"] = $"Bearer realm=\"http://{stand.Host}/token\",service=\"stand\"" };
+        stand.On("/v2/", new ScriptedResponse(401, challenge))
+            .On("/token", new ScriptedResponse(200, new Dictionary<string, string> { ["Content-Type"] = "application/json" }, """{"token":"opa""", CutShort: true));
+        using var client = RegistryTestSupport.Client(RegistryTestSupport.Configuration(null));
+
+        var result = await client.CheckAsync(stand.Host, Repository, "1.0");
+
+        await Assert.That(result.Status).IsEqualTo(RegistryCheckStatus.Unreachable);
+        await Assert.That(result.Message).Contains($"token server {stand.Host} of registry {stand.Host} did not finish its answer");
     }
 
     [Test]
@@ -220,7 +240,7 @@ public class RegistryClientProtocolTests
     public async Task The_api_host_and_scheme_follow_docker(string host, string expectedPing)
     {
         var handlers = new CannedFactory();
-        using var client = new RegistryClient(handlers, RegistryTestSupport.Configuration(null), new RegistryClientOptions { Delay = (_, _) => Task.CompletedTask });
+        using var client = new RegistryClient(handlers, RegistryTestSupport.Configuration(null), new RegistryClientOptions { Clock = new ImmediateDelays([]) });
         await client.CheckAsync(host, "library/nginx", "latest");
         await Assert.That(handlers.First?.ToString()).IsEqualTo(expectedPing);
     }

@@ -7,8 +7,14 @@ namespace Composer.Tests.Images.Registry;
 
 public class RegistryCredentialsTests
 {
+    private static readonly Dictionary<string, string> NoEnvironment = [];
+
     private static RegistryConfiguration Config(string? server, string? user = "myuser", string? password = "mypassword", string? email = null) =>
         RegistryTestSupport.Configuration(server, user, password, email: email);
+
+    /// <summary>The credentials a deploy of an image of <paramref name="imageHost"/> gets (RegistryAccess.CredentialsFor's rule).</summary>
+    private static RegistryCredentials? CredentialsFor(RegistryConfiguration configuration, string imageHost) =>
+        configuration.Credentials is { } credentials && credentials.IsFor(imageHost) ? credentials : null;
 
     [Test]
     public async Task X_registry_auth_is_base64url_of_compact_json_and_decodes_back()
@@ -53,10 +59,9 @@ public class RegistryCredentialsTests
     public async Task No_registry_configuration_means_anonymous_pulls()
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(null, ConfigProvenance.None, errors, [])!;
+        var configuration = RegistryConfiguration.FromSettings(null, ConfigProvenance.None, NoEnvironment, errors, [])!;
         await Assert.That(configuration.Credentials).IsNull();
-        await Assert.That(configuration.CredentialsFor("docker.io")).IsNull();
-        await Assert.That(configuration.DockerConfigJson()).IsNull();
+        await Assert.That(CredentialsFor(configuration, "docker.io")).IsNull();
         await Assert.That(errors).IsEmpty();
     }
 
@@ -67,7 +72,7 @@ public class RegistryCredentialsTests
     {
         var errors = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Server = "registry.example.com", Username = user, Password = Composer.Diagnostics.Secret.From(password) }, ConfigProvenance.None, errors, []);
+            new RegistrySettings { Server = "registry.example.com", Username = user, Password = Composer.Diagnostics.Secret.From(password) }, ConfigProvenance.None, NoEnvironment, errors, []);
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Single().Message).Contains(user is null ? "opencti.daemon.registry.username" : "opencti.daemon.registry.password");
         await Assert.That(errors.Single().ToString()).DoesNotContain("mypassword");
@@ -90,7 +95,7 @@ public class RegistryCredentialsTests
     public async Task Credentials_go_only_to_the_configured_registry_host(string server, string imageHost, bool expected)
     {
         var configuration = Config(server);
-        await Assert.That(configuration.CredentialsFor(imageHost) is not null).IsEqualTo(expected);
+        await Assert.That(CredentialsFor(configuration, imageHost) is not null).IsEqualTo(expected);
     }
 
     [Test]
@@ -98,17 +103,18 @@ public class RegistryCredentialsTests
     {
         var warnings = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Username = "myuser", Password = new Composer.Diagnostics.Secret("mypassword") }, ConfigProvenance.None, [], warnings)!;
-        await Assert.That(configuration.CredentialsFor("docker.io")).IsNotNull();
-        await Assert.That(configuration.CredentialsFor("ghcr.io")).IsNull();
+            new RegistrySettings { Username = "myuser", Password = new Composer.Diagnostics.Secret("mypassword") }, ConfigProvenance.None, NoEnvironment, [], warnings)!;
+        await Assert.That(CredentialsFor(configuration, "docker.io")).IsNotNull();
+        await Assert.That(CredentialsFor(configuration, "ghcr.io")).IsNull();
         await Assert.That(warnings.Single().Message).Contains("Docker Hub");
-        await Assert.That(configuration.DockerConfigJson()).Contains("\"https://index.docker.io/v1/\"");
+        await Assert.That(configuration.DockerConfigJson(configuration.Credentials!)).Contains("\"https://index.docker.io/v1/\"");
     }
 
     [Test]
     public async Task Dockerconfigjson_holds_the_server_host_and_base64_user_colon_password()
     {
-        var json = Config("registry.example.com:5000/team", email: "user@example.com").DockerConfigJson()!;
+        var configuration = Config("registry.example.com:5000/team", email: "user@example.com");
+        var json = configuration.DockerConfigJson(configuration.Credentials!);
         using var document = JsonDocument.Parse(json);
         var entry = document.RootElement.GetProperty("auths").GetProperty("registry.example.com:5000");
         await Assert.That(entry.GetProperty("username").GetString()).IsEqualTo("myuser");
@@ -129,7 +135,7 @@ public class RegistryCredentialsTests
     public async Task Pull_secret_name_is_the_slug_of_the_server(string server, string expected)
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, errors, []);
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, NoEnvironment, errors, []);
         var name = configuration?.PullSecretName ?? RegistryConfiguration.Slug(server);
         await Assert.That(name).IsEqualTo(expected);
     }
@@ -155,7 +161,7 @@ public class RegistryCredentialsTests
     public async Task An_invalid_server_is_an_error_naming_the_key(string server, string why)
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, errors, []);
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, NoEnvironment, errors, []);
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Single().Key).IsEqualTo("opencti.daemon.registry.server");
         await Assert.That(errors.Single().Message).Contains(why);
@@ -165,7 +171,7 @@ public class RegistryCredentialsTests
     public async Task Negative_retry_settings_are_errors()
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = -1, RetryDelay = -2, TokenTtl = 0 }, ConfigProvenance.None, errors, []);
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = -1, RetryDelay = -2, TokenTtl = 0 }, ConfigProvenance.None, NoEnvironment, errors, []);
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Count).IsEqualTo(3);
         await Assert.That(string.Join("\n", errors)).Contains("retry_attempts");

@@ -6,7 +6,8 @@ using Composer.Tests.Infrastructure;
 namespace Composer.Tests.Images.Registry;
 
 /// <summary>One scripted answer: status, headers, body.</summary>
-public sealed record ScriptedResponse(int Status, IReadOnlyDictionary<string, string>? Headers = null, string Body = "");
+/// <param name="CutShort">Announce a longer body than <paramref name="Body"/>, send it, then drop the connection (an answer broken off).</param>
+public sealed record ScriptedResponse(int Status, IReadOnlyDictionary<string, string>? Headers = null, string Body = "", bool CutShort = false);
 
 /// <summary>
 /// A tiny HTTP stand-in on 127.0.0.1 that answers each path from a script (then repeats the last answer):
@@ -71,9 +72,9 @@ public sealed class ScriptedRegistry : IAsyncDisposable
                 if (k.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)) response.ContentType = v; else response.AddHeader(k, v);
             }
             var body = Encoding.UTF8.GetBytes(answer.Body);
-            response.ContentLength64 = body.Length;
+            response.ContentLength64 = body.Length + (answer.CutShort ? 1024 : 0);
             if (context.Request.HttpMethod != "HEAD") await response.OutputStream.WriteAsync(body);
-            response.Close();
+            if (answer.CutShort) response.Abort(); else response.Close();
         }
     }
 

@@ -65,8 +65,9 @@ public class DockerEndpointTests
     [Arguments("TCP://Docker.Internal:2375/", "http", "docker.internal", 2375)]
     public async Task Valid_hosts_parse(string value, string scheme, string host, int port)
     {
-        var endpoint = DockerEndpoint.TryParse(value, "test", out var problem);
-        await Assert.That(problem).IsNull();
+        var parsed = DockerEndpoint.Parse(value, "test");
+        await Assert.That(parsed.Failure).IsNull();
+        var endpoint = parsed.Value;
         await Assert.That(endpoint!.Address.Scheme).IsEqualTo(scheme);
         await Assert.That(endpoint.Address.Host).IsEqualTo(host);
         await Assert.That(endpoint.Address.Port).IsEqualTo(port);
@@ -84,17 +85,17 @@ public class DockerEndpointTests
     [Arguments("/var/run/docker.sock", "expected")]
     public async Task Invalid_hosts_are_explained(string value, string fragment)
     {
-        var endpoint = DockerEndpoint.TryParse(value, "test", out var problem);
-        await Assert.That(endpoint).IsNull();
-        await Assert.That(problem!).Contains(fragment);
+        var parsed = DockerEndpoint.Parse(value, "test");
+        await Assert.That(parsed.Value).IsNull();
+        await Assert.That(parsed.Failure!.Message).Contains(fragment);
     }
 
     [Test]
     public async Task Credentials_in_the_host_are_refused_and_not_echoed()
     {
-        var endpoint = DockerEndpoint.TryParse("tcp://admin:hunter2@docker:2375", "test", out var problem);
-        await Assert.That(endpoint).IsNull();
-        await Assert.That(problem!).DoesNotContain("hunter2");
+        var parsed = DockerEndpoint.Parse("tcp://admin:hunter2@docker:2375", "test");
+        await Assert.That(parsed.Value).IsNull();
+        await Assert.That(parsed.Failure!.Message).DoesNotContain("hunter2");
     }
 
     [Test]
@@ -124,7 +125,7 @@ public class DockerEndpointTests
     public async Task Tcp_clients_take_their_handler_from_the_outbound_factory()
     {
         var handlers = new TestOutboundHandlerFactory();
-        var endpoint = DockerEndpoint.TryParse("tcp://127.0.0.1:1", "test", out _)!;
+        var endpoint = DockerEndpoint.Parse("tcp://127.0.0.1:1", "test").Value!;
         using var client = new DockerClientFactory(handlers).Create(endpoint);
         await Assert.That(handlers.Channels.ToArray()).IsEquivalentTo(new[] { OutboundChannel.DockerTcp });
     }

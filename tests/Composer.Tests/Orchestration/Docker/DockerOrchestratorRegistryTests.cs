@@ -147,7 +147,7 @@ public class DockerOrchestratorRegistryTests(HtpasswdRegistryFixture basic, Toke
         var error = await manager.Orchestrator.DeployAsync(workload, CancellationToken.None);
 
         await Assert.That(error!.Message).Contains("pull failed: image not found");
-        await Assert.That(error.Message).Contains(workload.Image);
+        await Assert.That(error.Message).Contains(workload.Image.Reference);
     }
 
     [Test]
@@ -155,8 +155,9 @@ public class DockerOrchestratorRegistryTests(HtpasswdRegistryFixture basic, Toke
     {
         Image.Require();
         await using var manager = DockerTestManager.Create(Docker, Basic());
-        var error = await manager.Orchestrator.DeployAsync(manager.Workload("invalid", image: "Not/A:Valid:Image"), CancellationToken.None);
-        await Assert.That(error!.Message).Contains("invalid image name");
+        // Resolved once, where the reconcile cycle builds its input: the connector is blocked, nothing reaches the orchestrator.
+        var error = manager.Registry.Images.Resolve("Not/A:Valid:Image");
+        await Assert.That(error.Failure!.Message).Contains("invalid image name");
         await Assert.That(manager.Handlers.Requests).IsEmpty();
     }
 
@@ -229,7 +230,7 @@ public class DockerOrchestratorRegistryTests(HtpasswdRegistryFixture basic, Toke
 
         var after = await manager.ObservedAsync(v1.Name);
         await Assert.That(after.WorkloadId).IsNotEqualTo(before.WorkloadId);
-        await Assert.That((await manager.InspectAsync(after.WorkloadId)).Config!.Image).IsEqualTo($"{basic.Host}/{v2.Image}");
+        await Assert.That((await manager.InspectAsync(after.WorkloadId)).Config!.Image).IsEqualTo($"{basic.Host}/{v2.Image.Original}");
         await Assert.That((await manager.ListAsync()).Count).IsEqualTo(1);
     }
 

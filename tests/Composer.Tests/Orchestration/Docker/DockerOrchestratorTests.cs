@@ -346,7 +346,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         var workload = manager.Workload("interrupted", caBundle: DockerTestManager.Pem("INTERRUPTED"));
         // What a kill -9 between create and start leaves: the container, no CA bundle, not started.
         var created = await Docker.Client.Containers.CreateContainerAsync(
-            DockerContainerSpec.CreateParameters(workload, TestConnectorImage.Reference, new DockerSettings { NetworkMode = "none" }));
+            DockerContainerSpec.CreateParameters(workload, TestConnectorImage.Reference, DockerContainerOptions.None with { NetworkMode = "none" }));
 
         await manager.DeployAsync(workload);
 

@@ -21,12 +21,14 @@ internal sealed class DockerTestManager : IAsyncDisposable
 {
     private readonly List<string> _images = [];
 
-    private DockerTestManager(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers)
+    private DockerTestManager(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers,
+        RegistryAccess registry)
     {
         Docker = docker;
         ManagerId = managerId;
         Orchestrator = orchestrator;
         Handlers = handlers;
+        Registry = registry;
     }
 
     public DockerEngineFixture Docker { get; }
@@ -35,6 +37,9 @@ internal sealed class DockerTestManager : IAsyncDisposable
 
     /// <summary>The handlers the registry pre-flight (and a TCP engine endpoint) used: every request they sent.</summary>
     public TestOutboundHandlerFactory Handlers { get; }
+
+    /// <summary>The registry access the orchestrator pulls with (and workloads' images are resolved with).</summary>
+    public RegistryAccess Registry { get; }
 
     /// <summary>A short unique prefix for names of containers and images this test creates.</summary>
     public string Prefix => ManagerId;
@@ -48,25 +53,30 @@ internal sealed class DockerTestManager : IAsyncDisposable
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Registry = registry;
         var resolved = TestSettings.Resolve(settings);
-        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, preflightHandlers ?? handlers);
-        var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? docker.DockerHost, "test", out var problem)
-                             ?? throw new InvalidOperationException(problem);
+        var access = new RegistryAccess(resolved.Registry, preflightHandlers ?? handlers);
+        var dockerEndpoint = DockerEndpoint.Parse(endpoint ?? docker.DockerHost, "test").Value ?? throw new InvalidOperationException(endpoint);
+        // The options as the resolve step parses them: an incomplete ulimit is reported there and left out.
+        var containers = DockerContainerOptions.Parse(options, "opencti.daemon.docker", TestReport.New().Report);
         var orchestrator = new DockerOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
-            new DockerOrchestratorOptions(managerId, options, preflight, Logger.Null, TimeProvider.System) { Workloads = WorkloadsOf(managerId) });
-        return new DockerTestManager(docker, managerId, orchestrator, handlers);
+            new DockerOrchestratorOptions(managerId, containers, access, Logger.Null, TimeProvider.System) { Workloads = WorkloadsOf(managerId) });
+        return new DockerTestManager(docker, managerId, orchestrator, handlers, access);
     }
 
     /// <summary>A manager whose orchestrator was built elsewhere (Portainer's, on the same engine), with the same workloads and clean-up.</summary>
-    public static DockerTestManager Wrap(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers) =>
-        new(docker, managerId, orchestrator, handlers);
+    public static DockerTestManager Wrap(DockerEngineFixture docker, string managerId, DockerOrchestrator orchestrator, TestOutboundHandlerFactory handlers,
+        RegistryAccess registry) =>
+        new(docker, managerId, orchestrator, handlers, registry);
 
     /// <summary>A connector of this manager, built the way the engine builds it (contract entries, hash variable, network variables).</summary>
     public ConnectorWorkload Workload(string name, string image = TestConnectorImage.Reference, bool start = true, string hash = "hash-1",
         IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null) =>
-        WorkloadOf(ManagerId, name, image, start, hash, configuration, caBundle, connectorId);
+        WorkloadOf(ManagerId, Registry.Images, name, image, start, hash, configuration, caBundle, connectorId);
 
-    /// <summary>The workload of connector &lt;managerId&gt;-&lt;name&gt; of manager <paramref name="managerId"/> (also the Swarm tests').</summary>
-    internal static ConnectorWorkload WorkloadOf(string managerId, string name, string image, bool start, string hash,
+    /// <summary>
+    /// The workload of connector &lt;managerId&gt;-&lt;name&gt; of manager <paramref name="managerId"/> (also the Swarm tests'), its
+    /// image resolved with <paramref name="images"/> as the reconcile cycle resolves it.
+    /// </summary>
+    internal static ConnectorWorkload WorkloadOf(string managerId, ImageResolver images, string name, string image, bool start, string hash,
         IReadOnlyList<ContractEntry>? configuration, byte[]? caBundle, string? connectorId)
     {
         var id = connectorId ?? "conn-" + name;
@@ -75,8 +85,10 @@ internal sealed class DockerTestManager : IAsyncDisposable
         var network = caBundle is null
             ? ConnectorNetworkEnvironment.None
             : new ConnectorNetworkEnvironment([new ConnectorEnvVar("SSL_CERT_FILE", ConnectorNetworkEnvironment.CaBundlePath)], caBundle);
+        var resolved = images.Resolve(image);
+        if (!resolved.IsSuccess) throw new InvalidOperationException(resolved.Failure.Message);
         var connector = new DesiredConnector(id, PlatformKind.OpenCti, $"{managerId}-{name}", image, hash,
-            start ? RequestedStatus.Starting : RequestedStatus.Stopping, null, entries);
+            start ? RequestedStatus.Starting : RequestedStatus.Stopping, null, entries, PullImage: resolved.Value);
         return ConnectorWorkload.Build(connector, ContextOf(managerId, network));
     }
 
@@ -153,6 +165,7 @@ internal sealed class DockerTestManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Orchestrator.DisposeAsync();
+        Registry.Dispose();
         await RemoveContainersAsync("label", $"{ConnectorLabels.Manager}={ManagerId}");
         await RemoveContainersAsync("name", Prefix); // hand-made containers of a test carry its prefix in their name
         foreach (var image in _images)

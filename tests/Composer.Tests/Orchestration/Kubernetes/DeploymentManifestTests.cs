@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Composer.Configuration;
+using Composer.Images;
 using Composer.Orchestration;
 using Composer.Orchestration.Kubernetes;
 using Composer.Reconciliation;
@@ -16,7 +17,8 @@ namespace Composer.Tests.Orchestration.Kubernetes;
 public class DeploymentManifestTests
 {
     private static ConnectorWorkload Workload(bool start = true) => new(
-        "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti, "nmap--the-network-mapper", "opencti/connector-nmap:6.8.0", "contract-hash-1",
+        "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti, "nmap--the-network-mapper",
+        new ResolvedImage("opencti/connector-nmap:6.8.0", "opencti/connector-nmap:6.8.0", false, "docker.io", "opencti/connector-nmap", "6.8.0", null), "contract-hash-1",
         ConnectorWorkload.LabelsFor("manager-1", "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti, "0123456789ab"),
         [new ConnectorEnvVar("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("t0k3n")), new ConnectorEnvVar("OPENCTI_URL", "http://opencti:8080"), new ConnectorEnvVar("OPENCTI_CONFIG_HASH", "contract-hash-1")],
         [1, 2, 3], start);

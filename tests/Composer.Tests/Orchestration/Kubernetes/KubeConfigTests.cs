@@ -30,13 +30,19 @@ public class KubeConfigTests
 
     private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 
+    /// <summary>The endpoint, and the messages of the problems the resolve step reports (each under opencti.daemon.kubernetes, with where it came from).</summary>
     private static (KubernetesEndpoint? Endpoint, List<string> Errors) Resolve(Dictionary<string, string> environment, KubernetesSettings? settings = null,
+        string? serviceAccountDirectory = null) => ResolveWithReport(environment, settings, serviceAccountDirectory) is var (endpoint, report)
+        ? (endpoint, report.Errors.Select(e => e.Message).ToList())
+        : default;
+
+    private static (KubernetesEndpoint? Endpoint, TestReport Report) ResolveWithReport(Dictionary<string, string> environment, KubernetesSettings? settings = null,
         string? serviceAccountDirectory = null)
     {
-        var errors = new List<string>();
-        var endpoint = KubernetesEndpoint.Resolve(settings ?? new KubernetesSettings(), "opencti.daemon.kubernetes", environment, TimeProvider.System, errors,
+        var report = TestReport.New();
+        var endpoint = KubernetesEndpoint.Resolve(settings ?? new KubernetesSettings(), "opencti.daemon.kubernetes", environment, report.Report,
             serviceAccountDirectory ?? "/nonexistent/serviceaccount");
-        return (endpoint, errors);
+        return (endpoint, report);
     }
 
     private static string Config(string currentContext, string clusters, string users, string contexts) => $"""
@@ -91,7 +97,9 @@ public class KubeConfigTests
         await Assert.That(errors).IsEmpty();
         await Assert.That(endpoint!.Server.ToString()).IsEqualTo("https://prod.example.com:6443/");
         await Assert.That(endpoint.Namespace).IsEqualTo("connectors");
-        await Assert.That(endpoint.Token!.TryGet(out var token, out _)).IsTrue();
+        var read = endpoint.Token!.Get(TimeProvider.System);
+        await Assert.That(read.IsSuccess).IsTrue();
+        var token = read.Value;
         // A quoted token of digits stays as written.
         await Assert.That(token!.Reveal()).IsEqualTo("0123456789");
         await Assert.That(endpoint.Source).Contains("context \"prod\"");
@@ -110,7 +118,7 @@ public class KubeConfigTests
         await Assert.That(endpoint!.Server.AbsolutePath).IsEqualTo("/k8s/clusters/c-1");
         await Assert.That(endpoint.Tls.SkipVerification).IsTrue();
         await Assert.That(endpoint.Token!.Path).IsEqualTo(Path.Combine(s.Directory, "kube", "tokens", "dev"));
-        await Assert.That(endpoint.Token.TryGet(out var token, out _) ? token.Reveal() : null).IsEqualTo("dev-token");
+        await Assert.That(endpoint.Token.Get(TimeProvider.System).Value!.Reveal()).IsEqualTo("dev-token");
         await Assert.That(endpoint.Namespace).IsEqualTo("default");
     }
 
@@ -249,33 +257,19 @@ public class KubeConfigTests
     {
         using var s = new Scratch();
         var path = s.Write("config", Config("c", "- name: k\n  cluster:\n    server: https://k.example.com\n    proxy-url: http://proxy:3128", "- name: u\n  user:\n    token: t", "- name: c\n  context:\n    cluster: k\n    user: u"));
-        var (endpoint, _) = Resolve(new() { ["KUBECONFIG"] = path });
-        await Assert.That(endpoint!.Warnings.Single()).Contains("proxy-url");
-        await Assert.That(endpoint.Warnings.Single()).Contains("opencti.with_proxy");
+        var (endpoint, report) = ResolveWithReport(new() { ["KUBECONFIG"] = path });
+        await Assert.That(endpoint).IsNotNull();
+        await Assert.That(report.Warnings.Single().Message).Contains("proxy-url");
+        await Assert.That(report.Warnings.Single().Message).Contains("opencti.with_proxy");
+        await Assert.That(report.Warnings.Single().Source).IsEqualTo("environment KUBECONFIG");
     }
 
     // ---- over TLS, against the stand-in ---------------------------------------------------------------------------
 
     private static async Task<Composer.Diagnostics.Failure?> CheckAsync(KubernetesStandIn api, string kubeconfig)
     {
-        var settings = new ComposerSettings();
-        var resolved = TestSettings.Resolve(settings);
-        var handlers = new OutboundHandlerFactory(resolved.Network);
-        using var preflight = Composer.Images.ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
-        var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
-        {
-            ManagerId = "m",
-            Workloads = DockerTestManager.WorkloadsOf("m"),
-            Platform = PlatformKind.OpenCti,
-            Settings = new KubernetesSettings(),
-            Handlers = handlers,
-            Preflight = preflight,
-            Environment = new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig },
-            Time = new FakeTimeProvider(),
-            Logger = Logger.Null,
-        });
-        await using var orchestrator = created.Value!;
-        return await orchestrator.CheckAsync(CancellationToken.None);
+        var resolved = TestSettings.Resolve(new ComposerSettings());
+        return await KubernetesHarness.CheckAsync(resolved, new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig }, "/nonexistent/serviceaccount", "m");
     }
 
     [Test]

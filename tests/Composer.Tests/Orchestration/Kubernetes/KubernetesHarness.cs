@@ -13,7 +13,7 @@ namespace Composer.Tests.Orchestration.Kubernetes;
 
 /// <summary>
 /// A Kubernetes orchestrator wired as production wires it, against a fresh stand-in: a generated kubeconfig
-/// (KUBECONFIG) with the stand-in's CA and a token, the real outbound handler factory, and the pre-flight against the
+/// (KUBECONFIG) with the stand-in's CA and a token, the real outbound handler factory, and the registry access against the
 /// session's htpasswd registry (which holds the connector image). Each harness has its own manager id, namespace and
 /// temporary directory.
 /// </summary>
@@ -45,17 +45,20 @@ public sealed class KubernetesHarness : IAsyncDisposable
     public FakeTimeProvider Time { get; }
     public HtpasswdRegistryFixture Registry { get; }
     public KubernetesOrchestrator Orchestrator { get; private set; } = null!;
-    public ImagePreflight Preflight { get; private set; } = null!;
+    public RegistryAccess Access { get; private set; } = null!;
     public ComposerSettings Settings { get; private set; } = null!;
 
     /// <summary>The pull secret name Composer derives from the registry server.</summary>
-    public string PullSecretName => Preflight.Registry.PullSecretName;
+    public string PullSecretName => Access.Configuration.PullSecretName;
+
+    /// <summary>Resolves a connector's image as the reconcile cycle does.</summary>
+    public ImageResolver Images => Access.Images;
 
     /// <param name="configure">Changes opencti.daemon.kubernetes (and anything else) before the orchestrator is built.</param>
-    /// <param name="reload">The registry reload function (rotation tests); null: the credentials never change.</param>
+    /// <param name="registryConfiguration">The registry as a configuration load resolved it (rotation tests: its password file); null: from the settings.</param>
     /// <param name="settings">Settings to use instead of the defaults (e.g. loaded by the configuration loader).</param>
     public static async Task<KubernetesHarness> StartAsync(HtpasswdRegistryFixture registry, Action<ComposerSettings>? configure = null,
-        Func<RegistryConfiguration?>? reload = null, ComposerSettings? settings = null, bool namespaceInKubeconfig = true, bool inCluster = false)
+        RegistryConfiguration? registryConfiguration = null, ComposerSettings? settings = null, bool namespaceInKubeconfig = true, bool inCluster = false)
     {
         var id = Guid.NewGuid().ToString("N")[..8];
         var directory = Path.Combine(Path.GetTempPath(), "composer-k8s-" + id);
@@ -76,7 +79,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
         settings ??= DefaultSettings(registry);
         configure?.Invoke(settings);
         harness.Settings = settings;
-        harness.Build(reload);
+        harness.Build(registryConfiguration);
         return harness;
     }
 
@@ -93,24 +96,48 @@ public sealed class KubernetesHarness : IAsyncDisposable
         return settings;
     }
 
-    private void Build(Func<RegistryConfiguration?>? reload)
+    private void Build(RegistryConfiguration? registryConfiguration)
     {
         var resolved = TestSettings.Resolve(Settings);
         var handlers = new OutboundHandlerFactory(resolved.Network);
-        Preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers, reload: reload, time: Time);
-        var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
+        Access = new RegistryAccess(registryConfiguration ?? resolved.Registry, handlers, time: Time);
+        Orchestrator = KubernetesOrchestrator.Create(Resolve(Settings.OpenCti.Daemon.Kubernetes, Environment, ServiceAccountDirectory), new KubernetesOrchestratorOptions
         {
             ManagerId = ManagerId,
             Workloads = DockerTestManager.WorkloadsOf(ManagerId),
-            Platform = PlatformKind.OpenCti,
-            Settings = Settings.OpenCti.Daemon.Kubernetes!,
             Handlers = handlers,
-            Preflight = Preflight,
-            Environment = Environment,
+            Registry = Access,
             Time = Time,
-            ServiceAccountDirectory = ServiceAccountDirectory,
         });
-        Orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Failure!.Message);
+    }
+
+    /// <summary>
+    /// One <see cref="KubernetesOrchestrator.CheckAsync"/> of an orchestrator wired as production wires it from
+    /// <paramref name="resolved"/> (its network: proxies, KUBERNETES_SERVICE_HOST), connected with this environment.
+    /// </summary>
+    public static async Task<Composer.Diagnostics.Failure?> CheckAsync(Composer.Resolution.ResolvedSettings resolved, IReadOnlyDictionary<string, string> environment,
+        string serviceAccountDirectory, string managerId)
+    {
+        var handlers = new OutboundHandlerFactory(resolved.Network);
+        using var registry = new RegistryAccess(resolved.Registry, handlers);
+        await using var orchestrator = KubernetesOrchestrator.Create(Resolve(new KubernetesSettings(), environment, serviceAccountDirectory),
+            new KubernetesOrchestratorOptions
+            {
+                ManagerId = managerId,
+                Workloads = DockerTestManager.WorkloadsOf(managerId),
+                Handlers = handlers,
+                Registry = registry,
+                Time = new FakeTimeProvider(),
+            });
+        return await orchestrator.CheckAsync(CancellationToken.None);
+    }
+
+    /// <summary>The platform's Kubernetes as the resolve step decides it, with this environment and service account directory; throws on a problem.</summary>
+    public static ResolvedKubernetes Resolve(KubernetesSettings? block, IReadOnlyDictionary<string, string> environment, string serviceAccountDirectory)
+    {
+        var report = TestReport.New();
+        var resolved = ResolvedKubernetes.Parse(block, PlatformKind.OpenCti, used: true, environment, report.Report, serviceAccountDirectory);
+        return resolved ?? throw new InvalidOperationException(string.Join("; ", report.Errors));
     }
 
     /// <summary>The environment the orchestrator reads: KUBECONFIG and HOME pointing into the harness directory, or the in-cluster variables.</summary>
@@ -132,7 +159,9 @@ public sealed class KubernetesHarness : IAsyncDisposable
         string image = ConnectorImage, string connectorId = "", IReadOnlyList<ConnectorEnvVar>? environment = null)
     {
         var id = connectorId.Length > 0 ? connectorId : Guid.NewGuid().ToString();
-        return new ConnectorWorkload(id, PlatformKind.OpenCti, name, image, hash,
+        var resolved = Images.Resolve(image);
+        if (!resolved.IsSuccess) throw new InvalidOperationException(resolved.Failure.Message);
+        return new ConnectorWorkload(id, PlatformKind.OpenCti, name, resolved.Value, hash,
             ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti, ConnectorLabels.PlatformInstanceValue("http://opencti:8080")),
             environment ?? [new ConnectorEnvVar("CONNECTOR_ID", id), new ConnectorEnvVar("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("secret-token")), new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, hash)],
             caBundle, start);
@@ -151,7 +180,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Orchestrator.DisposeAsync();
-        Preflight.Dispose();
+        Access.Dispose();
         await Api.DisposeAsync();
         try
         {

@@ -379,7 +379,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         await Assert.That((await h.Orchestrator.DeployAsync(first, None))?.Message).IsNull();
         var before = h.Api.Deployment(h.Namespace, "connector-keep")!.ToJsonString();
 
-        var error = await h.Orchestrator.RefreshAsync(await h.ObservedAsync("connector-keep"), first with { ConfigHash = "h2", Image = "composer-tests/nope:1" }, None);
+        var error = await h.Orchestrator.RefreshAsync(await h.ObservedAsync("connector-keep"), first with { ConfigHash = "h2", Image = h.Images.Resolve("composer-tests/nope:1").Value! }, None);
 
         await Assert.That(error).IsNotNull();
         await Assert.That(h.Api.Deployment(h.Namespace, "connector-keep")!.ToJsonString()).IsEqualTo(before);

@@ -24,22 +24,7 @@ public class KubernetesThroughProxyTests(TinyproxyFixture proxy)
         settings.OpenCti.HttpsProxy = proxy.Url;
         var resolved = TestSettings.Resolve(settings, kubernetesServiceHost is null
             ? null : new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = kubernetesServiceHost });
-        var handlers = new OutboundHandlerFactory(resolved.Network);
-        using var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
-        var created = KubernetesOrchestrator.Create(new KubernetesOrchestratorOptions
-        {
-            ManagerId = "proxy-test",
-            Workloads = DockerTestManager.WorkloadsOf("proxy-test"),
-            Platform = PlatformKind.OpenCti,
-            Settings = new KubernetesSettings(),
-            Handlers = handlers,
-            Preflight = preflight,
-            Environment = environment,
-            Time = new FakeTimeProvider(),
-            ServiceAccountDirectory = serviceAccountDirectory,
-        });
-        await using var orchestrator = created.IsSuccess ? created.Value : throw new InvalidOperationException(created.Failure!.Message);
-        return await orchestrator.CheckAsync(CancellationToken.None);
+        return await KubernetesHarness.CheckAsync(resolved, environment, serviceAccountDirectory, "proxy-test");
     }
 
     [Test]

@@ -10,7 +10,7 @@ namespace Composer.Tests.Orchestration.Kubernetes;
 
 /// <summary>
 /// The image pull secret: what the kubelet will read, rendered in place again every token_ttl from the registry
-/// configuration re-read from its sources (a rotated *_FILE password), or existing secrets named instead.
+/// credentials, their password file read again (a rotated *_FILE password), or existing secrets named instead.
 /// </summary>
 [ClassDataSource<HtpasswdRegistryFixture>(Shared = SharedType.PerTestSession)]
 public class PullSecretTests(HtpasswdRegistryFixture registry)
@@ -66,8 +66,7 @@ public class PullSecretTests(HtpasswdRegistryFixture registry)
             };
             var loaded = SettingsLoader.Load(request);
             await Assert.That(loaded.Success).IsTrue().Because(string.Join("; ", loaded.Errors));
-            await using var h = await KubernetesHarness.StartAsync(registry, settings: loaded.Settings,
-                reload: SettingsLoader.RegistryReload(request, Logger.Null));
+            await using var h = await KubernetesHarness.StartAsync(registry, settings: loaded.Settings, registryConfiguration: loaded.Resolved!.Registry);
 
             await Assert.That((await h.Orchestrator.DeployAsync(h.Workload("connector-rotate"), None))?.Message).IsNull();
             var created = h.Api.Secret(h.Namespace, h.PullSecretName)!;
@@ -94,7 +93,7 @@ public class PullSecretTests(HtpasswdRegistryFixture registry)
                 .Select(r => $"{r.Verb} {r.Status}").ToList();
             await Assert.That(writes).IsEquivalentTo(new[] { "create 201", "update 200" }, TUnit.Assertions.Enums.CollectionOrdering.Matching);
             // The pre-flight checks with what the kubelet now gets.
-            await Assert.That(h.Preflight.Registry.Credentials!.Password?.Reveal()).IsEqualTo("rotated-Passw0rd");
+            await Assert.That(h.Access.Credentials.Current!.Password.Reveal()).IsEqualTo("rotated-Passw0rd");
         }
         finally
         {

@@ -14,7 +14,7 @@ namespace Composer.Tests.Orchestration.Portainer;
 /// <summary>
 /// A Portainer orchestrator wired as production wires it: settings with a daemon.portainer block pointing at a fresh
 /// <see cref="PortainerStandIn"/> (in front of the real engine), the resolve step, the real outbound handler factory
-/// (channel Portainer) and <see cref="PortainerOrchestrator.Create"/>; the pre-flight records its registry requests.
+/// (channel Portainer) and <see cref="PortainerOrchestrator.Create"/>; the registry access records its registry requests.
 /// Workloads, log waits and clean-up are <see cref="DockerTestManager"/>'s.
 /// </summary>
 internal sealed class PortainerHarness : IAsyncDisposable
@@ -63,16 +63,14 @@ internal sealed class PortainerHarness : IAsyncDisposable
             Ca = standIn.Ca is not null && trustCa ? [standIn.Ca.CertificatePem] : null,
         };
         configure?.Invoke(settings);
-        var resolved = TestSettings.Resolve(settings);
+        var resolved = TestSettings.Resolve(settings, resolveOrchestrators: true);
         var preflightHandlers = new TestOutboundHandlerFactory();
-        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, preflightHandlers);
+        var registryAccess = new RegistryAccess(resolved.Registry, preflightHandlers);
         var log = new StringWriter();
         var logger = new Logger(LogLevel.Info, LogFormat.Json, TextWriter.Synchronized(log));
-        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa,
-            resolved.OpenCti.Network, DockerTestManager.WorkloadsOf(resolved.Manager.Id), new OutboundHandlerFactory(resolved.Network), preflight,
-            logger, TimeProvider.System);
-        if (!created.IsSuccess) throw new InvalidOperationException($"PortainerOrchestrator.Create failed: {created.Failure}");
-        var manager = DockerTestManager.Wrap(docker, managerId, (DockerOrchestrator)created.Value, preflightHandlers);
+        var created = PortainerOrchestrator.Create(resolved.Manager.Id, (ResolvedPortainer)resolved.OpenCti.Orchestrator!, resolved.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(resolved.Manager.Id), new OutboundHandlerFactory(resolved.Network), registryAccess, logger, TimeProvider.System);
+        var manager = DockerTestManager.Wrap(docker, managerId, created, preflightHandlers, registryAccess);
         return new PortainerHarness(standIn, owns, manager, resolved, log);
     }
 

@@ -223,27 +223,22 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
     }
 
     [Test]
-    public async Task The_factory_refuses_an_incomplete_portainer_block()
+    public async Task The_resolve_step_refuses_an_incomplete_portainer_block()
     {
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Selector = "portainer";
         settings.OpenCti.Daemon.Portainer = new PortainerSettings { ApiKey = new Composer.Diagnostics.Secret("ChangeMe"), EnvId = " ", ApiVersion = "latest" };
-        var resolved = TestSettings.Resolve(settings);
-        using var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, new TestOutboundHandlerFactory());
+        var (resolved, errors, _) = TestSettings.TryResolve(settings, resolveOrchestrators: true);
 
-        var created = PortainerOrchestrator.Create(resolved.Manager.Id, resolved.OpenCti.Daemon.Portainer, resolved.OpenCti.PortainerCa,
-            resolved.OpenCti.Network, DockerTestManager.WorkloadsOf(resolved.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null,
-            TimeProvider.System);
-
-        await Assert.That(created.Failure!.Message).Contains("opencti.daemon.portainer.api_key is not set");
-        await Assert.That(created.Failure.Message).Contains("opencti.daemon.portainer.env_id is not set");
-        await Assert.That(created.Failure.Message).Contains("opencti.daemon.portainer.api_version must look like v1.41, got \"latest\"");
+        static string Problem(ConfigDiagnostic e) => $"{e.Key} {e.Message}";
+        var problems = string.Join("\n", errors.Select(Problem));
+        await Assert.That(problems).Contains("opencti.daemon.portainer.api_key is not set");
+        await Assert.That(problems).Contains("opencti.daemon.portainer.env_id is not set");
+        await Assert.That(problems).Contains("opencti.daemon.portainer.api_version expected a Docker Engine API version such as v1.41, got \"latest\"");
+        await Assert.That(resolved.OpenCti.Orchestrator).IsNull();
         settings.OpenCti.Daemon.Portainer = null;
-        var withoutBlock = TestSettings.Resolve(settings);
-        var missing = PortainerOrchestrator.Create(withoutBlock.Manager.Id, withoutBlock.OpenCti.Daemon.Portainer, withoutBlock.OpenCti.PortainerCa,
-            withoutBlock.OpenCti.Network, DockerTestManager.WorkloadsOf(withoutBlock.Manager.Id), new TestOutboundHandlerFactory(), preflight,
-            Logger.Null, TimeProvider.System);
-        await Assert.That(missing.Failure!.Message).Contains("opencti.daemon.portainer is missing");
+        var (_, missing, _) = TestSettings.TryResolve(settings, resolveOrchestrators: true);
+        await Assert.That(string.Join("\n", missing)).Contains("opencti.daemon.portainer is missing");
     }
 
     [Test]
@@ -252,9 +247,9 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
     [Arguments(" V1.24 ", 1, 24)]
     public async Task Api_versions_parse_with_or_without_the_v(string text, int major, int minor)
     {
-        await Assert.That(PortainerOrchestrator.ParseApiVersion(text)).IsEqualTo(new Version(major, minor));
+        await Assert.That(ResolvedPortainer.ParseApiVersion(text)).IsEqualTo(new Version(major, minor));
     }
 
     private static global::Docker.DotNet.Models.CreateContainerParameters DockerContainerSpecFor(ConnectorWorkload workload) =>
-        Composer.Orchestration.Docker.DockerContainerSpec.CreateParameters(workload, TestConnectorImage.Reference, null);
+        Composer.Orchestration.Docker.DockerContainerSpec.CreateParameters(workload, TestConnectorImage.Reference, Composer.Orchestration.Docker.DockerContainerOptions.None);
 }

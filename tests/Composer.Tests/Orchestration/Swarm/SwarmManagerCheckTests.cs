@@ -18,8 +18,8 @@ namespace Composer.Tests.Orchestration.Swarm;
 
 /// <summary>
 /// The engine must be a swarm manager: an engine outside a swarm, or a worker, is one clear error on the first call
-/// (an engine stand-in answering /_ping, /version and /info, since the test engine is a manager), and the factory
-/// refuses what cannot work before anything is called.
+/// (an engine stand-in answering /_ping, /version and /info, since the test engine is a manager), and the resolve step
+/// refuses what cannot work before anything is built.
 /// </summary>
 public class SwarmManagerCheckTests
 {
@@ -60,14 +60,13 @@ public class SwarmManagerCheckTests
         return (app, $"tcp://127.0.0.1:{port}");
     }
 
-    private static (ResolvedSettings Settings, ImagePreflight Preflight) Resolve(string dockerHost, SwarmSettings? swarm)
+    private static ComposerSettings Settings(string dockerHost, SwarmSettings? swarm)
     {
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Selector = "swarm";
         settings.OpenCti.Daemon.Swarm = swarm;
         settings.OpenCti.Daemon.Docker = new DockerSettings { Host = dockerHost };
-        var resolved = TestSettings.Resolve(settings);
-        return (resolved, ImagePreflight.Create(resolved.Registry, resolved.Images, new TestOutboundHandlerFactory()));
+        return settings;
     }
 
     [Test]
@@ -77,10 +76,10 @@ public class SwarmManagerCheckTests
     {
         var (app, host) = await EngineAsync(state, manager);
         await using var _ = app;
-        var (settings, preflight) = Resolve(host, new SwarmSettings());
-        var created = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network,
-            DockerTestManager.WorkloadsOf(settings.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
-        await using var orchestrator = created.Value!;
+        var settings = TestSettings.Resolve(Settings(host, new SwarmSettings()), resolveOrchestrators: true);
+        using var registry = new RegistryAccess(settings.Registry, new TestOutboundHandlerFactory());
+        await using var orchestrator = SwarmOrchestrator.Create(settings.Manager.Id, (ResolvedSwarm)settings.OpenCti.Orchestrator!, settings.OpenCti.Network,
+            DockerTestManager.WorkloadsOf(settings.Manager.Id), new TestOutboundHandlerFactory(), registry, Logger.Null, TimeProvider.System);
 
         var list = await orchestrator.ListAsync(CancellationToken.None);
         var check = await orchestrator.CheckAsync(CancellationToken.None);
@@ -93,17 +92,17 @@ public class SwarmManagerCheckTests
     }
 
     [Test]
-    public async Task The_factory_refuses_a_missing_swarm_block_and_an_extra_host_swarm_cannot_write()
+    public async Task The_resolve_step_refuses_a_missing_swarm_block_and_an_extra_host_swarm_cannot_write()
     {
-        var (settings, preflight) = Resolve("tcp://127.0.0.1:2375", null);
-        var missing = SwarmOrchestrator.Create(settings.Manager.Id, settings.OpenCti.Daemon.Swarm, settings.Docker, settings.OpenCti.Network,
-            DockerTestManager.WorkloadsOf(settings.Manager.Id), new TestOutboundHandlerFactory(), preflight, Logger.Null, TimeProvider.System);
-        await Assert.That(missing.Failure!.Message).Contains("opencti.daemon.swarm is missing");
+        var (missing, missingErrors, _) = TestSettings.TryResolve(Settings("tcp://127.0.0.1:2375", null), resolveOrchestrators: true);
+        await Assert.That(string.Join("\n", missingErrors)).Contains("opencti.daemon.swarm is missing");
+        await Assert.That(missing.OpenCti.Orchestrator).IsNull();
 
-        var (bad, badPreflight) = Resolve("tcp://127.0.0.1:2375", new SwarmSettings { ExtraHosts = ["opencti.internal:host-gateway"] });
-        var refused = SwarmOrchestrator.Create(bad.Manager.Id, bad.OpenCti.Daemon.Swarm, bad.Docker, bad.OpenCti.Network,
-            DockerTestManager.WorkloadsOf(bad.Manager.Id), new TestOutboundHandlerFactory(), badPreflight, Logger.Null, TimeProvider.System);
-        await Assert.That(refused.Failure!.Message).Contains("opencti.daemon.swarm.extra_hosts: \"opencti.internal:host-gateway\"");
+        var (bad, badErrors, _) = TestSettings.TryResolve(Settings("tcp://127.0.0.1:2375", new SwarmSettings { ExtraHosts = ["opencti.internal:host-gateway"] }),
+            resolveOrchestrators: true);
+        await Assert.That(badErrors.Single(e => e.Key == "opencti.daemon.swarm.extra_hosts").Message).Contains("\"opencti.internal:host-gateway\"");
+        // The one rule, applied once: the record holds only Swarm's hosts lines.
+        await Assert.That(((ResolvedSwarm)bad.OpenCti.Orchestrator!).Services.Hosts).IsNull();
     }
 
     [Test]

@@ -20,12 +20,13 @@ internal sealed class SwarmTestManager : IAsyncDisposable
 {
     private readonly List<string> _images = [];
 
-    private SwarmTestManager(SwarmFixture swarm, string managerId, SwarmOrchestrator orchestrator, TestOutboundHandlerFactory handlers)
+    private SwarmTestManager(SwarmFixture swarm, string managerId, SwarmOrchestrator orchestrator, TestOutboundHandlerFactory handlers, RegistryAccess registry)
     {
         Swarm = swarm;
         ManagerId = managerId;
         Orchestrator = orchestrator;
         Handlers = handlers;
+        Registry = registry;
     }
 
     public SwarmFixture Swarm { get; }
@@ -33,6 +34,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
     public string ManagerId { get; }
     public SwarmOrchestrator Orchestrator { get; }
     public TestOutboundHandlerFactory Handlers { get; }
+    public RegistryAccess Registry { get; }
     public string Prefix => ManagerId;
 
     /// <param name="endpoint">The engine endpoint (default: the fixture's socket); a tcp:// one is recorded by <see cref="Handlers"/>.</param>
@@ -44,20 +46,22 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Registry = registry;
         var resolved = TestSettings.Resolve(settings);
-        var preflight = ImagePreflight.Create(resolved.Registry, resolved.Images, handlers);
-        var dockerEndpoint = DockerEndpoint.TryParse(endpoint ?? swarm.Docker.DockerHost, "test", out var problem) ?? throw new InvalidOperationException(problem);
+        var access = new RegistryAccess(resolved.Registry, handlers);
+        var dockerEndpoint = DockerEndpoint.Parse(endpoint ?? swarm.Docker.DockerHost, "test").Value ?? throw new InvalidOperationException(endpoint);
+        // The options as the resolve step parses them: what is wrong is reported there and left out.
+        var services = SwarmServiceOptions.Parse(options ?? new SwarmSettings(), "opencti.daemon.swarm", TestReport.New().Report);
         var orchestrator = new SwarmOrchestrator(dockerEndpoint, new DockerClientFactory(handlers),
-            new SwarmOrchestratorOptions(managerId, options ?? new SwarmSettings(), preflight, Logger.Null, TimeProvider.System)
+            new SwarmOrchestratorOptions(managerId, services, access, Logger.Null, TimeProvider.System)
             {
                 Workloads = DockerTestManager.WorkloadsOf(managerId),
             });
-        return new SwarmTestManager(swarm, managerId, orchestrator, handlers);
+        return new SwarmTestManager(swarm, managerId, orchestrator, handlers, access);
     }
 
     /// <summary>A connector of this manager, built the way the engine builds it (contract entries, hash variable, network variables).</summary>
     public ConnectorWorkload Workload(string name, string image = TestConnectorImage.Reference, bool start = true, string hash = "hash-1",
         IReadOnlyList<ContractEntry>? configuration = null, byte[]? caBundle = null, string? connectorId = null) =>
-        DockerTestManager.WorkloadOf(ManagerId, name, image, start, hash, configuration, caBundle, connectorId);
+        DockerTestManager.WorkloadOf(ManagerId, Registry.Images, name, image, start, hash, configuration, caBundle, connectorId);
 
     public async Task<IReadOnlyList<ObservedWorkload>> ListAsync()
     {
@@ -140,6 +144,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Orchestrator.DisposeAsync();
+        Registry.Dispose();
         var services = await Docker.Client.Swarm.ListServicesAsync(new ServiceListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{ConnectorLabels.Manager}={ManagerId}"] = true } },
