@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Composer.Benchmarks.Baseline;
 using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Reconciliation;
 
@@ -42,7 +43,7 @@ public class PlanBenchmarks
             var hash = "hash-" + i;
             connectors[i] = new DesiredConnector(id, PlatformKind.OpenCti, $"Connector {i}: feed", "opencti/connector-feed:6.4.0", hash,
                 RequestedStatus.Starting, ConnectorStatus.Started,
-                [new ContractEntry("CONNECTOR_ID", id, false), new ContractEntry("OPENCTI_TOKEN", "token", true)]);
+                [new ContractEntry("CONNECTOR_ID", id), new ContractEntry("OPENCTI_TOKEN", new Secret("token"))]);
             _workloads[i] = new ObservedWorkload("container-" + i, WorkloadNames.ContainerName(connectors[i].Name),
                 ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti, instance), WorkloadState.Running, "running", hash);
             var state = _store.GetOrAdd(id);

@@ -38,6 +38,10 @@ internal static class Diagnostics
         "COMPOSER008", "Configuration section needs a parameterless constructor",
         "Type '{0}' has [ConfigSection] but no public parameterless constructor");
 
+    public static readonly DiagnosticDescriptor SecretNotTyped = Error(
+        "COMPOSER009", "Secret configuration property must be of type Secret",
+        "Property '{0}.{1}' is a secret: its type must be Composer.Diagnostics.Secret (a string can be printed); [Secret(UrlCredentials = true)] is for a string URL whose password is the secret part");
+
     /// <summary>Every binder diagnostic is an error (release tracking still checks each id against AnalyzerReleases.*.md).</summary>
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
@@ -51,6 +55,7 @@ internal static class Diagnostics
         "COMPOSER005" => BadAlias,
         "COMPOSER006" => NotSettable,
         "COMPOSER007" => Cycle,
+        "COMPOSER009" => SecretNotTyped,
         _ => NoParameterlessConstructor,
     };
 }

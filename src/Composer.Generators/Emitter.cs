@@ -114,6 +114,13 @@ internal static class Emitter
     private static string Int(int i) => i.ToString(CultureInfo.InvariantCulture);
     private static string Join(string prefix, string key) => prefix.Length == 0 ? key : prefix + "." + key;
 
+    /// <summary>What is assigned to a string-bound property: the text, or a Secret holding it.</summary>
+    private static string Held(PropertySpec p, string text) =>
+        !p.SecretType ? text : p.Nullable ? $"global::Composer.Diagnostics.Secret.From({text})" : $"new global::Composer.Diagnostics.Secret({text})";
+
+    /// <summary>A string-bound property's text, for the writers (which mask secrets themselves) and the reference's defaults.</summary>
+    private static string Text(PropertySpec p, string owner) => p.SecretType ? $"{owner}.{p.Name}?.Reveal()" : $"{owner}.{p.Name}";
+
     private static string SecretMode(PropertySpec p) =>
         Rt + "SecretMode." + (!p.Secret ? "None" : p.UrlCredentials ? "UrlCredentials" : "Full");
 
@@ -241,7 +248,7 @@ internal static class Emitter
     {
         PropKind.Bool => $"({v} ? \"true\" : \"false\")",
         PropKind.Int32 or PropKind.Int64 => $"{v}.ToString(global::System.Globalization.CultureInfo.InvariantCulture)",
-        _ => p.Secret ? "\"***\"" : $"({v} ?? \"null\")",
+        _ => p.Secret ? "global::Composer.Diagnostics.Secret.Mask" : $"({v} ?? \"null\")",
     };
 
     /// <summary>Reads a scalar into the property; the reader call is source-specific.</summary>
@@ -251,7 +258,7 @@ internal static class Emitter
         w.Line("{");
         var value = p.Kind switch
         {
-            PropKind.String => p.Nullable ? outVar : outVar + "!",
+            PropKind.String => Held(p, p.Nullable ? outVar : outVar + "!"),
             _ => p.Nullable ? outVar : outVar + "!.Value",
         };
         w.Line($"target.{p.Name} = {value};");
@@ -410,7 +417,7 @@ internal static class Emitter
     {
         w.Line($"if ({EnvScalarRead(p, slot, "v")})");
         w.Line("{");
-        w.Line($"target.{p.Name} = v;");
+        w.Line($"target.{p.Name} = {(p.Kind == PropKind.String ? Held(p, "v") : "v")};");
         if (spellingPath is not null) w.Line($"ctx.NoteSpelling({slot}, {spellingPath}, {SpellingValue(p, "v")}, \"environment \" + e.Name);");
         w.Line("}");
     }
@@ -444,7 +451,7 @@ internal static class Emitter
                 w.Line($"case {Lit(label + "_file")}:");
                 w.Line("{");
                 w.Line("if (!last) return false;");
-                w.Line($"if ({Rt}EnvBind.ReadSecretFile(e, ctx, {slot}, out var v)) target.{p.Name} = v;");
+                w.Line($"if ({Rt}EnvBind.ReadSecretFile(e, ctx, {slot}, out var v)) target.{p.Name} = {Held(p, "v")};");
                 w.Line("return true;");
                 w.Line("}");
             }
@@ -581,7 +588,7 @@ internal static class Emitter
             var k = Lit(p.Key);
             switch (p.Kind)
             {
-                case PropKind.String: w.Line($"{Rt}ConfigOutput.WriteString(w, {k}, v.{p.Name}, {SecretMode(p)}, redact);"); break;
+                case PropKind.String: w.Line($"{Rt}ConfigOutput.WriteString(w, {k}, {Text(p, "v")}, {SecretMode(p)}, redact);"); break;
                 case PropKind.Bool: w.Line($"{Rt}ConfigOutput.WriteBool(w, {k}, v.{p.Name});"); break;
                 case PropKind.Int32 or PropKind.Int64: w.Line($"{Rt}ConfigOutput.WriteNumber(w, {k}, v.{p.Name});"); break;
                 case PropKind.StringList: w.Line($"{Rt}ConfigOutput.WriteStringList(w, {k}, v.{p.Name});"); break;
@@ -618,7 +625,7 @@ internal static class Emitter
             var slot = SlotOf(model, spec, p);
             switch (p.Kind)
             {
-                case PropKind.String: w.Line($"o.String({k}, v.{p.Name}, {slot}, {SecretMode(p)}, redact);"); break;
+                case PropKind.String: w.Line($"o.String({k}, {Text(p, "v")}, {slot}, {SecretMode(p)}, redact);"); break;
                 case PropKind.Bool: w.Line($"o.Bool({k}, v.{p.Name}, {slot});"); break;
                 case PropKind.Int32 or PropKind.Int64: w.Line($"o.Number({k}, v.{p.Name}, {slot});"); break;
                 case PropKind.StringList: w.Line($"o.StringList({k}, v.{p.Name}, {slot});"); break;
@@ -722,7 +729,7 @@ internal static class Emitter
                 string defaultExpr = p.Kind switch
                 {
                     PropKind.SectionList or PropKind.StringMap or PropKind.RawJson => $"{expr}.{p.Name} is null ? null : \"(set)\"",
-                    _ => $"{expr}.{p.Name}",
+                    _ => Text(p, expr),
                 };
                 w.Line($"sb.Append({Lit($"| `{full}` | {EnvColumn(p, full, isRoot)} | {TypeColumn(p)} | ")}).Append({Rt}ConfigOutput.DocDefault({defaultExpr})).Append({Lit($" | {description} |\n")});");
             }
@@ -789,7 +796,7 @@ internal static class Emitter
                     w.Line("w.WriteEndObject();");
                     break;
                 default:
-                    SchemaLeaf(w, p, $"{expr}.{p.Name}");
+                    SchemaLeaf(w, p, Text(p, expr));
                     break;
             }
             w.Line("w.WriteEndObject();");

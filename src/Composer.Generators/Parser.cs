@@ -18,6 +18,7 @@ internal static class Parser
     private const string SecretAttribute = Namespace + ".SecretAttribute";
     private const string DocAttribute = Namespace + ".ConfigDocAttribute";
     private const string RawJsonAttribute = Namespace + ".RawJsonAttribute";
+    private const string SecretType = "Composer.Diagnostics.Secret";
 
     public static TypeSpec Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
@@ -69,17 +70,24 @@ internal static class Parser
                 .ToImmutableArray();
             var rawJson = Find(attributes, RawJsonAttribute) is not null;
 
-            if (!Classify(property.Type, property.NullableAnnotation, rawJson, out var kind, out var nullable, out var sectionType))
+            if (!Classify(property.Type, property.NullableAnnotation, rawJson, out var kind, out var nullable, out var sectionType, out var secretType))
             {
                 diagnostics.Add(new DiagnosticSpec("COMPOSER001", type.Name, property.Name,
                     property.Type.ToDisplayString() + (rawJson ? " with [RawJson]" : ""), location));
+                continue;
+            }
+            // The type is the rule: a secret held in a string could be printed; only a URL whose password is the
+            // secret part stays a string (its host and port are shown, its password masked).
+            if (secret is not null && secretType == urlCredentials)
+            {
+                diagnostics.Add(new DiagnosticSpec("COMPOSER009", type.Name, property.Name, "", location));
                 continue;
             }
             foreach (var alias in aliases)
             {
                 if (!IsValidAlias(alias, kind, type)) diagnostics.Add(new DiagnosticSpec("COMPOSER005", type.Name, property.Name, alias, location));
             }
-            properties.Add(new PropertySpec(property.Name, keyName, kind, nullable, sectionType, secret is not null, urlCredentials, unit, doc,
+            properties.Add(new PropertySpec(property.Name, keyName, kind, nullable, sectionType, secret is not null || secretType, secretType, urlCredentials, unit, doc,
                 new EquatableArray<string>(aliases)));
         }
 
@@ -114,11 +122,20 @@ internal static class Parser
         return false;
     }
 
-    private static bool Classify(ITypeSymbol type, NullableAnnotation annotation, bool rawJson, out PropKind kind, out bool nullable, out string? sectionType)
+    private static bool Classify(ITypeSymbol type, NullableAnnotation annotation, bool rawJson, out PropKind kind, out bool nullable, out string? sectionType,
+        out bool secretType)
     {
         kind = PropKind.String;
         nullable = annotation == NullableAnnotation.Annotated;
         sectionType = null;
+        secretType = false;
+        if (!rawJson && type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat.WithGlobalNamespaceStyle(SymbolDisplayGlobalNamespaceStyle.Omitted)
+                .WithMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.None)) == SecretType)
+        {
+            // Bound like a string, held as a Secret.
+            secretType = true;
+            return true;
+        }
         if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } n)
         {
             type = n.TypeArguments[0];

@@ -65,6 +65,7 @@ internal sealed record PropertySpec(
     bool Nullable,
     string? SectionType,
     bool Secret,
+    bool SecretType,
     bool UrlCredentials,
     string? Unit,
     string? Doc,

@@ -429,8 +429,9 @@ public static class CheckCommand
             if (outcome.Mark == Mark.Fail) Failures++;
             var mark = outcome.Mark switch { Mark.Ok => "ok  ", Mark.Fail => "FAIL", _ => "skip" };
             var time = outcome.Mark == Mark.Skip ? "" : $"{took.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms";
-            await output.WriteLineAsync($"{mark}  {name,-24} {time,8}  {outcome.Detail}").ConfigureAwait(false);
-            if (outcome.Hint is not null) await output.WriteLineAsync($"      hint: {outcome.Hint}").ConfigureAwait(false);
+            // What engines, registries and platforms answered is in the details: no secret known to the process is printed.
+            await output.WriteLineAsync(SecretScrubber.Shared.Scrub($"{mark}  {name,-24} {time,8}  {outcome.Detail}")).ConfigureAwait(false);
+            if (outcome.Hint is not null) await output.WriteLineAsync(SecretScrubber.Shared.Scrub($"      hint: {outcome.Hint}")).ConfigureAwait(false);
             await output.FlushAsync().ConfigureAwait(false);
         }
 

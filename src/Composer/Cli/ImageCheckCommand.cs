@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 
@@ -45,7 +46,7 @@ public static class ImageCheckCommand
         var check = await registry.CheckAsync(resolved, credentials, cancellationToken);
         if (!check.IsAvailable)
         {
-            await stderr.WriteLineAsync($"composer: {check.Message}");
+            await stderr.WriteLineAsync($"composer: {SecretScrubber.Shared.Scrub(check.Message)}");
             return ExitCodes.RuntimeFailure;
         }
         await stdout.WriteLineAsync($"image: {resolved.Reference}");

@@ -93,7 +93,8 @@ public static class RunCommands
                 failed |= plan.NotPlanned is not null;
                 plans.Add(json ? plan.ToJson() : plan.Describe());
             }
-            await stdout.WriteLineAsync(json ? "[" + string.Join(",", plans) + "]" : string.Join("\n\n", plans));
+            // Reasons quote what the platform and the orchestrator said: no secret known to the process is printed.
+            await stdout.WriteLineAsync(SecretScrubber.Shared.Scrub(json ? "[" + string.Join(",", plans) + "]" : string.Join("\n\n", plans)));
             return failed ? ExitCodes.RuntimeFailure : ExitCodes.Success;
         }
     }

@@ -199,7 +199,7 @@ public sealed class BindContext
         return labels;
     }
 
-    internal static string Quote(string value, bool secret) => secret ? "\"***\"" : "\"" + value + "\"";
+    internal static string Quote(string value, bool secret) => secret ? "\"" + Composer.Diagnostics.Secret.Mask + "\"" : "\"" + value + "\"";
 
     internal static string FormatInvariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 

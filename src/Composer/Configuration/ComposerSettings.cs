@@ -1,3 +1,5 @@
+using Composer.Diagnostics;
+
 namespace Composer.Configuration;
 
 /// <summary>The whole configuration. Property initialisers are the built-in defaults (lowest precedence).</summary>
@@ -54,7 +56,7 @@ public sealed partial class ManagerSettings
     [ConfigKey("name"), ConfigDoc("Name sent when the manager registers: at least 2 characters, not only spaces (the platform's rule).")] public string Name { get; set; } = "Filigran connector manager";
     [ConfigKey("execute_schedule", Unit = "seconds"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
     [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform; under 300 (a manager silent for 5 minutes shows as inactive).")] public int PingAliveSchedule { get; set; } = 60;
-    [ConfigKey("credentials_key"), Secret, ConfigDoc("PEM of the RSA private key (PKCS#8 or PKCS#1, unencrypted; 4096 bits recommended, 2048 and 3072 accepted).")] public string? CredentialsKey { get; set; }
+    [ConfigKey("credentials_key"), ConfigDoc("PEM of the RSA private key (PKCS#8 or PKCS#1, unencrypted; 4096 bits recommended, 2048 and 3072 accepted).")] public Secret? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PEM private key file; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
     [ConfigKey("max_parallel"), ConfigDoc("Connectors worked on at once in a cycle (deploy, pull, start, reports); the others wait their turn.")] public int MaxParallel { get; set; } = 4;
     [ConfigKey("health_schedule", Unit = "seconds"), ConfigDoc("Seconds between health reports of each deployed connector, running or not (at most 240: the platform forgets health after 300); a connector whose workload starts, crashes or stops reports at once.")] public int HealthSchedule { get; set; } = 30;
@@ -62,6 +64,16 @@ public sealed partial class ManagerSettings
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
     [ConfigKey("debug")] public DebugSettings Debug { get; set; } = new();
     [ConfigKey("health")] public HealthSettings Health { get; set; } = new();
+    [ConfigKey("logs")] public LogsSettings Logs { get; set; } = new();
+}
+
+/// <summary>manager.logs: how much of a connector's log one upload carries, whatever the connector writes (the newest lines win).</summary>
+[ConfigSection]
+public sealed partial class LogsSettings
+{
+    [ConfigKey("max_lines"), ConfigDoc("At most this many of a connector's newest lines per upload (1 to 10000); also the tail Composer asks the orchestrator for.")] public int MaxLines { get; set; } = 100;
+    [ConfigKey("max_bytes", Unit = "bytes"), ConfigDoc("At most this many bytes (UTF-8) of lines per upload (1024 to 16777216); the oldest lines make room for newer ones.")] public int MaxBytes { get; set; } = 65536;
+    [ConfigKey("max_line_bytes", Unit = "bytes"), ConfigDoc("A longer line is cut to this many bytes, ending with …, before it is uploaded (64 to max_bytes).")] public int MaxLineBytes { get; set; } = 4096;
 }
 
 [ConfigSection]
@@ -98,7 +110,7 @@ public sealed partial class PlatformSettings
 {
     [ConfigKey("enable"), ConfigDoc("Manage connectors of this platform (requires the manager private key).")] public bool Enable { get; set; }
     [ConfigKey("url"), ConfigDoc("Absolute http(s) URL of the platform.")] public string Url { get; set; } = "http://host.docker.internal:4000";
-    [ConfigKey("token"), Secret, ConfigDoc("API token (Authorization: Bearer).")] public string Token { get; set; } = "ChangeMe";
+    [ConfigKey("token"), ConfigDoc("API token (Authorization: Bearer).")] public Secret Token { get; set; } = Secret.Placeholder("ChangeMe");
     [ConfigKey("unsecured_certificate"), ConfigDoc("Accept any platform server certificate.")] public bool UnsecuredCertificate { get; set; }
 
     [ConfigKey("with_proxy"), ConfigAlias("daemon.with_proxy"), ConfigDoc("Use the proxy settings for outbound calls; false means no proxy at all.")]
@@ -150,7 +162,7 @@ public sealed partial class RegistrySettings
 {
     [ConfigKey("server"), ConfigDoc("Registry host[:port][/path] prefixed to images that name no registry.")] public string? Server { get; set; }
     [ConfigKey("username"), ConfigDoc("Registry user; needs password. Without server, the credentials are used for Docker Hub (with a warning).")] public string? Username { get; set; }
-    [ConfigKey("password"), Secret, ConfigDoc("Registry password or token; needs username.")] public string? Password { get; set; }
+    [ConfigKey("password"), ConfigDoc("Registry password or token; needs username.")] public Secret? Password { get; set; }
     [ConfigKey("email"), ConfigDoc("Sent with the credentials where the API expects it.")] public string? Email { get; set; }
     [ConfigKey("token_ttl", Unit = "seconds"), ConfigDoc("Upper bound in seconds for caching registry bearer tokens.")] public int TokenTtl { get; set; } = 1800;
     [ConfigKey("retry_attempts"), ConfigDoc("Retries of transient registry failures.")] public int RetryAttempts { get; set; } = 3;
@@ -186,6 +198,8 @@ public sealed partial class DockerSettings
     [ConfigKey("sysctls"), ConfigDoc("Kernel parameters (name → value).")] public Dictionary<string, string>? Sysctls { get; set; }
     [ConfigKey("ulimits"), ConfigDoc("Each item: name, soft, hard.")] public List<UlimitSettings>? Ulimits { get; set; }
     [ConfigKey("tls")] public DockerTlsSettings? Tls { get; set; }
+    [ConfigKey("log_driver"), ConfigDoc("Log driver of connector containers (docker run --log-driver). Unset, with log_opts unset too: the engine's default driver, and when that is json-file or local, max-size 10m and max-file 3 so that a connector's logs cannot fill the disk.")] public string? LogDriver { get; set; }
+    [ConfigKey("log_opts"), ConfigDoc("Options of the log driver (docker run --log-opt), given as they are, e.g. max-size: 50m, max-file: \"5\". Set (or log_driver set): replaces Composer's default bound.")] public Dictionary<string, string>? LogOpts { get; set; }
 }
 
 /// <summary>opencti.daemon.docker.tls: the docker CLI's --tlsverify, --tlscacert, --tlscert and --tlskey, as keys.</summary>
@@ -195,7 +209,7 @@ public sealed partial class DockerTlsSettings
     [ConfigKey("verify"), ConfigDoc("TLS to a tcp:// engine (docker --tlsverify): true verifies its certificate against ca, false does not verify it at all (warned). Unset: DOCKER_TLS_VERIFY (any non-empty value: verify), else DOCKER_TLS (TLS without verification), else true when ca, cert or key is set.")] public bool? Verify { get; set; }
     [ConfigKey("ca"), ConfigDoc("CA certificates (paths or PEM blocks) the engine's certificate must chain to: only these, not the system roots (docker --tlscacert). Unset: ca.pem in DOCKER_CERT_PATH.")] public List<string>? Ca { get; set; }
     [ConfigKey("cert"), ConfigDoc("Client certificate presented to the engine (a path or a PEM block; docker --tlscert); needs key. Unset: cert.pem in DOCKER_CERT_PATH, when it exists.")] public string? Cert { get; set; }
-    [ConfigKey("key"), Secret, ConfigDoc("Unencrypted private key of cert (a path or a PEM block; docker --tlskey); needs cert. Unset: key.pem in DOCKER_CERT_PATH.")] public string? Key { get; set; }
+    [ConfigKey("key"), ConfigDoc("Unencrypted private key of cert (a path or a PEM block; docker --tlskey); needs cert. Unset: key.pem in DOCKER_CERT_PATH.")] public Secret? Key { get; set; }
 }
 
 [ConfigSection]
@@ -214,7 +228,7 @@ public sealed partial class KubernetesSettings
 public sealed partial class PortainerSettings
 {
     [ConfigKey("api"), ConfigDoc("Absolute http(s) URL of the Portainer API.")] public string Api { get; set; } = "https://host.docker.internal:9443";
-    [ConfigKey("api_key"), Secret, ConfigDoc("Portainer API key (X-API-Key).")] public string ApiKey { get; set; } = "ChangeMe";
+    [ConfigKey("api_key"), ConfigDoc("Portainer API key (X-API-Key).")] public Secret ApiKey { get; set; } = Secret.Placeholder("ChangeMe");
     [ConfigKey("env_id"), ConfigDoc("Portainer environment (endpoint) id.")] public string EnvId { get; set; } = "3";
     [ConfigKey("env_type"), ConfigDoc("Only docker is supported.")] public string EnvType { get; set; } = "docker";
     [ConfigKey("api_version"), ConfigDoc("Docker Engine API version used through Portainer (vMAJOR.MINOR); the engine behind it must speak it (Docker 20.10: v1.41).")] public string ApiVersion { get; set; } = "v1.44";
@@ -222,6 +236,8 @@ public sealed partial class PortainerSettings
     [ConfigKey("network_mode"), ConfigDoc("Network of the connector containers.")] public string? NetworkMode { get; set; }
     [ConfigKey("ca"), ConfigDoc("CA certificates (paths or PEM blocks) trusted for Portainer's HTTPS certificate, added to the system roots.")] public List<string>? Ca { get; set; }
     [ConfigKey("insecure_skip_verify"), ConfigDoc("true accepts any certificate from Portainer (warned at start); prefer ca.")] public bool InsecureSkipVerify { get; set; }
+    [ConfigKey("log_driver"), ConfigDoc("Log driver of connector containers. Unset, with log_opts unset too: the engine's default driver, and when that is json-file or local, max-size 10m and max-file 3.")] public string? LogDriver { get; set; }
+    [ConfigKey("log_opts"), ConfigDoc("Options of the log driver, given as they are. Set (or log_driver set): replaces Composer's default bound.")] public Dictionary<string, string>? LogOpts { get; set; }
 }
 
 [ConfigSection]
@@ -255,4 +271,6 @@ public sealed partial class SwarmSettings
     [ConfigKey("restart_condition"), ConfigDoc("none, on-failure or any.")] public string? RestartCondition { get; set; }
     [ConfigKey("restart_delay", Unit = "nanoseconds")] public long? RestartDelay { get; set; }
     [ConfigKey("restart_max_attempts")] public long? RestartMaxAttempts { get; set; }
+    [ConfigKey("log_driver"), ConfigDoc("Log driver of the service's tasks (docker service create --log-driver). Unset, with log_opts unset too: the engine's default driver, and when that is json-file or local, max-size 10m and max-file 3.")] public string? LogDriver { get; set; }
+    [ConfigKey("log_opts"), ConfigDoc("Options of the tasks' log driver, given as they are. Set (or log_driver set): replaces Composer's default bound.")] public Dictionary<string, string>? LogOpts { get; set; }
 }

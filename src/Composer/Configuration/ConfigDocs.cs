@@ -63,6 +63,20 @@ public static class ConfigDocs
           `MANAGER__CREDENTIALS_KEY_FILE`, ...) that reads the value from a file (Docker and Kubernetes secrets), one
           trailing newline removed. Setting both `NAME` and `NAME_FILE` is an error.
 
+        ## Secrets
+
+        The keys marked "secret" below (tokens, passwords, API keys, the manager key, the Docker TLS key) are held, from
+        the moment they are read, in a type that prints as `***` wherever it goes; the value is revealed only into the
+        header, environment variable or file that uses it. Connector secrets decrypted from the platform, the credentials
+        of proxy URLs and registry bearer tokens are held the same way. Text that comes from outside (an engine's, a
+        registry's or a platform's answer, a connector's log line) is scrubbed of every secret value the process holds
+        before it enters an error, a log line, a platform report or the output of `composer check` and `composer plan`,
+        also in the forms engines echo values back in: Go's `%q` quoting (`\x00`), JSON escaping (`\u0000`, either hex
+        case, Go's `\u003c`), JSON of a `%q` text, percent-encoding. Values shorter than 4 characters are not searched
+        for: they occur by chance in ordinary words and numbers, so masking them would mangle every message (a one-letter
+        token would turn each such letter into `***`), and a secret that short is guessed in a few thousand tries anyway.
+        The placeholder `ChangeMe` is printed as `***` but not searched for.
+
         ## The Docker engine's variables
 
         The docker CLI's variables are read the way the docker CLI reads them; the `opencti.daemon.docker` keys win over

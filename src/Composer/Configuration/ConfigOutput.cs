@@ -16,11 +16,9 @@ public enum SecretMode : byte
 /// <summary>Helpers for the generated writers (config show, docs, schema). Every secret goes through <see cref="Redact"/>.</summary>
 public static class ConfigOutput
 {
-    public const string Mask = "***";
-
     public static string? Redact(string? value, SecretMode mode) => value is null ? null : mode switch
     {
-        SecretMode.Full => Mask,
+        SecretMode.Full => Secret.Mask,
         SecretMode.UrlCredentials => RedactUrl(value),
         _ => value,
     };

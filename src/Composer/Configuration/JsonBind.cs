@@ -38,7 +38,7 @@ public static class JsonBind
     private static string DescribeValue(ref Utf8JsonReader reader, bool secret) => reader.TokenType switch
     {
         JsonTokenType.String => BindContext.Quote(reader.GetString()!, secret),
-        JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False => secret ? "\"***\"" : Encoding.UTF8.GetString(reader.ValueSpan),
+        JsonTokenType.Number or JsonTokenType.True or JsonTokenType.False => secret ? "\"" + Composer.Diagnostics.Secret.Mask + "\"" : Encoding.UTF8.GetString(reader.ValueSpan),
         _ => Describe(reader.TokenType),
     };
 

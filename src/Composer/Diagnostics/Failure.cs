@@ -47,13 +47,17 @@ public enum FailureKind
 
 /// <summary>
 /// A failed runtime operation, as a value: one line a user can act on. <see cref="Message"/> is safe to log and print:
-/// it never holds a token, a decrypted value or credentials.
+/// it never holds a token, a decrypted value or credentials. What an engine, a registry or a platform said goes into
+/// it, and may echo a secret Composer sent (an environment value the engine refused): every secret known to the
+/// process is masked in it (<see cref="SecretScrubber"/>).
 /// </summary>
 /// <param name="Operation">The operation's name ("list connectors", "report status"), or null when the message already says
 /// what failed (an orchestrator's "cannot list the containers of manager m: ...").</param>
 /// <param name="HttpStatus">The HTTP status of the answer, when there was one.</param>
 public sealed record Failure(FailureKind Kind, string? Operation, string Message, int? HttpStatus = null)
 {
+    public string Message { get; init => field = SecretScrubber.Shared.Scrub(value); } = SecretScrubber.Shared.Scrub(Message);
+
     /// <summary>A failed orchestrator call.</summary>
     public static Failure Orchestrator(string message) => new(FailureKind.Orchestrator, null, message);
 

@@ -14,14 +14,14 @@ public enum LogFormat { Json, Pretty }
 /// Structured log lines: JSON (timestamp, level, message, fields) or a human-readable form on the console, and
 /// JSON lines in daily files when a directory is configured. Logging never stops the manager: an unwritable
 /// directory or a closed stdout is reported once on the diagnostics writer (stderr) and that output is dropped.
-/// Never pass a secret as a field; fields whose key names a secret (password, token, ...) are masked anyway.
+/// Never pass a secret's value as a field: a <see cref="Secret"/> prints as its mask, every secret known to the process
+/// is masked in messages and field values (<see cref="SecretScrubber"/>, the last net), and fields whose key names a
+/// secret (password, token, ...) are masked whatever their value.
 /// </summary>
 public sealed class Logger : IDisposable
 {
     /// <summary>Files are named composer-&lt;yyyy-MM-dd&gt;.log (UTC day); this many are kept.</summary>
     public const int RetainedFiles = 5;
-
-    public const string RedactedValue = "***";
 
     private static readonly JsonWriterOptions JsonOptions = new()
     {
@@ -142,7 +142,7 @@ public sealed class Logger : IDisposable
             w.WriteStartObject();
             w.WriteString("timestamp", FormatTimestamp(time));
             w.WriteString("level", LevelName(level));
-            w.WriteString("message", message);
+            w.WriteString("message", SecretScrubber.Shared.Scrub(message));
             if (fields.Length > 0)
             {
                 w.WriteStartObject("fields");
@@ -150,7 +150,7 @@ public sealed class Logger : IDisposable
                 {
                     var (key, value) = fields[i];
                     if (IsDuplicateKey(fields, i)) continue; // the last value of a key wins; JSON objects need unique names
-                    WriteJsonValue(w, key, IsSecretKey(key) && value is not null ? RedactedValue : value);
+                    WriteJsonValue(w, key, IsSecretKey(key) && value is not null ? Secret.Mask : value);
                 }
                 w.WriteEndObject();
             }
@@ -190,17 +190,20 @@ public sealed class Logger : IDisposable
         }
     }
 
-    /// <summary>Text of a field value: ISO 8601 for times, "Type: message" for exceptions (no stack trace), invariant culture.</summary>
+    /// <summary>
+    /// Text of a field value: ISO 8601 for times, "Type: message" for exceptions (no stack trace), invariant culture;
+    /// text is scrubbed of known secrets.
+    /// </summary>
     private static string FormatText(object? value) => value switch
     {
         null => "null",
-        string s => s,
+        string s => SecretScrubber.Shared.Scrub(s),
         DateTimeOffset dto => dto.ToString("O", CultureInfo.InvariantCulture),
         DateTime dt => dt.ToString("O", CultureInfo.InvariantCulture),
         TimeSpan t => t.TotalMilliseconds.ToString(CultureInfo.InvariantCulture),
-        Exception ex => $"{ex.GetType().Name}: {ex.Message}",
+        Exception ex => SecretScrubber.Shared.Scrub($"{ex.GetType().Name}: {ex.Message}"),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
+        _ => SecretScrubber.Shared.Scrub(value.ToString() ?? ""),
     };
 
     private static string FormatTimestamp(DateTimeOffset time) =>
@@ -215,12 +218,12 @@ public sealed class Logger : IDisposable
         var sb = new StringBuilder(128);
         sb.Append(time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
         sb.Append(' ').Append(LevelName(level).ToUpperInvariant().PadRight(5)).Append(' ');
-        AppendEscaped(sb, message);
+        AppendEscaped(sb, SecretScrubber.Shared.Scrub(message));
         for (var i = 0; i < fields.Length; i++)
         {
             var (key, value) = fields[i];
             if (IsDuplicateKey(fields, i)) continue;
-            var text = IsSecretKey(key) && value is not null ? RedactedValue : FormatText(value);
+            var text = IsSecretKey(key) && value is not null ? Secret.Mask : FormatText(value);
             sb.Append(' ').Append(key).Append('=');
             var quote = text.Length == 0 || text.AsSpan().IndexOfAny(" \"=\t") >= 0;
             if (quote) sb.Append('"');

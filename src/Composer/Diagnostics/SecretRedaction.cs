@@ -3,8 +3,6 @@ namespace Composer.Diagnostics;
 /// <summary>Hides credentials before a value reaches a log line, an error message or a printout.</summary>
 public static class SecretRedaction
 {
-    public const string Mask = "***";
-
     /// <summary>
     /// <c>http://user:pass@proxy:3128</c> becomes <c>http://user:***@proxy:3128</c>; user-info without a password
     /// (often a token) is masked entirely (<c>http://***@proxy:3128</c>). Also handles URLs without a scheme and
@@ -24,7 +22,7 @@ public static class SecretRedaction
         if (at < 0) return url;
         var userInfo = url.AsSpan(authorityStart, at - authorityStart);
         var colon = userInfo.IndexOf(':');
-        var visible = colon > 0 ? string.Concat(userInfo[..colon], ":", Mask) : Mask;
+        var visible = colon > 0 ? string.Concat(userInfo[..colon], ":", Secret.Mask) : Secret.Mask;
         return string.Concat(url.AsSpan(0, authorityStart), visible, url.AsSpan(at));
     }
 

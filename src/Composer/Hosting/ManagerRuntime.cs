@@ -77,6 +77,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
             settings.Manager.ExecuteSchedule,
             settings.Manager.MaxParallel)
         {
+            Logs = settings.Manager.Logs,
             HealthInterval = settings.Manager.HealthSchedule,
             StopRebootLoops = settings.Manager.StopRebootLoops,
         };

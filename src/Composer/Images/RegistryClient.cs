@@ -472,7 +472,7 @@ public sealed class RegistryClient : IDisposable
             var key = new TokenScope(realm, service, _pullScope);
             if (allowCache && _client.Tokens.TryGet(key, out var cached))
             {
-                return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", cached), key, true));
+                return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", cached.Reveal()), key, true));
             }
 
             var query = (service.Length > 0 ? "service=" + Uri.EscapeDataString(service) + "&" : "") + "scope=" + Uri.EscapeDataString(_pullScope);
@@ -517,9 +517,10 @@ public sealed class RegistryClient : IDisposable
             }
             DateTimeOffset? issuedAt = DateTimeOffset.TryParse(body.IssuedAt, System.Globalization.CultureInfo.InvariantCulture,
                 System.Globalization.DateTimeStyles.AssumeUniversal, out var issued) ? issued : null;
-            var lifetime = _client.Tokens.Store(key, bearerToken, body.ExpiresIn, issuedAt, receivedAt);
+            var secret = new Secret(bearerToken);
+            var lifetime = _client.Tokens.Store(key, secret, body.ExpiresIn, issuedAt, receivedAt);
             Log.Debug("Registry token obtained", ("registry", RegistryHost), ("scope", _pullScope), ("reuse_seconds", (long)lifetime.TotalSeconds));
-            return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", bearerToken), key, false));
+            return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", secret.Reveal()), key, false));
         }
 
     }

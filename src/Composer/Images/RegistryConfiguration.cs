@@ -85,7 +85,7 @@ public sealed class RegistryConfiguration
         if (settings.RetryDelay < 0) Error("retry_delay", $"expected a number >= 0, got {settings.RetryDelay}");
 
         var hasUser = !string.IsNullOrEmpty(settings.Username);
-        var hasPassword = !string.IsNullOrEmpty(settings.Password);
+        var hasPassword = settings.Password is { IsEmpty: false };
         if (hasUser && !hasPassword) Error("username", $"a username needs a password ({Key}.password)");
         if (hasPassword && !hasUser) Error("password", $"a password needs a username ({Key}.username)");
         if (errors.Count > startErrors) return null;
@@ -144,7 +144,7 @@ public sealed class RegistryConfiguration
         var entry = new DockerConfigAuthEntry
         {
             Username = credentials.Username,
-            Password = credentials.Password,
+            Password = credentials.Password.Reveal(),
             Email = credentials.Email,
             Auth = credentials.BasicParameter(),
         };

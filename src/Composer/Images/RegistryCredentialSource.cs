@@ -64,8 +64,8 @@ public sealed class RegistryCredentialSource
                 ("file", file), ("error", read.IsSuccess ? "the file is empty" : read.Failure.Message));
             return;
         }
-        if (_current!.Password == read.Value) return;
-        _current = _current.WithPassword(read.Value);
+        if (_current!.Password.Reveal() == read.Value) return;
+        _current = _current.WithPassword(new Secret(read.Value));
         _logger.Info("Registry credentials changed", ("registry", _configuration.ImagePrefix ?? RegistryHosts.DockerHub), ("file", file));
     }
 }

@@ -1,18 +1,20 @@
 using System.Text;
 using System.Text.Json;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 
 /// <summary>
-/// Username/password for one registry. The password is only ever written into the headers and documents
-/// below; ToString redacts it so a credential object that reaches a log or an error message leaks nothing.
+/// Username/password for one registry. The password is a <see cref="Secret"/>, only ever revealed into the headers
+/// and documents below; ToString redacts it so a credential object that reaches a log or an error message leaks nothing.
 /// </summary>
 public sealed class RegistryCredentials
 {
-    public RegistryCredentials(string username, string password, string? email, string? serverAddress)
+    public RegistryCredentials(string username, Secret password, string? email, string? serverAddress)
     {
         ArgumentException.ThrowIfNullOrEmpty(username);
-        ArgumentException.ThrowIfNullOrEmpty(password);
+        ArgumentNullException.ThrowIfNull(password);
+        if (password.IsEmpty) throw new ArgumentException("the password is empty", nameof(password));
         Username = username;
         Password = password;
         Email = string.IsNullOrEmpty(email) ? null : email;
@@ -20,7 +22,7 @@ public sealed class RegistryCredentials
     }
 
     public string Username { get; }
-    public string Password { get; }
+    public Secret Password { get; }
     public string? Email { get; }
 
     /// <summary>The registry these credentials belong to, host[:port] (no scheme, no path); null means Docker Hub.</summary>
@@ -34,7 +36,7 @@ public sealed class RegistryCredentials
         registryHost.Length > 0 && RegistryHosts.SameRegistry(ServerAddress ?? RegistryHosts.DockerHub, registryHost);
 
     /// <summary>The same user with another password (a rotated password file).</summary>
-    public RegistryCredentials WithPassword(string password) => new(Username, password, Email, ServerAddress);
+    public RegistryCredentials WithPassword(Secret password) => new(Username, password, Email, ServerAddress);
 
     /// <summary>
     /// Value of the Docker Engine API X-Registry-Auth header, the one encoder of it (every Docker call that carries
@@ -47,7 +49,7 @@ public sealed class RegistryCredentials
         var json = JsonSerializer.SerializeToUtf8Bytes(new XRegistryAuthPayload
         {
             Username = Username,
-            Password = Password,
+            Password = Password.Reveal(),
             Email = Email,
             ServerAddress = ServerAddress,
         }, RegistryJsonContext.Default.XRegistryAuthPayload);
@@ -55,7 +57,7 @@ public sealed class RegistryCredentials
     }
 
     /// <summary>Standard base64 of "username:password": the HTTP Basic parameter and the dockerconfigjson "auth" field.</summary>
-    public string BasicParameter() => Convert.ToBase64String(Encoding.UTF8.GetBytes(Username + ":" + Password));
+    public string BasicParameter() => Convert.ToBase64String(Encoding.UTF8.GetBytes(Username + ":" + Password.Reveal()));
 
     public override string ToString() =>
         $"RegistryCredentials {{ username = {Username}, password = ***, server = {ServerAddress ?? "docker.io"} }}";

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 
@@ -30,7 +31,7 @@ public sealed class RegistryTokenCache
     public TimeSpan Skew { get; }
     public int Count => _entries.Count;
 
-    public bool TryGet(TokenScope key, out string token)
+    public bool TryGet(TokenScope key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Secret? token)
     {
         if (_entries.TryGetValue(key, out var entry))
         {
@@ -41,12 +42,12 @@ public sealed class RegistryTokenCache
             }
             _entries.TryRemove(new KeyValuePair<TokenScope, Entry>(key, entry));
         }
-        token = "";
+        token = null;
         return false;
     }
 
     /// <summary>Stores a token received at receivedAt; returns how long it will be reused (zero: not cached).</summary>
-    public TimeSpan Store(TokenScope key, string token, long? expiresInSeconds, DateTimeOffset? issuedAt, DateTimeOffset receivedAt)
+    public TimeSpan Store(TokenScope key, Secret token, long? expiresInSeconds, DateTimeOffset? issuedAt, DateTimeOffset receivedAt)
     {
         var lifetime = Lifetime(expiresInSeconds, issuedAt, receivedAt);
         if (lifetime <= TimeSpan.Zero)
@@ -72,8 +73,5 @@ public sealed class RegistryTokenCache
 
     public void Invalidate(TokenScope key) => _entries.TryRemove(key, out _);
 
-    private sealed record Entry(string Token, DateTimeOffset ExpiresAt)
-    {
-        public override string ToString() => $"token (redacted), expires {ExpiresAt:O}";
-    }
+    private sealed record Entry(Secret Token, DateTimeOffset ExpiresAt);
 }

@@ -10,19 +10,28 @@ public sealed class ProxyEndpoint
     public Uri Address { get; }
 
     /// <summary>From the URL's user-info (percent-decoded), answered to a 407 challenge as Proxy-Authorization.</summary>
-    public NetworkCredential? Credentials { get; }
+    public NetworkCredential? Credentials => _user is null ? null : new NetworkCredential(_user, _password?.Reveal() ?? "");
 
     /// <summary>The URL as configured with the password masked, for logs and messages.</summary>
     public string Redacted { get; }
 
-    /// <summary>The URL as configured, credentials included: for connectors' HTTP(S)_PROXY (a sensitive value).</summary>
-    public string Original { get; }
+    /// <summary>
+    /// The URL as configured, credentials included, when it carries any: for connectors' HTTP(S)_PROXY. Null without
+    /// user-info (then the URL is no secret: it is named in messages as is).
+    /// </summary>
+    public Secret? OriginalWithCredentials { get; }
 
-    private ProxyEndpoint(Uri address, NetworkCredential? credentials, string original)
+    private readonly string? _user;
+
+    // Percent-decoded; the scrubber also knows its percent-encoded form.
+    private readonly Secret? _password;
+
+    private ProxyEndpoint(Uri address, string? user, string? password, string original)
     {
         Address = address;
-        Credentials = credentials;
-        Original = original;
+        _user = user;
+        _password = password is null ? null : new Secret(password);
+        OriginalWithCredentials = user is null ? null : new Secret(original);
         Redacted = SecretRedaction.RedactUrl(original);
     }
 
@@ -47,16 +56,15 @@ public sealed class ProxyEndpoint
             problem = "a proxy URL names only scheme, host and port (no path or query)";
             return false;
         }
-        NetworkCredential? credentials = null;
+        string? user = null, password = null;
         if (uri.UserInfo.Length > 0)
         {
             var colon = uri.UserInfo.IndexOf(':');
-            var user = Uri.UnescapeDataString(colon < 0 ? uri.UserInfo : uri.UserInfo[..colon]);
-            var password = colon < 0 ? "" : Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
-            credentials = new NetworkCredential(user, password);
+            user = Uri.UnescapeDataString(colon < 0 ? uri.UserInfo : uri.UserInfo[..colon]);
+            password = colon < 0 ? null : Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
         }
         var address = new UriBuilder(uri.Scheme, uri.Host, uri.Port).Uri;
-        endpoint = new ProxyEndpoint(address, credentials, text);
+        endpoint = new ProxyEndpoint(address, user, password, text);
         problem = "";
         return true;
     }

@@ -1,17 +1,48 @@
 using System.Text;
+using Composer.Diagnostics;
 using Composer.Network;
 
 namespace Composer.Orchestration;
 
-/// <summary>One environment variable given to a connector; <see cref="Sensitive"/> values are redacted in any display.</summary>
-public sealed record ConnectorEnvVar(string Name, string Value, bool Sensitive = false);
+/// <summary>
+/// One environment variable given to a connector: a plain value, or a <see cref="Diagnostics.Secret"/> (a decrypted
+/// contract value, a proxy URL with credentials), revealed only into the orchestrator's request.
+/// </summary>
+public sealed record ConnectorEnvVar
+{
+    public ConnectorEnvVar(string name, string value)
+    {
+        Name = name;
+        Value = value;
+    }
+
+    public ConnectorEnvVar(string name, Secret secret)
+    {
+        Name = name;
+        Secret = secret;
+        Value = Secret.Mask;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The value as it may be shown: for a secret, the mask.</summary>
+    public string Value { get; }
+
+    /// <summary>The value of a secret variable; null for a plain one.</summary>
+    public Secret? Secret { get; }
+
+    public bool Sensitive => Secret is not null;
+
+    /// <summary>The value itself, for the workload sent to the orchestrator and nothing else.</summary>
+    public string Reveal() => Secret?.Reveal() ?? Value;
+}
 
 /// <summary>
 /// What every connector of a platform receives for the network, computed once per platform as part of the workload
 /// specification and used unchanged by every orchestrator. Only when the platform's <c>with_proxy</c> is true
 /// (otherwise empty, like upstream):
 /// <list type="bullet">
-/// <item>HTTP_PROXY/http_proxy, HTTPS_PROXY/https_proxy (sensitive: they may carry credentials) and NO_PROXY/no_proxy,
+/// <item>HTTP_PROXY/http_proxy, HTTPS_PROXY/https_proxy (secrets when they carry credentials) and NO_PROXY/no_proxy,
 /// from the platform's effective settings (platform key, else top-level/env), each only when set. Both cases, because
 /// curl reads only lowercase http_proxy, Python prefers lowercase and Go reads uppercase first.</item>
 /// <item>When https_proxy_ca holds certificates: <see cref="CaBundle"/> = system roots + proxy CAs (PEM). A full bundle,
@@ -48,13 +79,13 @@ public sealed record ConnectorNetworkEnvironment(IReadOnlyList<ConnectorEnvVar> 
         var vars = new List<ConnectorEnvVar>();
         if (policy.HttpProxy is { } http)
         {
-            vars.Add(new("HTTP_PROXY", http.Original, Sensitive: true));
-            vars.Add(new("http_proxy", http.Original, Sensitive: true));
+            vars.Add(ProxyVariable("HTTP_PROXY", http));
+            vars.Add(ProxyVariable("http_proxy", http));
         }
         if (policy.HttpsProxy is { } https)
         {
-            vars.Add(new("HTTPS_PROXY", https.Original, Sensitive: true));
-            vars.Add(new("https_proxy", https.Original, Sensitive: true));
+            vars.Add(ProxyVariable("HTTPS_PROXY", https));
+            vars.Add(ProxyVariable("https_proxy", https));
         }
         if (policy.NoProxy is { } noProxy)
         {
@@ -84,4 +115,8 @@ public sealed record ConnectorNetworkEnvironment(IReadOnlyList<ConnectorEnvVar> 
         if (!policy.ProxyRejectUnauthorized) vars.Add(new("NODE_TLS_REJECT_UNAUTHORIZED", "0"));
         return new ConnectorNetworkEnvironment(vars, bundle);
     }
+
+    /// <summary>The proxy URL as configured: a secret when it carries credentials, plain text otherwise.</summary>
+    private static ConnectorEnvVar ProxyVariable(string name, ProxyEndpoint proxy) =>
+        proxy.OriginalWithCredentials is { } secret ? new ConnectorEnvVar(name, secret) : new ConnectorEnvVar(name, proxy.Redacted);
 }

@@ -68,7 +68,10 @@ public sealed record ConnectorWorkload(
     {
         var network = context.NetworkFor(connector.Platform);
         var entries = new List<ConnectorEnvVar>(connector.Configuration.Count + 3 + network.Variables.Count);
-        foreach (var entry in connector.Configuration) entries.Add(new ConnectorEnvVar(entry.Key, entry.Value, entry.Sensitive));
+        foreach (var entry in connector.Configuration)
+        {
+            entries.Add(entry.Secret is { } secret ? new ConnectorEnvVar(entry.Key, secret) : new ConnectorEnvVar(entry.Key, entry.Value));
+        }
         if (context.OpenCtiUrl is { } openCtiUrl) entries.Add(new ConnectorEnvVar("OPENCTI_URL", openCtiUrl));
         if (context.OpenAevUrl is { } openAevUrl) entries.Add(new ConnectorEnvVar("OPENAEV_URL", openAevUrl));
         entries.Add(new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, connector.ContractHash));
@@ -85,10 +88,13 @@ public sealed record ConnectorWorkload(
             connector.RequestedStatus == RequestedStatus.Starting);
     }
 
-    /// <summary>"NAME=value" for Docker-style APIs (the value as is: everything after the first '=' is the value).</summary>
+    /// <summary>
+    /// "NAME=value" for Docker-style APIs (the value as is: everything after the first '=' is the value), secrets
+    /// revealed: for the orchestrator's request and nothing else.
+    /// </summary>
     public IEnumerable<string> EnvironmentStrings()
     {
-        foreach (var v in Environment) yield return v.Name + "=" + v.Value;
+        foreach (var v in Environment) yield return v.Name + "=" + v.Reveal();
     }
 
     /// <summary>The environment for a log line: sensitive values masked.</summary>
@@ -98,7 +104,7 @@ public sealed record ConnectorWorkload(
         foreach (var v in Environment)
         {
             if (sb.Length > 0) sb.Append(' ');
-            sb.Append(v.Name).Append('=').Append(v.Sensitive ? SecretRedaction.Mask : v.Value);
+            sb.Append(v.Name).Append('=').Append(v.Value);
         }
         return sb.ToString();
     }

@@ -117,20 +117,20 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
             }
             if (e.Encrypted != true)
             {
-                configuration.Add(new ContractEntry(e.Key!, e.Value ?? "", Sensitive: false));
+                configuration.Add(new ContractEntry(e.Key!, e.Value ?? ""));
             }
             else if (string.IsNullOrEmpty(e.Value))
             {
                 // Nothing was encrypted (an optional secret left unset): there is no secret to lose.
-                configuration.Add(new ContractEntry(e.Key!, "", Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key!, new Secret("")));
             }
             else if (SecretDecryption.TryDecrypt(key, e.Value, out var value, out var failure))
             {
-                configuration.Add(new ContractEntry(e.Key!, value, Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key!, value));
             }
             else
             {
-                configuration.Add(new ContractEntry(e.Key!, "", Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key!, new Secret("")));
                 (blocked ??= []).Add($"cannot decrypt {e.Key}: {failure}");
             }
         }

@@ -67,7 +67,7 @@ public sealed class ManagerKey : IDisposable
             key = FilePathKey;
             source = $"the key file \"{manager.CredentialsKeyFilepath}\"";
             description = $"{FilePathKey} {manager.CredentialsKeyFilepath}";
-            if (!string.IsNullOrWhiteSpace(manager.CredentialsKey))
+            if (!string.IsNullOrWhiteSpace(manager.CredentialsKey?.Reveal()))
             {
                 report.Warning(key, "both manager.credentials_key and manager.credentials_key_filepath are set; using credentials_key_filepath");
             }
@@ -81,12 +81,12 @@ public sealed class ManagerKey : IDisposable
                 return null;
             }
         }
-        else if (!string.IsNullOrWhiteSpace(manager.CredentialsKey))
+        else if (!string.IsNullOrWhiteSpace(manager.CredentialsKey?.Reveal()))
         {
             key = InlineKey;
             source = "the key";
             description = InlineKey;
-            pem = manager.CredentialsKey;
+            pem = manager.CredentialsKey!.Reveal();
         }
         else
         {

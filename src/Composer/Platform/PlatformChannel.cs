@@ -21,7 +21,7 @@ internal sealed record PlatformResponse(HttpStatusCode Status, string? ReasonPhr
 /// total time (request_timeout; the listing its own listing_timeout, since the platform may hold it) and a largest
 /// answer (listing_max_size for the listing, <see cref="MaxAnswerBytes"/> for the others): nothing the platform sends
 /// is read past its bound. Everything platform-provided that goes into a message passes through <see cref="Safe"/>:
-/// one line, bounded, with the token masked.
+/// one line, bounded, with every known secret (the token first) masked.
 /// </summary>
 internal sealed class PlatformChannel : IDisposable
 {
@@ -42,7 +42,7 @@ internal sealed class PlatformChannel : IDisposable
         _options = options;
         DisplayName = displayName;
         ConfigSection = configSection;
-        _authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        _authorization = new AuthenticationHeaderValue("Bearer", options.Token.Reveal());
     }
 
     /// <summary>"OpenCTI" or "OpenAEV", as messages name the platform.</summary>
@@ -187,11 +187,13 @@ internal sealed class PlatformChannel : IDisposable
         return error;
     }
 
-    /// <summary>Platform-provided text made fit for a message: one line, at most a few hundred characters, token masked.</summary>
+    /// <summary>
+    /// Platform-provided text made fit for a message: secrets masked first (so that cutting it never leaves part of
+    /// one), then one line of at most a few hundred characters.
+    /// </summary>
     public string Safe(string text)
     {
-        var token = _options.Token;
-        if (token.Length > 0) text = text.Replace(token, SecretRedaction.Mask, StringComparison.Ordinal);
+        text = SecretScrubber.Shared.Scrub(text);
         var sb = new StringBuilder(Math.Min(text.Length, MaxQuotedLength + 3));
         foreach (var c in text)
         {
@@ -205,8 +207,9 @@ internal sealed class PlatformChannel : IDisposable
         return sb.ToString().Trim();
     }
 
+    /// <summary>The start of a body for a message; read well past what is shown, so that a secret across the cut is still masked whole.</summary>
     public string BodyExcerpt(ReadOnlySequence<byte> body) =>
-        body.IsEmpty ? "" : Safe(Encoding.UTF8.GetString(body.Slice(0, Math.Min(body.Length, 4 * MaxQuotedLength))));
+        body.IsEmpty ? "" : Safe(Encoding.UTF8.GetString(body.Slice(0, Math.Min(body.Length, 16 * 1024))));
 
     /// <summary>The platform URL as messages show it (credentials in it masked).</summary>
     private string Where => SecretRedaction.RedactUrl(_options.Url);

@@ -4,12 +4,12 @@ namespace Composer.Platform;
 
 /// <summary>What a platform client needs besides its HttpClient: where, who, the key for secrets, and its bounds.</summary>
 /// <param name="Url">opencti.url / openaev.url (a trailing '/' is fine).</param>
-/// <param name="Token">The API token, sent as Authorization: Bearer; never logged or put in a message.</param>
+/// <param name="Token">The API token, revealed only into the Authorization: Bearer header.</param>
 /// <param name="ManagerId">manager.id.</param>
 /// <param name="ManagerName">manager.name.</param>
 /// <param name="Key">The manager key: its public half is registered, connector secrets are decrypted with it.</param>
 /// <param name="Logger">Where the client reports failures (and registrations).</param>
-public sealed record PlatformClientOptions(string Url, string Token, string ManagerId, string ManagerName, ManagerKey Key, Logger Logger)
+public sealed record PlatformClientOptions(string Url, Secret Token, string ManagerId, string ManagerName, ManagerKey Key, Logger Logger)
 {
     /// <summary>request_timeout: the whole of every operation but the listing (connection, answer, body).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -23,6 +23,6 @@ public sealed record PlatformClientOptions(string Url, string Token, string Mana
     /// <summary>The clock of the timeouts.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    // The generated ToString would print the token.
+    // The generated ToString would list every member.
     public override string ToString() => $"{SecretRedaction.RedactUrl(Url)} as manager {ManagerId}";
 }

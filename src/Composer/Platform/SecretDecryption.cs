@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
+using Composer.Diagnostics;
 
 namespace Composer.Platform;
 
@@ -9,7 +10,8 @@ namespace Composer.Platform;
 /// [1 byte version][RSA block, modulus length][AES-256-GCM ciphertext][16-byte tag]. The RSA block holds the AES key
 /// (32 bytes) and the GCM nonce (12 bytes); version 1 is RSAES-PKCS1-v1_5, version 2 RSAES-OAEP with SHA-256 (MGF1
 /// SHA-256). Unlike upstream, every failure (including an unknown version or a failed tag check) is a failure, never
-/// an empty value; reasons never contain the value or the key.
+/// an empty value; reasons never contain the value or the key. The value is a <see cref="Secret"/> from the moment it
+/// is decrypted.
 /// </summary>
 public static class SecretDecryption
 {
@@ -20,7 +22,7 @@ public static class SecretDecryption
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static bool TryDecrypt(ManagerKey key, string encoded, [NotNullWhen(true)] out string? value, [NotNullWhen(false)] out string? failure)
+    public static bool TryDecrypt(ManagerKey key, string encoded, [NotNullWhen(true)] out Secret? value, [NotNullWhen(false)] out string? failure)
     {
         value = null;
         var data = new byte[encoded.Length / 4 * 3 + 3];
@@ -73,7 +75,7 @@ public static class SecretDecryption
             {
                 aes.Decrypt(material.AsSpan(AesKeyLength, NonceLength), ciphertext, tag, plaintext);
             }
-            value = StrictUtf8.GetString(plaintext);
+            value = new Secret(StrictUtf8.GetString(plaintext));
             failure = null;
             return true;
         }

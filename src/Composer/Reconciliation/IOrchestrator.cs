@@ -104,8 +104,12 @@ public interface IOrchestrator : IAsyncDisposable
     /// <summary>Removes the workload and everything Composer created for it (CA configs or secrets).</summary>
     Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken);
 
-    /// <summary>Log lines (stdout and stderr, one entry per line) written after <paramref name="since"/>; null: the last 100.</summary>
-    Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken);
+    /// <summary>
+    /// Log lines (stdout and stderr, one entry per line, control characters stripped) written after
+    /// <paramref name="since"/> (null: from the start), the newest ones within <paramref name="limits"/>; read with the
+    /// API's tail and since bounds and streamed, never held whole.
+    /// </summary>
+    Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken);
 
     /// <summary>Restart count, start time, last exit code and whether it is restarting, running or not.</summary>
     Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken);

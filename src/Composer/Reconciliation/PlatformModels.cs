@@ -21,10 +21,36 @@ public enum ConnectorStatus
     Stopped,
 }
 
-/// <summary>One contract configuration entry, decrypted. <see cref="Sensitive"/> values (encrypted on the wire) are never displayed.</summary>
-public sealed record ContractEntry(string Key, string Value, bool Sensitive)
+/// <summary>
+/// One contract configuration entry: a plain value, or the decrypted value of an entry encrypted on the wire, held as a
+/// <see cref="Diagnostics.Secret"/> (and then <see cref="Value"/> is only its mask).
+/// </summary>
+public sealed record ContractEntry
 {
-    public override string ToString() => $"{Key}={(Sensitive ? SecretRedaction.Mask : Value)}";
+    public ContractEntry(string key, string value)
+    {
+        Key = key;
+        Value = value;
+    }
+
+    public ContractEntry(string key, Secret secret)
+    {
+        Key = key;
+        Secret = secret;
+        Value = Secret.Mask;
+    }
+
+    public string Key { get; }
+
+    /// <summary>The value; for a secret entry, the mask (its value is <see cref="Secret"/>).</summary>
+    public string Value { get; }
+
+    /// <summary>The decrypted value of an entry that was encrypted on the wire; null for a plain one.</summary>
+    public Secret? Secret { get; }
+
+    public bool Sensitive => Secret is not null;
+
+    public override string ToString() => $"{Key}={Value}";
 }
 
 /// <summary>

@@ -196,11 +196,11 @@ public sealed class ReconcileExecutor
                 return await ReportHealthAsync(health, state, ct).ConfigureAwait(false);
             case ReportLogsAction logs:
             {
-                var batch = await _orchestrator.LogsAsync(logs.Workload, state.LogCursor, ct).ConfigureAwait(false);
+                var batch = await _orchestrator.LogsAsync(logs.Workload, state.LogCursor, _options.Logs, ct).ConfigureAwait(false);
                 if (!batch.IsSuccess) return $"reading logs: {batch.Failure.Message}";
                 if (batch.Value.Lines.Count > 0)
                 {
-                    var error = await _platform.ReportLogsAsync(logs.Connector.Id, batch.Value.Lines, ct).ConfigureAwait(false);
+                    var error = await ReportLinesAsync(logs.Connector.Id, batch.Value.Lines, ct).ConfigureAwait(false);
                     if (error is not null) return error.Message;
                     _logger.Debug("Reported logs", ("connector", logs.Connector.Name), ("connector_id", logs.Connector.Id), ("lines", batch.Value.Lines.Count));
                 }
@@ -215,7 +215,7 @@ public sealed class ReconcileExecutor
                     return null;
                 }
                 _logger.Write(problem.Severity, problem.Message, [("connector", problem.ConnectorName), ("connector_id", problem.ConnectorId)]);
-                return (await _platform.ReportLogsAsync(problem.ConnectorId, [PlatformLine(problem.Message)], ct).ConfigureAwait(false))?.Message;
+                return (await ReportLinesAsync(problem.ConnectorId, [PlatformLine(problem.Message)], ct).ConfigureAwait(false))?.Message;
             default:
                 throw new InvalidOperationException($"unknown action {action.GetType().Name} in {group.Name}");
         }
@@ -280,7 +280,8 @@ public sealed class ReconcileExecutor
             message += "; Composer stops it (manager.reboot_loop.stop) and keeps it stopped until it is requested again (stop, then start) or its configuration changes";
         }
         var lines = new List<string>();
-        var output = await _orchestrator.LogsAsync(workload, null, ct).ConfigureAwait(false);
+        // Read through the same bounds as every upload: only the last lines, each within manager.logs.max_line_bytes.
+        var output = await _orchestrator.LogsAsync(workload, null, _options.Logs with { MaxLines = RebootLoopLines }, ct).ConfigureAwait(false);
         if (output.IsSuccess && output.Value.Lines.Count > 0)
         {
             lines.Add(PlatformLine(message + $"; its last {Math.Min(RebootLoopLines, output.Value.Lines.Count)} lines follow"));
@@ -290,7 +291,7 @@ public sealed class ReconcileExecutor
         {
             lines.Add(PlatformLine(message + (output.IsSuccess ? "; it wrote nothing" : $"; its last lines could not be read ({output.Failure.Message})")));
         }
-        var error = await _platform.ReportLogsAsync(c.Id, lines, ct).ConfigureAwait(false);
+        var error = await ReportLinesAsync(c.Id, lines, ct).ConfigureAwait(false);
         if (error is null) return true;
         _logger.Warn("Could not tell the reboot loop to the platform, retried with the next health report", ("connector", c.Name), ("connector_id", c.Id),
             ("reason", error.Message));
@@ -319,11 +320,23 @@ public sealed class ReconcileExecutor
             _ => null,
         };
         if (connector is null) return;
-        var error = await _platform.ReportLogsAsync(connector.Id, [PlatformLine($"{action.Verb} failed: {reason}")], ct).ConfigureAwait(false);
+        var error = await ReportLinesAsync(connector.Id, [PlatformLine($"{action.Verb} failed: {reason}")], ct).ConfigureAwait(false);
         if (error is not null)
         {
             _logger.Warn("Could not report the failure to the platform", ("connector", connector.Name), ("connector_id", connector.Id), ("reason", error.Message));
         }
+    }
+
+    /// <summary>
+    /// The one way lines reach the platform (the connector's own and Composer's): every secret known to the process
+    /// masked, control characters other than tab stripped, each line within manager.logs.max_line_bytes. A connector's
+    /// lines come from its orchestrator already so (and within max_lines and max_bytes); this holds for every line.
+    /// </summary>
+    private Task<Failure?> ReportLinesAsync(string connectorId, IReadOnlyList<string> lines, CancellationToken ct)
+    {
+        var safe = new string[lines.Count];
+        for (var i = 0; i < lines.Count; i++) safe[i] = LogLineText.Clean(SecretScrubber.Shared.Scrub(lines[i]), _options.Logs.MaxLineBytes);
+        return _platform.ReportLogsAsync(connectorId, safe, ct);
     }
 
     /// <summary>A connector log line from Composer, as the platform shows it: "&lt;timestamp&gt; composer: &lt;message&gt;".</summary>

@@ -30,6 +30,9 @@ public sealed record ReconcileOptions(
     /// </summary>
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How much of a connector's log one upload carries (manager.logs).</summary>
+    public LogLimits Logs { get; init; } = LogLimits.Default;
+
     /// <summary>Stop a connector found in a reboot loop and hold it stopped (manager.reboot_loop.stop).</summary>
     public bool StopRebootLoops { get; init; }
 

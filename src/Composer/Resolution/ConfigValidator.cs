@@ -42,6 +42,9 @@ public static class ConfigValidator
                 + "the platform refuses to register the manager under it");
         }
         Positive(report, "manager.max_parallel", m.MaxParallel);
+        Between(report, "manager.logs.max_lines", m.Logs.MaxLines, 1, 10_000);
+        Between(report, "manager.logs.max_bytes", m.Logs.MaxBytes, 1024, 16 * 1024 * 1024);
+        Between(report, "manager.logs.max_line_bytes", m.Logs.MaxLineBytes, 64, Math.Max(64, m.Logs.MaxBytes), "manager.logs.max_bytes");
         Positive(report, "manager.health_schedule", m.HealthSchedule);
         if (m.HealthSchedule > MaxHealthSchedule)
         {
@@ -78,6 +81,15 @@ public static class ConfigValidator
     private static void Positive(ConfigReport report, string path, long value)
     {
         if (value <= 0) report.Error(path, $"expected a number greater than 0, got {value}");
+    }
+
+    /// <param name="maximumKey">The key the maximum comes from, when it is another setting.</param>
+    private static void Between(ConfigReport report, string path, long value, long minimum, long maximum, string? maximumKey = null)
+    {
+        if (value < minimum || value > maximum)
+        {
+            report.Error(path, $"expected a number from {minimum} to {maximum}{(maximumKey is null ? "" : $" ({maximumKey})")}, got {value}");
+        }
     }
 
     private static void HttpUrl(ConfigReport report, string path, string? value)

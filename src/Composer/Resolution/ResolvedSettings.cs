@@ -1,15 +1,17 @@
 using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
+using Composer.Reconciliation;
 using Composer.Orchestration.Kubernetes;
 using Composer.Orchestration.Portainer;
 using Composer.Orchestration.Swarm;
 
 namespace Composer.Resolution;
 
-/// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
+/// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism, the debug switches and the log limits.</summary>
 /// <param name="ShowSensitiveEnvVars">manager.debug.show_sensitive_env_vars: never honoured (sensitive values are always masked); the run warns when it is set.</param>
 /// <param name="HealthSchedule">manager.health_schedule: between two health reports of a connector.</param>
 /// <param name="StopRebootLoops">manager.reboot_loop.stop.</param>
@@ -22,7 +24,11 @@ public sealed record ManagerOptions(
     bool ShowEnvVars,
     bool ShowSensitiveEnvVars,
     TimeSpan HealthSchedule,
-    bool StopRebootLoops);
+    bool StopRebootLoops)
+{
+    /// <summary>manager.logs: how much of a connector's log one upload carries.</summary>
+    public LogLimits Logs { get; init; } = LogLimits.Default;
+}
 
 /// <summary>manager.health: whether the HTTP listener runs, and where.</summary>
 public sealed record HealthListenerOptions(bool Enabled, string Host, int Port);
@@ -43,8 +49,8 @@ public sealed class ResolvedPlatform
     /// <summary>The platform URL as configured (validated absolute http(s)); connectors receive it as OPENCTI_URL / OPENAEV_URL.</summary>
     public required string Url { get; init; }
 
-    /// <summary>The API token (secret: never log it).</summary>
-    public required string Token { get; init; }
+    /// <summary>The API token, revealed only into the Authorization header.</summary>
+    public required Secret Token { get; init; }
 
     /// <summary>daemon.selector: which orchestrator serves the platform.</summary>
     public required OrchestratorKind Selector { get; init; }

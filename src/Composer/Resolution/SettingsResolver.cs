@@ -9,6 +9,7 @@ using Composer.Orchestration.Kubernetes;
 using Composer.Orchestration.Portainer;
 using Composer.Orchestration.Swarm;
 using Composer.Platform;
+using Composer.Reconciliation;
 
 namespace Composer.Resolution;
 
@@ -85,7 +86,10 @@ public static class SettingsResolver
             Key = key,
             Manager = new ManagerOptions(m.Id, m.Name, TimeSpan.FromSeconds(Math.Max(1, m.ExecuteSchedule)),
                 TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars, m.Debug.ShowSensitiveEnvVars,
-                TimeSpan.FromSeconds(Math.Max(1, m.HealthSchedule)), m.RebootLoop.Stop),
+                TimeSpan.FromSeconds(Math.Max(1, m.HealthSchedule)), m.RebootLoop.Stop)
+            {
+                Logs = new LogLimits(m.Logs.MaxLines, m.Logs.MaxBytes, m.Logs.MaxLineBytes),
+            },
             Logger = LoggerSetup.Resolve(m.Logger, report),
             Health = ResolveHealth(m.Health, provenance, errors),
             Registry = registry,

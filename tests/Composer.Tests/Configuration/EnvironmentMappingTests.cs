@@ -39,7 +39,7 @@ public class EnvironmentMappingTests
             ("OPENCTI__DAEMON__REGISTRY__RETRY_DELAY", "5")));
         await Assert.That(r.Errors).IsEmpty();
         var reg = r.Settings.OpenCti.Daemon.Registry!;
-        await Assert.That((reg.Server, reg.Username, reg.Password, reg.Email, reg.TokenTtl, reg.RetryAttempts, reg.RetryDelay))
+        await Assert.That((reg.Server, reg.Username, reg.Password?.Reveal(), reg.Email, reg.TokenTtl, reg.RetryAttempts, reg.RetryDelay))
             .IsEqualTo(("custom.registry.io", "myuser", "mypassword", "user@company.com", 1800, 3, 5));
     }
 
@@ -120,8 +120,8 @@ public class EnvironmentMappingTests
             ("OPENCTI__DAEMON__REGISTRY__USERNAME", "u"),
             ("OPENCTI__DAEMON__REGISTRY__PASSWORD_FILE", Path.Combine(dir, "password"))));
         await Assert.That(r.Errors).IsEmpty();
-        await Assert.That(r.Settings.OpenCti.Token).IsEqualTo("file-token");
-        await Assert.That(r.Settings.OpenCti.Daemon.Registry!.Password).IsEqualTo("p@ss");
+        await Assert.That(r.Settings.OpenCti.Token?.Reveal()).IsEqualTo("file-token");
+        await Assert.That(r.Settings.OpenCti.Daemon.Registry!.Password?.Reveal()).IsEqualTo("p@ss");
         await Assert.That(r.Provenance.EnvironmentVariableOf("opencti.token")).IsEqualTo("OPENCTI__TOKEN_FILE");
     }
 
@@ -131,7 +131,7 @@ public class EnvironmentMappingTests
         var env = new Dictionary<string, string> { ["MANAGER__CREDENTIALS_KEY_FILE"] = KeyFile };
         var r = Load(NewConfigDir(), env);
         await Assert.That(r.Errors).IsEmpty();
-        await Assert.That(r.Settings.Manager.CredentialsKey!).StartsWith("-----BEGIN PRIVATE KEY-----");
+        await Assert.That(r.Settings.Manager.CredentialsKey!.Reveal()).StartsWith("-----BEGIN PRIVATE KEY-----");
     }
 
     [Test]

@@ -25,10 +25,20 @@ internal static class GeneratedCode
     public static ImmutableArray<MetadataReference> MetadataReferences => References.Value;
 
     /// <summary>The attributes of the settings model, with the project's implicit usings the model relies on.</summary>
-    public static string Attributes => "global using System; global using System.Collections.Generic; global using System.Linq;\n"
+    public static string Attributes => "global using System; global using System.Collections.Generic; global using System.Linq; global using Composer.Diagnostics;\n"
         + File.ReadAllText(Path.Combine(ConfigurationDir, "ConfigAttributes.cs"));
 
     public static string SettingsModel => File.ReadAllText(Path.Combine(ConfigurationDir, "ComposerSettings.cs"));
+
+    /// <summary>
+    /// The Secret type secret keys are held in (and the scrubber it joins), compiled after the test's sources so that
+    /// the diagnostics' file names stay Source1.cs, Source2.cs...; models name it through Attributes' global using.
+    /// </summary>
+    private static readonly string[] SecretType =
+    [
+        "global using System.Threading;\n" + File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "Composer", "Diagnostics", "Secret.cs")),
+        File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "Composer", "Diagnostics", "SecretScrubber.cs")),
+    ];
 
     /// <summary>Runs the generator on the attributes plus <paramref name="sources"/> (named Source1.cs, Source2.cs...).</summary>
     public static GeneratorDriverRunResult Run(params string[] sources)
@@ -36,7 +46,7 @@ internal static class GeneratedCode
         var options = new CSharpParseOptions(LanguageVersion.Preview);
         var compilation = CSharpCompilation.Create(
             "GeneratorTest",
-            new[] { Attributes }.Concat(sources).Select((s, i) => CSharpSyntaxTree.ParseText(s, options, path: $"Source{i}.cs")),
+            new[] { Attributes }.Concat(sources).Concat(SecretType).Select((s, i) => CSharpSyntaxTree.ParseText(s, options, path: $"Source{i}.cs")),
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
         GeneratorDriver driver = CSharpGeneratorDriver.Create([new ConfigBinderGenerator().AsSourceGenerator()], parseOptions: options);

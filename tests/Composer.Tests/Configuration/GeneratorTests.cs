@@ -37,7 +37,7 @@ public class GeneratorTests
             [ConfigKey("child")] public C Child { get; set; } = new();
             [ConfigKey("items")] public List<I>? Items { get; set; }
             [ConfigKey("on"), ConfigAlias("enabled")] public bool On { get; set; }
-            [ConfigKey("password"), Secret] public string? Password { get; set; }
+            [ConfigKey("password")] public Secret? Password { get; set; }
             [ConfigKey("proxy"), Secret(UrlCredentials = true)] public string? Proxy { get; set; }
         }
         [ConfigSection] public sealed partial class C { [ConfigKey("depth")] public int Depth { get; set; } [ConfigKey("tags")] public List<string>? Tags { get; set; } }
@@ -114,7 +114,7 @@ public class GeneratorTests
         namespace Composer.Configuration;
         [ConfigSection] public sealed partial class S
         {
-            [ConfigKey("password"), Secret] public string? Password { get; set; }
+            [ConfigKey("password")] public Secret? Password { get; set; }
             [ConfigKey("proxy"), Secret(UrlCredentials = true)] public string? Proxy { get; set; }
         }
         """, "S"), "password", "proxy"));
@@ -153,7 +153,7 @@ public class GeneratorTests
     [Test]
     public async Task An_alias_of_a_secret_notes_the_spelling_without_the_value() => await MatchCode(GeneratedCode.ForKeys(GeneratedCode.SourceOf("""
         namespace Composer.Configuration;
-        [ConfigSection] public sealed partial class S { [ConfigKey("token"), ConfigAlias("api_token"), Secret] public string? Token { get; set; } }
+        [ConfigSection] public sealed partial class S { [ConfigKey("token"), ConfigAlias("api_token")] public Secret? Token { get; set; } }
         """, "S"), "token", "api_token"));
 
     [Test]
@@ -185,7 +185,7 @@ public class GeneratorTests
             [ConfigKey("hosts")] public List<string>? Hosts { get; set; }
             [ConfigKey("labels")] public Dictionary<string, string>? Labels { get; set; }
             [ConfigKey("manifest"), RawJson] public string? Manifest { get; set; }
-            [ConfigKey("password"), Secret] public string? Password { get; set; }
+            [ConfigKey("password")] public Secret? Password { get; set; }
             [ConfigKey("proxy"), Secret(UrlCredentials = true)] public string? Proxy { get; set; }
         }
         """, "R"), "ConfigWriteMarkdown"));
@@ -213,8 +213,8 @@ public class GeneratorTests
             [ConfigKey("strict")] public bool? Strict { get; set; }
             [ConfigKey("count")] public int Count { get; set; } = 3;
             [ConfigKey("limit")] public long? Limit { get; set; }
-            [ConfigKey("password"), Secret, ConfigDoc("The password.")] public string? Password { get; set; }
-            [ConfigKey("token"), Secret] public string? Token { get; set; }
+            [ConfigKey("password"), ConfigDoc("The password.")] public Secret? Password { get; set; }
+            [ConfigKey("token")] public Secret? Token { get; set; }
         }
         """, "R"), "ConfigWriteSchema"));
 
@@ -275,6 +275,15 @@ public class GeneratorTests
     [Test]
     public async Task Section_without_parameterless_constructor_is_COMPOSER008() => await MatchDiagnostics(
         "namespace Composer.Configuration; [ConfigSection] public sealed partial class S(int x) { [ConfigKey(\"a\")] public int A { get; set; } = x; }");
+
+    [Test]
+    public async Task A_secret_held_in_a_string_is_COMPOSER009() => await MatchDiagnostics(
+        "namespace Composer.Configuration; [ConfigSection] public sealed partial class S { [ConfigKey(\"token\"), Secret] public string? Token { get; set; } }");
+
+    [Test]
+    public async Task A_secret_url_stays_a_string_and_a_secret_typed_key_needs_no_attribute() => await MatchDiagnostics(
+        "namespace Composer.Configuration; [ConfigSection] public sealed partial class S "
+        + "{ [ConfigKey(\"proxy\"), Secret(UrlCredentials = true)] public string? Proxy { get; set; } [ConfigKey(\"token\")] public Secret? Token { get; set; } }");
 
     [Test]
     public async Task Raw_json_on_a_non_string_is_COMPOSER001_and_nothing_is_emitted_on_errors()

@@ -92,7 +92,7 @@ public class PrecedenceTests
             ("production.yaml", "opencti:\n  token: b\n"),
             ("config.json", "{\"opencti\": {\"token\": \"c\"}}"));
         var r = Load(dir, BaseEnvironment(("OPENCTI__TOKEN", "d")));
-        await Assert.That(r.Settings.OpenCti.Token).IsEqualTo("d");
+        await Assert.That(r.Settings.OpenCti.Token?.Reveal()).IsEqualTo("d");
         await Assert.That(r.Provenance.Describe("opencti.token")).IsEqualTo("environment OPENCTI__TOKEN");
         await Assert.That(r.Provenance.EnvironmentVariableOf("opencti.token")).IsEqualTo("OPENCTI__TOKEN");
     }

@@ -259,7 +259,7 @@ internal sealed class EndToEndManager : IAsyncDisposable
         Environment["OPENCTI__DAEMON__REGISTRY__USERNAME"] = username;
         Environment["OPENCTI__DAEMON__REGISTRY__PASSWORD"] = Secret(password);
         var host = server.Contains("://", StringComparison.Ordinal) ? new Uri(server).Authority : server.Split('/')[0];
-        var credentials = new Composer.Images.RegistryCredentials(username, password, null, host);
+        var credentials = new Composer.Images.RegistryCredentials(username, new Composer.Diagnostics.Secret(password), null, host);
         Secret(credentials.BasicParameter());
         Secret(credentials.ToXRegistryAuth());
     }
@@ -314,19 +314,76 @@ internal sealed class EndToEndManager : IAsyncDisposable
         return sb.ToString();
     }
 
-    /// <summary>No stdout or stderr of any composer this test ran holds a secret (token, passwords, decrypted values, proxy credentials).</summary>
+    /// <summary>
+    /// No secret (token, passwords, decrypted values, proxy credentials) is anywhere composer writes: the stdout and
+    /// stderr of every composer this test ran, the log files under the manager's directory, and what the platform
+    /// received (every request body and path, and the log lines it recorded), in any of the forms a secret takes on
+    /// its way out (<see cref="EchoForms"/>).
+    /// </summary>
     public async Task AssertNoSecretInOutputAsync()
     {
         var output = AllOutput();
         await Assert.That(output.Length).IsGreaterThan(0);
+        var places = new List<(string Where, string Text)> { ("composer's output", output) };
+        foreach (var file in System.IO.Directory.EnumerateFiles(Directory, "composer-*.log", SearchOption.AllDirectories))
+        {
+            places.Add(($"log file {file}", await File.ReadAllTextAsync(file)));
+        }
+        places.Add(("the requests the platform received", string.Join("\n", StandIn.Requests.Select(r => r.Path + " " + r.Body))));
+        places.Add(("the log lines the platform recorded", string.Join("\n", StandIn.LogReports.SelectMany(r => r.Lines))));
         List<string> secrets;
         lock (_secrets) secrets = [.. _secrets.Distinct()];
-        foreach (var secret in secrets)
+        // Values shorter than 4 characters are not masked by design (docs/configuration.md, Secrets): not checked here.
+        foreach (var secret in secrets.Where(s => s.Length >= 4))
         {
-            await Assert.That(output.Contains(secret, StringComparison.Ordinal)).IsFalse()
-                .Because($"a secret ({secret.Length} characters, starting '{secret[..Math.Min(3, secret.Length)]}') is in composer's output");
+            foreach (var form in EchoForms(secret))
+            {
+                foreach (var (where, text) in places)
+                {
+                    await Assert.That(text.Contains(form, StringComparison.Ordinal)).IsFalse()
+                        .Because($"a secret ({secret.Length} characters, starting '{secret[..Math.Min(3, secret.Length)]}') is in {where}, as {Printable(form)}");
+                }
+            }
         }
     }
+
+    /// <summary>
+    /// The forms a secret takes where it could leak, written here independently of the product's scrubber: as is,
+    /// JSON-escaped with .NET's relaxed and default encoders (JSON log lines, request bodies), Go-quoted (%q: how dockerd and runc quote what they refused),
+    /// JSON of that (an engine's error inside a JSON log line or request), and without its control characters (as
+    /// uploaded log lines are cleaned).
+    /// </summary>
+    internal static IEnumerable<string> EchoForms(string secret)
+    {
+        var relaxed = new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        string Json(string value) => System.Text.Json.JsonSerializer.Serialize(value, relaxed)[1..^1];
+        var quoted = GoQuoted(secret);
+        var stripped = new string([.. secret.Where(c => c == '\t' || !char.IsControl(c))]);
+        string StrictJson(string value) => System.Text.Json.JsonSerializer.Serialize(value)[1..^1];
+        return new[] { secret, Json(secret), StrictJson(secret), quoted, Json(quoted), StrictJson(quoted), stripped }
+            .Select(f => f.Length >= 4 ? f : secret).Distinct(StringComparer.Ordinal);
+    }
+
+    private static string GoQuoted(string value)
+    {
+        var sb = new StringBuilder();
+        foreach (var c in value)
+        {
+            sb.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ when c < 0x20 || c == 0x7f => $"\\x{(int)c:x2}",
+                _ => c.ToString(),
+            });
+        }
+        return sb.ToString();
+    }
+
+    private static string Printable(string form) => new([.. form.Take(12).Select(c => char.IsControl(c) ? '?' : c)]);
 
     public async ValueTask DisposeAsync()
     {

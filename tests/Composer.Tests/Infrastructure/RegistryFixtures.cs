@@ -36,7 +36,7 @@ public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposabl
     {
         Server = Host,
         Username = EngineUser,
-        Password = password ?? EnginePassword,
+        Password = new Composer.Diagnostics.Secret(password ?? EnginePassword),
         RetryAttempts = 0,
         RetryDelay = 0,
     };
@@ -45,7 +45,7 @@ public sealed class HtpasswdRegistryFixture : IAsyncInitializer, IAsyncDisposabl
     {
         var port = FreePort.Next();
         EnginePassword = Enumerable.Range(0, 300).Select(i => new string('a', i % 3) + "~~~???~?~?" + i)
-            .First(p => new Composer.Images.RegistryCredentials(EngineUser, p, null, $"127.0.0.1:{port}").ToXRegistryAuth() is var h && h.Contains('-') && h.Contains('_'));
+            .First(p => new Composer.Images.RegistryCredentials(EngineUser, new Composer.Diagnostics.Secret(p), null, $"127.0.0.1:{port}").ToXRegistryAuth() is var h && h.Contains('-') && h.Contains('_'));
         Registry = await RegistryFixture.StartAsync(new RegistryFixtureOptions
         {
             Port = port,

@@ -37,7 +37,7 @@ public class ConnectorNetworkEnvironmentTests
         var byName = env.Variables.ToDictionary(v => v.Name);
         foreach (var name in new[] { "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy" })
         {
-            await Assert.That(byName[name].Value).IsEqualTo("http://u:pw@proxy:3128");
+            await Assert.That(byName[name].Secret?.Reveal()).IsEqualTo("http://u:pw@proxy:3128");
             await Assert.That(byName[name].Sensitive).IsTrue();
         }
         await Assert.That(byName["NO_PROXY"].Value).IsEqualTo("opencti.internal");

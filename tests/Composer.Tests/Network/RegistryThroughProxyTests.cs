@@ -19,7 +19,7 @@ public class RegistryThroughProxyTests(ProxiedRegistryFixture registry, Authenti
         {
             Server = registry.Host,
             Username = ProxiedRegistryFixture.User,
-            Password = ProxiedRegistryFixture.Password,
+            Password = new Composer.Diagnostics.Secret(ProxiedRegistryFixture.Password),
             RetryAttempts = 0,
         };
         proxy(settings);

@@ -16,15 +16,15 @@ public class ConnectorWorkloadTests
     /// <summary>What OpenCTI appends to every contract: identity, token, and its own proxy settings (empty ones included).</summary>
     private static readonly ContractEntry[] PlatformEntries =
     [
-        new("CONNECTOR_ID", "c-1", false),
-        new("CONNECTOR_NAME", "mitre", false),
-        new("CONNECTOR_TYPE", "EXTERNAL_IMPORT", false),
-        new("OPENCTI_TOKEN", "decrypted-token", true),
-        new("HTTP_PROXY", "", false),
-        new("HTTPS_PROXY", "http://platform-proxy:8080", false),
-        new("NO_PROXY", "platform.internal", false),
-        new("HTTPS_CA_CERTIFICATES", "-----BEGIN CERTIFICATE-----\nplatform\n-----END CERTIFICATE-----", false),
-        new("HTTPS_PROXY_REJECT_UNAUTHORIZED", "false", false),
+        new("CONNECTOR_ID", "c-1"),
+        new("CONNECTOR_NAME", "mitre"),
+        new("CONNECTOR_TYPE", "EXTERNAL_IMPORT"),
+        new("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("decrypted-token")),
+        new("HTTP_PROXY", ""),
+        new("HTTPS_PROXY", "http://platform-proxy:8080"),
+        new("NO_PROXY", "platform.internal"),
+        new("HTTPS_CA_CERTIFICATES", "-----BEGIN CERTIFICATE-----\nplatform\n-----END CERTIFICATE-----"),
+        new("HTTPS_PROXY_REJECT_UNAUTHORIZED", "false"),
     ];
 
     private static DesiredConnector Connector(params ContractEntry[] entries) =>
@@ -48,7 +48,7 @@ public class ConnectorWorkloadTests
         await Assert.That(names.Distinct(StringComparer.Ordinal).Count()).IsEqualTo(names.Count).Because(string.Join(", ", names));
     }
 
-    private static string? Value(ConnectorWorkload workload, string name) => workload.Environment.SingleOrDefault(v => v.Name == name)?.Value;
+    private static string? Value(ConnectorWorkload workload, string name) => workload.Environment.SingleOrDefault(v => v.Name == name)?.Reveal();
 
     [Test]
     public async Task Composer_with_proxy_settings_win_and_an_empty_platform_value_never_erases_them()
@@ -58,7 +58,7 @@ public class ConnectorWorkloadTests
             s.OpenCti.HttpProxy = "http://composer-proxy:3128";
             s.OpenCti.HttpsProxy = "http://composer-proxy:3128";
         });
-        var workload = ConnectorWorkload.Build(Connector([new ContractEntry("CONNECTOR_LOG_LEVEL", "info", false), .. PlatformEntries]), Context(network));
+        var workload = ConnectorWorkload.Build(Connector([new ContractEntry("CONNECTOR_LOG_LEVEL", "info"), .. PlatformEntries]), Context(network));
 
         await AssertEachNameOnceAsync(workload);
         await Assert.That(Value(workload, "HTTP_PROXY")).IsEqualTo("http://composer-proxy:3128").Because("the platform's is empty");
@@ -70,7 +70,7 @@ public class ConnectorWorkloadTests
         await Assert.That(Value(workload, "HTTPS_CA_CERTIFICATES")).IsEqualTo(PlatformEntries[7].Value);
         await Assert.That(Value(workload, "OPENCTI_TOKEN")).IsEqualTo("decrypted-token");
         await Assert.That(workload.Environment.Single(v => v.Name == "OPENCTI_TOKEN").Sensitive).IsTrue();
-        await Assert.That(workload.Environment.Single(v => v.Name == "HTTPS_PROXY").Sensitive).IsTrue().Because("proxy URLs may carry credentials");
+        await Assert.That(workload.Environment.Single(v => v.Name == "HTTPS_PROXY").Sensitive).IsFalse().Because("a proxy URL is a secret only when it carries credentials");
         await Assert.That(Value(workload, "CONNECTOR_LOG_LEVEL")).IsEqualTo("info");
     }
 
@@ -80,7 +80,7 @@ public class ConnectorWorkloadTests
         var workload = ConnectorWorkload.Build(Connector(PlatformEntries), Context(ConnectorNetworkEnvironment.None));
 
         await AssertEachNameOnceAsync(workload);
-        foreach (var entry in PlatformEntries) await Assert.That(Value(workload, entry.Key)).IsEqualTo(entry.Value);
+        foreach (var entry in PlatformEntries) await Assert.That(Value(workload, entry.Key)).IsEqualTo(entry.Secret?.Reveal() ?? entry.Value);
         await Assert.That(Value(workload, "http_proxy")).IsNull();
     }
 
@@ -89,10 +89,10 @@ public class ConnectorWorkloadTests
     {
         var network = WithProxy(s => s.OpenCti.NoProxy = "composer.internal");
         var workload = ConnectorWorkload.Build(Connector(
-            new ContractEntry("OPENCTI_URL", "http://elsewhere", false),
-            new ContractEntry("OPENCTI_CONFIG_HASH", "forged", false),
-            new ContractEntry("NO_PROXY", "stored.example", false),
-            new ContractEntry("NO_PROXY", "platform.internal", false)), Context(network));
+            new ContractEntry("OPENCTI_URL", "http://elsewhere"),
+            new ContractEntry("OPENCTI_CONFIG_HASH", "forged"),
+            new ContractEntry("NO_PROXY", "stored.example"),
+            new ContractEntry("NO_PROXY", "platform.internal")), Context(network));
 
         await AssertEachNameOnceAsync(workload);
         await Assert.That(Value(workload, "OPENCTI_URL")).IsEqualTo("http://opencti:8080");

@@ -18,7 +18,7 @@ public class ManagerKeyTests
         return new Loaded(key, report.Errors.FirstOrDefault(), report.Warnings);
     }
 
-    private static Loaded Inline(string pem) => LoadKey(new ManagerSettings { CredentialsKey = pem });
+    private static Loaded Inline(string pem) => LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret(pem) });
 
     private static string TempFile(string content)
     {
@@ -72,7 +72,7 @@ public class ManagerKeyTests
     public async Task The_file_wins_over_the_inline_key_with_a_warning()
     {
         var path = TempFile(PlatformTestKeys.Rsa(4096).ExportPkcs8PrivateKeyPem());
-        var result = LoadKey(new ManagerSettings { CredentialsKey = "not a key at all", CredentialsKeyFilepath = path });
+        var result = LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("not a key at all"), CredentialsKeyFilepath = path });
         using var key = result.Key;
 
         await Assert.That(result.Error).IsNull();
@@ -95,12 +95,12 @@ public class ManagerKeyTests
     [Test]
     public async Task No_key_at_all_is_reported_as_missing()
     {
-        var result = LoadKey(new ManagerSettings { CredentialsKey = "  ", CredentialsKeyFilepath = "" }, requiredBecause: "opencti.enable");
+        var result = LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("  "), CredentialsKeyFilepath = "" }, requiredBecause: "opencti.enable");
 
         await Assert.That(result.Key).IsNull();
         await Assert.That(result.Error!.Message).Contains("no manager private key");
         // Missing is not an error where nothing needs the key.
-        await Assert.That(LoadKey(new ManagerSettings { CredentialsKey = "  ", CredentialsKeyFilepath = "" }).Error).IsNull();
+        await Assert.That(LoadKey(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret("  "), CredentialsKeyFilepath = "" }).Error).IsNull();
     }
 
     public static IEnumerable<Func<(string Name, string Pem, string Expected)>> RefusedKeys()

@@ -105,9 +105,9 @@ public class OpenAevClientTests
         await Assert.That(c1.CurrentStatus).IsEqualTo(ConnectorStatus.Started);
         await Assert.That(c1.Configuration).IsEquivalentTo(new[]
         {
-            new ContractEntry("INJECTOR_MODE", "fast", false),
-            new ContractEntry("API_KEY", "aev-v1-secret", true),
-            new ContractEntry("PASSWORD", "aev-v2-secret", true),
+            new ContractEntry("INJECTOR_MODE", "fast"),
+            new ContractEntry("API_KEY", new Composer.Diagnostics.Secret("aev-v1-secret")),
+            new ContractEntry("PASSWORD", new Composer.Diagnostics.Secret("aev-v2-secret")),
         });
         await Assert.That(listing.Connectors[1].RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
         await Assert.That(listing.Connectors[1].Blocked).StartsWith("cannot decrypt TOKEN: the value is too short");

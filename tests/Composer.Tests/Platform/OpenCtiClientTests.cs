@@ -105,18 +105,18 @@ public class OpenCtiClientTests
         // The stored entries, then the platform's own (OPENCTI_TOKEN decrypted, the proxy keys present even when empty).
         await Assert.That(c1.Configuration).IsEquivalentTo(new[]
         {
-            new ContractEntry("CONNECTOR_SCOPE", "report", false),
-            new ContractEntry("API_KEY", "k-v1-secret", true),
-            new ContractEntry("PASSWORD", "p-v2-secret", true),
-            new ContractEntry("CONNECTOR_ID", "c-1", false),
-            new ContractEntry("CONNECTOR_NAME", "Connector c-1", false),
-            new ContractEntry("CONNECTOR_TYPE", "EXTERNAL_IMPORT", false),
-            new ContractEntry("OPENCTI_TOKEN", h.StandIn.ConnectorToken("c-1"), true),
-            new ContractEntry("HTTP_PROXY", "", false),
-            new ContractEntry("HTTPS_PROXY", "", false),
-            new ContractEntry("NO_PROXY", "", false),
-            new ContractEntry("HTTPS_CA_CERTIFICATES", "", false),
-            new ContractEntry("HTTPS_PROXY_REJECT_UNAUTHORIZED", "false", false),
+            new ContractEntry("CONNECTOR_SCOPE", "report"),
+            new ContractEntry("API_KEY", new Composer.Diagnostics.Secret("k-v1-secret")),
+            new ContractEntry("PASSWORD", new Composer.Diagnostics.Secret("p-v2-secret")),
+            new ContractEntry("CONNECTOR_ID", "c-1"),
+            new ContractEntry("CONNECTOR_NAME", "Connector c-1"),
+            new ContractEntry("CONNECTOR_TYPE", "EXTERNAL_IMPORT"),
+            new ContractEntry("OPENCTI_TOKEN", new Composer.Diagnostics.Secret(h.StandIn.ConnectorToken("c-1"))),
+            new ContractEntry("HTTP_PROXY", ""),
+            new ContractEntry("HTTPS_PROXY", ""),
+            new ContractEntry("NO_PROXY", ""),
+            new ContractEntry("HTTPS_CA_CERTIFICATES", ""),
+            new ContractEntry("HTTPS_PROXY_REJECT_UNAUTHORIZED", "false"),
         });
         await Assert.That(listing.Connectors[1].RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
         await Assert.That(listing.Connectors[1].CurrentStatus).IsEqualTo(ConnectorStatus.Stopped);
@@ -214,12 +214,12 @@ public class OpenCtiClientTests
         await Assert.That(listing.Skipped).IsEmpty();
         var byId = listing.Connectors.ToDictionary(c => c.Id);
         await Assert.That(byId["c-good"].Blocked).IsNull();
-        await Assert.That(byId["c-good"].Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("good-secret");
+        await Assert.That(byId["c-good"].Configuration.Single(e => e.Key == "API_KEY").Secret!.Reveal()).IsEqualTo("good-secret");
         await Assert.That(byId["c-garbage"].Blocked).IsEqualTo("cannot decrypt TOKEN: the value is not base64");
-        await Assert.That(byId["c-garbage"].Configuration[1]).IsEqualTo(new ContractEntry("OTHER", "other-secret", true));
+        await Assert.That(byId["c-garbage"].Configuration[1]).IsEqualTo(new ContractEntry("OTHER", new Composer.Diagnostics.Secret("other-secret")));
         await Assert.That(byId["c-otherkey"].Blocked).StartsWith("cannot decrypt PASSWORD: RSA decryption (version 2) failed");
         await Assert.That(byId["c-unset"].Blocked).IsNull().Because("an unset optional secret has nothing to lose");
-        await Assert.That(byId["c-unset"].Configuration.Single(e => e.Key == "OPTIONAL_SECRET")).IsEqualTo(new ContractEntry("OPTIONAL_SECRET", "", true));
+        await Assert.That(byId["c-unset"].Configuration.Single(e => e.Key == "OPTIONAL_SECRET")).IsEqualTo(new ContractEntry("OPTIONAL_SECRET", new Composer.Diagnostics.Secret("")));
         await h.AssertNothingLeakedAsync([], "good-secret", "other-secret", "foreign-secret");
     }
 
@@ -596,7 +596,7 @@ public class OpenCtiClientTests
         var listing = (await client.ListConnectorsAsync(None)).Value!;
 
         await Assert.That(listing.Connectors.Count).IsEqualTo(3001);
-        await Assert.That(listing.Connectors[0].Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("large-secret");
+        await Assert.That(listing.Connectors[0].Configuration.Single(e => e.Key == "API_KEY").Secret!.Reveal()).IsEqualTo("large-secret");
         await Assert.That(listing.Connectors[^1].Id).IsEqualTo("standin-padding-2999");
     }
 

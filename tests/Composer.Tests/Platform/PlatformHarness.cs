@@ -56,8 +56,8 @@ public sealed class PlatformHarness<TStandIn> : IAsyncDisposable where TStandIn 
     {
         var channel = Platform == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev;
         var http = new HttpClient(Handlers.CreateHandler(channel), disposeHandler: true);
-        var defaults = new PlatformClientOptions("", "", "", "", Key, Logger);
-        var options = new PlatformClientOptions(url ?? StandIn.Url, token ?? StandIn.Token, managerId ?? ManagerId, ManagerName, Key, Logger)
+        var defaults = new PlatformClientOptions("", new Composer.Diagnostics.Secret(""), "", "", Key, Logger);
+        var options = new PlatformClientOptions(url ?? StandIn.Url, new Composer.Diagnostics.Secret(token ?? StandIn.Token), managerId ?? ManagerId, ManagerName, Key, Logger)
         {
             RequestTimeout = timeout ?? TimeSpan.FromSeconds(10),
             ListingTimeout = listingTimeout ?? timeout ?? TimeSpan.FromSeconds(10),

@@ -17,7 +17,7 @@ public static class PlatformTestKeys
     public static ManagerKey ManagerKey(int bits = 4096)
     {
         var report = TestReport.New();
-        return Composer.Platform.ManagerKey.Load(new ManagerSettings { CredentialsKey = Rsa(bits).ExportPkcs8PrivateKeyPem() }, report.Report)
+        return Composer.Platform.ManagerKey.Load(new ManagerSettings { CredentialsKey = new Composer.Diagnostics.Secret(Rsa(bits).ExportPkcs8PrivateKeyPem()) }, report.Report)
                ?? throw new InvalidOperationException(string.Join("; ", report.Errors));
     }
 }

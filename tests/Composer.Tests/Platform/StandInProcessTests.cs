@@ -24,11 +24,11 @@ public class StandInProcessTests
     {
         await using var standIn = await StandInProcess.StartAsync("opencti", ConnectorsFile());
         using var key = PlatformTestKeys.ManagerKey();
-        using var client = new OpenCtiClient(new HttpClient(), new PlatformClientOptions(standIn.Url, PlatformStandIn.DefaultToken, "mgr-process", "Process test", key, Composer.Diagnostics.Logger.Null));
+        using var client = new OpenCtiClient(new HttpClient(), new PlatformClientOptions(standIn.Url, new Composer.Diagnostics.Secret(PlatformStandIn.DefaultToken), "mgr-process", "Process test", key, Composer.Diagnostics.Logger.Null));
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         var first = (await client.ListConnectorsAsync(None)).Value!.Connectors.Single();
-        await Assert.That(first.Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("file-secret");
+        await Assert.That(first.Configuration.Single(e => e.Key == "API_KEY").Secret!.Reveal()).IsEqualTo("file-secret");
         await Assert.That(first.RequestedStatus).IsEqualTo(RequestedStatus.Starting);
 
         // Stop it from the platform side, add another, report a status.
@@ -63,12 +63,12 @@ public class StandInProcessTests
     {
         await using var standIn = await StandInProcess.StartAsync("openaev", ConnectorsFile(), token: "aev-process-token");
         using var key = PlatformTestKeys.ManagerKey(2048);
-        using var client = new OpenAevClient(new HttpClient(), new PlatformClientOptions(standIn.Url, "aev-process-token", "mgr-aev", "Process test", key, Composer.Diagnostics.Logger.Null));
+        using var client = new OpenAevClient(new HttpClient(), new PlatformClientOptions(standIn.Url, new Composer.Diagnostics.Secret("aev-process-token"), "mgr-aev", "Process test", key, Composer.Diagnostics.Logger.Null));
 
         await Assert.That(await client.RegisterAsync(None)).IsNull();
         var first = (await client.ListConnectorsAsync(None)).Value!.Connectors.Single();
         await Assert.That(first.Platform).IsEqualTo(Composer.Configuration.PlatformKind.OpenAev);
-        await Assert.That(first.Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("file-secret");
+        await Assert.That(first.Configuration.Single(e => e.Key == "API_KEY").Secret!.Reveal()).IsEqualTo("file-secret");
         await Assert.That(await client.ReportLogsAsync("c-1", ["hello"], None)).IsNull();
         await Assert.That((await standIn.StateAsync())["log_reports"]!.ToJsonString()).IsEqualTo("""[{"connector_id":"c-1","lines":["hello"]}]""");
     }

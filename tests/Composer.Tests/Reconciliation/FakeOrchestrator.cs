@@ -43,6 +43,12 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
 
     public ConcurrentQueue<(string Workload, DateTimeOffset? Since)> LogRequests { get; } = new();
 
+    /// <summary>The limits each log read was given, in order.</summary>
+    public ConcurrentQueue<LogLimits> LogLimitsAsked { get; } = new();
+
+    /// <summary>The limits the last log read was given.</summary>
+    public LogLimits? LastLogLimits => LogLimitsAsked.LastOrDefault();
+
     public DateTimeOffset LogTimestamp { get; set; }
 
     public void Add(ObservedWorkload workload)
@@ -116,9 +122,10 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
         return error;
     }
 
-    public Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         LogRequests.Enqueue((current.Name, since));
+        LogLimitsAsked.Enqueue(limits);
         lock (_gate)
         {
             var lines = PendingLogLines.ToArray();

@@ -21,9 +21,9 @@ public class ReconcileExecutorTests
         public ReconcileOptions Options { get; }
         public ReconcileExecutor Executor { get; }
 
-        public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null, bool stopRebootLoops = false)
+        public Rig(int maxParallel = 4, bool showEnvVars = false, Logger? logger = null, Random? random = null, LogLimits? logs = null, bool stopRebootLoops = false)
         {
-            Options = ReconcileTestData.Options(maxParallel: maxParallel) with { StopRebootLoops = stopRebootLoops };
+            Options = ReconcileTestData.Options(maxParallel: maxParallel) with { Logs = logs ?? LogLimits.Default, StopRebootLoops = stopRebootLoops };
             // The orchestrator builds each workload, and logs its environment with show_env_vars, as the real ones do.
             Orchestrator = new FakeOrchestrator(new WorkloadBuilder(ManagerContext, logger ?? Logger.Null, showEnvVars));
             Executor = new ReconcileExecutor(Orchestrator, Platform, Store, Options, Time, logger ?? Logger.Null, random);
@@ -203,6 +203,31 @@ public class ReconcileExecutorTests
     }
 
     [Test]
+    [NotInParallel(nameof(ComposerMetrics.ActionFailures))] // its failed deploy is counted
+    public async Task Every_line_reaching_the_platform_is_scrubbed_cleaned_and_cut_and_reads_get_the_configured_limits()
+    {
+        var limits = new LogLimits(10, 4096, 64);
+        var rig = new Rig(logs: limits);
+        var secret = new Secret($"s3cret-{Guid.NewGuid():N}");
+        rig.Orchestrator.Add(Workload("A"));
+        rig.Orchestrator.LogTimestamp = Now - TimeSpan.FromSeconds(1);
+        rig.Orchestrator.PendingLogLines.AddRange(["plain", "bold \u001b[1mtext\u001b[0m\tend\r", $"my key is {secret.Reveal()}", new string('z', 200)]);
+        await rig.Cycle(Connector("A"));
+
+        await Assert.That(rig.Orchestrator.LastLogLimits).IsEqualTo(limits);
+        await Assert.That(rig.Platform.Logs.Single().Lines).IsEquivalentTo(["plain", "bold text\tend", "my key is ***", new string('z', 61) + "…"]);
+
+        // Composer's own lines too: a failure quoting the secret and control characters.
+        rig.Orchestrator.Behaviour = (_, _) => Task.FromResult<Failure?>(Failure.Orchestrator($"refused \"K={secret.Reveal()}\"\nsecond line"));
+        await rig.Cycle(Connector("B"));
+        var problem = rig.Platform.Logs.Last(l => l.Id == "B").Lines.Single();
+        await Assert.That(problem).Contains("deploy failed: refused");
+        await Assert.That(problem).DoesNotContain(secret.Reveal());
+        await Assert.That(problem.Any(char.IsControl)).IsFalse();
+        await Assert.That(System.Text.Encoding.UTF8.GetByteCount(problem)).IsLessThanOrEqualTo(64);
+    }
+
+    [Test]
     public async Task The_status_is_reported_once_and_remembered()
     {
         var rig = new Rig();
@@ -245,6 +270,24 @@ public class ReconcileExecutorTests
         await rig.Cycle(a);
         await Assert.That(rig.Platform.Healths.Last().Health.IsInRebootLoop).IsFalse();
         await Assert.That(rig.Store.Find("A")!.RebootLoopReported).IsFalse();
+    }
+
+    [Test]
+    public async Task The_last_lines_of_a_reboot_loop_are_read_within_the_limits_and_scrubbed_like_every_upload()
+    {
+        var rig = new Rig(logs: new LogLimits(100, 4096, 80));
+        var secret = new Secret($"loop-{Guid.NewGuid():N}");
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
+        rig.Orchestrator.Health = new WorkloadHealth(5, Now - TimeSpan.FromMinutes(1), ExitCode: 1);
+        rig.Orchestrator.PendingLogLines.AddRange([$"token {secret.Reveal()} refused", "bell \u0007 \u001b[31mred\u001b[0m"]);
+        await rig.Cycle(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
+
+        // Only the lines it tells: the read asks for no more than 5, each line within manager.logs.max_line_bytes.
+        await Assert.That(rig.Orchestrator.LogLimitsAsked.First()).IsEqualTo(new LogLimits(5, 4096, 80));
+        var lines = rig.Platform.Logs.Single().Lines;
+        await Assert.That(lines[1]).IsEqualTo("2026-03-04T05:06:07.000Z composer: last output: token *** refused");
+        await Assert.That(lines[2]).IsEqualTo("2026-03-04T05:06:07.000Z composer: last output: bell  red");
+        await Assert.That(lines.All(l => System.Text.Encoding.UTF8.GetByteCount(l) <= 80)).IsTrue();
     }
 
     [Test]

@@ -30,7 +30,7 @@ internal static class ReconcileTestData
         RequestedStatus requested = RequestedStatus.Stopping, ConnectorStatus? current = ConnectorStatus.Stopped, string? blocked = null,
         PlatformKind platform = PlatformKind.OpenCti) =>
         new(id, platform, name ?? "connector-" + id, Image(id), hash, requested, current,
-            [new ContractEntry("CONNECTOR_ID", id, false), new ContractEntry("OPENCTI_TOKEN", "secret-token-" + id, true)], blocked,
+            [new ContractEntry("CONNECTOR_ID", id), new ContractEntry("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("secret-token-" + id))], blocked,
             ImageResolver.NoRegistry.Resolve(Image(id)).Value);
 
     /// <summary>The image connector <paramref name="id"/> is listed with (as the cycle resolves it: no registry configured).</summary>

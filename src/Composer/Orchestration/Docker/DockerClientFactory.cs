@@ -1,11 +1,13 @@
 using System.Text.Json;
 using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Images;
 using Composer.Network;
 using Docker.DotNet;
 using Docker.DotNet.Handler.Abstractions;
 using Docker.DotNet.Models;
 using Docker.DotNet.Unix;
+using Secret = Composer.Diagnostics.Secret;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Composer.Orchestration.Docker;
@@ -31,8 +33,8 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
     /// <summary>The server trust of a TCP endpoint that has its own (Portainer's CA), or null for the endpoint's (<see cref="DockerEndpoint.Tls"/>), else the channel's.</summary>
     public EndpointTls? Tls { get; init; }
 
-    /// <summary>Headers every request carries (Portainer's X-API-Key: a secret, never printed).</summary>
-    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+    /// <summary>Headers every request carries (Portainer's X-API-Key), secrets revealed only into the client's headers.</summary>
+    public IReadOnlyDictionary<string, Secret>? Headers { get; init; }
 
     /// <summary>
     /// A new client (the caller disposes it). Requests time out after the platform's request_timeout.
@@ -47,7 +49,7 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
             Endpoint = endpoint.Address,
             ApiVersion = apiVersion,
             Timeout = timeout > TimeSpan.Zero ? timeout : Timeout.InfiniteTimeSpan,
-            Headers = Headers ?? new Dictionary<string, string>(),
+            Headers = Headers?.ToDictionary(h => h.Key, h => h.Value.Reveal(), StringComparer.Ordinal) ?? new Dictionary<string, string>(),
         };
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
         return endpoint.Transport == DockerTransport.UnixSocket
@@ -124,7 +126,7 @@ internal static class DockerRegistryAuth
     public static AuthConfig? ForService(RegistryCredentials? credentials) => credentials is null ? null : new AuthConfig
     {
         Username = credentials.Username,
-        Password = credentials.Password,
+        Password = credentials.Password.Reveal(),
         ServerAddress = credentials.ServerAddress,
     };
 }
@@ -158,7 +160,7 @@ internal sealed class RegistryAuthEncoding(HttpMessageHandler inner) : Delegatin
         using var json = JsonDocument.Parse(bytes.AsMemory(0, length));
         string? Text(string name) => json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
         return Text("username") is { Length: > 0 } username && Text("password") is { Length: > 0 } password
-            ? new RegistryCredentials(username, password, Text("email"), Text("serveraddress"))
+            ? new RegistryCredentials(username, new Secret(password), Text("email"), Text("serveraddress"))
             : null;
     }
 }

@@ -13,11 +13,14 @@ public sealed record ContainerUlimit(string Name, long Soft, long Hard);
 /// <param name="ExtraHosts">host:ip entries as docker run takes them.</param>
 /// <param name="Runtime">An OCI runtime the engine knows.</param>
 /// <param name="ShmSize">Bytes.</param>
+/// <param name="LogDriver">log_driver (HostConfig.LogConfig.Type); with <paramref name="LogOpts"/> unset too, <see cref="ConnectorLogConfig"/> decides.</param>
+/// <param name="LogOpts">log_opts (HostConfig.LogConfig.Config), as given.</param>
 public sealed record DockerContainerOptions(
     string? NetworkMode = null, IReadOnlyList<string>? ExtraHosts = null, IReadOnlyList<string>? Dns = null, IReadOnlyList<string>? DnsSearch = null,
     bool? Privileged = null, IReadOnlyList<string>? CapAdd = null, IReadOnlyList<string>? CapDrop = null, IReadOnlyList<string>? SecurityOpt = null,
     string? UsernsMode = null, string? PidMode = null, string? IpcMode = null, string? UtsMode = null,
-    string? Runtime = null, long? ShmSize = null, IReadOnlyDictionary<string, string>? Sysctls = null, IReadOnlyList<ContainerUlimit>? Ulimits = null)
+    string? Runtime = null, long? ShmSize = null, IReadOnlyDictionary<string, string>? Sysctls = null, IReadOnlyList<ContainerUlimit>? Ulimits = null,
+    string? LogDriver = null, IReadOnlyDictionary<string, string>? LogOpts = null)
 {
     /// <summary>No option set: only the restart policy.</summary>
     public static DockerContainerOptions None { get; } = new();
@@ -37,8 +40,13 @@ public sealed record DockerContainerOptions(
             Text(block.UsernsMode), Text(block.PidMode), Text(block.IpcMode), Text(block.UtsMode),
             Text(block.Runtime), block.ShmSize,
             block.Sysctls is { Count: > 0 } sysctls ? new Dictionary<string, string>(sysctls, StringComparer.Ordinal) : null,
-            ParseUlimits(block.Ulimits, $"{section}.ulimits", report));
+            ParseUlimits(block.Ulimits, $"{section}.ulimits", report),
+            Text(block.LogDriver), LogOptions(block.LogOpts));
     }
+
+    /// <summary>log_opts as given (an empty map is set: it replaces Composer's default bound), or null when unset.</summary>
+    public static IReadOnlyDictionary<string, string>? LogOptions(Dictionary<string, string>? logOpts) =>
+        logOpts is null ? null : new Dictionary<string, string>(logOpts, StringComparer.Ordinal);
 
     /// <summary>The complete ulimits entries (also daemon.swarm's); each incomplete one is an error naming its index.</summary>
     public static IReadOnlyList<ContainerUlimit>? ParseUlimits(List<UlimitSettings>? ulimits, string key, ConfigReport report)

@@ -37,8 +37,9 @@ public static class DockerContainerSpec
 
     /// <summary>POST /containers/create for the workload, running <paramref name="image"/> (the resolved reference).</summary>
     /// <param name="extraLabels">Labels besides the workload's (Portainer's stack label); the workload's win.</param>
+    /// <param name="logs">The container's log driver and options (<see cref="ConnectorLogConfig"/>); null: the engine's default.</param>
     public static CreateContainerParameters CreateParameters(ConnectorWorkload workload, string image, DockerContainerOptions options,
-        IReadOnlyDictionary<string, string>? extraLabels = null)
+        IReadOnlyDictionary<string, string>? extraLabels = null, ConnectorLogConfig? logs = null)
     {
         var labels = extraLabels is null
             ? new Dictionary<string, string>(StringComparer.Ordinal)
@@ -51,17 +52,19 @@ public static class DockerContainerSpec
             Image = image,
             Env = [.. workload.EnvironmentStrings()],
             Labels = labels,
-            HostConfig = HostConfigFor(options),
+            HostConfig = HostConfigFor(options, logs),
         };
     }
 
     /// <summary>
     /// Every opencti.daemon.docker option that is set, mapped 1:1 onto HostConfig (upstream-behaviour §6.6); unset ones
-    /// stay out. Never a bind mount: the CA bundle is copied into the container instead.
+    /// stay out. Never a bind mount: the CA bundle is copied into the container instead. The log settings are
+    /// <paramref name="logs"/>'.
     /// </summary>
-    public static HostConfig HostConfigFor(DockerContainerOptions docker)
+    public static HostConfig HostConfigFor(DockerContainerOptions docker, ConnectorLogConfig? logs = null)
     {
         var host = new HostConfig { RestartPolicy = new RestartPolicy { Name = ConnectorRestartPolicy } };
+        if (logs is not null) host.LogConfig = new LogConfig { Type = logs.Driver, Config = new Dictionary<string, string>(logs.Options, StringComparer.Ordinal) };
         if (docker.NetworkMode is { } networkMode) host.NetworkMode = networkMode;
         if (docker.ExtraHosts is { } extraHosts) host.ExtraHosts = [.. extraHosts];
         if (docker.Dns is { } dns) host.DNS = [.. dns];

@@ -6,7 +6,10 @@ using Docker.DotNet;
 
 namespace Composer.Orchestration.Docker;
 
-/// <summary>Turns what Docker.DotNet throws into one line for an error message.</summary>
+/// <summary>
+/// Turns what Docker.DotNet throws into one line for an error message. The engine's words may echo what Composer sent
+/// (an environment value it refused, in Go's %q form): every known secret is masked in them, and URL credentials.
+/// </summary>
 internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy)
 {
     /// <summary>
@@ -23,19 +26,6 @@ internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy
             return $"{message} (HTTP {(int)api.StatusCode}){hint}";
         }
         return OneLine(DockerPreflight.Describe(ex, endpoint, proxy));
-    }
-
-    /// <summary>
-    /// The engine's answer to a create holds what it refused, which may be an environment entry: every sensitive value
-    /// of the workload is masked.
-    /// </summary>
-    public static string MaskSecrets(string message, ConnectorWorkload workload)
-    {
-        foreach (var variable in workload.Environment)
-        {
-            if (variable.Sensitive && variable.Value.Length > 0) message = message.Replace(variable.Value, SecretRedaction.Mask, StringComparison.Ordinal);
-        }
-        return message;
     }
 
     public static bool IsNotFound(Exception ex) => ex is DockerApiException { StatusCode: HttpStatusCode.NotFound };
@@ -73,5 +63,5 @@ internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy
     }
 
     private static string OneLine(string text) =>
-        SecretRedaction.RedactUrl(text.ReplaceLineEndings(" ").Trim());
+        SecretRedaction.RedactUrl(SecretScrubber.Shared.Scrub(text).ReplaceLineEndings(" ").Trim());
 }

@@ -98,7 +98,7 @@ internal sealed class DockerImagePuller
         {
             attempts++;
             var reason = await PullOnceAsync(client, parameters, headers, ct).ConfigureAwait(false);
-            return reason is null ? null : Scrub(reason, credentials);
+            return reason is null ? null : Scrub(reason);
         }, cancellationToken).ConfigureAwait(false);
         ComposerMetrics.RecordPull(error is null);
         if (error is null)
@@ -149,13 +149,8 @@ internal sealed class DockerImagePuller
         }
     }
 
-    /// <summary>Engine messages never carry the password, but make sure: it is masked wherever it would appear.</summary>
-    private static string Scrub(string message, RegistryCredentials? credentials)
-    {
-        var text = SecretRedaction.RedactUrl(message);
-        if (credentials is not null && credentials.Password.Length > 0) text = text.Replace(credentials.Password, SecretRedaction.Mask, StringComparison.Ordinal);
-        return text;
-    }
+    /// <summary>Engine messages never carry the password, but make sure: every known secret and URL credentials masked.</summary>
+    private static string Scrub(string message) => SecretRedaction.RedactUrl(SecretScrubber.Shared.Scrub(message));
 
     /// <summary>Reads the progress stream as it comes (synchronously, unlike Progress&lt;T&gt;), keeping the last error.</summary>
     private sealed class PullProgress : IProgress<JSONMessage>

@@ -46,6 +46,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     private readonly DockerOrchestratorOptions _options;
     private readonly DockerErrors _errors;
     private readonly DockerImagePuller _images;
+    private readonly EngineLogDriver _engineLogDriver;
     private readonly Logger _logger;
     private readonly ConcurrentDictionary<string, string?> _environmentHashes = new(StringComparer.Ordinal);
 
@@ -58,6 +59,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger);
         _errors = new DockerErrors(endpoint, options.Proxy);
         _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
+        _engineLogDriver = new EngineLogDriver(options.Logger);
     }
 
     public string Kind => _options.Kind;
@@ -280,7 +282,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         return null;
     }
 
-    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -293,12 +295,13 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
             Timestamps = true,
             // Whole seconds: lines of that second written up to the cursor come back and are dropped by timestamp.
             Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            Tail = since is null ? "100" : null,
+            // The engine takes the tail first, then drops what is older than since: the newest lines, whatever was written.
+            Tail = limits.MaxLines.ToString(CultureInfo.InvariantCulture),
         };
         try
         {
             using var stream = await client.Containers.GetContainerLogsAsync(current.WorkloadId, parameters, cancellationToken).ConfigureAwait(false);
-            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
+            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, limits, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
@@ -342,7 +345,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     /// <summary>A State.StartedAt or FinishedAt of the inspection, or null for the zero time the engine shows before it happened.</summary>
     private static DateTimeOffset? Timestamp(string? text) =>
         !string.IsNullOrEmpty(text) && !text.StartsWith(NeverStarted, StringComparison.Ordinal)
-        && ContainerLogReader.TryParseTimestamp(text.AsSpan(), out var parsed) ? parsed : null;
+        && LogCollector.TryParseTimestamp(text.AsSpan(), out var parsed) ? parsed : null;
 
     private Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken) => _connection.ConnectAsync(cancellationToken);
 
@@ -354,9 +357,14 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         CancellationToken cancellationToken)
     {
         var what = $"connector {workload.ConnectorId}: cannot create container {workload.Name}";
+        var docker = _options.Containers;
+        var engineDriver = ConnectorLogConfig.NeedsEngineDriver(docker.LogDriver, docker.LogOpts)
+            ? await _engineLogDriver.GetAsync(client, cancellationToken).ConfigureAwait(false)
+            : null;
+        var logs = ConnectorLogConfig.For(docker.LogDriver, docker.LogOpts, engineDriver);
         try
         {
-            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, _options.Containers, _options.ExtraLabels),
+            var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, docker, _options.ExtraLabels, logs),
                 cancellationToken).ConfigureAwait(false);
             foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("container", workload.Name), ("warning", warning));
             return (created.ID, null);
@@ -390,7 +398,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return (null, $"{what} from {image}: {DockerErrors.MaskSecrets(_errors.Cause(ex), workload)}");
+            return (null, $"{what} from {image}: {_errors.Cause(ex)}");
         }
     }
 

@@ -55,7 +55,8 @@ public static class DockerPreflight
         else if (chain.OfType<DockerApiException>().FirstOrDefault() is { } api)
         {
             // The engine answers errors as JSON ({"message": ...}); an HTML page is a proxy's (or something else's) error page.
-            var body = (api.ResponseBody ?? "").Trim();
+            // Secrets masked before the body is cut, so that no part of one is left.
+            var body = SecretScrubber.Shared.Scrub(api.ResponseBody ?? "").Trim();
             if (body.Length > 200) body = body[..200] + "...";
             var detail = body.StartsWith('{') ? $": {body}" : "";
             // Some proxies (tinyproxy) answer a forwarded request with bad credentials 401 rather than 407.

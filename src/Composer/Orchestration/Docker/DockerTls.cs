@@ -120,7 +120,7 @@ internal sealed record DockerTlsRequest(bool Verify, string RequestKey, string R
         keys is null ? null
         : keys.Ca is { Count: > 0 } ? DockerTls.CaKey
         : !string.IsNullOrWhiteSpace(keys.Cert) ? DockerTls.CertKey
-        : !string.IsNullOrWhiteSpace(keys.Key) ? DockerTls.KeyKey
+        : !string.IsNullOrWhiteSpace(keys.Key?.Reveal()) ? DockerTls.KeyKey
         : null;
 
     internal static bool NonEmpty(IReadOnlyDictionary<string, string> environment, string name) =>
@@ -138,7 +138,7 @@ internal static class DockerTlsLoader
         var start = errors.Count;
         var keys = request.Keys;
         var caFromCertPath = request.Verify && keys?.Ca is not { Count: > 0 };
-        var clientFromCertPath = string.IsNullOrWhiteSpace(keys?.Cert) && string.IsNullOrWhiteSpace(keys?.Key);
+        var clientFromCertPath = string.IsNullOrWhiteSpace(keys?.Cert) && string.IsNullOrWhiteSpace(keys?.Key?.Reveal());
         // The cert path must serve when ca.pem is needed from it, or when DOCKER_CERT_PATH names it; a default
         // ~/.docker that is not there (or no home at all) only means no client certificate.
         var certPathUsable = true;
@@ -186,7 +186,7 @@ internal static class DockerTlsLoader
 
         var (clientCertificate, clientSource) = clientFromCertPath && !certPathUsable ? (null, null) : ClientCertificate(request, provenance, errors);
         if (errors.Count > start) return null;
-        var hint = keys is not null && (!string.IsNullOrWhiteSpace(keys.Cert) || !string.IsNullOrWhiteSpace(keys.Key))
+        var hint = keys is not null && (!string.IsNullOrWhiteSpace(keys.Cert) || !string.IsNullOrWhiteSpace(keys.Key?.Reveal()))
             ? $"{DockerTls.CertKey} and {DockerTls.KeyKey}"
             : request.CertPath is { } certPath ? $"cert.pem and key.pem in {certPath} ({request.CertPathSource}), or {DockerTls.CertKey} and {DockerTls.KeyKey}"
             : $"cert.pem and key.pem in DOCKER_CERT_PATH, or {DockerTls.CertKey} and {DockerTls.KeyKey}";
@@ -209,7 +209,7 @@ internal static class DockerTlsLoader
     {
         var keys = request.Keys;
         var hasCert = !string.IsNullOrWhiteSpace(keys?.Cert);
-        var hasKey = !string.IsNullOrWhiteSpace(keys?.Key);
+        var hasKey = !string.IsNullOrWhiteSpace(keys?.Key?.Reveal());
         if (hasCert || hasKey)
         {
             if (hasCert != hasKey)
@@ -220,7 +220,7 @@ internal static class DockerTlsLoader
                 return (null, null);
             }
             var certificate = KeyValue(keys!.Cert!, DockerTls.CertKey, "client certificate", provenance, errors);
-            var key = KeyValue(keys.Key!, DockerTls.KeyKey, "private key", provenance, errors);
+            var key = KeyValue(keys.Key!.Reveal(), DockerTls.KeyKey, "private key", provenance, errors);
             if (certificate is null || key is null) return (null, null);
             var loaded = ClientCertificatePem.Load(certificate.Value.Text, key.Value.Text, out var problem);
             if (loaded is null)

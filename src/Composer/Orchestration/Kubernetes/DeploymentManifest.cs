@@ -37,7 +37,7 @@ internal static class DeploymentManifest
         {
             ["name"] = workload.Name,
             ["image"] = image,
-            ["env"] = new JsonArray(workload.Environment.Select(v => (JsonNode)new JsonObject { ["name"] = v.Name, ["value"] = v.Value }).ToArray()),
+            ["env"] = new JsonArray(workload.Environment.Select(v => (JsonNode)new JsonObject { ["name"] = v.Name, ["value"] = v.Reveal() }).ToArray()),
             ["imagePullPolicy"] = options.ImagePullPolicy,
         };
         if (options.Resources is not null) container["resources"] = options.Resources.DeepClone();

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Composer.Configuration;
+using Composer.Diagnostics;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
@@ -11,8 +12,8 @@ internal sealed record KubeCluster(string Name, string? Server, string? Certific
     bool InsecureSkipTlsVerify, string? TlsServerName, string? ProxyUrl, string Directory);
 
 /// <summary>users[].user of a kubeconfig. Holds credentials: ToString prints none.</summary>
-internal sealed record KubeUser(string Name, string? Token, string? TokenFile, string? ClientCertificate, string? ClientCertificateData,
-    string? ClientKey, string? ClientKeyData, string? UnsupportedMethod, string Directory)
+internal sealed record KubeUser(string Name, Secret? Token, string? TokenFile, string? ClientCertificate, string? ClientCertificateData,
+    string? ClientKey, Secret? ClientKeyData, string? UnsupportedMethod, string Directory)
 {
     public override string ToString() => $"KubeUser {{ name = {Name} }}";
 }
@@ -126,12 +127,12 @@ internal sealed class KubeConfig
                 : Text(body["username"]) is not null || Text(body["password"]) is not null ? "username/password (basic auth)"
                 : null;
             Users.TryAdd(name, new KubeUser(name,
-                Text(body["token"]),
+                Secret.From(Text(body["token"])),
                 Text(body["tokenFile"]),
                 Text(body["client-certificate"]),
                 Text(body["client-certificate-data"]),
                 Text(body["client-key"]),
-                Text(body["client-key-data"]),
+                Secret.From(Text(body["client-key-data"])),
                 unsupported,
                 directory));
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -7,6 +8,7 @@ using System.Text.Json.Nodes;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Network;
+using Composer.Reconciliation;
 
 namespace Composer.Orchestration.Kubernetes;
 
@@ -57,8 +59,13 @@ internal sealed class KubeReply
     private KubeStatus? _status;
     private bool _statusRead;
 
-    /// <summary>The Status message (or the start of the body), for matching and for messages.</summary>
-    public string Message => StatusObject?.Message ?? (Body.Length == 0 ? "" : Truncate(Encoding.UTF8.GetString(Body, 0, Math.Min(Body.Length, 300))));
+    /// <summary>
+    /// The Status message (or the start of the body), for matching and for messages. The API may quote what it refused
+    /// (an environment value): known secrets are masked, before the body is cut so that no part of one is left.
+    /// </summary>
+    public string Message => StatusObject?.Message is { } message
+        ? SecretScrubber.Shared.Scrub(message)
+        : Body.Length == 0 ? "" : Truncate(SecretScrubber.Shared.Scrub(Encoding.UTF8.GetString(Body, 0, Math.Min(Body.Length, 16 * 1024))));
 
     /// <summary>"listing deployments in namespace n: 403 Forbidden: deployments.apps is forbidden: …".</summary>
     public string Describe(string what)
@@ -112,9 +119,6 @@ internal sealed class KubernetesApiClient : IDisposable
 {
     private const string MergePatch = "application/merge-patch+json";
 
-    /// <summary>The largest log answer read at once; the timestamp cursor continues from the last full line.</summary>
-    internal const int LogLimitBytes = 1024 * 1024;
-
     private readonly HttpClient _http;
     private readonly KubernetesEndpoint _endpoint;
     private readonly TimeProvider _time;
@@ -155,23 +159,49 @@ internal sealed class KubernetesApiClient : IDisposable
     public Task<KubeReply> ListPodsAsync(string labelSelector, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, Pods + "?labelSelector=" + Uri.EscapeDataString(labelSelector), null, null, cancellationToken);
 
-    /// <summary>The log of one container with RFC 3339 timestamps: since a time, or the last lines.</summary>
-    public Task<KubeReply> ReadPodLogAsync(string pod, string container, DateTimeOffset? sinceTime, int tailLines, CancellationToken cancellationToken)
+    /// <summary>
+    /// The log of one container with RFC 3339 timestamps, streamed into <paramref name="collector"/>: the newest
+    /// <see cref="LogLimits.MaxLines"/> lines (tailLines), written since a time (sinceTime) when there is a cursor, and
+    /// at most <see cref="LogReadBytes"/> bytes (limitBytes), as the kubelet applies them: tail, then since, then the
+    /// byte limit. The answer is never held whole.
+    /// </summary>
+    public Task<KubeReply> ReadPodLogAsync(string pod, string container, DateTimeOffset? sinceTime, LogLimits limits, LogCollector collector,
+        CancellationToken cancellationToken)
     {
-        var query = new StringBuilder("?container=").Append(Uri.EscapeDataString(container)).Append("&timestamps=true&limitBytes=").Append(LogLimitBytes);
+        var query = new StringBuilder("?container=").Append(Uri.EscapeDataString(container))
+            .Append("&timestamps=true&tailLines=").Append(limits.MaxLines).Append("&limitBytes=").Append(LogReadBytes(limits));
         if (sinceTime is { } since)
         {
-            // The API takes whole seconds: ask from the second of the cursor, the caller drops what it already has.
+            // The API takes whole seconds: ask from the second of the cursor, the collector drops what it already has.
             var second = since.ToUniversalTime();
             second = new DateTimeOffset(second.Ticks - second.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
             query.Append("&sinceTime=").Append(Uri.EscapeDataString(second.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
         }
-        else
-        {
-            query.Append("&tailLines=").Append(tailLines);
-        }
-        return SendAsync(HttpMethod.Get, $"{Pods}/{Uri.EscapeDataString(pod)}/log{query}", null, null, cancellationToken);
+        return SendAsync(HttpMethod.Get, $"{Pods}/{Uri.EscapeDataString(pod)}/log{query}", null, null, cancellationToken,
+            async (content, ct) =>
+            {
+                var stream = collector.NewStream();
+                await using var body = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+                try
+                {
+                    int read;
+                    while ((read = await body.ReadAsync(buffer.AsMemory(), ct).ConfigureAwait(false)) > 0) stream.Write(buffer.AsSpan(0, read));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+                // A last line cut by limitBytes is kept as it is (cut), so the cursor moves past it.
+                stream.Complete();
+            });
     }
+
+    /// <summary>
+    /// limitBytes of a log read: room for <see cref="LogLimits.MaxLines"/> lines as long as they are kept (1 MiB at
+    /// least, 32 MiB at most). It bounds the transfer; memory is bounded by the collector whatever comes.
+    /// </summary>
+    internal static long LogReadBytes(LogLimits limits) => Math.Clamp((long)limits.MaxLines * limits.RawLineBytes, 1L << 20, 32L << 20);
 
     public Task<KubeReply> GetSecretAsync(string name, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, $"{Secrets}/{Uri.EscapeDataString(name)}", null, null, cancellationToken);
@@ -186,20 +216,23 @@ internal sealed class KubernetesApiClient : IDisposable
     public Task<KubeReply> DeleteSecretAsync(string name, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Delete, $"{Secrets}/{Uri.EscapeDataString(name)}", null, null, cancellationToken);
 
-    private async Task<KubeReply> SendAsync(HttpMethod method, string pathAndQuery, JsonObject? body, string? contentType, CancellationToken cancellationToken)
+    /// <param name="streamSuccess">Reads a successful answer's body as it streams (the reply then has no body); null reads it whole.</param>
+    private async Task<KubeReply> SendAsync(HttpMethod method, string pathAndQuery, JsonObject? body, string? contentType, CancellationToken cancellationToken,
+        Func<HttpContent, CancellationToken, Task>? streamSuccess = null)
     {
         var payload = body is null ? null : Encoding.UTF8.GetBytes(body.ToJsonString());
-        var reply = await SendOnceAsync(method, pathAndQuery, payload, contentType, cancellationToken).ConfigureAwait(false);
+        var reply = await SendOnceAsync(method, pathAndQuery, payload, contentType, streamSuccess, cancellationToken).ConfigureAwait(false);
         // A projected token may have been rotated since it was read: read the file again and retry once.
         if (reply.Status == HttpStatusCode.Unauthorized && _endpoint.Token?.Invalidate() == true)
         {
-            reply = await SendOnceAsync(method, pathAndQuery, payload, contentType, cancellationToken).ConfigureAwait(false);
+            reply = await SendOnceAsync(method, pathAndQuery, payload, contentType, streamSuccess, cancellationToken).ConfigureAwait(false);
         }
         ComposerMetrics.RecordApiCall("kubernetes", !reply.IsSuccess && !reply.IsNotFound);
         return reply;
     }
 
-    private async Task<KubeReply> SendOnceAsync(HttpMethod method, string pathAndQuery, byte[]? payload, string? contentType, CancellationToken cancellationToken)
+    private async Task<KubeReply> SendOnceAsync(HttpMethod method, string pathAndQuery, byte[]? payload, string? contentType,
+        Func<HttpContent, CancellationToken, Task>? streamSuccess, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, _base + pathAndQuery);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
@@ -207,7 +240,7 @@ internal sealed class KubernetesApiClient : IDisposable
         {
             var value = token.Get(_time);
             if (!value.IsSuccess) return KubeReply.Failed(value.Failure.Message);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", value.Value);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", value.Value.Reveal());
         }
         if (payload is not null)
         {
@@ -216,13 +249,26 @@ internal sealed class KubernetesApiClient : IDisposable
         }
         try
         {
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, streamSuccess is null ? HttpCompletionOption.ResponseContentRead : HttpCompletionOption.ResponseHeadersRead,
+                cancellationToken).ConfigureAwait(false);
+            if (streamSuccess is not null && response.IsSuccessStatusCode)
+            {
+                // The client's timeout ends with the headers: the body gets the same time again, not forever.
+                using var bodyTime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                if (_http.Timeout != Timeout.InfiniteTimeSpan) bodyTime.CancelAfter(_http.Timeout);
+                await streamSuccess(response.Content, bodyTime.Token).ConfigureAwait(false);
+                return KubeReply.Answer(response.StatusCode, []);
+            }
             var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             return KubeReply.Answer(response.StatusCode, bytes);
         }
         catch (HttpRequestException ex)
         {
             return KubeReply.Failed($"{_endpoint.Server.Authority} unreachable: {ExceptionText.Describe(ex)}");
+        }
+        catch (IOException ex)
+        {
+            return KubeReply.Failed($"{_endpoint.Server.Authority} closed the connection while answering: {ExceptionText.Describe(ex)}");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -142,7 +142,7 @@ public sealed class KubernetesEndpoint
             {
                 problems.Add($"{who} authenticates with {method}, which Composer does not support; use a token, a tokenFile or a client certificate (in a cluster: a service account)");
             }
-            if (user.Token is { Length: > 0 } fixedToken) token = KubernetesToken.Fixed(fixedToken);
+            if (user.Token is { IsEmpty: false } fixedToken) token = KubernetesToken.Fixed(fixedToken.Reveal());
             else if (user.TokenFile is { Length: > 0 } tokenFile) token = KubernetesToken.FromFile(KubeConfig.ResolvePath(tokenFile, user.Directory));
             clientCertificate = ClientCertificate(user, who, problems);
         }
@@ -192,7 +192,7 @@ public sealed class KubernetesEndpoint
             ? KubeConfig.DecodeData(certData, $"{who}: client-certificate-data", problems) is { } c ? KubeConfig.Utf8(c) : null
             : user.ClientCertificate is { } certPath ? ReadText(KubeConfig.ResolvePath(certPath, user.Directory), $"{who}: client-certificate", problems) : null;
         var key = user.ClientKeyData is { } keyData
-            ? KubeConfig.DecodeData(keyData, $"{who}: client-key-data", problems) is { } k ? KubeConfig.Utf8(k) : null
+            ? KubeConfig.DecodeData(keyData.Reveal(), $"{who}: client-key-data", problems) is { } k ? KubeConfig.Utf8(k) : null
             : user.ClientKey is { } keyPath ? ReadText(KubeConfig.ResolvePath(keyPath, user.Directory), $"{who}: client-key", problems) : null;
         var hasCertificate = user.ClientCertificateData is not null || user.ClientCertificate is not null;
         var hasKey = user.ClientKeyData is not null || user.ClientKey is not null;

@@ -26,9 +26,6 @@ namespace Composer.Orchestration.Kubernetes;
 /// </summary>
 public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
-    /// <summary>Log lines fetched when there is no cursor yet (as upstream's Docker tail).</summary>
-    public const int LogTail = 100;
-
     private const string ManagedByLabel = "app.kubernetes.io/managed-by";
     private const string ManagedByValue = "composer";
 
@@ -173,12 +170,13 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         return await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         var pod = await CurrentPodAsync(current, cancellationToken).ConfigureAwait(false);
         if (!pod.IsSuccess) return pod.Failure;
         if (pod.Value is not { Metadata.Name: { } podName }) return Result<LogBatch>.Success(new LogBatch([], since));
-        var reply = await _api.ReadPodLogAsync(podName, current.Name, since, LogTail, cancellationToken).ConfigureAwait(false);
+        var collector = new LogCollector(limits, since);
+        var reply = await _api.ReadPodLogAsync(podName, current.Name, since, limits, collector, cancellationToken).ConfigureAwait(false);
         if (!reply.IsSuccess)
         {
             // A container that has not started yet has no log: nothing new, not a failure.
@@ -188,7 +186,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             }
             return Failure.Orchestrator(reply.Describe($"reading the log of pod {podName} (container {current.Name}) in namespace {Namespace}"));
         }
-        return Result<LogBatch>.Success(ParseLog(reply.Body, since));
+        return Result<LogBatch>.Success(collector.ToBatch());
     }
 
     public async Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
@@ -388,48 +386,5 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         var why = pod is null ? "no pod"
             : container?.State?.Waiting?.Reason ?? container?.State?.Terminated?.Reason ?? pod.Status?.Reason ?? pod.Status?.Phase ?? "pending";
         return (WorkloadState.Restarting, $"0/{replicas} {why}");
-    }
-
-    /// <summary>Lines of a log read with timestamps=true ("&lt;RFC 3339 nano&gt; &lt;text&gt;"): those after <paramref name="since"/>, without their timestamp.</summary>
-    internal static LogBatch ParseLog(byte[] body, DateTimeOffset? since)
-    {
-        var text = Encoding.UTF8.GetString(body);
-        var lines = new List<string>();
-        var last = since;
-        var entries = text.Split('\n');
-        // An answer cut at limitBytes ends inside a line: leave that line to the next fetch.
-        var complete = body.Length < KubernetesApiClient.LogLimitBytes || text.EndsWith('\n') ? entries.Length : entries.Length - 1;
-        for (var i = 0; i < complete; i++)
-        {
-            var line = entries[i].TrimEnd('\r');
-            if (line.Length == 0 && i == entries.Length - 1) continue;
-            var space = line.IndexOf(' ');
-            if (space > 0 && TryParseTimestamp(line.AsSpan(0, space), out var at))
-            {
-                if (since is { } s && at <= s) continue;
-                last = at;
-                lines.Add(line[(space + 1)..]);
-            }
-            else
-            {
-                lines.Add(line);
-            }
-        }
-        return new LogBatch(lines, last);
-    }
-
-    /// <summary>RFC 3339 with up to nanoseconds (Go's RFC3339Nano); .NET parses seven fraction digits at most.</summary>
-    internal static bool TryParseTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value)
-    {
-        const DateTimeStyles styles = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
-        var dot = text.IndexOf('.');
-        if (dot < 0 || text.Length > 40) return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, styles, out value);
-        var end = dot + 1;
-        while (end < text.Length && char.IsAsciiDigit(text[end])) end++;
-        var fraction = Math.Min(end - dot - 1, 7);
-        Span<char> buffer = stackalloc char[40];
-        text[..(dot + 1 + fraction)].CopyTo(buffer);
-        text[end..].CopyTo(buffer[(dot + 1 + fraction)..]);
-        return DateTimeOffset.TryParse(buffer[..(dot + 1 + fraction + text.Length - end)], CultureInfo.InvariantCulture, styles, out value);
     }
 }

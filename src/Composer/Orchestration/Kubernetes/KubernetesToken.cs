@@ -7,26 +7,26 @@ namespace Composer.Orchestration.Kubernetes;
 /// The bearer token of the Kubernetes API: a fixed one (kubeconfig token) or a file (kubeconfig tokenFile, the
 /// service account's projected token). The kubelet rotates projected tokens (about hourly, atomically replacing the
 /// file), so a file is read again when the last read is a minute old (what client-go does) and at once after a 401.
-/// The token never appears in ToString, logs or messages.
+/// The token is a <see cref="Secret"/>, revealed only into the Authorization header.
 /// </summary>
 public sealed class KubernetesToken
 {
     /// <summary>How long a token read from a file is used before the file is read again.</summary>
     public static readonly TimeSpan FileRefreshInterval = TimeSpan.FromMinutes(1);
 
-    private readonly string? _fixed;
+    private readonly Secret? _fixed;
     private readonly string? _path;
     private readonly Lock _gate = new();
-    private string? _cached;
+    private Secret? _cached;
     private long _readAt;
 
-    private KubernetesToken(string? fixedToken, string? path)
+    private KubernetesToken(Secret? fixedToken, string? path)
     {
         _fixed = fixedToken;
         _path = path;
     }
 
-    public static KubernetesToken Fixed(string token) => new(token.Trim(), null);
+    public static KubernetesToken Fixed(string token) => new(new Secret(token.Trim()), null);
 
     public static KubernetesToken FromFile(string path) => new(null, path);
 
@@ -35,9 +35,9 @@ public sealed class KubernetesToken
 
     /// <summary>The token, or the reason it cannot be read (the file is missing or empty).</summary>
     /// <param name="time">The API client's clock: a file is read again when the last read is <see cref="FileRefreshInterval"/> old.</param>
-    public Result<string> Get(TimeProvider time)
+    public Result<Secret> Get(TimeProvider time)
     {
-        if (_fixed is not null) return Result<string>.Success(_fixed);
+        if (_fixed is not null) return Result<Secret>.Success(_fixed);
         lock (_gate)
         {
             if (_cached is null || time.GetElapsedTime(_readAt) >= FileRefreshInterval)
@@ -46,7 +46,8 @@ public sealed class KubernetesToken
                 {
                     var text = File.ReadAllText(_path!).Trim();
                     if (text.Length == 0) return Failure.Orchestrator($"the token file {_path} is empty");
-                    _cached = text;
+                    // The same token read again stays the same Secret (one known value for the scrubber).
+                    if (_cached is null || _cached.Reveal() != text) _cached = new Secret(text);
                     _readAt = time.GetTimestamp();
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -55,7 +56,7 @@ public sealed class KubernetesToken
                     if (_cached is null) return Failure.Orchestrator($"cannot read the token file {_path}: {FileErrors.Describe(ex, _path!)}");
                 }
             }
-            return Result<string>.Success(_cached);
+            return Result<Secret>.Success(_cached);
         }
     }
 

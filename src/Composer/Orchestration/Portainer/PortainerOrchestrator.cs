@@ -61,9 +61,10 @@ public static class PortainerOrchestrator
         {
             Channel = OutboundChannel.Portainer,
             Tls = new EndpointTls(portainer.Ca.Certificates, portainer.InsecureSkipVerify, null) { AlsoSystemRoots = true },
-            Headers = new Dictionary<string, string>(StringComparer.Ordinal) { [ApiKeyHeader] = portainer.ApiKey },
+            Headers = new Dictionary<string, Secret>(StringComparer.Ordinal) { [ApiKeyHeader] = portainer.ApiKey },
         };
-        var options = new DockerOrchestratorOptions(managerId, DockerContainerOptions.None with { NetworkMode = portainer.NetworkMode }, registry, logger, time)
+        var containers = DockerContainerOptions.None with { NetworkMode = portainer.NetworkMode, LogDriver = portainer.LogDriver, LogOpts = portainer.LogOpts };
+        var options = new DockerOrchestratorOptions(managerId, containers, registry, logger, time)
         {
             Workloads = workloads,
             Kind = "portainer",

@@ -2,6 +2,7 @@ using System.Globalization;
 using Composer.Configuration;
 using Composer.Diagnostics;
 using Composer.Network;
+using Composer.Orchestration.Docker;
 
 namespace Composer.Orchestration.Portainer;
 
@@ -14,8 +15,10 @@ namespace Composer.Orchestration.Portainer;
 /// <param name="EnvironmentId">The Docker environment (endpoint) id.</param>
 /// <param name="ApiVersion">The Engine API version spoken through Portainer.</param>
 /// <param name="Ca">daemon.portainer.ca, loaded: trusted besides the system roots.</param>
-public sealed record ResolvedPortainer(PlatformKind Platform, Uri Api, string ApiKey, string EnvironmentId, Version ApiVersion, string? Stack,
-    string? NetworkMode, ProxyCaBundle Ca, bool InsecureSkipVerify) : ResolvedOrchestrator(Platform)
+/// <param name="LogDriver">The connector containers' log driver; with <paramref name="LogOpts"/> unset too, Composer's bound on the engine's default.</param>
+public sealed record ResolvedPortainer(PlatformKind Platform, Uri Api, Secret ApiKey, string EnvironmentId, Version ApiVersion, string? Stack,
+    string? NetworkMode, ProxyCaBundle Ca, bool InsecureSkipVerify, string? LogDriver = null, IReadOnlyDictionary<string, string>? LogOpts = null)
+    : ResolvedOrchestrator(Platform)
 {
     public override OrchestratorKind Kind => OrchestratorKind.Portainer;
 
@@ -49,7 +52,7 @@ public sealed record ResolvedPortainer(PlatformKind Platform, Uri Api, string Ap
         var version = ParseApiVersion(block.ApiVersion);
         if (version is null) report.Error($"{keys}.api_version", $"expected a Docker Engine API version such as v1.41, got \"{block.ApiVersion}\"");
         if (!used) return null;
-        var apiKey = block.ApiKey?.Trim() ?? "";
+        var apiKey = block.ApiKey?.Reveal().Trim() ?? "";
         if (apiKey.Length == 0 || apiKey == "ChangeMe")
         {
             report.Error($"{keys}.api_key", "is not set (a Portainer access token; the default ChangeMe is a placeholder)");
@@ -57,8 +60,9 @@ public sealed record ResolvedPortainer(PlatformKind Platform, Uri Api, string Ap
         var environment = block.EnvId?.Trim() ?? "";
         if (environment.Length == 0) report.Error($"{keys}.env_id", "is not set (the id of the Docker environment in Portainer)");
         if (report.Errors.Count > errors) return null;
-        return new ResolvedPortainer(platform, apiUri!, apiKey, environment, version!, string.IsNullOrEmpty(block.Stack) ? null : block.Stack,
-            string.IsNullOrEmpty(block.NetworkMode) ? null : block.NetworkMode, ca, block.InsecureSkipVerify);
+        return new ResolvedPortainer(platform, apiUri!, new Secret(apiKey), environment, version!, string.IsNullOrEmpty(block.Stack) ? null : block.Stack,
+            string.IsNullOrEmpty(block.NetworkMode) ? null : block.NetworkMode, ca, block.InsecureSkipVerify,
+            string.IsNullOrEmpty(block.LogDriver) ? null : block.LogDriver, DockerContainerOptions.LogOptions(block.LogOpts));
     }
 
     /// <summary>"v1.41" or "1.41" as a version, or null when it is neither.</summary>

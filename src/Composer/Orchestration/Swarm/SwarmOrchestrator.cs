@@ -36,14 +36,12 @@ namespace Composer.Orchestration.Swarm;
 /// </summary>
 public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
 {
-    /// <summary>Log lines fetched when there is no cursor yet.</summary>
-    public const int LogTail = 100;
-
     private readonly DockerEndpoint _endpoint;
     private readonly DockerConnection _connection;
     private readonly SwarmOrchestratorOptions _options;
     private readonly DockerErrors _errors;
     private readonly DockerImagePuller _images;
+    private readonly EngineLogDriver _engineLogDriver;
     private readonly Logger _logger;
 
     public SwarmOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, SwarmOrchestratorOptions options)
@@ -55,6 +53,17 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         _errors = new DockerErrors(endpoint, options.Proxy);
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger) { Verify = ManagerProblemAsync };
         _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
+        _engineLogDriver = new EngineLogDriver(options.Logger);
+    }
+
+    /// <summary>The tasks' log settings: daemon.swarm.log_driver/log_opts, else Composer's bound on the manager engine's default driver.</summary>
+    private async Task<ConnectorLogConfig?> LogConfigAsync(DockerClient client, CancellationToken cancellationToken)
+    {
+        var swarm = _options.Services;
+        var engineDriver = ConnectorLogConfig.NeedsEngineDriver(swarm.LogDriver, swarm.LogOpts)
+            ? await _engineLogDriver.GetAsync(client, cancellationToken).ConfigureAwait(false)
+            : null;
+        return ConnectorLogConfig.For(swarm.LogDriver, swarm.LogOpts, engineDriver);
     }
 
     /// <summary>
@@ -140,7 +149,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         {
             var created = await client.Swarm.CreateServiceAsync(new ServiceCreateParameters
             {
-                Service = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start),
+                Service = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false)),
                 // The credentials of the pull just made: every node's agent pulls with the same ones.
                 RegistryAuth = DockerRegistryAuth.ForService(pulled.Value.Credentials)!,
             }, cancellationToken).ConfigureAwait(false);
@@ -157,7 +166,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         {
             // The config is only worth keeping for a service: a retry creates it again under the same name.
             if (config is not null) await RemoveConfigQuietlyAsync(client, config.ConfigID).ConfigureAwait(false);
-            return Failure.Orchestrator($"{what} from {image}: {DockerErrors.MaskSecrets(_errors.Cause(ex), workload)}");
+            return Failure.Orchestrator($"{what} from {image}: {_errors.Cause(ex)}");
         }
     }
 
@@ -179,10 +188,10 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         if (service is null) return Failure.Orchestrator(inspectError!);
         var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (configError is not null) return Failure.Orchestrator($"{configError}; service {current.Name} left as it was");
-        var spec = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start);
+        var spec = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false));
         if (await UpdateAsync(client, service, spec, DockerRegistryAuth.ForService(pulled.Value.Credentials), cancellationToken).ConfigureAwait(false) is { } updateError)
         {
-            return Failure.Orchestrator($"{what}: {DockerErrors.MaskSecrets(updateError, workload)}; service left as it was");
+            return Failure.Orchestrator($"{what}: {updateError}; service left as it was");
         }
         await RemoveReplacedConfigsAsync(client, SwarmCaConfig.In(service.Spec), config).ConfigureAwait(false);
         _logger.Info("Service updated", ("service", current.Name), ("connector", workload.ConnectorId), ("image", image),
@@ -219,7 +228,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             : null;
     }
 
-    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, CancellationToken cancellationToken)
+    public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -232,13 +241,14 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             Timestamps = true,
             // Whole seconds: lines of that second written up to the cursor come back and are dropped by timestamp.
             Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            Tail = since is null ? LogTail.ToString(CultureInfo.InvariantCulture) : null,
+            // Per task, the newest lines first, then since: a flooding connector costs a bounded read.
+            Tail = limits.MaxLines.ToString(CultureInfo.InvariantCulture),
         };
         try
         {
             // Composer's services never allocate a TTY: the stream is multiplexed (stdout and stderr frames).
             using var stream = await client.Swarm.GetServiceLogsAsync(current.WorkloadId, false, parameters, cancellationToken).ConfigureAwait(false);
-            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, cancellationToken).ConfigureAwait(false));
+            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, limits, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {

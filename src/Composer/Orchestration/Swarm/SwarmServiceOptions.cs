@@ -15,6 +15,7 @@ public sealed record SwarmTaskResources(long? CpuLimit, long? MemoryLimit, long?
 /// <param name="Dns">ContainerSpec.DNSConfig nameservers (search domains: <paramref name="DnsSearch"/>).</param>
 /// <param name="Resources">TaskTemplate.Resources: limits and reservations.</param>
 /// <param name="PlacementPreferences">TaskTemplate.Placement preferences, as spread descriptors.</param>
+/// <param name="LogDriver">TaskTemplate.LogDriver name; with <paramref name="LogOpts"/> unset too, <see cref="ConnectorLogConfig"/> decides.</param>
 /// <param name="RestartCondition">TaskTemplate.RestartPolicy: none, on-failure or any (with its delay and attempts).</param>
 public sealed record SwarmServiceOptions(
     string? Network = null, IReadOnlyList<string>? Hosts = null, IReadOnlyList<string>? Dns = null, IReadOnlyList<string>? DnsSearch = null,
@@ -22,7 +23,8 @@ public sealed record SwarmServiceOptions(
     IReadOnlyDictionary<string, string>? Sysctls = null, IReadOnlyList<ContainerUlimit>? Ulimits = null,
     string? Hostname = null, string? User = null, bool? ReadOnly = null, bool? Init = null, TimeSpan? StopGracePeriod = null,
     SwarmTaskResources? Resources = null, IReadOnlyList<string>? PlacementConstraints = null, IReadOnlyList<string>? PlacementPreferences = null,
-    string? RestartCondition = null, TimeSpan? RestartDelay = null, ulong? RestartMaxAttempts = null)
+    string? RestartCondition = null, TimeSpan? RestartDelay = null, ulong? RestartMaxAttempts = null,
+    string? LogDriver = null, IReadOnlyDictionary<string, string>? LogOpts = null)
 {
     private static readonly string[] RestartConditions = ["none", "on-failure", "any"];
 
@@ -60,7 +62,8 @@ public sealed record SwarmServiceOptions(
             block.ReadOnly, block.Init, Duration(block.StopGracePeriod, $"{section}.stop_grace_period", report),
             block.Resources is { } r ? new SwarmTaskResources(r.CpuLimit, r.MemoryLimit, r.CpuReservation, r.MemoryReservation) : null,
             block.PlacementConstraints, block.PlacementPreferences,
-            restartCondition, Duration(block.RestartDelay, $"{section}.restart_delay", report), restartMaxAttempts);
+            restartCondition, Duration(block.RestartDelay, $"{section}.restart_delay", report), restartMaxAttempts,
+            string.IsNullOrEmpty(block.LogDriver) ? null : block.LogDriver, DockerContainerOptions.LogOptions(block.LogOpts));
     }
 
     /// <summary>A duration in nanoseconds, as Swarm takes them; a negative one is an error.</summary>

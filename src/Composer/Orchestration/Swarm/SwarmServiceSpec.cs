@@ -1,4 +1,5 @@
 using System.Net;
+using Composer.Orchestration.Docker;
 using Docker.DotNet.Models;
 
 namespace Composer.Orchestration.Swarm;
@@ -37,7 +38,9 @@ public static class SwarmServiceSpec
 
     /// <summary>The service for <paramref name="workload"/>, running <paramref name="image"/>.</summary>
     /// <param name="caConfig">The CA bundle config to mount at <see cref="ConnectorNetworkEnvironment.CaBundlePath"/>, or null.</param>
-    public static ServiceSpec Build(ConnectorWorkload workload, string image, SwarmServiceOptions swarm, SwarmConfigReference? caConfig, bool start)
+    /// <param name="logs">The tasks' log driver and options (<see cref="ConnectorLogConfig"/>); null: the engine's default.</param>
+    public static ServiceSpec Build(ConnectorWorkload workload, string image, SwarmServiceOptions swarm, SwarmConfigReference? caConfig, bool start,
+        ConnectorLogConfig? logs = null)
     {
         var container = new ContainerSpec
         {
@@ -65,6 +68,7 @@ public static class SwarmServiceSpec
         if (caConfig is not null) container.Configs = [caConfig];
 
         var task = new TaskSpec { ContainerSpec = container };
+        if (logs is not null) task.LogDriver = new SwarmDriver { Name = logs.Driver, Options = new Dictionary<string, string>(logs.Options, StringComparer.Ordinal) };
         if (swarm.Network is { } network) task.Networks = [new NetworkAttachmentConfig { Target = network }];
         if (swarm.Resources is { } resources)
         {

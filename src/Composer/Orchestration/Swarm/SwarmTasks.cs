@@ -1,3 +1,4 @@
+using Composer.Diagnostics;
 using Composer.Orchestration.Docker;
 using Composer.Reconciliation;
 using Docker.DotNet.Models;
@@ -60,9 +61,10 @@ public static class SwarmTasks
 
     private static string Word(TaskState? state) => state?.ToString().ToLowerInvariant() ?? "unknown";
 
+    /// <summary>A task's error may quote what the engine refused (an environment value): secrets masked before the cut.</summary>
     private static string OneLine(string text)
     {
-        var line = text.ReplaceLineEndings(" ").Trim();
+        var line = SecretScrubber.Shared.Scrub(text).ReplaceLineEndings(" ").Trim();
         return line.Length > 200 ? line[..200] + "..." : line;
     }
 }

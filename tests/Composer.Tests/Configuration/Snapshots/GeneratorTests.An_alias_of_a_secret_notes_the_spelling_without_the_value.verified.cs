@@ -6,8 +6,8 @@ case "token":
 {
     if (global::Composer.Configuration.YamlBind.ReadString(parser, ctx, slot + 1, true, out var v))
     {
-        target.Token = v;
-        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "token" : ctx.PathOf(slot) + ".token", "***", ctx.CurrentWhere(global::Composer.Configuration.YamlBind.Line(mark), global::Composer.Configuration.YamlBind.Column(mark)));
+        target.Token = global::Composer.Diagnostics.Secret.From(v);
+        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "token" : ctx.PathOf(slot) + ".token", global::Composer.Diagnostics.Secret.Mask, ctx.CurrentWhere(global::Composer.Configuration.YamlBind.Line(mark), global::Composer.Configuration.YamlBind.Column(mark)));
     }
     break;
 }
@@ -15,8 +15,8 @@ case "api_token":
 {
     if (global::Composer.Configuration.YamlBind.ReadString(parser, ctx, slot + 1, true, out var v))
     {
-        target.Token = v;
-        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "api_token" : ctx.PathOf(slot) + ".api_token", "***", ctx.CurrentWhere(global::Composer.Configuration.YamlBind.Line(mark), global::Composer.Configuration.YamlBind.Column(mark)));
+        target.Token = global::Composer.Diagnostics.Secret.From(v);
+        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "api_token" : ctx.PathOf(slot) + ".api_token", global::Composer.Diagnostics.Secret.Mask, ctx.CurrentWhere(global::Composer.Configuration.YamlBind.Line(mark), global::Composer.Configuration.YamlBind.Column(mark)));
     }
     break;
 }
@@ -26,8 +26,8 @@ case "token":
 {
     if (global::Composer.Configuration.JsonBind.ReadString(ref reader, ctx, slot + 1, true, out var v))
     {
-        target.Token = v;
-        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "token" : ctx.PathOf(slot) + ".token", "***", ctx.CurrentWhereJson(keyOffset));
+        target.Token = global::Composer.Diagnostics.Secret.From(v);
+        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "token" : ctx.PathOf(slot) + ".token", global::Composer.Diagnostics.Secret.Mask, ctx.CurrentWhereJson(keyOffset));
     }
     break;
 }
@@ -35,8 +35,8 @@ case "api_token":
 {
     if (global::Composer.Configuration.JsonBind.ReadString(ref reader, ctx, slot + 1, true, out var v))
     {
-        target.Token = v;
-        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "api_token" : ctx.PathOf(slot) + ".api_token", "***", ctx.CurrentWhereJson(keyOffset));
+        target.Token = global::Composer.Diagnostics.Secret.From(v);
+        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "api_token" : ctx.PathOf(slot) + ".api_token", global::Composer.Diagnostics.Secret.Mask, ctx.CurrentWhereJson(keyOffset));
     }
     break;
 }
@@ -47,15 +47,15 @@ case "token":
     if (!last) return false;
     if (global::Composer.Configuration.EnvBind.ReadString(e, ctx, slot + 1, out var v))
     {
-        target.Token = v;
-        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "token" : ctx.PathOf(slot) + ".token", "***", "environment " + e.Name);
+        target.Token = global::Composer.Diagnostics.Secret.From(v);
+        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "token" : ctx.PathOf(slot) + ".token", global::Composer.Diagnostics.Secret.Mask, "environment " + e.Name);
     }
     return true;
 }
 case "token_file":
 {
     if (!last) return false;
-    if (global::Composer.Configuration.EnvBind.ReadSecretFile(e, ctx, slot + 1, out var v)) target.Token = v;
+    if (global::Composer.Configuration.EnvBind.ReadSecretFile(e, ctx, slot + 1, out var v)) target.Token = global::Composer.Diagnostics.Secret.From(v);
     return true;
 }
 case "api_token":
@@ -63,20 +63,20 @@ case "api_token":
     if (!last) return false;
     if (global::Composer.Configuration.EnvBind.ReadString(e, ctx, slot + 1, out var v))
     {
-        target.Token = v;
-        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "api_token" : ctx.PathOf(slot) + ".api_token", "***", "environment " + e.Name);
+        target.Token = global::Composer.Diagnostics.Secret.From(v);
+        ctx.NoteSpelling(slot + 1, ctx.PathOf(slot) is "" ? "api_token" : ctx.PathOf(slot) + ".api_token", global::Composer.Diagnostics.Secret.Mask, "environment " + e.Name);
     }
     return true;
 }
 case "api_token_file":
 {
     if (!last) return false;
-    if (global::Composer.Configuration.EnvBind.ReadSecretFile(e, ctx, slot + 1, out var v)) target.Token = v;
+    if (global::Composer.Configuration.EnvBind.ReadSecretFile(e, ctx, slot + 1, out var v)) target.Token = global::Composer.Diagnostics.Secret.From(v);
     return true;
 }
 
 // ConfigWriteJson
-global::Composer.Configuration.ConfigOutput.WriteString(w, "token", v.Token, global::Composer.Configuration.SecretMode.Full, redact);
+global::Composer.Configuration.ConfigOutput.WriteString(w, "token", v.Token?.Reveal(), global::Composer.Configuration.SecretMode.Full, redact);
 
 // ConfigWriteYaml
-o.String("token", v.Token, slot + 1, global::Composer.Configuration.SecretMode.Full, redact);
+o.String("token", v.Token?.Reveal(), slot + 1, global::Composer.Configuration.SecretMode.Full, redact);

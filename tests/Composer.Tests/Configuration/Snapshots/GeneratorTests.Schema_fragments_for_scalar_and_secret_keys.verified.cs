@@ -35,12 +35,12 @@ internal static void ConfigWriteSchema(global::System.Text.Json.Utf8JsonWriter w
     w.WriteStartObject("password");
     w.WriteString("description", "The password. Secret: never printed; also settable from a file with PASSWORD_FILE.");
     w.WriteStartArray("type"); w.WriteStringValue("string"); w.WriteStringValue("number"); w.WriteStringValue("boolean"); w.WriteStringValue("null"); w.WriteEndArray();
-    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, d.Password);
+    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, d.Password?.Reveal());
     w.WriteEndObject();
     w.WriteStartObject("token");
     w.WriteString("description", "Secret: never printed; also settable from a file with TOKEN_FILE.");
     w.WriteStartArray("type"); w.WriteStringValue("string"); w.WriteStringValue("number"); w.WriteStringValue("boolean"); w.WriteStringValue("null"); w.WriteEndArray();
-    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, d.Token);
+    global::Composer.Configuration.ConfigOutput.SchemaDefault(w, d.Token?.Reveal());
     w.WriteEndObject();
     w.WriteEndObject();
     w.WriteEndObject();

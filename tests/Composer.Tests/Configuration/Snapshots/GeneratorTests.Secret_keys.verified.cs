@@ -7,7 +7,7 @@ case "password":
 {
     if (global::Composer.Configuration.YamlBind.ReadString(parser, ctx, slot + 1, true, out var v))
     {
-        target.Password = v;
+        target.Password = global::Composer.Diagnostics.Secret.From(v);
     }
     break;
 }
@@ -25,7 +25,7 @@ case "password":
 {
     if (global::Composer.Configuration.JsonBind.ReadString(ref reader, ctx, slot + 1, true, out var v))
     {
-        target.Password = v;
+        target.Password = global::Composer.Diagnostics.Secret.From(v);
     }
     break;
 }
@@ -44,14 +44,14 @@ case "password":
     if (!last) return false;
     if (global::Composer.Configuration.EnvBind.ReadString(e, ctx, slot + 1, out var v))
     {
-        target.Password = v;
+        target.Password = global::Composer.Diagnostics.Secret.From(v);
     }
     return true;
 }
 case "password_file":
 {
     if (!last) return false;
-    if (global::Composer.Configuration.EnvBind.ReadSecretFile(e, ctx, slot + 1, out var v)) target.Password = v;
+    if (global::Composer.Configuration.EnvBind.ReadSecretFile(e, ctx, slot + 1, out var v)) target.Password = global::Composer.Diagnostics.Secret.From(v);
     return true;
 }
 case "proxy":
@@ -71,9 +71,9 @@ case "proxy_file":
 }
 
 // ConfigWriteJson
-global::Composer.Configuration.ConfigOutput.WriteString(w, "password", v.Password, global::Composer.Configuration.SecretMode.Full, redact);
+global::Composer.Configuration.ConfigOutput.WriteString(w, "password", v.Password?.Reveal(), global::Composer.Configuration.SecretMode.Full, redact);
 global::Composer.Configuration.ConfigOutput.WriteString(w, "proxy", v.Proxy, global::Composer.Configuration.SecretMode.UrlCredentials, redact);
 
 // ConfigWriteYaml
-o.String("password", v.Password, slot + 1, global::Composer.Configuration.SecretMode.Full, redact);
+o.String("password", v.Password?.Reveal(), slot + 1, global::Composer.Configuration.SecretMode.Full, redact);
 o.String("proxy", v.Proxy, slot + 2, global::Composer.Configuration.SecretMode.UrlCredentials, redact);

@@ -127,6 +127,17 @@ internal sealed class KubernetesTarget : OrchestratorTarget
         Task.FromResult(Api.SecretNames(Namespace).Count(n => n == workload.Name + "-proxy-ca"));
 
     /// <summary>Writes a line into the log of the deployment's pod (what its container would print).</summary>
+    public override bool BoundsEngineLogs => false;
+
+    /// <summary>What the flood image would print, written into the pod's log: thousands of long lines with control characters.</summary>
+    public override Task FloodAsync(WorkloadView workload)
+    {
+        var line = "flood \u001b[31mred\u001b[0m \u0007bell \r\u0001\u0002 \uFFFD\uFFFDbad-utf8 " + new string('x', 6000);
+        var at = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 5000; i++) Api.AppendLog(Namespace, workload.Name, line, at.AddTicks(i * 10));
+        return Task.CompletedTask;
+    }
+
     public override Task<string> ConnectorLogLineAsync(WorkloadView workload)
     {
         var line = $"{TestConnectorImage.StartLine}: {workload.ConnectorId}";

@@ -44,6 +44,9 @@ internal sealed record WorkloadView(string Id, string Name, string ConnectorId, 
 
     public string? ConfigHash => Variable("OPENCTI_CONFIG_HASH");
 
+    /// <summary>The engine log settings of the workload (a container's LogConfig, a service's task LogDriver); null when it has none of its own.</summary>
+    public (string Driver, IReadOnlyDictionary<string, string> Options)? Logs { get; init; }
+
     /// <summary>NAME=value entries (the value is everything after the first '='); the last one of a name wins.</summary>
     public static IReadOnlyDictionary<string, string> ParseEnvironment(IEnumerable<string>? entries)
     {
@@ -104,6 +107,15 @@ internal abstract class OrchestratorTarget : IAsyncDisposable
 
     /// <summary>Every workload of this manager.</summary>
     public abstract Task<IReadOnlyList<WorkloadView>> WorkloadsAsync();
+
+    /// <summary>Whether Composer bounds the engine's logs of its workloads here (Kubernetes: the kubelet rotates them).</summary>
+    public virtual bool BoundsEngineLogs => true;
+
+    /// <summary>
+    /// Makes the connector's log flood: the test image floods by itself (FLOOD=1); a target that runs no image writes
+    /// a burst of the flood into the log itself (called again for each upload a test waits for).
+    /// </summary>
+    public virtual Task FloodAsync(WorkloadView workload) => Task.CompletedTask;
 
     /// <summary>Pushes an image into the registry at <paramref name="host"/> so that a deploy has to get it from there; host/repository:1.</summary>
     public abstract Task<string> PushAsync(string host, string user, string password, string repository);

@@ -75,7 +75,12 @@ internal sealed class PortainerTarget : OrchestratorTarget
             string? connectorId = null;
             container.Labels?.TryGetValue(Composer.Reconciliation.ConnectorLabels.ConnectorId, out connectorId);
             views.Add(new WorkloadView(container.ID, inspect.Name.TrimStart('/'), connectorId ?? "", inspect.Config?.Image ?? "", run,
-                [.. inspect.Config?.Env ?? []]));
+                [.. inspect.Config?.Env ?? []])
+            {
+                Logs = inspect.HostConfig?.LogConfig is { } logs
+                    ? (logs.Type ?? "", new Dictionary<string, string>(logs.Config ?? new Dictionary<string, string>(), StringComparer.Ordinal))
+                    : null,
+            });
         }
         return views;
     }

@@ -72,7 +72,12 @@ internal sealed class SwarmTarget : OrchestratorTarget
             string? connectorId = null;
             spec.Labels?.TryGetValue(ConnectorLabels.ConnectorId, out connectorId);
             views.Add(new WorkloadView(service.ID, spec.Name ?? "", connectorId ?? "", spec.TaskTemplate?.ContainerSpec?.Image ?? "", run,
-                [.. spec.TaskTemplate?.ContainerSpec?.Env ?? []]));
+                [.. spec.TaskTemplate?.ContainerSpec?.Env ?? []])
+            {
+                Logs = spec.TaskTemplate?.LogDriver is { } driver
+                    ? (driver.Name ?? "", new Dictionary<string, string>(driver.Options ?? new Dictionary<string, string>(), StringComparer.Ordinal))
+                    : null,
+            });
         }
         return views;
     }

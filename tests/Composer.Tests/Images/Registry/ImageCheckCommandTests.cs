@@ -11,7 +11,7 @@ public class ImageCheckCommandTests(HtpasswdRegistryFixture registry)
     private ComposerSettings Settings(string? server, string? user = HtpasswdRegistryFixture.User, string? password = HtpasswdRegistryFixture.Password)
     {
         var settings = new ComposerSettings();
-        settings.OpenCti.Daemon.Registry = new RegistrySettings { Server = server, Username = user, Password = password, RetryAttempts = 0 };
+        settings.OpenCti.Daemon.Registry = new RegistrySettings { Server = server, Username = user, Password = Composer.Diagnostics.Secret.From(password), RetryAttempts = 0 };
         return settings;
     }
 

@@ -16,7 +16,7 @@ public class ImagePreflightTests(HtpasswdRegistryFixture basic, TokenRegistryFix
         {
             Server = basic.Host,
             Username = HtpasswdRegistryFixture.User,
-            Password = HtpasswdRegistryFixture.Password,
+            Password = new Composer.Diagnostics.Secret(HtpasswdRegistryFixture.Password),
             Email = "ops@example.com",
             RetryAttempts = 0,
         };

@@ -51,45 +51,45 @@ public class RegistryCredentialSourceTests
     [Test]
     public Task Current_reads_the_password_file_again_once_token_ttl_has_passed() => InDirectoryAsync(async directory =>
     {
-        var (file, source, time) = await StartAsync(directory, "p0");
-        await Assert.That(source.Current!.Password).IsEqualTo("p0");
-        await File.WriteAllTextAsync(file, "p1\n");
+        var (file, source, time) = await StartAsync(directory, "p0-rotating-pw");
+        await Assert.That(source.Current!.Password.Reveal()).IsEqualTo("p0-rotating-pw");
+        await File.WriteAllTextAsync(file, "p1-rotating-pw\n");
         time.Advance(TimeSpan.FromSeconds(59));
-        await Assert.That(source.Current!.Password).IsEqualTo("p0");
+        await Assert.That(source.Current!.Password.Reveal()).IsEqualTo("p0-rotating-pw");
         time.Advance(TimeSpan.FromSeconds(1));
-        await Assert.That(source.Current!.Password).IsEqualTo("p1");
-        await File.WriteAllTextAsync(file, "p2\n");
-        await Assert.That(source.Current!.Password).IsEqualTo("p1");
-        await Assert.That(source.Reload()!.Password).IsEqualTo("p2");
+        await Assert.That(source.Current!.Password.Reveal()).IsEqualTo("p1-rotating-pw");
+        await File.WriteAllTextAsync(file, "p2-rotating-pw\n");
+        await Assert.That(source.Current!.Password.Reveal()).IsEqualTo("p1-rotating-pw");
+        await Assert.That(source.Reload()!.Password.Reveal()).IsEqualTo("p2-rotating-pw");
         await Assert.That(source.Current!.Username).IsEqualTo("u");
     });
 
     [Test]
     public Task A_failed_read_keeps_the_last_good_password_and_a_password_given_as_a_value_never_changes() => InDirectoryAsync(async directory =>
     {
-        var (file, source, time) = await StartAsync(directory, "good");
+        var (file, source, time) = await StartAsync(directory, "good-rotating-pw");
         File.Delete(file);
         time.Advance(TimeSpan.FromHours(1));
-        await Assert.That(source.Current!.Password).IsEqualTo("good");
+        await Assert.That(source.Current!.Password.Reveal()).IsEqualTo("good-rotating-pw");
         await File.WriteAllTextAsync(file, "\n");
-        await Assert.That(source.Reload()!.Password).IsEqualTo("good");
-        var fixedSource = new RegistryCredentialSource(RegistryTestSupport.Configuration("registry.example.com", "u", "fixed", tokenTtl: 60), time);
+        await Assert.That(source.Reload()!.Password.Reveal()).IsEqualTo("good-rotating-pw");
+        var fixedSource = new RegistryCredentialSource(RegistryTestSupport.Configuration("registry.example.com", "u", "fixed-value-pw", tokenTtl: 60), time);
         time.Advance(TimeSpan.FromHours(1));
-        await Assert.That(fixedSource.Reload()!.Password).IsEqualTo("fixed");
-        await Assert.That(fixedSource.Current!.Password).IsEqualTo("fixed");
+        await Assert.That(fixedSource.Reload()!.Password.Reveal()).IsEqualTo("fixed-value-pw");
+        await Assert.That(fixedSource.Current!.Password.Reveal()).IsEqualTo("fixed-value-pw");
     });
 
     [Test]
     public Task The_password_file_is_the_one_the_configuration_named_and_nothing_else_is_read_again() => InDirectoryAsync(async directory =>
     {
         var file = Path.Combine(directory, "password");
-        await File.WriteAllTextAsync(file, "first\n");
+        await File.WriteAllTextAsync(file, "first-file-pw\n");
         var registry = Loaded(directory, file);
         await Assert.That(registry.PasswordFile).IsEqualTo(file);
-        await Assert.That(registry.Credentials!.Password).IsEqualTo("first");
+        await Assert.That(registry.Credentials!.Password.Reveal()).IsEqualTo("first-file-pw");
         var source = new RegistryCredentialSource(registry);
-        await File.WriteAllTextAsync(file, "second\n");
-        await Assert.That(source.Reload()!.Password).IsEqualTo("second");
+        await File.WriteAllTextAsync(file, "second-file-pw\n");
+        await Assert.That(source.Reload()!.Password.Reveal()).IsEqualTo("second-file-pw");
         await Assert.That(source.Reload()!.ServerAddress).IsEqualTo("registry.example.com");
     });
 }

@@ -72,7 +72,7 @@ public class RegistryCredentialsTests
     {
         var errors = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Server = "registry.example.com", Username = user, Password = password }, ConfigProvenance.None, NoEnvironment, errors, []);
+            new RegistrySettings { Server = "registry.example.com", Username = user, Password = Composer.Diagnostics.Secret.From(password) }, ConfigProvenance.None, NoEnvironment, errors, []);
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Single().Message).Contains(user is null ? "opencti.daemon.registry.username" : "opencti.daemon.registry.password");
         await Assert.That(errors.Single().ToString()).DoesNotContain("mypassword");
@@ -103,7 +103,7 @@ public class RegistryCredentialsTests
     {
         var warnings = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Username = "myuser", Password = "mypassword" }, ConfigProvenance.None, NoEnvironment, [], warnings)!;
+            new RegistrySettings { Username = "myuser", Password = new Composer.Diagnostics.Secret("mypassword") }, ConfigProvenance.None, NoEnvironment, [], warnings)!;
         await Assert.That(CredentialsFor(configuration, "docker.io")).IsNotNull();
         await Assert.That(CredentialsFor(configuration, "ghcr.io")).IsNull();
         await Assert.That(warnings.Single().Message).Contains("Docker Hub");

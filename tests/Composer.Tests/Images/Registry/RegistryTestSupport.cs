@@ -15,7 +15,7 @@ internal static class RegistryTestSupport
         {
             Server = server,
             Username = username,
-            Password = password,
+            Password = Composer.Diagnostics.Secret.From(password),
             Email = email,
             TokenTtl = tokenTtl,
             RetryAttempts = retryAttempts,

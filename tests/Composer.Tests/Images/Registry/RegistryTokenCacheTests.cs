@@ -12,7 +12,7 @@ public class RegistryTokenCacheTests
     {
         var clock = new FakeTimeProvider();
         var cache = new RegistryTokenCache(clock, TimeSpan.FromSeconds(1800));
-        var lifetime = cache.Store(Scope, "t", null, null, clock.GetUtcNow());
+        var lifetime = cache.Store(Scope, new Composer.Diagnostics.Secret("t-token"), null, null, clock.GetUtcNow());
         await Assert.That(lifetime).IsEqualTo(TimeSpan.FromSeconds(55));
         clock.Advance(TimeSpan.FromSeconds(54));
         await Assert.That(cache.TryGet(Scope, out _)).IsTrue();
@@ -30,7 +30,7 @@ public class RegistryTokenCacheTests
         // An issued_at ahead of our clock never lengthens the lifetime.
         await Assert.That(cache.Lifetime(300, now.AddSeconds(100), now)).IsEqualTo(TimeSpan.FromSeconds(295));
         // Already expired: not cached at all.
-        await Assert.That(cache.Store(Scope, "t", 300, now.AddSeconds(-400), now)).IsEqualTo(TimeSpan.Zero);
+        await Assert.That(cache.Store(Scope, new Composer.Diagnostics.Secret("t-token"), 300, now.AddSeconds(-400), now)).IsEqualTo(TimeSpan.Zero);
         await Assert.That(cache.TryGet(Scope, out _)).IsFalse();
     }
 
@@ -49,12 +49,12 @@ public class RegistryTokenCacheTests
     {
         var clock = new FakeTimeProvider();
         var cache = new RegistryTokenCache(clock, TimeSpan.FromSeconds(1800));
-        cache.Store(Scope, "a", 300, null, clock.GetUtcNow());
-        cache.Store(Scope with { Scope = "repository:b:pull" }, "b", 300, null, clock.GetUtcNow());
-        await Assert.That(cache.TryGet(Scope, out var a) && a == "a").IsTrue();
+        cache.Store(Scope, new Composer.Diagnostics.Secret("a-token"), 300, null, clock.GetUtcNow());
+        cache.Store(Scope with { Scope = "repository:b:pull" }, new Composer.Diagnostics.Secret("b-token"), 300, null, clock.GetUtcNow());
+        await Assert.That(cache.TryGet(Scope, out var a) && a.Reveal() == "a-token").IsTrue();
         await Assert.That(cache.TryGet(Scope with { Service = "other" }, out _)).IsFalse();
         cache.Invalidate(Scope);
         await Assert.That(cache.TryGet(Scope, out _)).IsFalse();
-        await Assert.That(cache.TryGet(Scope with { Scope = "repository:b:pull" }, out var b) && b == "b").IsTrue();
+        await Assert.That(cache.TryGet(Scope with { Scope = "repository:b:pull" }, out var b) && b.Reveal() == "b-token").IsTrue();
     }
 }

@@ -46,7 +46,7 @@ public class XRegistryAuthDockerEngineTests(HtpasswdRegistryFixture registry)
     public async Task The_engine_decodes_our_base64url_header_and_pulls_while_standard_base64_fails()
     {
         Requirements.Need(File.Exists(DockerSocket), $"Docker engine socket {DockerSocket}");
-        var credentials = new RegistryCredentials(HtpasswdRegistryFixture.EngineUser, registry.EnginePassword, null, registry.Host);
+        var credentials = new RegistryCredentials(HtpasswdRegistryFixture.EngineUser, new Composer.Diagnostics.Secret(registry.EnginePassword), null, registry.Host);
         var header = credentials.ToXRegistryAuth();
         var json = Encoding.UTF8.GetString(Convert.FromBase64String(header.Replace('-', '+').Replace('_', '/')));
         var standard = Convert.ToBase64String(Encoding.UTF8.GetBytes(json)); // upstream's (bollard's) encoding

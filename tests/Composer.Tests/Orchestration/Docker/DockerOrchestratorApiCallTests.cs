@@ -87,10 +87,12 @@ public class DockerOrchestratorApiCallTests(DockerTcpFixture tcp)
 
         var calls = Calls(manager);
         var v = $"/v{tcp.Engine.ApiVersion}";
-        await Assert.That(calls.Count).IsEqualTo(4);
+        // Plus GET /info: the engine's default log driver, asked once per orchestrator (the containers' log bound).
+        await Assert.That(calls.Count).IsEqualTo(5);
         await Assert.That(calls[0]).IsEqualTo($"GET {v}/images/{TestConnectorImage.Reference}/json");
-        await Assert.That(calls[1]).IsEqualTo($"POST {v}/containers/create");
-        await Assert.That(calls[2]).StartsWith($"PUT {v}/containers/").And.EndsWith("/archive");
-        await Assert.That(calls[3]).StartsWith($"POST {v}/containers/").And.EndsWith("/start");
+        await Assert.That(calls[1]).IsEqualTo($"GET {v}/info");
+        await Assert.That(calls[2]).IsEqualTo($"POST {v}/containers/create");
+        await Assert.That(calls[3]).StartsWith($"PUT {v}/containers/").And.EndsWith("/archive");
+        await Assert.That(calls[4]).StartsWith($"POST {v}/containers/").And.EndsWith("/start");
     }
 }

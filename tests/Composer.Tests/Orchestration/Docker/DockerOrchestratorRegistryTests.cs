@@ -22,7 +22,7 @@ public class DockerOrchestratorRegistryTests(HtpasswdRegistryFixture basic, Toke
     {
         Server = basic.Host,
         Username = HtpasswdRegistryFixture.EngineUser,
-        Password = password ?? basic.EnginePassword,
+        Password = new Composer.Diagnostics.Secret(password ?? basic.EnginePassword),
         RetryAttempts = retryAttempts,
         RetryDelay = 0,
     };
@@ -89,7 +89,7 @@ public class DockerOrchestratorRegistryTests(HtpasswdRegistryFixture basic, Toke
         var (user, password) = token.NewUser(TokenPolicy.Pull);
         await using var manager = DockerTestManager.Create(Docker, new RegistrySettings
         {
-            Server = token.Host, Username = user, Password = password, RetryAttempts = 0, RetryDelay = 0,
+            Server = token.Host, Username = user, Password = Composer.Diagnostics.Secret.From(password), RetryAttempts = 0, RetryDelay = 0,
         });
         var unprefixed = await PushedAsync(manager, token.Host, TokenRegistryFixture.Pusher, TokenRegistryFixture.PusherPassword);
         var before = token.Tokens.RequestCount(user);

@@ -161,9 +161,9 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         var secret = "s3cr=t+/==" + Guid.NewGuid().ToString("N");
         var workload = manager.Workload("environment", configuration:
         [
-            new ContractEntry("QUERY_URL", "https://opencti.composer.test/?a=b&c==d", false),
-            new ContractEntry("EMPTY", "", false),
-            new ContractEntry("OPENCTI_TOKEN", secret, true),
+            new ContractEntry("QUERY_URL", "https://opencti.composer.test/?a=b&c==d"),
+            new ContractEntry("EMPTY", ""),
+            new ContractEntry("OPENCTI_TOKEN", new Composer.Diagnostics.Secret(secret)),
         ]);
         await manager.DeployAsync(workload);
 
@@ -184,7 +184,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
     {
         await using var manager = Manager();
         var secret = "top-" + Guid.NewGuid().ToString("N");
-        var workload = manager.Workload("refused", configuration: [new ContractEntry("", secret, true)]);
+        var workload = manager.Workload("refused", configuration: [new ContractEntry("", new Composer.Diagnostics.Secret(secret))]);
 
         var error = await manager.Orchestrator.DeployAsync(workload, CancellationToken.None);
 
@@ -415,7 +415,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         await manager.DeployAsync(v1);
         var before = await manager.ObservedAsync(v1.Name);
         var v2 = manager.Workload("refresh", hash: "h2", caBundle: DockerTestManager.Pem("V2"),
-            configuration: [new ContractEntry("NEW_SETTING", "on", false)]);
+            configuration: [new ContractEntry("NEW_SETTING", "on")]);
 
         await Assert.That(await manager.Orchestrator.RefreshAsync(before, v2, CancellationToken.None)).IsNull();
 
@@ -483,12 +483,12 @@ public class DockerOrchestratorTests(TestConnectorImage image)
     public async Task Logs_after_a_cursor_never_repeat_a_line()
     {
         await using var manager = Manager();
-        var workload = manager.Workload("logs", configuration: [new ContractEntry("TICK_SECONDS", "0.2", false)]);
+        var workload = manager.Workload("logs", configuration: [new ContractEntry("TICK_SECONDS", "0.2")]);
         await manager.DeployAsync(workload);
         await manager.WaitForLogAsync(workload.Name, "tick 3");
         var observed = await manager.ObservedAsync(workload.Name);
 
-        var first = await manager.Orchestrator.LogsAsync(observed, null, CancellationToken.None);
+        var first = await manager.Orchestrator.LogsAsync(observed, null, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
         await Assert.That(first.IsSuccess).IsTrue();
         // Across stdout and stderr the engine keeps no order: the start line is there, not necessarily first.
         await Assert.That(first.Value!.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
@@ -497,7 +497,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         var lastTick = Ticks(first.Value.Lines).Max();
 
         await manager.WaitForLogAsync(workload.Name, $"tick {lastTick + 3}");
-        var second = await manager.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, CancellationToken.None);
+        var second = await manager.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
 
         var ticks = Ticks(second.Value!.Lines).ToList();
         await Assert.That(ticks.Count).IsGreaterThanOrEqualTo(3);
@@ -506,7 +506,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
         await Assert.That(second.Value.Lines).DoesNotContain(TestConnectorImage.StderrLine);
         await Assert.That(second.Value.LastTimestamp > first.Value.LastTimestamp).IsTrue();
 
-        var third = await manager.Orchestrator.LogsAsync(observed, second.Value.LastTimestamp, CancellationToken.None);
+        var third = await manager.Orchestrator.LogsAsync(observed, second.Value.LastTimestamp, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
         await Assert.That(Ticks(third.Value!.Lines).All(t => t > ticks[^1])).IsTrue();
     }
 
@@ -514,11 +514,11 @@ public class DockerOrchestratorTests(TestConnectorImage image)
     public async Task The_last_hundred_lines_without_a_cursor()
     {
         await using var manager = Manager();
-        var workload = manager.Workload("tail", configuration: [new ContractEntry("TICK_SECONDS", "0.01", false)]);
+        var workload = manager.Workload("tail", configuration: [new ContractEntry("TICK_SECONDS", "0.01")]);
         await manager.DeployAsync(workload);
         await manager.WaitForLogAsync(workload.Name, "tick 150");
 
-        var logs = await manager.Orchestrator.LogsAsync(await manager.ObservedAsync(workload.Name), null, CancellationToken.None);
+        var logs = await manager.Orchestrator.LogsAsync(await manager.ObservedAsync(workload.Name), null, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
 
         await Assert.That(logs.Value!.Lines.Count).IsEqualTo(100);
         await Assert.That(logs.Value.Lines).DoesNotContain(TestConnectorImage.StderrLine);
@@ -528,7 +528,7 @@ public class DockerOrchestratorTests(TestConnectorImage image)
     public async Task Health_gives_the_restarts_exit_code_and_last_start_of_a_crash_looping_connector()
     {
         await using var manager = Manager();
-        var crashing = manager.Workload("crashing", configuration: [new ContractEntry("CRASH_EXIT_CODE", "3", false)]);
+        var crashing = manager.Workload("crashing", configuration: [new ContractEntry("CRASH_EXIT_CODE", "3")]);
         var idle = manager.Workload("idle", start: false);
         await manager.DeployAsync(crashing);
         await manager.DeployAsync(idle);

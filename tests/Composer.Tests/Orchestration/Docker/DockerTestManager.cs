@@ -80,7 +80,7 @@ internal sealed class DockerTestManager : IAsyncDisposable
         IReadOnlyList<ContractEntry>? configuration, byte[]? caBundle, string? connectorId)
     {
         var id = connectorId ?? "conn-" + name;
-        var entries = new List<ContractEntry> { new("CONNECTOR_ID", id, false) };
+        var entries = new List<ContractEntry> { new("CONNECTOR_ID", id) };
         if (configuration is not null) entries.AddRange(configuration);
         var network = caBundle is null
             ? ConnectorNetworkEnvironment.None

@@ -240,7 +240,7 @@ public class DockerTlsResolutionTests
                 Verify = false,
                 Ca = [Ca.CertificatePem],
                 Cert = client.ExportCertificatePem(),
-                Key = client.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem(),
+                Key = new Composer.Diagnostics.Secret(client.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem()),
             },
         };
         var elsewhere = CertPath();
@@ -277,7 +277,7 @@ public class DockerTlsResolutionTests
     public async Task A_cert_key_naming_a_directory_says_so()
     {
         var directory = Directory.CreateTempSubdirectory("composer-not-a-cert-").FullName;
-        var docker = new DockerSettings { Host = "tcp://d:2376", Tls = new DockerTlsSettings { Ca = [Ca.CertificatePem], Cert = directory, Key = directory } };
+        var docker = new DockerSettings { Host = "tcp://d:2376", Tls = new DockerTlsSettings { Ca = [Ca.CertificatePem], Cert = directory, Key = new Composer.Diagnostics.Secret(directory) } };
         var errors = Resolve(new(), docker).Errors;
         await Assert.That(errors.Select(e => e.Key)).IsEquivalentTo(new[] { "opencti.daemon.docker.tls.cert", "opencti.daemon.docker.tls.key" });
         await Assert.That(errors[0].Message).IsEqualTo($"cannot read the client certificate file \"{directory}\": is a directory, expected a file; expected a PEM file or a PEM block");
@@ -288,7 +288,7 @@ public class DockerTlsResolutionTests
     {
         using var client = Ca.IssueClient("headless");
         var body = string.Concat(client.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem().Split('\n')[1..^1]);
-        var docker = new DockerSettings { Host = "tcp://d:2376", Tls = new DockerTlsSettings { Ca = [Ca.CertificatePem], Cert = client.ExportCertificatePem(), Key = body } };
+        var docker = new DockerSettings { Host = "tcp://d:2376", Tls = new DockerTlsSettings { Ca = [Ca.CertificatePem], Cert = client.ExportCertificatePem(), Key = new Composer.Diagnostics.Secret(body) } };
         var error = Resolve(new(), docker).Errors.Single();
         await Assert.That(error.Key).IsEqualTo("opencti.daemon.docker.tls.key");
         await Assert.That(error.Message).StartsWith("cannot read the private key file (the value is not shown: it is neither an absolute path nor a PEM block)");

@@ -20,7 +20,7 @@ public class DeploymentManifestTests
         "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti, "nmap--the-network-mapper",
         new ResolvedImage("opencti/connector-nmap:6.8.0", "opencti/connector-nmap:6.8.0", false, "docker.io", "opencti/connector-nmap", "6.8.0", null), "contract-hash-1",
         ConnectorWorkload.LabelsFor("manager-1", "4f2b8c3e-0000-4000-8000-000000000001", PlatformKind.OpenCti, "0123456789ab"),
-        [new ConnectorEnvVar("OPENCTI_TOKEN", "t0k3n", Sensitive: true), new ConnectorEnvVar("OPENCTI_URL", "http://opencti:8080"), new ConnectorEnvVar("OPENCTI_CONFIG_HASH", "contract-hash-1")],
+        [new ConnectorEnvVar("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("t0k3n")), new ConnectorEnvVar("OPENCTI_URL", "http://opencti:8080"), new ConnectorEnvVar("OPENCTI_CONFIG_HASH", "contract-hash-1")],
         [1, 2, 3], start);
 
     private static DeploymentOptions Options(string? resources = """{"limits":{"cpu":"500m","memory":"256Mi"},"requests":{"cpu":"100m"}}""", string? baseJson = null) =>

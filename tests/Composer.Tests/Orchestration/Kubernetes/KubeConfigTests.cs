@@ -101,7 +101,7 @@ public class KubeConfigTests
         await Assert.That(read.IsSuccess).IsTrue();
         var token = read.Value;
         // A quoted token of digits stays as written.
-        await Assert.That(token).IsEqualTo("0123456789");
+        await Assert.That(token!.Reveal()).IsEqualTo("0123456789");
         await Assert.That(endpoint.Source).Contains("context \"prod\"");
         await Assert.That(endpoint.Tls.SkipVerification).IsFalse();
         await Assert.That(endpoint.Token.ToString()).DoesNotContain("0123456789");
@@ -118,7 +118,7 @@ public class KubeConfigTests
         await Assert.That(endpoint!.Server.AbsolutePath).IsEqualTo("/k8s/clusters/c-1");
         await Assert.That(endpoint.Tls.SkipVerification).IsTrue();
         await Assert.That(endpoint.Token!.Path).IsEqualTo(Path.Combine(s.Directory, "kube", "tokens", "dev"));
-        await Assert.That(endpoint.Token.Get(TimeProvider.System).Value).IsEqualTo("dev-token");
+        await Assert.That(endpoint.Token.Get(TimeProvider.System).Value!.Reveal()).IsEqualTo("dev-token");
         await Assert.That(endpoint.Namespace).IsEqualTo("default");
     }
 

@@ -90,7 +90,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
         {
             Server = registry.Host,
             Username = HtpasswdRegistryFixture.User,
-            Password = HtpasswdRegistryFixture.Password,
+            Password = new Composer.Diagnostics.Secret(HtpasswdRegistryFixture.Password),
             RetryAttempts = 0,
         };
         return settings;
@@ -163,7 +163,7 @@ public sealed class KubernetesHarness : IAsyncDisposable
         if (!resolved.IsSuccess) throw new InvalidOperationException(resolved.Failure.Message);
         return new ConnectorWorkload(id, PlatformKind.OpenCti, name, resolved.Value, hash,
             ConnectorWorkload.LabelsFor(ManagerId, id, PlatformKind.OpenCti, ConnectorLabels.PlatformInstanceValue("http://opencti:8080")),
-            environment ?? [new ConnectorEnvVar("CONNECTOR_ID", id), new ConnectorEnvVar("OPENCTI_TOKEN", "secret-token", Sensitive: true), new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, hash)],
+            environment ?? [new ConnectorEnvVar("CONNECTOR_ID", id), new ConnectorEnvVar("OPENCTI_TOKEN", new Composer.Diagnostics.Secret("secret-token")), new ConnectorEnvVar(ConnectorLabels.ConfigHashVariable, hash)],
             caBundle, start);
     }
 

@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using Composer.Orchestration;
+using Composer.Orchestration.Kubernetes;
 using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using TUnit.Assertions.Enums;
@@ -173,7 +175,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         for (var i = 0; i < 150; i++) h.Api.AppendLog(h.Namespace, "connector-logs", $"line {i}", start.AddTicks(i * 1234567));
         var observed = await h.ObservedAsync("connector-logs");
 
-        var first = await h.Orchestrator.LogsAsync(observed, null, None);
+        var first = await h.Orchestrator.LogsAsync(observed, null, Composer.Reconciliation.LogLimits.Default, None);
         await Assert.That(first.IsSuccess).IsTrue().Because(first.Failure?.Message ?? "");
         await Assert.That(first.Value!.Lines.Count).IsEqualTo(100);
         await Assert.That(first.Value.Lines[0]).IsEqualTo("line 50");
@@ -183,16 +185,54 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         // Same second as the cursor: the API returns it again (whole seconds), Composer drops what it has.
         h.Api.AppendLog(h.Namespace, "connector-logs", "new 1", first.Value.LastTimestamp!.Value.AddTicks(1));
         h.Api.AppendLog(h.Namespace, "connector-logs", "new 2", first.Value.LastTimestamp!.Value.AddSeconds(3));
-        var next = await h.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, None);
+        var next = await h.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, Composer.Reconciliation.LogLimits.Default, None);
         await Assert.That(next.Value!.Lines).IsEquivalentTo(new[] { "new 1", "new 2" }, CollectionOrdering.Matching);
         await Assert.That(next.Value.LastTimestamp).IsEqualTo(first.Value.LastTimestamp!.Value.AddSeconds(3));
 
-        var nothing = await h.Orchestrator.LogsAsync(observed, next.Value.LastTimestamp, None);
+        var nothing = await h.Orchestrator.LogsAsync(observed, next.Value.LastTimestamp, Composer.Reconciliation.LogLimits.Default, None);
         await Assert.That(nothing.Value!.Lines).IsEmpty();
         await Assert.That(nothing.Value.LastTimestamp).IsEqualTo(next.Value.LastTimestamp);
         var log = h.Api.ComposerRequests.Last(r => r.Resource == "pods/log");
         await Assert.That(log.Query).Contains("container=connector-logs");
         await Assert.That(log.Query).Contains("sinceTime=");
+    }
+
+    [Test]
+    public async Task A_flood_is_read_with_tail_lines_since_time_and_limit_bytes_and_kept_within_the_limits()
+    {
+        await using var h = await KubernetesHarness.StartAsync(registry);
+        await Assert.That((await h.Orchestrator.DeployAsync(h.Workload("connector-flood"), None))?.Message).IsNull();
+        var start = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        // 20,000 long lines with escape sequences, then one line of 3 MiB without end: more than limitBytes.
+        var flood = "flood \u001b[31mred\u001b[0m \u0007bell " + new string('x', 3000);
+        for (var i = 0; i < 20_000; i++) h.Api.AppendLog(h.Namespace, "connector-flood", $"{i:D5} {flood}", start.AddTicks(i * 10_000));
+        var observed = await h.ObservedAsync("connector-flood");
+        var limits = new LogLimits(50, 16 * 1024, 512);
+
+        var first = await h.Orchestrator.LogsAsync(observed, null, limits, None);
+        await Assert.That(first.IsSuccess).IsTrue().Because(first.Failure?.Message ?? "");
+        var lines = first.Value!.Lines;
+        await Assert.That(lines.Count).IsLessThanOrEqualTo(50);
+        await Assert.That(lines.Sum(l => Encoding.UTF8.GetByteCount(l))).IsLessThanOrEqualTo(16 * 1024);
+        await Assert.That(lines.All(l => Encoding.UTF8.GetByteCount(l) <= 512 && l.EndsWith(LogLineText.CutMark, StringComparison.Ordinal))).IsTrue();
+        await Assert.That(lines[^1]).StartsWith("19999 flood red bell xxx");
+        await Assert.That(first.Value.LastTimestamp).IsEqualTo(start.AddTicks(19_999 * 10_000));
+        var request = h.Api.ComposerRequests.Last(r => r.Resource == "pods/log");
+        await Assert.That(request.Query).Contains("tailLines=50");
+        await Assert.That(request.Query).Contains("limitBytes=" + KubernetesApiClient.LogReadBytes(limits));
+        await Assert.That(request.Query).DoesNotContain("sinceTime=");
+
+        // A line longer than limitBytes: the API cuts the answer inside it; kept cut, and the cursor moves past it.
+        var huge = start.AddSeconds(30); // after the last line of the flood (start + 19.999 s)
+        h.Api.AppendLog(h.Namespace, "connector-flood", "huge " + new string('y', 3 * 1024 * 1024), huge);
+        var next = await h.Orchestrator.LogsAsync(observed, first.Value.LastTimestamp, limits, None);
+        await Assert.That(next.Value!.Lines.Count).IsEqualTo(1);
+        await Assert.That(next.Value.Lines[0]).StartsWith("huge yyy");
+        await Assert.That(next.Value.Lines[0]).EndsWith(LogLineText.CutMark);
+        await Assert.That(next.Value.LastTimestamp).IsEqualTo(huge);
+        request = h.Api.ComposerRequests.Last(r => r.Resource == "pods/log");
+        await Assert.That(request.Query).Contains("sinceTime=");
+        await Assert.That(request.Query).Contains("tailLines=50");
     }
 
     [Test]
@@ -213,7 +253,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         await Assert.That(observed.RawState).Contains("CrashLoopBackOff");
         await Assert.That((await h.Orchestrator.HealthAsync(observed, None)).Value).IsEqualTo(new WorkloadHealth(4, null, Restarting: true));
         // No log yet from a waiting container: nothing new, not an error.
-        var logs = await h.Orchestrator.LogsAsync(observed, null, None);
+        var logs = await h.Orchestrator.LogsAsync(observed, null, Composer.Reconciliation.LogLimits.Default, None);
         await Assert.That(logs.IsSuccess).IsTrue().Because(logs.Failure?.Message ?? "");
         await Assert.That(logs.Value!.Lines).IsEmpty();
 
@@ -250,7 +290,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         await Assert.That(observed.CreatedAt).IsNotNull();
 
         // The log of the last terminated run, as the kubelet serves it while the next run waits.
-        var logs = await h.Orchestrator.LogsAsync(observed, null, None);
+        var logs = await h.Orchestrator.LogsAsync(observed, null, LogLimits.Default, None);
         await Assert.That(logs.Value!.Lines).IsEquivalentTo(new[]
         {
             $"connector started: {workload.ConnectorId}", "crash line 1 of 3", "crash line 2 of 3", "crash line 3 of 3", "connector crashing with exit code 3",
@@ -404,7 +444,7 @@ public class KubernetesOrchestratorTests(HtpasswdRegistryFixture registry)
         var at = DateTimeOffset.UtcNow;
         h.Api.AppendLog(h.Namespace, "connector-base", "from the sidecar", at, container: "sidecar");
         h.Api.AppendLog(h.Namespace, "connector-base", "from the connector", at);
-        var logs = await h.Orchestrator.LogsAsync(await h.ObservedAsync("connector-base"), null, None);
+        var logs = await h.Orchestrator.LogsAsync(await h.ObservedAsync("connector-base"), null, Composer.Reconciliation.LogLimits.Default, None);
         await Assert.That(logs.Value!.Lines).IsEquivalentTo(new[] { "from the connector" });
     }
 }

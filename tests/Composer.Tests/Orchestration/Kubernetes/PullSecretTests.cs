@@ -93,7 +93,7 @@ public class PullSecretTests(HtpasswdRegistryFixture registry)
                 .Select(r => $"{r.Verb} {r.Status}").ToList();
             await Assert.That(writes).IsEquivalentTo(new[] { "create 201", "update 200" }, TUnit.Assertions.Enums.CollectionOrdering.Matching);
             // The pre-flight checks with what the kubelet now gets.
-            await Assert.That(h.Access.Credentials.Current!.Password).IsEqualTo("rotated-Passw0rd");
+            await Assert.That(h.Access.Credentials.Current!.Password.Reveal()).IsEqualTo("rotated-Passw0rd");
         }
         finally
         {

@@ -92,7 +92,7 @@ public class RbacManifestTests(HtpasswdRegistryFixture registry)
         var changed = workload with { ConfigHash = "h2", CaBundle = KubernetesHarness.Bundle("B"), Start = true };
         await Assert.That((await o.RefreshAsync(await h.ObservedAsync("connector-rbac"), changed, None))?.Message).IsNull();
         h.Api.AppendLog(h.Namespace, "connector-rbac", "hello", DateTimeOffset.UtcNow);
-        await Assert.That((await o.LogsAsync(await h.ObservedAsync("connector-rbac"), null, None)).Value!.Lines).IsEquivalentTo(new[] { "hello" });
+        await Assert.That((await o.LogsAsync(await h.ObservedAsync("connector-rbac"), null, Composer.Reconciliation.LogLimits.Default, None)).Value!.Lines).IsEquivalentTo(new[] { "hello" });
         await Assert.That((await o.HealthAsync(await h.ObservedAsync("connector-rbac"), None)).IsSuccess).IsTrue();
         await Assert.That((await o.RefreshAsync(await h.ObservedAsync("connector-rbac"), changed with { ConfigHash = "h3", CaBundle = null }, None))?.Message).IsNull();
         await Assert.That((await o.StopAsync(await h.ObservedAsync("connector-rbac"), None))?.Message).IsNull();

@@ -57,7 +57,7 @@ internal sealed class PortainerHarness : IAsyncDisposable
         settings.OpenCti.Daemon.Portainer = new PortainerSettings
         {
             Api = standIn.Api.ToString().TrimEnd('/'),
-            ApiKey = standIn.ApiKey,
+            ApiKey = new Composer.Diagnostics.Secret(standIn.ApiKey),
             EnvId = standIn.EnvironmentId,
             ApiVersion = "v" + docker.ApiVersion,
             Ca = standIn.Ca is not null && trustCa ? [standIn.Ca.CertificatePem] : null,

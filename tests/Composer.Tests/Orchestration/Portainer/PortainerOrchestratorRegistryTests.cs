@@ -39,7 +39,7 @@ public class PortainerOrchestratorRegistryTests(HtpasswdRegistryFixture basic)
         await Assert.That((await h.Manager.InspectAsync(workload.Name)).Config!.Image).IsEqualTo($"{basic.Host}/{unprefixed}");
         await h.Manager.WaitForLogAsync(workload.Name, TestConnectorImage.StartLine);
         var pull = h.StandIn.Requests.Single(r => r.Method == "POST" && r.DockerPath.EndsWith("/images/create", StringComparison.Ordinal));
-        var expected = new RegistryCredentials(HtpasswdRegistryFixture.EngineUser, basic.EnginePassword, null, basic.Host).ToXRegistryAuth();
+        var expected = new RegistryCredentials(HtpasswdRegistryFixture.EngineUser, new Composer.Diagnostics.Secret(basic.EnginePassword), null, basic.Host).ToXRegistryAuth();
         await Assert.That(pull.RegistryAuth).IsEqualTo(expected);
         await Assert.That(expected.IndexOfAny(['-', '_'])).IsGreaterThanOrEqualTo(0); // where base64url differs from the standard alphabet
         await Assert.That(pull.Query).Contains(Uri.EscapeDataString($"{basic.Host}/{unprefixed.Split(':')[0]}"));

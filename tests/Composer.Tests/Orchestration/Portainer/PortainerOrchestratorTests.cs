@@ -36,7 +36,7 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         });
         const string secret = "decrypted-S3cret+/=";
         var workload = h.Manager.Workload("deployed", hash: "h-1", caBundle: DockerTestManager.Pem("cG9ydGFpbmVy"),
-            configuration: [new ContractEntry("API_TOKEN", secret, true)]);
+            configuration: [new ContractEntry("API_TOKEN", new Composer.Diagnostics.Secret(secret))]);
 
         await h.Manager.DeployAsync(workload);
 
@@ -98,7 +98,7 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         await h.Manager.WaitForLogAsync(workload.Name, "tick 1");
         var observed = await h.Manager.ObservedAsync(workload.Name);
 
-        var logs = await h.Orchestrator.LogsAsync(observed, null, CancellationToken.None);
+        var logs = await h.Orchestrator.LogsAsync(observed, null, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
         var health = await h.Orchestrator.HealthAsync(observed, CancellationToken.None);
 
         await Assert.That(logs.Value!.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
@@ -131,7 +131,7 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
         await h.Manager.DeployAsync(workload);
         var observed = await h.Manager.ObservedAsync(workload.Name);
         const string wrongKey = "ptr_wrong-key-value";
-        await using var wrong = await PortainerHarness.StartAsync(Docker, configure: s => s.OpenCti.Daemon.Portainer!.ApiKey = wrongKey,
+        await using var wrong = await PortainerHarness.StartAsync(Docker, configure: s => s.OpenCti.Daemon.Portainer!.ApiKey = new Composer.Diagnostics.Secret(wrongKey),
             standIn: h.StandIn, managerId: h.Manager.ManagerId);
 
         var list = await wrong.Orchestrator.ListAsync(CancellationToken.None);
@@ -227,7 +227,7 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
     {
         var settings = new ComposerSettings();
         settings.OpenCti.Daemon.Selector = "portainer";
-        settings.OpenCti.Daemon.Portainer = new PortainerSettings { ApiKey = "ChangeMe", EnvId = " ", ApiVersion = "latest" };
+        settings.OpenCti.Daemon.Portainer = new PortainerSettings { ApiKey = new Composer.Diagnostics.Secret("ChangeMe"), EnvId = " ", ApiVersion = "latest" };
         var (resolved, errors, _) = TestSettings.TryResolve(settings, resolveOrchestrators: true);
 
         static string Problem(ConfigDiagnostic e) => $"{e.Key} {e.Message}";

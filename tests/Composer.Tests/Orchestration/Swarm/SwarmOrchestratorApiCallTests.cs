@@ -85,7 +85,7 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         await Assert.That(auth.RootElement.GetProperty("password").GetString()).IsEqualTo(registry.EnginePassword);
         await Assert.That(auth.RootElement.GetProperty("serveraddress").GetString()).IsEqualTo(registry.Host);
         var pull = manager.Handlers.Requests.Single(r => r.Uri.AbsolutePath == $"{V}/images/create");
-        await Assert.That(pull.RegistryAuth).IsEqualTo(new Composer.Images.RegistryCredentials(HtpasswdRegistryFixture.EngineUser, registry.EnginePassword, null, registry.Host)
+        await Assert.That(pull.RegistryAuth).IsEqualTo(new Composer.Images.RegistryCredentials(HtpasswdRegistryFixture.EngineUser, new Composer.Diagnostics.Secret(registry.EnginePassword), null, registry.Host)
             .ToXRegistryAuth());
     }
 
@@ -109,7 +109,8 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         var remove = Calls(manager);
 
         var image = $"{V}/images/{TestConnectorImage.Reference}/json";
-        await Assert.That(deploy).IsEquivalentTo(new[] { $"GET {image}", $"GET {image}", $"POST {V}/configs/create", $"POST {V}/services/create" },
+        // GET /info: the engine's default log driver, asked once per orchestrator (the tasks' log bound).
+        await Assert.That(deploy).IsEquivalentTo(new[] { $"GET {image}", $"GET {image}", $"POST {V}/configs/create", $"GET {V}/info", $"POST {V}/services/create" },
             CollectionOrdering.Matching);
         // The service already mounts the config of this bundle: no config call.
         await Assert.That(start).IsEquivalentTo(new[] { $"GET {V}/services/{observed.WorkloadId}", $"POST {V}/services/{observed.WorkloadId}/update" },

@@ -174,7 +174,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         await manager.DeployAsync(first);
         var before = await manager.WaitForStateAsync(first.Name, WorkloadState.Running);
         var second = manager.Workload("refreshed", hash: "h-2", caBundle: Pem("c2Vjb25k"),
-            configuration: [new ContractEntry("EXTRA", "value-2", false)]);
+            configuration: [new ContractEntry("EXTRA", "value-2")]);
 
         SwarmTestManager.Succeeded(await manager.Orchestrator.RefreshAsync(before, second, CancellationToken.None), "refresh");
 
@@ -297,12 +297,12 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
     public async Task Logs_are_demultiplexed_and_follow_the_cursor()
     {
         await using var manager = Manager();
-        var workload = manager.Workload("logs", configuration: [new ContractEntry("TICK_SECONDS", "1", false)]);
+        var workload = manager.Workload("logs", configuration: [new ContractEntry("TICK_SECONDS", "1")]);
         await manager.DeployAsync(workload);
         var lines = await manager.WaitForLogAsync(workload.Name, "tick 2");
         var observed = await manager.ObservedAsync(workload.Name);
 
-        var first = await manager.Orchestrator.LogsAsync(observed, null, CancellationToken.None);
+        var first = await manager.Orchestrator.LogsAsync(observed, null, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
 
         await Assert.That(first.IsSuccess).IsTrue();
         await Assert.That(first.Value!.Lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
@@ -316,7 +316,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         do
         {
             await Task.Delay(500);
-            next = (await manager.Orchestrator.LogsAsync(observed, first.Value!.LastTimestamp, CancellationToken.None)).Value!;
+            next = (await manager.Orchestrator.LogsAsync(observed, first.Value!.LastTimestamp, Composer.Reconciliation.LogLimits.Default, CancellationToken.None)).Value!;
         }
         while (next.Lines.Count == 0 && DateTime.UtcNow < deadline);
         await Assert.That(next.Lines.Count).IsGreaterThan(0);
@@ -328,7 +328,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
     public async Task Health_counts_the_restarts_of_a_crashing_connector_and_gives_the_start_time()
     {
         await using var manager = Manager(new SwarmSettings { RestartDelay = 100_000_000 });
-        var workload = manager.Workload("crashing", configuration: [new ContractEntry("EXIT_AFTER", "1", false), new ContractEntry("TICK_SECONDS", "1", false)]);
+        var workload = manager.Workload("crashing", configuration: [new ContractEntry("EXIT_AFTER", "1"), new ContractEntry("TICK_SECONDS", "1")]);
         await manager.DeployAsync(workload);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         WorkloadHealth health;
@@ -365,7 +365,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
     {
         await using var manager = Manager(new SwarmSettings { Network = "composer-no-such-network" });
         const string secret = "s3cr3t-Token+/=";
-        var workload = manager.Workload("secret", configuration: [new ContractEntry("API_TOKEN", secret, true)]);
+        var workload = manager.Workload("secret", configuration: [new ContractEntry("API_TOKEN", new Composer.Diagnostics.Secret(secret))]);
 
         var error = await manager.Orchestrator.DeployAsync(workload, CancellationToken.None);
 
@@ -374,7 +374,7 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         await Assert.That(error!.Message).DoesNotContain(secret);
         await Assert.That(await manager.ListAsync()).IsEmpty();
         await using var good = Manager();
-        var ok = good.Workload("secret", configuration: [new ContractEntry("API_TOKEN", secret, true)]);
+        var ok = good.Workload("secret", configuration: [new ContractEntry("API_TOKEN", new Composer.Diagnostics.Secret(secret))]);
         await good.DeployAsync(ok);
         await good.WaitForStateAsync(ok.Name, WorkloadState.Running);
         var container = await good.RunningContainerAsync(ok.Name);

@@ -106,7 +106,7 @@ internal sealed class SwarmTestManager : IAsyncDisposable
         while (true)
         {
             var observed = await ObservedAsync(serviceName);
-            var logs = await Orchestrator.LogsAsync(observed, null, CancellationToken.None);
+            var logs = await Orchestrator.LogsAsync(observed, null, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
             if (logs.IsSuccess && logs.Value.Lines.Any(l => l.Contains(text, StringComparison.Ordinal))) return logs.Value.Lines;
             if (DateTime.UtcNow > deadline)
             {
