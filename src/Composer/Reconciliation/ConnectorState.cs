@@ -21,6 +21,12 @@ public sealed class ConnectorState
     /// <summary>Whether the current reboot loop was told on the platform (cleared when a health report finds none).</summary>
     public bool RebootLoopReported { get; internal set; }
 
+    /// <summary>
+    /// The exit code of a workload's last run that ended, as last read: engines forget it when the next run starts
+    /// (Docker resets it to 0), so a loop caught while its container briefly runs still says why it ended.
+    /// </summary>
+    public (string WorkloadId, int Code)? LastExitCode { get; internal set; }
+
     /// <summary>Set when a reboot loop stopped the connector (manager.reboot_loop.stop); null otherwise.</summary>
     public RebootLoopHold? RebootLoopHold { get; internal set; }
 

@@ -235,6 +235,8 @@ public sealed class ReconcileExecutor
         var observed = await _orchestrator.HealthAsync(workload, ct).ConfigureAwait(false);
         if (!observed.IsSuccess) return $"reading health: {observed.Failure.Message}";
         var health = observed.Value;
+        if (health.ExitCode is { } ended) state.LastExitCode = (workload.WorkloadId, ended);
+        else if (state.LastExitCode is { } remembered && remembered.WorkloadId == workload.WorkloadId) health = health with { ExitCode = remembered.Code };
         var now = _time.GetUtcNow();
         if ((health.StartedAt ?? workload.CreatedAt) is not { } startedAt)
         {

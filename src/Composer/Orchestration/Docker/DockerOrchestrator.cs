@@ -320,8 +320,10 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
             var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
             var state = inspect.State;
             var restarts = (int)Math.Clamp(inspect.RestartCount, 0, int.MaxValue);
-            // FinishedAt is the zero time until a run ended; ExitCode is 0 until then too.
-            int? exitCode = Timestamp(state?.FinishedAt) is null ? null : (int)Math.Clamp(state!.ExitCode, int.MinValue, int.MaxValue);
+            // FinishedAt is the zero time until a run ended; ExitCode is 0 until then, and reset to 0 when a run starts
+            // again: while it runs, the last run's code is not known here.
+            var ended = Timestamp(state?.FinishedAt) is not null && !(state!.Running && !state.Restarting);
+            int? exitCode = ended ? (int)Math.Clamp(state!.ExitCode, int.MinValue, int.MaxValue) : null;
             return Result<WorkloadHealth>.Success(new WorkloadHealth(restarts, Timestamp(state?.StartedAt), state?.Restarting == true, exitCode));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
