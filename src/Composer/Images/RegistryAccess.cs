@@ -35,8 +35,16 @@ public sealed class RegistryAccess : IDisposable
     /// <summary>The credentials as of now (a rotated password file is read again every token_ttl).</summary>
     public RegistryCredentialSource Credentials { get; }
 
-    /// <summary>One operation's credentials for <paramref name="image"/>: the configured ones when the image is on their registry, else null (anonymous).</summary>
-    public RegistryCredentials? CredentialsFor(ResolvedImage image) => Credentials.Current is { } current && current.IsFor(image.RegistryHost) ? current : null;
+    /// <summary>
+    /// The one per-registry credential lookup: what a pull, a pre-flight, a signature fetch, a Swarm service create or
+    /// a Kubernetes pull secret sends to <paramref name="registryHost"/> (host[:port], docker.io for Docker Hub), or
+    /// null (anonymous). Take it once per operation and use that snapshot throughout.
+    /// </summary>
+    public RegistryCredentials? CredentialsFor(string registryHost) =>
+        Credentials.Current is { } current && current.IsFor(registryHost) ? current : null;
+
+    /// <summary>One operation's credentials for <paramref name="image"/>: <see cref="CredentialsFor(string)"/> of its registry.</summary>
+    public RegistryCredentials? CredentialsFor(ResolvedImage image) => CredentialsFor(image.RegistryHost);
 
     /// <summary>
     /// Checks with the registry API that <paramref name="image"/> exists and can be pulled with
