@@ -12,7 +12,7 @@ public class RegistryCredentialsTests
     private static RegistryConfiguration Config(string? server, string? user = "myuser", string? password = "mypassword", string? email = null) =>
         RegistryTestSupport.Configuration(server, user, password, email: email);
 
-    /// <summary>The credentials a deploy of an image of <paramref name="imageHost"/> gets (RegistryAccess.CredentialsFor's rule).</summary>
+    /// <summary>The credentials a deploy of an image of <paramref name="imageHost"/> gets (the registry block's part of RegistryAccess.CredentialsForAsync).</summary>
     private static RegistryCredentials? CredentialsFor(RegistryConfiguration configuration, string imageHost) =>
         configuration.Credentials is { } credentials && credentials.IsFor(imageHost) ? credentials : null;
 
@@ -107,14 +107,14 @@ public class RegistryCredentialsTests
         await Assert.That(CredentialsFor(configuration, "docker.io")).IsNotNull();
         await Assert.That(CredentialsFor(configuration, "ghcr.io")).IsNull();
         await Assert.That(warnings.Single().Message).Contains("Docker Hub");
-        await Assert.That(configuration.DockerConfigJson(configuration.Credentials!)).Contains("\"https://index.docker.io/v1/\"");
+        await Assert.That(configuration.DockerConfigJson([configuration.Credentials!])).Contains("\"https://index.docker.io/v1/\"");
     }
 
     [Test]
     public async Task Dockerconfigjson_holds_the_server_host_and_base64_user_colon_password()
     {
         var configuration = Config("registry.example.com:5000/team", email: "user@example.com");
-        var json = configuration.DockerConfigJson(configuration.Credentials!);
+        var json = configuration.DockerConfigJson([configuration.Credentials!]);
         using var document = JsonDocument.Parse(json);
         var entry = document.RootElement.GetProperty("auths").GetProperty("registry.example.com:5000");
         await Assert.That(entry.GetProperty("username").GetString()).IsEqualTo("myuser");
