@@ -15,7 +15,7 @@ namespace Composer.Images;
 /// a failure that names it and the server and quotes a bounded, escaped piece of what it said, with the credentials
 /// it is known to hold masked.
 /// </summary>
-public static class CredentialHelper
+internal static class CredentialHelper
 {
     /// <summary>How long a helper may take (cloud helpers call their provider's API).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
@@ -78,9 +78,10 @@ public static class CredentialHelper
             string? overflow = null;
             try
             {
-                var (_, outFull) = await stdout.ConfigureAwait(false);
-                var (_, errFull) = await stderr.ConfigureAwait(false);
-                if (outFull || errFull) overflow = $"it wrote more than {MaxOutputBytes / 1024} KiB";
+                // A stream over the bound stops the helper at once (it would block writing the rest, and never end the other).
+                var first = await Task.WhenAny(stdout, stderr).ConfigureAwait(false);
+                var full = (await first.ConfigureAwait(false)).Full || (await (first == stdout ? stderr : stdout).ConfigureAwait(false)).Full;
+                if (full) overflow = $"it wrote more than {MaxOutputBytes / 1024} KiB";
                 if (overflow is null) await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
