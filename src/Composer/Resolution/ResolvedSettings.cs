@@ -62,6 +62,12 @@ public sealed class ResolvedPlatform
 
     public required TimeSpan LogsSchedule { get; init; }
 
+    /// <summary>listing_timeout: the connector listing's own total timeout (the platform may hold it while connectors auto-upgrade).</summary>
+    public required TimeSpan ListingTimeout { get; init; }
+
+    /// <summary>listing_max_size: the largest listing answer read, in bytes.</summary>
+    public required long ListingMaxSize { get; init; }
+
     /// <summary>Proxies, NO_PROXY, trust and timeouts of this platform's channels.</summary>
     public required PlatformNetworkPolicy Network { get; init; }
 

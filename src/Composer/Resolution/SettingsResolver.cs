@@ -127,6 +127,8 @@ public static class SettingsResolver
             Selector = selector ?? OrchestratorKind.Kubernetes,
             Orchestrator = ResolveOrchestrator(p, kind, selector, certificates, daemons, report),
             LogsSchedule = TimeSpan.FromSeconds(Math.Max(1, p.LogsSchedule)),
+            ListingTimeout = TimeSpan.FromSeconds(Math.Max(1, p.ListingTimeout)),
+            ListingMaxSize = Math.Max(ConfigValidator.MinListingMaxSize, p.ListingMaxSize),
             Network = network,
             // Computed once (it reads the system roots when a proxy CA is configured), only for platforms in use.
             ConnectorNetwork = p.Enable ? ConnectorNetworkEnvironment.Compute(network) : ConnectorNetworkEnvironment.None,
