@@ -176,4 +176,29 @@ public class RegistryCredentialsTests
         await Assert.That(errors.Count).IsEqualTo(3);
         await Assert.That(string.Join("\n", errors)).Contains("retry_attempts");
     }
+
+    [Test]
+    public async Task The_docker_config_is_found_as_the_docker_cli_finds_it()
+    {
+        List<ConfigDiagnostic> errors = [];
+        string? PathFor(RegistrySettings? settings, Dictionary<string, string> environment) =>
+            RegistryConfiguration.FromSettings(settings, ConfigProvenance.None, environment, errors, [])?.DockerConfigPath;
+
+        await Assert.That(PathFor(null, NoEnvironment)).IsNull();
+        await Assert.That(PathFor(null, new() { ["HOME"] = "/home/c" })).IsEqualTo("/home/c/.docker/config.json");
+        await Assert.That(PathFor(null, new() { ["HOME"] = "/home/c", ["DOCKER_CONFIG"] = "/etc/dc" })).IsEqualTo("/etc/dc/config.json");
+        var file = Path.GetTempFileName();
+        try
+        {
+            await Assert.That(PathFor(new RegistrySettings { DockerConfig = file }, new() { ["DOCKER_CONFIG"] = "/etc/dc" })).IsEqualTo(file);
+            await Assert.That(errors).IsEmpty();
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        await Assert.That(PathFor(new RegistrySettings { DockerConfig = "/nonexistent/composer/config.json" }, NoEnvironment)).IsNull();
+        await Assert.That(errors.Single().Key).IsEqualTo("opencti.daemon.registry.docker_config");
+        await Assert.That(errors.Single().Message).Contains("does not exist");
+    }
 }
