@@ -362,7 +362,8 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
                     entries.Remove(host);
                 }
             }
-            if (entries.Count > 0 && !SameEntries(entries, _pullSecretRegistries))
+            // Applied on every due render (ApplyAsync writes only a difference), so a secret deleted behind Composer's back comes back.
+            if (entries.Count > 0)
             {
                 var name = registry.Configuration.PullSecretName;
                 var labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue };
@@ -373,7 +374,10 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
                     _logger.Warn("Image pull secret could not be written; retried on the next call", ("secret", name), ("error", error.Message));
                     return error;
                 }
-                _logger.Info("Image pull secret written", ("secret", name), ("registries", string.Join(",", entries.Keys.Order(StringComparer.Ordinal))));
+                if (!SameEntries(entries, _pullSecretRegistries))
+                {
+                    _logger.Info("Image pull secret rendered", ("secret", name), ("registries", string.Join(",", entries.Keys.Order(StringComparer.Ordinal))));
+                }
             }
             _pullSecretRegistries = entries;
             foreach (var host in needed) _pullSecretLookedUp.Add(host);
