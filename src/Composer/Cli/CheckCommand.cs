@@ -291,17 +291,21 @@ public static class CheckCommand
 
     private static async Task<Outcome> RegistryCheckAsync(RegistryAccess registry, ResolvedImage image, CancellationToken cancellationToken)
     {
-        var credentials = registry.CredentialsFor(image);
-        var check = await registry.CheckAsync(image, credentials, cancellationToken).ConfigureAwait(false);
+        var (check, credentials) = await registry.LookUpAndCheckAsync(image, cancellationToken).ConfigureAwait(false);
         if (check.IsAvailable)
         {
-            var who = credentials is null ? "anonymous" : $"logged in as {credentials.Username}";
+            var who = credentials is null ? "anonymous"
+                : (credentials.HasPassword ? $"logged in as {credentials.Username}" : credentials.Who)
+                  + (credentials.Source == RegistryCredentials.SettingsSource ? "" : $" from {credentials.Source}");
             return Outcome.Ok($"{image.Reference} ({who}): digest {check.Digest}");
         }
         var hint = check.Status switch
         {
+            RegistryCheckStatus.BadCredentials when credentials is not null && credentials.Source != RegistryCredentials.SettingsSource =>
+                $"check the credentials in {credentials.Source} (docker login, or the credential helper)",
             RegistryCheckStatus.BadCredentials => "check opencti.daemon.registry.username and password (OPENCTI__DAEMON__REGISTRY__PASSWORD, or ..._PASSWORD_FILE)",
-            RegistryCheckStatus.AuthenticationRequired => "set opencti.daemon.registry.server, username and password for this registry",
+            RegistryCheckStatus.CredentialsUnavailable => "check the Docker config (opencti.daemon.registry.docker_config, DOCKER_CONFIG) and the credential helper it names (docs/registries.md)",
+            RegistryCheckStatus.AuthenticationRequired => "set opencti.daemon.registry.server, username and password for this registry, or log in to it in the Docker config (docker login; opencti.daemon.registry.docker_config)",
             RegistryCheckStatus.AccessDenied => "the registry knows the user but denies it pull access to this repository: grant it there",
             RegistryCheckStatus.NotFound => "check the image name and tag, and opencti.daemon.registry.server (prefixed to images that name no registry)",
             RegistryCheckStatus.Unreachable => "check the registry address and the route to it (with_proxy, https_proxy, no_proxy); retry_attempts and retry_delay bound the retries",

@@ -42,8 +42,7 @@ public static class ImageCheckCommand
             return ExitCodes.ConfigurationError;
         }
         var resolved = resolution.Value;
-        var credentials = registry.CredentialsFor(resolved);
-        var check = await registry.CheckAsync(resolved, credentials, cancellationToken);
+        var (check, credentials) = await registry.LookUpAndCheckAsync(resolved, cancellationToken);
         if (!check.IsAvailable)
         {
             await stderr.WriteLineAsync($"composer: {SecretScrubber.Shared.Scrub(check.Message)}");
@@ -55,7 +54,9 @@ public static class ImageCheckCommand
         await stdout.WriteLineAsync($"repository: {resolved.Repository}");
         await stdout.WriteLineAsync($"reference: {resolved.ManifestReference}");
         if (check.MediaType is not null) await stdout.WriteLineAsync($"media_type: {check.MediaType}");
-        await stdout.WriteLineAsync($"credentials: {(credentials is null ? "anonymous" : $"user {credentials.Username}")}");
+        var who = credentials is null ? "anonymous"
+            : (credentials.HasPassword ? $"user {credentials.Username}" : credentials.Who) + (credentials.Source == RegistryCredentials.SettingsSource ? "" : $" ({credentials.Source})");
+        await stdout.WriteLineAsync($"credentials: {who}");
         return ExitCodes.Success;
     }
 }

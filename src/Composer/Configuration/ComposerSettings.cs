@@ -167,6 +167,7 @@ public sealed partial class RegistrySettings
     [ConfigKey("token_ttl", Unit = "seconds"), ConfigDoc("Upper bound in seconds for caching registry bearer tokens.")] public int TokenTtl { get; set; } = 1800;
     [ConfigKey("retry_attempts"), ConfigDoc("Retries of transient registry failures.")] public int RetryAttempts { get; set; } = 3;
     [ConfigKey("retry_delay", Unit = "seconds"), ConfigDoc("Seconds between retries (jittered).")] public int RetryDelay { get; set; } = 5;
+    [ConfigKey("docker_config"), ConfigDoc("Docker CLI config.json giving the credentials of every other registry (auths, credHelpers, credsStore), re-read every token_ttl. Unset: $DOCKER_CONFIG/config.json, else ~/.docker/config.json. The registry block's own credentials keep precedence for its server.")] public string? DockerConfig { get; set; }
 }
 
 [ConfigSection]

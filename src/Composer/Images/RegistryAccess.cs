@@ -5,10 +5,11 @@ namespace Composer.Images;
 
 /// <summary>
 /// The registry as Composer reaches it, built once per process from the resolved opencti.daemon.registry: prefix
-/// resolution (<see cref="Images"/>), the credentials (<see cref="Credentials"/>, re-read when their password file
-/// rotates) and the registry client with its bearer-token cache. An image is resolved once, where the reconcile cycle
+/// resolution (<see cref="Images"/>), the credentials of every registry (<see cref="CredentialsForAsync(string, CancellationToken)"/>:
+/// the registry block's for its server, re-read when their password file rotates, and the Docker config's for every
+/// other registry, re-read every token_ttl) and the registry client with its bearer-token cache. An image is resolved once, where the reconcile cycle
 /// builds its input; every operation on it (a deploy: check, pull; a Swarm service create) takes one snapshot of the
-/// credentials (<see cref="CredentialsFor"/>) and uses it throughout, so the registry check and the pull never use two
+/// credentials and uses it throughout, so the registry check and the pull never use two
 /// different passwords.
 /// </summary>
 public sealed class RegistryAccess : IDisposable
@@ -23,6 +24,7 @@ public sealed class RegistryAccess : IDisposable
         time ??= TimeProvider.System;
         Configuration = configuration;
         Credentials = new RegistryCredentialSource(configuration, time, _logger);
+        if (configuration.DockerConfigPath is { } dockerConfig) DockerConfig = new DockerCredentialStore(dockerConfig, configuration.TokenTtl, time, _logger);
         _client = new RegistryClient(handlers, configuration, new RegistryClientOptions { Logger = _logger, Clock = time });
     }
 
@@ -35,8 +37,42 @@ public sealed class RegistryAccess : IDisposable
     /// <summary>The credentials as of now (a rotated password file is read again every token_ttl).</summary>
     public RegistryCredentialSource Credentials { get; }
 
-    /// <summary>One operation's credentials for <paramref name="image"/>: the configured ones when the image is on their registry, else null (anonymous).</summary>
-    public RegistryCredentials? CredentialsFor(ResolvedImage image) => Credentials.Current is { } current && current.IsFor(image.RegistryHost) ? current : null;
+    /// <summary>The Docker CLI config.json (auths, credHelpers, credsStore) of every other registry, or null when there is none to read.</summary>
+    public DockerCredentialStore? DockerConfig { get; }
+
+    /// <summary>
+    /// The one per-registry credential lookup: what a pull, a pre-flight, a signature fetch, a Swarm service create or
+    /// a Kubernetes pull secret sends to <paramref name="registryHost"/> (host[:port], docker.io for Docker Hub).
+    /// opencti.daemon.registry's credentials for its own server first (the product page's meaning), else what the
+    /// Docker config holds for that registry (<see cref="DockerConfigFile"/>: credHelpers, credsStore, auths, as the
+    /// docker CLI matches them), else anonymous. A failure (a credential helper that failed or hung, an unreadable
+    /// config file) says why, bounded and without secrets. Take it once per operation and use that snapshot throughout.
+    /// </summary>
+    public async Task<Result<RegistryLogin>> CredentialsForAsync(string registryHost, CancellationToken cancellationToken)
+    {
+        if (Credentials.Current is { } current && current.IsFor(registryHost)) return Result<RegistryLogin>.Success(new RegistryLogin(current));
+        if (DockerConfig is null) return Result<RegistryLogin>.Success(RegistryLogin.Anonymous);
+        return await DockerConfig.LookupAsync(registryHost, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One operation's credentials for <paramref name="image"/>: <see cref="CredentialsForAsync(string, CancellationToken)"/> of its registry.</summary>
+    public Task<Result<RegistryLogin>> CredentialsForAsync(ResolvedImage image, CancellationToken cancellationToken) =>
+        CredentialsForAsync(image.RegistryHost, cancellationToken);
+
+    /// <summary>
+    /// Looks up <paramref name="image"/>'s credentials (<see cref="CredentialsForAsync(ResolvedImage, CancellationToken)"/>)
+    /// and checks it with them (<see cref="CheckAsync"/>); a failed lookup is a failed check that says why.
+    /// </summary>
+    public async Task<(RegistryCheckResult Check, RegistryCredentials? Credentials)> LookUpAndCheckAsync(ResolvedImage image, CancellationToken cancellationToken)
+    {
+        var login = await CredentialsForAsync(image, cancellationToken).ConfigureAwait(false);
+        if (!login.IsSuccess)
+        {
+            _logger.Error("Image pre-flight failed", ("image", image.Reference), ("status", RegistryCheckStatus.BadCredentials.ToString()), ("error", login.Failure.Message));
+            return (RegistryCheckResult.CredentialsUnavailable(image, login.Failure.Message), null);
+        }
+        return (await CheckAsync(image, login.Value.Credentials, cancellationToken).ConfigureAwait(false), login.Value.Credentials);
+    }
 
     /// <summary>
     /// Checks with the registry API that <paramref name="image"/> exists and can be pulled with

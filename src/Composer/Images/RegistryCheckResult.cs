@@ -16,6 +16,8 @@ public enum RegistryCheckStatus
     Unreachable,
     /// <summary>An answer that does not follow the registry API (bad challenge, bad token response ...).</summary>
     ProtocolError,
+    /// <summary>The image's credentials could not be found out (a credential helper failed or hung, a Docker config file is unreadable): nothing was asked.</summary>
+    CredentialsUnavailable,
 }
 
 /// <summary>Outcome of a registry pre-flight check. Message is safe to print: it never holds a secret.</summary>
@@ -42,4 +44,15 @@ public sealed record RegistryCheckResult
     public bool UsedCredentials { get; init; }
 
     public bool IsAvailable => Status == RegistryCheckStatus.Available;
+
+    /// <summary>The check of an image whose credentials could not be looked up: <paramref name="why"/>, the lookup's failure.</summary>
+    public static RegistryCheckResult CredentialsUnavailable(ResolvedImage image, string why) => new()
+    {
+        Status = RegistryCheckStatus.CredentialsUnavailable,
+        RegistryHost = image.RegistryHost,
+        Repository = image.Repository,
+        Reference = image.ManifestReference,
+        Image = image.Reference,
+        Message = $"no credentials for {image.Reference}: {why}",
+    };
 }

@@ -268,7 +268,7 @@ public sealed class RegistryClient : IDisposable
         public string Repository { get; }
         public string Reference { get; }
         public string Image { get; }
-        private string Who => _credentials is null ? "anonymous access" : $"user '{_credentials.Username}'";
+        private string Who => _credentials is null ? "anonymous access" : _credentials.Who;
         private Logger Log => _client._options.Logger;
 
         public RegistryCheckResult Fail(RegistryCheckStatus status, string message) => Result(status, message, digest: null, mediaType: null);
@@ -376,7 +376,7 @@ public sealed class RegistryClient : IDisposable
         private RegistryCheckResult NoAccess() => _credentials is null
             ? Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage())
             : Fail(RegistryCheckStatus.AccessDenied,
-                $"no access: registry {RegistryHost} accepted user '{_credentials.Username}' but denies pull access to {Image}");
+                $"no access: registry {RegistryHost} accepted {_credentials.Who} but denies pull access to {Image}");
 
         private RegistryCheckResult Rejected(IReadOnlyList<AuthChallenge> challenges, Authorization? authorization)
         {
@@ -389,10 +389,10 @@ public sealed class RegistryClient : IDisposable
                 // registry does not trust that token server): still a credentials problem, said precisely.
                 var error = challenges.Select(c => c["error"]).FirstOrDefault(e => !string.IsNullOrEmpty(e));
                 return Fail(RegistryCheckStatus.BadCredentials,
-                    $"bad credentials: registry {RegistryHost} rejected the token that {new Uri(scope.Realm).Authority} issued to user '{_credentials.Username}' for {Image}{(error is null ? "" : $" (error={error})")}");
+                    $"bad credentials: registry {RegistryHost} rejected the token that {new Uri(scope.Realm).Authority} issued to {_credentials.Who} for {Image}{(error is null ? "" : $" (error={error})")}");
             }
             return Fail(RegistryCheckStatus.BadCredentials,
-                $"bad credentials: registry {RegistryHost} rejected user '{_credentials.Username}' for {Image} (check opencti.daemon.registry.username/password)");
+                $"bad credentials: registry {RegistryHost} rejected {_credentials.Who} for {Image} (check {_credentials.Source})");
         }
 
         private string AuthRequiredMessage()
@@ -401,6 +401,7 @@ public sealed class RegistryClient : IDisposable
             var why = configuration.Credentials is null
                 ? "no credentials are configured (opencti.daemon.registry.username/password)"
                 : $"the configured credentials belong to {configuration.ServerHost ?? RegistryHosts.DockerHub} and are not sent to other registries";
+            if (configuration.DockerConfigPath is { } dockerConfig) why += $", and the Docker config {dockerConfig} has none for it";
             return $"authentication required: registry {RegistryHost} requires credentials to pull {Image}, and {why}";
         }
 
@@ -450,11 +451,18 @@ public sealed class RegistryClient : IDisposable
         /// <summary>Answers a challenge: Bearer (preferred) via the token flow, or Basic with the credentials.</summary>
         private async Task<Authorized> AuthorizeAsync(IReadOnlyList<AuthChallenge> challenges, bool allowCache, CancellationToken ct)
         {
+            // A registry token is the bearer token itself (docker's registrytoken): no exchange.
+            if (_credentials?.RegistryToken is { } registryToken) return Authorized.With(new Authorization(new AuthenticationHeaderValue("Bearer", registryToken.Reveal()), null, false));
             var bearer = challenges.FirstOrDefault(c => c.IsBearer);
             if (bearer is not null) return await BearerAsync(bearer, allowCache, ct).ConfigureAwait(false);
             if (challenges.Any(c => c.IsBasic))
             {
                 if (_credentials is null) return Authorized.No(Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage()));
+                if (!_credentials.HasPassword)
+                {
+                    return Authorized.No(Fail(RegistryCheckStatus.BadCredentials,
+                        $"registry {RegistryHost} asks for a username and password (Basic) for {Image}, and {_credentials.Source} holds {_credentials.Who}"));
+                }
                 return Authorized.With(new Authorization(new AuthenticationHeaderValue("Basic", _credentials.BasicParameter()), null, false));
             }
             return Authorized.No(Fail(RegistryCheckStatus.ProtocolError,
@@ -480,6 +488,13 @@ public sealed class RegistryClient : IDisposable
             var tokenServer = realmUri.Authority;
             using var sent = await _client.SendAsync(() =>
             {
+                if (_credentials?.IdentityToken is { } refreshToken)
+                {
+                    // An identity token is an OAuth2 refresh token: exchanged at the realm (POST, docker's client_id), as the engine does.
+                    var form = new Dictionary<string, string> { ["grant_type"] = "refresh_token", ["client_id"] = "docker", ["refresh_token"] = refreshToken.Reveal(), ["scope"] = _pullScope };
+                    if (service.Length > 0) form["service"] = service;
+                    return new HttpRequestMessage(HttpMethod.Post, realm) { Content = new FormUrlEncodedContent(form) };
+                }
                 var request = new HttpRequestMessage(HttpMethod.Get, tokenUri);
                 if (_credentials is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _credentials.BasicParameter());
                 return request;
@@ -491,7 +506,7 @@ public sealed class RegistryClient : IDisposable
                     break;
                 case HttpStatusCode.Unauthorized when _credentials is not null:
                     return Authorized.No(Fail(RegistryCheckStatus.BadCredentials,
-                        $"bad credentials: the token server {tokenServer} of registry {RegistryHost} rejected user '{_credentials.Username}' for {Image} (check opencti.daemon.registry.username/password)"));
+                        $"bad credentials: the token server {tokenServer} of registry {RegistryHost} rejected {_credentials.Who} for {Image} (check {_credentials.Source})"));
                 case HttpStatusCode.Unauthorized:
                     return Authorized.No(Fail(RegistryCheckStatus.AuthenticationRequired, AuthRequiredMessage()));
                 case HttpStatusCode.Forbidden:

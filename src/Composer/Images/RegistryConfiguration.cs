@@ -42,6 +42,13 @@ public sealed class RegistryConfiguration
     /// </summary>
     public string? PasswordFile { get; private init; }
 
+    /// <summary>
+    /// The Docker CLI config.json whose auths, credHelpers and credsStore give the credentials of every other registry
+    /// (<see cref="DockerConfigFile"/>): opencti.daemon.registry.docker_config, else $DOCKER_CONFIG/config.json, else
+    /// $HOME/.docker/config.json; null when none of them is set. A file that does not exist holds no credentials.
+    /// </summary>
+    public string? DockerConfigPath { get; private init; }
+
     public TimeSpan TokenTtl { get; private init; } = TimeSpan.FromSeconds(1800);
     public int RetryAttempts { get; private init; } = 3;
     public TimeSpan RetryDelay { get; private init; } = TimeSpan.FromSeconds(5);
@@ -56,9 +63,14 @@ public sealed class RegistryConfiguration
     public static RegistryConfiguration? FromSettings(RegistrySettings? settings, ConfigProvenance provenance, IReadOnlyDictionary<string, string> environment,
         ICollection<ConfigDiagnostic> errors, ICollection<ConfigDiagnostic> warnings)
     {
-        if (settings is null) return Anonymous;
         var startErrors = errors.Count;
         void Error(string key, string message) => errors.Add(new ConfigDiagnostic($"{Key}.{key}", provenance.Describe($"{Key}.{key}"), message));
+        var dockerConfig = DockerConfigPathFrom(settings?.DockerConfig, environment, Error);
+        if (settings is null)
+        {
+            if (errors.Count > startErrors) return null;
+            return dockerConfig is null ? Anonymous : new RegistryConfiguration { DockerConfigPath = dockerConfig };
+        }
         string? prefix = null, host = null, scheme = null;
         var server = RegistryServer.Normalize(settings.Server);
         if (!server.IsSuccess)
@@ -114,10 +126,29 @@ public sealed class RegistryConfiguration
             ServerScheme = scheme,
             Credentials = credentials,
             PasswordFile = passwordFile,
+            DockerConfigPath = dockerConfig,
             TokenTtl = TimeSpan.FromSeconds(settings.TokenTtl),
             RetryAttempts = settings.RetryAttempts,
             RetryDelay = TimeSpan.FromSeconds(settings.RetryDelay),
         };
+    }
+
+    /// <summary>
+    /// Where the Docker CLI config is, as the docker CLI finds it: the configured file (which must exist), else
+    /// DOCKER_CONFIG's config.json, else ~/.docker/config.json; null when none applies.
+    /// </summary>
+    private static string? DockerConfigPathFrom(string? configured, IReadOnlyDictionary<string, string> environment, Action<string, string> error)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            var path = configured.Trim();
+            if (Directory.Exists(path)) error("docker_config", $"\"{path}\" is a directory; expected the config.json file itself (for a directory, set DOCKER_CONFIG)");
+            else if (!File.Exists(path)) error("docker_config", $"\"{path}\" does not exist; expected a Docker config.json file");
+            return path;
+        }
+        if (environment.TryGetValue("DOCKER_CONFIG", out var directory) && !string.IsNullOrWhiteSpace(directory)) return Path.Combine(directory.Trim(), "config.json");
+        if (environment.TryGetValue("HOME", out var home) && !string.IsNullOrWhiteSpace(home)) return Path.Combine(home, ".docker", "config.json");
+        return null;
     }
 
     /// <summary>The scheme used to reach registryHost's API (see the class remarks).</summary>
@@ -131,41 +162,46 @@ public sealed class RegistryConfiguration
     public string PullSecretName => Slug(ImagePrefix ?? RegistryHosts.DockerHub);
 
     /// <summary>
-    /// The .dockerconfigjson of a kubernetes.io/dockerconfigjson pull secret:
+    /// The .dockerconfigjson of a kubernetes.io/dockerconfigjson pull secret holding <paramref name="credentials"/> (one
+    /// entry per registry, username and password only: the kubelet reads no tokens):
     /// {"auths":{"host[:port]":{…},"https://host[:port]":{…}}} with username, password, email? and
-    /// auth = base64(user:pass), for <paramref name="credentials"/> (the current ones). The kubelet matches an image
-    /// against each key with its scheme removed, host labels and port compared exactly (case-sensitive) and the key's path as a prefix of the image's, so the key is the
-    /// host exactly as prefixed images name it; the URL form is written as well for readers that expect
-    /// docker-login-style keys (the kubelet reads both as the same entry). Docker Hub has its one legacy key
-    /// (https://index.docker.io/v1/, which the kubelet maps to docker.io images). Holds the password: never log it.
+    /// auth = base64(user:pass). The kubelet matches an image against each key with its scheme removed, host labels
+    /// and port compared exactly (case-sensitive) and the key's path as a prefix of the image's, so the key is the
+    /// host exactly as images name it; the URL form is written as well for readers that expect docker-login-style
+    /// keys (the kubelet reads both as the same entry). Docker Hub has its one legacy key (https://index.docker.io/v1/,
+    /// which the kubelet maps to docker.io images). Holds the passwords: never log it.
     /// </summary>
-    public string DockerConfigJson(RegistryCredentials credentials)
+    public string DockerConfigJson(IEnumerable<RegistryCredentials> credentials)
     {
-        var entry = new DockerConfigAuthEntry
-        {
-            Username = credentials.Username,
-            Password = credentials.Password.Reveal(),
-            Email = credentials.Email,
-            Auth = credentials.BasicParameter(),
-        };
         var auths = new Dictionary<string, DockerConfigAuthEntry>(StringComparer.Ordinal);
-        if (ImagePrefix is null)
+        foreach (var login in credentials)
         {
-            auths[RegistryHosts.DockerHubConfigKey] = entry;
-        }
-        else
-        {
-            var slash = ImagePrefix.IndexOf('/');
-            var host = slash < 0 ? ImagePrefix : ImagePrefix[..slash];
+            if (!login.HasPassword) continue;
+            var entry = new DockerConfigAuthEntry
+            {
+                Username = login.Username,
+                Password = login.Password.Reveal(),
+                Email = login.Email,
+                Auth = login.BasicParameter(),
+            };
+            // The registry block's server as images are prefixed with it (its case kept); others as the image named them.
+            var host = login.Source == RegistryCredentials.SettingsSource && ImagePrefix is not null
+                ? (ImagePrefix.IndexOf('/') is var slash and >= 0 ? ImagePrefix[..slash] : ImagePrefix)
+                : login.ServerAddress;
+            if (host is null || RegistryHosts.IsDockerHub(host))
+            {
+                auths[RegistryHosts.DockerHubConfigKey] = entry;
+                continue;
+            }
             auths[host] = entry;
-            auths[(ServerScheme ?? "https") + "://" + host] = entry;
+            auths[(login.Source == RegistryCredentials.SettingsSource ? ServerScheme ?? "https" : "https") + "://" + host] = entry;
         }
         var document = new DockerConfigJsonDocument { Auths = auths };
         return JsonSerializer.Serialize(document, RegistryJsonContext.Default.DockerConfigJsonDocument);
     }
 
     public override string ToString() =>
-        $"RegistryConfiguration {{ server = {ImagePrefix ?? "(none)"}, credentials = {(Credentials is null ? "none" : Credentials.ToString())}{(PasswordFile is null ? "" : $", password_file = {PasswordFile}")}, token_ttl = {TokenTtl.TotalSeconds}s, retry_attempts = {RetryAttempts}, retry_delay = {RetryDelay.TotalSeconds}s }}";
+        $"RegistryConfiguration {{ server = {ImagePrefix ?? "(none)"}, credentials = {(Credentials is null ? "none" : Credentials.ToString())}{(PasswordFile is null ? "" : $", password_file = {PasswordFile}")}{(DockerConfigPath is null ? "" : $", docker_config = {DockerConfigPath}")}, token_ttl = {TokenTtl.TotalSeconds}s, retry_attempts = {RetryAttempts}, retry_delay = {RetryDelay.TotalSeconds}s }}";
 
     /// <summary>
     /// Slug like upstream (slug 0.1.6): ASCII letters lower-cased, digits kept, each run of anything else one '-',

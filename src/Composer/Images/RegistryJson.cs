@@ -5,10 +5,20 @@ namespace Composer.Images;
 /// <summary>Payload of the Docker Engine API X-Registry-Auth header (moby AuthConfig field names).</summary>
 internal sealed class XRegistryAuthPayload
 {
-    [JsonPropertyName("username")] public required string Username { get; init; }
-    [JsonPropertyName("password")] public required string Password { get; init; }
+    [JsonPropertyName("username")] public string? Username { get; init; }
+    [JsonPropertyName("password")] public string? Password { get; init; }
     [JsonPropertyName("email")] public string? Email { get; init; }
     [JsonPropertyName("serveraddress")] public string? ServerAddress { get; init; }
+    [JsonPropertyName("identitytoken")] public string? IdentityToken { get; init; }
+    [JsonPropertyName("registrytoken")] public string? RegistryToken { get; init; }
+}
+
+/// <summary>What a docker-credential-helpers helper prints for `get`: {"ServerURL","Username","Secret"}.</summary>
+internal sealed class CredentialHelperAnswer
+{
+    [JsonPropertyName("ServerURL")] public string? ServerUrl { get; init; }
+    [JsonPropertyName("Username")] public string? Username { get; init; }
+    [JsonPropertyName("Secret")] public string? Secret { get; init; }
 }
 
 /// <summary>A Kubernetes kubernetes.io/dockerconfigjson document: {"auths":{"host":{...}}}.</summary>
@@ -51,5 +61,6 @@ internal sealed class RegistryErrorEntry
 [JsonSerializable(typeof(XRegistryAuthPayload))]
 [JsonSerializable(typeof(DockerConfigJsonDocument))]
 [JsonSerializable(typeof(RegistryTokenResponse))]
+[JsonSerializable(typeof(CredentialHelperAnswer))]
 [JsonSerializable(typeof(RegistryErrorResponse))]
 internal sealed partial class RegistryJsonContext : JsonSerializerContext;

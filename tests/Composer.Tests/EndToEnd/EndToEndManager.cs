@@ -265,6 +265,71 @@ internal sealed class EndToEndManager : IAsyncDisposable
     }
 
     /// <summary>
+    /// A Docker CLI config.json for every composer this manager starts, found as the docker CLI finds it: in the
+    /// directory DOCKER_CONFIG names. <paramref name="logins"/> become auths entries (auth = base64 of user:password,
+    /// marked secret) under their key exactly as given ("https://host:port", "host:port/v2/"...); the helpers
+    /// become credHelpers (key → helper name) and credsStore.
+    /// </summary>
+    public void UseDockerConfig(IReadOnlyDictionary<string, (string User, string Password)> logins,
+        IReadOnlyDictionary<string, string>? credHelpers = null, string? credsStore = null)
+    {
+        var directory = Path.Combine(Directory, "docker-config");
+        System.IO.Directory.CreateDirectory(directory);
+        var auths = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (key, (user, password)) in logins)
+        {
+            Secret(password);
+            auths[key] = new System.Text.Json.Nodes.JsonObject { ["auth"] = Secret(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + password))) };
+        }
+        var document = new System.Text.Json.Nodes.JsonObject { ["auths"] = auths };
+        if (credHelpers is not null)
+        {
+            var helpers = new System.Text.Json.Nodes.JsonObject();
+            foreach (var (key, helper) in credHelpers) helpers[key] = helper;
+            document["credHelpers"] = helpers;
+        }
+        if (credsStore is not null) document["credsStore"] = credsStore;
+        File.WriteAllText(Path.Combine(directory, "config.json"), document.ToJsonString());
+        Environment["DOCKER_CONFIG"] = directory;
+    }
+
+    /// <summary>
+    /// A docker-credential-helpers helper program, docker-credential-<paramref name="name"/>, on the PATH of every
+    /// composer this manager starts: `get` answers {"ServerURL","Username","Secret"} for the servers of
+    /// <paramref name="logins"/> (passwords marked secret) and "credentials not found in native keychain" for any other;
+    /// with <paramref name="failure"/>, it prints that on stderr and exits 3 instead. Every server asked is appended to
+    /// the returned file.
+    /// </summary>
+    public string InstallCredentialHelper(string name, IReadOnlyDictionary<string, (string User, string Password)> logins, string? failure = null)
+    {
+        var bin = Path.Combine(Directory, "bin");
+        System.IO.Directory.CreateDirectory(bin);
+        var calls = Path.Combine(bin, name + ".calls");
+        var script = new System.Text.StringBuilder("#!/bin/sh\n[ \"$1\" = get ] || exit 9\nserver=$(cat)\n");
+        script.Append("echo \"$server\" >> '").Append(calls).Append("'\n");
+        if (failure is not null)
+        {
+            script.Append("echo '").Append(failure).Append("' >&2\nexit 3\n");
+        }
+        else
+        {
+            script.Append("case \"$server\" in\n");
+            foreach (var (server, (user, password)) in logins)
+            {
+                Secret(password);
+                script.Append("  '").Append(server).Append("') printf '%s' '{\"ServerURL\":\"").Append(server).Append("\",\"Username\":\"").Append(user)
+                    .Append("\",\"Secret\":\"").Append(password).Append("\"}' ;;\n");
+            }
+            script.Append("  *) echo 'credentials not found in native keychain'; exit 1 ;;\nesac\n");
+        }
+        var path = Path.Combine(bin, "docker-credential-" + name);
+        File.WriteAllText(path, script.ToString());
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Environment["PATH"] = bin + ":" + (System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin");
+        return calls;
+    }
+
+    /// <summary>
     /// Pushes the test connector image as host/repository:tag, then removes that local tag so that a deploy has to pull
     /// it (removed again when the test ends); the reference.
     /// </summary>

@@ -67,6 +67,65 @@ public class RegistryTests(TestConnectorImage image)
         await manager.AssertNoSecretInOutputAsync();
     }
 
+    /// <summary>
+    /// Every registry a site uses: the registry block's server (its credentials win over a config.json entry for the
+    /// same server), a second registry whose credentials come from a credential helper (credHelpers), the first
+    /// registry under another name (localhost:port) whose credentials come from config.json's auths under a URL key,
+    /// and a registry whose helper fails: one clear line on the platform, no secret anywhere, while the others deploy.
+    /// </summary>
+    [Test]
+    public async Task Images_of_other_registries_pull_with_credentials_from_the_docker_config_and_a_credential_helper()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var port = Htpasswd.Host[(Htpasswd.Host.LastIndexOf(':') + 1)..];
+        var aliasHost = "localhost:" + port;
+        var failingHost = "localhost:" + TokenRegistry.Host[(TokenRegistry.Host.LastIndexOf(':') + 1)..];
+        var (helperUser, helperPassword) = TokenRegistry.NewUser(TokenPolicy.Pull);
+        var blockImage = await manager.PushForPullAsync(image, Htpasswd.Host, HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword,
+            $"{manager.ManagerId}/block");
+        var helperImage = await manager.PushForPullAsync(image, TokenRegistry.Host, TokenRegistryFixture.Pusher, TokenRegistryFixture.PusherPassword,
+            $"{manager.ManagerId}/helper");
+        var authsImage = await manager.PushForPullAsync(image, aliasHost, HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password,
+            $"{manager.ManagerId}/auths");
+        manager.UseRegistry(Htpasswd.Host, HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
+        var wrongPassword = "not+/the-block-password-" + Guid.NewGuid().ToString("N");
+        manager.UseDockerConfig(
+            new Dictionary<string, (string, string)>
+            {
+                [$"http://{aliasHost}/v2/"] = (HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password),
+                [$"https://{Htpasswd.Host}"] = (HtpasswdRegistryFixture.OtherUser, wrongPassword),
+            },
+            credHelpers: new Dictionary<string, string> { [TokenRegistry.Host] = $"{manager.ManagerId}-ok", [failingHost] = $"{manager.ManagerId}-broken" });
+        var calls = manager.InstallCredentialHelper($"{manager.ManagerId}-ok", new Dictionary<string, (string, string)> { [TokenRegistry.Host] = (helperUser, helperPassword) });
+        var leaked = manager.Secret("Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4" + Guid.NewGuid().ToString("N"));
+        manager.InstallCredentialHelper($"{manager.ManagerId}-broken", new Dictionary<string, (string, string)>(), failure: $"vault sealed: token {leaked} refused");
+
+        var fromBlock = manager.NewConnector("block", $"{manager.ManagerId}/block:1");
+        var fromHelper = manager.NewConnector("helper", helperImage);
+        var fromAuths = manager.NewConnector("auths", authsImage);
+        var broken = manager.NewConnector("broken", $"{failingHost}/{manager.ManagerId}/none:1");
+        foreach (var connector in new[] { fromBlock, fromHelper, fromAuths, broken }) manager.StandIn.AddConnector(connector);
+        var composer = manager.Start();
+
+        await Assert.That((await manager.WaitForContainerAsync(fromBlock.Id)).Config!.Image).IsEqualTo(blockImage);
+        await Assert.That((await manager.WaitForContainerAsync(fromHelper.Id)).Config!.Image).IsEqualTo(helperImage);
+        await Assert.That((await manager.WaitForContainerAsync(fromAuths.Id)).Config!.Image).IsEqualTo(authsImage);
+        foreach (var pulled in new[] { blockImage, helperImage, authsImage }) await Assert.That(await manager.ImageExistsAsync(pulled)).IsTrue();
+        await Assert.That(File.ReadAllLines(calls)).Contains(TokenRegistry.Host);
+
+        await manager.StandIn.WaitUntilAsync(s => LinesWith(s, broken.Id, "deploy failed").Count > 0, EndToEndManager.Timeout, "the helper failure reported");
+        var line = LinesWith(manager.StandIn, broken.Id, "deploy failed")[0];
+        await Assert.That(line).Contains($"credential helper docker-credential-{manager.ManagerId}-broken");
+        await Assert.That(line).Contains($"failed for {failingHost}: exit code 3");
+        await Assert.That(line).Contains("vault sealed");
+        await Assert.That(line).DoesNotContain(leaked);
+        await Assert.That(await manager.ContainersOfAsync(broken.Id)).IsEmpty();
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
     [Test]
     public async Task Wrong_credentials_are_reported_to_the_platform_while_another_connector_deploys()
     {

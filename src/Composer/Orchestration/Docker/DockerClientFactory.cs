@@ -128,6 +128,8 @@ internal static class DockerRegistryAuth
         Username = credentials.Username,
         Password = credentials.Password.Reveal(),
         ServerAddress = credentials.ServerAddress,
+        IdentityToken = credentials.IdentityToken?.Reveal(),
+        RegistryToken = credentials.RegistryToken?.Reveal(),
     };
 }
 
@@ -159,8 +161,12 @@ internal sealed class RegistryAuthEncoding(HttpMessageHandler inner) : Delegatin
         if (!Convert.TryFromBase64String(header.Replace('-', '+').Replace('_', '/'), bytes, out var length)) return null;
         using var json = JsonDocument.Parse(bytes.AsMemory(0, length));
         string? Text(string name) => json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-        return Text("username") is { Length: > 0 } username && Text("password") is { Length: > 0 } password
-            ? new RegistryCredentials(username, new Secret(password), Text("email"), Text("serveraddress"))
-            : null;
+        if (Text("username") is { Length: > 0 } username && Text("password") is { Length: > 0 } password)
+        {
+            return new RegistryCredentials(username, new Secret(password), Text("email"), Text("serveraddress"));
+        }
+        if (Text("identitytoken") is { Length: > 0 } identity) return RegistryCredentials.FromIdentityToken(Text("username"), identity, Text("serveraddress"), "");
+        if (Text("registrytoken") is { Length: > 0 } token) return RegistryCredentials.FromRegistryToken(token, Text("serveraddress"), "");
+        return null;
     }
 }

@@ -71,7 +71,14 @@ internal sealed class DockerImagePuller
         var image = workload.Image;
         var (repository, tag) = Split(image);
         var local = image.Digest is not null ? $"{repository}@{image.Digest}" : $"{repository}:{tag}";
-        var credentials = _registry.CredentialsFor(image);
+        // The image's own registry's credentials, one snapshot for the check, the pull and (Swarm) the service create.
+        var login = await _registry.CredentialsForAsync(image, cancellationToken).ConfigureAwait(false);
+        if (!login.IsSuccess)
+        {
+            ComposerMetrics.RecordPull(success: false);
+            return Failure.Orchestrator($"connector {workload.ConnectorId}: pull of {local} failed: no credentials for registry {image.RegistryHost}: {login.Failure.Message}");
+        }
+        var credentials = login.Value.Credentials;
         if (await IsPresentAsync(client, local, cancellationToken).ConfigureAwait(false))
         {
             _logger.Debug("Image present, not pulled", ("image", local), ("connector", workload.ConnectorId));

@@ -29,6 +29,23 @@ internal sealed class KubeDeployment
 internal sealed class KubeDeploymentSpec
 {
     [JsonPropertyName("replicas")] public int? Replicas { get; init; }
+    [JsonPropertyName("template")] public KubeDeploymentTemplate? Template { get; init; }
+}
+
+/// <summary>spec.template.spec.containers[].image: the images whose registries the pull secret must carry.</summary>
+internal sealed class KubeDeploymentTemplate
+{
+    [JsonPropertyName("spec")] public KubeDeploymentPodSpec? Spec { get; init; }
+}
+
+internal sealed class KubeDeploymentPodSpec
+{
+    [JsonPropertyName("containers")] public List<KubeDeploymentContainer>? Containers { get; init; }
+}
+
+internal sealed class KubeDeploymentContainer
+{
+    [JsonPropertyName("image")] public string? Image { get; init; }
 }
 
 internal sealed class KubePodList

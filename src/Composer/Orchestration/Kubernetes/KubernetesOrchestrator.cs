@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Composer.Diagnostics;
+using Composer.Images;
 using Composer.Reconciliation;
 
 namespace Composer.Orchestration.Kubernetes;
@@ -16,9 +17,10 @@ namespace Composer.Orchestration.Kubernetes;
 /// <item>Start/stop: replicas 1/0 by merge patch. Deploy: pre-flight, pull secret, CA Secret, then create.
 /// Refresh: pre-flight, then a merge patch without the (immutable) selector; a 422 on the selector deletes the
 /// deployment, which is deployed again on the next cycle (upstream's self-heal).</item>
-/// <item>Pull secret: a kubernetes.io/dockerconfigjson Secret named after the registry, rendered from the registry
-/// credentials (<see cref="RegistryAccess.Credentials"/>, the password file read again) on the first call and again every token_ttl, updated in place, so
-/// rotated credentials reach the kubelet without a restart; or the existing secrets of daemon.kubernetes.image_pull_secrets.</item>
+/// <item>Pull secret: one kubernetes.io/dockerconfigjson Secret named after the registry server, holding the credentials
+/// of every registry the deployed images come from (the registry block's, the Docker config's and its helpers'),
+/// rendered on the first call, for each new registry and again every token_ttl, updated in place, so rotated
+/// credentials reach the kubelet without a restart; or the existing secrets of daemon.kubernetes.image_pull_secrets.</item>
 /// <item>CA bundle: Secret &lt;name&gt;-proxy-ca (key ca.crt) mounted with subPath at the bundle path, updated in place,
 /// deleted with the deployment.</item>
 /// </list>
@@ -36,6 +38,9 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     private readonly Logger _logger;
     private readonly SemaphoreSlim _pullSecretGate = new(1, 1);
     private long? _pullSecretRenderedAt;
+    private readonly HashSet<string> _neededRegistries = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _pullSecretLookedUp = new(StringComparer.Ordinal);
+    private Dictionary<string, RegistryCredentials> _pullSecretRegistries = new(StringComparer.Ordinal);
 
     private KubernetesOrchestrator(ResolvedKubernetes kubernetes, KubernetesOrchestratorOptions options)
         : base(options.Workloads)
@@ -91,6 +96,10 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             string? hash = null;
             deployment.Metadata.Annotations?.TryGetValue(ConnectorLabels.ConfigHashVariable, out hash);
             workloads.Add(new ObservedWorkload(deployment.Metadata.Uid ?? name, name, labels, state, raw, hash) { CreatedAt = deployment.Metadata.CreationTimestamp });
+            foreach (var container in deployment.Spec?.Template?.Spec?.Containers ?? [])
+            {
+                if (container.Image is { } running && ImageResolver.NoRegistry.Resolve(running) is { IsSuccess: true } parsed) NeedRegistry(parsed.Value.RegistryHost);
+            }
         }
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
     }
@@ -267,17 +276,17 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     /// <summary>The image to run, once the registry says it can be pulled with the credentials the kubelet gets.</summary>
     private async Task<Result<string>> PreflightAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        var registry = _options.Registry;
-        var check = await registry.CheckAsync(workload.Image, registry.CredentialsFor(workload.Image), cancellationToken).ConfigureAwait(false);
+        var (check, _) = await _options.Registry.LookUpAndCheckAsync(workload.Image, cancellationToken).ConfigureAwait(false);
         return check.IsAvailable ? Result<string>.Success(workload.Image.Reference) : Failure.Orchestrator(check.Message);
     }
 
     private sealed record PodPrerequisites(IReadOnlyList<string> PullSecrets, string? CaSecret);
 
-    /// <summary>The pull secret (rendered when due) and the CA Secret, before a pod can need them.</summary>
+    /// <summary>The pull secret (rendered when due, or when it lacks the workload's registry) and the CA Secret, before a pod can need them.</summary>
     private async Task<Result<PodPrerequisites>> PrepareAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        if (await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false) is { } pullSecretFailure) return pullSecretFailure;
+        NeedRegistry(workload.Image.RegistryHost);
+        if (await EnsurePullSecretAsync(cancellationToken, workload.Image.RegistryHost).ConfigureAwait(false) is { } pullSecretFailure) return pullSecretFailure;
         string? caSecret = null;
         if (workload.CaBundle is { } bundle)
         {
@@ -292,20 +301,29 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         return Result<PodPrerequisites>.Success(new PodPrerequisites(PullSecretNames(), caSecret));
     }
 
-    /// <summary>The imagePullSecrets of connector pods: the configured names, else Composer's own secret when the registry has credentials.</summary>
+    /// <summary>The imagePullSecrets of connector pods: the configured names, else Composer's own secret once it holds credentials.</summary>
     private IReadOnlyList<string> PullSecretNames()
     {
         if (_kubernetes.ImagePullSecrets is { } named) return named;
-        var registry = _options.Registry.Configuration;
-        return registry.Credentials is null ? [] : [registry.PullSecretName];
+        return _pullSecretRegistries.Count > 0 ? [_options.Registry.Configuration.PullSecretName] : [];
+    }
+
+    /// <summary>A registry the deployed images come from: the pull secret carries its credentials from the next render on.</summary>
+    private void NeedRegistry(string registryHost)
+    {
+        lock (_neededRegistries) _neededRegistries.Add(registryHost);
     }
 
     /// <summary>
-    /// Renders the pull secret when it is due (never rendered, or token_ttl ago): the registry password file is read
-    /// again first (rotated credentials), then the Secret is updated in place. Nothing to do with named
-    /// image_pull_secrets or without credentials. Null on success, else why (and it stays due).
+    /// Renders the pull secret when it is due (never rendered, token_ttl ago, or <paramref name="registryHost"/> not
+    /// looked up yet): one kubernetes.io/dockerconfigjson Secret, updated in place, with the credentials of every
+    /// registry the deployed images come from (<see cref="RegistryAccess.CredentialsForAsync(string, CancellationToken)"/>:
+    /// the registry block's password file read again first, the Docker config and its helpers asked again), so rotated
+    /// credentials reach the kubelet without a restart. Nothing to do with named image_pull_secrets; not written while no
+    /// registry has credentials. Null on success, else why (and it stays due): a failed lookup fails only the deploy
+    /// from that registry (<paramref name="registryHost"/>); the others are logged and the secret keeps their last entries.
     /// </summary>
-    private async Task<Failure?> EnsurePullSecretAsync(CancellationToken cancellationToken)
+    private async Task<Failure?> EnsurePullSecretAsync(CancellationToken cancellationToken, string? registryHost = null)
     {
         if (_kubernetes.ImagePullSecrets is not null) return null;
         await _pullSecretGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -313,29 +331,67 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         {
             var time = _options.Time;
             var registry = _options.Registry;
-            if (_pullSecretRenderedAt is { } at && time.GetElapsedTime(at) < registry.Configuration.TokenTtl) return null;
-            if (registry.Credentials.Reload() is not { } credentials)
+            string[] needed;
+            lock (_neededRegistries) needed = [.. _neededRegistries];
+            var due = _pullSecretRenderedAt is not { } at || time.GetElapsedTime(at) >= registry.Configuration.TokenTtl
+                      || needed.Any(h => !_pullSecretLookedUp.Contains(h));
+            if (!due) return null;
+            registry.Credentials.Reload();
+            Failure? failure = null;
+            var entries = new Dictionary<string, RegistryCredentials>(_pullSecretRegistries, StringComparer.Ordinal);
+            if (registry.Credentials.Current is { } configured) entries[configured.ServerAddress ?? RegistryHosts.DockerHub] = configured;
+            foreach (var host in needed)
             {
-                _pullSecretRenderedAt = time.GetTimestamp();
-                return null;
+                var login = await registry.CredentialsForAsync(host, cancellationToken).ConfigureAwait(false);
+                if (!login.IsSuccess)
+                {
+                    _logger.Warn("Registry credentials for the image pull secret not found out; its last entry stays", ("registry", host), ("error", login.Failure.Message));
+                    if (host == registryHost) failure = Failure.Orchestrator($"no credentials for registry {host}: {login.Failure.Message}");
+                    continue;
+                }
+                if (login.Value.Credentials is { HasPassword: true } credentials) entries[host] = credentials;
+                else
+                {
+                    if (login.Value.Credentials is not null)
+                    {
+                        _logger.Warn("Registry credentials are a token the kubelet cannot use; the pull secret has no entry for this registry",
+                            ("registry", host), ("source", login.Value.Credentials.Source));
+                    }
+                    entries.Remove(host);
+                }
             }
-            var name = registry.Configuration.PullSecretName;
-            var labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue };
-            var data = new Dictionary<string, byte[]> { [".dockerconfigjson"] = Encoding.UTF8.GetBytes(registry.Configuration.DockerConfigJson(credentials)) };
-            var error = await _secrets.ApplyAsync(name, KubernetesSecrets.DockerConfigJsonType, data, labels, cancellationToken).ConfigureAwait(false);
-            if (error is not null)
+            // Applied on every due render (ApplyAsync writes only a difference), so a secret deleted behind Composer's back comes back.
+            if (entries.Count > 0)
             {
-                _logger.Warn("Image pull secret could not be written; retried on the next call", ("secret", name), ("error", error.Message));
-                return error;
+                var name = registry.Configuration.PullSecretName;
+                var labels = new Dictionary<string, string> { [ManagedByLabel] = ManagedByValue };
+                var data = new Dictionary<string, byte[]> { [".dockerconfigjson"] = Encoding.UTF8.GetBytes(registry.Configuration.DockerConfigJson(entries.Values)) };
+                var error = await _secrets.ApplyAsync(name, KubernetesSecrets.DockerConfigJsonType, data, labels, cancellationToken).ConfigureAwait(false);
+                if (error is not null)
+                {
+                    _logger.Warn("Image pull secret could not be written; retried on the next call", ("secret", name), ("error", error.Message));
+                    return error;
+                }
+                if (!SameEntries(entries, _pullSecretRegistries))
+                {
+                    _logger.Info("Image pull secret rendered", ("secret", name), ("registries", string.Join(",", entries.Keys.Order(StringComparer.Ordinal))));
+                }
             }
+            _pullSecretRegistries = entries;
+            foreach (var host in needed) _pullSecretLookedUp.Add(host);
+            if (failure is not null) _pullSecretLookedUp.Remove(registryHost!);
             _pullSecretRenderedAt = time.GetTimestamp();
-            return null;
+            return failure;
         }
         finally
         {
             _pullSecretGate.Release();
         }
     }
+
+    private static bool SameEntries(Dictionary<string, RegistryCredentials> a, Dictionary<string, RegistryCredentials> b) =>
+        a.Count == b.Count && a.All(e => b.TryGetValue(e.Key, out var other) && other.Username == e.Value.Username
+                                         && other.Password == e.Value.Password && other.Email == e.Value.Email);
 
     /// <summary>The pod of a deployment whose log and health count: not being deleted, the connector container running first, then the newest.</summary>
     private async Task<Result<KubePod?>> CurrentPodAsync(ObservedWorkload current, CancellationToken cancellationToken)

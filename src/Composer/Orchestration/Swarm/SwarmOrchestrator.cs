@@ -434,7 +434,13 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             }
             replicated.Replicas = replicas;
             // Starting may make a node pull: the credentials as of now go with it (stopping keeps the stored ones).
-            var auth = workload is null ? null : DockerRegistryAuth.ForService(_options.Registry.CredentialsFor(workload.Image));
+            AuthConfig? auth = null;
+            if (workload is not null)
+            {
+                var login = await _options.Registry.CredentialsForAsync(workload.Image, cancellationToken).ConfigureAwait(false);
+                if (!login.IsSuccess) return Failure.Orchestrator($"{what}: no credentials for registry {workload.Image.RegistryHost}: {login.Failure.Message}");
+                auth = DockerRegistryAuth.ForService(login.Value.Credentials);
+            }
             var error = await UpdateAsync(client, service, spec, auth, cancellationToken).ConfigureAwait(false);
             if (error is null)
             {

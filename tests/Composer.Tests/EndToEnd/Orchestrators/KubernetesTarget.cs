@@ -88,6 +88,32 @@ internal sealed class KubernetesTarget : OrchestratorTarget
     public JsonObject PullSecretAuth(string registryHost) =>
         JsonNode.Parse(Api.SecretValue(Namespace, PullSecretName(registryHost), ".dockerconfigjson")!)!["auths"]![registryHost]!.AsObject();
 
+    /// <summary>That the pod names the one pull secret (named after <paramref name="secretHost"/>) and that it holds these credentials for <paramref name="registryHost"/>.</summary>
+    public async Task AssertPullSecretAsync(WorkloadView workload, string secretHost, string registryHost, string user, string password)
+    {
+        var pullSecrets = (Deployment(workload)["spec"]!["template"]!["spec"]!["imagePullSecrets"] as JsonArray ?? [])
+            .Select(s => s!["name"]!.GetValue<string>()).ToList();
+        await Assert.That(pullSecrets).IsEquivalentTo(new[] { PullSecretName(secretHost) });
+        await Manager.EventuallyAsync(() => Task.FromResult(Api.SecretValue(Namespace, PullSecretName(secretHost), ".dockerconfigjson") is { } json
+                && JsonNode.Parse(json)!["auths"]![registryHost] is not null),
+            $"pull secret {PullSecretName(secretHost)} holding {registryHost}", () => Task.FromResult(""));
+        var auth = JsonNode.Parse(Api.SecretValue(Namespace, PullSecretName(secretHost), ".dockerconfigjson")!)!["auths"]![registryHost]!.AsObject();
+        await Assert.That(auth["username"]!.GetValue<string>()).IsEqualTo(user);
+        await Assert.That(auth["password"]!.GetValue<string>()).IsEqualTo(password);
+        await Assert.That(Encoding.UTF8.GetString(Convert.FromBase64String(auth["auth"]!.GetValue<string>()))).IsEqualTo($"{user}:{password}");
+    }
+
+    /// <summary>That Composer's pre-flight asked <paramref name="registry"/> for the manifest of <paramref name="reference"/> and was served.</summary>
+    public async Task AssertPreflightServedAsync(string reference, string host, RegistryFixture registry)
+    {
+        var repository = reference[(host.Length + 1)..reference.LastIndexOf(':')];
+        var served = registry.Output.Split('\n').Where(l => l.Contains("msg=\"response completed\"", StringComparison.Ordinal)
+            && l.Contains($"http.request.uri=/v2/{repository}/manifests/1 ", StringComparison.Ordinal)
+            && l.Contains("http.request.useragent=composer/", StringComparison.Ordinal)
+            && l.Contains("http.response.status=200", StringComparison.Ordinal)).ToList();
+        await Assert.That(served).IsNotEmpty().Because($"no pre-flight of {reference} in the registry's log");
+    }
+
     public override async Task AssertPulledAsync(WorkloadView workload, string reference, string user, string password, RegistryFixture registry)
     {
         await Assert.That(workload.Image).IsEqualTo(reference);

@@ -46,6 +46,66 @@ public class OrchestratorRegistryTests : OrchestratorTestBase
         await manager.AssertNoSecretInOutputAsync();
     }
 
+    /// <summary>
+    /// Every registry a site uses, on each orchestrator: the registry block's server, a second registry through a
+    /// credential helper (credHelpers), and the first registry under another name (localhost:port) through config.json's
+    /// auths. Swarm and Portainer pull each with its own registry's credentials; on Kubernetes the one pull secret
+    /// the pods name carries all three registries, and Composer's pre-flight was served by each.
+    /// </summary>
+    [Test]
+    [Arguments(Orchestrator.Swarm)]
+    [Arguments(Orchestrator.Portainer)]
+    [Arguments(Orchestrator.Kubernetes)]
+    public async Task Images_of_other_registries_pull_with_credentials_from_the_docker_config_and_a_credential_helper(Orchestrator orchestrator)
+    {
+        await using var target = await StartAsync(orchestrator);
+        var manager = target.Manager;
+        var aliasHost = "localhost:" + Htpasswd.Host[(Htpasswd.Host.LastIndexOf(':') + 1)..];
+        var (helperUser, helperPassword) = TokenRegistry.NewUser(TokenPolicy.Pull);
+        var (blockUser, blockPassword) = (HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
+        var (authsUser, authsPassword) = (HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password);
+        var blockImage = await target.PushAsync(Htpasswd.Host, blockUser, blockPassword, $"{manager.ManagerId}/block");
+        var helperImage = await target.PushAsync(TokenRegistry.Host, TokenRegistryFixture.Pusher, TokenRegistryFixture.PusherPassword, $"{manager.ManagerId}/helper");
+        var authsImage = await target.PushAsync(aliasHost, authsUser, authsPassword, $"{manager.ManagerId}/auths");
+        manager.UseRegistry(Htpasswd.Host, blockUser, blockPassword);
+        manager.UseDockerConfig(new Dictionary<string, (string, string)> { [$"https://{aliasHost}"] = (authsUser, authsPassword) },
+            credHelpers: new Dictionary<string, string> { [TokenRegistry.Host] = $"{manager.ManagerId}-ok" });
+        manager.InstallCredentialHelper($"{manager.ManagerId}-ok", new Dictionary<string, (string, string)> { [TokenRegistry.Host] = (helperUser, helperPassword) });
+        var fromBlock = manager.NewConnector("block", $"{manager.ManagerId}/block:1");
+        var fromHelper = manager.NewConnector("helper", helperImage);
+        var fromAuths = manager.NewConnector("auths", authsImage);
+        foreach (var connector in new[] { fromBlock, fromHelper, fromAuths }) manager.StandIn.AddConnector(connector);
+        var composer = manager.Start();
+
+        var blockWorkload = await target.WaitForWorkloadAsync(fromBlock.Id);
+        var helperWorkload = await target.WaitForWorkloadAsync(fromHelper.Id);
+        var authsWorkload = await target.WaitForWorkloadAsync(fromAuths.Id);
+        await target.AssertPulledAsync(blockWorkload, blockImage, blockUser, blockPassword, Htpasswd.Registry);
+        if (target is KubernetesTarget kubernetes)
+        {
+            // One pull secret, named after the registry server, carries every registry the deployed images need.
+            foreach (var (workload, reference, host, user, password, registry) in new[]
+                     {
+                         (helperWorkload, helperImage, TokenRegistry.Host, helperUser, helperPassword, TokenRegistry.Registry),
+                         (authsWorkload, authsImage, aliasHost, authsUser, authsPassword, Htpasswd.Registry),
+                     })
+            {
+                await Assert.That(workload.Image).IsEqualTo(reference);
+                await kubernetes.AssertPullSecretAsync(workload, Htpasswd.Host, host, user, password);
+                await kubernetes.AssertPreflightServedAsync(reference, host, registry);
+            }
+        }
+        else
+        {
+            await target.AssertPulledAsync(helperWorkload, helperImage, helperUser, helperPassword, TokenRegistry.Registry);
+            await target.AssertPulledAsync(authsWorkload, authsImage, authsUser, authsPassword, Htpasswd.Registry);
+        }
+        foreach (var connector in new[] { fromBlock, fromHelper, fromAuths }) await WaitForStatusAsync(manager.StandIn, connector.Id, "started");
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
     [Test]
     [Arguments(Orchestrator.Swarm)]
     [Arguments(Orchestrator.Portainer)]

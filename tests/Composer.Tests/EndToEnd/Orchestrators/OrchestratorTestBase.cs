@@ -17,6 +17,9 @@ public abstract class OrchestratorTestBase
     [ClassDataSource<AnonymousRegistryFixture>(Shared = SharedType.PerTestSession)]
     public required AnonymousRegistryFixture Anonymous { get; init; }
 
+    [ClassDataSource<TokenRegistryFixture>(Shared = SharedType.PerTestSession)]
+    public required TokenRegistryFixture TokenRegistry { get; init; }
+
     internal OrchestratorFixtures Fixtures => new(Swarm, Htpasswd, Anonymous);
 
     internal Task<OrchestratorTarget> StartAsync(Orchestrator orchestrator) => OrchestratorTarget.StartAsync(orchestrator, Fixtures);

@@ -28,7 +28,7 @@ public class ImagePreflightTests(HtpasswdRegistryFixture basic, TokenRegistryFix
     private static async Task<(ResolvedImage Image, RegistryCredentials? Credentials, RegistryCheckResult Check)> PreflightAsync(RegistryAccess registry, string image)
     {
         var resolved = registry.Images.Resolve(image).Value!;
-        var credentials = registry.CredentialsFor(resolved);
+        var credentials = (await registry.CredentialsForAsync(resolved, CancellationToken.None)).Value!.Credentials;
         return (resolved, credentials, await registry.CheckAsync(resolved, credentials, CancellationToken.None));
     }
 

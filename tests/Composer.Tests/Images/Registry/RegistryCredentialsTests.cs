@@ -12,7 +12,7 @@ public class RegistryCredentialsTests
     private static RegistryConfiguration Config(string? server, string? user = "myuser", string? password = "mypassword", string? email = null) =>
         RegistryTestSupport.Configuration(server, user, password, email: email);
 
-    /// <summary>The credentials a deploy of an image of <paramref name="imageHost"/> gets (RegistryAccess.CredentialsFor's rule).</summary>
+    /// <summary>The credentials a deploy of an image of <paramref name="imageHost"/> gets (the registry block's part of RegistryAccess.CredentialsForAsync).</summary>
     private static RegistryCredentials? CredentialsFor(RegistryConfiguration configuration, string imageHost) =>
         configuration.Credentials is { } credentials && credentials.IsFor(imageHost) ? credentials : null;
 
@@ -107,14 +107,14 @@ public class RegistryCredentialsTests
         await Assert.That(CredentialsFor(configuration, "docker.io")).IsNotNull();
         await Assert.That(CredentialsFor(configuration, "ghcr.io")).IsNull();
         await Assert.That(warnings.Single().Message).Contains("Docker Hub");
-        await Assert.That(configuration.DockerConfigJson(configuration.Credentials!)).Contains("\"https://index.docker.io/v1/\"");
+        await Assert.That(configuration.DockerConfigJson([configuration.Credentials!])).Contains("\"https://index.docker.io/v1/\"");
     }
 
     [Test]
     public async Task Dockerconfigjson_holds_the_server_host_and_base64_user_colon_password()
     {
         var configuration = Config("registry.example.com:5000/team", email: "user@example.com");
-        var json = configuration.DockerConfigJson(configuration.Credentials!);
+        var json = configuration.DockerConfigJson([configuration.Credentials!]);
         using var document = JsonDocument.Parse(json);
         var entry = document.RootElement.GetProperty("auths").GetProperty("registry.example.com:5000");
         await Assert.That(entry.GetProperty("username").GetString()).IsEqualTo("myuser");
@@ -175,5 +175,30 @@ public class RegistryCredentialsTests
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Count).IsEqualTo(3);
         await Assert.That(string.Join("\n", errors)).Contains("retry_attempts");
+    }
+
+    [Test]
+    public async Task The_docker_config_is_found_as_the_docker_cli_finds_it()
+    {
+        List<ConfigDiagnostic> errors = [];
+        string? PathFor(RegistrySettings? settings, Dictionary<string, string> environment) =>
+            RegistryConfiguration.FromSettings(settings, ConfigProvenance.None, environment, errors, [])?.DockerConfigPath;
+
+        await Assert.That(PathFor(null, NoEnvironment)).IsNull();
+        await Assert.That(PathFor(null, new() { ["HOME"] = "/home/c" })).IsEqualTo("/home/c/.docker/config.json");
+        await Assert.That(PathFor(null, new() { ["HOME"] = "/home/c", ["DOCKER_CONFIG"] = "/etc/dc" })).IsEqualTo("/etc/dc/config.json");
+        var file = Path.GetTempFileName();
+        try
+        {
+            await Assert.That(PathFor(new RegistrySettings { DockerConfig = file }, new() { ["DOCKER_CONFIG"] = "/etc/dc" })).IsEqualTo(file);
+            await Assert.That(errors).IsEmpty();
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        await Assert.That(PathFor(new RegistrySettings { DockerConfig = "/nonexistent/composer/config.json" }, NoEnvironment)).IsNull();
+        await Assert.That(errors.Single().Key).IsEqualTo("opencti.daemon.registry.docker_config");
+        await Assert.That(errors.Single().Message).Contains("does not exist");
     }
 }
