@@ -62,6 +62,9 @@ public sealed class ResolvedPlatform
 
     public required TimeSpan LogsSchedule { get; init; }
 
+    /// <summary>&lt;section&gt;.daemon.image_policy: which images may run (<see cref="ImagePolicy.None"/> when not set).</summary>
+    public required ImagePolicy ImagePolicy { get; init; }
+
     /// <summary>Proxies, NO_PROXY, trust and timeouts of this platform's channels.</summary>
     public required PlatformNetworkPolicy Network { get; init; }
 
