@@ -59,6 +59,11 @@ internal sealed class ImageTrustScenario(EndToEndManager manager, RegistryFixtur
         manager.Environment["OPENCTI__DAEMON__IMAGE_POLICY__ALLOW"] = $"[\"{host}/{id}/*\"]";
         manager.Environment["OPENCTI__DAEMON__IMAGE_POLICY__COSIGN_PUBLIC_KEYS"] = trusted.WritePublicKey(manager.Directory, "cosign");
 
+        // Registered first (the platform lists connectors to a registered manager only), then stopped for the plan.
+        var first = manager.Start();
+        await manager.WaitForRegistrationAsync();
+        await EndToEndManager.AssertStopsCleanlyAsync(first);
+
         var connectors = new Dictionary<string, StandInConnector>();
         foreach (var (name, image) in new[] { ("signed", signed), ("kept", kept), ("unsigned", unsigned), ("other-key", otherKey),
                      ("other-digest", otherDigest), ("outside", outside) })
