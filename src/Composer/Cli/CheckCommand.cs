@@ -23,7 +23,7 @@ namespace Composer.Cli;
 /// <summary>
 /// `composer check [--image IMAGE]`, the doctor: every part a running Composer depends on, one line each, in the
 /// order they are needed: the configuration, the manager key, then per enabled platform its proxied channels, the
-/// platform (version query) and its orchestrator (<see cref="IOrchestrator.CheckAsync"/>), then the
+/// platform (version query), its connector listing (run once: the token's capabilities) and its orchestrator (<see cref="IOrchestrator.CheckAsync"/>), then the
 /// registry (login and a check of IMAGE, the deploy pre-flight). A check whose proxy channel failed is skipped.
 /// Lines are printed as the checks finish: mark (<c>ok  </c>, <c>FAIL</c>, <c>skip</c>), name, time, detail, and on
 /// failure a hint. Exit 0 when everything passed, 1 when a check failed, 2 for configuration errors. Nothing
@@ -116,8 +116,19 @@ public static class CheckCommand
                 platform.Kind, $"{section} proxy", new Uri(platform.Url), cancellationToken);
             using (var client = ManagerRuntime.CreateClient(settings, platform, handlers, logger))
             {
-                if (platformProxyOk) await report.RunAsync($"{section} platform", () => PlatformCheckAsync(client, platform, handlers, cancellationToken));
-                else await report.WriteAsync($"{section} platform", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
+                if (!platformProxyOk)
+                {
+                    await report.WriteAsync($"{section} platform", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
+                    await report.WriteAsync($"{section} listing", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} proxy channel failed"));
+                }
+                else if ((await report.RunAsync($"{section} platform", () => PlatformCheckAsync(client, platform, handlers, cancellationToken))).Mark == Mark.Ok)
+                {
+                    await report.RunAsync($"{section} listing", () => ListingCheckAsync(client, platform, cancellationToken));
+                }
+                else
+                {
+                    await report.WriteAsync($"{section} listing", TimeSpan.Zero, Outcome.Skip($"not tried: the {section} platform check failed"));
+                }
             }
 
             // The Docker TCP probe carries the engine's own TLS (its CA, the client certificate); Portainer and
@@ -187,15 +198,55 @@ public static class CheckCommand
         if (result.IsSuccess) return Outcome.Ok($"{platform.DisplayName} {result.Value} at {SecretRedaction.RedactUrl(platform.Url)} ({route})");
         var error = result.Failure;
         var s = platform.Section;
-        // OpenCTI answers a bad token with GraphQL errors (AUTH_REQUIRED), with or without an HTTP 401.
-        var refused = error.HttpStatus is 401 or 403 || error.Message.Contains("AUTH_REQUIRED", StringComparison.Ordinal);
         var hint = error.Kind switch
         {
-            _ when refused =>
+            // OpenCTI answers a bad token with AUTH_REQUIRED (HTTP 200); a proxy or ingress may answer 401 itself.
+            FailureKind.Unauthenticated or FailureKind.Forbidden =>
                 $"the token was refused: set {s}.token ({s.ToUpperInvariant()}__TOKEN) to the API token of the platform user Composer acts as",
             FailureKind.Unreachable or FailureKind.Timeout =>
                 $"is {s}.url right and the platform up, reachable from here ({route})? with_proxy, https_proxy and no_proxy decide the route",
             _ => $"is {s}.url the platform's base URL (the address its users open)?",
+        };
+        return Outcome.Fail(error.Message, hint);
+    }
+
+    /// <summary>
+    /// The connector listing, once, as `composer run` reads it (secrets decrypted, within listing_timeout and
+    /// listing_max_size): proves the token's user has what the listing needs (OpenCTI: SETTINGS_SETACCESSES). Nothing
+    /// is registered or changed on the platform.
+    /// </summary>
+    private static async Task<Outcome> ListingCheckAsync(IPlatformClient client, ResolvedPlatform platform, CancellationToken cancellationToken)
+    {
+        var result = await client.ListConnectorsAsync(cancellationToken).ConfigureAwait(false);
+        var s = platform.Section;
+        if (result.IsSuccess)
+        {
+            var listing = result.Value;
+            var blocked = listing.Connectors.Count(c => c.Blocked is not null);
+            var starting = listing.Connectors.Count(c => c.RequestedStatus == RequestedStatus.Starting);
+            var detail = $"{listing.Connectors.Count} connector{(listing.Connectors.Count == 1 ? "" : "s")} listed ({starting} to run)";
+            if (blocked + listing.Skipped.Count == 0) return Outcome.Ok(detail);
+            var problems = listing.Connectors.Where(c => c.Blocked is not null).Select(c => $"  {c}: {c.Blocked}")
+                .Concat(listing.Skipped.Select(k => $"  {(k.Name is null ? "" : k.Name + ": ")}{k.Reason}"));
+            return Outcome.Fail($"{detail}; {blocked} blocked and {listing.Skipped.Count} unusable:\n{string.Join("\n", problems)}",
+                "these connectors are not deployed or changed until the platform lists them right (the reasons above)");
+        }
+        var error = result.Failure;
+        // The platform checks the token's rights before it looks for the manager, so these answers prove them; only the
+        // listing itself waits for the manager to be registered (OpenCTI encrypts each connector's token for its key).
+        if (error.Kind == FailureKind.UnknownManager || error.Message.Contains("'public_key'", StringComparison.Ordinal))
+        {
+            return Outcome.Ok($"the token may list connectors; the platform lists them once this manager is registered (`composer run` registers it)");
+        }
+        var hint = error.Kind switch
+        {
+            FailureKind.Forbidden => platform.Kind == PlatformKind.OpenCti
+                ? "give the user of the token a role with the capability SETTINGS_SETACCESSES (the listing) and CONNECTORAPI (every other manager operation)"
+                : "give the user of the token read and write access to the connector catalog",
+            FailureKind.Unauthenticated => $"set {s}.token ({s.ToUpperInvariant()}__TOKEN) to the API token of the platform user Composer acts as",
+            FailureKind.Timeout => $"the platform may hold the listing while managed connectors auto-upgrade (up to 90 s); {s}.listing_timeout bounds it",
+            FailureKind.TooLarge => $"raise {s}.listing_max_size if the platform really lists that much",
+            _ => $"see the error; `composer run` retries the listing every cycle and changes nothing while it fails",
         };
         return Outcome.Fail(error.Message, hint);
     }

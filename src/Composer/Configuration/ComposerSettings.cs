@@ -51,9 +51,9 @@ public sealed partial class HttpsCertSettings
 public sealed partial class ManagerSettings
 {
     [ConfigKey("id"), ConfigDoc("Manager identity: registered with the platform and set as the opencti-manager label of connectors.")] public string Id { get; set; } = "default-manager-id";
-    [ConfigKey("name"), ConfigDoc("Name sent when the manager registers.")] public string Name { get; set; } = "Filigran connector manager";
+    [ConfigKey("name"), ConfigDoc("Name sent when the manager registers: at least 2 characters, not only spaces (the platform's rule).")] public string Name { get; set; } = "Filigran connector manager";
     [ConfigKey("execute_schedule", Unit = "seconds"), ConfigDoc("Seconds between orchestration cycles.")] public int ExecuteSchedule { get; set; } = 10;
-    [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform.")] public int PingAliveSchedule { get; set; } = 60;
+    [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform; under 300 (a manager silent for 5 minutes shows as inactive).")] public int PingAliveSchedule { get; set; } = 60;
     [ConfigKey("credentials_key"), Secret, ConfigDoc("PEM of the RSA private key (PKCS#8 or PKCS#1, unencrypted; 4096 bits recommended, 2048 and 3072 accepted).")] public string? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PEM private key file; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
     [ConfigKey("max_parallel"), ConfigDoc("Connectors worked on at once in a cycle (deploy, pull, start, reports); the others wait their turn.")] public int MaxParallel { get; set; } = 4;
@@ -110,7 +110,9 @@ public sealed partial class PlatformSettings
     [ConfigKey("https_proxy_ca"), ConfigDoc("List, JSON-array string, single value or indexed keys; each a path or a PEM block.")] public List<string>? HttpsProxyCa { get; set; }
     [ConfigKey("https_proxy_reject_unauthorized"), ConfigDoc("false disables certificate validation for proxied connections (absent means true).")] public bool? HttpsProxyRejectUnauthorized { get; set; }
     [ConfigKey("logs_schedule", Unit = "seconds"), ConfigDoc("Minimum seconds between connector log uploads.")] public int LogsSchedule { get; set; } = 10;
-    [ConfigKey("request_timeout", Unit = "seconds"), ConfigDoc("Total timeout of a platform request.")] public int RequestTimeout { get; set; } = 30;
+    [ConfigKey("request_timeout", Unit = "seconds"), ConfigDoc("Total timeout of a platform request (the connector listing has its own, listing_timeout).")] public int RequestTimeout { get; set; } = 30;
+    [ConfigKey("listing_timeout", Unit = "seconds"), ConfigDoc("Total timeout of the connector listing, body included; OpenCTI may hold it up to 90 s while managed connectors auto-upgrade.")] public int ListingTimeout { get; set; } = 120;
+    [ConfigKey("listing_max_size", Unit = "bytes"), ConfigDoc("Largest connector listing answer read, in bytes; a larger one is not read further and fails the cycle (nothing is changed).")] public long ListingMaxSize { get; set; } = 16 * 1024 * 1024;
     [ConfigKey("connect_timeout", Unit = "seconds"), ConfigDoc("Connect timeout of a platform request.")] public int ConnectTimeout { get; set; } = 10;
     [ConfigKey("daemon")] public DaemonSettings Daemon { get; set; } = new();
 

@@ -26,6 +26,18 @@ public enum FailureKind
     /// <summary>The platform refused the manager (for example "only one connector manager is supported"); retrying soon will not help.</summary>
     Refused,
 
+    /// <summary>The platform did not accept the token (OpenCTI AUTH_REQUIRED, an HTTP 401): retrying will not help until the token is fixed.</summary>
+    Unauthenticated,
+
+    /// <summary>The token's user lacks what the operation needs (OpenCTI FORBIDDEN_ACCESS: a capability; OpenAEV HTTP 403).</summary>
+    Forbidden,
+
+    /// <summary>The platform does not know this manager (its data was reset, or the manager was deleted): register again.</summary>
+    UnknownManager,
+
+    /// <summary>The answer is larger than the bound set for it: it was not read further.</summary>
+    TooLarge,
+
     /// <summary>An orchestrator call failed (engine, API server or registry on its behalf): the message says what and why.</summary>
     Orchestrator,
 

@@ -8,8 +8,10 @@ namespace Composer.Hosting;
 /// <summary>
 /// The alive loop of one platform (upstream-behaviour §5.2): version, register with the manager's public key, then
 /// ping every ping_alive_schedule and register again when the version the ping returns differs from the one
-/// registered with. Failures back off exponentially with jitter (5 s up to 5 minutes): a refused registration (another
-/// manager registered) is one clear error line, then quiet retries, never a hot loop.
+/// registered with, or at once when a ping says the platform no longer knows the manager (its data was reset or the
+/// manager deleted). Failures back off exponentially with jitter (5 s up to 5 minutes): a refused registration (another
+/// manager registered), a token the platform does not accept or a missing capability is one clear error line saying
+/// what to fix, then quiet retries, never a hot loop.
 /// </summary>
 public sealed class AliveLoop
 {
@@ -74,7 +76,14 @@ public sealed class AliveLoop
             {
                 var connected = await _connect.ExecuteAsync(ConnectOnceAsync, stopping).ConfigureAwait(false);
                 // The pipeline retries until a connection succeeds (or shutdown cancels it).
-                var answered = await PingUntilFailureAsync(connected.Value!, stopping).ConfigureAwait(false);
+                var (answered, failure) = await PingUntilFailureAsync(connected.Value!, stopping).ConfigureAwait(false);
+                // The platform forgot a manager that pinged fine: register again now. Only after an answered ping, so a
+                // platform that forgets the manager as soon as it registers is retried with backoff, not in a hot loop.
+                if (answered && failure?.Kind == FailureKind.UnknownManager)
+                {
+                    pingFailures = 0;
+                    continue;
+                }
                 // A platform that registers us but then fails the ping must not make this a hot loop.
                 pingFailures = answered ? 1 : pingFailures + 1;
                 await Task.Delay(Backoff.Delay(pingFailures, FirstRetryDelay, MaxRetryDelay), _clock, stopping).ConfigureAwait(false);
@@ -90,12 +99,17 @@ public sealed class AliveLoop
     private async ValueTask<Result<string>> ConnectOnceAsync(CancellationToken cancellationToken)
     {
         var version = await _client.GetVersionAsync(cancellationToken).ConfigureAwait(false);
-        if (!version.IsSuccess) return Failed(version.Failure, $"cannot reach {_platformName}");
+        if (!version.IsSuccess)
+        {
+            // Only a failure without an answer is "cannot reach": a refused token was an answer, and says so itself.
+            return Failed(version.Failure, version.Failure.Kind is FailureKind.Unreachable or FailureKind.Timeout
+                ? $"cannot reach {_platformName}" : $"the {_platformName} version query failed");
+        }
         var registration = await _client.RegisterAsync(cancellationToken).ConfigureAwait(false);
         if (registration is not null)
         {
             return Failed(registration, registration.Kind == FailureKind.Refused
-                ? $"{_platformName} refused the manager registration (is another connector manager registered with this platform?)"
+                ? $"{_platformName} refused the manager registration"
                 : $"cannot register with {_platformName}");
         }
         _logger.Info($"Registered with {_platformName}", ("platform", _section), ("version", version.Value));
@@ -105,8 +119,11 @@ public sealed class AliveLoop
         return version;
     }
 
-    /// <summary>Pings until a ping or a re-registration fails; true when at least one ping was answered.</summary>
-    private async Task<bool> PingUntilFailureAsync(string registeredVersion, CancellationToken stopping)
+    /// <summary>
+    /// Pings until a ping or a re-registration fails; whether at least one ping was answered, and the failure (null
+    /// only on shutdown).
+    /// </summary>
+    private async Task<(bool Answered, Failure? Failure)> PingUntilFailureAsync(string registeredVersion, CancellationToken stopping)
     {
         var answered = false;
         while (!stopping.IsCancellationRequested)
@@ -114,8 +131,10 @@ public sealed class AliveLoop
             var ping = await _client.PingAsync(stopping).ConfigureAwait(false);
             if (!ping.IsSuccess)
             {
-                Failed(ping.Failure, $"{_platformName} did not answer the manager ping");
-                return answered;
+                var again = answered && ping.Failure.Kind == FailureKind.UnknownManager;
+                Failed(ping.Failure, again ? $"{_platformName} no longer knows this manager; registering again"
+                    : $"{_platformName} did not answer the manager ping", atOnce: again);
+                return (answered, ping.Failure);
             }
             answered = true;
             _readiness.Ready(Component);
@@ -127,24 +146,26 @@ public sealed class AliveLoop
                 if (registration is not null)
                 {
                     Failed(registration, $"cannot register again with {_platformName}");
-                    return answered;
+                    return (answered, registration);
                 }
                 registeredVersion = ping.Value;
             }
             await Task.Delay(_pingSchedule, _clock, stopping).ConfigureAwait(false);
         }
-        return answered;
+        return (answered, null);
     }
 
     /// <summary>Logs a failure once (error for a refusal, warning otherwise; repeats of the same failure at debug).</summary>
-    private Result<string> Failed(Failure error, string what)
+    private Result<string> Failed(Failure error, string what, bool atOnce = false)
     {
         var line = $"{what}: {error.Message}";
         _readiness.NotReady(Component, line);
         if (line != _lastFailure)
         {
-            var level = error.Kind == FailureKind.Refused ? LogLevel.Error : LogLevel.Warn;
-            _logger.Write(level, line, [("platform", _section), ("operation", error.Operation), ("retry", "with backoff, up to 5 minutes apart")]);
+            // What only a person can fix is an error; the rest (unreachable, a platform hiccup) a warning.
+            var level = error.Kind is FailureKind.Refused or FailureKind.Unauthenticated or FailureKind.Forbidden ? LogLevel.Error : LogLevel.Warn;
+            var retry = atOnce ? "at once" : "with backoff, up to 5 minutes apart";
+            _logger.Write(level, line, [("platform", _section), ("operation", error.Operation), ("retry", retry)]);
             _lastFailure = line;
         }
         else

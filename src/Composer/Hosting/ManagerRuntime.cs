@@ -89,8 +89,14 @@ public sealed class ManagerRuntime : IAsyncDisposable
     {
         var channel = platform.Kind == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev;
         var options = new PlatformClientOptions(platform.Url, platform.Token, settings.Manager.Id, settings.Manager.Name,
-            settings.Key ?? throw new InvalidOperationException("the resolve step loads the manager key for every enabled platform"), logger);
-        var http = handlers.CreateClient(channel, platform.Kind);
+            settings.Key ?? throw new InvalidOperationException("the resolve step loads the manager key for every enabled platform"), logger)
+        {
+            RequestTimeout = platform.Network.RequestTimeout,
+            ListingTimeout = platform.ListingTimeout,
+            ListingMaxSize = platform.ListingMaxSize,
+        };
+        // The client bounds each operation itself (the listing with its own timeout), not with one HttpClient timeout.
+        var http = new HttpClient(handlers.CreateHandler(channel, platform.Kind), disposeHandler: true);
         return platform.Kind == PlatformKind.OpenCti ? new OpenCtiClient(http, options) : new OpenAevClient(http, options);
     }
 

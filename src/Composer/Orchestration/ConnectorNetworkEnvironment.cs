@@ -17,6 +17,9 @@ public sealed record ConnectorEnvVar(string Name, string Value, bool Sensitive =
 /// <item>When https_proxy_ca holds certificates: <see cref="CaBundle"/> = system roots + proxy CAs (PEM). A full bundle,
 /// because SSL_CERT_FILE, REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE replace the default store (upstream defect C8);
 /// all four variables SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS name <see cref="CaBundlePath"/>.</item>
+/// <item>HTTPS_CA_CERTIFICATES: the proxy CAs (PEM), when there are some; HTTPS_PROXY_REJECT_UNAUTHORIZED ("true" or
+/// "false") as soon as any of the above is set, or when it is false. These are the names under which OpenCTI lists its
+/// own proxy settings in every contract: Composer's win (<see cref="ConnectorWorkload.Build"/>).</item>
 /// <item>NODE_TLS_REJECT_UNAUTHORIZED=0 only when https_proxy_reject_unauthorized is false.</item>
 /// </list>
 /// <para>Delivery contract for orchestrators: write <see cref="CaBundle"/> into the connector at <see cref="CaBundlePath"/>
@@ -28,6 +31,12 @@ public sealed record ConnectorNetworkEnvironment(IReadOnlyList<ConnectorEnvVar> 
 {
     /// <summary>Fixed path of the full CA bundle inside connectors.</summary>
     public const string CaBundlePath = "/etc/ssl/certs/composer-ca-bundle.pem";
+
+    /// <summary>The proxy CAs as PEM blocks, under the name OpenCTI injects its own proxy CAs with.</summary>
+    public const string PlatformCaVariable = "HTTPS_CA_CERTIFICATES";
+
+    /// <summary>"true" or "false": whether proxied TLS is validated, under the name OpenCTI injects its own setting with.</summary>
+    public const string PlatformRejectUnauthorizedVariable = "HTTPS_PROXY_REJECT_UNAUTHORIZED";
 
     public static ConnectorNetworkEnvironment None { get; } = new([], null);
 
@@ -64,6 +73,13 @@ public sealed record ConnectorNetworkEnvironment(IReadOnlyList<ConnectorEnvVar> 
             {
                 vars.Add(new(name, CaBundlePath));
             }
+            // The platform's name for the proxy CAs (OpenCTI lists its own under it; connector entrypoints read it).
+            vars.Add(new(PlatformCaVariable, policy.ProxyCa.Pem));
+        }
+        // Once Composer sets a proxy or its CAs, the validation setting of the platform's proxy must not apply to Composer's.
+        if (vars.Count > 0 || !policy.ProxyRejectUnauthorized)
+        {
+            vars.Add(new(PlatformRejectUnauthorizedVariable, policy.ProxyRejectUnauthorized ? "true" : "false"));
         }
         if (!policy.ProxyRejectUnauthorized) vars.Add(new("NODE_TLS_REJECT_UNAUTHORIZED", "0"));
         return new ConnectorNetworkEnvironment(vars, bundle);

@@ -56,8 +56,13 @@ public sealed record ConnectorWorkload(
 
     /// <summary>
     /// The workload of <paramref name="connector"/>. Environment, in this order: the contract entries (sensitive when
-    /// they were encrypted), OPENCTI_URL and OPENAEV_URL of the enabled platforms, OPENCTI_CONFIG_HASH, then the proxy
-    /// and CA variables of the connector's own platform.
+    /// they were encrypted; the platform's own CONNECTOR_ID, CONNECTOR_NAME, CONNECTOR_TYPE, OPENCTI_TOKEN and proxy
+    /// keys among them), OPENCTI_URL and OPENAEV_URL of the enabled platforms, OPENCTI_CONFIG_HASH, then the proxy and
+    /// CA variables of the connector's own platform (with_proxy). One precedence for every name: a value Composer sets
+    /// wins over a contract entry of the same name, wherever that entry stands. Composer sets a variable only with a
+    /// value, so an empty platform entry (OpenCTI lists its five proxy keys even when empty) never erases Composer's;
+    /// where Composer sets nothing (with_proxy false, or that setting not configured) the contract's value passes
+    /// through as the platform sent it, empty or not. Each name is given once.
     /// </summary>
     public static ConnectorWorkload Build(DesiredConnector connector, WorkloadContext context)
     {

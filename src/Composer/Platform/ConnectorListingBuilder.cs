@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Composer.Configuration;
+using Composer.Diagnostics;
 using Composer.Reconciliation;
 
 namespace Composer.Platform;
@@ -22,9 +23,10 @@ internal sealed record ListingFieldNames(string Id, string Name, string Image, s
 
 /// <summary>
 /// Turns listing entries into <see cref="DesiredConnector"/>s (secrets decrypted) and <see cref="SkippedConnector"/>s
-/// with a reason, in platform order. A secret that cannot be decrypted does not skip its connector: it is listed
-/// with <see cref="DesiredConnector.Blocked"/> so its workload is kept and never started with an empty secret. An id
-/// listed twice is passed on as it is: the planner decides which entry is managed and reports the others.
+/// with a reason, in platform order. A secret that cannot be decrypted, or a contract key that cannot be an
+/// environment variable, does not skip its connector: it is listed with <see cref="DesiredConnector.Blocked"/> (every
+/// reason, joined) so its workload is kept and never started with an empty secret or a missing variable. An id listed
+/// twice is passed on as it is: the planner decides which entry is managed and reports the others.
 /// </summary>
 internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFieldNames fields, ManagerKey key)
 {
@@ -34,13 +36,20 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
     private void Skip(int index, string? id, string? name, string reason) =>
         _skipped.Add(new SkippedConnector(id, name, $"listing entry {index}: {reason}"));
 
-    /// <summary>A listing (a JSON array, checked by the caller) read entry by entry.</summary>
-    public static ConnectorListing FromJson<TEntry>(PlatformKind platform, ListingFieldNames fields, ManagerKey key, JsonElement list,
+    /// <summary>
+    /// A listing read entry by entry from <paramref name="reader"/>, positioned on the array's start (checked by the
+    /// caller): each entry is parsed on its own, so memory holds one entry's document at a time, never the whole listing's.
+    /// </summary>
+    public static ConnectorListing FromJson<TEntry>(PlatformKind platform, ListingFieldNames fields, ManagerKey key, ref Utf8JsonReader reader,
         JsonTypeInfo<TEntry> info, Func<TEntry, ListingEntry> convert) where TEntry : class
     {
         var builder = new ConnectorListingBuilder(platform, fields, key);
         var index = 0;
-        foreach (var element in list.EnumerateArray()) builder.Add(index++, element, info, convert);
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            using var entry = JsonDocument.ParseValue(ref reader);
+            builder.Add(index++, entry.RootElement, info, convert);
+        }
         return builder.Build();
     }
 
@@ -87,18 +96,12 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
             Skip(index, id, name, $"{missing} is missing");
             return;
         }
-        RequestedStatus requested;
-        switch (entry.RequestedStatus)
-        {
-            case "starting": requested = RequestedStatus.Starting; break;
-            case "stopping": requested = RequestedStatus.Stopping; break;
-            default:
-                Skip(index, id, name, $"{fields.RequestedStatus} is \"{entry.RequestedStatus}\"; expected starting or stopping");
-                return;
-        }
+        // What the platform stores, read as the Rust manager reads it: "starting" runs the connector, any other word
+        // (OpenCTI's catalog adds are stored "stopped", the stop button writes "stopping") keeps it deployed and stopped.
+        var requested = entry.RequestedStatus == "starting" ? RequestedStatus.Starting : RequestedStatus.Stopping;
 
         var configuration = new List<ContractEntry>(entry.Configuration!.Count);
-        List<string>? undecryptable = null;
+        List<string>? blocked = null;
         for (var i = 0; i < entry.Configuration.Count; i++)
         {
             if (entry.Configuration[i] is not { } e)
@@ -106,33 +109,49 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
                 Skip(index, id, name, $"{fields.Configuration} entry {i} is null");
                 return;
             }
-            if (string.IsNullOrEmpty(e.Key))
+            if (KeyProblem(e.Key) is { } problem)
             {
-                Skip(index, id, name, $"{fields.Configuration} entry {i} has no {fields.ConfigurationKey}");
-                return;
+                // Never given to the workload under another name, never dropped: the connector waits for a fixed contract.
+                (blocked ??= []).Add($"{fields.Configuration} entry {i}: the {fields.ConfigurationKey} {problem}, so it cannot be an environment variable");
+                continue;
             }
             if (e.Encrypted != true)
             {
-                configuration.Add(new ContractEntry(e.Key, e.Value ?? "", Sensitive: false));
+                configuration.Add(new ContractEntry(e.Key!, e.Value ?? "", Sensitive: false));
             }
             else if (string.IsNullOrEmpty(e.Value))
             {
                 // Nothing was encrypted (an optional secret left unset): there is no secret to lose.
-                configuration.Add(new ContractEntry(e.Key, "", Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key!, "", Sensitive: true));
             }
             else if (SecretDecryption.TryDecrypt(key, e.Value, out var value, out var failure))
             {
-                configuration.Add(new ContractEntry(e.Key, value, Sensitive: true));
+                configuration.Add(new ContractEntry(e.Key!, value, Sensitive: true));
             }
             else
             {
-                configuration.Add(new ContractEntry(e.Key, "", Sensitive: true));
-                (undecryptable ??= []).Add($"cannot decrypt {e.Key}: {failure}");
+                configuration.Add(new ContractEntry(e.Key!, "", Sensitive: true));
+                (blocked ??= []).Add($"cannot decrypt {e.Key}: {failure}");
             }
         }
 
         _connectors.Add(new DesiredConnector(id!, platform, name!, entry.Image!, entry.Hash!, requested,
-            CurrentStatus(entry.CurrentStatus), configuration, undecryptable is null ? null : string.Join("; ", undecryptable)));
+            CurrentStatus(entry.CurrentStatus), configuration, blocked is null ? null : string.Join("; ", blocked)));
+    }
+
+    /// <summary>
+    /// Why a contract key cannot be an environment variable, or null: empty, or holding '=' (the first '=' ends a
+    /// name in NAME=value) or a control character. Such a key is shown quoted and escaped, never as is.
+    /// </summary>
+    private static string? KeyProblem(string? key)
+    {
+        if (string.IsNullOrEmpty(key)) return "is empty";
+        if (key.Contains('=')) return $"{QuotedText.Quote(key, QuoteStyle.Message)} holds '='";
+        foreach (var c in key)
+        {
+            if (char.IsControl(c)) return $"{QuotedText.Quote(key, QuoteStyle.Message)} holds a control character";
+        }
+        return null;
     }
 
     private ConnectorListing Build() => new(_connectors, _skipped);

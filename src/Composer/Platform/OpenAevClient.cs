@@ -12,7 +12,7 @@ namespace Composer.Platform;
 
 /// <summary>
 /// The OpenAEV manager API over REST (upstream-behaviour §3), under {url}/api. Unlike upstream, a failed health
-/// report is an error, and a non-2xx answer is never a success. Status, logs and health accept any 2xx body (their
+/// report is an error, and a non-2xx answer is never a success: each says what to do (<see cref="SendAsync"/>). Status, logs and health accept any 2xx body (their
 /// answer is not used); the other calls need their JSON. Owns (and disposes) the HttpClient it is given, which the
 /// caller builds on the OpenAev outbound channel.
 /// </summary>
@@ -121,19 +121,37 @@ public sealed class OpenAevClient : IPlatformClient
 
     private string InstancePath(string connectorId, string action) => $"{_manager}/connector-instances/{Uri.EscapeDataString(connectorId)}/{action}";
 
-    /// <summary>Sends to {url}/api/&lt;path&gt;; no answer and non-2xx answers are errors (403/409 at registration: a refusal).</summary>
+    /// <summary>
+    /// Sends to {url}/api/&lt;path&gt;; no answer and non-2xx answers are errors, worded by what they mean here: 401 the
+    /// token, 403 the token's user's rights on the connector catalog, 409 at registration another manager, 404 on the
+    /// ping or the listing a manager OpenAEV does not know (its data was reset, or another manager replaced it).
+    /// </summary>
     private async Task<(PlatformResponse? Response, Failure? Error)> SendAsync(PlatformOperation operation, HttpMethod method, string path, byte[]? body,
         CancellationToken cancellationToken)
     {
-        using var request = _channel.Request(method, new Uri(_api + path, UriKind.Absolute), body);
-        var (response, error) = await _channel.SendAsync(request, operation, cancellationToken).ConfigureAwait(false);
+        var (response, error) = await _channel.SendAsync(method, new Uri(_api + path, UriKind.Absolute), body, operation, cancellationToken).ConfigureAwait(false);
         if (error is not null) return (null, error);
         if (response!.IsSuccess) return (response, null);
-        if (operation == PlatformOperation.Register && response.Status is HttpStatusCode.Forbidden or HttpStatusCode.Conflict)
+        var status = (int)response.Status;
+        var excerpt = _channel.BodyExcerpt(response.Body);
+        var said = excerpt.Length > 0 ? $": {excerpt}" : "";
+        if (operation == PlatformOperation.Register && response.Status == HttpStatusCode.Conflict)
         {
-            var excerpt = _channel.BodyExcerpt(response.Body);
             return (null, new Failure(FailureKind.Refused, operation.Name,
-                $"OpenAEV answered HTTP {(int)response.Status}{(excerpt.Length > 0 ? ": " + excerpt : "")}", (int)response.Status));
+                $"OpenAEV answered HTTP {status}{said}: another manager, with another id, is registered with this OpenAEV. Either set manager.id to that "
+                + $"manager's id (this Composer then takes its place), or remove that manager in OpenAEV's settings; manager.id is now \"{_options.ManagerId}\"", status));
+        }
+        if (response.Status == HttpStatusCode.Forbidden)
+        {
+            var access = operation == PlatformOperation.List ? "read" : operation == PlatformOperation.Version ? "any" : "write";
+            return (null, new Failure(FailureKind.Forbidden, operation.Name,
+                $"OpenAEV answered HTTP {status}{said}: the user of {_channel.TokenKey} lacks {access} access to the connector catalog, which the "
+                + $"{operation.Description} needs: give that user a role with it (the listing needs read access, every other operation write access)", status));
+        }
+        if (response.Status == HttpStatusCode.NotFound && (operation == PlatformOperation.Ping || operation == PlatformOperation.List))
+        {
+            return (null, new Failure(FailureKind.UnknownManager, operation.Name,
+                $"OpenAEV does not know the manager {_options.ManagerId} (HTTP {status}{said}): its data was reset or the manager was removed", status));
         }
         return (null, _channel.HttpStatusError(operation, response));
     }
@@ -142,7 +160,10 @@ public sealed class OpenAevClient : IPlatformClient
     {
         try
         {
-            return JsonSerializer.Deserialize(response.Body, info) is { } value
+            var reader = new Utf8JsonReader(response.Body);
+            var value = JsonSerializer.Deserialize(ref reader, info);
+            if (reader.Read()) throw new JsonException("more than one JSON value");
+            return value is not null
                 ? Result<T>.Success(value)
                 : new Failure(FailureKind.NullResult, operation.Name, $"OpenAEV answered the {operation.Description} with null", (int)response.Status);
         }
@@ -152,29 +173,35 @@ public sealed class OpenAevClient : IPlatformClient
         }
     }
 
+    /// <summary>The listing, read entry by entry from the body (never one document of the whole listing).</summary>
     private Result<ConnectorListing> ReadListing(PlatformResponse response)
     {
         var op = PlatformOperation.List;
-        JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(response.Body);
+            var reader = new Utf8JsonReader(response.Body);
+            if (!reader.Read()) throw new JsonException("the body is empty");
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                if (reader.Read()) throw new JsonException("more than one JSON value");
+                return new Failure(FailureKind.NullResult, op.Name, "OpenAEV answered the connector listing with null", (int)response.Status);
+            }
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                var kind = reader.TokenType == JsonTokenType.StartObject ? "Object" : reader.TokenType.ToString();
+                reader.Skip();
+                if (reader.Read()) throw new JsonException("more than one JSON value");
+                return _channel.Malformed(op, $"the body is a {kind}, expected a list", response);
+            }
+            var listing = ConnectorListingBuilder.FromJson(PlatformKind.OpenAev, Fields, _options.Key, ref reader, Json.ConnectorInstanceJson, c =>
+                new ListingEntry(c.Id, c.Name, c.Image, c.Hash, c.RequestedStatus, c.CurrentStatus,
+                    c.Configurations?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.IsEncrypted)).ToList()));
+            if (reader.Read()) throw new JsonException("more than one JSON value");
+            return Result<ConnectorListing>.Success(listing);
         }
         catch (JsonException ex)
         {
             return _channel.Malformed(op, $"the body is not JSON ({ex.Message})", response);
-        }
-        using (document)
-        {
-            var list = document.RootElement;
-            if (list.ValueKind == JsonValueKind.Null)
-            {
-                return new Failure(FailureKind.NullResult, op.Name, "OpenAEV answered the connector listing with null", (int)response.Status);
-            }
-            if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(op, $"the body is a {list.ValueKind}, expected a list", response);
-            return Result<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenAev, Fields, _options.Key, list, Json.ConnectorInstanceJson, c =>
-                new ListingEntry(c.Id, c.Name, c.Image, c.Hash, c.RequestedStatus, c.CurrentStatus,
-                    c.Configurations?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.IsEncrypted)).ToList())));
         }
     }
 }

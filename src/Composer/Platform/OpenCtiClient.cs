@@ -12,7 +12,8 @@ namespace Composer.Platform;
 /// <summary>
 /// The OpenCTI manager API over GraphQL (upstream-behaviour §2): POST {url}/graphql with the seven documents of
 /// <see cref="OpenCtiDocuments"/>. Unlike upstream, a response that carries errors is an error even when it also
-/// carries data, and a non-2xx answer is never a success. Owns (and disposes) the HttpClient it is given, which the
+/// carries data, and a non-2xx answer is never a success. Errors are read by their extensions.code, so that each says
+/// what to do (<see cref="GraphQlError"/>); answers are read within their bounds (<see cref="PlatformChannel"/>). Owns (and disposes) the HttpClient it is given, which the
 /// caller builds on the OpenCti outbound channel.
 /// </summary>
 public sealed class OpenCtiClient : IPlatformClient
@@ -85,8 +86,8 @@ public sealed class OpenCtiClient : IPlatformClient
     public async Task<Result<ConnectorListing>> ListConnectorsAsync(CancellationToken cancellationToken)
     {
         var request = new GraphQlRequest<NoVariables> { Query = OpenCtiDocuments.GetConnectors, Variables = null, OperationName = "GetConnectors" };
-        var result = await ExecuteAsync(PlatformOperation.List, request, Json.QueryRequest, "connectorsForManagers", ReadListing, cancellationToken)
-            .ConfigureAwait(false);
+        var result = await ExecuteAsync<GraphQlRequest<NoVariables>, ConnectorListing>(PlatformOperation.List, request, Json.QueryRequest,
+            "connectorsForManagers", ReadListing, cancellationToken).ConfigureAwait(false);
         return _channel.Complete(PlatformOperation.List, result);
     }
 
@@ -149,90 +150,199 @@ public sealed class OpenCtiClient : IPlatformClient
     /// clean GraphQL success becomes an error: no answer, errors (even next to data), a non-2xx status, null data or a
     /// null root field, JSON of the wrong shape.
     /// </summary>
-    private async Task<Result<T>> ExecuteAsync<TRequest, T>(PlatformOperation operation, TRequest request, JsonTypeInfo<TRequest> requestInfo,
-        string rootField, Func<JsonElement, Result<T>> read, CancellationToken cancellationToken)
-    {
-        using var message = _channel.Request(HttpMethod.Post, _endpoint, JsonSerializer.SerializeToUtf8Bytes(request, requestInfo));
-        var (response, transportError) = await _channel.SendAsync(message, operation, cancellationToken).ConfigureAwait(false);
-        if (transportError is not null) return transportError;
+    private Task<Result<T>> ExecuteAsync<TRequest, T>(PlatformOperation operation, TRequest request, JsonTypeInfo<TRequest> requestInfo,
+        string rootField, Func<JsonElement, Result<T>> read, CancellationToken cancellationToken) =>
+        ExecuteAsync(operation, request, requestInfo, rootField, (ref Utf8JsonReader reader) =>
+        {
+            using var value = JsonDocument.ParseValue(ref reader);
+            try
+            {
+                return read(value.RootElement);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                // A value of the wrong shape for the operation; the JSON itself is whole, and read past.
+                return _channel.Malformed(operation, $"{rootField}: {ex.Message}");
+            }
+        }, cancellationToken);
 
-        JsonDocument document;
+    /// <summary>Reads the root field's value from the reader (positioned on its first token), consuming exactly that value.</summary>
+    private delegate Result<T> RootReader<T>(ref Utf8JsonReader reader);
+
+    private async Task<Result<T>> ExecuteAsync<TRequest, T>(PlatformOperation operation, TRequest request, JsonTypeInfo<TRequest> requestInfo,
+        string rootField, RootReader<T> read, CancellationToken cancellationToken)
+    {
+        var (response, transportError) = await _channel.SendAsync(HttpMethod.Post, _endpoint, JsonSerializer.SerializeToUtf8Bytes(request, requestInfo), operation,
+            cancellationToken).ConfigureAwait(false);
+        if (transportError is not null) return transportError;
+        return ReadResponse(operation, response!, rootField, read);
+    }
+
+    /// <summary>
+    /// The GraphQL response, read as a stream of tokens: errors (small) are kept as a document, the root field's value
+    /// goes to <paramref name="read"/> as it comes (the listing is read entry by entry, never as one document of the
+    /// whole body), every other member is skipped.
+    /// </summary>
+    private Result<T> ReadResponse<T>(PlatformOperation operation, PlatformResponse response, string rootField, RootReader<T> read)
+    {
+        JsonDocument? errors = null;
         try
         {
-            document = JsonDocument.Parse(response!.Body);
-        }
-        catch (JsonException ex)
-        {
-            return response!.IsSuccess ? _channel.Malformed(operation, $"the body is not JSON ({ex.Message})", response) : _channel.HttpStatusError(operation, response);
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            var hasData = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("data", out _);
-            var hasErrors = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("errors", out _);
-            if (!hasData && !hasErrors)
+            var hasData = false;
+            var dataKind = JsonTokenType.None;
+            Result<T>? value = null;
+            var rootNull = false;
+            var reader = new Utf8JsonReader(response.Body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return response.IsSuccess ? _channel.Malformed(operation, "the body is JSON but not a GraphQL response (no data, no errors)", response)
-                    : _channel.HttpStatusError(operation, response);
+                reader.Skip();
+                return NotGraphQl(operation, response);
             }
-            if (root.TryGetProperty("errors", out var errors) && errors.ValueKind != JsonValueKind.Null)
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (errors.ValueKind != JsonValueKind.Array) return _channel.Malformed(operation, "errors is not a list", response);
-                if (errors.GetArrayLength() > 0) return GraphQlError(operation, errors, response);
+                var name = reader.GetString();
+                reader.Read();
+                switch (name)
+                {
+                    case "errors" when errors is null:
+                        errors = JsonDocument.ParseValue(ref reader);
+                        break;
+                    case "data" when !hasData:
+                        hasData = true;
+                        dataKind = reader.TokenType;
+                        if (reader.TokenType != JsonTokenType.StartObject)
+                        {
+                            reader.Skip();
+                            break;
+                        }
+                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                        {
+                            var field = reader.GetString();
+                            reader.Read();
+                            if (field != rootField || value is not null || rootNull) reader.Skip();
+                            else if (reader.TokenType == JsonTokenType.Null) rootNull = true;
+                            else value = read(ref reader);
+                        }
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+            if (reader.Read()) throw new JsonException("more than one JSON value");
+
+            var errorList = errors?.RootElement;
+            if (!hasData && errorList is null) return NotGraphQl(operation, response);
+            if (errorList is { ValueKind: not JsonValueKind.Null } list)
+            {
+                if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(operation, "errors is not a list", response);
+                if (list.GetArrayLength() > 0) return GraphQlError(operation, list, response);
             }
             if (!response.IsSuccess) return _channel.HttpStatusError(operation, response);
-
-            if (!root.TryGetProperty("data", out var data) || data.ValueKind == JsonValueKind.Null)
+            if (!hasData || dataKind == JsonTokenType.Null)
             {
                 return new Failure(FailureKind.NullResult, operation.Name,
                     $"OpenCTI returned no data for the {operation.Description} (does this OpenCTI version support XTM Composer?)", (int)response.Status);
             }
-            if (data.ValueKind != JsonValueKind.Object) return _channel.Malformed(operation, $"data is a {data.ValueKind}, expected an object", response);
-            if (!data.TryGetProperty(rootField, out var value) || value.ValueKind == JsonValueKind.Null)
-            {
-                return new Failure(FailureKind.NullResult, operation.Name, $"OpenCTI returned null for {rootField}", (int)response.Status);
-            }
-            try
-            {
-                return read(value);
-            }
-            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-            {
-                return _channel.Malformed(operation, $"{rootField}: {ex.Message}", response);
-            }
+            if (dataKind != JsonTokenType.StartObject) return _channel.Malformed(operation, $"data is a {Kind(dataKind)}, expected an object", response);
+            return value ?? new Failure(FailureKind.NullResult, operation.Name, $"OpenCTI returned null for {rootField}", (int)response.Status);
+        }
+        catch (JsonException ex)
+        {
+            return response.IsSuccess ? _channel.Malformed(operation, $"the body is not JSON ({ex.Message})", response) : _channel.HttpStatusError(operation, response);
+        }
+        finally
+        {
+            errors?.Dispose();
         }
     }
 
-    /// <summary>errors[].message joined; "only one connector manager" at registration is a refusal (peers U7, U8), not a transient failure.</summary>
+    private Failure NotGraphQl(PlatformOperation operation, PlatformResponse response) =>
+        response.IsSuccess ? _channel.Malformed(operation, "the body is JSON but not a GraphQL response (no data, no errors)", response)
+            : _channel.HttpStatusError(operation, response);
+
+    private static string Kind(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "list",
+        JsonTokenType.String => "String",
+        JsonTokenType.Number => "Number",
+        JsonTokenType.True or JsonTokenType.False => "boolean",
+        _ => token.ToString(),
+    };
+
+    /// <summary>What the token's user needs for each operation (OpenCTI's @auth on the manager's fields).</summary>
+    private static string? Capability(PlatformOperation operation) =>
+        operation == PlatformOperation.List ? "SETTINGS_SETACCESSES"
+        : operation == PlatformOperation.Version ? null
+        : "CONNECTORAPI";
+
+    /// <summary>
+    /// errors[] read by their extensions.code, which says what to do: AUTH_REQUIRED (the token), FORBIDDEN_ACCESS
+    /// (OpenCTI's code; FORBIDDEN accepted too: the capability), UNSUPPORTED_ERROR at registration (another manager),
+    /// FUNCTIONAL_ERROR "Cant find element to update" on a ping (the platform forgot the manager), the listing's
+    /// auto-upgrade wait. Anything else: the messages joined.
+    /// </summary>
     private Failure GraphQlError(PlatformOperation operation, JsonElement errors, PlatformResponse response)
     {
         var messages = new List<string>();
+        var codes = new List<string>();
         foreach (var error in errors.EnumerateArray())
         {
-            messages.Add(error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String
+            var message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String
                 ? m.GetString()!
-                : "(an error without a message)");
+                : "(an error without a message)";
+            var code = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("extensions", out var extensions) && extensions.ValueKind == JsonValueKind.Object
+                && extensions.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            messages.Add(code is null ? message : $"{code}: {message}");
+            if (code is not null) codes.Add(code);
         }
         var text = _channel.Safe(string.Join("; ", messages));
         int? status = response.IsSuccess ? null : (int)response.Status;
-        if (operation == PlatformOperation.Register && text.Contains("only one connector manager", StringComparison.OrdinalIgnoreCase))
+        if (codes.Contains("AUTH_REQUIRED"))
+        {
+            return new Failure(FailureKind.Unauthenticated, operation.Name,
+                $"OpenCTI did not accept the token ({text}): set {_channel.TokenKey} to the API token of the OpenCTI user Composer acts as", status);
+        }
+        if (codes.Contains("FORBIDDEN_ACCESS") || codes.Contains("FORBIDDEN"))
+        {
+            var capability = Capability(operation);
+            return new Failure(FailureKind.Forbidden, operation.Name, capability is null
+                ? $"the user of {_channel.TokenKey} may not run the {operation.Description} ({text})"
+                : $"the user of {_channel.TokenKey} lacks the capability {capability}, which the {operation.Description} needs ({text}): "
+                  + $"give that user a role with {capability} (the listing needs SETTINGS_SETACCESSES, every other operation CONNECTORAPI)", status);
+        }
+        if (operation == PlatformOperation.Register
+            && (codes.Contains("UNSUPPORTED_ERROR") || text.Contains("only one connector manager", StringComparison.OrdinalIgnoreCase)))
         {
             return new Failure(FailureKind.Refused, operation.Name,
-                $"{text} (another manager id is registered with this OpenCTI; use its manager.id or remove it in OpenCTI)", status);
+                $"{text}: another manager, with another id, is registered with this OpenCTI. Either set manager.id to that manager's id "
+                + $"(this Composer then takes its place), or remove that manager in OpenCTI's settings; manager.id is now \"{_options.ManagerId}\"", status);
         }
-        var hint = response.Status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
-            ? $" (HTTP {(int)response.Status}: the token was not accepted, check opencti.token)"
-            : "";
-        return new Failure(FailureKind.GraphQl, operation.Name, $"OpenCTI answered with GraphQL errors: {text}{hint}", status);
+        if (operation == PlatformOperation.Ping && text.Contains("find element to update", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Failure(FailureKind.UnknownManager, operation.Name,
+                $"OpenCTI does not know the manager {_options.ManagerId} ({text}): its data was reset or the manager was deleted", status);
+        }
+        if (operation == PlatformOperation.List && text.Contains("auto-upgrade timed out", StringComparison.OrdinalIgnoreCase))
+        {
+            return new Failure(FailureKind.GraphQl, operation.Name,
+                $"OpenCTI is still upgrading managed connectors and did not list them ({text}): nothing is changed or removed; the listing is tried again next cycle", status);
+        }
+        return new Failure(FailureKind.GraphQl, operation.Name, $"OpenCTI answered with GraphQL errors: {text}", status);
     }
 
     private Result<bool> ReadId(PlatformOperation operation, string field, JsonElement id) =>
         id.ValueKind == JsonValueKind.String ? Result<bool>.Success(true) : _channel.Malformed(operation, $"{field} is a {id.ValueKind}, expected an ID");
 
-    private Result<ConnectorListing> ReadListing(JsonElement list)
+    private Result<ConnectorListing> ReadListing(ref Utf8JsonReader reader)
     {
-        if (list.ValueKind != JsonValueKind.Array) return _channel.Malformed(PlatformOperation.List, $"connectorsForManagers is a {list.ValueKind}, expected a list");
-        return Result<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenCti, Fields, _options.Key, list, Json.ManagedConnectorJson, c =>
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            var kind = Kind(reader.TokenType);
+            reader.Skip();
+            return _channel.Malformed(PlatformOperation.List, $"connectorsForManagers is a {kind}, expected a list");
+        }
+        return Result<ConnectorListing>.Success(ConnectorListingBuilder.FromJson(PlatformKind.OpenCti, Fields, _options.Key, ref reader, Json.ManagedConnectorJson, c =>
             new ListingEntry(c.Id, c.Name, c.ContractImage, c.ContractHash, c.RequestedStatus, c.CurrentStatus,
                 c.Configuration?.Select(e => e is null ? null : new ListingConfigurationEntry(e.Key, e.Value, e.Encrypted)).ToList())));
     }

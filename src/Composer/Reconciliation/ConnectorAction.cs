@@ -58,7 +58,7 @@ public sealed record DeployAction(DesiredConnector Connector) : ConnectorAction
     private bool Starts => Connector.RequestedStatus == RequestedStatus.Starting;
 
     public override string Describe() =>
-        $"deploy {WorkloadNames.ContainerName(Connector.Name)} for {Connector} from image {Connector.Image}{Pinned(Connector)}, {(Starts ? "started" : "not started (requested stopping)")}";
+        $"deploy {WorkloadNames.ContainerName(Connector.Name)} for {Connector} from image {Connector.Image}{Pinned(Connector)}, {(Starts ? "started" : "not started (the platform asks for it stopped)")}";
 
     /// <summary>" (runs repository@digest)" when the image policy pinned the image to the digest it checked.</summary>
     internal static string Pinned(DesiredConnector connector) =>

@@ -7,7 +7,10 @@ namespace Composer.Reconciliation;
 /// <summary>What the platform asks for a connector (manager_requested_status / connector_instance_requested_status).</summary>
 public enum RequestedStatus
 {
+    /// <summary>"starting": deployed and running.</summary>
     Starting,
+
+    /// <summary>Any other word the platform stores ("stopping"; "stopped" for a connector added from the catalog): deployed, not running.</summary>
     Stopping,
 }
 

@@ -12,6 +12,15 @@ namespace Composer.Resolution;
 /// </summary>
 public static class ConfigValidator
 {
+    /// <summary>The platforms mark a manager inactive once its last ping is this old (OpenCTI's ConnectorManager.active).</summary>
+    public const int PlatformActivityWindowSeconds = 300;
+
+    /// <summary>OpenCTI holds a listing up to this long while managed connectors auto-upgrade.</summary>
+    public const int PlatformListingHoldSeconds = 90;
+
+    /// <summary>The smallest listing_max_size accepted: a listing of one connector with a few secrets fits many times over.</summary>
+    public const long MinListingMaxSize = 64 * 1024;
+
     /// <summary>manager.health_schedule's upper bound: a report every 4 minutes reaches the platform before it forgets the last one (5 minutes).</summary>
     public const int MaxHealthSchedule = 240;
 
@@ -20,6 +29,18 @@ public static class ConfigValidator
         var m = s.Manager;
         Positive(report, "manager.execute_schedule", m.ExecuteSchedule);
         Positive(report, "manager.ping_alive_schedule", m.PingAliveSchedule);
+        if (m.PingAliveSchedule >= PlatformActivityWindowSeconds)
+        {
+            report.Error("manager.ping_alive_schedule", $"expected less than {PlatformActivityWindowSeconds} seconds, got {m.PingAliveSchedule}: the platform shows a manager "
+                + $"whose last ping is {PlatformActivityWindowSeconds / 60} minutes old as inactive (60 is the default)");
+        }
+        // The platforms' own rule for the registered name (OpenCTI: @constraint(minLength: 2), not blank; OpenAEV: @NotBlank).
+        var name = m.Name ?? "";
+        if (name.Length < 2 || string.IsNullOrWhiteSpace(name))
+        {
+            report.Error("manager.name", $"expected a name of at least 2 characters, not only spaces, got {QuotedText.Quote(name, QuoteStyle.Message)}: "
+                + "the platform refuses to register the manager under it");
+        }
         Positive(report, "manager.max_parallel", m.MaxParallel);
         Positive(report, "manager.health_schedule", m.HealthSchedule);
         if (m.HealthSchedule > MaxHealthSchedule)
@@ -39,6 +60,16 @@ public static class ConfigValidator
         HttpUrl(report, $"{p}.url", platform.Url);
         Positive(report, $"{p}.logs_schedule", platform.LogsSchedule);
         Positive(report, $"{p}.request_timeout", platform.RequestTimeout);
+        Positive(report, $"{p}.listing_timeout", platform.ListingTimeout);
+        if (platform.ListingTimeout is > 0 and < PlatformListingHoldSeconds)
+        {
+            report.Warning($"{p}.listing_timeout", $"{platform.ListingTimeout} s is shorter than the {PlatformListingHoldSeconds} s OpenCTI may hold a listing "
+                + "while managed connectors auto-upgrade: such listings fail and are retried");
+        }
+        if (platform.ListingMaxSize < MinListingMaxSize)
+        {
+            report.Error($"{p}.listing_max_size", $"expected at least {MinListingMaxSize} bytes, got {platform.ListingMaxSize}");
+        }
         Positive(report, $"{p}.connect_timeout", platform.ConnectTimeout);
         ProxyUrl(report, $"{p}.http_proxy", platform.HttpProxy);
         ProxyUrl(report, $"{p}.https_proxy", platform.HttpsProxy);

@@ -65,6 +65,12 @@ public sealed class ResolvedPlatform
     /// <summary>&lt;section&gt;.daemon.image_policy: which images may run (<see cref="ImagePolicy.None"/> when not set).</summary>
     public required ImagePolicy ImagePolicy { get; init; }
 
+    /// <summary>listing_timeout: the connector listing's own total timeout (the platform may hold it while connectors auto-upgrade).</summary>
+    public required TimeSpan ListingTimeout { get; init; }
+
+    /// <summary>listing_max_size: the largest listing answer read, in bytes.</summary>
+    public required long ListingMaxSize { get; init; }
+
     /// <summary>Proxies, NO_PROXY, trust and timeouts of this platform's channels.</summary>
     public required PlatformNetworkPolicy Network { get; init; }
 

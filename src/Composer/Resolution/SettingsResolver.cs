@@ -128,6 +128,8 @@ public static class SettingsResolver
             Orchestrator = ResolveOrchestrator(p, kind, selector, certificates, daemons, report),
             LogsSchedule = TimeSpan.FromSeconds(Math.Max(1, p.LogsSchedule)),
             ImagePolicy = ImagePolicy.Parse(p.Daemon.ImagePolicy, $"{(kind == PlatformKind.OpenCti ? "opencti" : "openaev")}.daemon.image_policy", report),
+            ListingTimeout = TimeSpan.FromSeconds(Math.Max(1, p.ListingTimeout)),
+            ListingMaxSize = Math.Max(ConfigValidator.MinListingMaxSize, p.ListingMaxSize),
             Network = network,
             // Computed once (it reads the system roots when a proxy CA is configured), only for platforms in use.
             ConnectorNetwork = p.Enable ? ConnectorNetworkEnvironment.Compute(network) : ConnectorNetworkEnvironment.None,

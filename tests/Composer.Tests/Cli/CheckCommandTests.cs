@@ -78,7 +78,8 @@ public class CheckCommandTests(DockerEngineFixture docker, HtpasswdRegistryFixtu
         await Assert.That(Line(result, "opencti orchestrator")).Contains($"docker at {docker.DockerHost} answers");
         await Assert.That(Line(result, "registry")).Contains($"{KnownImage} (logged in as {HtpasswdRegistryFixture.User}): digest {registry.KnownDigest}");
         await Assert.That(Line(result, "registry")).Matches(@"^ok    registry +\d+ ms  ");
-        await Assert.That(result.Stdout).Contains("all 5 checks passed");
+        await Assert.That(Line(result, "opencti listing")).Contains("0 connectors listed (0 to run)");
+        await Assert.That(result.Stdout).Contains("all 6 checks passed");
         await Assert.That(result.Stdout + result.Stderr).DoesNotContain(HtpasswdRegistryFixture.Password);
         await Assert.That(result.Stdout + result.Stderr).DoesNotContain(Token);
         // A version query only: the manager is not registered by a check.
@@ -102,7 +103,7 @@ public class CheckCommandTests(DockerEngineFixture docker, HtpasswdRegistryFixtu
         await Assert.That(Line(result, "registry")).Contains($"bad credentials: registry {registry.Host} rejected user '{HtpasswdRegistryFixture.User}'");
         await Assert.That(Hint(result, "registry")).Contains("opencti.daemon.registry.username and password");
         await Assert.That(Line(result, "opencti platform")).StartsWith("ok  ");
-        await Assert.That(result.Stdout).Contains("1 of 5 checks failed");
+        await Assert.That(result.Stdout).Contains("1 of 6 checks failed");
         await Assert.That(result.Stdout + result.Stderr).DoesNotContain(wrong);
     }
 
@@ -187,8 +188,15 @@ public class CheckCommandTests(DockerEngineFixture docker, HtpasswdRegistryFixtu
 
         await Assert.That(result.ExitCode).IsEqualTo(ExitCodes.RuntimeFailure).Because(result.ToString());
         await Assert.That(Line(result, "opencti platform")).StartsWith("FAIL  opencti platform");
-        await Assert.That(Line(result, "opencti platform")).Contains("HTTP 401");
+        // OpenCTI answers an unknown token with AUTH_REQUIRED at HTTP 200; a proxy or ingress may answer 401 itself.
+        await Assert.That(Line(result, "opencti platform")).Contains("OpenCTI did not accept the token (AUTH_REQUIRED: You must be logged in to do this.)");
         await Assert.That(Hint(result, "opencti platform")).Contains("set opencti.token (OPENCTI__TOKEN)");
+        await Assert.That(Line(result, "opencti listing")).StartsWith("skip  opencti listing");
+        // An ingress in front of OpenCTI with its own authentication: a plain 401.
+        standIn.InjectFault(StandInOperation.Version, new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 401, Message = "Authorization Required" });
+        var ingress = await CheckAsync(Environment(standIn.Url));
+        await Assert.That(Line(ingress, "opencti platform")).Contains("HTTP 401");
+        await Assert.That(Hint(ingress, "opencti platform")).Contains("set opencti.token (OPENCTI__TOKEN)");
         await Assert.That(result.Stdout + result.Stderr).DoesNotContain(Token);
     }
 

@@ -123,15 +123,29 @@ internal sealed class EndToEndManager : IAsyncDisposable
     public string NewSecret() => Secret($"s3cret+/={Guid.NewGuid():N} end");
 
     /// <summary>
-    /// A connector as the platform lists it: a unique name (prefixed with the manager id), CONNECTOR_ID (the test image
-    /// prints it), an encrypted CONNECTOR_SECRET when <paramref name="secret"/> is given, and config hash hash-1.
+    /// A connector as a user adds it, from the catalog: stored with the platform's catalog status (OpenCTI
+    /// <c>stopped</c>; OpenAEV <c>stopping</c>, current <c>stopped</c>), listed with the platform's own entries
+    /// (CONNECTOR_ID, which the test image prints, CONNECTOR_NAME, CONNECTOR_TYPE, an encrypted OPENCTI_TOKEN, the proxy
+    /// keys; on OpenAEV, CONNECTOR_ID is a contract entry), an encrypted CONNECTOR_SECRET when <paramref name="secret"/> is given, and config hash hash-1.
+    /// With <paramref name="requestedStatus"/> starting (the default) the user presses start once the platform sees it
+    /// deployed (<see cref="StandInConnector.StartOnceDeployed"/>), so it is deployed stopped first, then started, as in
+    /// the field; anything else leaves it stopped. The name is unique (prefixed with the manager id) and kept as given.
     /// </summary>
     public StandInConnector NewConnector(string suffix, string image, string? secret = null, string requestedStatus = "starting")
     {
         var id = Guid.NewGuid().ToString();
-        var entries = new List<StandInEntry> { new("CONNECTOR_ID", id) };
+        // The connector's own platform token (OPENCTI_TOKEN, decrypted into its environment) is a secret like any other.
+        Secret(StandIn.ConnectorToken(id));
+        var entries = new List<StandInEntry>();
+        // OpenCTI lists CONNECTOR_ID itself; the OpenAEV stand-in adds no entries of its own, so the contract carries it.
+        if (StandIn is OpenAevStandIn) entries.Add(new StandInEntry("CONNECTOR_ID", id));
         if (secret is not null) entries.Add(StandInEntry.Secret("CONNECTOR_SECRET", secret));
-        return new StandInConnector(id, $"{ManagerId} {suffix}", image, "hash-1", requestedStatus) { Configuration = entries };
+        return new StandInConnector(id, $"{ManagerId} {suffix}", image, "hash-1", StandIn.CatalogRequestedStatus, StandIn.CatalogCurrentStatus)
+        {
+            Configuration = entries,
+            Origin = StandInOrigin.Catalog,
+            StartOnceDeployed = requestedStatus == "starting",
+        };
     }
 
     /// <summary>Starts `composer run --config-dir ...` (plain `composer --config-dir ...` with <paramref name="plain"/>) in the manager's directory.</summary>

@@ -23,6 +23,7 @@ public class FaultTests(TestConnectorImage image)
         image.Require();
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         manager.Environment["OPENCTI__REQUEST_TIMEOUT"] = "2";
+        manager.Environment["OPENCTI__LISTING_TIMEOUT"] = "2"; // the listing has its own timeout
         var connectors = new[]
         {
             manager.NewConnector("kept-a", TestConnectorImage.Reference, manager.NewSecret()),

@@ -36,7 +36,8 @@ public class PlanTests(TestConnectorImage image)
         await Assert.That(text.ExitCode).IsEqualTo(0).Because(text.ToString());
         await Assert.That(text.Stdout).StartsWith("opencti: ");
         await Assert.That(text.Stdout).Contains($"deploy {addedWorkload} for ");
-        await Assert.That(text.Stdout).Contains($"from image {TestConnectorImage.Reference}, started");
+        // Added from the catalog: stored stopped, so deployed without being started (the user starts it later).
+        await Assert.That(text.Stdout).Contains($"from image {TestConnectorImage.Reference}, not started (the platform asks for it stopped)");
         await Assert.That(text.Stdout).Contains($"refresh {existingWorkload}");
         await Assert.That(text.Stdout).Contains("config hash hash-1 -> hash-2");
 
@@ -52,7 +53,7 @@ public class PlanTests(TestConnectorImage image)
             await Assert.That(deploy.GetProperty("connector_id").GetString()).IsEqualTo(added.Id);
             await Assert.That(deploy.GetProperty("workload").GetString()).IsEqualTo(addedWorkload);
             await Assert.That(deploy.GetProperty("image").GetString()).IsEqualTo(TestConnectorImage.Reference);
-            await Assert.That(deploy.GetProperty("start").GetBoolean()).IsTrue();
+            await Assert.That(deploy.GetProperty("start").GetBoolean()).IsFalse();
             var refresh = actions.Single(a => a.GetProperty("action").GetString() == "refresh");
             await Assert.That(refresh.GetProperty("connector_id").GetString()).IsEqualTo(existing.Id);
             await Assert.That(refresh.GetProperty("workload_id").GetString()).IsEqualTo(container.ID);

@@ -5,7 +5,8 @@ namespace Composer.Tests.EndToEnd;
 /// <summary>
 /// The alive loop of the running binary against the platform: plain `composer` (no command) runs the manager as the
 /// Rust binary does; a new platform version makes it register again; a platform that already has another manager
-/// refuses the registration, which is one clear error line and quiet retries with backoff, never a hot loop.
+/// refuses the registration, which is one clear error line saying how to fix it and quiet retries with backoff, never a
+/// hot loop.
 /// </summary>
 [ClassDataSource<TestConnectorImage>(Shared = SharedType.PerTestSession)]
 public class RegistrationTests(TestConnectorImage image)
@@ -54,6 +55,9 @@ public class RegistrationTests(TestConnectorImage image)
         await Assert.That(RegisterRequests(first.StandIn, second.ManagerId, openAev)).IsLessThanOrEqualTo(attempts + 1);
         await Assert.That(Count(refused.Output, "refused the manager registration")).IsEqualTo(1).Because(refused.Output);
         await Assert.That(refused.Output).Contains("\"level\":\"error\"");
+        // The line says how to fix it: take the other manager's id, or remove that manager on the platform.
+        await Assert.That(refused.Output).Contains($"Either set manager.id to that manager's id (this Composer then takes its place), or remove that manager in {platform}'s settings; "
+            + $"manager.id is now \\\"{second.ManagerId}\\\"");
         await Assert.That(first.StandIn.Manager?.Id).IsEqualTo(first.ManagerId);
         // The refused manager touched nothing.
         await Assert.That(await second.ContainersAsync()).IsEmpty();

@@ -110,4 +110,75 @@ public class AliveLoopTests
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(10));
     }
+
+    [Test]
+    public async Task A_platform_that_forgot_the_manager_gets_it_registered_again_at_once()
+    {
+        var client = new FakePlatformClient();
+        var clock = new FakeTimeProvider();
+        var (loop, log, readiness) = Create(client, clock, TimeSpan.FromSeconds(60));
+        using var stop = new CancellationTokenSource();
+        var run = loop.RunAsync(stop.Token);
+        await loop.Registered.WaitAsync(TimeSpan.FromSeconds(10));
+        var unknown = new Failure(FailureKind.UnknownManager, "ping", "OpenCTI does not know the manager m (FUNCTIONAL_ERROR: Cant find element to update)");
+        var forgotten = 1;
+        client.Ping = () => Interlocked.Exchange(ref forgotten, 0) == 1 ? Result<string>.Failed(unknown) : Result<string>.Success("6.8.0");
+
+        // One ping schedule: the failed ping, then version, register and a ping again, with no backoff between.
+        var before = clock.GetUtcNow();
+        await AdvanceUntil(clock, () => client.Count("register") >= 2, TimeSpan.FromSeconds(1));
+        await Assert.That(clock.GetUtcNow() - before).IsLessThanOrEqualTo(TimeSpan.FromSeconds(61));
+        await AdvanceUntil(clock, () => client.Count("ping") >= 3 && readiness.IsReady, TimeSpan.FromSeconds(1));
+        var calls = client.Calls.ToArray();
+        await Assert.That(calls.Take(7)).IsEquivalentTo(new[] { "version", "register", "ping", "ping", "version", "register", "ping" });
+        var lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = lines.Single(l => l.Contains("no longer knows this manager; registering again", StringComparison.Ordinal));
+        await Assert.That(line).Contains("\"level\":\"warn\"").And.Contains("\"retry\":\"at once\"");
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task A_platform_that_forgets_the_manager_at_once_is_retried_with_backoff()
+    {
+        var client = new FakePlatformClient
+        {
+            Ping = () => Result<string>.Failed(new Failure(FailureKind.UnknownManager, "ping", "OpenCTI does not know the manager m")),
+        };
+        var clock = new FakeTimeProvider();
+        var (loop, _, _) = Create(client, clock);
+        using var stop = new CancellationTokenSource();
+        var run = loop.RunAsync(stop.Token);
+
+        // Ten minutes: never a hot loop of registrations, even though every ping says the manager is unknown.
+        var end = clock.GetUtcNow() + TimeSpan.FromMinutes(10);
+        while (clock.GetUtcNow() < end)
+        {
+            await Task.Delay(1);
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        await Assert.That(client.Count("register")).IsLessThanOrEqualTo(12);
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task A_refused_token_is_an_error_that_never_says_cannot_reach()
+    {
+        var client = new FakePlatformClient
+        {
+            Version = () => Result<string>.Failed(new Failure(FailureKind.Unauthenticated, "version", "OpenCTI did not accept the token (AUTH_REQUIRED: ...)")),
+        };
+        var clock = new FakeTimeProvider();
+        var (loop, log, _) = Create(client, clock);
+        using var stop = new CancellationTokenSource();
+        var run = loop.RunAsync(stop.Token);
+        await AdvanceUntil(clock, () => log.ToString().Contains("did not accept the token", StringComparison.Ordinal), TimeSpan.FromSeconds(1));
+
+        var line = log.ToString().Split('\n').Single(l => l.Contains("did not accept the token", StringComparison.Ordinal));
+        await Assert.That(line).Contains("\"level\":\"error\"").And.Contains("the OpenCTI version query failed: OpenCTI did not accept the token");
+        await Assert.That(line).DoesNotContain("cannot reach");
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 }

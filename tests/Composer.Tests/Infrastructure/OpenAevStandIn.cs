@@ -35,9 +35,9 @@ public sealed class OpenAevStandIn : PlatformStandIn
     /// </summary>
     public bool OneManagerRule { get; set; } = true;
 
-    protected override string CatalogRequestedStatus => "stopping";
+    public override string CatalogRequestedStatus => "stopping";
 
-    protected override string? CatalogCurrentStatus => "stopped";
+    public override string? CatalogCurrentStatus => "stopped";
 
     protected override JsonObject Settings()
     {

@@ -17,8 +17,8 @@ namespace Composer.Tests.Infrastructure;
 /// <list type="bullet">
 /// <item>Tokens carry capabilities: the listing needs SETTINGS_SETACCESSES, the five mutations CONNECTORAPI, about
 /// only a login; missing: FORBIDDEN_ACCESS ("You are not allowed to do this."), HTTP 200, the field null. An unknown
-/// token: AUTH_REQUIRED, answered 401 before anything else by default (today's tests read that status), or as OpenCTI
-/// does with setting auth_failure_status 200 (HTTP 200, the field null).</item>
+/// token: AUTH_REQUIRED as OpenCTI answers it (HTTP 200, the field null; the default), or with setting
+/// auth_failure_status 401 answered 401 before anything else, as a proxy or ingress in front of OpenCTI would.</item>
 /// <item>Registration: a known id is updated; a new id while another manager exists: UNSUPPORTED_ERROR "Only one
 /// connector manager is supported per instance"; a name under 2 characters or blank: BAD_USER_INPUT (OpenCTI's
 /// @constraint). Stricter than OpenCTI on purpose: a public key that is not canonical PKCS#1 PEM is refused.</item>
@@ -26,7 +26,7 @@ namespace Composer.Tests.Infrastructure;
 /// element to update". Logs and health for any id are accepted, as OpenCTI stores them without a check.</item>
 /// <item>The listing lists entries only with a registered manager (the platform encrypts every contract's
 /// OPENCTI_TOKEN for its key): without one, a non-empty listing fails (INTERNAL_SERVER_ERROR, the list null).
-/// Catalog and migrated connectors (and, with <see cref="PlatformStandIn.InjectPlatformEntries"/>, all) carry the
+/// Every connector (explicit ones unless <see cref="PlatformStandIn.InjectPlatformEntries"/> is turned off) carries the
 /// platform's entries after the stored ones; a connector with a missing contract snapshot nulls the whole list with
 /// one FUNCTIONAL_ERROR; the auto-upgrade wait holds the listing (<see cref="PlatformStandIn.AutoUpgrade"/>).</item>
 /// <item>With <see cref="StrictDocuments"/>, only Composer's seven documents byte for byte, in a body with the keys
@@ -85,14 +85,15 @@ public sealed class OpenCtiStandIn : PlatformStandIn
     public bool StrictDocuments { get; set; }
 
     /// <summary>
-    /// The HTTP status of an answer to an unknown token: 401 (default, answered before validation, as these tests
-    /// have always seen it) or 200 (OpenCTI: the document runs, each field protected by @auth errs with AUTH_REQUIRED).
+    /// The HTTP status of an answer to an unknown token: 200 (default, OpenCTI: the document runs, each field
+    /// protected by @auth errs with AUTH_REQUIRED) or 401 (answered before validation, as a proxy or ingress in front
+    /// of OpenCTI with its own authentication answers).
     /// </summary>
-    public int AuthFailureStatus { get; set; } = 401;
+    public int AuthFailureStatus { get; set; } = 200;
 
-    protected override string CatalogRequestedStatus => "stopped";
+    public override string CatalogRequestedStatus => "stopped";
 
-    protected override string? CatalogCurrentStatus => null;
+    public override string? CatalogCurrentStatus => null;
 
     /// <summary>Starts on host:port (0: any free port).</summary>
     public static async Task<OpenCtiStandIn> StartAsync(string token = DefaultToken, int port = 0, string host = "127.0.0.1")
@@ -224,7 +225,7 @@ public sealed class OpenCtiStandIn : PlatformStandIn
         }
         if (fault is { Kind: StandInFaultKind.GraphQlErrors })
         {
-            var injected = new JsonArray(new JsonObject { ["message"] = fault.Message });
+            var injected = new JsonArray(FaultError(fault));
             response = new JsonObject { ["errors"] = injected, ["data"] = response["data"]?.DeepClone() };
         }
         if (operation == StandInOperation.List)
@@ -379,7 +380,7 @@ public sealed class OpenCtiStandIn : PlatformStandIn
                 await WriteAsync(context, fault.StatusCode, "text/plain", fault.Message);
                 break;
             case StandInFaultKind.GraphQlErrors:
-                await WriteJsonAsync(context, 200, new JsonObject { ["errors"] = new JsonArray(new JsonObject { ["message"] = fault.Message }) });
+                await WriteJsonAsync(context, 200, new JsonObject { ["errors"] = new JsonArray(FaultError(fault)) });
                 break;
             case StandInFaultKind.NullData:
                 await WriteJsonAsync(context, 200, new JsonObject { ["data"] = null });
@@ -397,6 +398,13 @@ public sealed class OpenCtiStandIn : PlatformStandIn
                 await WriteJsonAsync(context, 200, new JsonObject { ["data"] = new JsonObject { [rootField] = 42 } });
                 break;
         }
+    }
+
+    private static JsonObject FaultError(StandInFault fault)
+    {
+        var error = new JsonObject { ["message"] = fault.Message };
+        if (fault.Code is { } code) error["extensions"] = new JsonObject { ["code"] = code };
+        return error;
     }
 
     /// <summary>A request Apollo Server refuses before GraphQL runs: HTTP 400 with BAD_REQUEST, and noted.</summary>

@@ -170,14 +170,14 @@ public class OpenCtiStandInTests
         await Assert.That(version["data"]!["about"]!["version"]!.GetValue<string>()).IsEqualTo("6.9.4").Because("about needs a login only");
 
         var (unknownStatus, unknown, _) = await PostAsync(standIn, ListAll, token: "nobody");
-        await Assert.That(unknownStatus).IsEqualTo(HttpStatusCode.Unauthorized).Because("the default keeps what today's tests read");
-        await Assert.That(Code(unknown)).IsEqualTo("AUTH_REQUIRED");
-        standIn.AuthFailureStatus = 200;
-        (unknownStatus, unknown, _) = await PostAsync(standIn, ListAll, token: "nobody");
-        await Assert.That(unknownStatus).IsEqualTo(HttpStatusCode.OK);
+        await Assert.That(unknownStatus).IsEqualTo(HttpStatusCode.OK).Because("OpenCTI answers an unknown token at HTTP 200 (the default)");
         await Assert.That(Code(unknown)).IsEqualTo("AUTH_REQUIRED");
         await Assert.That(Message(unknown)).IsEqualTo("You must be logged in to do this.");
         await Assert.That(unknown["data"]!.ToJsonString()).IsEqualTo("""{"connectorsForManagers":null}""");
+        standIn.AuthFailureStatus = 401; // a proxy or ingress in front of OpenCTI
+        (unknownStatus, unknown, _) = await PostAsync(standIn, ListAll, token: "nobody");
+        await Assert.That(unknownStatus).IsEqualTo(HttpStatusCode.Unauthorized);
+        await Assert.That(Code(unknown)).IsEqualTo("AUTH_REQUIRED");
     }
 
     [Test]
@@ -269,6 +269,7 @@ public class OpenCtiStandInTests
     public async Task Without_a_manager_a_listing_cannot_be_encrypted_and_an_explicit_connector_lists_only_its_own_entries()
     {
         await using var standIn = await OpenCtiStandIn.StartAsync();
+        standIn.InjectPlatformEntries = false; // explicit connectors as our own picture had them; a real OpenCTI injects (the default)
         var (_, empty, _) = await PostAsync(standIn, ListAll);
         await Assert.That(empty.ToJsonString()).IsEqualTo("""{"data":{"connectorsForManagers":[]}}""");
 

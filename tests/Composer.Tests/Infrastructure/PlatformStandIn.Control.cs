@@ -16,8 +16,9 @@ public abstract partial class PlatformStandIn
     /// "requests"}. Times are the stand-in clock's.</item>
     /// <item><c>POST connectors</c> with a connector or a list of them. The explicit way (default): {"id", "name",
     /// "image", "hash" (optional: computed), "requested_status" (default starting), "current_status", "type",
-    /// "state_timestamp", "snapshot_missing", "configuration": [{"key", "value", "encrypted", "version" (1 or 2),
-    /// "raw_ciphertext"}]}, added or replacing the one with its id. With "origin": "catalog" the catalog way
+    /// "state_timestamp", "snapshot_missing", "start_once_deployed" (a scripted user starts it once it shows up
+    /// deployed), "configuration": [{"key", "value", "encrypted", "version" (1 or 2), "raw_ciphertext"}]}, added or
+    /// replacing the one with its id. With "origin": "catalog" the catalog way
     /// (managedConnectorAdd: name cleaned and unique, 409 when taken; requested status stopped on OpenCTI, stopping
     /// and current stopped on OpenAEV; hash computed; platform entries injected; "id" optional) and with "origin":
     /// "migrated" the same keeping the name as given.</item>
@@ -28,7 +29,7 @@ public abstract partial class PlatformStandIn
     /// <item><c>POST raw-entries</c> {"position" (optional, default last), "entry": any JSON}: listed verbatim.</item>
     /// <item><c>POST faults</c> {"operation": version|register|ping|list|status|logs|health, "kind":
     /// http_status|graphql_errors|timeout|null_data|null_root_field|malformed_json|empty_body|wrong_type, "status",
-    /// "message", "with_data", "delay_ms", "times"}; <c>DELETE faults</c>.</item>
+    /// "message", "code" (OpenCTI graphql_errors: extensions.code), "with_data", "delay_ms", "times"}; <c>DELETE faults</c>.</item>
     /// <item><c>DELETE manager</c>: reset platform data: the manager is forgotten (its pings fail, listing entries cannot be encrypted).</item>
     /// <item><c>POST tokens</c> {"token", "capabilities": ["CONNECTORAPI", ...]}: another accepted API token (the
     /// configured one holds BYPASS); <c>DELETE tokens/{token}</c>.</item>
@@ -181,7 +182,8 @@ public abstract partial class PlatformStandIn
         }
         if (origin is not ("catalog" or "migrated")) throw new ArgumentException($"origin is \"{origin}\", expected explicit, catalog or migrated");
         var added = AddCatalogConnector(StandInJson.Required(o, "name"), StandInJson.Required(o, "image"), StandInJson.ReadConfiguration(o["configuration"]),
-            o["id"]?.GetValue<string>(), o["type"]?.GetValue<string>() ?? "EXTERNAL_IMPORT", migrated: origin == "migrated");
+            o["id"]?.GetValue<string>(), o["type"]?.GetValue<string>() ?? "EXTERNAL_IMPORT", migrated: origin == "migrated",
+            startOnceDeployed: o["start_once_deployed"]?.GetValue<bool>() ?? false);
         return StandInJson.WriteConnector(added);
     }
 

@@ -50,6 +50,8 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     private readonly Dictionary<string, string> _connectorTokens = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Connector, string Key, string Value, int Version), string> _ciphertexts = [];
     private readonly List<string> _rejections = [];
+    private readonly List<string> _startedOnceDeployed = [];
+    private readonly Dictionary<string, int> _listings = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private StandInRegistration? _manager;
     private DateTimeOffset? _managerLastSync;
@@ -77,14 +79,14 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
 
     /// <summary>
     /// The platform's own entries (CONNECTOR_ID, CONNECTOR_NAME, CONNECTOR_TYPE, OPENCTI_TOKEN, the five proxy keys)
-    /// in explicitly added connectors too; catalog and migrated connectors always carry them. Off by default until
-    /// the product handles them (issue 14 item 2); a real OpenCTI injects them everywhere.
+    /// in explicitly added connectors too, as a real OpenCTI lists them in every contract (the default); catalog and
+    /// migrated connectors always carry them. False: explicit connectors list only their own entries.
     /// </summary>
     public bool InjectPlatformEntries
     {
         get { lock (_gate) return field; }
         set { lock (_gate) field = value; }
-    }
+    } = true;
 
     public StandInPlatformProxy PlatformProxy
     {
@@ -195,10 +197,11 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     /// '-', lower case, trimmed, 63 characters at most) and refused when taken, requested status <c>stopped</c>
     /// (OpenAEV: <c>stopping</c>, current <c>stopped</c>), hash computed, the platform's entries injected, state
     /// timestamp now. With <paramref name="migrated"/> (connectorMigrateToManaged) the name is kept as given, taken or not.
+    /// With <paramref name="startOnceDeployed"/>, a scripted user starts it once it shows up deployed.
     /// </summary>
     /// <returns>The stored connector.</returns>
     public StandInConnector AddCatalogConnector(string name, string image, IReadOnlyList<StandInEntry>? configuration = null, string? id = null,
-        string type = "EXTERNAL_IMPORT", bool migrated = false)
+        string type = "EXTERNAL_IMPORT", bool migrated = false, bool startOnceDeployed = false)
     {
         StandInConnector connector;
         lock (_gate)
@@ -212,6 +215,7 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
                 Origin = migrated ? StandInOrigin.Migrated : StandInOrigin.Catalog,
                 Type = type,
                 StateTimestamp = Clock.GetUtcNow(),
+                StartOnceDeployed = startOnceDeployed,
             };
             if (_connectors.Any(c => c.Id == connector.Id)) throw new InvalidOperationException($"a connector with id {connector.Id} exists");
             _connectors.Add(connector);
@@ -221,10 +225,10 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     }
 
     /// <summary>The requested status a catalog add stores (OpenCTI "stopped", OpenAEV "stopping").</summary>
-    protected abstract string CatalogRequestedStatus { get; }
+    public abstract string CatalogRequestedStatus { get; }
 
     /// <summary>The current status a catalog add stores (OpenCTI none, OpenAEV "stopped").</summary>
-    protected abstract string? CatalogCurrentStatus { get; }
+    public abstract string? CatalogCurrentStatus { get; }
 
     /// <summary>OpenCTI's sanitizeContainerName.</summary>
     public static string CleanName(string label)
@@ -529,20 +533,38 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
             {
                 updated = _connectors[i] = _connectors[i] with { CurrentStatus = status };
                 _statusReports.Add(new StandInStatusReport(connectorId, status));
+                StartIfDeployedLocked(i);
             }
         }
         Signal();
         return updated;
     }
 
+    /// <summary>
+    /// The user's start button for a connector added with <see cref="StandInConnector.StartOnceDeployed"/>: pressed once
+    /// the platform sees the connector deployed (a status report, or its logs arriving), or once it was listed twice to
+    /// the registered manager (OpenAEV's catalog adds are already shown stopped, so no status report comes for them).
+    /// </summary>
+    private void StartIfDeployedLocked(int i)
+    {
+        if (!_connectors[i].StartOnceDeployed) return;
+        _connectors[i] = _connectors[i] with { StartOnceDeployed = false, RequestedStatus = "starting" };
+        _startedOnceDeployed.Add(_connectors[i].Id);
+    }
+
+    /// <summary>The connectors the scripted user started once they showed up deployed, in that order.</summary>
+    public IReadOnlyList<string> StartedOnceDeployed { get { lock (_gate) return [.. _startedOnceDeployed]; } }
+
     /// <summary>Records an upload; it replaces the connector's shown logs. <paramref name="knownOnly"/>: refuse (false) for an unknown connector.</summary>
     protected bool ReportLogs(string connectorId, IReadOnlyList<string> lines, bool knownOnly)
     {
         lock (_gate)
         {
-            if (knownOnly && _connectors.All(c => c.Id != connectorId)) return false;
+            var i = _connectors.FindIndex(c => c.Id == connectorId);
+            if (knownOnly && i < 0) return false;
             _logReports.Add(new StandInLogReport(connectorId, lines));
             _currentLogs[connectorId] = lines;
+            if (i >= 0) StartIfDeployedLocked(i);
         }
         Signal();
         return true;
@@ -581,7 +603,14 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
             var connectors = new List<StandInConnector>(_connectors);
             if (shape.PadBytes > 0 && !shape.PadAsConnectors && connectors.Count > 0)
             {
-                connectors[0] = connectors[0] with { Configuration = [.. connectors[0].Configuration, new StandInEntry("STANDIN_PADDING", new string('x', checked((int)shape.PadBytes)))] };
+                // Values of at most 64 MB: System.Text.Json writes no string token longer than about 166 MB.
+                const int LargestValue = 64_000_000;
+                var padding = new List<StandInEntry>();
+                for (long left = shape.PadBytes; left > 0; left -= LargestValue)
+                {
+                    padding.Add(new StandInEntry(padding.Count == 0 ? "STANDIN_PADDING" : $"STANDIN_PADDING_{padding.Count}", new string('x', (int)Math.Min(left, LargestValue))));
+                }
+                connectors[0] = connectors[0] with { Configuration = [.. connectors[0].Configuration, .. padding] };
             }
             else if (shape.PadBytes > 0)
             {
@@ -594,7 +623,24 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
                     });
                 }
             }
-            return [.. connectors.Select(c => ListLocked(c, injects))];
+            List<ListedConnector> listed = [.. connectors.Select(c => ListLocked(c, injects))];
+            if (_managerKey is not null) CountListingLocked();
+            return listed;
+        }
+    }
+
+    /// <summary>
+    /// Counts a listing served to the registered manager. The second one of a connector means the manager had a whole
+    /// cycle to deploy it: for OpenAEV, whose catalog adds are shown stopped from the start (so no status report comes),
+    /// that is when the scripted user presses start.
+    /// </summary>
+    private void CountListingLocked()
+    {
+        for (var i = 0; i < _connectors.Count; i++)
+        {
+            var id = _connectors[i].Id;
+            _listings[id] = _listings.GetValueOrDefault(id) + 1;
+            if (_listings[id] >= 2) StartIfDeployedLocked(i);
         }
     }
 

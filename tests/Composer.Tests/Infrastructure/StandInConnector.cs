@@ -45,6 +45,14 @@ public sealed record StandInConnector(
     /// <summary>OpenCTI: the contract snapshot is missing, so resolving its image or hash throws and nulls the whole listing.</summary>
     public bool SnapshotMissing { get; init; }
 
+    /// <summary>
+    /// A scripted user starts this connector (requested status <c>starting</c>) as soon as the platform sees it
+    /// deployed: its first status report or log upload, or its second listing to the registered manager (a whole cycle
+    /// later). How end-to-end tests add connectors, as users do: from the catalog (stored stopped), then the start
+    /// button once the manager deployed it.
+    /// </summary>
+    public bool StartOnceDeployed { get; init; }
+
     /// <summary>Whether the platform adds its own entries (CONNECTOR_ID ... proxy keys) to this one's contract.</summary>
     public bool IsPlatformManaged => Origin != StandInOrigin.Explicit;
 }

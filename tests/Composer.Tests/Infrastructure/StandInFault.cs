@@ -36,6 +36,9 @@ public sealed record StandInFault(StandInFaultKind Kind)
     public int StatusCode { get; init; } = 500;
     public string Message { get; init; } = "injected fault";
     public bool WithData { get; init; }
+
+    /// <summary>OpenCTI <see cref="StandInFaultKind.GraphQlErrors"/>: the error's extensions.code (none when null).</summary>
+    public string? Code { get; init; }
     public TimeSpan Delay { get; init; } = TimeSpan.FromSeconds(30);
     public int? Times { get; init; }
 }

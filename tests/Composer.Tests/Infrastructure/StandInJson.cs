@@ -6,7 +6,7 @@ namespace Composer.Tests.Infrastructure;
 /// <summary>The stand-ins' control API and connectors-file JSON (see <see cref="PlatformStandIn"/>).</summary>
 public static class StandInJson
 {
-    /// <summary>An explicit connector: {"id", "name", "image", "hash" (optional: computed), "requested_status", "current_status", "type", "state_timestamp", "snapshot_missing", "configuration"}.</summary>
+    /// <summary>An explicit connector: {"id", "name", "image", "hash" (optional: computed), "requested_status", "current_status", "type", "state_timestamp", "snapshot_missing", "start_once_deployed", "configuration"}.</summary>
     public static StandInConnector ReadConnector(JsonObject o) =>
         new(Required(o, "id"), Required(o, "name"), Required(o, "image"), o["hash"]?.GetValue<string>(),
             o["requested_status"]?.GetValue<string>() ?? "starting", o["current_status"]?.GetValue<string>())
@@ -15,6 +15,7 @@ public static class StandInJson
             Type = o["type"]?.GetValue<string>() ?? "EXTERNAL_IMPORT",
             StateTimestamp = o["state_timestamp"] is { } t ? DateTimeOffset.Parse(t.GetValue<string>(), CultureInfo.InvariantCulture) : null,
             SnapshotMissing = o["snapshot_missing"]?.GetValue<bool>() ?? false,
+            StartOnceDeployed = o["start_once_deployed"]?.GetValue<bool>() ?? false,
         };
 
     /// <summary>The connector with only the fields present in <paramref name="patch"/> changed.</summary>
@@ -42,6 +43,7 @@ public static class StandInJson
         ["type"] = c.Type,
         ["state_timestamp"] = c.StateTimestamp?.ToString("O", CultureInfo.InvariantCulture),
         ["snapshot_missing"] = c.SnapshotMissing,
+        ["start_once_deployed"] = c.StartOnceDeployed,
         ["configuration"] = new JsonArray([.. c.Configuration.Select(e => (JsonNode)new JsonObject
         {
             ["key"] = e.Key,
@@ -68,6 +70,7 @@ public static class StandInJson
         var fault = new StandInFault(kind);
         if (o["status"] is { } status) fault = fault with { StatusCode = status.GetValue<int>() };
         if (o["message"] is { } message) fault = fault with { Message = message.GetValue<string>() };
+        if (o["code"] is { } code) fault = fault with { Code = code.GetValue<string>() };
         if (o["with_data"] is { } withData) fault = fault with { WithData = withData.GetValue<bool>() };
         if (o["delay_ms"] is { } delay) fault = fault with { Delay = TimeSpan.FromMilliseconds(delay.GetValue<int>()) };
         if (o["times"] is { } times) fault = fault with { Times = times.GetValue<int>() };

@@ -34,8 +34,8 @@ public sealed record StandInPlatformProxy(string HttpProxy = "", string HttpsPro
 public sealed record StandInAutoUpgrade(DateTimeOffset? ReadyAt, TimeSpan Timeout, TimeSpan Poll);
 
 /// <summary>
-/// How big and how slow the listing answer is. <see cref="PadBytes"/> adds that many bytes: as one padding entry
-/// in the first connector's contract (<see cref="PadAsConnectors"/> false), or as synthetic connectors of about 1 KiB
+/// How big and how slow the listing answer is. <see cref="PadBytes"/> adds that many bytes: as padding entries (one
+/// per 64 MB) in the first connector's contract (<see cref="PadAsConnectors"/> false), or as synthetic connectors of about 1 KiB
 /// each (image composer-test/padding:none, requested stopping). <see cref="DribbleBytes"/> &gt; 0 writes the body in
 /// chunks of that size, <see cref="DribbleInterval"/> apart.
 /// </summary>

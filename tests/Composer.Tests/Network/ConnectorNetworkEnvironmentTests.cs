@@ -47,6 +47,9 @@ public class ConnectorNetworkEnvironmentTests
             await Assert.That(byName[name].Value).IsEqualTo("/etc/ssl/certs/composer-ca-bundle.pem");
         }
         await Assert.That(byName["NODE_TLS_REJECT_UNAUTHORIZED"].Value).IsEqualTo("0");
+        // The names OpenCTI lists its own proxy settings under: Composer's values, so that they win over the platform's.
+        await Assert.That(byName["HTTPS_CA_CERTIFICATES"].Value.Trim()).IsEqualTo(ca.CertificatePem.Trim());
+        await Assert.That(byName["HTTPS_PROXY_REJECT_UNAUTHORIZED"].Value).IsEqualTo("false");
         var bundle = Encoding.UTF8.GetString(env.CaBundle!);
         await Assert.That(bundle).StartsWith(FakeRoots);
         await Assert.That(bundle).Contains(ca.CertificatePem.Trim());
@@ -72,7 +75,8 @@ public class ConnectorNetworkEnvironmentTests
         s.OpenAev.WithProxy = true;
         s.OpenAev.HttpsProxy = "http://proxy:3128";
         var env = ConnectorNetworkEnvironment.Compute(PlatformNetworkPolicy.Resolve(s, PlatformKind.OpenAev), FakeRoots);
-        await Assert.That(env.Variables.Select(v => v.Name)).IsEquivalentTo(new[] { "HTTPS_PROXY", "https_proxy" });
+        await Assert.That(env.Variables.Select(v => v.Name)).IsEquivalentTo(new[] { "HTTPS_PROXY", "https_proxy", "HTTPS_PROXY_REJECT_UNAUTHORIZED" });
+        await Assert.That(env.Variables.Single(v => v.Name == "HTTPS_PROXY_REJECT_UNAUTHORIZED").Value).IsEqualTo("true");
         await Assert.That(env.CaBundle).IsNull();
     }
 

@@ -128,7 +128,7 @@ public class OpenAevClientTests
         var result = await h.Client().ListConnectorsAsync(None);
 
         await Assert.That(result.IsSuccess).IsFalse();
-        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.HttpStatus);
+        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.UnknownManager);
         await Assert.That(result.Failure.HttpStatus).IsEqualTo(404);
         await Assert.That(result.Failure.Message).Contains("Connector manager not found");
     }
@@ -143,8 +143,9 @@ public class OpenAevClientTests
 
         await Assert.That(error!.Kind).IsEqualTo(FailureKind.Refused);
         await Assert.That(error.HttpStatus).IsEqualTo(409);
-        await Assert.That(error.Message).Contains(OpenAevStandIn.OnlyOneManagerMessage);
-        await Assert.That(error.Message).Contains("OpenAEV answered HTTP 409");
+        await Assert.That(error.Message).StartsWith($"OpenAEV answered HTTP 409: {{\"message\":\"{OpenAevStandIn.OnlyOneManagerMessage}\"}}: another manager, "
+            + "with another id, is registered with this OpenAEV. Either set manager.id to that manager's id (this Composer then takes its place), "
+            + "or remove that manager in OpenAEV's settings; manager.id is now \"another-");
     }
 
     [Test]
@@ -170,10 +171,62 @@ public class OpenAevClientTests
 
         var error = (await h.Client(token: wrong).GetVersionAsync(None)).Failure!;
 
-        await Assert.That(error.Kind).IsEqualTo(FailureKind.HttpStatus);
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.Unauthenticated);
         await Assert.That(error.HttpStatus).IsEqualTo(401);
-        await Assert.That(error.Message).Contains("the token was not accepted (check openaev.token)");
+        await Assert.That(error.Message).Contains("the token was not accepted (check openaev.token (OPENAEV__TOKEN))");
         await h.AssertNothingLeakedAsync([error], wrong);
+    }
+
+    [Test]
+    public async Task A_403_names_the_access_the_operation_needs()
+    {
+        await using var h = await PlatformHarness.OpenAevAsync();
+        var client = h.Client();
+        await client.RegisterAsync(None);
+        h.StandIn.InjectFault(StandInOperation.List, new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 403, Message = "Forbidden" });
+        h.StandIn.InjectFault(StandInOperation.Status, new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 403, Message = "Forbidden" });
+
+        var listing = (await client.ListConnectorsAsync(None)).Failure!;
+        var status = (await client.ReportStatusAsync("c-1", ConnectorStatus.Started, None))!;
+
+        await Assert.That(listing.Kind).IsEqualTo(FailureKind.Forbidden);
+        await Assert.That(listing.Message).IsEqualTo("OpenAEV answered HTTP 403: Forbidden: the user of openaev.token (OPENAEV__TOKEN) lacks read access to the "
+            + "connector catalog, which the connector listing needs: give that user a role with it (the listing needs read access, every other operation write access)");
+        await Assert.That(status.Kind).IsEqualTo(FailureKind.Forbidden);
+        await Assert.That(status.Message).Contains("lacks write access to the connector catalog, which the connector status report needs");
+    }
+
+    [Test]
+    public async Task A_ping_for_a_manager_the_platform_does_not_know_says_so()
+    {
+        await using var h = await PlatformHarness.OpenAevAsync();
+        var client = h.Client();
+        await client.RegisterAsync(None);
+        h.StandIn.ForgetManager();
+
+        var error = (await client.PingAsync(None)).Failure!;
+
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.UnknownManager);
+        await Assert.That(error.Message).IsEqualTo(
+            $"OpenAEV does not know the manager {h.ManagerId} (HTTP 404: {{\"message\":\"Connector manager not found\"}}): its data was reset or the manager was removed");
+    }
+
+    [Test]
+    public async Task A_catalog_instance_stored_stopping_is_deployed_stopped_and_a_listing_over_its_bound_fails()
+    {
+        await using var h = await PlatformHarness.OpenAevAsync();
+        var client = h.Client(listingMaxSize: 64 * 1024);
+        await client.RegisterAsync(None);
+        h.StandIn.AddCatalogConnector("Nmap injector", "openaev/injector-nmap:2.1.0");
+
+        var connector = (await client.ListConnectorsAsync(None)).Value!.Connectors.Single();
+        await Assert.That(connector.RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
+        await Assert.That(connector.CurrentStatus).IsEqualTo(ConnectorStatus.Stopped);
+
+        h.StandIn.ListingShape = new StandInListingShape(PadBytes: 1_000_000);
+        var error = (await client.ListConnectorsAsync(None)).Failure!;
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.TooLarge);
+        await Assert.That(error.Message).Contains("(openaev.listing_max_size, 64 KiB;");
     }
 
     [Test]

@@ -102,17 +102,27 @@ public class OpenCtiClientTests
         await Assert.That(c1.RequestedStatus).IsEqualTo(RequestedStatus.Starting);
         await Assert.That(c1.CurrentStatus).IsEqualTo(ConnectorStatus.Started);
         await Assert.That(c1.Blocked).IsNull();
+        // The stored entries, then the platform's own (OPENCTI_TOKEN decrypted, the proxy keys present even when empty).
         await Assert.That(c1.Configuration).IsEquivalentTo(new[]
         {
             new ContractEntry("CONNECTOR_SCOPE", "report", false),
             new ContractEntry("API_KEY", "k-v1-secret", true),
             new ContractEntry("PASSWORD", "p-v2-secret", true),
+            new ContractEntry("CONNECTOR_ID", "c-1", false),
+            new ContractEntry("CONNECTOR_NAME", "Connector c-1", false),
+            new ContractEntry("CONNECTOR_TYPE", "EXTERNAL_IMPORT", false),
+            new ContractEntry("OPENCTI_TOKEN", h.StandIn.ConnectorToken("c-1"), true),
+            new ContractEntry("HTTP_PROXY", "", false),
+            new ContractEntry("HTTPS_PROXY", "", false),
+            new ContractEntry("NO_PROXY", "", false),
+            new ContractEntry("HTTPS_CA_CERTIFICATES", "", false),
+            new ContractEntry("HTTPS_PROXY_REJECT_UNAUTHORIZED", "false", false),
         });
         await Assert.That(listing.Connectors[1].RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
         await Assert.That(listing.Connectors[1].CurrentStatus).IsEqualTo(ConnectorStatus.Stopped);
         await Assert.That(listing.Connectors[2].CurrentStatus).IsNull();
         await Assert.That(listing.Connectors[3].CurrentStatus).IsNull();
-        await h.AssertNothingLeakedAsync([], "k-v1-secret", "p-v2-secret");
+        await h.AssertNothingLeakedAsync([], "k-v1-secret", "p-v2-secret", h.StandIn.ConnectorToken("c-1"));
     }
 
     /// <summary>A ManagedConnector as raw JSON, with the fields given (null: left out).</summary>
@@ -142,6 +152,8 @@ public class OpenCtiClientTests
         h.StandIn.AddRawListingEntry(Raw("c-norequest", "No request", requested: null));
         h.StandIn.AddRawListingEntry(Raw("c-badtype", 5));
         h.StandIn.AddRawListingEntry(Raw("c-paused", "Paused", requested: "paused"));
+        h.StandIn.AddRawListingEntry(Raw("c-keys", "Bad keys", configuration:
+            """[{"key":"A=B","value":"v","encrypted":false},{"key":"","value":"v","encrypted":false},{"key":"BELL\u0007","value":"v","encrypted":false},{"key":"FINE","value":"v","encrypted":false}]"""));
         h.StandIn.AddRawListingEntry(Raw("c-1", "Duplicate"));
         h.StandIn.AddRawListingEntry(Raw("c-nullentry", "Null entry", configuration: "[null]"));
         h.StandIn.AddRawListingEntry(Raw("c-nokey", "No key", configuration: """[{"key":null,"value":"v","encrypted":false}]"""));
@@ -152,8 +164,20 @@ public class OpenCtiClientTests
 
         var listing = (await client.ListConnectorsAsync(None)).Value!;
 
+        // A requested status other than "starting" is a stopped connector, not an unusable one; keys that cannot be
+        // environment variables block their connector (kept, never deployed), with every reason.
         // An id listed twice is passed on: the planner decides which entry is managed (ReconcilerTests).
-        await Assert.That(listing.Connectors.Select(c => $"{c.Id}|{c.Name}")).IsEquivalentTo(["c-1|Connector c-1", "c-2|Connector c-2", "c-1|Duplicate"]);
+        await Assert.That(listing.Connectors.Select(c => $"{c.Id}|{c.Name}")).IsEquivalentTo(
+            ["c-1|Connector c-1", "c-2|Connector c-2", "c-paused|Paused", "c-keys|Bad keys", "c-1|Duplicate", "c-nokey|No key"]);
+        await Assert.That(listing.Connectors.Single(c => c.Id == "c-paused").RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
+        await Assert.That(listing.Connectors.Single(c => c.Id == "c-paused").Blocked).IsNull();
+        await Assert.That(listing.Connectors.Single(c => c.Id == "c-keys").Blocked).IsEqualTo(
+            "manager_contract_configuration entry 0: the key \"A=B\" holds '=', so it cannot be an environment variable; "
+            + "manager_contract_configuration entry 1: the key is empty, so it cannot be an environment variable; "
+            + "manager_contract_configuration entry 2: the key \"BELL\\x07\" holds a control character, so it cannot be an environment variable");
+        await Assert.That(listing.Connectors.Single(c => c.Id == "c-keys").Configuration.Select(e => e.Key)).Contains("FINE");
+        await Assert.That(listing.Connectors.Single(c => c.Id == "c-nokey").Blocked)
+            .IsEqualTo("manager_contract_configuration entry 0: the key is empty, so it cannot be an environment variable");
         var reasons = listing.Skipped.Select(s => $"{s.Id}|{s.Reason}").ToList();
         string[] expected =
         [
@@ -162,15 +186,12 @@ public class OpenCtiClientTests
             "c-nohash|listing entry 4: manager_contract_hash is missing",
             "c-norequest|listing entry 5: manager_requested_status is missing",
             "c-badtype|listing entry 6: malformed entry: ",
-            "c-paused|listing entry 7: manager_requested_status is \"paused\"; expected starting or stopping",
-            "c-nullentry|listing entry 9: manager_contract_configuration entry 0 is null",
-            "c-nokey|listing entry 10: manager_contract_configuration entry 0 has no key",
-            "|listing entry 11: id is missing",
-            "|listing entry 12: the entry is a Number, expected an object",
+            "c-nullentry|listing entry 10: manager_contract_configuration entry 0 is null",
+            "|listing entry 12: id is missing",
+            "|listing entry 13: the entry is a Number, expected an object",
         ];
         await Assert.That(reasons.Count).IsEqualTo(expected.Length).Because(string.Join("\n", reasons));
         for (var i = 0; i < expected.Length; i++) await Assert.That(reasons[i]).StartsWith(expected[i]);
-        await Assert.That(listing.Skipped.Single(s => s.Id == "c-paused").Name).IsEqualTo("Paused");
         await Assert.That(listing.IsComplete).IsFalse().Because("entries without an id make orphan removal unsafe");
     }
 
@@ -193,12 +214,12 @@ public class OpenCtiClientTests
         await Assert.That(listing.Skipped).IsEmpty();
         var byId = listing.Connectors.ToDictionary(c => c.Id);
         await Assert.That(byId["c-good"].Blocked).IsNull();
-        await Assert.That(byId["c-good"].Configuration.Single().Value).IsEqualTo("good-secret");
+        await Assert.That(byId["c-good"].Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("good-secret");
         await Assert.That(byId["c-garbage"].Blocked).IsEqualTo("cannot decrypt TOKEN: the value is not base64");
         await Assert.That(byId["c-garbage"].Configuration[1]).IsEqualTo(new ContractEntry("OTHER", "other-secret", true));
         await Assert.That(byId["c-otherkey"].Blocked).StartsWith("cannot decrypt PASSWORD: RSA decryption (version 2) failed");
         await Assert.That(byId["c-unset"].Blocked).IsNull().Because("an unset optional secret has nothing to lose");
-        await Assert.That(byId["c-unset"].Configuration.Single()).IsEqualTo(new ContractEntry("OPTIONAL_SECRET", "", true));
+        await Assert.That(byId["c-unset"].Configuration.Single(e => e.Key == "OPTIONAL_SECRET")).IsEqualTo(new ContractEntry("OPTIONAL_SECRET", "", true));
         await h.AssertNothingLeakedAsync([], "good-secret", "other-secret", "foreign-secret");
     }
 
@@ -244,19 +265,28 @@ public class OpenCtiClientTests
 
         await Assert.That(error!.Kind).IsEqualTo(FailureKind.Refused);
         await Assert.That(error.Operation).IsEqualTo("register");
-        await Assert.That(error.Message).Contains(OpenCtiStandIn.OnlyOneManagerMessage);
+        await Assert.That(error.Message).StartsWith($"UNSUPPORTED_ERROR: {OpenCtiStandIn.OnlyOneManagerMessage}: another manager, with another id, "
+            + "is registered with this OpenCTI. Either set manager.id to that manager's id (this Composer then takes its place), or remove that "
+            + "manager in OpenCTI's settings; manager.id is now \"another-");
         await Assert.That(h.StandIn.Manager!.Id).IsEqualTo(h.ManagerId);
     }
 
     [Test]
-    public async Task Ping_before_registration_is_an_error()
+    public async Task A_ping_for_a_manager_the_platform_does_not_know_says_so()
     {
         await using var h = await PlatformHarness.OpenCtiAsync();
+        var client = h.Client();
+        await Assert.That((await client.PingAsync(None)).Failure!.Kind).IsEqualTo(FailureKind.UnknownManager).Because("never registered");
+        await Assert.That(await client.RegisterAsync(None)).IsNull();
+        await Assert.That((await client.PingAsync(None)).IsSuccess).IsTrue();
 
-        var result = await h.Client().PingAsync(None);
+        h.StandIn.ForgetManager(); // the platform's data reset, or the manager deleted
+        var error = (await client.PingAsync(None)).Failure!;
 
-        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.GraphQl);
-        await Assert.That(h.StandIn.Pings).IsEmpty();
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.UnknownManager);
+        await Assert.That(error.Message).IsEqualTo(
+            $"OpenCTI does not know the manager {h.ManagerId} (FUNCTIONAL_ERROR: {OpenCtiStandIn.NotFoundMessage}): its data was reset or the manager was deleted");
+        await Assert.That(h.StandIn.Pings.Count).IsEqualTo(1);
     }
 
     [Test]
@@ -288,16 +318,73 @@ public class OpenCtiClientTests
     }
 
     [Test]
-    public async Task A_wrong_token_is_reported_without_the_token()
+    public async Task An_unknown_token_is_named_on_every_operation_never_cannot_reach()
     {
         await using var h = await PlatformHarness.OpenCtiAsync();
         const string wrong = "wrong-token-5f3a9c";
+        await h.Client().RegisterAsync(None);
+        var client = h.Client(token: wrong);
 
-        var error = (await h.Client(token: wrong).GetVersionAsync(None)).Failure!;
+        foreach (var operation in Enum.GetValues<StandInOperation>())
+        {
+            // OpenCTI answers HTTP 200 with AUTH_REQUIRED (the stand-in's default, as OpenCTI).
+            var error = (await Invoke(client, operation))!;
+            await Assert.That(error.Kind).IsEqualTo(FailureKind.Unauthenticated).Because($"{operation}: {error}");
+            await Assert.That(error.HttpStatus).IsNull();
+            await Assert.That(error.Message).IsEqualTo(
+                "OpenCTI did not accept the token (AUTH_REQUIRED: You must be logged in to do this.): set opencti.token (OPENCTI__TOKEN) "
+                + "to the API token of the OpenCTI user Composer acts as");
+        }
+        await h.AssertNothingLeakedAsync([], wrong);
+    }
 
-        await Assert.That(error.HttpStatus).IsEqualTo(401);
-        await Assert.That(error.Message).Contains("You must be logged in").And.Contains("check opencti.token");
-        await h.AssertNothingLeakedAsync([error], wrong);
+    [Test]
+    public async Task A_401_from_a_proxy_or_ingress_is_about_authentication_too()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        h.StandIn.AuthFailureStatus = 401; // answered before GraphQL runs, with OpenCTI's error body
+        const string wrong = "wrong-token-7d1e0b";
+
+        var graphQl = (await h.Client(token: wrong).GetVersionAsync(None)).Failure!;
+        await Assert.That(graphQl.Kind).IsEqualTo(FailureKind.Unauthenticated);
+        await Assert.That(graphQl.HttpStatus).IsEqualTo(401);
+        await Assert.That(graphQl.Message).Contains("set opencti.token (OPENCTI__TOKEN)");
+
+        // An ingress with its own authentication: a 401 whose body is no GraphQL at all.
+        h.StandIn.InjectFault(StandInOperation.List, new StandInFault(StandInFaultKind.HttpStatus) { StatusCode = 401, Message = "<html>401 Authorization Required</html>" });
+        var plain = (await h.Client().ListConnectorsAsync(None)).Failure!;
+        await Assert.That(plain.Kind).IsEqualTo(FailureKind.Unauthenticated);
+        await Assert.That(plain.Message).StartsWith("OpenCTI answered HTTP 401 (Unauthorized): the token was not accepted (check opencti.token (OPENCTI__TOKEN)), "
+            + "or a proxy or ingress in front of OpenCTI asks for its own authentication; body: <html>401 Authorization Required</html>");
+        await h.AssertNothingLeakedAsync([graphQl, plain], wrong);
+    }
+
+    [Test]
+    public async Task A_missing_capability_names_the_one_the_operation_needs()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        h.StandIn.AddConnector(Connector("c-1"));
+        await h.Client().RegisterAsync(None);
+        const string reader = "token-without-capabilities-3e9";
+        h.StandIn.AddToken(reader, ["KNOWLEDGE"]);
+        var client = h.Client(token: reader);
+
+        await Assert.That((await client.GetVersionAsync(None)).IsSuccess).IsTrue().Because("about needs only a login");
+        foreach (var operation in Enum.GetValues<StandInOperation>().Where(o => o != StandInOperation.Version))
+        {
+            var error = (await Invoke(client, operation))!;
+            var capability = operation == StandInOperation.List ? "SETTINGS_SETACCESSES" : "CONNECTORAPI";
+            await Assert.That(error.Kind).IsEqualTo(FailureKind.Forbidden).Because($"{operation}: {error}");
+            await Assert.That(error.Message).StartsWith($"the user of opencti.token (OPENCTI__TOKEN) lacks the capability {capability}, which the ");
+            await Assert.That(error.Message).Contains("(FORBIDDEN_ACCESS: You are not allowed to do this.)");
+            await Assert.That(error.Message).DoesNotContain("cannot reach");
+        }
+
+        // The code as written in OpenCTI's documentation (FORBIDDEN) is read the same.
+        h.StandIn.InjectFault(StandInOperation.List, new StandInFault(StandInFaultKind.GraphQlErrors) { Code = "FORBIDDEN", Message = "Forbidden" });
+        var forbidden = (await h.Client().ListConnectorsAsync(None)).Failure!;
+        await Assert.That(forbidden.Kind).IsEqualTo(FailureKind.Forbidden);
+        await Assert.That(forbidden.Message).Contains("lacks the capability SETTINGS_SETACCESSES, which the connector listing needs (FORBIDDEN: Forbidden)");
     }
 
     [Test]
@@ -377,6 +464,141 @@ public class OpenCtiClientTests
         StandInOperation.Logs => await client.ReportLogsAsync("c-1", ["a line"], None),
         _ => await client.ReportHealthAsync("c-1", new ConnectorHealth(0, DateTimeOffset.UnixEpoch, false), None),
     };
+
+    [Test]
+    public async Task A_catalog_connector_stored_stopped_is_listed_as_a_stopped_connector()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        var client = h.Client();
+        await client.RegisterAsync(None);
+        var added = h.StandIn.AddCatalogConnector("MITRE ATT&CK", "opencti/connector-mitre:6.9.4", [StandInEntry.Secret("API_KEY", "catalog-secret")]);
+        await Assert.That(added.RequestedStatus).IsEqualTo("stopped");
+
+        var listing = (await client.ListConnectorsAsync(None)).Value!;
+
+        await Assert.That(listing.Skipped).IsEmpty();
+        var connector = listing.Connectors.Single();
+        await Assert.That(connector.RequestedStatus).IsEqualTo(RequestedStatus.Stopping);
+        await Assert.That(connector.Blocked).IsNull();
+        await Assert.That(connector.Configuration.Select(e => e.Key)).IsEquivalentTo(["API_KEY", "CONNECTOR_ID", "CONNECTOR_NAME", "CONNECTOR_TYPE", "OPENCTI_TOKEN",
+            "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "HTTPS_CA_CERTIFICATES", "HTTPS_PROXY_REJECT_UNAUTHORIZED"]);
+
+        h.StandIn.RequestStatus(added.Id, start: true);
+        await Assert.That((await client.ListConnectorsAsync(None)).Value!.Connectors.Single().RequestedStatus).IsEqualTo(RequestedStatus.Starting);
+        await h.AssertNothingLeakedAsync([], "catalog-secret", h.StandIn.ConnectorToken(added.Id));
+    }
+
+    [Test]
+    public async Task A_listing_held_longer_than_request_timeout_is_read_within_listing_timeout()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        h.StandIn.AddConnector(Connector("c-1"));
+        var client = h.Client(timeout: TimeSpan.FromSeconds(1), listingTimeout: TimeSpan.FromSeconds(20));
+        await client.RegisterAsync(None);
+        // The catalog manager's auto-upgrades settle after 3 s, polled every 0.5 s: the listing is held that long.
+        h.StandIn.AutoUpgrade = new StandInAutoUpgrade(h.StandIn.Clock.GetUtcNow() + TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(500));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var listing = await client.ListConnectorsAsync(None);
+
+        await Assert.That(listing.IsSuccess).IsTrue().Because(listing.Failure?.ToString() ?? "");
+        await Assert.That(watch.Elapsed).IsGreaterThan(TimeSpan.FromSeconds(2.5));
+        // Every other operation keeps request_timeout.
+        h.StandIn.InjectFault(StandInOperation.Ping, new StandInFault(StandInFaultKind.Timeout) { Delay = TimeSpan.FromSeconds(5) });
+        var ping = (await client.PingAsync(None)).Failure!;
+        await Assert.That(ping.Kind).IsEqualTo(FailureKind.Timeout);
+        await Assert.That(ping.Message).IsEqualTo($"no complete answer from OpenCTI at {h.StandIn.Url} within 1 s (opencti.request_timeout)");
+    }
+
+    [Test]
+    public async Task A_listing_held_past_listing_timeout_is_a_timeout_naming_the_key()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        var client = h.Client(timeout: TimeSpan.FromSeconds(5), listingTimeout: TimeSpan.FromSeconds(1));
+        await client.RegisterAsync(None);
+        h.StandIn.AutoUpgrade = new StandInAutoUpgrade(null, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(200));
+
+        var error = (await client.ListConnectorsAsync(None)).Failure!;
+
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.Timeout);
+        await Assert.That(error.Message).IsEqualTo($"no complete answer from OpenCTI at {h.StandIn.Url} within 1 s (opencti.listing_timeout) "
+            + "(the platform may hold a listing while managed connectors auto-upgrade)");
+    }
+
+    [Test]
+    public async Task The_auto_upgrade_timeout_is_said_for_what_it_is()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        h.StandIn.AddConnector(Connector("c-1"));
+        var client = h.Client();
+        await client.RegisterAsync(None);
+        // OpenCTI gives up waiting for the auto-upgrades (90 s in the field; 1 s here) and fails the listing.
+        h.StandIn.AutoUpgrade = new StandInAutoUpgrade(null, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200));
+
+        var error = (await client.ListConnectorsAsync(None)).Failure!;
+
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.GraphQl);
+        await Assert.That(error.Message).IsEqualTo($"OpenCTI is still upgrading managed connectors and did not list them (FUNCTIONAL_ERROR: "
+            + $"{OpenCtiStandIn.AutoUpgradeTimedOutMessage}): nothing is changed or removed; the listing is tried again next cycle");
+    }
+
+    [Test]
+    [Arguments(false)]
+    [Arguments(true)]
+    public async Task A_listing_over_its_size_bound_fails_and_is_not_read_further(bool dribbled)
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        h.StandIn.AddConnector(Connector("c-1"));
+        var client = h.Client(listingTimeout: TimeSpan.FromSeconds(30), listingMaxSize: 64 * 1024);
+        await client.RegisterAsync(None);
+        // 8 MB dribbled in 64 KiB pieces every 100 ms would take over 12 s to send: the client stops at the bound.
+        h.StandIn.ListingShape = dribbled
+            ? new StandInListingShape(PadBytes: 8_000_000, DribbleBytes: 64 * 1024, DribbleInterval: TimeSpan.FromMilliseconds(100))
+            : new StandInListingShape(PadBytes: 8_000_000);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = await client.ListConnectorsAsync(None);
+
+        await Assert.That(result.IsSuccess).IsFalse().Because("an oversized listing is a failure, never an empty listing");
+        await Assert.That(result.Failure!.Kind).IsEqualTo(FailureKind.TooLarge);
+        await Assert.That(result.Failure.Message).IsEqualTo("OpenCTI's answer to the connector listing is larger than allowed (opencti.listing_max_size, "
+            + "64 KiB; raise it if the platform really lists that much); it was not read further: nothing is changed this cycle");
+        if (dribbled) await Assert.That(watch.Elapsed).IsLessThan(TimeSpan.FromSeconds(5));
+
+        // Within the bound, the same listing is read.
+        h.StandIn.ListingShape = new StandInListingShape(PadBytes: 30_000);
+        await Assert.That((await client.ListConnectorsAsync(None)).IsSuccess).IsTrue();
+    }
+
+    [Test]
+    public async Task Every_other_answer_is_read_within_a_bound_too()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        h.StandIn.Version = new string('9', 2 * 1024 * 1024);
+
+        var error = (await h.Client().GetVersionAsync(None)).Failure!;
+
+        await Assert.That(error.Kind).IsEqualTo(FailureKind.TooLarge);
+        await Assert.That(error.Message).IsEqualTo("OpenCTI's answer to the version query is larger than allowed (1 MiB, the bound of every answer but the listing); "
+            + "it was not read further");
+    }
+
+    [Test]
+    public async Task A_large_listing_within_its_bound_is_read_entry_by_entry()
+    {
+        await using var h = await PlatformHarness.OpenCtiAsync();
+        h.StandIn.AddConnector(Connector("c-1", configuration: StandInEntry.Secret("API_KEY", "large-secret")));
+        var client = h.Client();
+        await client.RegisterAsync(None);
+        // About 3 MB of connectors of 1 KiB each: many chunks of the body, each entry parsed on its own.
+        h.StandIn.ListingShape = new StandInListingShape(PadBytes: 3_000_000, PadAsConnectors: true);
+
+        var listing = (await client.ListConnectorsAsync(None)).Value!;
+
+        await Assert.That(listing.Connectors.Count).IsEqualTo(3001);
+        await Assert.That(listing.Connectors[0].Configuration.Single(e => e.Key == "API_KEY").Value).IsEqualTo("large-secret");
+        await Assert.That(listing.Connectors[^1].Id).IsEqualTo("standin-padding-2999");
+    }
 
     private static readonly AsyncLocal<bool> Counting = new();
 

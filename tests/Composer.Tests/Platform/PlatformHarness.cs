@@ -46,12 +46,23 @@ public sealed class PlatformHarness<TStandIn> : IAsyncDisposable where TStandIn 
     /// <summary>Everything the clients logged, JSON lines.</summary>
     public string Log => _log.ToString();
 
-    /// <summary>A client of the stand-in (disposed with the harness); defaults: the stand-in's URL and token, this manager.</summary>
-    public IPlatformClient Client(string? managerId = null, string? token = null, string? url = null, TimeSpan? timeout = null)
+    /// <summary>
+    /// A client of the stand-in (disposed with the harness); defaults: the stand-in's URL and token, this manager, 10 s
+    /// for every operation (<paramref name="timeout"/>; the listing's own with <paramref name="listingTimeout"/>), the
+    /// product's listing size bound.
+    /// </summary>
+    public IPlatformClient Client(string? managerId = null, string? token = null, string? url = null, TimeSpan? timeout = null,
+        TimeSpan? listingTimeout = null, long? listingMaxSize = null)
     {
         var channel = Platform == PlatformKind.OpenCti ? OutboundChannel.OpenCti : OutboundChannel.OpenAev;
-        var http = new HttpClient(Handlers.CreateHandler(channel), disposeHandler: true) { Timeout = timeout ?? TimeSpan.FromSeconds(10) };
-        var options = new PlatformClientOptions(url ?? StandIn.Url, token ?? StandIn.Token, managerId ?? ManagerId, ManagerName, Key, Logger);
+        var http = new HttpClient(Handlers.CreateHandler(channel), disposeHandler: true);
+        var defaults = new PlatformClientOptions("", "", "", "", Key, Logger);
+        var options = new PlatformClientOptions(url ?? StandIn.Url, token ?? StandIn.Token, managerId ?? ManagerId, ManagerName, Key, Logger)
+        {
+            RequestTimeout = timeout ?? TimeSpan.FromSeconds(10),
+            ListingTimeout = listingTimeout ?? timeout ?? TimeSpan.FromSeconds(10),
+            ListingMaxSize = listingMaxSize ?? defaults.ListingMaxSize,
+        };
         IPlatformClient client = Platform == PlatformKind.OpenCti ? new OpenCtiClient(http, options) : new OpenAevClient(http, options);
         _clients.Add(client);
         return client;

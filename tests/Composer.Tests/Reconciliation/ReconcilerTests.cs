@@ -348,7 +348,7 @@ public class ReconcilerTests
         await Assert.That(Joined(plan)).IsEqualTo("deploy A | deploy B");
         await Assert.That(plan.Connectors[0].Actions[0].Describe()).IsEqualTo(
             "deploy connector-a for connector connector-A (A) from image opencti/connector-a:6.0.0, started");
-        await Assert.That(plan.Connectors[1].Actions[0].Describe()).EndsWith("not started (requested stopping)");
+        await Assert.That(plan.Connectors[1].Actions[0].Describe()).EndsWith("not started (the platform asks for it stopped)");
     }
 
     [Test]

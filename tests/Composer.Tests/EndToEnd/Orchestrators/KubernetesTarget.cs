@@ -64,7 +64,7 @@ internal sealed class KubernetesTarget : OrchestratorTarget
                 .Select(e => $"{e["name"]!.GetValue<string>()}={e["value"]?.GetValue<string>()}");
             views.Add(new WorkloadView(deployment["metadata"]!["uid"]!.GetValue<string>(), name,
                 labels[ConnectorLabels.ConnectorId]?.GetValue<string>() ?? "", container["image"]!.GetValue<string>(), run,
-                WorkloadView.ParseEnvironment(environment)));
+                [.. environment]));
         }
         return Task.FromResult<IReadOnlyList<WorkloadView>>(views);
     }

@@ -30,8 +30,16 @@ public enum WorkloadRun
 /// </summary>
 /// <param name="Id">The service id, container id or Deployment uid: the same object across cycles.</param>
 /// <param name="Image">The image of the spec (Swarm pins it: host/repository:tag@sha256:...).</param>
-internal sealed record WorkloadView(string Id, string Name, string ConnectorId, string Image, WorkloadRun Run, IReadOnlyDictionary<string, string> Environment)
+/// <param name="EnvironmentEntries">The spec's environment as it is, NAME=value entries in order (repeats included).</param>
+internal sealed record WorkloadView(string Id, string Name, string ConnectorId, string Image, WorkloadRun Run, IReadOnlyList<string> EnvironmentEntries)
 {
+    /// <summary>The environment by name (the last entry of a name wins, as the orchestrators apply it).</summary>
+    public IReadOnlyDictionary<string, string> Environment => ParseEnvironment(EnvironmentEntries);
+
+    /// <summary>The names the spec gives more than once (none, when each variable is given once).</summary>
+    public IReadOnlyList<string> RepeatedNames =>
+        [.. EnvironmentEntries.Select(e => e.IndexOf('=') is var i and > 0 ? e[..i] : e).GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key)];
+
     public string? Variable(string name) => Environment.GetValueOrDefault(name);
 
     public string? ConfigHash => Variable("OPENCTI_CONFIG_HASH");

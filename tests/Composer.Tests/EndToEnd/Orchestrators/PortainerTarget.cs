@@ -75,7 +75,7 @@ internal sealed class PortainerTarget : OrchestratorTarget
             string? connectorId = null;
             container.Labels?.TryGetValue(Composer.Reconciliation.ConnectorLabels.ConnectorId, out connectorId);
             views.Add(new WorkloadView(container.ID, inspect.Name.TrimStart('/'), connectorId ?? "", inspect.Config?.Image ?? "", run,
-                WorkloadView.ParseEnvironment(inspect.Config?.Env)));
+                [.. inspect.Config?.Env ?? []]));
         }
         return views;
     }

@@ -72,7 +72,7 @@ internal sealed class SwarmTarget : OrchestratorTarget
             string? connectorId = null;
             spec.Labels?.TryGetValue(ConnectorLabels.ConnectorId, out connectorId);
             views.Add(new WorkloadView(service.ID, spec.Name ?? "", connectorId ?? "", spec.TaskTemplate?.ContainerSpec?.Image ?? "", run,
-                WorkloadView.ParseEnvironment(spec.TaskTemplate?.ContainerSpec?.Env)));
+                [.. spec.TaskTemplate?.ContainerSpec?.Env ?? []]));
         }
         return views;
     }
