@@ -148,6 +148,12 @@ public static class CheckCommand
                 cancellationToken));
         }
 
+        // Each platform's image policy: what it requires, and with --image whether that image would run (and as which digest).
+        foreach (var platform in platforms.Where(p => p.ImagePolicy.IsSet))
+        {
+            await report.RunAsync($"{platform.Section} image policy", () => ImagePolicyCheckAsync(platform, registry, resolved, cancellationToken));
+        }
+
         if (resolved is not null)
         {
             var scheme = settings.Registry.SchemeFor(resolved.RegistryHost);
@@ -288,6 +294,15 @@ public static class CheckCommand
         (ResolvedKubernetes, _) => $"check the kubeconfig (KUBECONFIG, {platform.Section}.daemon.kubernetes.context) or the pod's service account, and its RBAC (deploy/kubernetes)",
         _ => $"check {platform.Section}.daemon.portainer.api, api_key and env_id",
     };
+
+    private static async Task<Outcome> ImagePolicyCheckAsync(ResolvedPlatform platform, RegistryAccess registry, ResolvedImage? image, CancellationToken cancellationToken)
+    {
+        var policy = platform.ImagePolicy;
+        if (image is null) return Outcome.Ok($"{policy.Describe()} (composer check --image <image> puts an image to it)");
+        var verdict = await new ImageGate(policy, registry, TimeProvider.System, Logger.Null).CheckAsync(image, cancellationToken).ConfigureAwait(false);
+        if (verdict.Image is { } approved) return Outcome.Ok($"{image.Reference} approved; runs {approved.Reference}{(verdict.SignedBy is { } key ? $"; signed by {key}" : "")}");
+        return Outcome.Fail(verdict.Refusal!, $"see {policy.Section} (allow, cosign_public_keys) and docs/image-trust.md");
+    }
 
     private static async Task<Outcome> RegistryCheckAsync(RegistryAccess registry, ResolvedImage image, CancellationToken cancellationToken)
     {

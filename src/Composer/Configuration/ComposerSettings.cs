@@ -155,6 +155,15 @@ public sealed partial class DaemonSettings
     [ConfigKey("kubernetes")] public KubernetesSettings? Kubernetes { get; set; }
     [ConfigKey("portainer")] public PortainerSettings? Portainer { get; set; }
     [ConfigKey("swarm")] public SwarmSettings? Swarm { get; set; }
+    [ConfigKey("image_policy")] public ImagePolicySettings? ImagePolicy { get; set; }
+}
+
+/// <summary>&lt;platform&gt;.daemon.image_policy: which images this platform's connectors may run (docs/image-trust.md).</summary>
+[ConfigSection]
+public sealed partial class ImagePolicySettings
+{
+    [ConfigKey("allow"), ConfigDoc("Fully-qualified repository patterns a connector image must match after the registry prefix (registry.example.com/opencti/*: * within one path segment, ** across segments); set: anything else is refused. Tags are resolved to the digest checked, and that digest runs.")] public List<string>? Allow { get; set; }
+    [ConfigKey("cosign_public_keys"), ConfigDoc("Cosign public keys (ECDSA P-256; paths or PEM blocks); set: an image runs only with a valid cosign signature (sha256-<digest>.sig) by one of them, verified offline.")] public List<string>? CosignPublicKeys { get; set; }
 }
 
 [ConfigSection]

@@ -56,7 +56,9 @@ public sealed class ManagerRuntime : IAsyncDisposable
         {
             var orchestrator = CreateOrchestrator(settings, platform, handlers, registry, libraryLogger, logger, clock, observeOnly);
             var client = CreateClient(settings, platform, handlers, logger);
-            var cycle = new ReconcileCycle(client, orchestrator, settings.Registry.Images, ReconcileOptionsFor(settings, platform.Kind), clock, logger);
+            var gate = platform.ImagePolicy.IsSet ? new ImageGate(platform.ImagePolicy, registry, clock, logger) : null;
+            var cycle = new ReconcileCycle(client, orchestrator, settings.Registry.Images, ReconcileOptionsFor(settings, platform.Kind), clock, logger,
+                gate: gate);
             cycles.Add(cycle);
             platforms.Add(new PlatformRuntime(platform, client, orchestrator, async ct => Outcome(await cycle.RunAsync(ct).ConfigureAwait(false))));
         }

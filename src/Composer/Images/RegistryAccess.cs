@@ -86,5 +86,8 @@ public sealed class RegistryAccess : IDisposable
         return check;
     }
 
+    /// <summary>The client, for the signature fetches of <see cref="ImageGate"/> (same credentials, proxy, CA and token cache as the pull).</summary>
+    internal RegistryClient Client => _client;
+
     public void Dispose() => _client.Dispose();
 }

@@ -34,7 +34,7 @@ public sealed class RegistryClientOptions
 /// cannot fix them. Nothing throws for what the registry or the network does; only cancellation throws.
 /// </para>
 /// </summary>
-public sealed class RegistryClient : IDisposable
+public sealed partial class RegistryClient : IDisposable
 {
     /// <summary>Manifest media types we accept, multi-platform indexes first (a pull resolves those too).</summary>
     public static readonly string[] ManifestMediaTypes =
@@ -242,7 +242,7 @@ public sealed class RegistryClient : IDisposable
     }
 
     /// <summary>One check's state: keeps the image names and the credentials of this check in one place.</summary>
-    private sealed class Check
+    private sealed partial class Check
     {
         private readonly RegistryClient _client;
         private readonly RegistryCredentials? _credentials;

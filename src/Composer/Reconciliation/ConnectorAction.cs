@@ -58,7 +58,11 @@ public sealed record DeployAction(DesiredConnector Connector) : ConnectorAction
     private bool Starts => Connector.RequestedStatus == RequestedStatus.Starting;
 
     public override string Describe() =>
-        $"deploy {WorkloadNames.ContainerName(Connector.Name)} for {Connector} from image {Connector.Image}, {(Starts ? "started" : "not started (the platform asks for it stopped)")}";
+        $"deploy {WorkloadNames.ContainerName(Connector.Name)} for {Connector} from image {Connector.Image}{Pinned(Connector)}, {(Starts ? "started" : "not started (the platform asks for it stopped)")}";
+
+    /// <summary>" (runs repository@digest)" when the image policy pinned the image to the digest it checked.</summary>
+    internal static string Pinned(DesiredConnector connector) =>
+        connector.PullImage is { Digest: not null } image && image.Reference != connector.Image ? $" (runs {image.Reference})" : "";
 
     internal override PlanActionJson ToJson() => Json(Connector, null) with
     {

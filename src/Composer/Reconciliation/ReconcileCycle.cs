@@ -30,6 +30,7 @@ public sealed class ReconcileCycle
     private readonly IPlatformClient _platform;
     private readonly IOrchestrator _orchestrator;
     private readonly ImageResolver _images;
+    private readonly ImageGate? _gate;
     private readonly ConnectorStateStore _store = new();
     private readonly ReconcileOptions _options;
     private readonly TimeProvider _time;
@@ -37,12 +38,14 @@ public sealed class ReconcileCycle
     private readonly KeyValuePair<string, object?> _platformTag;
 
     /// <param name="images">Registry prefix resolution: each listed connector's image is resolved once, here.</param>
+    /// <param name="gate">The platform's image policy, applied here to each resolved image (null: none).</param>
     public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, ImageResolver images, ReconcileOptions options,
-        TimeProvider time, Logger logger, Random? random = null)
+        TimeProvider time, Logger logger, Random? random = null, ImageGate? gate = null)
     {
         _platform = platform;
         _orchestrator = orchestrator;
         _images = images;
+        _gate = gate;
         _options = options;
         _time = time;
         _executor = new ReconcileExecutor(orchestrator, platform, _store, options, time, logger, random);
@@ -104,18 +107,31 @@ public sealed class ReconcileCycle
     }
 
     /// <summary>
-    /// Each connector's image resolved with the registry prefix, once, for every later step (plan, registry check, pull);
-    /// a connector whose image cannot be pulled is blocked with the reason, its workload kept as it is.
+    /// Each connector's image resolved with the registry prefix, once, for every later step (plan, registry check, pull),
+    /// then put to the image policy: an approved image is pinned to the digest that was checked; a connector whose image
+    /// cannot be pulled or is refused is blocked with the reason, its workload kept as it is (never pulled or started
+    /// with the refused image: a running approved version keeps running).
     /// </summary>
-    private ConnectorListing WithPullImages(ConnectorListing listing)
+    private async Task<ConnectorListing> WithPullImagesAsync(ConnectorListing listing, CancellationToken ct)
     {
         var connectors = new List<DesiredConnector>(listing.Connectors.Count);
         foreach (var connector in listing.Connectors)
         {
             var image = _images.Resolve(connector.Image);
-            connectors.Add(image.IsSuccess
-                ? connector with { PullImage = image.Value }
-                : connector with { Blocked = connector.Blocked ?? image.Failure.Message });
+            if (!image.IsSuccess)
+            {
+                connectors.Add(connector with { Blocked = connector.Blocked ?? image.Failure.Message });
+                continue;
+            }
+            if (_gate is null || connector.Blocked is not null)
+            {
+                connectors.Add(connector with { PullImage = image.Value });
+                continue;
+            }
+            var verdict = await _gate.CheckAsync(image.Value, ct).ConfigureAwait(false);
+            connectors.Add(verdict.Image is { } approved
+                ? connector with { PullImage = approved }
+                : connector with { Blocked = verdict.Refusal });
         }
         return listing with { Connectors = connectors };
     }
@@ -131,7 +147,7 @@ public sealed class ReconcileCycle
         var workloads = workloadsTask.Result;
         if (connectors.IsSuccess && workloads.IsSuccess)
         {
-            var listing = WithPullImages(connectors.Value);
+            var listing = await WithPullImagesAsync(connectors.Value, ct).ConfigureAwait(false);
             RecordConnectorStates(listing, workloads.Value);
             return (Reconciler.Plan(_options, listing, workloads.Value, _store, _time.GetUtcNow()), null, null, null);
         }

@@ -68,6 +68,9 @@ public sealed class ResolvedPlatform
 
     public required TimeSpan LogsSchedule { get; init; }
 
+    /// <summary>&lt;section&gt;.daemon.image_policy: which images may run (<see cref="ImagePolicy.None"/> when not set).</summary>
+    public required ImagePolicy ImagePolicy { get; init; }
+
     /// <summary>listing_timeout: the connector listing's own total timeout (the platform may hold it while connectors auto-upgrade).</summary>
     public required TimeSpan ListingTimeout { get; init; }
 

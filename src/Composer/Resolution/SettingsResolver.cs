@@ -131,6 +131,7 @@ public static class SettingsResolver
             Selector = selector ?? OrchestratorKind.Kubernetes,
             Orchestrator = ResolveOrchestrator(p, kind, selector, certificates, daemons, report),
             LogsSchedule = TimeSpan.FromSeconds(Math.Max(1, p.LogsSchedule)),
+            ImagePolicy = ImagePolicy.Parse(p.Daemon.ImagePolicy, $"{(kind == PlatformKind.OpenCti ? "opencti" : "openaev")}.daemon.image_policy", report),
             ListingTimeout = TimeSpan.FromSeconds(Math.Max(1, p.ListingTimeout)),
             ListingMaxSize = Math.Max(ConfigValidator.MinListingMaxSize, p.ListingMaxSize),
             Network = network,

@@ -11,7 +11,7 @@ namespace Composer.Tests.Infrastructure;
 /// layer blob (monolithic upload: POST then PUT ?digest=), then a Docker schema2 manifest. Authenticates as the
 /// registry asks (Basic, or a pull,push token from the token server).
 /// </summary>
-public static class RegistryPusher
+public static partial class RegistryPusher
 {
     public const string ManifestMediaType = "application/vnd.docker.distribution.manifest.v2+json";
 
