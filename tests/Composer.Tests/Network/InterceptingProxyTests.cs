@@ -35,7 +35,10 @@ public class InterceptingProxyTests(SquidFixture squid)
         await Assert.That(body).Contains("served-by: bumped-origin");
         // squid decrypted the request: it added its Via header and logged the full https URL.
         await Assert.That(body).Contains("squid");
-        await Assert.That(squid.Saw($"https://{TestHosts.Target}:{origin.Port}{path}")).IsTrue();
+        // squid writes its access log line after the response has gone out: give it a moment.
+        var line = $"https://{TestHosts.Target}:{origin.Port}{path}";
+        for (var waited = 0; !squid.Saw(line) && waited < 5000; waited += 100) await Task.Delay(100);
+        await Assert.That(squid.Saw(line)).IsTrue();
     }
 
     [Test]

@@ -126,7 +126,7 @@ public class DockerOrchestratorRegistryTests(HtpasswdRegistryFixture basic, Toke
         const string wrong = "wrong-Pa55+/word";
         await using var manager = DockerTestManager.Create(Docker, Basic(password: wrong, retryAttempts: 3));
         var unprefixed = await PushedAsync(manager, basic.Host, HtpasswdRegistryFixture.User, HtpasswdRegistryFixture.Password);
-        var workload = manager.Workload("wrong", image: unprefixed);
+        var workload = manager.Workload("bad-pw-login", image: unprefixed);
 
         var error = await manager.Orchestrator.DeployAsync(workload, CancellationToken.None);
 

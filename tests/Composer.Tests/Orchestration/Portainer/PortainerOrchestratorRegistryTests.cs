@@ -64,7 +64,7 @@ public class PortainerOrchestratorRegistryTests(HtpasswdRegistryFixture basic)
         Image.Require();
         const string wrong = "wrong-Pa55+/word";
         await using var h = await PortainerHarness.StartAsync(Docker, registry: Basic(password: wrong));
-        var workload = h.Manager.Workload("wrong", image: await PushedAsync(h.Manager));
+        var workload = h.Manager.Workload("bad-pw-login", image: await PushedAsync(h.Manager));
 
         var error = await h.Orchestrator.DeployAsync(workload, CancellationToken.None);
 

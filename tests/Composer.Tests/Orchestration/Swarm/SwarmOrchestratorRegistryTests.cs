@@ -95,7 +95,7 @@ public class SwarmOrchestratorRegistryTests(HtpasswdRegistryFixture basic)
         const string wrong = "wrong-Pa55+/word";
         await using var manager = SwarmTestManager.Create(Swarm, registry: Basic(password: wrong));
         var unprefixed = await PushedAsync(manager);
-        var workload = manager.Workload("wrong", image: unprefixed, caBundle: "-----BEGIN CERTIFICATE-----\nd3Jvbmc=\n-----END CERTIFICATE-----\n"u8.ToArray());
+        var workload = manager.Workload("bad-pw-login", image: unprefixed, caBundle: "-----BEGIN CERTIFICATE-----\nd3Jvbmc=\n-----END CERTIFICATE-----\n"u8.ToArray());
 
         var error = await manager.Orchestrator.DeployAsync(workload, CancellationToken.None);
 
