@@ -19,6 +19,8 @@ REPO_ROOT="$(pwd)"
 export STACK_REPO_ROOT="$REPO_ROOT"
 # shellcheck source=../scripts/stack.sh
 source "$REPO_ROOT/scripts/stack.sh"
+# shellcheck source=bench-lib.sh
+source "$REPO_ROOT/benchmarks/bench-lib.sh"
 
 connectors=2
 seconds=120
@@ -34,8 +36,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-composer="${COMPOSER_BINARY:-$REPO_ROOT/out/composer}"
-[ -x "$composer" ] || { echo "flood: $composer not found: run dotnet publish src/Composer -c Release -o out" >&2; exit 1; }
+bench_require_composer flood
 
 run_id="flood$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 manager_id="$run_id-manager"
@@ -46,19 +47,9 @@ say() { printf '[flood] %s\n' "$*" >&2; }
 
 cleanup() {
     set +e
-    if [ -n "$composer_pid" ] && kill -0 "$composer_pid" 2>/dev/null; then
-        kill -TERM "$composer_pid"; wait "$composer_pid" 2>/dev/null
-    fi
-    if [ -n "$standin_pid" ] && kill -0 "$standin_pid" 2>/dev/null; then
-        kill -TERM "$standin_pid"; wait "$standin_pid" 2>/dev/null
-    fi
-    local ids
-    ids="$(docker ps -aq --filter "label=opencti-manager=$manager_id")"
-    if [ -n "$ids" ]; then
-        say "removing $(echo "$ids" | wc -l) container(s) of $manager_id"
-        # shellcheck disable=SC2086
-        docker rm -f $ids >/dev/null
-    fi
+    bench_stop "$composer_pid"
+    bench_stop "$standin_pid"
+    bench_remove_containers "$manager_id"
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
