@@ -71,7 +71,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
             var client = CreateClient(settings, platform, handlers, logger);
             var cycle = new ReconcileCycle(client, orchestrator, ReconcileOptionsFor(settings, platform.Kind), clock, logger);
             cycles.Add(cycle);
-            platforms.Add(new PlatformRuntime(platform, client, orchestrator, async ct => Outcome(await cycle.RunAsync(ct).ConfigureAwait(false))));
+            platforms.Add(new PlatformRuntime(platform, client, orchestrator, cycle));
         }
         return (new ManagerRuntime(handlers, preflight, platforms, cycles), null);
     }
@@ -92,6 +92,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
         {
             HealthInterval = settings.Manager.HealthSchedule,
             StopRebootLoops = settings.Manager.StopRebootLoops,
+            ConnectorDeadline = settings.Manager.ConnectorDeadline,
         };
     }
 
@@ -153,8 +154,6 @@ public sealed class ManagerRuntime : IAsyncDisposable
                 return (null, "unknown orchestrator");
         }
     }
-
-    private static CycleOutcome Outcome(CycleReport report) => new(report.PlatformFailure, report.OrchestratorFailure);
 
     public async ValueTask DisposeAsync()
     {

@@ -36,6 +36,7 @@ public static class ConfigValidator
         v.Positive("manager.ping_alive_schedule", m.PingAliveSchedule);
         v.Positive("manager.max_parallel", m.MaxParallel);
         v.Positive("manager.health_schedule", m.HealthSchedule);
+        v.Positive("manager.connector_deadline", m.ConnectorDeadline);
         if (m.HealthSchedule > MaxHealthSchedule)
         {
             v.Error("manager.health_schedule", $"expected at most {MaxHealthSchedule} seconds (the platform forgets a connector's health 300 seconds after its last report), got {m.HealthSchedule}");

@@ -9,6 +9,7 @@ namespace Composer.Resolution;
 /// <summary>manager.*, ready to use: schedules as durations, the executor's parallelism and the debug switches.</summary>
 /// <param name="HealthSchedule">manager.health_schedule: between two health reports of a connector.</param>
 /// <param name="StopRebootLoops">manager.reboot_loop.stop.</param>
+/// <param name="ConnectorDeadline">manager.connector_deadline: the longest one connector's work of one cycle may take.</param>
 public sealed record ManagerOptions(
     string Id,
     string Name,
@@ -17,7 +18,8 @@ public sealed record ManagerOptions(
     int MaxParallel,
     bool ShowEnvVars,
     TimeSpan HealthSchedule,
-    bool StopRebootLoops);
+    bool StopRebootLoops,
+    TimeSpan ConnectorDeadline);
 
 /// <summary>manager.health: whether the HTTP listener runs, and where.</summary>
 public sealed record HealthListenerOptions(bool Enabled, string Host, int Port);
