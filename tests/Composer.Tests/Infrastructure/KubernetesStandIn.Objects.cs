@@ -49,6 +49,7 @@ public sealed partial class KubernetesStandIn
         lock (_gate)
         {
             AdvanceCrashLoops();
+            Publish();
             return OwnedPods(ns, deployment).Select(p => p.DeepClone().AsObject()).ToList();
         }
     }
@@ -60,6 +61,7 @@ public sealed partial class KubernetesStandIn
         {
             var reply = CreateDeployment(ns, deployment.ToJsonString());
             if (reply.Code != 201) throw new InvalidOperationException($"seeding refused: {reply.Body}");
+            Publish();
         }
     }
 
@@ -90,6 +92,7 @@ public sealed partial class KubernetesStandIn
                 : new JsonObject { ["waiting"] = new JsonObject { ["reason"] = waitingReason, ["message"] = "back-off restarting failed container" } };
             pod["metadata"]!["resourceVersion"] = NextVersion();
             UpdateDeploymentStatus(ns, deployment);
+            Publish();
         }
     }
 
@@ -370,7 +373,22 @@ public sealed partial class KubernetesStandIn
                 ["type"] = "Progressing", ["status"] = "True", ["lastUpdateTime"] = now, ["lastTransitionTime"] = now,
                 ["reason"] = "NewReplicaSetAvailable", ["message"] = $"ReplicaSet \"{name}\" has successfully progressed.",
             });
+        // A status update is a change of the object: watches see it (what the deployment controller writes).
+        // An unchanged status is not written again (its condition times stay).
+        if (JsonNode.DeepEquals(WithoutTimes(d["status"]), WithoutTimes(status))) return;
+        d["metadata"]!["resourceVersion"] = NextVersion();
         d["status"] = status;
+    }
+
+    private static JsonNode? WithoutTimes(JsonNode? status)
+    {
+        if (status?.DeepClone() is not JsonObject copy) return null;
+        foreach (var condition in (copy["conditions"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            condition.Remove("lastUpdateTime");
+            condition.Remove("lastTransitionTime");
+        }
+        return copy;
     }
 
     private Reply Pods(HttpRequest request, string ns, string[] rest, bool table)
