@@ -58,7 +58,7 @@ public sealed class ReconcileCycle
     private readonly SemaphoreSlim _wake = new(0, 1);
     private HashSet<string> _dirty = new(StringComparer.Ordinal);
     private ConnectorListing? _lastListing;
-    private bool _relistNeeded = true;
+    private bool _relistNeeded;
     private bool _streamUp;
     private bool _synced;
     private long _epoch;
@@ -248,8 +248,8 @@ public sealed class ReconcileCycle
             _cache.ForgetHealth();
             failures++;
             var retry = Backoff.Delay(failures, WatchRetry, MaxWatchRetry);
-            SetObservation($"polling: the {_orchestrator.Kind} events stream is down ({lost?.Message ?? "it ended"}); connecting again", lost?.Message ?? "it ended",
-                retry);
+            // The same words whatever the reason, so that retries failing differently are not a change each.
+            SetObservation($"polling: the {_orchestrator.Kind} events stream is down; connecting again", lost?.Message ?? "it ended", retry);
             try
             {
                 await Task.Delay(retry, _time, cancellationToken).ConfigureAwait(false);

@@ -240,16 +240,16 @@ public static class Reconciler
         private TimeSpan HealthPhase(int index) => options.HealthInterval * index / Math.Max(1, _connectors.Count);
 
         /// <summary>
-        /// When a periodic health report reported at <paramref name="reportedAt"/> is next due: the first time of the
-        /// connector's phase at least half an interval later, so at most one interval later (plus a cycle) and inside the
-        /// platform's window, and spread over the interval whatever the connectors' first reports were.
+        /// When the health reported at <paramref name="reportedAt"/> is next due: the connector's next time of its
+        /// phase after it, so at most one interval later (plus a cycle, inside the platform's window) and on the
+        /// connector's phase whatever its first report was (a report on a change is followed by one at the phase).
         /// </summary>
         private DateTimeOffset NextHealthSlot(DateTimeOffset reportedAt, TimeSpan phase)
         {
             var interval = options.HealthInterval.Ticks;
             if (interval <= 0) return reportedAt;
-            var earliest = (reportedAt - DateTimeOffset.UnixEpoch).Ticks + interval / 2 - phase.Ticks;
-            var slots = earliest <= 0 ? 0 : (earliest + interval - 1) / interval;
+            var sincePhase = (reportedAt - DateTimeOffset.UnixEpoch).Ticks - phase.Ticks;
+            var slots = sincePhase < 0 ? 0 : sincePhase / interval + 1;
             return DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(slots * interval + phase.Ticks);
         }
 

@@ -11,7 +11,9 @@ namespace Composer.Orchestration.Docker;
 /// The engine's events as <see cref="IWorkloadWatch"/> changes: one GET /events, filtered on type=container, this
 /// manager's label and the container events that change what a listing shows or what health tells, from the engine's
 /// own time at the start (since=, so the events between <see cref="WatchStarted"/> and the stream's first byte are
-/// replayed, not lost). Each burst of events is read whole and each container it names is inspected once, after its
+/// replayed, not lost). <see cref="WatchStarted"/> is yielded once the stream held for <see cref="Settle"/>: an engine or a
+/// proxy that refuses or drops the request at once is a lost stream, not a started one (which would flip between
+/// watching and polling at every retry). Each burst of events is read whole and each container it names is inspected once, after its
 /// events: the snapshot carries the state, the labels, the config hash and the restart count, start time and exit
 /// code. At most <see cref="Capacity"/> events wait to be read; beyond that they are dropped and a gap is yielded.
 /// </summary>
@@ -19,8 +21,12 @@ internal sealed class DockerEventWatch(
     Func<CancellationToken, Task<(DockerClient? Client, string? Error)>> connect,
     Func<ContainerInspectResponse, ObservedWorkload> snapshot,
     string managerId,
-    DockerErrors errors)
+    DockerErrors errors,
+    TimeProvider time)
 {
+    /// <summary>How long the stream must stay open before it counts as started.</summary>
+    internal static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
+
     /// <summary>Events read ahead of their inspection, at most.</summary>
     internal const int Capacity = 1024;
 
@@ -53,6 +59,13 @@ internal sealed class DockerEventWatch(
         var stream = StreamAsync(client, since, events.Writer, overflow, stop.Token);
         try
         {
+            await Task.WhenAny(stream, Task.Delay(Settle, time, cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (stream.IsCompleted)
+            {
+                yield return new WatchLost(Failure.Orchestrator($"the container events stream ended at once: {await StreamEndAsync(stream).ConfigureAwait(false)}"));
+                yield break;
+            }
             yield return new WatchStarted();
             var batch = new List<Message>();
             while (true)

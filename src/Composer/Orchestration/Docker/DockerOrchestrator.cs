@@ -63,7 +63,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger);
         _errors = new DockerErrors(endpoint, options.Proxy);
         _images = new DockerImagePuller(options.Preflight, _errors, options.Logger, options.Time);
-        _events = new DockerEventWatch(ConnectAsync, Snapshot, options.ManagerId, _errors);
+        _events = new DockerEventWatch(ConnectAsync, Snapshot, options.ManagerId, _errors, options.Time);
     }
 
     public IAsyncEnumerable<WorkloadChange> WatchAsync(CancellationToken cancellationToken) => _events.WatchAsync(cancellationToken);
