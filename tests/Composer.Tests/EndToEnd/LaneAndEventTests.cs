@@ -16,7 +16,6 @@ public class LaneAndEventTests(TestConnectorImage image)
     [ClassDataSource<HtpasswdRegistryFixture>(Shared = SharedType.PerTestSession)]
     public required HtpasswdRegistryFixture Registry { get; init; }
 
-    private const string PullRequest = @"^POST /v[\d.]+/images/create";
     private const string EventsRequest = @"^GET /v[\d.]+/events";
 
     /// <summary>Long enough that nothing these tests wait for can be the work of a scheduled cycle.</summary>
@@ -25,18 +24,20 @@ public class LaneAndEventTests(TestConnectorImage image)
     [Test]
     public async Task A_held_pull_holds_only_its_connector_while_another_is_started_and_stopped()
     {
+        const string HeldPull = @"^POST /v[\d.]+/images/create\?fromImage=[^&]*(%2F|/)held";
         image.Require();
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         await using var relay = DockerApiRelay.Start(image.Docker.SocketPath);
         var (user, password) = (HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
         await manager.PushForPullAsync(image, Registry.Host, user, password, $"{manager.ManagerId}/held");
+        await manager.PushForPullAsync(image, Registry.Host, user, password, $"{manager.ManagerId}/other");
         manager.UseRegistry(Registry.Host, user, password);
         // A pull that never ends, as from a registry that never answers; longer than everything below.
         manager.Environment["OPENCTI__REQUEST_TIMEOUT"] = "120";
         var held = manager.NewConnector("held", $"{manager.ManagerId}/held:1");
-        var other = manager.NewConnector("other", TestConnectorImage.Reference);
+        var other = manager.NewConnector("other", $"{manager.ManagerId}/other:1");
         manager.StandIn.AddConnector(held);
-        var pull = relay.Hold(PullRequest);
+        var pull = relay.Hold(HeldPull);
         var composer = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
         await pull.WaitAsync(EndToEndManager.Timeout);
 
@@ -55,7 +56,7 @@ public class LaneAndEventTests(TestConnectorImage image)
         await Assert.That(stopped).IsLessThan(TimeSpan.FromSeconds(2) + TimeSpan.FromSeconds(1)).Because($"stopped after {stopped}; started after {started}");
 
         // The held connector was not planned again while its work is in flight: one pull, no container.
-        await Assert.That(relay.Requests.Count(r => System.Text.RegularExpressions.Regex.IsMatch(r, PullRequest))).IsEqualTo(1);
+        await Assert.That(relay.Requests.Count(r => System.Text.RegularExpressions.Regex.IsMatch(r, HeldPull))).IsEqualTo(1);
         await Assert.That(await manager.ContainersOfAsync(held.Id)).IsEmpty();
         await Assert.That(composer.Output).Contains("\"connector_deadline_seconds\":300");
 
@@ -174,8 +175,9 @@ public class LaneAndEventTests(TestConnectorImage image)
             try
             {
                 using var response = await http.GetAsync("readyz");
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-                if (response.IsSuccessStatusCode && last.Split('\n').FirstOrDefault(l => l.Contains(fragment, StringComparison.Ordinal)) is { } line) return line.Trim();
+                var body = await response.Content.ReadAsStringAsync();
+                last = $"{(int)response.StatusCode} {body}";
+                if (response.IsSuccessStatusCode && body.Split('\n').FirstOrDefault(l => l.Contains(fragment, StringComparison.Ordinal)) is { } line) return line.Trim();
             }
             catch (HttpRequestException)
             {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Composer.Diagnostics;
@@ -26,6 +27,12 @@ internal sealed class DockerEventWatch(
 {
     /// <summary>How long the stream must stay open before it counts as started.</summary>
     internal static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The events of one burst (a `docker rm -f`: kill, die, destroy) arrive within this of the first: they are read
+    /// together, so that a container on its way out is seen removed, not stopped and started again.
+    /// </summary>
+    internal static readonly TimeSpan Burst = TimeSpan.FromMilliseconds(150);
 
     /// <summary>Events read ahead of their inspection, at most.</summary>
     internal const int Capacity = 1024;
@@ -72,6 +79,7 @@ internal sealed class DockerEventWatch(
             {
                 var more = await WaitAsync(events.Reader, cancellationToken).ConfigureAwait(false);
                 if (!more) break;
+                await Task.Delay(Burst, time, cancellationToken).ConfigureAwait(false);
                 batch.Clear();
                 while (batch.Count < Capacity && events.Reader.TryRead(out var message)) batch.Add(message);
                 if (overflow.Take())
@@ -134,14 +142,22 @@ internal sealed class DockerEventWatch(
         }
     }
 
-    /// <summary>The engine's clock now (GET /info SystemTime), so that since= means the same on both sides.</summary>
+    /// <summary>
+    /// The engine's clock now (GET /info SystemTime), so that since= means the same on both sides, as the engine
+    /// reads it: Unix seconds and nanoseconds (it reads a value with a '.' as that, never as RFC 3339 with a fraction).
+    /// </summary>
     private async Task<(string? Since, string? Error)> EngineTimeAsync(DockerClient client, CancellationToken cancellationToken)
     {
         try
         {
             var info = await client.System.GetSystemInfoAsync(cancellationToken).ConfigureAwait(false);
-            if (string.IsNullOrEmpty(info.SystemTime)) return (null, "the engine tells no SystemTime");
-            return (info.SystemTime, null);
+            if (!ContainerLogReader.TryParseTimestamp((info.SystemTime ?? "").AsSpan(), out var now))
+            {
+                return (null, $"the engine's SystemTime '{info.SystemTime}' is not an RFC 3339 time");
+            }
+            var ticks = (now - DateTimeOffset.UnixEpoch).Ticks;
+            var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest);
+            return (string.Create(CultureInfo.InvariantCulture, $"{seconds}.{rest * 100:D9}"), null);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
