@@ -96,6 +96,45 @@ public sealed partial class KubernetesStandIn
         }
     }
 
+    /// <summary>
+    /// The connector container of the deployment's pod ended with <paramref name="exitCode"/> and the kubelet started it
+    /// again at once: restartCount + 1, lastState.terminated, running since now.
+    /// </summary>
+    public void RestartContainer(string ns, string deployment, int exitCode)
+    {
+        lock (_gate)
+        {
+            var pod = OwnedPods(ns, deployment).Single();
+            var status = pod["status"]!["containerStatuses"]!.AsArray().OfType<JsonObject>().First(c => c["name"]!.GetValue<string>() == deployment);
+            var startedAt = status["state"]?["running"]?["startedAt"]?.DeepClone();
+            status["restartCount"] = status["restartCount"]!.GetValue<int>() + 1;
+            status["lastState"] = new JsonObject
+            {
+                ["terminated"] = new JsonObject
+                {
+                    ["exitCode"] = exitCode, ["reason"] = exitCode == 137 ? "OOMKilled" : "Error", ["startedAt"] = startedAt, ["finishedAt"] = Timestamp(Now),
+                    ["containerID"] = status["containerID"]?.DeepClone(),
+                },
+            };
+            status["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Timestamp(Now) } };
+            status["containerID"] = "containerd://" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            pod["metadata"]!["resourceVersion"] = NextVersion();
+            UpdateDeploymentStatus(ns, deployment);
+            Publish();
+        }
+    }
+
+    /// <summary>Deletes a deployment and its pods as another client would (kubectl delete deployment).</summary>
+    public void DeleteDeployment(string ns, string name)
+    {
+        lock (_gate)
+        {
+            if (!_deployments.Remove((ns, name))) throw new InvalidOperationException($"no deployment {name} in {ns}");
+            foreach (var pod in OwnedPods(ns, name).ToList()) DeletePod(ns, Name(pod));
+            Publish();
+        }
+    }
+
     /// <summary>The next PUT of this secret meets a concurrent writer: the stored object changes (new resourceVersion) and the PUT gets 409.</summary>
     public void ConflictOnNextSecretUpdate(string ns, string name)
     {

@@ -86,6 +86,31 @@ public sealed class PortainerStandIn : IAsyncDisposable
         }
     }
 
+    private bool _refuseEvents;
+
+    /// <summary>
+    /// While set, the engine's event streams fail (500 in Portainer's error shape) and setting it cuts the open ones,
+    /// while every other call still works: only the events are gone.
+    /// </summary>
+    public bool RefuseEvents
+    {
+        get { lock (_gate) return _refuseEvents; }
+        set
+        {
+            CancellationTokenSource? cut = null;
+            lock (_gate)
+            {
+                _refuseEvents = value;
+                if (value)
+                {
+                    cut = _eventStreams;
+                    _eventStreams = new CancellationTokenSource();
+                }
+            }
+            cut?.Cancel();
+        }
+    }
+
     /// <summary>
     /// From now on, Docker calls whose "METHOD /docker-path" (e.g. "POST /v1.41/containers/{id}/start") matches
     /// <paramref name="pattern"/> are neither forwarded nor answered until their client goes away; the task completes
@@ -184,7 +209,7 @@ public sealed class PortainerStandIn : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_failContainerLists != 0 && method == "GET" && IsEvents(dockerPath)) return true;
+            if ((_failContainerLists != 0 || _refuseEvents) && method == "GET" && IsEvents(dockerPath)) return true;
             if (_failContainerLists == 0 || method != "GET" || !dockerPath.EndsWith("/containers/json", StringComparison.Ordinal)) return false;
             if (_failContainerLists > 0) _failContainerLists--;
             return true;
