@@ -88,9 +88,6 @@ public sealed class ReconcileCycle
     /// <summary>Raised when <see cref="Observation"/> changes.</summary>
     public event Action<string>? ObservationChanged;
 
-    /// <summary>Whether the orchestrator streams events (<see cref="WatchAsync"/> has something to do).</summary>
-    public bool Watches => _watch is not null;
-
     /// <summary>Observes and plans, without executing anything or changing any state (`composer plan`).</summary>
     public async Task<ReconcilePlan> PlanAsync(CancellationToken cancellationToken)
     {

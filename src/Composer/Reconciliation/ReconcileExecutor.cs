@@ -19,7 +19,7 @@ public sealed record ExecutionResult(int Succeeded, int ChangeFailures, int Repo
 /// order, within <see cref="ReconcileOptions.ConnectorDeadline"/> (counted from when its lane gets a slot); different
 /// connectors run in parallel, at most <see cref="ReconcileOptions.MaxParallel"/> at once. A lane runs on its own,
 /// after <see cref="Start"/> returned, so a slow pull, pre-flight or start holds up only its own connector and never
-/// the loop that lists and plans; a connector with a lane in flight is not started again (<see cref="IsInFlight"/>):
+/// the loop that lists and plans; a connector with a lane in flight is not started again:
 /// the next plan after it ended decides, with the newest listing. Results are recorded in the state store only after
 /// an action completed, so a cancelled step leaves nothing half-recorded.
 /// </summary>
@@ -73,18 +73,6 @@ public sealed class ReconcileExecutor
     /// in a loop but at the next cycle.
     /// </summary>
     public Action<string?, bool>? LaneEnded { get; init; }
-
-    /// <summary>Whether the connector (null: the notices) has a lane in flight.</summary>
-    public bool IsInFlight(string? connectorId)
-    {
-        lock (_lanesGate) return _lanes.ContainsKey(connectorId ?? NoticesLane);
-    }
-
-    /// <summary>How many lanes are in flight.</summary>
-    public int InFlightCount
-    {
-        get { lock (_lanesGate) return _lanes.Count; }
-    }
 
     /// <summary>Runs every group of the plan and waits for all of them (`composer plan` never executes; tests do).</summary>
     public async Task<ExecutionResult> ExecuteAsync(ReconcilePlan plan, CancellationToken cancellationToken)

@@ -21,9 +21,6 @@ public sealed class WorkloadCache
         get { lock (_gate) return _version; }
     }
 
-    /// <summary>Whether a listing replaced the cache at least once.</summary>
-    public bool HasListing { get; private set; }
-
     /// <summary>The live workloads, in no particular order.</summary>
     public IReadOnlyList<ObservedWorkload> Snapshot()
     {
@@ -76,7 +73,6 @@ public sealed class WorkloadCache
                 if (!_entries.TryGetValue(id, out var before) || before.Workload is null) AddConnector(changed, entry.Workload!);
             }
             _entries = next;
-            HasListing = true;
             return changed;
         }
     }
