@@ -52,7 +52,9 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         Endpoint = endpoint;
         _api = new KubernetesApiClient(endpoint, options.Handlers, options.Platform);
         _secrets = new KubernetesSecrets(_api, _logger);
-        _watch = new KubernetesWorkloadWatch(_api, ManagerSelector, _api.Namespace, options.Time);
+        // A listing renders the pull secret when due; while watched there is no listing per cycle, so the watch does.
+        _watch = new KubernetesWorkloadWatch(_api, ManagerSelector, _api.Namespace, options.Time,
+            ct => options.ObserveOnly ? Task.CompletedTask : EnsurePullSecretAsync(ct));
         _deployment = new DeploymentOptions(options.Settings.ImagePullPolicy, DeploymentBase.ParseResources(options.Settings), DeploymentBase.Parse(options.Settings));
     }
 

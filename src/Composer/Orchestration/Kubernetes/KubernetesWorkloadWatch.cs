@@ -18,8 +18,12 @@ namespace Composer.Orchestration.Kubernetes;
 /// never from a call per connector. At most <see cref="Capacity"/> events wait to be handled; beyond that they are
 /// dropped, both are listed again and a gap is yielded.
 /// </summary>
-internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string selector, string ns, TimeProvider time)
+/// <param name="idle">Called at least every <see cref="IdleTick"/> while watching: what a listing did besides listing (the pull secret's rendering when due).</param>
+internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string selector, string ns, TimeProvider time, Func<CancellationToken, Task> idle)
 {
+    /// <summary>How often <c>idle</c> runs while nothing else happens.</summary>
+    internal static readonly TimeSpan IdleTick = TimeSpan.FromSeconds(1);
+
     /// <summary>Events read ahead of their handling, at most.</summary>
     internal const int Capacity = 1024;
 
@@ -84,7 +88,19 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
             yield return new WatchStarted();
             while (true)
             {
-                await items.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+                using (var tick = new CancellationTokenSource(IdleTick, time))
+                using (var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, tick.Token))
+                {
+                    try
+                    {
+                        await items.Reader.WaitToReadAsync(either.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        // Nothing came: the idle duties.
+                    }
+                }
+                await idle(cancellationToken).ConfigureAwait(false);
                 var touched = new List<string>();
                 var removed = new List<string>();
                 var resume = new HashSet<Kind>();
