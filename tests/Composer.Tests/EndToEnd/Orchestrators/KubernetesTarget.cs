@@ -134,9 +134,19 @@ internal sealed class KubernetesTarget : OrchestratorTarget, IEventsTarget
         return Task.FromResult(line);
     }
 
-    public override void BreakListing() => Api.FailDeploymentLists = -1;
+    /// <summary>Lists fail and the watches are cut and refused: the API is unusable, not only its list call.</summary>
+    public override void BreakListing()
+    {
+        Api.FailDeploymentLists = -1;
+        Api.RefuseWatches = true;
+        Api.CloseWatches();
+    }
 
-    public override void RestoreListing() => Api.FailDeploymentLists = 0;
+    public override void RestoreListing()
+    {
+        Api.FailDeploymentLists = 0;
+        Api.RefuseWatches = false;
+    }
 
     /// <summary>The deployment's create: carried out, never answered.</summary>
     public override Task<string> HoldMidDeploy() => Api.HoldAnswers($"^POST /apis/apps/v1/namespaces/{Namespace}/deployments$");

@@ -146,6 +146,8 @@ public class KubernetesWatchTests(HtpasswdRegistryFixture registry)
         var gap = await changes.NextAsync<WatchGap>();
         await Assert.That(gap.Reason).Contains("410 Gone");
         await Assert.That(Lists(h)).IsGreaterThan(lists);
+        // Both watches expired (one gap or two): once both are open again, a change comes as an event.
+        await WaitUntilAsync(() => h.Api.OpenWatches == 2, "both watches open again");
         // Watching again: a change after the gap comes as an event.
         h.Api.SetContainerState(h.Namespace, "connector-expired", 2, DateTimeOffset.UtcNow);
         await changes.NextAsync<WorkloadObserved>(o => o.Workload.Health?.RestartCount == 2);
