@@ -58,8 +58,9 @@ public sealed partial class ManagerSettings
     [ConfigKey("ping_alive_schedule", Unit = "seconds"), ConfigDoc("Seconds between pings to the platform; under 300 (a manager silent for 5 minutes shows as inactive).")] public int PingAliveSchedule { get; set; } = 60;
     [ConfigKey("credentials_key"), ConfigDoc("PEM of the RSA private key (PKCS#8 or PKCS#1, unencrypted; 4096 bits recommended, 2048 and 3072 accepted).")] public Secret? CredentialsKey { get; set; }
     [ConfigKey("credentials_key_filepath"), ConfigDoc("Path to the PEM private key file; wins over credentials_key.")] public string? CredentialsKeyFilepath { get; set; }
-    [ConfigKey("max_parallel"), ConfigDoc("Connectors worked on at once in a cycle (deploy, pull, start, reports); the others wait their turn.")] public int MaxParallel { get; set; } = 4;
-    [ConfigKey("health_schedule", Unit = "seconds"), ConfigDoc("Seconds between health reports of each deployed connector, running or not (at most 240: the platform forgets health after 300); a connector whose workload starts, crashes or stops reports at once.")] public int HealthSchedule { get; set; } = 30;
+    [ConfigKey("max_parallel"), ConfigDoc("Connectors worked on at once (deploy, pull, start, reports), each in its own lane; the others wait their turn.")] public int MaxParallel { get; set; } = 4;
+    [ConfigKey("connector_deadline", Unit = "seconds"), ConfigDoc("Longest one connector's work of one cycle may take (pre-flight, pull, create, start, reports) before it is abandoned, counted as a failure and retried after a backoff; it never holds up other connectors or the listings.")] public int ConnectorDeadline { get; set; } = 300;
+    [ConfigKey("health_schedule", Unit = "seconds"), ConfigDoc("Seconds between health reports of each deployed connector, running or not (at most 240: the platform forgets health after 300), spread over the interval; a connector whose workload starts, crashes, stops or restarts reports at once.")] public int HealthSchedule { get; set; } = 240;
     [ConfigKey("reboot_loop")] public RebootLoopSettings RebootLoop { get; set; } = new();
     [ConfigKey("logger")] public LoggerSettings Logger { get; set; } = new();
     [ConfigKey("debug")] public DebugSettings Debug { get; set; } = new();

@@ -60,7 +60,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
             var cycle = new ReconcileCycle(client, orchestrator, settings.Registry.Images, ReconcileOptionsFor(settings, platform.Kind), clock, logger,
                 gate: gate);
             cycles.Add(cycle);
-            platforms.Add(new PlatformRuntime(platform, client, orchestrator, async ct => Outcome(await cycle.RunAsync(ct).ConfigureAwait(false))));
+            platforms.Add(new PlatformRuntime(platform, client, orchestrator, cycle));
         }
         return new ManagerRuntime(handlers, registry, platforms, cycles);
     }
@@ -82,6 +82,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
             Logs = settings.Manager.Logs,
             HealthInterval = settings.Manager.HealthSchedule,
             StopRebootLoops = settings.Manager.StopRebootLoops,
+            ConnectorDeadline = settings.Manager.ConnectorDeadline,
         };
     }
 
@@ -134,8 +135,6 @@ public sealed class ManagerRuntime : IAsyncDisposable
                     $"{platform.Section}: the orchestrator is resolved at load for the commands that use it (ConfigLoadRequest.ResolveOrchestrators)");
         }
     }
-
-    private static CycleOutcome Outcome(CycleReport report) => new(report.PlatformFailure, report.OrchestratorFailure);
 
     public async ValueTask DisposeAsync()
     {

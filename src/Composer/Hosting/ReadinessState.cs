@@ -9,6 +9,7 @@ namespace Composer.Hosting;
 public sealed class ReadinessState
 {
     private readonly ConcurrentDictionary<string, string?> _components = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _details = new(StringComparer.Ordinal);
 
     /// <summary>Declares a component, not ready until <see cref="Ready"/> is called for it.</summary>
     public void Expect(string component, string reason) => _components.TryAdd(component, reason);
@@ -18,11 +19,14 @@ public sealed class ReadinessState
     /// <summary>Marks a component not ready; <paramref name="reason"/> is shown on /readyz (no secrets).</summary>
     public void NotReady(string component, string reason) => _components[component] = reason;
 
+    /// <summary>What a component does besides being ready or not ("watching events", "polling: why"), shown after its line.</summary>
+    public void Detail(string component, string detail) => _details[component] = detail;
+
     public bool IsReady => !_components.IsEmpty && _components.Values.All(r => r is null);
 
-    /// <summary>One line per component: "ok  opencti platform" or "FAIL docker orchestrator: reason".</summary>
+    /// <summary>One line per component: "ok  opencti platform", "FAIL docker orchestrator: reason", with its detail in brackets.</summary>
     public IReadOnlyList<string> Describe() =>
         _components.OrderBy(c => c.Key, StringComparer.Ordinal)
-            .Select(c => c.Value is null ? $"ok   {c.Key}" : $"FAIL {c.Key}: {c.Value}")
+            .Select(c => (c.Value is null ? $"ok   {c.Key}" : $"FAIL {c.Key}: {c.Value}") + (_details.TryGetValue(c.Key, out var detail) ? $" [{detail}]" : ""))
             .ToList();
 }

@@ -18,6 +18,9 @@ public sealed class ConnectorState
     /// <summary>The last health report that reached the platform (null: none yet, so it is reported at once).</summary>
     public HealthReport? LastHealth { get; internal set; }
 
+    /// <summary>The restart count and start time of the last health report that reached the platform (a change reports at once).</summary>
+    public WorkloadHealth? ReportedHealth { get; internal set; }
+
     /// <summary>Whether the current reboot loop was told on the platform (cleared when a health report finds none).</summary>
     public bool RebootLoopReported { get; internal set; }
 

@@ -35,6 +35,12 @@ public sealed record ObservedWorkload(
     /// <summary>When the workload was created (the container, service or deployment), when the list tells it.</summary>
     public DateTimeOffset? CreatedAt { get; init; }
 
+    /// <summary>
+    /// Its restart count, start time and exit code when the observation carried them (a snapshot of
+    /// <see cref="IWorkloadWatch"/>); null when it did not (a plain listing): then <see cref="IOrchestrator.HealthAsync"/> tells.
+    /// </summary>
+    public WorkloadHealth? Health { get; init; }
+
     /// <summary>The opencti-connector-id label, or null.</summary>
     public string? ConnectorId => Label(ConnectorLabels.ConnectorId);
 

@@ -1,13 +1,14 @@
-using System.Diagnostics;
 using Composer.Diagnostics;
 using Composer.Images;
 
 namespace Composer.Reconciliation;
 
-/// <summary>What one cycle did.</summary>
+/// <summary>What one cycle (or one re-plan) did: it plans and starts lanes, it does not wait for them.</summary>
 /// <param name="NotRun">Why nothing was done (a listing failed, with its error), or null.</param>
 /// <param name="Actions">Actions planned.</param>
-public sealed record CycleReport(string? NotRun, int Actions, ExecutionResult Execution, TimeSpan Duration)
+/// <param name="Started">Connectors whose lanes were started.</param>
+/// <param name="InFlight">Connectors with work planned but their lane still in flight: planned again once it ends.</param>
+public sealed record CycleReport(string? NotRun, int Actions, int Started, int InFlight, TimeSpan Duration)
 {
     /// <summary>Why the platform listing failed, or null.</summary>
     public string? PlatformFailure { get; init; }
@@ -15,27 +16,57 @@ public sealed record CycleReport(string? NotRun, int Actions, ExecutionResult Ex
     /// <summary>Why the orchestrator listing failed, or null.</summary>
     public string? OrchestratorFailure { get; init; }
 
+    /// <summary>The lanes started; completes when they have ended (tests and benchmarks wait on it, the loop never does).</summary>
+    public Task Completion { get; init; } = Task.CompletedTask;
+
     public override string ToString() => NotRun is not null
         ? $"nothing done: {NotRun}"
-        : $"{Actions} action{(Actions == 1 ? "" : "s")}: {Execution.Succeeded} succeeded, {Execution.ChangeFailures} changes failed, "
-            + $"{Execution.ReportFailures} reports failed, {Execution.Skipped} skipped, {Execution.Deferred} connectors in backoff, in {Duration.TotalMilliseconds:0} ms";
+        : $"{Actions} action{(Actions == 1 ? "" : "s")} planned, {Started} connector lanes started, {InFlight} still in flight, in {Duration.TotalMilliseconds:0} ms";
 }
 
 /// <summary>
-/// One reconcile cycle of one platform: list the platform's connectors and the orchestrator's workloads (one call
-/// each, side by side), plan, execute. The state store lives as long as the cycle object, across cycles.
+/// The reconcile loop's work for one platform. A cycle (every execute_schedule) lists the platform's connectors and
+/// observes the workloads, plans, and starts a lane per connector with something to do (<see cref="ReconcileExecutor"/>),
+/// without waiting for them. Between cycles a connector is planned again at once (<see cref="ReplanAsync"/>) when its
+/// workload changed (an event of <see cref="IWorkloadWatch"/>) or its lane ended (the newest desired state wins), from
+/// the last listing. Workloads are observed from the <see cref="WorkloadCache"/> while the orchestrator's events are
+/// watched (no orchestrator call when idle), and listed otherwise: every cycle while polling, after a lane changed
+/// something, after a gap in the events, and every <see cref="FullRelist"/> as a safety net. The state store lives as
+/// long as the cycle object.
 /// </summary>
 public sealed class ReconcileCycle
 {
+    /// <summary>While events are watched, the workloads are listed again this often anyway (the informer's resync).</summary>
+    public static readonly TimeSpan FullRelist = TimeSpan.FromMinutes(5);
+
+    /// <summary>Reconnecting to a lost event stream waits this, doubling per failure...</summary>
+    public static readonly TimeSpan WatchRetry = TimeSpan.FromSeconds(1);
+
+    /// <summary>...up to this.</summary>
+    public static readonly TimeSpan MaxWatchRetry = TimeSpan.FromSeconds(30);
+
     private readonly IPlatformClient _platform;
     private readonly IOrchestrator _orchestrator;
     private readonly ImageResolver _images;
     private readonly ImageGate? _gate;
+    private readonly IWorkloadWatch? _watch;
     private readonly ConnectorStateStore _store = new();
     private readonly ReconcileOptions _options;
     private readonly TimeProvider _time;
+    private readonly Logger _logger;
     private readonly ReconcileExecutor _executor;
     private readonly KeyValuePair<string, object?> _platformTag;
+    private readonly WorkloadCache _cache = new();
+    private readonly Lock _sync = new();
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private ConnectorListing? _lastListing;
+    private bool _relistNeeded;
+    private bool _streamUp;
+    private bool _synced;
+    private long _epoch;
+    private DateTimeOffset _lastRelist;
+    private string _observation;
 
     /// <param name="images">Registry prefix resolution: each listed connector's image is resolved once, here.</param>
     /// <param name="gate">The platform's image policy, applied here to each resolved image (null: none).</param>
@@ -46,38 +77,287 @@ public sealed class ReconcileCycle
         _orchestrator = orchestrator;
         _images = images;
         _gate = gate;
+        _watch = orchestrator as IWorkloadWatch;
         _options = options;
         _time = time;
-        _executor = new ReconcileExecutor(orchestrator, platform, _store, options, time, logger, random);
+        _logger = logger;
+        _executor = new ReconcileExecutor(orchestrator, platform, _store, options, time, logger, random) { LaneEnded = OnLaneEnded };
         _platformTag = new("platform", ConnectorLabels.PlatformValue(options.Platform));
+        _observation = _watch is null ? $"polling: {orchestrator.Kind} streams no events" : "polling until the events are watched";
     }
 
+    /// <summary>How workloads are observed now, for /readyz: "watching events", or "polling: why".</summary>
+    public string Observation
+    {
+        get { lock (_sync) return _observation; }
+    }
+
+    /// <summary>Raised when <see cref="Observation"/> changes.</summary>
+    public event Action<string>? ObservationChanged;
+
     /// <summary>Observes and plans, without executing anything or changing any state (`composer plan`).</summary>
-    public async Task<ReconcilePlan> PlanAsync(CancellationToken cancellationToken) => (await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false)).Plan;
+    public async Task<ReconcilePlan> PlanAsync(CancellationToken cancellationToken)
+    {
+        var connectorsTask = _platform.ListConnectorsAsync(cancellationToken);
+        var workloadsTask = _orchestrator.ListAsync(cancellationToken);
+        await Task.WhenAll(connectorsTask, workloadsTask).ConfigureAwait(false);
+        return (await PlanFromAsync(connectorsTask.Result, workloadsTask.Result, cancellationToken).ConfigureAwait(false)).Plan;
+    }
 
-
-    /// <summary>Runs one cycle. Throws only <see cref="OperationCanceledException"/> (shutdown).</summary>
+    /// <summary>Runs one cycle: lists, plans, starts lanes. Throws only <see cref="OperationCanceledException"/> (shutdown).</summary>
+    /// <param name="cancellationToken">The shutdown's abort: the lanes started run until they end or it is cancelled.</param>
     public async Task<CycleReport> RunAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var (plan, failedListing, platformFailure, orchestratorFailure) = await ObserveAndPlanAsync(cancellationToken).ConfigureAwait(false);
+        // Everything is planned now: what was waiting for a re-plan is part of it.
+        lock (_sync) _dirty.Clear();
+        var connectorsTask = _platform.ListConnectorsAsync(cancellationToken);
+        var workloadsTask = ObserveWorkloadsAsync(cancellationToken);
+        // Both finish before anything is looked at: no call is left running, no exception unobserved.
+        await Task.WhenAll(connectorsTask, workloadsTask).ConfigureAwait(false);
+        var (plan, failedListing, platformFailure, orchestratorFailure) = await PlanFromAsync(connectorsTask.Result, workloadsTask.Result.Workloads, cancellationToken)
+            .ConfigureAwait(false);
         if (failedListing is not null)
         {
             ComposerMetrics.CycleErrors.Add(1, _platformTag, new KeyValuePair<string, object?>("reason", failedListing));
-            return Done(new CycleReport(plan.NotPlanned, 0, ExecutionResult.None, _time.GetElapsedTime(started))
+            return Done(new CycleReport(plan.NotPlanned, 0, 0, 0, _time.GetElapsedTime(started))
             {
                 PlatformFailure = platformFailure?.ToString(),
                 OrchestratorFailure = orchestratorFailure?.ToString(),
             });
         }
-        var result = await _executor.ExecuteAsync(plan, cancellationToken).ConfigureAwait(false);
-        return Done(new CycleReport(null, plan.ActionCount, result, _time.GetElapsedTime(started)));
+        var batch = _executor.Start(plan, null, cancellationToken);
+        return Done(new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion });
 
         CycleReport Done(CycleReport report)
         {
             ComposerMetrics.CycleDuration.Record(report.Duration.TotalSeconds, _platformTag);
             return report;
         }
+    }
+
+    /// <summary>Completes when a connector waits to be planned again (its workload changed, its lane ended).</summary>
+    public async Task WaitForReplanAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            lock (_sync)
+            {
+                if (_dirty.Count > 0) return;
+            }
+            await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Plans again, from the last listing, the connectors whose workload changed or whose lane ended since they were
+    /// last planned, and starts their lanes; null when there was nothing to do (no listing yet, nothing waiting, the
+    /// workloads could not be observed: the next cycle plans everything anyway).
+    /// </summary>
+    public async Task<CycleReport?> ReplanAsync(CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        HashSet<string> dirty;
+        ConnectorListing? listing;
+        lock (_sync)
+        {
+            if (_dirty.Count == 0) return null;
+            if (_lastListing is null)
+            {
+                // Nothing listed yet: the next cycle plans everything.
+                _dirty.Clear();
+                return null;
+            }
+            dirty = _dirty;
+            _dirty = new HashSet<string>(StringComparer.Ordinal);
+            listing = _lastListing;
+        }
+        var (workloads, changed) = await ObserveWorkloadsAsync(cancellationToken).ConfigureAwait(false);
+        if (!workloads.IsSuccess) return null;
+        dirty.UnionWith(changed);
+        var plan = Reconciler.Plan(_options, listing, workloads.Value, _store, _time.GetUtcNow());
+        var batch = _executor.Start(plan, group => dirty.Contains(group.ConnectorId ?? ""), cancellationToken);
+        return new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion };
+    }
+
+    /// <summary>Completes when every lane in flight has ended (shutdown: once the abort cancelled their steps).</summary>
+    public Task DrainAsync() => _executor.DrainAsync();
+
+    /// <summary>
+    /// Watches the orchestrator's events until <paramref name="cancellationToken"/> is cancelled (returns at once when
+    /// it streams none): list after the stream is established and after any gap, apply each change to the cache and
+    /// plan its connector again at once; when the stream is lost, poll, and connect again after a backoff
+    /// (<see cref="WatchRetry"/> doubling up to <see cref="MaxWatchRetry"/>). Each change of mode is logged once.
+    /// </summary>
+    public async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        if (_watch is null)
+        {
+            _logger.Info("Polling the workloads every cycle: the orchestrator streams no events", ("platform", _platformTag.Value), ("orchestrator", _orchestrator.Kind));
+            return;
+        }
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Failure? lost = null;
+            try
+            {
+                await foreach (var change in _watch.WatchAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    switch (change)
+                    {
+                        case WatchStarted:
+                            lock (_sync)
+                            {
+                                _streamUp = true;
+                                _synced = false;
+                                _epoch++;
+                            }
+                            _cache.ForgetHealth();
+                            if (await RelistAsync(keepHealth: false, cancellationToken).ConfigureAwait(false)) failures = 0;
+                            break;
+                        case WorkloadObserved observed:
+                            if (_cache.Apply(observed.Workload) is { } changedId) MarkDirty(changedId);
+                            break;
+                        case WorkloadRemoved removed:
+                            if (_cache.Remove(removed.WorkloadId) is { } removedId) MarkDirty(removedId);
+                            break;
+                        case WatchGap gap:
+                            _logger.Info("Orchestrator events may have been missed: listing the workloads again", ("orchestrator", _orchestrator.Kind),
+                                ("reason", gap.Reason));
+                            lock (_sync)
+                            {
+                                _synced = false;
+                                _epoch++;
+                            }
+                            _cache.ForgetHealth();
+                            await RelistAsync(keepHealth: false, cancellationToken).ConfigureAwait(false);
+                            break;
+                        case WatchLost gone:
+                            lost = gone.Reason;
+                            break;
+                    }
+                    if (lost is not null) break;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            lock (_sync)
+            {
+                _streamUp = false;
+                _synced = false;
+                _epoch++;
+            }
+            _cache.ForgetHealth();
+            failures++;
+            var retry = Backoff.Delay(failures, WatchRetry, MaxWatchRetry);
+            // The same words whatever the reason, so that retries failing differently are not a change each.
+            SetObservation($"polling: the {_orchestrator.Kind} events stream is down; connecting again", lost?.Message ?? "it ended", retry);
+            try
+            {
+                await Task.Delay(retry, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void OnLaneEnded(string? connectorId, bool changed)
+    {
+        lock (_sync)
+        {
+            // What the orchestrator lists may have changed: never plan a connector again from a view older than its work.
+            if (changed) _relistNeeded = true;
+        }
+        MarkDirty(connectorId ?? "");
+    }
+
+    private void MarkDirty(string connectorId)
+    {
+        lock (_sync)
+        {
+            _dirty.Add(connectorId);
+            if (_wake.CurrentCount == 0) _wake.Release();
+        }
+    }
+
+    /// <summary>The workloads from the cache when the events are watched and nothing calls for a listing; else listed.</summary>
+    private async Task<(Result<IReadOnlyList<ObservedWorkload>> Workloads, IReadOnlyCollection<string> Changed)> ObserveWorkloadsAsync(CancellationToken ct)
+    {
+        lock (_sync)
+        {
+            if (_streamUp && _synced && !_relistNeeded && _time.GetUtcNow() - _lastRelist < FullRelist)
+            {
+                return (Result<IReadOnlyList<ObservedWorkload>>.Success(_cache.Snapshot()), []);
+            }
+            _relistNeeded = false;
+        }
+        var (listed, changed) = await ListIntoCacheAsync(keepHealth: true, ct).ConfigureAwait(false);
+        if (!listed.IsSuccess)
+        {
+            lock (_sync) _relistNeeded = true;
+            return (listed.Failure, []);
+        }
+        return (Result<IReadOnlyList<ObservedWorkload>>.Success(_cache.Snapshot()), changed);
+    }
+
+    /// <summary>The watch's listing (after the stream started or a gap): the connectors it shows changed are planned again.</summary>
+    private async Task<bool> RelistAsync(bool keepHealth, CancellationToken ct)
+    {
+        var (listed, changed) = await ListIntoCacheAsync(keepHealth, ct).ConfigureAwait(false);
+        if (!listed.IsSuccess)
+        {
+            // The cycles poll until a listing succeeds.
+            _logger.Warn("Listing the workloads after the events started failed: polling until a listing succeeds", ("orchestrator", _orchestrator.Kind),
+                ("reason", listed.Failure.Message));
+            return false;
+        }
+        foreach (var id in changed) MarkDirty(id);
+        return true;
+    }
+
+    /// <summary>Lists the workloads into the cache; a listing started while the stream was up and no gap came since makes the cache current.</summary>
+    private async Task<(Result<IReadOnlyList<ObservedWorkload>> Listed, IReadOnlyCollection<string> Changed)> ListIntoCacheAsync(bool keepHealth, CancellationToken ct)
+    {
+        long epoch;
+        lock (_sync) epoch = _epoch;
+        var version = _cache.Version;
+        var listed = await _orchestrator.ListAsync(ct).ConfigureAwait(false);
+        if (!listed.IsSuccess) return (listed, []);
+        var changed = _cache.Replace(listed.Value, version, keepHealth);
+        bool nowWatching;
+        lock (_sync)
+        {
+            _lastRelist = _time.GetUtcNow();
+            if (_streamUp && epoch == _epoch) _synced = true;
+            nowWatching = _streamUp && _synced;
+        }
+        if (nowWatching) SetObservation("watching events", null, null);
+        return (listed, changed);
+    }
+
+    private void SetObservation(string text, string? reason, TimeSpan? retry)
+    {
+        lock (_sync)
+        {
+            if (_observation == text) return;
+            _observation = text;
+        }
+        if (reason is null)
+        {
+            _logger.Info("Watching the orchestrator's events: idle cycles make no orchestrator call", ("platform", _platformTag.Value),
+                ("orchestrator", _orchestrator.Kind), ("full_relist_seconds", FullRelist.TotalSeconds));
+        }
+        else
+        {
+            _logger.Warn("The orchestrator's events stream is down: polling the workloads every cycle until it is back", ("platform", _platformTag.Value),
+                ("orchestrator", _orchestrator.Kind), ("reason", reason), ("retry_in_seconds", Math.Round(retry?.TotalSeconds ?? 0, 1)));
+        }
+        ObservationChanged?.Invoke(text);
     }
 
     /// <summary>composer_connectors: this platform's listed connectors by the state of their workload (missing when none).</summary>
@@ -137,17 +417,14 @@ public sealed class ReconcileCycle
     }
 
     /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") with the errors.</summary>
-    private async Task<(ReconcilePlan Plan, string? FailedListing, Failure? PlatformFailure, Failure? OrchestratorFailure)> ObserveAndPlanAsync(CancellationToken ct)
+    private async Task<(ReconcilePlan Plan, string? FailedListing, Failure? PlatformFailure, Failure? OrchestratorFailure)> PlanFromAsync(
+        Result<ConnectorListing> connectors, Result<IReadOnlyList<ObservedWorkload>> workloads, CancellationToken ct)
     {
-        var connectorsTask = _platform.ListConnectorsAsync(ct);
-        var workloadsTask = _orchestrator.ListAsync(ct);
-        // Both finish before anything is looked at: no call is left running, no exception unobserved.
-        await Task.WhenAll(connectorsTask, workloadsTask).ConfigureAwait(false);
-        var connectors = connectorsTask.Result;
-        var workloads = workloadsTask.Result;
         if (connectors.IsSuccess && workloads.IsSuccess)
         {
             var listing = await WithPullImagesAsync(connectors.Value, ct).ConfigureAwait(false);
+            // Re-plans between cycles start from this listing, its images already resolved and put to the policy.
+            lock (_sync) _lastListing = listing;
             RecordConnectorStates(listing, workloads.Value);
             return (Reconciler.Plan(_options, listing, workloads.Value, _store, _time.GetUtcNow()), null, null, null);
         }

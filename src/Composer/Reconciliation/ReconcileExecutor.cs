@@ -15,10 +15,13 @@ public sealed record ExecutionResult(int Succeeded, int ChangeFailures, int Repo
 }
 
 /// <summary>
-/// Carries out a plan against the orchestrator and the platform: one connector's actions in order, different
-/// connectors in parallel (at most <see cref="ReconcileOptions.MaxParallel"/> at once), so a slow or failing
-/// connector never holds up the others. Records results in the state store only after an action completed, so a
-/// cancelled step leaves nothing half-recorded.
+/// Carries out plans against the orchestrator and the platform, one lane per connector: a connector's actions run in
+/// order, within <see cref="ReconcileOptions.ConnectorDeadline"/> (counted from when its lane gets a slot); different
+/// connectors run in parallel, at most <see cref="ReconcileOptions.MaxParallel"/> at once. A lane runs on its own,
+/// after <see cref="Start"/> returned, so a slow pull, pre-flight or start holds up only its own connector and never
+/// the loop that lists and plans; a connector with a lane in flight is not started again:
+/// the next plan after it ended decides, with the newest listing. Results are recorded in the state store only after
+/// an action completed, so a cancelled step leaves nothing half-recorded.
 /// </summary>
 public sealed class ReconcileExecutor
 {
@@ -31,6 +34,9 @@ public sealed class ReconcileExecutor
     /// <summary>The last lines of a crashing connector told with its reboot loop.</summary>
     private const int RebootLoopLines = 5;
 
+    /// <summary>The lane key of the group of notices about workloads of no connector.</summary>
+    private const string NoticesLane = "";
+
     private readonly IOrchestrator _orchestrator;
     private readonly IPlatformClient _platform;
     private readonly ConnectorStateStore _store;
@@ -39,6 +45,10 @@ public sealed class ReconcileExecutor
     private readonly Logger _logger;
     private readonly Random _random;
     private readonly Lock _randomGate = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly Lock _lanesGate = new();
+    private readonly Dictionary<string, Task> _lanes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _plannedWhileInFlight = new(StringComparer.Ordinal);
     private string? _lastNoRemoval;
 
     /// <param name="random">Jitter of the backoff (tests pass their own); default <see cref="Random.Shared"/>.</param>
@@ -52,11 +62,35 @@ public sealed class ReconcileExecutor
         _time = time;
         _logger = logger;
         _random = random ?? Random.Shared;
+        _slots = new SemaphoreSlim(Math.Max(1, options.MaxParallel));
     }
 
+    /// <summary>
+    /// Called when a lane that matters for the next plan ended (on the lane's thread), with its connector id (null for
+    /// the notices) and whether it tried a change (deploy, start, stop, refresh, remove: what the orchestrator lists
+    /// may have changed). A lane matters when it tried a change or when the connector was planned again while it ran
+    /// (its newest desired state waits for it); a lane of reports only does not, so a failing report is not retried
+    /// in a loop but at the next cycle.
+    /// </summary>
+    public Action<string?, bool>? LaneEnded { get; init; }
+
+    /// <summary>Runs every group of the plan and waits for all of them (`composer plan` never executes; tests do).</summary>
     public async Task<ExecutionResult> ExecuteAsync(ReconcilePlan plan, CancellationToken cancellationToken)
     {
-        if (plan.NotPlanned is not null) return ExecutionResult.None;
+        var started = Start(plan, null, cancellationToken);
+        await started.Completion.ConfigureAwait(false);
+        return started.Result();
+    }
+
+    /// <summary>
+    /// Starts a lane for each group of <paramref name="plan"/> that <paramref name="include"/> accepts (null: all) and
+    /// whose connector has no lane in flight, and returns at once. <paramref name="cancellationToken"/> is the
+    /// shutdown's abort: it cancels the lanes' steps in flight.
+    /// </summary>
+    public LaneBatch Start(ReconcilePlan plan, Func<ConnectorPlan, bool>? include, CancellationToken cancellationToken)
+    {
+        var batch = new LaneBatch();
+        if (plan.NotPlanned is not null) return batch;
         // It holds every cycle while the platform lists such entries: said once per reason, repeats at debug.
         if (plan.CleanupSkipped is { } noRemoval)
         {
@@ -65,31 +99,88 @@ public sealed class ReconcileExecutor
         }
         _lastNoRemoval = plan.CleanupSkipped;
 
-        // States are created here, before the parallel part: the store itself is not thread-safe, each state is
-        // written by the one task that works on its connector.
-        var work = new List<(ConnectorPlan Group, ConnectorState? State)>(plan.Connectors.Count + plan.Cleanup.Count);
-        var tally = new Tally();
+        // States are created here, on the planning thread: the store itself is not thread-safe, each state is
+        // written by the one lane that works on its connector.
+        var lanes = new List<Task>();
         foreach (var group in plan.Connectors) Add(group);
         foreach (var group in plan.Cleanup) Add(group);
-
-        await Parallel.ForEachAsync(work,
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallel), CancellationToken = cancellationToken },
-            (item, token) => RunGroupAsync(item.Group, item.State, tally, token)).ConfigureAwait(false);
-
         _store.Prune(plan);
-        return tally.Result();
+        batch.Completion = Task.WhenAll(lanes);
+        return batch;
 
         void Add(ConnectorPlan group)
         {
-            if (group.DeferredUntil is not null) Interlocked.Increment(ref tally.Deferred);
-            work.Add((group, group.ConnectorId is null ? null : _store.GetOrAdd(group.ConnectorId)));
+            if (include is not null && !include(group)) return;
+            var key = group.ConnectorId ?? NoticesLane;
+            var state = group.ConnectorId is null ? null : _store.GetOrAdd(group.ConnectorId);
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task lane;
+            lock (_lanesGate)
+            {
+                if (_lanes.ContainsKey(key))
+                {
+                    if (group.Actions.Count > 0) _plannedWhileInFlight.Add(key);
+                    batch.InFlight++;
+                    return;
+                }
+                // Registered before it runs, so that it cannot end before it is known.
+                lane = LaneAsync(key, group, state, batch.Tally, ready.Task, cancellationToken);
+                _lanes.Add(key, lane);
+            }
+            if (group.DeferredUntil is not null) Interlocked.Increment(ref batch.Tally.Deferred);
+            batch.Started++;
+            lanes.Add(lane);
+            ready.SetResult();
         }
     }
 
-    private async ValueTask RunGroupAsync(ConnectorPlan group, ConnectorState? state, Tally tally, CancellationToken ct)
+    /// <summary>Completes when every lane in flight has ended (shutdown: after the abort cancelled their steps).</summary>
+    public Task DrainAsync()
+    {
+        lock (_lanesGate) return Task.WhenAll(_lanes.Values.ToList());
+    }
+
+    private async Task LaneAsync(string key, ConnectorPlan group, ConnectorState? state, Tally tally, Task ready, CancellationToken ct)
+    {
+        await ready.ConfigureAwait(false);
+        var mutating = false;
+        try
+        {
+            await _slots.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                mutating = await RunGroupAsync(group, state, tally, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Nobody awaits a lane but the shutdown: a bug here is logged, and the connector is planned again.
+            _logger.Error("A connector's work ended unexpectedly", ("connector", group.Name), ("connector_id", group.ConnectorId),
+                ("reason", $"{ex.GetType().Name}: {ex.Message}"));
+            mutating = true;
+        }
+        finally
+        {
+            bool wanted;
+            lock (_lanesGate)
+            {
+                _lanes.Remove(key);
+                wanted = _plannedWhileInFlight.Remove(key);
+            }
+            if (mutating || wanted) LaneEnded?.Invoke(group.ConnectorId, mutating);
+        }
+    }
+
+    /// <summary>Runs a group's actions in order within the deadline; returns whether a change was tried.</summary>
+    private async Task<bool> RunGroupAsync(ConnectorPlan group, ConnectorState? state, Tally tally, CancellationToken ct)
     {
         var changeFailed = false;
         var changed = false;
+        var tried = false;
         List<ProblemKey>? reported = null;
         if (group.ReleaseHold && state?.RebootLoopHold is not null)
         {
@@ -98,6 +189,8 @@ public sealed class ReconcileExecutor
             state.RebootLoopReported = false;
             _logger.Info("Reboot-loop hold released: the requested status or the configuration changed", ("connector", group.Name), ("connector_id", group.ConnectorId));
         }
+        using var deadline = new CancellationTokenSource(_options.ConnectorDeadline, _time);
+        using var lane = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         foreach (var action in group.Actions)
         {
             if (action.IsMutating && changeFailed)
@@ -105,10 +198,21 @@ public sealed class ReconcileExecutor
                 Interlocked.Increment(ref tally.Skipped);
                 continue;
             }
+            if (lane.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                // Past the deadline: what is left waits for the next plan.
+                Interlocked.Increment(ref tally.Skipped);
+                continue;
+            }
+            tried |= action.IsMutating;
             string? failure;
             try
             {
-                failure = await RunAsync(action, group, state!, ct).ConfigureAwait(false);
+                failure = await RunAsync(action, group, state!, lane.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                failure = $"not done within {_options.ConnectorDeadline.TotalSeconds:0} s (manager.connector_deadline); abandoned, tried again after a backoff";
             }
             catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
             {
@@ -153,6 +257,7 @@ public sealed class ReconcileExecutor
             }
         }
         if (group.CurrentNotices is { } notices) _store.SetNoticed(notices);
+        return tried;
     }
 
     /// <summary>Runs one action; returns null on success, else why it failed (safe to log and to show on the platform).</summary>
@@ -232,9 +337,18 @@ public sealed class ReconcileExecutor
     private async Task<string?> ReportHealthAsync(ReportHealthAction action, ConnectorState state, CancellationToken ct)
     {
         var (c, workload) = (action.Connector, action.Workload);
-        var observed = await _orchestrator.HealthAsync(workload, ct).ConfigureAwait(false);
-        if (!observed.IsSuccess) return $"reading health: {observed.Failure.Message}";
-        var health = observed.Value;
+        WorkloadHealth health;
+        if (workload.Health is { } watched)
+        {
+            // From the orchestrator's events: no call needed.
+            health = watched;
+        }
+        else
+        {
+            var observed = await _orchestrator.HealthAsync(workload, ct).ConfigureAwait(false);
+            if (!observed.IsSuccess) return $"reading health: {observed.Failure.Message}";
+            health = observed.Value;
+        }
         if (health.ExitCode is { } ended) state.LastExitCode = (workload.WorkloadId, ended);
         else if (state.LastExitCode is { } remembered && remembered.WorkloadId == workload.WorkloadId) health = health with { ExitCode = remembered.Code };
         var now = _time.GetUtcNow();
@@ -266,6 +380,7 @@ public sealed class ReconcileExecutor
         _logger.Debug("Reported health", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", report.RestartCount),
             ("reboot_loop", report.IsInRebootLoop));
         state.LastHealth = new HealthReport(now, workload.WorkloadId, workload.State);
+        state.ReportedHealth = health;
         return null;
     }
 
@@ -366,7 +481,7 @@ public sealed class ReconcileExecutor
         }
     }
 
-    private sealed class Tally
+    internal sealed class Tally
     {
         public int Succeeded;
         public int ChangeFailures;
@@ -376,4 +491,22 @@ public sealed class ReconcileExecutor
 
         public ExecutionResult Result() => new(Succeeded, ChangeFailures, ReportFailures, Skipped, Deferred);
     }
+}
+
+/// <summary>The lanes one <see cref="ReconcileExecutor.Start"/> started, and the connectors it left alone because their lane was in flight.</summary>
+public sealed class LaneBatch
+{
+    internal ReconcileExecutor.Tally Tally { get; } = new();
+
+    /// <summary>Lanes started.</summary>
+    public int Started { get; internal set; }
+
+    /// <summary>Connectors with work planned but a lane still in flight: planned again once it ends.</summary>
+    public int InFlight { get; internal set; }
+
+    /// <summary>Completes when the lanes started have ended.</summary>
+    public Task Completion { get; internal set; } = Task.CompletedTask;
+
+    /// <summary>The counts of the lanes started, once <see cref="Completion"/> completed.</summary>
+    public ExecutionResult Result() => Tally.Result();
 }

@@ -28,13 +28,20 @@ public sealed record ReconcileOptions(
     /// Every deployed connector reports its health this often, running or not (manager.health_schedule; the platform
     /// forgets health after 5 minutes), and at once when its workload's state changes.
     /// </summary>
-    public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan HealthInterval { get; init; } = TimeSpan.FromMinutes(4);
 
     /// <summary>How much of a connector's log one upload carries (manager.logs).</summary>
     public LogLimits Logs { get; init; } = LogLimits.Default;
 
     /// <summary>Stop a connector found in a reboot loop and hold it stopped (manager.reboot_loop.stop).</summary>
     public bool StopRebootLoops { get; init; }
+
+    /// <summary>
+    /// The longest one connector's actions of one plan may take (manager.connector_deadline), counted from when its lane
+    /// gets a slot: past it the step in flight is abandoned, counted as a failed change (backoff) and the connector is
+    /// planned again. Other connectors are never held up by it, only by the parallelism bound.
+    /// </summary>
+    public TimeSpan ConnectorDeadline { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Backoff delays double from <see cref="ExecuteSchedule"/> up to this.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(5);

@@ -120,9 +120,9 @@ public static class Reconciler
             AssignNames();
 
             var groups = new List<ConnectorPlan>();
-            foreach (var connector in _connectors)
+            for (var i = 0; i < _connectors.Count; i++)
             {
-                if (PlanConnector(connector) is { } group) groups.Add(group);
+                if (PlanConnector(_connectors[i], HealthPhase(i)) is { } group) groups.Add(group);
             }
             groups.AddRange(PlanSkipped());
 
@@ -233,7 +233,27 @@ public static class Reconciler
 
         // ---- Rule 5: per connector -----------------------------------------------------------------------------------
 
-        private ConnectorPlan? PlanConnector(DesiredConnector connector)
+        /// <summary>
+        /// Where in each health interval the connector's periodic report falls: the listed connectors spread evenly
+        /// over it, so that a cycle sends a few of them rather than all at once.
+        /// </summary>
+        private TimeSpan HealthPhase(int index) => options.HealthInterval * index / Math.Max(1, _connectors.Count);
+
+        /// <summary>
+        /// When the health reported at <paramref name="reportedAt"/> is next due: the connector's next time of its
+        /// phase after it, so at most one interval later (plus a cycle, inside the platform's window) and on the
+        /// connector's phase whatever its first report was (a report on a change is followed by one at the phase).
+        /// </summary>
+        private DateTimeOffset NextHealthSlot(DateTimeOffset reportedAt, TimeSpan phase)
+        {
+            var interval = options.HealthInterval.Ticks;
+            if (interval <= 0) return reportedAt;
+            var sincePhase = (reportedAt - DateTimeOffset.UnixEpoch).Ticks - phase.Ticks;
+            var slots = sincePhase < 0 ? 0 : sincePhase / interval + 1;
+            return DateTimeOffset.UnixEpoch + TimeSpan.FromTicks(slots * interval + phase.Ticks);
+        }
+
+        private ConnectorPlan? PlanConnector(DesiredConnector connector, TimeSpan healthPhase)
         {
             var state = store.Find(connector.Id);
             var name = _names[connector.Id];
@@ -292,7 +312,7 @@ public static class Reconciler
                        && hold.RequestedStatus == connector.RequestedStatus && hold.ContractHash == connector.ContractHash;
             if (own is not null)
             {
-                PlanExisting(connector, state, own, held, problems, reports, changes);
+                PlanExisting(connector, state, own, held, healthPhase, problems, reports, changes);
             }
             else if (found is null && nameUsable && !blocked)
             {
@@ -329,7 +349,7 @@ public static class Reconciler
         }
 
         /// <summary>The connector's own workload: reports of what is observed, then refresh, start or stop.</summary>
-        private void PlanExisting(DesiredConnector connector, ConnectorState? state, ObservedWorkload own, bool held, Problems problems,
+        private void PlanExisting(DesiredConnector connector, ConnectorState? state, ObservedWorkload own, bool held, TimeSpan healthPhase, Problems problems,
             List<ConnectorAction> reports, List<ConnectorAction> changes)
         {
             // Restarting counts as stopped: the orchestrator is restarting it, it does not run.
@@ -339,9 +359,11 @@ public static class Reconciler
             if (observed != connector.CurrentStatus && !reported) reports.Add(new ReportStatusAction(connector, own, observed));
 
             // Health: at once for a workload not reported yet or whose state changed (started, crashed, stopped,
-            // replaced); else every health interval, running or not: the platform forgets health after 5 minutes.
+            // replaced, restarted as the events tell); else once per health interval at the connector's phase, running
+            // or not: the platform forgets health after 5 minutes.
             if (state?.LastHealth is not { } health || health.WorkloadId != own.WorkloadId || health.State != own.State
-                || now - health.At >= options.HealthInterval)
+                || (own.Health is { } facts && state.ReportedHealth is { } told && (facts.RestartCount != told.RestartCount || facts.StartedAt != told.StartedAt))
+                || now >= NextHealthSlot(health.At, healthPhase))
             {
                 reports.Add(new ReportHealthAction(connector, own));
             }

@@ -46,6 +46,7 @@ public static class ConfigValidator
         Between(report, "manager.logs.max_bytes", m.Logs.MaxBytes, 1024, 16 * 1024 * 1024);
         Between(report, "manager.logs.max_line_bytes", m.Logs.MaxLineBytes, 64, Math.Max(64, m.Logs.MaxBytes), "manager.logs.max_bytes");
         Positive(report, "manager.health_schedule", m.HealthSchedule);
+        Positive(report, "manager.connector_deadline", m.ConnectorDeadline);
         if (m.HealthSchedule > MaxHealthSchedule)
         {
             report.Error("manager.health_schedule", $"expected at most {MaxHealthSchedule} seconds (the platform forgets a connector's health 300 seconds after its last report), got {m.HealthSchedule}");

@@ -15,6 +15,7 @@ namespace Composer.Resolution;
 /// <param name="ShowSensitiveEnvVars">manager.debug.show_sensitive_env_vars: never honoured (sensitive values are always masked); the run warns when it is set.</param>
 /// <param name="HealthSchedule">manager.health_schedule: between two health reports of a connector.</param>
 /// <param name="StopRebootLoops">manager.reboot_loop.stop.</param>
+/// <param name="ConnectorDeadline">manager.connector_deadline: the longest one connector's work of one cycle may take.</param>
 public sealed record ManagerOptions(
     string Id,
     string Name,
@@ -24,7 +25,8 @@ public sealed record ManagerOptions(
     bool ShowEnvVars,
     bool ShowSensitiveEnvVars,
     TimeSpan HealthSchedule,
-    bool StopRebootLoops)
+    bool StopRebootLoops,
+    TimeSpan ConnectorDeadline)
 {
     /// <summary>manager.logs: how much of a connector's log one upload carries.</summary>
     public LogLimits Logs { get; init; } = LogLimits.Default;

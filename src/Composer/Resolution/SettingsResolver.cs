@@ -86,7 +86,8 @@ public static class SettingsResolver
             Key = key,
             Manager = new ManagerOptions(m.Id, m.Name, TimeSpan.FromSeconds(Math.Max(1, m.ExecuteSchedule)),
                 TimeSpan.FromSeconds(Math.Max(1, m.PingAliveSchedule)), Math.Max(1, m.MaxParallel), m.Debug.ShowEnvVars, m.Debug.ShowSensitiveEnvVars,
-                TimeSpan.FromSeconds(Math.Max(1, m.HealthSchedule)), m.RebootLoop.Stop)
+                TimeSpan.FromSeconds(Math.Max(1, m.HealthSchedule)), m.RebootLoop.Stop,
+                TimeSpan.FromSeconds(Math.Max(1, m.ConnectorDeadline)))
             {
                 Logs = new LogLimits(m.Logs.MaxLines, m.Logs.MaxBytes, m.Logs.MaxLineBytes),
             },

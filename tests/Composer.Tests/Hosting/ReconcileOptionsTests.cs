@@ -23,14 +23,17 @@ public class ReconcileOptionsTests
         var openCti = ManagerRuntime.ReconcileOptionsFor(TestSettings.Resolve(settings), PlatformKind.OpenCti);
         var instance = ConnectorLabels.PlatformInstanceValue(settings.OpenCti.Url);
         await Assert.That(openCti).IsEqualTo(new ReconcileOptions(PlatformKind.OpenCti, "m1", instance, true, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(15), 8));
-        await Assert.That(openCti.HealthInterval).IsEqualTo(TimeSpan.FromSeconds(30));
+        await Assert.That(openCti.HealthInterval).IsEqualTo(TimeSpan.FromMinutes(4));
+        await Assert.That(openCti.ConnectorDeadline).IsEqualTo(TimeSpan.FromMinutes(5));
         await Assert.That(openCti.StopRebootLoops).IsFalse();
         await Assert.That(openCti.MaxBackoff).IsEqualTo(TimeSpan.FromMinutes(5));
 
-        settings.Manager.HealthSchedule = 240;
+        settings.Manager.HealthSchedule = 30;
+        settings.Manager.ConnectorDeadline = 45;
         settings.Manager.RebootLoop.Stop = true;
         var configured = ManagerRuntime.ReconcileOptionsFor(TestSettings.Resolve(settings), PlatformKind.OpenCti);
-        await Assert.That(configured.HealthInterval).IsEqualTo(TimeSpan.FromMinutes(4));
+        await Assert.That(configured.HealthInterval).IsEqualTo(TimeSpan.FromSeconds(30));
+        await Assert.That(configured.ConnectorDeadline).IsEqualTo(TimeSpan.FromSeconds(45));
         await Assert.That(configured.StopRebootLoops).IsTrue();
 
         var openAev = ManagerRuntime.ReconcileOptionsFor(TestSettings.Resolve(settings), PlatformKind.OpenAev);

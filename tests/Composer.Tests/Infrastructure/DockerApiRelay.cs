@@ -15,6 +15,9 @@ namespace Composer.Tests.Infrastructure;
 /// (<see cref="StopHolding"/> ends that for the next requests).</item>
 /// <item><see cref="Stop"/> / <see cref="Resume"/>: the engine becomes unreachable (connections closed, connect
 /// refused), then reachable again on the same port.</item>
+/// <item><see cref="Refuse"/> / <see cref="StopRefusing"/>: the connections that carried a request matching a pattern
+/// are closed, and so is each new one that sends such a request (e.g. the events stream is cut while every other call
+/// goes through), until <see cref="StopRefusing"/>.</item>
 /// </list>
 /// Request lines are found at the start of what the client writes (SocketsHttpHandler writes a request's headers in one
 /// piece), which is all a test relay needs; bodies are forwarded untouched.
@@ -25,6 +28,8 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<string> _requests = [];
     private readonly List<Socket> _connections = [];
+    private readonly Dictionary<Socket, List<string>> _linesOf = [];
+    private Regex? _refused;
     private readonly RequestHold _hold = new();
     private TcpListener? _listener;
     private CancellationTokenSource _stop = new();
@@ -55,6 +60,25 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
 
     /// <summary>Requests are forwarded again (those held so far stay held until their client goes away).</summary>
     public void StopHolding() => _hold.StopHolding();
+
+    /// <summary>Closes the connections that carried a request matching <paramref name="pattern"/>, and each new one that sends one.</summary>
+    public void Refuse(string pattern)
+    {
+        var regex = new Regex(pattern, RegexOptions.CultureInvariant);
+        List<Socket> cut;
+        lock (_gate)
+        {
+            _refused = regex;
+            cut = [.. _linesOf.Where(c => c.Value.Any(regex.IsMatch)).Select(c => c.Key)];
+        }
+        foreach (var socket in cut) socket.Dispose();
+    }
+
+    /// <summary>Requests matching the pattern of <see cref="Refuse"/> are forwarded again.</summary>
+    public void StopRefusing()
+    {
+        lock (_gate) _refused = null;
+    }
 
     /// <summary>Stops listening and closes every connection: the engine is unreachable until <see cref="Resume"/>.</summary>
     public void Stop()
@@ -131,6 +155,7 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
             {
                 _connections.Remove(client);
                 _connections.Remove(engine);
+                _linesOf.Remove(client);
             }
             client.Dispose();
             engine.Dispose();
@@ -153,7 +178,19 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
                 foreach (Match m in RequestLine().Matches(text))
                 {
                     var line = $"{m.Groups[1].Value} {m.Groups[2].Value}";
-                    lock (_gate) _requests.Add(line);
+                    bool refused;
+                    lock (_gate)
+                    {
+                        _requests.Add(line);
+                        if (!_linesOf.TryGetValue(client, out var lines)) _linesOf[client] = lines = [];
+                        lines.Add(line);
+                        refused = _refused?.IsMatch(line) == true;
+                    }
+                    if (refused)
+                    {
+                        client.Dispose();
+                        return;
+                    }
                     if (!_hold.Holds(line)) continue;
                     forward = m.Groups[1].Index;
                     holding = true;

@@ -49,6 +49,7 @@ public sealed partial class KubernetesStandIn
         lock (_gate)
         {
             AdvanceCrashLoops();
+            Publish();
             return OwnedPods(ns, deployment).Select(p => p.DeepClone().AsObject()).ToList();
         }
     }
@@ -60,6 +61,7 @@ public sealed partial class KubernetesStandIn
         {
             var reply = CreateDeployment(ns, deployment.ToJsonString());
             if (reply.Code != 201) throw new InvalidOperationException($"seeding refused: {reply.Body}");
+            Publish();
         }
     }
 
@@ -90,6 +92,46 @@ public sealed partial class KubernetesStandIn
                 : new JsonObject { ["waiting"] = new JsonObject { ["reason"] = waitingReason, ["message"] = "back-off restarting failed container" } };
             pod["metadata"]!["resourceVersion"] = NextVersion();
             UpdateDeploymentStatus(ns, deployment);
+            Publish();
+        }
+    }
+
+    /// <summary>
+    /// The connector container of the deployment's pod ended with <paramref name="exitCode"/> and the kubelet started it
+    /// again at once: restartCount + 1, lastState.terminated, running since now.
+    /// </summary>
+    public void RestartContainer(string ns, string deployment, int exitCode)
+    {
+        lock (_gate)
+        {
+            var pod = OwnedPods(ns, deployment).Single();
+            var status = pod["status"]!["containerStatuses"]!.AsArray().OfType<JsonObject>().First(c => c["name"]!.GetValue<string>() == deployment);
+            var startedAt = status["state"]?["running"]?["startedAt"]?.DeepClone();
+            status["restartCount"] = status["restartCount"]!.GetValue<int>() + 1;
+            status["lastState"] = new JsonObject
+            {
+                ["terminated"] = new JsonObject
+                {
+                    ["exitCode"] = exitCode, ["reason"] = exitCode == 137 ? "OOMKilled" : "Error", ["startedAt"] = startedAt, ["finishedAt"] = Timestamp(Now),
+                    ["containerID"] = status["containerID"]?.DeepClone(),
+                },
+            };
+            status["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Timestamp(Now) } };
+            status["containerID"] = "containerd://" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            pod["metadata"]!["resourceVersion"] = NextVersion();
+            UpdateDeploymentStatus(ns, deployment);
+            Publish();
+        }
+    }
+
+    /// <summary>Deletes a deployment and its pods as another client would (kubectl delete deployment).</summary>
+    public void DeleteDeployment(string ns, string name)
+    {
+        lock (_gate)
+        {
+            if (!_deployments.Remove((ns, name))) throw new InvalidOperationException($"no deployment {name} in {ns}");
+            foreach (var pod in OwnedPods(ns, name).ToList()) DeletePod(ns, Name(pod));
+            Publish();
         }
     }
 
@@ -370,7 +412,22 @@ public sealed partial class KubernetesStandIn
                 ["type"] = "Progressing", ["status"] = "True", ["lastUpdateTime"] = now, ["lastTransitionTime"] = now,
                 ["reason"] = "NewReplicaSetAvailable", ["message"] = $"ReplicaSet \"{name}\" has successfully progressed.",
             });
+        // A status update is a change of the object: watches see it (what the deployment controller writes).
+        // An unchanged status is not written again (its condition times stay).
+        if (JsonNode.DeepEquals(WithoutTimes(d["status"]), WithoutTimes(status))) return;
+        d["metadata"]!["resourceVersion"] = NextVersion();
         d["status"] = status;
+    }
+
+    private static JsonNode? WithoutTimes(JsonNode? status)
+    {
+        if (status?.DeepClone() is not JsonObject copy) return null;
+        foreach (var condition in (copy["conditions"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            condition.Remove("lastUpdateTime");
+            condition.Remove("lastTransitionTime");
+        }
+        return copy;
     }
 
     private Reply Pods(HttpRequest request, string ns, string[] rest, bool table)

@@ -98,6 +98,7 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         var standIn = new KubernetesStandIn(app, ca, certificate, time ?? TimeProvider.System);
         app.Run(standIn.HandleAsync);
         await app.StartAsync();
+        standIn.StartKubelet();
         var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         standIn.Server = new Uri($"https://{hostName ?? "127.0.0.1"}:{bound.Port}");
         return standIn;
@@ -181,8 +182,17 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         var path = request.Path.Value ?? "/";
         var segments = path.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         var (resource, verb) = RbacOf(request.Method, segments);
+        if (IsWatch(request) && verb == "list") verb = "watch";
         Reply reply;
         var user = await AuthenticateAsync(context);
+        if (user is not null && verb == "watch" && segments is [.., var ns, "deployments" or "pods"])
+        {
+            var userAgentOfWatch = request.Headers.UserAgent.ToString();
+            _requests.Enqueue(new KubernetesRequest(request.Method, path, request.QueryString.Value ?? "", resource, verb, userAgentOfWatch, request.ContentType, RefuseWatches ? 503 : 200, user));
+            if (userAgentOfWatch.StartsWith("composer/", StringComparison.Ordinal)) SessionComposerCalls.AddOrUpdate((resource!, verb), 1, (_, n) => n + 1);
+            await ServeWatchAsync(context, resource!, ns);
+            return;
+        }
         if (user is null)
         {
             reply = Reply.Status(401, "Unauthorized", "Unauthorized");
@@ -193,7 +203,11 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
             using (var reader = new StreamReader(request.Body, Encoding.UTF8)) body = await reader.ReadToEndAsync();
             try
             {
-                lock (_gate) reply = Route(request, segments, body);
+                lock (_gate)
+                {
+                    reply = Route(request, segments, body);
+                    Publish();
+                }
             }
             catch (System.Text.Json.JsonException ex)
             {
@@ -303,6 +317,8 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_kubelet is not null) await _kubelet.DisposeAsync();
+        CloseWatches();
         await _app.StopAsync();
         await _app.DisposeAsync();
         ServerCertificate.Dispose();

@@ -37,6 +37,7 @@ public sealed class PortainerStandIn : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly RequestHold _hold = new();
     private int _failContainerLists;
+    private CancellationTokenSource _eventStreams = new();
 
     private PortainerStandIn(WebApplication app, HttpClient engine, string environmentId, TestCertificateAuthority? ca)
     {
@@ -61,11 +62,53 @@ public sealed class PortainerStandIn : IAsyncDisposable
 
     public IReadOnlyList<PortainerRequest> Requests => _requests.ToArray();
 
-    /// <summary>The number of next container lists (GET .../docker/v*/containers/json) answered 500 in Portainer's error shape; -1: all of them.</summary>
+    /// <summary>
+    /// The number of next container lists (GET .../docker/v*/containers/json) answered 500 in Portainer's error shape;
+    /// -1: all of them. While it is not 0 the engine's event streams (GET .../events) fail the same way and the open
+    /// ones are cut: the engine behind Portainer is unusable, not only its list call.
+    /// </summary>
     public int FailContainerLists
     {
         get { lock (_gate) return _failContainerLists; }
-        set { lock (_gate) _failContainerLists = value; }
+        set
+        {
+            CancellationTokenSource? cut = null;
+            lock (_gate)
+            {
+                _failContainerLists = value;
+                if (value != 0)
+                {
+                    cut = _eventStreams;
+                    _eventStreams = new CancellationTokenSource();
+                }
+            }
+            cut?.Cancel();
+        }
+    }
+
+    private bool _refuseEvents;
+
+    /// <summary>
+    /// While set, the engine's event streams fail (500 in Portainer's error shape) and setting it cuts the open ones,
+    /// while every other call still works: only the events are gone.
+    /// </summary>
+    public bool RefuseEvents
+    {
+        get { lock (_gate) return _refuseEvents; }
+        set
+        {
+            CancellationTokenSource? cut = null;
+            lock (_gate)
+            {
+                _refuseEvents = value;
+                if (value)
+                {
+                    cut = _eventStreams;
+                    _eventStreams = new CancellationTokenSource();
+                }
+            }
+            cut?.Cancel();
+        }
     }
 
     /// <summary>
@@ -166,11 +209,14 @@ public sealed class PortainerStandIn : IAsyncDisposable
     {
         lock (_gate)
         {
+            if ((_failContainerLists != 0 || _refuseEvents) && method == "GET" && IsEvents(dockerPath)) return true;
             if (_failContainerLists == 0 || method != "GET" || !dockerPath.EndsWith("/containers/json", StringComparison.Ordinal)) return false;
             if (_failContainerLists > 0) _failContainerLists--;
             return true;
         }
     }
+
+    private static bool IsEvents(string dockerPath) => dockerPath.EndsWith("/events", StringComparison.Ordinal);
 
     private static async Task<int> ErrorAsync(HttpContext context, int status, string message, string details)
     {
@@ -195,20 +241,31 @@ public sealed class PortainerStandIn : IAsyncDisposable
                 forward.Content.Headers.TryAddWithoutValidation(name, values.ToArray());
             }
         }
-        using var answer = await _engine.SendAsync(forward, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        CancellationToken cut;
+        lock (_gate) cut = IsEvents(dockerPath) ? _eventStreams.Token : CancellationToken.None;
+        using var forwarding = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, cut);
+        using var answer = await _engine.SendAsync(forward, HttpCompletionOption.ResponseHeadersRead, forwarding.Token);
         var response = context.Response;
         response.StatusCode = (int)answer.StatusCode;
         foreach (var (name, values) in answer.Headers.Concat(answer.Content.Headers))
         {
             if (!HopByHop.Contains(name)) response.Headers[name] = values.ToArray();
         }
-        await using var body = await answer.Content.ReadAsStreamAsync(context.RequestAborted);
+        await using var body = await answer.Content.ReadAsStreamAsync(forwarding.Token);
         var buffer = new byte[16 * 1024];
         int read;
-        while ((read = await body.ReadAsync(buffer, context.RequestAborted)) > 0)
+        try
         {
-            await response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-            await response.Body.FlushAsync(context.RequestAborted);
+            while ((read = await body.ReadAsync(buffer, forwarding.Token)) > 0)
+            {
+                await response.Body.WriteAsync(buffer.AsMemory(0, read), forwarding.Token);
+                await response.Body.FlushAsync(forwarding.Token);
+            }
+        }
+        catch (OperationCanceledException) when (cut.IsCancellationRequested)
+        {
+            // An event stream cut: the connection is dropped mid-answer, as an engine going away does.
+            context.Abort();
         }
         return response.StatusCode;
     }

@@ -134,8 +134,13 @@ internal sealed class FakeOrchestrator(WorkloadBuilder? workloads = null) : IOrc
         }
     }
 
-    public Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken) =>
-        Task.FromResult(HealthError is { } e ? e : Result<WorkloadHealth>.Success(Health));
+    public int HealthCalls;
+
+    public Task<Result<WorkloadHealth>> HealthAsync(ObservedWorkload current, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref HealthCalls);
+        return Task.FromResult(HealthError is { } e ? e : Result<WorkloadHealth>.Success(Health));
+    }
 
     private async Task<Failure?> Change(string call, CancellationToken cancellationToken)
     {

@@ -25,13 +25,14 @@ public class ReconcileCycleTests
         platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting), Connector("B"));
         orchestrator.Add(Workload("D"));
         var report = await cycle.RunAsync(CancellationToken.None);
+        await report.Completion;
         await Assert.That(platform.ListCalls).IsEqualTo(1);
         await Assert.That(orchestrator.ListCalls).IsEqualTo(1);
         await Assert.That(report.NotRun).IsNull();
         await Assert.That(report.Actions).IsEqualTo(3);
-        await Assert.That(report.Execution.Succeeded).IsEqualTo(3);
+        await Assert.That(report.Started).IsEqualTo(3);
         await Assert.That(orchestrator.Calls.Order()).IsEquivalentTo(["deploy A", "deploy B", "remove connector-d"]);
-        await Assert.That(report.ToString()).StartsWith("3 actions: 3 succeeded, 0 changes failed, 0 reports failed, 0 skipped, 0 connectors in backoff, in ");
+        await Assert.That(report.ToString()).StartsWith("3 actions planned, 3 connector lanes started, 0 still in flight, in ");
     }
 
     [Test]
@@ -74,9 +75,10 @@ public class ReconcileCycleTests
     {
         var (cycle, platform, orchestrator, time) = Rig();
         platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
-        await cycle.RunAsync(CancellationToken.None); // deploys (started)
+        await (await cycle.RunAsync(CancellationToken.None)).Completion; // deploys (started)
         time.Advance(TimeSpan.FromSeconds(1));
         var second = await cycle.RunAsync(CancellationToken.None);
+        await second.Completion;
         await Assert.That(second.Actions).IsEqualTo(2); // health (just started), logs
         time.Advance(TimeSpan.FromSeconds(1));
         var third = await cycle.RunAsync(CancellationToken.None);

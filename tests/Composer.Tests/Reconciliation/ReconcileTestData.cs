@@ -21,7 +21,10 @@ internal static class ReconcileTestData
     public static readonly string OtherInstance = ConnectorLabels.PlatformInstanceValue("https://other-opencti.example.com");
 
     public static ReconcileOptions Options(bool otherPlatformsEnabled = false, int maxParallel = 4) =>
-        new(PlatformKind.OpenCti, ManagerId, Instance, otherPlatformsEnabled, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), maxParallel);
+        new(PlatformKind.OpenCti, ManagerId, Instance, otherPlatformsEnabled, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), maxParallel)
+        {
+            HealthInterval = TimeSpan.FromSeconds(30),
+        };
 
     public static WorkloadContext ManagerContext { get; } =
         new(ManagerId, PlatformUrl, null, ConnectorNetworkEnvironment.None, ConnectorNetworkEnvironment.None);

@@ -429,18 +429,21 @@ public class ReconcilerTests
     // ---- Health and logs ----------------------------------------------------------------------------------------
 
     [Test]
-    // state of the workload now, state when its health was last reported (null: never), seconds since then, expected
+    // state of the workload now, state when its health was last reported (null: never), seconds since then, expected.
+    // One connector: its phase is 0, its periodic reports fall on whole multiples of the 30 s interval (05:06:00 is the
+    // last one before Now, 05:06:07): due at the first one after the last report.
     [Arguments(WorkloadState.Running, WorkloadState.Running, 5, false)]
-    [Arguments(WorkloadState.Running, WorkloadState.Running, 29, false)]
+    [Arguments(WorkloadState.Running, WorkloadState.Running, 7, false)] // reported at 05:06:00: next at 05:06:30
+    [Arguments(WorkloadState.Running, WorkloadState.Running, 8, true)] // reported at 05:05:59: due at 05:06:00
     [Arguments(WorkloadState.Running, WorkloadState.Running, 30, true)]
     [Arguments(WorkloadState.Running, null, 0, true)]
     [Arguments(WorkloadState.Running, WorkloadState.Stopped, 5, true)] // just started
     [Arguments(WorkloadState.Running, WorkloadState.Restarting, 5, true)] // started again by the orchestrator
     [Arguments(WorkloadState.Restarting, WorkloadState.Running, 5, true)] // crashed
-    [Arguments(WorkloadState.Restarting, WorkloadState.Restarting, 29, false)]
+    [Arguments(WorkloadState.Restarting, WorkloadState.Restarting, 7, false)]
     [Arguments(WorkloadState.Restarting, WorkloadState.Restarting, 30, true)]
     [Arguments(WorkloadState.Stopped, WorkloadState.Running, 5, true)] // stopped
-    [Arguments(WorkloadState.Stopped, WorkloadState.Stopped, 29, false)]
+    [Arguments(WorkloadState.Stopped, WorkloadState.Stopped, 7, false)]
     [Arguments(WorkloadState.Stopped, WorkloadState.Stopped, 30, true)] // running or not: the platform forgets health after 5 minutes
     [Arguments(WorkloadState.Stopped, null, 0, true)] // deployed, never started
     public async Task Health_is_reported_at_once_when_the_state_changes_and_every_interval_running_or_not(WorkloadState now, WorkloadState? reported,
@@ -454,6 +457,48 @@ public class ReconcilerTests
         if (reported is { } state) HealthReported(store, "A", state, TimeSpan.FromSeconds(secondsAgo));
         else store.GetOrAdd("A").LastHealth = null;
         await Assert.That(Lines(Plan(listing, workloads, store)).Contains("report_health connector-a")).IsEqualTo(expected);
+    }
+
+    [Test]
+    public async Task Periodic_health_reports_of_connectors_reported_together_spread_over_the_interval()
+    {
+        // 100 connectors whose health was reported in the same cycle (deployed together): every 10 s cycle after
+        // that sends at most 5 of them, and each one again within the interval plus a cycle.
+        var options = Options() with { HealthInterval = TimeSpan.FromMinutes(4) };
+        var connectors = Enumerable.Range(0, 100).Select(i => Connector($"C{i:000}", requested: RequestedStatus.Starting, current: ConnectorStatus.Started)).ToArray();
+        var listing = Listing(connectors);
+        var workloads = connectors.Select(c => Workload(c.Id, state: WorkloadState.Running)).ToArray();
+        var store = Settled(listing, workloads);
+        var last = connectors.ToDictionary(c => c.Id, _ => Now);
+        var most = 0;
+        for (var cycle = 1; cycle <= 60; cycle++)
+        {
+            var now = Now + TimeSpan.FromSeconds(10 * cycle);
+            foreach (var c in connectors) store.GetOrAdd(c.Id).LastLogs = now;
+            var reported = Lines(Reconciler.Plan(options, listing, workloads, store, now)).Where(l => l.StartsWith("report_health ", StringComparison.Ordinal)).ToList();
+            most = Math.Max(most, reported.Count);
+            foreach (var c in connectors.Where(c => reported.Contains($"report_health {WorkloadNames.ContainerName(c.Name)}")))
+            {
+                await Assert.That(now - last[c.Id]).IsLessThanOrEqualTo(TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(10));
+                last[c.Id] = now;
+                store.GetOrAdd(c.Id).LastHealth = new HealthReport(now, "wid-" + WorkloadNames.ContainerName(c.Name), WorkloadState.Running);
+            }
+        }
+        await Assert.That(most).IsLessThanOrEqualTo(5);
+        foreach (var c in connectors) await Assert.That(Now + TimeSpan.FromSeconds(600) - last[c.Id]).IsLessThanOrEqualTo(TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task A_restart_seen_in_the_events_reports_health_at_once()
+    {
+        var listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
+        var before = Workload("A", state: WorkloadState.Running) with { Health = new WorkloadHealth(2, Now - TimeSpan.FromMinutes(2)) };
+        var store = Settled(listing, [before]);
+        store.GetOrAdd("A").ReportedHealth = before.Health;
+        await Assert.That(Joined(Plan(listing, [before], store))).IsEqualTo("");
+        // Restarted by the engine between two listings: the same state, a new run.
+        var after = before with { Health = new WorkloadHealth(3, Now - TimeSpan.FromSeconds(1)) };
+        await Assert.That(Joined(Plan(listing, [after], store))).IsEqualTo("report_health connector-a");
     }
 
     [Test]

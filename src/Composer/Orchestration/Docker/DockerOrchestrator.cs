@@ -27,11 +27,15 @@ namespace Composer.Orchestration.Docker;
 /// after the rename puts the old container back. An aside container left by a crash keeps every label and carries a
 /// name no connector can have ('.'), so the reconciler removes it as a stale name.</item>
 /// </list>
-/// Calls per deploy (image present, CA bundle): inspect image, create, archive, start. Per idle cycle: one list.
+/// <item>Events (<see cref="IWorkloadWatch"/>): GET /events filtered on this manager's label, each burst's containers
+/// inspected once (<see cref="DockerEventWatch"/>): state, restart count and start time come from there, not from an
+/// inspect per health report.</item>
+/// Calls per deploy (image present, CA bundle): inspect image, create, archive, start. Per idle cycle: one list while
+/// polling, none while the events are watched.
 /// The same code serves Portainer's Docker proxy (<see cref="Portainer.PortainerOrchestrator"/>): an endpoint with a
 /// <see cref="DockerGateway"/>, its stack label and network mode in the options.
 /// </summary>
-public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
+public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IWorkloadWatch
 {
     /// <summary>The newest Engine API version Docker.DotNet.Enhanced 4.3.3 models (Docker 29.4).</summary>
     public static readonly Version NewestApiVersion = new(1, 54);
@@ -49,6 +53,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
     private readonly EngineLogDriver _engineLogDriver;
     private readonly Logger _logger;
     private readonly ConcurrentDictionary<string, string?> _environmentHashes = new(StringComparer.Ordinal);
+    private readonly DockerEventWatch _events;
 
     public DockerOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, DockerOrchestratorOptions options)
         : base(options.Workloads)
@@ -60,7 +65,10 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         _errors = new DockerErrors(endpoint, options.Proxy);
         _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
         _engineLogDriver = new EngineLogDriver(options.Logger);
+        _events = new DockerEventWatch(ConnectAsync, Snapshot, options.ManagerId, _errors, options.Time);
     }
+
+    public IAsyncEnumerable<WorkloadChange> WatchAsync(CancellationToken cancellationToken) => _events.WatchAsync(cancellationToken);
 
     public string Kind => _options.Kind;
 
@@ -318,18 +326,38 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator
         try
         {
             var inspect = await client.Containers.InspectContainerAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
-            var state = inspect.State;
-            var restarts = (int)Math.Clamp(inspect.RestartCount, 0, int.MaxValue);
-            // FinishedAt is the zero time until a run ended; ExitCode is 0 until then, and reset to 0 when a run starts
-            // again: while it runs, the last run's code is not known here.
-            var ended = Timestamp(state?.FinishedAt) is not null && !(state!.Running && !state.Restarting);
-            int? exitCode = ended ? (int)Math.Clamp(state!.ExitCode, int.MinValue, int.MaxValue) : null;
-            return Result<WorkloadHealth>.Success(new WorkloadHealth(restarts, Timestamp(state?.StartedAt), state?.Restarting == true, exitCode));
+            return Result<WorkloadHealth>.Success(HealthOf(inspect));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
             return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
+    }
+
+    private static WorkloadHealth HealthOf(ContainerInspectResponse inspect)
+    {
+        var state = inspect.State;
+        var restarts = (int)Math.Clamp(inspect.RestartCount, 0, int.MaxValue);
+        // FinishedAt is the zero time until a run ended; ExitCode is 0 until then, and reset to 0 when a run starts
+        // again: while it runs, the last run's code is not known here.
+        var ended = Timestamp(state?.FinishedAt) is not null && !(state!.Running && !state.Restarting);
+        int? exitCode = ended ? (int)Math.Clamp(state!.ExitCode, int.MinValue, int.MaxValue) : null;
+        return new WorkloadHealth(restarts, Timestamp(state?.StartedAt), state?.Restarting == true, exitCode);
+    }
+
+    /// <summary>A container as a listing shows it, with its health, from one inspection (the events' snapshot).</summary>
+    private ObservedWorkload Snapshot(ContainerInspectResponse inspect)
+    {
+        var labels = inspect.Config?.Labels is { } configured
+            ? new Dictionary<string, string>(configured, StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
+        var hash = labels.TryGetValue(DockerContainerSpec.ConfigHashLabel, out var labelled) ? labelled : HashFromEnvironment(inspect.Config?.Env);
+        var rawState = inspect.State?.Status ?? "";
+        return new ObservedWorkload(inspect.ID, (inspect.Name ?? inspect.ID).TrimStart('/'), labels, Reduce(rawState), rawState, hash)
+        {
+            CreatedAt = Utc(inspect.Created),
+            Health = HealthOf(inspect),
+        };
     }
 
     public ValueTask DisposeAsync()

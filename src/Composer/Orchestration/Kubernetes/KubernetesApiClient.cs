@@ -108,8 +108,8 @@ internal sealed class KubeReply
 }
 
 /// <summary>
-/// The Kubernetes REST calls Composer makes, in one namespace, and nothing else: deployments (list, create, merge
-/// patch, delete), pods (list), pods/log (get), secrets (get, create, update, delete). Every call goes through the
+/// The Kubernetes REST calls Composer makes, in one namespace, and nothing else: deployments (list, watch, create,
+/// merge patch, delete), pods (list, watch), pods/log (get), secrets (get, create, update, delete). Every call goes through the
 /// outbound handler factory (channel Kubernetes: proxy per with_proxy, the API server of the cluster never proxied
 /// by default) with the endpoint's own TLS (cluster CA, client certificate). A hand-written client instead of
 /// KubernetesClient: that library adds 16.6 MB to the stripped native binary (86 MB unstripped) and needs a newer
@@ -120,6 +120,7 @@ internal sealed class KubernetesApiClient : IDisposable
     private const string MergePatch = "application/merge-patch+json";
 
     private readonly HttpClient _http;
+    private readonly HttpClient _watchHttp;
     private readonly KubernetesEndpoint _endpoint;
     private readonly TimeProvider _time;
     private readonly string _base;
@@ -133,6 +134,12 @@ internal sealed class KubernetesApiClient : IDisposable
             Timeout = handlers.RequestTimeout(platform),
         };
         _http.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{BuildInfo.Version}");
+        // A watch answers at once and then streams for minutes: only its opening is bounded by request_timeout.
+        _watchHttp = new HttpClient(handlers.CreateHandler(OutboundChannel.Kubernetes, platform, endpoint.Tls), disposeHandler: true)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        _watchHttp.DefaultRequestHeaders.UserAgent.ParseAdd($"composer/{BuildInfo.Version}");
         _base = endpoint.Server.GetLeftPart(UriPartial.Authority) + endpoint.Server.AbsolutePath.TrimEnd('/');
     }
 
@@ -155,6 +162,78 @@ internal sealed class KubernetesApiClient : IDisposable
     /// <summary>Background propagation: the deployment goes at once, its replica sets and pods are collected after.</summary>
     public Task<KubeReply> DeleteDeploymentAsync(string name, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Delete, $"{Deployments}/{Uri.EscapeDataString(name)}?propagationPolicy=Background", null, null, cancellationToken);
+
+    /// <summary>
+    /// Opens a watch of the deployments or pods (<paramref name="pods"/>) with this label selector from
+    /// <paramref name="resourceVersion"/>, with bookmarks, which the API ends after <paramref name="timeoutSeconds"/>.
+    /// </summary>
+    public async Task<KubeWatchStream> WatchAsync(bool pods, string labelSelector, string resourceVersion, int timeoutSeconds, CancellationToken cancellationToken)
+    {
+        var path = (pods ? Pods : Deployments) + "?labelSelector=" + Uri.EscapeDataString(labelSelector) + "&watch=1&allowWatchBookmarks=true&resourceVersion="
+            + Uri.EscapeDataString(resourceVersion) + "&timeoutSeconds=" + timeoutSeconds.ToString(CultureInfo.InvariantCulture);
+        var opened = await OpenWatchAsync(path, cancellationToken).ConfigureAwait(false);
+        // A projected token may have been rotated since it was read: read the file again and retry once.
+        if (opened.Refused?.Status == HttpStatusCode.Unauthorized && _endpoint.Token?.Invalidate() == true)
+        {
+            opened = await OpenWatchAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        ComposerMetrics.RecordApiCall("kubernetes", opened.Refused is not null);
+        return opened;
+    }
+
+    private async Task<KubeWatchStream> OpenWatchAsync(string pathAndQuery, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, _base + pathAndQuery);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (_endpoint.Token is { } token)
+        {
+            var value = token.Get(_time);
+            if (!value.IsSuccess) return new KubeWatchStream(null, null, KubeReply.Failed(value.Failure.Message));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", value.Value.Reveal());
+        }
+        using var opening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        opening.CancelAfter(_http.Timeout);
+        HttpResponseMessage? response = null;
+        try
+        {
+            response = await _watchHttp.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, opening.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                // An error answer is a Status object: small, read whole (bounded all the same).
+                var bytes = await ReadBoundedAsync(await response.Content.ReadAsStreamAsync(opening.Token).ConfigureAwait(false), 64 * 1024, opening.Token).ConfigureAwait(false);
+                var refused = KubeReply.Answer(response.StatusCode, bytes);
+                response.Dispose();
+                return new KubeWatchStream(null, null, refused);
+            }
+            var body = await response.Content.ReadAsStreamAsync(opening.Token).ConfigureAwait(false);
+            return new KubeWatchStream(response, body, null);
+        }
+        catch (HttpRequestException ex)
+        {
+            response?.Dispose();
+            return new KubeWatchStream(null, null, KubeReply.Failed($"{_endpoint.Server.Authority} unreachable: {ExceptionText.Describe(ex)}"));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            response?.Dispose();
+            return new KubeWatchStream(null, null, KubeReply.Failed($"{_endpoint.Server.Authority} did not answer within {_http.Timeout.TotalSeconds:0} s"));
+        }
+        catch
+        {
+            response?.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(Stream stream, int limit, CancellationToken cancellationToken)
+    {
+        await using var _ = stream.ConfigureAwait(false);
+        var buffer = new byte[limit];
+        var length = 0;
+        int read;
+        while (length < limit && (read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0) length += read;
+        return buffer[..length];
+    }
 
     public Task<KubeReply> ListPodsAsync(string labelSelector, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, Pods + "?labelSelector=" + Uri.EscapeDataString(labelSelector), null, null, cancellationToken);
@@ -276,5 +355,24 @@ internal sealed class KubernetesApiClient : IDisposable
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _watchHttp.Dispose();
+    }
+}
+
+/// <summary>An open watch (its streaming body, disposed with it) or the answer that refused it.</summary>
+internal sealed class KubeWatchStream(HttpResponseMessage? response, Stream? body, KubeReply? refused) : IDisposable
+{
+    public Stream? Body { get; } = body;
+
+    /// <summary>The error answer or transport failure when the watch could not be opened; null when it is open.</summary>
+    public KubeReply? Refused { get; } = refused;
+
+    public void Dispose()
+    {
+        Body?.Dispose();
+        response?.Dispose();
+    }
 }

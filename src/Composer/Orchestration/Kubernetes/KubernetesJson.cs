@@ -9,14 +9,29 @@ internal sealed class KubeObjectMeta
 {
     [JsonPropertyName("name")] public string? Name { get; init; }
     [JsonPropertyName("uid")] public string? Uid { get; init; }
+    [JsonPropertyName("resourceVersion")] public string? ResourceVersion { get; init; }
     [JsonPropertyName("labels")] public Dictionary<string, string>? Labels { get; init; }
     [JsonPropertyName("annotations")] public Dictionary<string, string>? Annotations { get; init; }
     [JsonPropertyName("creationTimestamp")] public DateTimeOffset? CreationTimestamp { get; init; }
     [JsonPropertyName("deletionTimestamp")] public DateTimeOffset? DeletionTimestamp { get; init; }
 }
 
+/// <summary>A list's metadata: the resourceVersion a watch continues from.</summary>
+internal sealed class KubeListMeta
+{
+    [JsonPropertyName("resourceVersion")] public string? ResourceVersion { get; init; }
+}
+
+/// <summary>One line of a watch: ADDED, MODIFIED, DELETED (the object), BOOKMARK (its resourceVersion only) or ERROR (a Status).</summary>
+internal sealed class KubeWatchEvent
+{
+    [JsonPropertyName("type")] public string? Type { get; init; }
+    [JsonPropertyName("object")] public System.Text.Json.JsonElement Object { get; init; }
+}
+
 internal sealed class KubeDeploymentList
 {
+    [JsonPropertyName("metadata")] public KubeListMeta? Metadata { get; init; }
     [JsonPropertyName("items")] public List<KubeDeployment>? Items { get; init; }
 }
 
@@ -50,6 +65,7 @@ internal sealed class KubeDeploymentContainer
 
 internal sealed class KubePodList
 {
+    [JsonPropertyName("metadata")] public KubeListMeta? Metadata { get; init; }
     [JsonPropertyName("items")] public List<KubePod>? Items { get; init; }
 }
 
@@ -112,4 +128,7 @@ internal sealed class KubeStatus
 [JsonSerializable(typeof(KubeDeploymentList))]
 [JsonSerializable(typeof(KubePodList))]
 [JsonSerializable(typeof(KubeStatus))]
+[JsonSerializable(typeof(KubeDeployment))]
+[JsonSerializable(typeof(KubePod))]
+[JsonSerializable(typeof(KubeWatchEvent))]
 internal sealed partial class KubernetesJsonContext : JsonSerializerContext;

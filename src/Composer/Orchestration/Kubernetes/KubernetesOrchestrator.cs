@@ -23,10 +23,13 @@ namespace Composer.Orchestration.Kubernetes;
 /// credentials reach the kubelet without a restart; or the existing secrets of daemon.kubernetes.image_pull_secrets.</item>
 /// <item>CA bundle: Secret &lt;name&gt;-proxy-ca (key ca.crt) mounted with subPath at the bundle path, updated in place,
 /// deleted with the deployment.</item>
+/// <item>Events (<see cref="IWorkloadWatch"/>): list then watch deployments and pods with resourceVersion and bookmarks,
+/// relisting on 410 Gone (<see cref="KubernetesWorkloadWatch"/>): state, restart count and start time come from
+/// there, not from a pods list per health report; an idle cycle makes no call while watched.</item>
 /// </list>
 /// Every failure is an <see cref="Failure"/> naming the object, the namespace and what the API said.
 /// </summary>
-public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
+public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator, IWorkloadWatch
 {
     private const string ManagedByLabel = "app.kubernetes.io/managed-by";
     private const string ManagedByValue = "composer";
@@ -36,6 +39,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     private readonly KubernetesApiClient _api;
     private readonly KubernetesSecrets _secrets;
     private readonly Logger _logger;
+    private readonly KubernetesWorkloadWatch _watch;
     private readonly SemaphoreSlim _pullSecretGate = new(1, 1);
     private long? _pullSecretRenderedAt;
     private readonly HashSet<string> _neededRegistries = new(StringComparer.Ordinal);
@@ -50,6 +54,9 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         _logger = options.Logger;
         _api = new KubernetesApiClient(kubernetes.Endpoint, options.Handlers, kubernetes.Platform, options.Time);
         _secrets = new KubernetesSecrets(_api, _logger);
+        // A listing renders the pull secret when due; while watched there is no listing per cycle, so the watch does.
+        _watch = new KubernetesWorkloadWatch(_api, ManagerSelector, _api.Namespace, options.Time,
+            ct => options.ObserveOnly ? Task.CompletedTask : EnsurePullSecretAsync(ct));
     }
 
     /// <summary>The orchestrator of one platform, connected as the resolve step decided (<see cref="KubernetesEndpoint"/>). Nothing is called yet.</summary>
@@ -61,6 +68,8 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     }
 
     public string Kind => "kubernetes";
+
+    public IAsyncEnumerable<WorkloadChange> WatchAsync(CancellationToken cancellationToken) => _watch.WatchAsync(cancellationToken);
 
     public KubernetesEndpoint Endpoint => _kubernetes.Endpoint;
 
@@ -90,18 +99,28 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         var workloads = new List<ObservedWorkload>(deployments.Items.Count);
         foreach (var deployment in deployments.Items)
         {
-            if (deployment.Metadata?.Name is not { Length: > 0 } name) continue;
-            var labels = deployment.Metadata.Labels ?? [];
-            var (state, raw) = StateOf(deployment, pods.Items.Where(p => BelongsTo(p, labels)));
-            string? hash = null;
-            deployment.Metadata.Annotations?.TryGetValue(ConnectorLabels.ConfigHashVariable, out hash);
-            workloads.Add(new ObservedWorkload(deployment.Metadata.Uid ?? name, name, labels, state, raw, hash) { CreatedAt = deployment.Metadata.CreationTimestamp });
-            foreach (var container in deployment.Spec?.Template?.Spec?.Containers ?? [])
-            {
-                if (container.Image is { } running && ImageResolver.NoRegistry.Resolve(running) is { IsSuccess: true } parsed) NeedRegistry(parsed.Value.RegistryHost);
-            }
+            if (Observe(deployment, pods.Items, withHealth: false) is { } workload) workloads.Add(workload);
         }
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
+    }
+
+    /// <summary>
+    /// A deployment as a listing shows it, from it and the pods of the namespace (null without a name);
+    /// <paramref name="withHealth"/>: with the health of its current pod (a watch's snapshot).
+    /// </summary>
+    internal static ObservedWorkload? Observe(KubeDeployment deployment, IEnumerable<KubePod> pods, bool withHealth)
+    {
+        if (deployment.Metadata?.Name is not { Length: > 0 } name) return null;
+        var labels = deployment.Metadata.Labels ?? [];
+        var owned = pods.Where(p => BelongsTo(p, labels)).ToList();
+        var (state, raw) = StateOf(deployment, owned);
+        string? hash = null;
+        deployment.Metadata.Annotations?.TryGetValue(ConnectorLabels.ConfigHashVariable, out hash);
+        return new ObservedWorkload(deployment.Metadata.Uid ?? name, name, labels, state, raw, hash)
+        {
+            CreatedAt = deployment.Metadata.CreationTimestamp,
+            Health = withHealth ? HealthOf(CurrentPod(owned, name), name) : null,
+        };
     }
 
     internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
@@ -202,14 +221,20 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         var pod = await CurrentPodAsync(current, cancellationToken).ConfigureAwait(false);
         if (!pod.IsSuccess) return pod.Failure;
-        // No pod: scaled to 0, or not created yet; the deployment's creation time stands in for a start.
-        if (pod.Value is null || ConnectorContainer(pod.Value, current.Name) is not { } status) return Result<WorkloadHealth>.Success(new WorkloadHealth(0, null));
+        return Result<WorkloadHealth>.Success(HealthOf(pod.Value, current.Name));
+    }
+
+    /// <summary>The health of a deployment's current pod (or of none).</summary>
+    private static WorkloadHealth HealthOf(KubePod? pod, string name)
+    {
+        // No pod: scaled to 0, or not created yet.
+        if (pod is null || ConnectorContainer(pod, name) is not { } status) return new WorkloadHealth(0, null);
         var (state, last) = (status.State, status.LastState);
         // A container of a Deployment (restartPolicy Always) that ended is started again by the kubelet, after a
         // back-off that grows to 5 minutes (waiting, reason CrashLoopBackOff).
         var ended = state?.Terminated ?? last?.Terminated;
         var restarting = state?.Running is null && (state?.Terminated is not null || last?.Terminated is not null || state?.Waiting?.Reason == "CrashLoopBackOff");
-        return Result<WorkloadHealth>.Success(new WorkloadHealth(status.RestartCount, state?.Running?.StartedAt ?? ended?.StartedAt, restarting, ended?.ExitCode));
+        return new WorkloadHealth(status.RestartCount, state?.Running?.StartedAt ?? ended?.StartedAt, restarting, ended?.ExitCode);
     }
 
     public ValueTask DisposeAsync()
@@ -401,16 +426,18 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         if (!reply.IsSuccess) return Failure.Orchestrator(reply.Describe($"listing the pods of deployment {current.Name} in namespace {Namespace}"));
         var pods = reply.Read(KubernetesJsonContext.Default.KubePodList);
         if (pods?.Items is null) return Failure.Orchestrator($"listing the pods of deployment {current.Name}: the answer is not a PodList");
-        var pod = pods.Items
-            .Where(p => p.Metadata?.DeletionTimestamp is null && BelongsTo(p, current.Labels))
-            .OrderByDescending(p => ConnectorContainer(p, current.Name)?.State?.Running is not null)
-            .ThenByDescending(p => p.Metadata?.CreationTimestamp ?? DateTimeOffset.MinValue)
-            .FirstOrDefault();
-        return Result<KubePod?>.Success(pod);
+        return Result<KubePod?>.Success(CurrentPod(pods.Items.Where(p => BelongsTo(p, current.Labels)), current.Name));
     }
 
+    /// <summary>Of a deployment's pods, the one whose log and health count: not being deleted, the connector container running first, then the newest.</summary>
+    private static KubePod? CurrentPod(IEnumerable<KubePod> owned, string name) => owned
+        .Where(p => p.Metadata?.DeletionTimestamp is null)
+        .OrderByDescending(p => ConnectorContainer(p, name)?.State?.Running is not null)
+        .ThenByDescending(p => p.Metadata?.CreationTimestamp ?? DateTimeOffset.MinValue)
+        .FirstOrDefault();
+
     /// <summary>A pod of the deployment with these labels: same connector id and, when the deployment has one, same platform.</summary>
-    private static bool BelongsTo(KubePod pod, IReadOnlyDictionary<string, string> deploymentLabels)
+    internal static bool BelongsTo(KubePod pod, IReadOnlyDictionary<string, string> deploymentLabels)
     {
         var podLabels = pod.Metadata?.Labels;
         if (podLabels is null) return false;

@@ -13,7 +13,7 @@ namespace Composer.Tests.EndToEnd.Orchestrators;
 /// imagePullSecrets, env, CA volume), the Secrets Composer wrote and the registry's log of Composer's pre-flight.
 /// Connector logs are lines the test writes into the pod's log. The stand-in stops once composer is gone.
 /// </summary>
-internal sealed class KubernetesTarget : OrchestratorTarget
+internal sealed class KubernetesTarget : OrchestratorTarget, IEventsTarget
 {
     private KubernetesTarget(EndToEndManager manager, OrchestratorFixtures fixtures, KubernetesStandIn api, string ns) : base(manager, fixtures)
     {
@@ -171,12 +171,46 @@ internal sealed class KubernetesTarget : OrchestratorTarget
         return Task.FromResult(line);
     }
 
-    public override void BreakListing() => Api.FailDeploymentLists = -1;
+    /// <summary>Lists fail and the watches are cut and refused: the API is unusable, not only its list call.</summary>
+    public override void BreakListing()
+    {
+        Api.FailDeploymentLists = -1;
+        Api.RefuseWatches = true;
+        Api.CloseWatches();
+    }
 
-    public override void RestoreListing() => Api.FailDeploymentLists = 0;
+    public override void RestoreListing()
+    {
+        Api.FailDeploymentLists = 0;
+        Api.RefuseWatches = false;
+    }
 
     /// <summary>The deployment's create: carried out, never answered.</summary>
     public override Task<string> HoldMidDeploy() => Api.HoldAnswers($"^POST /apis/apps/v1/namespaces/{Namespace}/deployments$");
 
     public override void StopHolding() => Api.StopHolding();
+
+    /// <summary>The kubelet restarts the connector container after it exited 1.</summary>
+    public Task CrashAsync(WorkloadView workload)
+    {
+        Api.RestartContainer(Namespace, workload.Name, 1);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(WorkloadView workload)
+    {
+        Api.DeleteDeployment(Namespace, workload.Name);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Deployments lists (each listing also lists the pods).</summary>
+    public int WorkloadListings => Api.ComposerRequests.Count(r => r.Resource == "deployments" && r.Verb == "list");
+
+    public void CutEvents()
+    {
+        Api.RefuseWatches = true;
+        Api.CloseWatches();
+    }
+
+    public void RestoreEvents() => Api.RefuseWatches = false;
 }

@@ -10,7 +10,7 @@ namespace Composer.Tests.EndToEnd.Orchestrators;
 /// version; the API key is given as OPENCTI__DAEMON__PORTAINER__API_KEY (a test may start composer with another).
 /// Workloads are the containers labelled with the manager id. The stand-in stops once composer is gone.
 /// </summary>
-internal sealed class PortainerTarget : OrchestratorTarget
+internal sealed class PortainerTarget : OrchestratorTarget, IEventsTarget
 {
     private PortainerTarget(EndToEndManager manager, OrchestratorFixtures fixtures, PortainerStandIn portainer) : base(manager, fixtures)
     {
@@ -130,4 +130,17 @@ internal sealed class PortainerTarget : OrchestratorTarget
         var standard = text.Replace('-', '+').Replace('_', '/');
         return Convert.FromBase64String(standard.PadRight(standard.Length + (4 - standard.Length % 4) % 4, '='));
     }
+
+    /// <summary>docker kill: the engine starts it again (restart policy).</summary>
+    public Task CrashAsync(WorkloadView workload) =>
+        Fixtures.Docker.Client.Containers.KillContainerAsync(workload.Id, new global::Docker.DotNet.Models.ContainerKillParameters());
+
+    public Task DeleteAsync(WorkloadView workload) =>
+        Fixtures.Docker.Client.Containers.RemoveContainerAsync(workload.Id, new global::Docker.DotNet.Models.ContainerRemoveParameters { Force = true });
+
+    public int WorkloadListings => Portainer.Requests.Count(r => r.Method == "GET" && System.Text.RegularExpressions.Regex.IsMatch(r.DockerPath, @"^/v[\d.]+/containers/json$"));
+
+    public void CutEvents() => Portainer.RefuseEvents = true;
+
+    public void RestoreEvents() => Portainer.RefuseEvents = false;
 }

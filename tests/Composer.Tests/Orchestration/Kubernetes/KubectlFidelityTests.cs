@@ -76,4 +76,49 @@ public class KubectlFidelityTests(HtpasswdRegistryFixture registry)
         var decoded = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(yaml.Stdout.Trim()));
         await Assert.That(decoded).Contains($"\"{registry.Host}\"");
     }
+
+    /// <summary>
+    /// kubectl get -w: its list, then its watch from the list's resourceVersion (Accept as=Table), prints each change
+    /// the stand-in streams: a deployment created after the watch started, then scaled to 0, then deleted.
+    /// </summary>
+    [Test]
+    public async Task Kubectl_get_watch_prints_the_changes_the_stand_in_streams()
+    {
+        Requirements.Need(File.Exists(Kubectl), $"{Kubectl} (kubectl)");
+        await using var h = await KubernetesHarness.StartAsync(registry);
+        var kubeconfig = h.Api.WriteKubeconfig(Path.Combine(h.Directory, "kubectl-config"), h.Namespace, h.Api.AddToken("kubectl"));
+        var environment = new Dictionary<string, string>
+        {
+            ["KUBECONFIG"] = kubeconfig, ["HOME"] = h.Directory, ["HTTPS_PROXY"] = "", ["https_proxy"] = "", ["NO_PROXY"] = "127.0.0.1", ["no_proxy"] = "127.0.0.1",
+        };
+        await using var kubectl = BackgroundProcess.Start("kubectl get -w", Kubectl, ["get", "deployments", "-n", h.Namespace, "-w"], environment);
+        await WaitAsync(() => h.Api.Requests.Any(r => r.User == "kubectl" && r.Verb == "watch") && h.Api.OpenWatches == 1, "kubectl's watch", kubectl);
+
+        var workload = h.Workload("connector-watched");
+        await Assert.That((await h.Orchestrator.DeployAsync(workload, CancellationToken.None))?.Message).IsNull();
+        await WaitAsync(() => Lines(kubectl).Any(l => l.StartsWith("connector-watched ", StringComparison.Ordinal) && l.Contains(" 1/1 ", StringComparison.Ordinal)), "the deployment 1/1", kubectl);
+        await Assert.That((await h.Orchestrator.StopAsync(await h.ObservedAsync("connector-watched"), CancellationToken.None))?.Message).IsNull();
+        await WaitAsync(() => Lines(kubectl).Any(l => l.StartsWith("connector-watched ", StringComparison.Ordinal) && l.Contains(" 0/0 ", StringComparison.Ordinal)), "the deployment 0/0", kubectl);
+        var before = Lines(kubectl).Count;
+        await Assert.That((await h.Orchestrator.RemoveAsync(await h.ObservedAsync("connector-watched"), CancellationToken.None))?.Message).IsNull();
+        // kubectl prints a deleted object's last row once more.
+        await WaitAsync(() => Lines(kubectl).Count > before, "the deletion", kubectl);
+        var watch = h.Api.Requests.Single(r => r.User == "kubectl" && r.Verb == "watch");
+        await Assert.That(watch.Query).Contains("watch=true");
+        await Assert.That(watch.Query).Contains("resourceVersion=");
+        await Assert.That(kubectl.HasExited).IsFalse().Because(kubectl.Output);
+    }
+
+    private static List<string> Lines(BackgroundProcess process) =>
+        [.. process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.RegularExpressions.Regex.Replace(l, "[ \t]+", " "))];
+
+    private static async Task WaitAsync(Func<bool> condition, string what, BackgroundProcess process)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until || process.HasExited) throw new TimeoutException($"{what}; kubectl printed:\n{process.Output}");
+            await Task.Delay(100);
+        }
+    }
 }

@@ -97,6 +97,12 @@ public class RbacManifestTests(HtpasswdRegistryFixture registry)
         await Assert.That((await o.RefreshAsync(await h.ObservedAsync("connector-rbac"), changed with { ConfigHash = "h3", CaBundle = null }, None))?.Message).IsNull();
         await Assert.That((await o.StopAsync(await h.ObservedAsync("connector-rbac"), None))?.Message).IsNull();
         await Assert.That((await o.RemoveAsync(await h.ObservedAsync("connector-rbac"), None))?.Message).IsNull();
+        // The events: deployments and pods listed, then watched.
+        await using (var watching = o.WatchAsync(None).GetAsyncEnumerator())
+        {
+            await Assert.That(await watching.MoveNextAsync()).IsTrue();
+            await Assert.That(watching.Current).IsTypeOf<Composer.Reconciliation.WatchStarted>();
+        }
 
         var used = h.Api.ComposerRequests.Where(r => r.Resource is not null).Select(Rule).ToHashSet(StringComparer.Ordinal);
         await Assert.That(used.Order(StringComparer.Ordinal).ToList()).IsEquivalentTo(RoleRules().Order(StringComparer.Ordinal).ToList(),
@@ -109,6 +115,7 @@ public class RbacManifestTests(HtpasswdRegistryFixture registry)
     [DependsOn(typeof(KubernetesOrchestratorTests))]
     [DependsOn(typeof(PullSecretTests))]
     [DependsOn(typeof(InClusterTests))]
+    [DependsOn(typeof(KubernetesWatchTests))]
     public async Task No_Composer_call_of_the_test_session_needs_more_than_the_role()
     {
         var role = RoleRules();
