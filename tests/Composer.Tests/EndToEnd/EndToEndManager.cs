@@ -148,6 +148,13 @@ internal sealed class EndToEndManager : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// A catalog connector the user started before this Composer came up (requested <c>starting</c> from the first
+    /// listing): for tests that measure what happens to a running connector, not how it came to run.
+    /// </summary>
+    public StandInConnector StartedConnector(string suffix, string image) =>
+        NewConnector(suffix, image) with { RequestedStatus = "starting", StartOnceDeployed = false };
+
     /// <summary>Starts `composer run --config-dir ...` (plain `composer --config-dir ...` with <paramref name="plain"/>) in the manager's directory.</summary>
     public ComposerProcess Start(IReadOnlyDictionary<string, string>? extraEnvironment = null, bool plain = false)
     {

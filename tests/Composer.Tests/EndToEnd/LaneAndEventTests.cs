@@ -70,7 +70,7 @@ public class LaneAndEventTests(TestConnectorImage image)
         image.Require();
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         manager.Environment["MANAGER__EXECUTE_SCHEDULE"] = LongSchedule;
-        var connector = manager.NewConnector("killed", TestConnectorImage.Reference);
+        var connector = manager.StartedConnector("killed", TestConnectorImage.Reference);
         manager.StandIn.AddConnector(connector);
         var composer = manager.Start();
         var container = await manager.WaitForContainerAsync(connector.Id);
@@ -104,7 +104,7 @@ public class LaneAndEventTests(TestConnectorImage image)
         image.Require();
         await using var manager = await EndToEndManager.CreateAsync(image.Docker);
         manager.Environment["MANAGER__EXECUTE_SCHEDULE"] = LongSchedule;
-        var connector = manager.NewConnector("removed", TestConnectorImage.Reference);
+        var connector = manager.StartedConnector("removed", TestConnectorImage.Reference);
         manager.StandIn.AddConnector(connector);
         var composer = manager.Start();
         var first = await manager.WaitForContainerAsync(connector.Id);
@@ -131,7 +131,7 @@ public class LaneAndEventTests(TestConnectorImage image)
         manager.Environment["MANAGER__HEALTH__ENABLE"] = "true";
         manager.Environment["MANAGER__HEALTH__LISTEN"] = $"127.0.0.1:{healthPort}";
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}/") };
-        var connector = manager.NewConnector("watched", TestConnectorImage.Reference);
+        var connector = manager.StartedConnector("watched", TestConnectorImage.Reference);
         manager.StandIn.AddConnector(connector);
         var composer = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
         await manager.WaitForContainerAsync(connector.Id);

@@ -24,7 +24,7 @@ public class OrchestratorEventTests : OrchestratorTestBase
         var events = (IEventsTarget)target;
         var manager = target.Manager;
         manager.Environment["MANAGER__EXECUTE_SCHEDULE"] = LongSchedule;
-        var connector = manager.NewConnector("watched", target.RunnableImage);
+        var connector = manager.StartedConnector("watched", target.RunnableImage);
         manager.StandIn.AddConnector(connector);
         var composer = manager.Start();
         var workload = await target.WaitForWorkloadAsync(connector.Id);
@@ -71,7 +71,7 @@ public class OrchestratorEventTests : OrchestratorTestBase
         manager.Environment["MANAGER__HEALTH__ENABLE"] = "true";
         manager.Environment["MANAGER__HEALTH__LISTEN"] = $"127.0.0.1:{healthPort}";
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}/") };
-        var connector = manager.NewConnector("idle", target.RunnableImage);
+        var connector = manager.StartedConnector("idle", target.RunnableImage);
         manager.StandIn.AddConnector(connector);
         var composer = manager.Start();
         await target.WaitForWorkloadAsync(connector.Id);
