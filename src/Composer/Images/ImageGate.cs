@@ -5,7 +5,7 @@ namespace Composer.Images;
 /// <summary>The image policy's answer for one image.</summary>
 /// <param name="Image">The image to run (pinned to the digest that was checked when a policy is set), or null when refused.</param>
 /// <param name="Refusal">Why it is refused: one line naming the image, the rule and, for signatures, the keys.</param>
-/// <param name="Lasting">Whether the answer is about the image (kept for <see cref="ImageGate.Recheck"/>), not a registry that could not be asked.</param>
+/// <param name="Lasting">Whether the answer is about the image (kept for <see cref="ImageGate.Recheck"/>), not a registry that could not be asked (kept for <see cref="ImageGate.RetryUnasked"/>).</param>
 /// <param name="SignedBy">The key whose signature was verified, or null.</param>
 public sealed record ImageVerdict(ResolvedImage? Image, string? Refusal, bool Lasting, string? SignedBy)
 {
@@ -18,21 +18,31 @@ public sealed record ImageVerdict(ResolvedImage? Image, string? Refusal, bool La
 /// credentials, proxy and CA as the pull); with cosign keys configured, a signature of that digest by one of them must
 /// verify (<see cref="CosignSignatures"/>). An approved image is returned pinned to that digest (repository@sha256:…),
 /// so the digest that was checked is the one that runs, on every orchestrator. Answers about the image are kept for
-/// <see cref="Recheck"/> (a tag moved or a signature added is seen within it); a registry that could not be asked
-/// is asked again on the next call. Without a policy, images pass unchanged and the registry is not asked.
+/// <see cref="Recheck"/> (a tag moved or a signature added is seen within it); that a registry could not be asked is
+/// kept <see cref="RetryUnasked"/>, so that the re-plans of one cycle do not ask it again each. One check per image
+/// runs at a time, and at most <see cref="MaxChecksAtOnce"/> images are checked at once. Without a policy, images pass
+/// unchanged and the registry is not asked.
 /// </summary>
 public sealed class ImageGate
 {
     /// <summary>How long an answer about an image is kept before the registry is asked again.</summary>
     public static readonly TimeSpan Recheck = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long the answer that a registry could not be asked is kept before it is asked again.</summary>
+    public static readonly TimeSpan RetryUnasked = TimeSpan.FromSeconds(10);
+
     /// <summary>Answers kept at most (a listing's images; beyond this the oldest go first).</summary>
     private const int MaxRemembered = 4096;
+
+    /// <summary>Images checked at once: a listing of many new images does not open a connection per image.</summary>
+    private const int MaxChecksAtOnce = 4;
 
     private readonly RegistryAccess _registry;
     private readonly TimeProvider _time;
     private readonly Logger _logger;
     private readonly Dictionary<string, (ImageVerdict Verdict, DateTimeOffset Until)> _answers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task<ImageVerdict>> _checking = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _slots = new(MaxChecksAtOnce);
     private readonly Lock _gate = new();
 
     public ImageGate(ImagePolicy policy, RegistryAccess registry, TimeProvider time, Logger logger)
@@ -45,31 +55,61 @@ public sealed class ImageGate
 
     public ImagePolicy Policy { get; }
 
-    /// <summary>The image to run, or why not. Throws only on cancellation.</summary>
-    public async Task<ImageVerdict> CheckAsync(ResolvedImage image, CancellationToken cancellationToken)
+    /// <summary>
+    /// The image to run, or why not: the kept answer at once, else the check under way for this image, else a new one.
+    /// Throws only on cancellation.
+    /// </summary>
+    public Task<ImageVerdict> CheckAsync(ResolvedImage image, CancellationToken cancellationToken)
     {
-        if (!Policy.IsSet) return new ImageVerdict(image, null, true, null);
+        if (!Policy.IsSet) return Task.FromResult(new ImageVerdict(image, null, true, null));
+        lock (_gate)
+        {
+            if (_answers.TryGetValue(image.Reference, out var kept) && kept.Until > _time.GetUtcNow()) return Task.FromResult(kept.Verdict);
+            if (_checking.TryGetValue(image.Reference, out var running)) return running.WaitAsync(cancellationToken);
+            var check = CheckOnceAsync(image, cancellationToken);
+            // A check that ended at once (cancelled) has already left _checking.
+            if (!check.IsCompleted) _checking[image.Reference] = check;
+            return check;
+        }
+    }
+
+    private async Task<ImageVerdict> CheckOnceAsync(ResolvedImage image, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ImageVerdict verdict;
+            try
+            {
+                verdict = await DecideAsync(image, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+            if (verdict.Approved) _logger.Info("Image approved by the image policy", ("image", image.Reference), ("runs", verdict.Image!.Reference), ("signed_by", verdict.SignedBy));
+            else _logger.Debug("Image refused by the image policy", ("image", image.Reference), ("reason", verdict.Refusal));
+            Remember(image, verdict);
+            return verdict;
+        }
+        finally
+        {
+            lock (_gate) _checking.Remove(image.Reference);
+        }
+    }
+
+    private void Remember(ResolvedImage image, ImageVerdict verdict)
+    {
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            if (_answers.TryGetValue(image.Reference, out var kept) && kept.Until > now) return kept.Verdict;
-        }
-        var verdict = await DecideAsync(image, cancellationToken).ConfigureAwait(false);
-        if (verdict.Approved) _logger.Info("Image approved by the image policy", ("image", image.Reference), ("runs", verdict.Image!.Reference), ("signed_by", verdict.SignedBy));
-        else _logger.Debug("Image refused by the image policy", ("image", image.Reference), ("reason", verdict.Refusal));
-        if (verdict.Lasting)
-        {
-            lock (_gate)
+            if (_answers.Count >= MaxRemembered)
             {
-                if (_answers.Count >= MaxRemembered)
-                {
-                    foreach (var stale in _answers.Where(a => a.Value.Until <= now).Select(a => a.Key).ToList()) _answers.Remove(stale);
-                    if (_answers.Count >= MaxRemembered) _answers.Remove(_answers.MinBy(a => a.Value.Until).Key);
-                }
-                _answers[image.Reference] = (verdict, now + Recheck);
+                foreach (var stale in _answers.Where(a => a.Value.Until <= now).Select(a => a.Key).ToList()) _answers.Remove(stale);
+                if (_answers.Count >= MaxRemembered) _answers.Remove(_answers.MinBy(a => a.Value.Until).Key);
             }
+            _answers[image.Reference] = (verdict, now + (verdict.Lasting ? Recheck : RetryUnasked));
         }
-        return verdict;
     }
 
     private async Task<ImageVerdict> DecideAsync(ResolvedImage image, CancellationToken ct)

@@ -68,6 +68,11 @@ public sealed record ContractEntry
 /// Why this connector must not be deployed, started or refreshed (for example a secret that could not be decrypted), or
 /// null. A blocked connector's existing workload is kept as it is: never started with an empty secret, never removed.
 /// </param>
+/// <param name="Waiting">
+/// Why this connector's work waits this time (the image policy is still checking its image), or null: planned like a
+/// blocked connector (its workload kept as it is, still stoppable) but without a problem told; planned again when the
+/// answer comes.
+/// </param>
 /// <param name="PullImage">
 /// <see cref="Image"/> resolved with the registry prefix: the image every later step uses (plan, registry check, pull),
 /// resolved once by <see cref="ReconcileCycle"/> where it builds its input. Null until then, and for a connector whose
@@ -83,7 +88,8 @@ public sealed record DesiredConnector(
     ConnectorStatus? CurrentStatus,
     IReadOnlyList<ContractEntry> Configuration,
     string? Blocked = null,
-    ResolvedImage? PullImage = null)
+    ResolvedImage? PullImage = null,
+    string? Waiting = null)
 {
     // The generated ToString would print the entries' values through the list; name and id are enough.
     public override string ToString() => $"connector {Name} ({Id})";

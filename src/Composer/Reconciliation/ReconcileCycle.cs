@@ -45,6 +45,12 @@ public sealed class ReconcileCycle
     /// <summary>...up to this.</summary>
     public static readonly TimeSpan MaxWatchRetry = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long planning waits for the image policy's answers: an image whose check takes longer (a registry that does
+    /// not answer) leaves only its connectors waiting, planned again when the answer comes.
+    /// </summary>
+    public static readonly TimeSpan ImageCheckWait = TimeSpan.FromSeconds(1);
+
     private readonly IPlatformClient _platform;
     private readonly IOrchestrator _orchestrator;
     private readonly ImageResolver _images;
@@ -61,6 +67,7 @@ public sealed class ReconcileCycle
     private readonly SemaphoreSlim _wake = new(0, 1);
     private HashSet<string> _dirty = new(StringComparer.Ordinal);
     private ConnectorListing? _lastListing;
+    private readonly HashSet<string> _awaitingImage = new(StringComparer.Ordinal);
     private bool _relistNeeded;
     private bool _streamUp;
     private bool _synced;
@@ -101,7 +108,8 @@ public sealed class ReconcileCycle
         var connectorsTask = _platform.ListConnectorsAsync(cancellationToken);
         var workloadsTask = _orchestrator.ListAsync(cancellationToken);
         await Task.WhenAll(connectorsTask, workloadsTask).ConfigureAwait(false);
-        return (await PlanFromAsync(connectorsTask.Result, workloadsTask.Result, cancellationToken).ConfigureAwait(false)).Plan;
+        // A plan shows the image policy's answers, however long the registries take (within their own timeouts).
+        return (await PlanFromAsync(connectorsTask.Result, workloadsTask.Result, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false)).Plan;
     }
 
     /// <summary>Runs one cycle: lists, plans, starts lanes. Throws only <see cref="OperationCanceledException"/> (shutdown).</summary>
@@ -115,7 +123,7 @@ public sealed class ReconcileCycle
         var workloadsTask = ObserveWorkloadsAsync(cancellationToken);
         // Both finish before anything is looked at: no call is left running, no exception unobserved.
         await Task.WhenAll(connectorsTask, workloadsTask).ConfigureAwait(false);
-        var (plan, failedListing, platformFailure, orchestratorFailure) = await PlanFromAsync(connectorsTask.Result, workloadsTask.Result.Workloads, cancellationToken)
+        var (plan, failedListing, platformFailure, orchestratorFailure) = await PlanFromAsync(connectorsTask.Result, workloadsTask.Result.Workloads, ImageCheckWait, cancellationToken)
             .ConfigureAwait(false);
         if (failedListing is not null)
         {
@@ -175,7 +183,8 @@ public sealed class ReconcileCycle
         var (workloads, changed) = await ObserveWorkloadsAsync(cancellationToken).ConfigureAwait(false);
         if (!workloads.IsSuccess) return null;
         dirty.UnionWith(changed);
-        var plan = Reconciler.Plan(_options, listing, workloads.Value, _store, _time.GetUtcNow());
+        var gated = await WithPullImagesAsync(listing, ImageCheckWait, cancellationToken).ConfigureAwait(false);
+        var plan = Reconciler.Plan(_options, gated, workloads.Value, _store, _time.GetUtcNow());
         var batch = _executor.Start(plan, group => dirty.Contains(group.ConnectorId ?? ""), cancellationToken);
         return new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion };
     }
@@ -390,41 +399,81 @@ public sealed class ReconcileCycle
     /// Each connector's image resolved with the registry prefix, once, for every later step (plan, registry check, pull),
     /// then put to the image policy: an approved image is pinned to the digest that was checked; a connector whose image
     /// cannot be pulled or is refused is blocked with the reason, its workload kept as it is (never pulled or started
-    /// with the refused image: a running approved version keeps running).
+    /// with the refused image: a running approved version keeps running). The policy's checks run side by side and are
+    /// waited for <paramref name="checkWait"/> at most (<see cref="ImageCheckWait"/> in a cycle; a plan waits for all):
+    /// a connector whose image is still being checked waits (its
+    /// workload kept as it is) and is planned again when the answer comes, so one registry that does not answer holds up
+    /// only the connectors of its images.
     /// </summary>
-    private async Task<ConnectorListing> WithPullImagesAsync(ConnectorListing listing, CancellationToken ct)
+    private async Task<ConnectorListing> WithPullImagesAsync(ConnectorListing listing, TimeSpan checkWait, CancellationToken ct)
     {
-        var connectors = new List<DesiredConnector>(listing.Connectors.Count);
-        foreach (var connector in listing.Connectors)
+        var resolved = new (DesiredConnector Connector, Task<ImageVerdict>? Check)[listing.Connectors.Count];
+        for (var i = 0; i < resolved.Length; i++)
         {
+            var connector = listing.Connectors[i];
             var image = _images.Resolve(connector.Image);
-            if (!image.IsSuccess)
+            if (!image.IsSuccess) resolved[i] = (connector with { Blocked = connector.Blocked ?? image.Failure.Message }, null);
+            else if (_gate is null || connector.Blocked is not null) resolved[i] = (connector with { PullImage = image.Value }, null);
+            else resolved[i] = (connector with { PullImage = image.Value }, _gate.CheckAsync(image.Value, ct));
+        }
+        var checks = resolved.Where(r => r.Check is { IsCompleted: false }).Select(r => r.Check!).Distinct().ToList();
+        if (checks.Count > 0)
+        {
+            try
             {
-                connectors.Add(connector with { Blocked = connector.Blocked ?? image.Failure.Message });
-                continue;
+                await Task.WhenAll(checks).WaitAsync(checkWait, _time, ct).ConfigureAwait(false);
             }
-            if (_gate is null || connector.Blocked is not null)
+            catch (TimeoutException)
             {
-                connectors.Add(connector with { PullImage = image.Value });
-                continue;
+                // The checks go on; their connectors wait below.
             }
-            var verdict = await _gate.CheckAsync(image.Value, ct).ConfigureAwait(false);
-            connectors.Add(verdict.Image is { } approved
-                ? connector with { PullImage = approved }
-                : connector with { Blocked = verdict.Refusal });
+        }
+        ct.ThrowIfCancellationRequested();
+
+        var connectors = new List<DesiredConnector>(resolved.Length);
+        foreach (var (connector, check) in resolved)
+        {
+            if (check is null)
+            {
+                connectors.Add(connector);
+            }
+            else if (check.IsCompletedSuccessfully)
+            {
+                var verdict = check.Result;
+                connectors.Add(verdict.Image is { } approved ? connector with { PullImage = approved } : connector with { Blocked = verdict.Refusal });
+            }
+            else
+            {
+                connectors.Add(connector with { Waiting = $"the image policy is still checking {connector.PullImage!.Reference}" });
+                PlanAgainWhenDone(connector.Id, check);
+            }
         }
         return listing with { Connectors = connectors };
     }
 
+    /// <summary>Plans the connector again once the check of its image ended (once per check, however many cycles saw it waiting).</summary>
+    private void PlanAgainWhenDone(string connectorId, Task<ImageVerdict> check)
+    {
+        lock (_sync)
+        {
+            if (!_awaitingImage.Add(connectorId)) return;
+        }
+        _ = check.ContinueWith(_ =>
+        {
+            lock (_sync) _awaitingImage.Remove(connectorId);
+            MarkDirty(connectorId);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
     /// <summary>The plan, and which listing failed ("platform_listing", "orchestrator_listing", or both as "listings") with the errors.</summary>
     private async Task<(ReconcilePlan Plan, string? FailedListing, Failure? PlatformFailure, Failure? OrchestratorFailure)> PlanFromAsync(
-        Result<ConnectorListing> connectors, Result<IReadOnlyList<ObservedWorkload>> workloads, CancellationToken ct)
+        Result<ConnectorListing> connectors, Result<IReadOnlyList<ObservedWorkload>> workloads, TimeSpan imageCheckWait, CancellationToken ct)
     {
         if (connectors.IsSuccess && workloads.IsSuccess)
         {
-            var listing = await WithPullImagesAsync(connectors.Value, ct).ConfigureAwait(false);
-            // Re-plans between cycles start from this listing, its images already resolved and put to the policy.
-            lock (_sync) _lastListing = listing;
+            // Re-plans between cycles start from this listing (the image policy's answers are kept by the gate).
+            lock (_sync) _lastListing = connectors.Value;
+            var listing = await WithPullImagesAsync(connectors.Value, imageCheckWait, ct).ConfigureAwait(false);
             RecordConnectorStates(listing, workloads.Value);
             return (Reconciler.Plan(_options, listing, workloads.Value, _store, _time.GetUtcNow()), null, null, null);
         }

@@ -210,7 +210,7 @@ public static class Reconciler
             var id = seen.Workload.ConnectorId!;
             if (!_byId.TryGetValue(id, out var owner)) return !_skippedIds.Contains(id) && !InBackoff(id);
             var ownerName = _names[id];
-            return owner.Blocked is null && !InBackoff(id) && _keepers[ownerName] == owner && seen.Workload.Name != ownerName;
+            return owner.Blocked is null && owner.Waiting is null && !InBackoff(id) && _keepers[ownerName] == owner && seen.Workload.Name != ownerName;
         }
 
         private bool InBackoff(string connectorId) => store.Find(connectorId)?.InBackoff(now) == true;
@@ -257,7 +257,7 @@ public static class Reconciler
         {
             var state = store.Find(connector.Id);
             var name = _names[connector.Id];
-            var blocked = connector.Blocked is not null;
+            var blocked = connector.Blocked is not null || connector.Waiting is not null;
             var problems = new Problems(connector, state);
             var reports = new List<ConnectorAction>();
             var changes = new List<ConnectorAction>();
@@ -369,7 +369,7 @@ public static class Reconciler
             }
 
             var wantsRunning = connector.RequestedStatus == RequestedStatus.Starting && !held;
-            if (connector.Blocked is not null)
+            if (connector.Blocked is not null || connector.Waiting is not null)
             {
                 // Kept as it is (never started or refreshed with an empty secret), but still stoppable.
                 if (!wantsRunning && own.State != WorkloadState.Stopped) changes.Add(new StopAction(connector, own, RebootLoopHold: held));

@@ -65,6 +65,42 @@ public class LaneAndEventTests(TestConnectorImage image)
     }
 
     [Test]
+    public async Task An_image_policy_check_on_a_registry_that_never_answers_holds_only_its_own_connector()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        // A registry that accepts connections and never answers.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var silentHost = $"127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
+        var (user, password) = (HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
+        await manager.PushForPullAsync(image, Registry.Host, user, password, $"{manager.ManagerId}/other");
+        manager.UseRegistry(Registry.Host, user, password);
+        manager.Environment["OPENCTI__REQUEST_TIMEOUT"] = "120";
+        manager.Environment["OPENCTI__DAEMON__IMAGE_POLICY__ALLOW"] = $"[\"{Registry.Host}/{manager.ManagerId}/*\", \"{silentHost}/**\"]";
+        var held = manager.StartedConnector("held", $"{silentHost}/{manager.ManagerId}/held:1");
+        var other = manager.StartedConnector("other", $"{Registry.Host}/{manager.ManagerId}/other:1");
+        manager.StandIn.AddConnector(held);
+        manager.StandIn.AddConnector(other);
+
+        var watch = Stopwatch.StartNew();
+        var composer = manager.Start();
+        using var asked = await silent.AcceptSocketAsync().WaitAsync(EndToEndManager.Timeout);
+        // The other connector is checked, pulled and started while the held image's check waits on its registry.
+        var container = await manager.WaitForContainerAsync(other.Id);
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(other.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "the other connector started");
+        var started = watch.Elapsed;
+        await Assert.That(started).IsLessThan(TimeSpan.FromSeconds(30)).Because($"started after {started}");
+        await Assert.That(container.Config!.Image).Contains("@sha256:").Because("approved by the policy, pinned to the digest checked");
+        await Assert.That(await manager.ContainersOfAsync(held.Id)).IsEmpty();
+        // Waiting is no refusal: nothing about the held connector is told as a problem while its check runs.
+        await Assert.That(manager.StandIn.LogReports.Where(r => r.ConnectorId == held.Id).SelectMany(r => r.Lines).Any(l => l.Contains("refused"))).IsFalse();
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
     public async Task A_docker_kill_reaches_the_platform_within_2_s()
     {
         image.Require();

@@ -582,6 +582,26 @@ public class ReconcilerTests
     }
 
     [Test]
+    public async Task A_connector_waiting_for_its_image_check_is_kept_as_it_is_without_a_problem_told()
+    {
+        // Not deployed yet: nothing at all while its image is being checked.
+        var waiting = Connector("A", requested: RequestedStatus.Starting) with { Waiting = "the image policy is still checking img:1" };
+        await Assert.That(Plan(Listing(waiting), [], new ConnectorStateStore()).ActionCount).IsEqualTo(0);
+
+        // Deployed: neither refreshed nor its old-named workload removed, still reported and stoppable.
+        var changed = waiting with { ContractHash = "new", CurrentStatus = ConnectorStatus.Started };
+        var workloads = new[] { Workload("A", hash: "old"), Workload("A", name: "connector-a-old") };
+        var store = Settled(Listing(changed), workloads);
+        store.GetOrAdd("A").LastLogs = null;
+        await Assert.That(Joined(Plan(Listing(changed), workloads, store))).IsEqualTo("report_status connector-a stopped | report_logs connector-a");
+        var stopping = changed with { RequestedStatus = RequestedStatus.Stopping };
+        var running = new[] { Workload("A", hash: "old", state: WorkloadState.Running) };
+        HealthReported(store, "A", WorkloadState.Running, TimeSpan.Zero);
+        store.GetOrAdd("A").LastLogs = Now;
+        await Assert.That(Joined(Plan(Listing(stopping), running, store))).IsEqualTo("stop connector-a");
+    }
+
+    [Test]
     public async Task Backoff_holds_back_changes_but_not_reports()
     {
         var listing = Listing(Connector("A", requested: RequestedStatus.Starting), Connector("B", requested: RequestedStatus.Starting));
