@@ -8,7 +8,7 @@ public enum WorkloadState
     /// <summary>Running (Docker "running", a running Swarm task, available Kubernetes replicas).</summary>
     Running,
 
-    /// <summary>The orchestrator is restarting it by itself (Docker "restarting"): neither start nor report it as started.</summary>
+    /// <summary>The orchestrator is restarting or removing it by itself (Docker "restarting", "removing"): neither start nor report it as started.</summary>
     Restarting,
 
     /// <summary>Created, exited, dead, scaled to 0: not running.</summary>

@@ -562,7 +562,8 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     private static WorkloadState Reduce(string? state) => state switch
     {
         "running" => WorkloadState.Running,
-        "restarting" => WorkloadState.Restarting,
+        // Being removed (docker rm -f): starting it fails, and its destroy event (or the next listing) comes next.
+        "restarting" or "removing" => WorkloadState.Restarting,
         _ => WorkloadState.Stopped,
     };
 
