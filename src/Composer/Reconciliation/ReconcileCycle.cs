@@ -68,6 +68,7 @@ public sealed class ReconcileCycle
     private HashSet<string> _dirty = new(StringComparer.Ordinal);
     private ConnectorListing? _lastListing;
     private readonly HashSet<string> _awaitingImage = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ITimer> _backoffTimers = new(StringComparer.Ordinal);
     private bool _relistNeeded;
     private bool _streamUp;
     private bool _synced;
@@ -135,6 +136,7 @@ public sealed class ReconcileCycle
             });
         }
         var batch = _executor.Start(plan, null, cancellationToken);
+        PlanAgainAfterBackoff(plan);
         return Done(new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion });
 
         CycleReport Done(CycleReport report)
@@ -186,6 +188,7 @@ public sealed class ReconcileCycle
         var gated = await WithPullImagesAsync(listing, ImageCheckWait, cancellationToken).ConfigureAwait(false);
         var plan = Reconciler.Plan(_options, gated, workloads.Value, _store, _time.GetUtcNow());
         var batch = _executor.Start(plan, group => dirty.Contains(group.ConnectorId ?? ""), cancellationToken);
+        PlanAgainAfterBackoff(plan);
         return new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion };
     }
 
@@ -449,6 +452,36 @@ public sealed class ReconcileCycle
             }
         }
         return listing with { Connectors = connectors };
+    }
+
+    /// <summary>
+    /// Plans each connector whose changes a backoff held back again when the backoff ends (a work queue's rate-limited
+    /// re-add), rather than at the next cycle: a connector whose start failed while its container was being removed is
+    /// deployed again seconds later, not a whole <c>execute_schedule</c> later. One timer per connector, the latest wins.
+    /// </summary>
+    private void PlanAgainAfterBackoff(ReconcilePlan plan)
+    {
+        foreach (var group in plan.Connectors)
+        {
+            if (group.DeferredUntil is not { } at || group.ConnectorId is not { } id) continue;
+            var due = at - _time.GetUtcNow();
+            if (due < TimeSpan.Zero) due = TimeSpan.Zero;
+            var holder = new ITimer?[1];
+            lock (_sync)
+            {
+                if (_backoffTimers.Remove(id, out var earlier)) earlier.Dispose();
+                holder[0] = _time.CreateTimer(_ =>
+                {
+                    lock (_sync)
+                    {
+                        if (_backoffTimers.TryGetValue(id, out var current) && current == holder[0]) _backoffTimers.Remove(id);
+                    }
+                    holder[0]?.Dispose();
+                    MarkDirty(id);
+                }, null, due, Timeout.InfiniteTimeSpan);
+                _backoffTimers[id] = holder[0]!;
+            }
+        }
     }
 
     /// <summary>Plans the connector again once the check of its image ended (once per check, however many cycles saw it waiting).</summary>

@@ -132,6 +132,36 @@ public class ConnectorLaneTests
     }
 
     [Test]
+    public async Task A_connector_held_back_by_its_backoff_is_planned_again_when_the_backoff_ends_not_at_the_next_cycle()
+    {
+        var rig = new Rig();
+        var failing = true;
+        rig.Orchestrator.Behaviour = (c, _) => Task.FromResult<Failure?>(c == "deploy A" && failing ? Failure.Orchestrator("Conflict: removal of container connector-a is already in progress") : null);
+        rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting));
+        var first = await rig.Cycle.RunAsync(CancellationToken.None);
+        await first.Completion.WaitAsync(Patience);
+        await Assert.That(rig.CallsOf("deploy A")).IsEqualTo(1);
+
+        // The failed lane is planned again at once: held back by the backoff (no second deploy yet).
+        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(Patience);
+        var deferred = await rig.Cycle.ReplanAsync(CancellationToken.None);
+        await deferred!.Completion.WaitAsync(Patience);
+        await Assert.That(rig.CallsOf("deploy A")).IsEqualTo(1);
+        failing = false;
+
+        // No cycle runs: the end of the backoff alone plans it again.
+        var waiting = rig.Cycle.WaitForReplanAsync(CancellationToken.None);
+        await Task.Delay(50);
+        await Assert.That(waiting.IsCompleted).IsFalse();
+        rig.Time.Advance(TimeSpan.FromMinutes(2));
+        await waiting.WaitAsync(Patience);
+        var replan = await rig.Cycle.ReplanAsync(CancellationToken.None);
+        await replan!.Completion.WaitAsync(Patience);
+        await Assert.That(rig.CallsOf("deploy A")).IsEqualTo(2);
+        await Assert.That(rig.Orchestrator.Workloads.Count(w => w.ConnectorId == "A")).IsEqualTo(1);
+    }
+
+    [Test]
     public async Task The_parallelism_bound_holds_across_cycles_while_lanes_are_in_flight()
     {
         var rig = new Rig(maxParallel: 2);
