@@ -226,13 +226,13 @@ internal static class DockerTlsLoader
             var certificate = KeyValue(keys!.Cert!, DockerTls.CertKey, "client certificate", report);
             var key = KeyValue(keys.Key!.Reveal(), DockerTls.KeyKey, "private key", report);
             if (certificate is null || key is null) return (null, null);
-            var loaded = ClientCertificatePem.Load(certificate.Value.Text, key.Value.Text, out var problem);
-            if (loaded is null)
+            var loaded = ClientCertificatePem.Load(certificate.Value.Text, key.Value.Text);
+            if (!loaded.IsSuccess)
             {
-                report.Error(DockerTls.CertKey, $"{problem} ({certificate.Value.Shown} and {key.Value.Shown} of {DockerTls.KeyKey})");
+                report.Error(DockerTls.CertKey, $"{loaded.Failure.Message} ({certificate.Value.Shown} and {key.Value.Shown} of {DockerTls.KeyKey})");
                 return (null, null);
             }
-            return (loaded, $"{certificate.Value.Shown} ({DockerTls.CertKey}, {provenance.Describe(DockerTls.CertKey)})");
+            return (loaded.Value, $"{certificate.Value.Shown} ({DockerTls.CertKey}, {provenance.Describe(DockerTls.CertKey)})");
         }
 
         if (!Directory.Exists(request.CertPath)) return (null, null);
@@ -252,13 +252,13 @@ internal static class DockerTlsLoader
         var certFile = CertPathFile(request, "cert.pem", report);
         var keyFile = CertPathFile(request, "key.pem", report);
         if (certFile is null || keyFile is null) return (null, null);
-        var fromFiles = ClientCertificatePem.Load(certFile.Value.Text, keyFile.Value.Text, out var fileProblem);
-        if (fromFiles is null)
+        var fromFiles = ClientCertificatePem.Load(certFile.Value.Text, keyFile.Value.Text);
+        if (!fromFiles.IsSuccess)
         {
-            report.Error(CertPathError(request, $"{certPath} and {keyPath}: {fileProblem}"));
+            report.Error(CertPathError(request, $"{certPath} and {keyPath}: {fromFiles.Failure.Message}"));
             return (null, null);
         }
-        return (fromFiles, $"{certPath} ({request.CertPathSource})");
+        return (fromFiles.Value, $"{certPath} ({request.CertPathSource})");
     }
 
     /// <summary>A key's value: inline PEM (starts with -----BEGIN), or the path of a file holding it.</summary>
