@@ -42,7 +42,7 @@ public class ImageReferenceBenchmarks
     ];
 
     private readonly ImageResolver _resolver = RegistryConfiguration.FromSettings(new RegistrySettings { Server = Server }, ConfigProvenance.None,
-        new Dictionary<string, string>(), [], [])!.Images;
+        new Dictionary<string, string>(), new ConfigReport(ConfigProvenance.None, [], []))!.Images;
     private readonly char[] _buffer = new char[512];
 
     [GlobalSetup]

@@ -92,10 +92,10 @@ public class ImageTrustBenchmarks
         var report = new ConfigReport(ConfigProvenance.None, [], []);
         _signed = ImagePolicy.Parse(new ImagePolicySettings { Allow = [$"{_host}/bench/*"], CosignPublicKeys = [pem] }, "opencti.daemon.image_policy", report);
         _allowOnly = ImagePolicy.Parse(new ImagePolicySettings { Allow = [$"{_host}/bench/*"] }, "opencti.daemon.image_policy", report);
-        _key = CosignPublicKey.Load(pem, 0).Key!;
+        _key = CosignPublicKey.Load(pem, 0).Value!;
         if (report.Errors.Count > 0) throw new InvalidOperationException(string.Join("; ", report.Errors));
-        var registry = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = 0 }, ConfigProvenance.None, new Dictionary<string, string>(), [], [])
-            ?? RegistryConfiguration.Anonymous;
+        var registry = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = 0 }, ConfigProvenance.None, new Dictionary<string, string>(),
+            new ConfigReport(ConfigProvenance.None, [], [])) ?? RegistryConfiguration.Anonymous;
         var settings = new ComposerSettings();
         _access = new RegistryAccess(registry, new OutboundHandlerFactory(new NetworkPolicies(PlatformNetworkPolicy.Resolve(settings, PlatformKind.OpenCti),
             PlatformNetworkPolicy.Resolve(settings, PlatformKind.OpenAev), null)));

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Composer.Configuration;
+using Composer.Diagnostics;
 
 namespace Composer.Images;
 
@@ -23,27 +24,27 @@ public sealed class RepositoryPattern
     public string Text { get; }
 
     /// <summary>The pattern, or why it is not one (for the diagnostic of its key).</summary>
-    public static (RepositoryPattern? Pattern, string? Error) Parse(string? text)
+    public static Result<RepositoryPattern> Parse(string? text)
     {
         var trimmed = text?.Trim() ?? "";
-        if (trimmed.Length == 0) return (null, "empty pattern; expected a repository such as registry.example.com/opencti/*");
-        if (trimmed.Contains('@')) return (null, $"\"{trimmed}\" names a digest; a pattern names repositories (registry/path, no tag or digest)");
+        if (trimmed.Length == 0) return Failure.Input("empty pattern; expected a repository such as registry.example.com/opencti/*");
+        if (trimmed.Contains('@')) return Failure.Input($"\"{trimmed}\" names a digest; a pattern names repositories (registry/path, no tag or digest)");
         var segments = trimmed.Split('/');
         if (segments.Length < 2 || !LooksLikeRegistry(segments[0]))
         {
-            return (null, $"\"{trimmed}\" does not start with a registry host; expected a fully-qualified repository such as registry.example.com/opencti/* or docker.io/library/*");
+            return Failure.Input($"\"{trimmed}\" does not start with a registry host; expected a fully-qualified repository such as registry.example.com/opencti/* or docker.io/library/*");
         }
         for (var i = 0; i < segments.Length; i++)
         {
             var segment = segments[i];
-            if (segment.Length == 0) return (null, $"\"{trimmed}\" has an empty path segment");
-            if (i > 0 && segment.Contains(':')) return (null, $"\"{trimmed}\" names a tag; a pattern names repositories (registry/path, no tag or digest)");
-            if (segment.Contains("**", StringComparison.Ordinal) && segment != "**") return (null, $"\"{trimmed}\": ** must be a whole path segment (registry/team/**)");
+            if (segment.Length == 0) return Failure.Input($"\"{trimmed}\" has an empty path segment");
+            if (i > 0 && segment.Contains(':')) return Failure.Input($"\"{trimmed}\" names a tag; a pattern names repositories (registry/path, no tag or digest)");
+            if (segment.Contains("**", StringComparison.Ordinal) && segment != "**") return Failure.Input($"\"{trimmed}\": ** must be a whole path segment (registry/team/**)");
         }
         // Docker Hub has two names; images are normalized to docker.io, so are patterns.
         if (segments[0] is ImageReference.LegacyDockerHubDomain or "registry-1.docker.io") segments[0] = ImageReference.DockerHubDomain;
         segments[0] = segments[0].ToLowerInvariant();
-        return (new RepositoryPattern(trimmed, segments), null);
+        return Result<RepositoryPattern>.Success(new RepositoryPattern(trimmed, segments));
     }
 
     /// <summary>Whether <paramref name="registryHost"/>/<paramref name="repository"/> matches.</summary>
@@ -117,10 +118,10 @@ public sealed class CosignPublicKey : IDisposable
     }
 
     /// <summary>The key of one list entry (a path or a PEM block), or why it is not usable.</summary>
-    public static (CosignPublicKey? Key, string? Error) Load(string? entry, int index)
+    public static Result<CosignPublicKey> Load(string? entry, int index)
     {
         var text = entry?.Trim() ?? "";
-        if (text.Length == 0) return (null, $"entry {index}: empty; expected a cosign public key file path or a -----BEGIN PUBLIC KEY----- block");
+        if (text.Length == 0) return Failure.Input($"entry {index}: empty; expected a cosign public key file path or a -----BEGIN PUBLIC KEY----- block");
         string pem, where;
         if (text.StartsWith("-----BEGIN", StringComparison.Ordinal))
         {
@@ -133,12 +134,12 @@ public sealed class CosignPublicKey : IDisposable
             {
                 var info = new FileInfo(text);
                 // A public key is a few hundred bytes: anything much larger is not one.
-                if (info.Exists && info.Length > 64 * 1024) return (null, $"entry {index} (file {text}): {info.Length} bytes, not a public key (at most 64 KiB read)");
+                if (info.Exists && info.Length > 64 * 1024) return Failure.Input($"entry {index} (file {text}): {info.Length} bytes, not a public key (at most 64 KiB read)");
                 pem = Encoding.UTF8.GetString(File.ReadAllBytes(text));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                return (null, $"entry {index} (file {text}): cannot read the public key: {FileErrors.Describe(ex, text)}");
+                return Failure.Input($"entry {index} (file {text}): cannot read the public key: {FileErrors.Describe(ex, text)}");
             }
             where = $"file {text}";
         }
@@ -150,15 +151,15 @@ public sealed class CosignPublicKey : IDisposable
         catch (Exception ex) when (ex is ArgumentException or CryptographicException)
         {
             key.Dispose();
-            return (null, $"entry {index} ({where}): not an ECDSA public key in PEM (-----BEGIN PUBLIC KEY-----, as cosign generate-key-pair writes): {ex.Message}");
+            return Failure.Input($"entry {index} ({where}): not an ECDSA public key in PEM (-----BEGIN PUBLIC KEY-----, as cosign generate-key-pair writes): {ex.Message}");
         }
         var curve = key.ExportParameters(false).Curve;
         if (curve.Oid?.Value != "1.2.840.10045.3.1.7")
         {
             key.Dispose();
-            return (null, $"entry {index} ({where}): the key is on curve {curve.Oid?.FriendlyName ?? curve.Oid?.Value ?? "unknown"}; cosign keys are ECDSA P-256");
+            return Failure.Input($"entry {index} ({where}): the key is on curve {curve.Oid?.FriendlyName ?? curve.Oid?.Value ?? "unknown"}; cosign keys are ECDSA P-256");
         }
-        return (new CosignPublicKey(key, index, where), null);
+        return Result<CosignPublicKey>.Success(new CosignPublicKey(key, index, where));
     }
 
     public void Dispose() => _key.Dispose();
@@ -224,9 +225,9 @@ public sealed class ImagePolicy
             allow = [];
             for (var i = 0; i < patterns.Count; i++)
             {
-                var (pattern, error) = RepositoryPattern.Parse(patterns[i]);
-                if (pattern is not null) allow.Add(pattern);
-                else report.Error(allowKey, $"entry {i}: {error}");
+                var pattern = RepositoryPattern.Parse(patterns[i]);
+                if (pattern.IsSuccess) allow.Add(pattern.Value);
+                else report.Error(allowKey, $"entry {i}: {pattern.Failure.Message}");
             }
             if (patterns.Count == 0) report.Warning(allowKey, "set but empty: every image is refused");
         }
@@ -236,9 +237,9 @@ public sealed class ImagePolicy
         {
             for (var i = 0; i < entries.Count; i++)
             {
-                var (key, error) = CosignPublicKey.Load(entries[i], i);
-                if (key is not null) keys.Add(key);
-                else report.Error(keysKey, error!);
+                var key = CosignPublicKey.Load(entries[i], i);
+                if (key.IsSuccess) keys.Add(key.Value);
+                else report.Error(keysKey, key.Failure.Message);
             }
             if (entries.Count == 0) report.Error(keysKey, "set but empty; expected cosign public keys (paths or PEM blocks), or leave it unset for no signature requirement");
         }

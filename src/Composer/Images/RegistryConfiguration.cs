@@ -61,14 +61,14 @@ public sealed class RegistryConfiguration
     /// </summary>
     /// <param name="environment">The process environment: where a password given as a file is found again.</param>
     public static RegistryConfiguration? FromSettings(RegistrySettings? settings, ConfigProvenance provenance, IReadOnlyDictionary<string, string> environment,
-        ICollection<ConfigDiagnostic> errors, ICollection<ConfigDiagnostic> warnings)
+        ConfigReport report)
     {
-        var startErrors = errors.Count;
-        void Error(string key, string message) => errors.Add(new ConfigDiagnostic($"{Key}.{key}", provenance.Describe($"{Key}.{key}"), message));
+        var startErrors = report.Errors.Count;
+        void Error(string key, string message) => report.Error($"{Key}.{key}", message);
         var dockerConfig = DockerConfigPathFrom(settings?.DockerConfig, environment, Error);
         if (settings is null)
         {
-            if (errors.Count > startErrors) return null;
+            if (report.Errors.Count > startErrors) return null;
             return dockerConfig is null ? Anonymous : new RegistryConfiguration { DockerConfigPath = dockerConfig };
         }
         string? prefix = null, host = null, scheme = null;
@@ -100,7 +100,7 @@ public sealed class RegistryConfiguration
         var hasPassword = settings.Password is { IsEmpty: false };
         if (hasUser && !hasPassword) Error("username", $"a username needs a password ({Key}.password)");
         if (hasPassword && !hasUser) Error("password", $"a password needs a username ({Key}.username)");
-        if (errors.Count > startErrors) return null;
+        if (report.Errors.Count > startErrors) return null;
 
         RegistryCredentials? credentials = null;
         string? passwordFile = null;
@@ -114,8 +114,8 @@ public sealed class RegistryConfiguration
             }
             if (host is null)
             {
-                warnings.Add(new ConfigDiagnostic($"{Key}.username", provenance.Describe($"{Key}.username"),
-                    $"username and password are set without a server ({Key}.server); they are used for Docker Hub (docker.io) only"));
+                report.Warning($"{Key}.username",
+                    $"username and password are set without a server ({Key}.server); they are used for Docker Hub (docker.io) only");
             }
         }
         return new RegistryConfiguration

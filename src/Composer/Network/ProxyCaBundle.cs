@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Composer.Configuration;
+using Composer.Diagnostics;
 
 namespace Composer.Network;
 
@@ -49,8 +50,7 @@ public sealed class ProxyCaBundle
             }
             if (entry.StartsWith("-----BEGIN", StringComparison.Ordinal))
             {
-                if (TryImportPem(entry, certificates, out var problem)) continue;
-                errors.Add(new ConfigDiagnostic(key, "inline PEM", problem));
+                if (ImportPem(entry, certificates) is { } problem) errors.Add(new ConfigDiagnostic(key, "inline PEM", problem.Message));
                 continue;
             }
             byte[] content;
@@ -66,10 +66,7 @@ public sealed class ProxyCaBundle
             var text = Encoding.UTF8.GetString(content);
             if (text.Contains("-----BEGIN", StringComparison.Ordinal))
             {
-                if (!TryImportPem(text, certificates, out var problem))
-                {
-                    errors.Add(new ConfigDiagnostic(key, $"file {entry}", problem));
-                }
+                if (ImportPem(text, certificates) is { } problem) errors.Add(new ConfigDiagnostic(key, $"file {entry}", problem.Message));
                 continue;
             }
             try
@@ -84,7 +81,8 @@ public sealed class ProxyCaBundle
         return (certificates.Count == 0 ? Empty : new ProxyCaBundle(certificates), errors);
     }
 
-    private static bool TryImportPem(string pem, X509Certificate2Collection into, out string problem)
+    /// <summary>Adds the certificates of <paramref name="pem"/>; or why there are none (nothing is added then).</summary>
+    private static Failure? ImportPem(string pem, X509Certificate2Collection into)
     {
         var found = new X509Certificate2Collection();
         try
@@ -93,16 +91,13 @@ public sealed class ProxyCaBundle
         }
         catch (CryptographicException ex)
         {
-            problem = $"invalid PEM certificate: {ex.Message}";
-            return false;
+            return Failure.Input($"invalid PEM certificate: {ex.Message}");
         }
         if (found.Count == 0)
         {
-            problem = "no readable certificate; expected a -----BEGIN CERTIFICATE----- block of base64 DER";
-            return false;
+            return Failure.Input("no readable certificate; expected a -----BEGIN CERTIFICATE----- block of base64 DER");
         }
         into.AddRange(found);
-        problem = "";
-        return true;
+        return null;
     }
 }

@@ -124,14 +124,18 @@ internal sealed class ConnectorListingBuilder(PlatformKind platform, ListingFiel
                 // Nothing was encrypted (an optional secret left unset): there is no secret to lose.
                 configuration.Add(new ContractEntry(e.Key!, new Secret("")));
             }
-            else if (SecretDecryption.TryDecrypt(key, e.Value, out var value, out var failure))
-            {
-                configuration.Add(new ContractEntry(e.Key!, value));
-            }
             else
             {
-                configuration.Add(new ContractEntry(e.Key!, new Secret("")));
-                (blocked ??= []).Add($"cannot decrypt {e.Key}: {failure}");
+                var decrypted = SecretDecryption.Decrypt(key, e.Value);
+                if (decrypted.IsSuccess)
+                {
+                    configuration.Add(new ContractEntry(e.Key!, decrypted.Value));
+                }
+                else
+                {
+                    configuration.Add(new ContractEntry(e.Key!, new Secret("")));
+                    (blocked ??= []).Add($"cannot decrypt {e.Key}: {decrypted.Failure.Message}");
+                }
             }
         }
 

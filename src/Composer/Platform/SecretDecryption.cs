@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using Composer.Diagnostics;
@@ -22,20 +21,18 @@ public static class SecretDecryption
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static bool TryDecrypt(ManagerKey key, string encoded, [NotNullWhen(true)] out Secret? value, [NotNullWhen(false)] out string? failure)
+    /// <summary>The decrypted value, or why it cannot be had (never the value nor the key).</summary>
+    public static Result<Secret> Decrypt(ManagerKey key, string encoded)
     {
-        value = null;
         var data = new byte[encoded.Length / 4 * 3 + 3];
         if (!Convert.TryFromBase64String(encoded, data, out var length))
         {
-            failure = "the value is not base64";
-            return false;
+            return Failure.Input("the value is not base64");
         }
         var block = key.BlockLength;
         if (length < 1 + block + TagLength)
         {
-            failure = $"the value is too short ({length} bytes; a value for an RSA-{key.KeySizeBits} key has at least {1 + block + TagLength})";
-            return false;
+            return Failure.Input($"the value is too short ({length} bytes; a value for an RSA-{key.KeySizeBits} key has at least {1 + block + TagLength})");
         }
         var padding = data[0] switch
         {
@@ -45,8 +42,7 @@ public static class SecretDecryption
         };
         if (padding is null)
         {
-            failure = $"unknown encryption version {data[0]} (expected 1 or 2)";
-            return false;
+            return Failure.Input($"unknown encryption version {data[0]} (expected 1 or 2)");
         }
 
         byte[] material;
@@ -56,8 +52,7 @@ public static class SecretDecryption
         }
         catch (CryptographicException)
         {
-            failure = $"RSA decryption (version {data[0]}) failed: the value was not encrypted for this manager key, or is corrupt";
-            return false;
+            return Failure.Input($"RSA decryption (version {data[0]}) failed: the value was not encrypted for this manager key, or is corrupt");
         }
 
         var plaintext = Array.Empty<byte>();
@@ -65,8 +60,7 @@ public static class SecretDecryption
         {
             if (material.Length < KeyMaterialLength)
             {
-                failure = $"the RSA block holds {material.Length} bytes of key material, expected at least {KeyMaterialLength}";
-                return false;
+                return Failure.Input($"the RSA block holds {material.Length} bytes of key material, expected at least {KeyMaterialLength}");
             }
             var ciphertext = data.AsSpan(1 + block, length - 1 - block - TagLength);
             var tag = data.AsSpan(length - TagLength, TagLength);
@@ -75,19 +69,15 @@ public static class SecretDecryption
             {
                 aes.Decrypt(material.AsSpan(AesKeyLength, NonceLength), ciphertext, tag, plaintext);
             }
-            value = new Secret(StrictUtf8.GetString(plaintext));
-            failure = null;
-            return true;
+            return Result<Secret>.Success(new Secret(StrictUtf8.GetString(plaintext)));
         }
         catch (CryptographicException)
         {
-            failure = "AES-GCM authentication failed: the value is corrupt or was altered";
-            return false;
+            return Failure.Input("AES-GCM authentication failed: the value is corrupt or was altered");
         }
         catch (DecoderFallbackException)
         {
-            failure = "the decrypted value is not UTF-8 text";
-            return false;
+            return Failure.Input("the decrypted value is not UTF-8 text");
         }
         finally
         {

@@ -48,7 +48,7 @@ public static class SettingsResolver
         certificates.Load(PortainerCaKey(PlatformKind.OpenAev), settings.OpenAev.Daemon.Portainer?.Ca);
         foreach (var problem in certificates.Errors) errors.Add(CertificateDiagnostic(problem, provenance));
 
-        var registry = RegistryConfiguration.FromSettings(settings.OpenCti.Daemon.Registry, provenance, environment, errors, warnings) ?? RegistryConfiguration.Anonymous;
+        var registry = RegistryConfiguration.FromSettings(settings.OpenCti.Daemon.Registry, provenance, environment, report) ?? RegistryConfiguration.Anonymous;
         if (settings.OpenAev.Daemon.Registry is not null)
         {
             warnings.Add(new ConfigDiagnostic("openaev.daemon.registry", provenance.Describe("openaev.daemon.registry.server"),

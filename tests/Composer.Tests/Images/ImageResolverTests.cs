@@ -10,7 +10,7 @@ public class ImageResolverTests
     private static (ImageResolver? Resolver, List<ConfigDiagnostic> Errors) Configure(RegistrySettings? registry)
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(registry, ConfigProvenance.None, new Dictionary<string, string>(), errors, []);
+        var configuration = RegistryConfiguration.FromSettings(registry, ConfigProvenance.None, new Dictionary<string, string>(), new ConfigReport(ConfigProvenance.None, errors, []));
         return (configuration?.Images, errors);
     }
 

@@ -22,7 +22,9 @@ public class SecretDecryptionTests
         var encoded = SecretEncryption.Encrypt(PlatformTestKeys.Rsa(bits), Secret, version);
 
         await Assert.That(Convert.FromBase64String(encoded).Length).IsEqualTo(1 + bits / 8 + Encoding.UTF8.GetByteCount(Secret) + 16);
-        await Assert.That(SecretDecryption.TryDecrypt(key, encoded, out var value, out var failure)).IsTrue().Because(failure ?? "");
+        var decrypted = SecretDecryption.Decrypt(key, encoded);
+        await Assert.That(decrypted.IsSuccess).IsTrue().Because(decrypted.Failure?.Message ?? "");
+        var value = decrypted.Value;
         await Assert.That(value!.Reveal()).IsEqualTo(Secret);
         await Assert.That(value.ToString()).IsEqualTo("***");
     }
@@ -31,9 +33,10 @@ public class SecretDecryptionTests
     public async Task Decrypts_an_empty_plaintext()
     {
         using var key = PlatformTestKeys.ManagerKey(2048);
-        var ok = SecretDecryption.TryDecrypt(key, SecretEncryption.Encrypt(PlatformTestKeys.Rsa(2048), "", 2), out var value, out _);
+        var decrypted = SecretDecryption.Decrypt(key, SecretEncryption.Encrypt(PlatformTestKeys.Rsa(2048), "", 2));
+        var value = decrypted.Value;
 
-        await Assert.That(ok).IsTrue();
+        await Assert.That(decrypted.IsSuccess).IsTrue();
         await Assert.That(value!.Reveal()).IsEqualTo("");
     }
 
@@ -94,10 +97,11 @@ public class SecretDecryptionTests
         using var key = PlatformTestKeys.ManagerKey(2048);
         var encoded = c.Make(PlatformTestKeys.Rsa(2048));
 
-        var ok = SecretDecryption.TryDecrypt(key, encoded, out var value, out var failure);
+        var decrypted = SecretDecryption.Decrypt(key, encoded);
+        var failure = decrypted.Failure?.Message;
 
-        await Assert.That(ok).IsFalse().Because(c.Name);
-        await Assert.That(value).IsNull();
+        await Assert.That(decrypted.IsSuccess).IsFalse().Because(c.Name);
+        await Assert.That(decrypted.Value).IsNull();
         await Assert.That(failure).Contains(c.Expected).Because(c.Name);
         await Assert.That(failure!).DoesNotContain(Secret);
         await Assert.That(failure!).DoesNotContain(encoded);

@@ -19,7 +19,7 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
     private DockerClient? _client;
 
     /// <summary>Runs on the negotiated client before it is kept: null when it is usable, else why not.</summary>
-    public Func<DockerClient, CancellationToken, Task<string?>>? Verify { get; init; }
+    public Func<DockerClient, CancellationToken, Task<Failure?>>? Verify { get; init; }
 
     /// <summary>The client, pinned to its API version; or why the engine cannot be used.</summary>
     public async Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken)
@@ -47,7 +47,7 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
             if (Verify is not null && await Verify(client, cancellationToken).ConfigureAwait(false) is { } unusable)
             {
                 client.Dispose();
-                return Failure.Orchestrator(unusable);
+                return unusable;
             }
             logger.Info("Connected to the Docker engine", ("endpoint", endpoint.Display), ("engine_version", check.Value.Version),
                 ("api_version", version?.ToString() ?? "unversioned"));

@@ -71,6 +71,7 @@ public sealed record DockerEndpoint
     {
         var errors = new List<ConfigDiagnostic>();
         var warnings = new List<ConfigDiagnostic>();
+        var report = new ConfigReport(provenance, errors, warnings);
         var tlsRequest = DockerTlsRequest.From(settings, provenance, environment);
         string value, key, source;
         var configured = settings.OpenCti.Daemon.Docker?.Host;
@@ -83,17 +84,17 @@ public sealed record DockerEndpoint
         else (value, key, source) = (DefaultHost, "default", "default");
 
         var parsed = Parse(value, source);
-        if (!parsed.IsSuccess) errors.Add(new ConfigDiagnostic(key, source, parsed.Failure.Message));
+        if (!parsed.IsSuccess) report.Error(new ConfigDiagnostic(key, source, parsed.Failure.Message));
         var endpoint = parsed.Value;
         // Read whenever TLS is asked for, as the docker CLI reads them before it looks at the host.
-        var tls = tlsRequest is null ? null : DockerTlsLoader.Load(tlsRequest, provenance, errors);
+        var tls = tlsRequest is null ? null : DockerTlsLoader.Load(tlsRequest, provenance, report);
         if (endpoint is null || errors.Count > 0) return new DockerEndpointResolution(null, errors, warnings);
 
         if (tlsRequest is null || tls is null)
         {
             if (endpoint.Transport == DockerTransport.Tcp && !endpoint.UsesTls && DockerTlsRequest.NonEmpty(environment, DockerTls.CertPathVariable))
             {
-                warnings.Add(new ConfigDiagnostic(DockerTls.CertPathVariable, $"environment {DockerTls.CertPathVariable}",
+                report.Warning(new ConfigDiagnostic(DockerTls.CertPathVariable, $"environment {DockerTls.CertPathVariable}",
                     $"ignored: neither {DockerTls.TlsVerifyVariable} nor {DockerTls.TlsVariable} is set, so {endpoint.Display} is reached without TLS " +
                     $"(as the docker CLI does); set {DockerTls.TlsVerifyVariable}=1 to use the certificates"));
             }
@@ -101,20 +102,20 @@ public sealed record DockerEndpoint
         }
         if (endpoint.Transport == DockerTransport.UnixSocket)
         {
-            warnings.Add(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
+            report.Warning(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
                 $"ignored: the Docker endpoint {endpoint.Display} ({source}) is a local socket, which is never TLS (the docker CLI ignores it there too)"));
             return new DockerEndpointResolution(endpoint, errors, warnings);
         }
         if (SchemeOf(endpoint.Original) == "http")
         {
             // Named after what asked for TLS: the host alone is valid (the validator's), the pair is not.
-            errors.Add(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
+            report.Error(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
                 $"TLS is asked for, but the Docker endpoint {endpoint.Display} ({source}) is plain HTTP (http://); use tcp://{endpoint.Address.Authority} (or https://)"));
             return new DockerEndpointResolution(null, errors, warnings);
         }
         if (!tls.Verify)
         {
-            warnings.Add(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
+            report.Warning(new ConfigDiagnostic(tlsRequest.RequestKey, tlsRequest.RequestSource,
                 $"the Docker engine's TLS certificate is NOT verified ({endpoint.Display}); set {DockerTls.TlsVerifyVariable}=1 or {DockerTls.VerifyKey}: true with its CA"));
         }
         var secured = endpoint with { Tls = tls, Address = new UriBuilder(endpoint.Address) { Scheme = Uri.UriSchemeHttps }.Uri };

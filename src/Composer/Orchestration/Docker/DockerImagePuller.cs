@@ -34,7 +34,7 @@ internal sealed class DockerImagePuller
     private readonly RegistryAccess _registry;
     private readonly DockerErrors _errors;
     private readonly Logger _logger;
-    private readonly ResiliencePipeline<string?> _retry;
+    private readonly ResiliencePipeline<Failure?> _retry;
 
     public DockerImagePuller(RegistryAccess registry, DockerErrors errors, Logger logger, TimeProvider time)
     {
@@ -42,22 +42,22 @@ internal sealed class DockerImagePuller
         _errors = errors;
         _logger = logger;
         var configuration = registry.Configuration;
-        var builder = new ResiliencePipelineBuilder<string?> { TimeProvider = time };
+        var builder = new ResiliencePipelineBuilder<Failure?> { TimeProvider = time };
         if (configuration.RetryAttempts > 0)
         {
-            builder.AddRetry(new RetryStrategyOptions<string?>
+            builder.AddRetry(new RetryStrategyOptions<Failure?>
             {
                 MaxRetryAttempts = configuration.RetryAttempts,
                 // Polly accepts at most a day; a longer retry_delay would block a cycle for that long anyway.
                 Delay = configuration.RetryDelay > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : configuration.RetryDelay,
                 BackoffType = DelayBackoffType.Constant,
                 UseJitter = true,
-                // An attempt returns the engine's reason on failure, null on success; exceptions are only cancellation.
+                // An attempt returns its failure (the engine's reason), null on success; exceptions are only cancellation.
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is not null),
                 OnRetry = args =>
                 {
                     _logger.Warn("Image pull failed, retrying", ("attempt", args.AttemptNumber + 1), ("delay_seconds", args.RetryDelay.TotalSeconds),
-                        ("error", args.Outcome.Result));
+                        ("error", args.Outcome.Result?.Message));
                     return default;
                 },
             });
@@ -101,19 +101,18 @@ internal sealed class DockerImagePuller
         var headers = DockerRegistryAuth.PullHeaders(credentials);
         var parameters = new ImagesCreateParameters { FromImage = repository, Tag = tag };
         var attempts = 0;
-        var error = await _retry.ExecuteAsync(async ct =>
+        var failure = await _retry.ExecuteAsync(async ct =>
         {
             attempts++;
-            var reason = await PullOnceAsync(client, parameters, headers, ct).ConfigureAwait(false);
-            return reason is null ? null : Scrub(reason);
+            return await PullOnceAsync(client, parameters, headers, ct).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
-        ComposerMetrics.RecordPull(error is null);
-        if (error is null)
+        ComposerMetrics.RecordPull(failure is null);
+        if (failure is null)
         {
             _logger.Info("Image pulled", ("image", local), ("connector", workload.ConnectorId), ("attempts", attempts));
             return Result<PulledImage>.Success(new PulledImage(local, credentials));
         }
-        return Failure.Orchestrator($"connector {workload.ConnectorId}: pull of {local} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {error}");
+        return Failure.Orchestrator($"connector {workload.ConnectorId}: pull of {local} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {failure.Message}");
     }
 
     /// <summary>fromImage and tag: the reference without its tag or digest, and the digest, else the tag, else latest
@@ -141,18 +140,18 @@ internal sealed class DockerImagePuller
     }
 
     /// <summary>One pull: null when it completed, else the engine's reason.</summary>
-    private async Task<string?> PullOnceAsync(DockerClient client, ImagesCreateParameters parameters, Dictionary<string, string>? headers,
+    private async Task<Failure?> PullOnceAsync(DockerClient client, ImagesCreateParameters parameters, Dictionary<string, string>? headers,
         CancellationToken cancellationToken)
     {
         var progress = new PullProgress();
         try
         {
             await client.Images.CreateImageAsync(parameters, null, headers, progress, cancellationToken).ConfigureAwait(false);
-            return progress.Error;
+            return progress.Error is { } refused ? Failure.Orchestrator(Scrub(refused)) : null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return _errors.Cause(ex);
+            return Failure.Orchestrator(Scrub(_errors.Cause(ex)));
         }
     }
 

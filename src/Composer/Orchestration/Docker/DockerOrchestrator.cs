@@ -119,10 +119,10 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             }
             else
             {
-                var (found, exists, failure) = await EnvironmentHashAsync(client, container.ID, cancellationToken).ConfigureAwait(false);
-                if (failure is not null) return Failure.Orchestrator($"{what}: container {name}: {failure}");
-                if (!exists) continue; // removed between the list and the inspect
-                hash = found;
+                var inspected = await EnvironmentHashAsync(client, container.ID, cancellationToken).ConfigureAwait(false);
+                if (!inspected.IsSuccess) return Failure.Orchestrator($"{what}: container {name}: {inspected.Failure.Message}");
+                if (inspected.Value.Gone) continue; // removed between the list and the inspect
+                hash = inspected.Value.Hash;
             }
             workloads.Add(new ObservedWorkload(container.ID, name, labels, Reduce(container.State), container.State ?? "", hash)
             {
@@ -142,9 +142,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure;
         var image = pulled.Value.Reference;
-        var (id, createError) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
-        if (id is null) return Failure.Orchestrator(createError!);
-        if (await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false) is { } error) return Failure.Orchestrator(error);
+        var created = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
+        if (!created.IsSuccess) return created.Failure;
+        if (await PrepareAndStartAsync(client, created.Value, workload, cancellationToken).ConfigureAwait(false) is { } failure) return failure;
         _logger.Info("Container deployed", ("container", workload.Name), ("connector", workload.ConnectorId), ("image", image),
             ("started", workload.Start));
         return null;
@@ -187,17 +187,18 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             }
             catch (Exception ex) when (NotCancelled(ex, cancellationToken))
             {
-                var failure = $"{what}: renaming it to {aside} failed: {_errors.Cause(ex)}";
-                return Failure.Orchestrator(wasRunning ? failure + RestartAfterFailure(await StartQuietlyAsync(client, current.WorkloadId)) : failure);
+                var renameFailed = $"{what}: renaming it to {aside} failed: {_errors.Cause(ex)}";
+                return Failure.Orchestrator(wasRunning ? renameFailed + RestartAfterFailure(await StartQuietlyAsync(client, current.WorkloadId)) : renameFailed);
             }
         }
 
         string? id = null;
-        string? error;
+        Failure? failure;
         try
         {
-            (id, error) = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
-            if (id is not null) error = await PrepareAndStartAsync(client, id, workload, cancellationToken).ConfigureAwait(false);
+            var created = await CreateOrAdoptAsync(client, workload, image, cancellationToken).ConfigureAwait(false);
+            id = created.Value;
+            failure = created.IsSuccess ? await PrepareAndStartAsync(client, created.Value, workload, cancellationToken).ConfigureAwait(false) : created.Failure;
         }
         catch (OperationCanceledException) when (oldExists)
         {
@@ -205,10 +206,10 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false);
             throw;
         }
-        if (error is not null)
+        if (failure is not null)
         {
-            if (!oldExists) return Failure.Orchestrator(error);
-            return Failure.Orchestrator(error + await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false));
+            if (!oldExists) return failure;
+            return Failure.Orchestrator(failure.Message + await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false));
         }
 
         if (oldExists)
@@ -236,9 +237,8 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {connected.Failure.Message}");
         var client = connected.Value;
         // Again: a container created before a crash may not have it yet; copying it twice changes nothing.
-        var error = await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
-                    ?? await StartContainerAsync(client, current.WorkloadId, current.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false);
-        return error is null ? null : Failure.Orchestrator(error);
+        return await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
+               ?? await StartContainerAsync(client, current.WorkloadId, current.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Failure?> StopAsync(ObservedWorkload current, CancellationToken cancellationToken)
@@ -383,7 +383,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     /// Creates the container, or finds the one a deploy interrupted after its create left under the name (this
     /// manager's labels and this connector's id). Anything else under the name is reported and never touched.
     /// </summary>
-    private async Task<(string? Id, string? Error)> CreateOrAdoptAsync(DockerClient client, ConnectorWorkload workload, string image,
+    private async Task<Result<string>> CreateOrAdoptAsync(DockerClient client, ConnectorWorkload workload, string image,
         CancellationToken cancellationToken)
     {
         var what = $"connector {workload.ConnectorId}: cannot create container {workload.Name}";
@@ -397,7 +397,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             var created = await client.Containers.CreateContainerAsync(DockerContainerSpec.CreateParameters(workload, image, docker, _options.ExtraLabels, logs),
                 cancellationToken).ConfigureAwait(false);
             foreach (var warning in created.Warnings ?? []) _logger.Warn("Docker engine warning", ("container", workload.Name), ("warning", warning));
-            return (created.ID, null);
+            return Result<string>.Success(created.ID);
         }
         catch (Exception ex) when (DockerErrors.IsConflict(ex))
         {
@@ -408,7 +408,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             }
             catch (Exception inner) when (NotCancelled(inner, cancellationToken))
             {
-                return (null, $"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that container failed: {_errors.Cause(inner)}");
+                return Failure.Orchestrator($"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that container failed: {_errors.Cause(inner)}");
             }
             var labels = existing.Config?.Labels ?? new Dictionary<string, string>();
             labels.TryGetValue(ConnectorLabels.Manager, out var manager);
@@ -418,9 +418,9 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             {
                 _logger.Info("Completing the container of an interrupted deploy", ("container", workload.Name), ("connector", workload.ConnectorId),
                     ("id", shortId));
-                return (existing.ID, null);
+                return Result<string>.Success(existing.ID);
             }
-            return (null, manager == _options.ManagerId && !string.IsNullOrEmpty(connector)
+            return Failure.Orchestrator(manager == _options.ManagerId && !string.IsNullOrEmpty(connector)
                 ? $"{what}: the name is already used by container {shortId} of connector {connector} (two connectors with the same name?); " +
                   "Composer will not touch it: rename one of the connectors"
                 : $"{what}: the name is taken by container {shortId}, which manager {_options.ManagerId} does not own; " +
@@ -428,19 +428,19 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return (null, $"{what} from {image}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what} from {image}: {_errors.Cause(ex)}");
         }
     }
 
     /// <summary>CA bundle in, then start when the platform asks for it.</summary>
-    private async Task<string?> PrepareAndStartAsync(DockerClient client, string id, ConnectorWorkload workload, CancellationToken cancellationToken)
+    private async Task<Failure?> PrepareAndStartAsync(DockerClient client, string id, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
-        if (await CopyCaBundleAsync(client, id, workload.Name, workload, cancellationToken).ConfigureAwait(false) is { } error) return error;
+        if (await CopyCaBundleAsync(client, id, workload.Name, workload, cancellationToken).ConfigureAwait(false) is { } failure) return failure;
         return workload.Start ? await StartContainerAsync(client, id, workload.Name, workload.ConnectorId, cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>PUT /containers/{id}/archive with the bundle at <see cref="ConnectorNetworkEnvironment.CaBundlePath"/> (works on a created or running container).</summary>
-    private async Task<string?> CopyCaBundleAsync(DockerClient client, string id, string name, ConnectorWorkload workload, CancellationToken cancellationToken)
+    private async Task<Failure?> CopyCaBundleAsync(DockerClient client, string id, string name, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         if (workload.CaBundle is not { Length: > 0 } bundle) return null;
         try
@@ -452,11 +452,11 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return $"connector {workload.ConnectorId}: cannot copy the CA bundle into container {name} at {ConnectorNetworkEnvironment.CaBundlePath}: {_errors.Cause(ex)}";
+            return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot copy the CA bundle into container {name} at {ConnectorNetworkEnvironment.CaBundlePath}: {_errors.Cause(ex)}");
         }
     }
 
-    private async Task<string?> StartContainerAsync(DockerClient client, string id, string name, string? connectorId, CancellationToken cancellationToken)
+    private async Task<Failure?> StartContainerAsync(DockerClient client, string id, string name, string? connectorId, CancellationToken cancellationToken)
     {
         try
         {
@@ -466,7 +466,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return $"connector {connectorId}: cannot start container {name}: {_errors.Cause(ex)}";
+            return Failure.Orchestrator($"connector {connectorId}: cannot start container {name}: {_errors.Cause(ex)}");
         }
     }
 
@@ -494,13 +494,13 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         {
             problems.Add($"renaming {AsideName(old)} back to {old.Name} failed: {_errors.Cause(ex)}");
         }
-        if (wasRunning && problems.Count == 0 && await StartQuietlyAsync(client, old.WorkloadId) is { } startError) problems.Add(startError);
+        if (wasRunning && problems.Count == 0 && await StartQuietlyAsync(client, old.WorkloadId) is { } startFailed) problems.Add(startFailed.Message);
         return problems.Count == 0
             ? $"; the previous container {old.Name} was restored{(wasRunning ? " and restarted" : "")}"
             : $"; restoring the previous container failed: {string.Join("; ", problems)}";
     }
 
-    private async Task<string?> StartQuietlyAsync(DockerClient client, string id)
+    private async Task<Failure?> StartQuietlyAsync(DockerClient client, string id)
     {
         try
         {
@@ -509,33 +509,36 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex)
         {
-            return $"restarting it failed: {_errors.Cause(ex)}";
+            return Failure.Orchestrator($"restarting it failed: {_errors.Cause(ex)}");
         }
     }
 
-    private static string RestartAfterFailure(string? startError) =>
-        startError is null ? "; the container was restarted" : $"; {startError}";
+    private static string RestartAfterFailure(Failure? startFailed) =>
+        startFailed is null ? "; the container was restarted" : $"; {startFailed.Message}";
 
     /// <summary>OPENCTI_CONFIG_HASH from the environment of a container without the hash label (created by the Rust version), cached.</summary>
-    private async Task<(string? Hash, bool Exists, string? Error)> EnvironmentHashAsync(DockerClient client, string id, CancellationToken cancellationToken)
+    private async Task<Result<EnvironmentHash>> EnvironmentHashAsync(DockerClient client, string id, CancellationToken cancellationToken)
     {
-        if (_environmentHashes.TryGetValue(id, out var cached)) return (cached, true, null);
+        if (_environmentHashes.TryGetValue(id, out var cached)) return Result<EnvironmentHash>.Success(new EnvironmentHash(cached, Gone: false));
         try
         {
             var inspect = await client.Containers.InspectContainerAsync(id, cancellationToken).ConfigureAwait(false);
             var hash = HashFromEnvironment(inspect.Config?.Env);
             _environmentHashes[id] = hash;
-            return (hash, true, null);
+            return Result<EnvironmentHash>.Success(new EnvironmentHash(hash, Gone: false));
         }
         catch (Exception ex) when (DockerErrors.IsNotFound(ex))
         {
-            return (null, false, null);
+            return Result<EnvironmentHash>.Success(new EnvironmentHash(null, Gone: true));
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return (null, true, $"inspecting it for its {ConnectorLabels.ConfigHashVariable} failed: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"inspecting it for its {ConnectorLabels.ConfigHashVariable} failed: {_errors.Cause(ex)}");
         }
     }
+
+    /// <summary>A container's OPENCTI_CONFIG_HASH (null when it has none), or <paramref name="Gone"/> when it was removed before it could be inspected.</summary>
+    private readonly record struct EnvironmentHash(string? Hash, bool Gone);
 
     /// <summary>The value of the last OPENCTI_CONFIG_HASH entry (the one Docker applies): everything after the first '='.</summary>
     internal static string? HashFromEnvironment(IList<string>? environment)

@@ -61,8 +61,9 @@ public sealed record DockerTls
 /// <summary>What the docker CLI's conventions and the <c>opencti.daemon.docker.tls</c> keys ask for, before any file is read.</summary>
 /// <param name="RequestKey">The key or variable that turned TLS on (for diagnostics).</param>
 /// <param name="RequestSource">Its source: "environment DOCKER_TLS_VERIFY", "config/default.yaml:9:7".</param>
+/// <param name="CertPath">The directory of ca.pem, cert.pem and key.pem; null when there is no home for the default ~/.docker.</param>
 internal sealed record DockerTlsRequest(bool Verify, string RequestKey, string RequestSource, DockerTlsSettings? Keys,
-    string? CertPath, string CertPathSource, string? CertPathProblem)
+    string? CertPath, string CertPathSource)
 {
     /// <summary>For messages: "environment DOCKER_TLS_VERIFY" or "opencti.daemon.docker.tls.verify (config/default.yaml:9:7)".</summary>
     public string RequestedBy => !RequestKey.StartsWith("DOCKER_", StringComparison.Ordinal) ? $"{RequestKey} ({RequestSource})"
@@ -100,20 +101,21 @@ internal sealed record DockerTlsRequest(bool Verify, string RequestKey, string R
         {
             return null;
         }
-        var (certPath, certPathSource, problem) = ResolveCertPath(environment);
-        return new DockerTlsRequest(verify, key, source, keys, certPath, certPathSource, problem);
+        var (certPath, certPathSource) = ResolveCertPath(environment);
+        return new DockerTlsRequest(verify, key, source, keys, certPath, certPathSource);
     }
 
     /// <summary>
     /// The directory of ca.pem, cert.pem and key.pem: DOCKER_CERT_PATH, else the docker CLI's configuration directory
-    /// (DOCKER_CONFIG, else ~/.docker).
+    /// (DOCKER_CONFIG, else ~/.docker); no directory when there is no home for the default (the loader reports it
+    /// when the directory is needed).
     /// </summary>
-    internal static (string? Path, string Source, string? Problem) ResolveCertPath(IReadOnlyDictionary<string, string> environment)
+    private static (string? Path, string Source) ResolveCertPath(IReadOnlyDictionary<string, string> environment)
     {
-        if (NonEmpty(environment, DockerTls.CertPathVariable)) return (environment[DockerTls.CertPathVariable], DockerTlsLoader.CertPathFromEnvironment, null);
-        if (NonEmpty(environment, "DOCKER_CONFIG")) return (environment["DOCKER_CONFIG"], "environment DOCKER_CONFIG, as DOCKER_CERT_PATH is not set", null);
-        if (NonEmpty(environment, "HOME")) return (Path.Combine(environment["HOME"], ".docker"), "default ~/.docker, as DOCKER_CERT_PATH is not set", null);
-        return (null, "default ~/.docker", "DOCKER_CERT_PATH is not set and there is no home directory (HOME) for the default ~/.docker");
+        if (NonEmpty(environment, DockerTls.CertPathVariable)) return (environment[DockerTls.CertPathVariable], DockerTlsLoader.CertPathFromEnvironment);
+        if (NonEmpty(environment, "DOCKER_CONFIG")) return (environment["DOCKER_CONFIG"], "environment DOCKER_CONFIG, as DOCKER_CERT_PATH is not set");
+        if (NonEmpty(environment, "HOME")) return (Path.Combine(environment["HOME"], ".docker"), "default ~/.docker, as DOCKER_CERT_PATH is not set");
+        return (null, DockerTlsLoader.CertPathDefault);
     }
 
     private static string? FirstKeySet(DockerTlsSettings? keys) =>
@@ -132,10 +134,12 @@ internal static class DockerTlsLoader
 {
     private const string CertPathKey = DockerTls.CertPathVariable;
     internal const string CertPathFromEnvironment = "environment DOCKER_CERT_PATH";
+    internal const string CertPathDefault = "default ~/.docker";
 
-    public static DockerTls? Load(DockerTlsRequest request, ConfigProvenance provenance, List<ConfigDiagnostic> errors)
+    /// <summary>The TLS settings, or null after every problem went into <paramref name="report"/>.</summary>
+    public static DockerTls? Load(DockerTlsRequest request, ConfigProvenance provenance, ConfigReport report)
     {
-        var start = errors.Count;
+        var start = report.Errors.Count;
         var keys = request.Keys;
         var caFromCertPath = request.Verify && keys?.Ca is not { Count: > 0 };
         var clientFromCertPath = string.IsNullOrWhiteSpace(keys?.Cert) && string.IsNullOrWhiteSpace(keys?.Key?.Reveal());
@@ -145,7 +149,7 @@ internal static class DockerTlsLoader
         if ((caFromCertPath || clientFromCertPath) && CertPathProblem(request) is { } certPathProblem)
         {
             certPathUsable = false;
-            if (caFromCertPath || request.CertPathSource == CertPathFromEnvironment) errors.Add(certPathProblem);
+            if (caFromCertPath || request.CertPathSource == CertPathFromEnvironment) report.Error(certPathProblem);
         }
         var roots = new X509Certificate2Collection();
         string? caSource = null;
@@ -157,7 +161,7 @@ internal static class DockerTlsLoader
             foreach (var problem in problems)
             {
                 var index = problem.Key[(problem.Key.LastIndexOf('[') + 1)..^1];
-                errors.Add(new ConfigDiagnostic(DockerTls.CaKey, provenance.Describe(DockerTls.CaKey), $"entry {index} ({problem.Source}): {problem.Message}"));
+                report.Error(DockerTls.CaKey, $"entry {index} ({problem.Source}): {problem.Message}");
             }
             roots = bundle.Certificates;
             caSource = $"{DockerTls.CaKey} ({provenance.Describe(DockerTls.CaKey)})";
@@ -165,7 +169,7 @@ internal static class DockerTlsLoader
         else if (caFromCertPath && certPathUsable)
         {
             // As the docker CLI: with verification and no --tlscacert, ca.pem of the cert path must be there.
-            if (CertPathFile(request, "ca.pem", errors) is { } ca)
+            if (CertPathFile(request, "ca.pem", report) is { } ca)
             {
                 var (path, text) = ca;
                 try
@@ -178,14 +182,14 @@ internal static class DockerTlsLoader
                 }
                 if (roots.Count == 0)
                 {
-                    errors.Add(CertPathError(request, $"{path} holds no PEM certificate; expected the CA certificate of the engine's certificate (-----BEGIN CERTIFICATE-----)"));
+                    report.Error(CertPathError(request, $"{path} holds no PEM certificate; expected the CA certificate of the engine's certificate (-----BEGIN CERTIFICATE-----)"));
                 }
                 caSource = $"{path} ({request.CertPathSource})";
             }
         }
 
-        var (clientCertificate, clientSource) = clientFromCertPath && !certPathUsable ? (null, null) : ClientCertificate(request, provenance, errors);
-        if (errors.Count > start) return null;
+        var (clientCertificate, clientSource) = clientFromCertPath && !certPathUsable ? (null, null) : ClientCertificate(request, provenance, report);
+        if (report.Errors.Count > start) return null;
         var hint = keys is not null && (!string.IsNullOrWhiteSpace(keys.Cert) || !string.IsNullOrWhiteSpace(keys.Key?.Reveal()))
             ? $"{DockerTls.CertKey} and {DockerTls.KeyKey}"
             : request.CertPath is { } certPath ? $"cert.pem and key.pem in {certPath} ({request.CertPathSource}), or {DockerTls.CertKey} and {DockerTls.KeyKey}"
@@ -205,7 +209,7 @@ internal static class DockerTlsLoader
     /// presents none when they are missing). One without the other is an error rather than silently no certificate.
     /// </summary>
     private static (X509Certificate2? Certificate, string? Source) ClientCertificate(DockerTlsRequest request, ConfigProvenance provenance,
-        List<ConfigDiagnostic> errors)
+        ConfigReport report)
     {
         var keys = request.Keys;
         var hasCert = !string.IsNullOrWhiteSpace(keys?.Cert);
@@ -215,21 +219,20 @@ internal static class DockerTlsLoader
             if (hasCert != hasKey)
             {
                 var (set, missing) = hasCert ? (DockerTls.CertKey, DockerTls.KeyKey) : (DockerTls.KeyKey, DockerTls.CertKey);
-                errors.Add(new ConfigDiagnostic(missing, provenance.Describe(set),
+                report.Error(new ConfigDiagnostic(missing, provenance.Describe(set),
                     $"{set} is set but {missing} is not; a client certificate needs both (a path or a PEM block each)"));
                 return (null, null);
             }
-            var certificate = KeyValue(keys!.Cert!, DockerTls.CertKey, "client certificate", provenance, errors);
-            var key = KeyValue(keys.Key!.Reveal(), DockerTls.KeyKey, "private key", provenance, errors);
+            var certificate = KeyValue(keys!.Cert!, DockerTls.CertKey, "client certificate", report);
+            var key = KeyValue(keys.Key!.Reveal(), DockerTls.KeyKey, "private key", report);
             if (certificate is null || key is null) return (null, null);
-            var loaded = ClientCertificatePem.Load(certificate.Value.Text, key.Value.Text, out var problem);
-            if (loaded is null)
+            var loaded = ClientCertificatePem.Load(certificate.Value.Text, key.Value.Text);
+            if (!loaded.IsSuccess)
             {
-                errors.Add(new ConfigDiagnostic(DockerTls.CertKey, provenance.Describe(DockerTls.CertKey),
-                    $"{problem} ({certificate.Value.Shown} and {key.Value.Shown} of {DockerTls.KeyKey})"));
+                report.Error(DockerTls.CertKey, $"{loaded.Failure.Message} ({certificate.Value.Shown} and {key.Value.Shown} of {DockerTls.KeyKey})");
                 return (null, null);
             }
-            return (loaded, $"{certificate.Value.Shown} ({DockerTls.CertKey}, {provenance.Describe(DockerTls.CertKey)})");
+            return (loaded.Value, $"{certificate.Value.Shown} ({DockerTls.CertKey}, {provenance.Describe(DockerTls.CertKey)})");
         }
 
         if (!Directory.Exists(request.CertPath)) return (null, null);
@@ -241,25 +244,25 @@ internal static class DockerTlsLoader
         if (!certExists && !keyExists) return (null, null);
         if (certExists != keyExists)
         {
-            errors.Add(CertPathError(request, certExists
+            report.Error(CertPathError(request, certExists
                 ? $"{certPath} exists but {keyPath} does not; the client certificate needs its key (or remove cert.pem to present none)"
                 : $"{keyPath} exists but {certPath} does not; the client key needs its certificate (or remove key.pem to present none)"));
             return (null, null);
         }
-        var certFile = CertPathFile(request, "cert.pem", errors);
-        var keyFile = CertPathFile(request, "key.pem", errors);
+        var certFile = CertPathFile(request, "cert.pem", report);
+        var keyFile = CertPathFile(request, "key.pem", report);
         if (certFile is null || keyFile is null) return (null, null);
-        var fromFiles = ClientCertificatePem.Load(certFile.Value.Text, keyFile.Value.Text, out var fileProblem);
-        if (fromFiles is null)
+        var fromFiles = ClientCertificatePem.Load(certFile.Value.Text, keyFile.Value.Text);
+        if (!fromFiles.IsSuccess)
         {
-            errors.Add(CertPathError(request, $"{certPath} and {keyPath}: {fileProblem}"));
+            report.Error(CertPathError(request, $"{certPath} and {keyPath}: {fromFiles.Failure.Message}"));
             return (null, null);
         }
-        return (fromFiles, $"{certPath} ({request.CertPathSource})");
+        return (fromFiles.Value, $"{certPath} ({request.CertPathSource})");
     }
 
     /// <summary>A key's value: inline PEM (starts with -----BEGIN), or the path of a file holding it.</summary>
-    private static (string Text, string Shown)? KeyValue(string value, string key, string what, ConfigProvenance provenance, List<ConfigDiagnostic> errors)
+    private static (string Text, string Shown)? KeyValue(string value, string key, string what, ConfigReport report)
     {
         var trimmed = value.Trim();
         if (trimmed.StartsWith("-----BEGIN", StringComparison.Ordinal)) return (trimmed, "inline PEM");
@@ -267,7 +270,7 @@ internal static class DockerTlsLoader
         {
             // The key is a secret: a value that is not plainly a path (a PEM body without its header, say) is not echoed.
             var named = key != DockerTls.KeyKey || LooksLikePath(trimmed) ? $"\"{trimmed}\"" : "(the value is not shown: it is neither an absolute path nor a PEM block)";
-            errors.Add(new ConfigDiagnostic(key, provenance.Describe(key), $"cannot read the {what} file {named}: {problem}; expected a PEM file or a PEM block"));
+            report.Error(key, $"cannot read the {what} file {named}: {problem}; expected a PEM file or a PEM block");
             return null;
         }
         return (text, $"file {trimmed}");
@@ -282,8 +285,10 @@ internal static class DockerTlsLoader
     /// </summary>
     private static ConfigDiagnostic? CertPathProblem(DockerTlsRequest request)
     {
-        if (request.CertPathProblem is { } noPath) return CertPathError(request, $"{noPath}; TLS is asked for by {request.RequestedBy}");
-        var directory = request.CertPath!;
+        if (request.CertPath is not { } directory)
+        {
+            return CertPathError(request, $"DOCKER_CERT_PATH is not set and there is no home directory (HOME) for the default ~/.docker; TLS is asked for by {request.RequestedBy}");
+        }
         if (File.Exists(directory)) return CertPathError(request, $"{directory} is a file, expected a directory holding ca.pem, cert.pem and key.pem");
         if (!Directory.Exists(directory) && request.CertPathSource == CertPathFromEnvironment)
         {
@@ -293,13 +298,13 @@ internal static class DockerTlsLoader
     }
 
     /// <summary>ca.pem, cert.pem or key.pem of the cert path, or null after reporting why it cannot be read.</summary>
-    private static (string Path, string Text)? CertPathFile(DockerTlsRequest request, string name, List<ConfigDiagnostic> errors)
+    private static (string Path, string Text)? CertPathFile(DockerTlsRequest request, string name, ConfigReport report)
     {
         var path = Path.Combine(request.CertPath!, name);
         if (ReadPem(path, out var text) is { } problem)
         {
             var expected = name == "ca.pem" ? $"the CA certificate of the engine's certificate, needed because {request.RequestedBy} asks to verify it" : $"the client {(name == "cert.pem" ? "certificate" : "key")} (PEM)";
-            errors.Add(CertPathError(request, $"cannot read {path}: {problem}; expected {expected}"));
+            report.Error(CertPathError(request, $"cannot read {path}: {problem}; expected {expected}"));
             return null;
         }
         return (path, text);

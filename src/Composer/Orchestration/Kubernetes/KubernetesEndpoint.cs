@@ -202,9 +202,9 @@ public sealed class KubernetesEndpoint
             return null;
         }
         if (certificate is null || key is null) return null;
-        var loaded = ClientCertificatePem.Load(certificate, key, out var problem);
-        if (loaded is null) problems.Add($"{who}: {problem}");
-        return loaded;
+        var loaded = ClientCertificatePem.Load(certificate, key);
+        if (!loaded.IsSuccess) problems.Add($"{who}: {loaded.Failure.Message}");
+        return loaded.Value;
     }
 
     private static void AddCertificates(X509Certificate2Collection roots, string pem, string what, KubeconfigProblems problems)

@@ -78,10 +78,9 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
         {
             foreach (var kind in new[] { Kind.Deployments, Kind.Pods })
             {
-                var listed = await ListAndWatchAsync(kind).ConfigureAwait(false);
-                if (listed is not null)
+                if (await ListAndWatchAsync(kind).ConfigureAwait(false) is { } failure)
                 {
-                    yield return new WatchLost(Failure.Orchestrator(listed));
+                    yield return new WatchLost(failure);
                     yield break;
                 }
             }
@@ -164,21 +163,20 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
                         yield return new WatchLost(Failure.Orchestrator($"the {Name(kind)} watch in namespace {ns} keeps ending at once"));
                         yield break;
                     }
-                    var (error, expired) = await WatchFromAsync(kind, store.Versions[(int)kind]!).ConfigureAwait(false);
-                    if (expired is not null) relist[kind] = expired;
-                    else if (error is not null)
+                    var resumed = await WatchFromAsync(kind, store.Versions[(int)kind]!).ConfigureAwait(false);
+                    if (!resumed.IsSuccess)
                     {
-                        yield return new WatchLost(Failure.Orchestrator(error));
+                        yield return new WatchLost(resumed.Failure);
                         yield break;
                     }
+                    if (resumed.Value.Expired is { } expired) relist[kind] = expired;
                 }
                 if (relist.Count == 0) continue;
                 foreach (var kind in relist.Keys)
                 {
-                    var listed = await ListAndWatchAsync(kind).ConfigureAwait(false);
-                    if (listed is not null)
+                    if (await ListAndWatchAsync(kind).ConfigureAwait(false) is { } failure)
                     {
-                        yield return new WatchLost(Failure.Orchestrator(listed));
+                        yield return new WatchLost(failure);
                         yield break;
                     }
                 }
@@ -192,18 +190,20 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
         }
 
         // Lists one kind into the store and watches it from the list's resourceVersion; null, or why not.
-        async Task<string?> ListAndWatchAsync(Kind kind)
+        async Task<Failure?> ListAndWatchAsync(Kind kind)
         {
             await CloseAsync(streams[(int)kind]).ConfigureAwait(false);
             streams[(int)kind] = null;
-            var version = await ListAsync(kind, store, cancellationToken).ConfigureAwait(false);
-            if (version.Error is not null) return version.Error;
-            var (error, expired) = await WatchFromAsync(kind, version.Version!).ConfigureAwait(false);
-            return error ?? expired;
+            var listed = await ListAsync(kind, store, cancellationToken).ConfigureAwait(false);
+            if (!listed.IsSuccess) return listed.Failure;
+            var opened = await WatchFromAsync(kind, listed.Value).ConfigureAwait(false);
+            if (!opened.IsSuccess) return opened.Failure;
+            // A version that expires right after its own list is a failure like any other.
+            return opened.Value.Expired is { } expired ? Failure.Orchestrator(expired) : null;
         }
 
-        // Opens the watch of one kind from a resourceVersion: (null, null) when open, else why, or that it expired.
-        async Task<(string? Error, string? Expired)> WatchFromAsync(Kind kind, string version)
+        // Opens the watch of one kind from a resourceVersion; or that the version expired (relist), or why it failed.
+        async Task<Result<WatchOpening>> WatchFromAsync(Kind kind, string version)
         {
             await CloseAsync(streams[(int)kind]).ConfigureAwait(false);
             streams[(int)kind] = null;
@@ -213,15 +213,18 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
                 open.Dispose();
                 var what = $"watching the {Name(kind)} in namespace {ns}";
                 return refused.Status == System.Net.HttpStatusCode.Gone && refused.TransportError is null
-                    ? (null, refused.Describe(what))
-                    : (refused.Describe(what), null);
+                    ? Result<WatchOpening>.Success(new WatchOpening(Expired: refused.Describe(what)))
+                    : Failure.Orchestrator(refused.Describe(what));
             }
             generation++;
             var reader = ReadAsync(kind, generation, open.Body!, items.Writer, overflow, stop.Token);
             streams[(int)kind] = new OpenWatch(open, reader, generation, time.GetTimestamp());
-            return (null, null);
+            return Result<WatchOpening>.Success(new WatchOpening(Expired: null));
         }
     }
+
+    /// <summary>A watch that opened (<paramref name="Expired"/> null), or whose resourceVersion had expired: why, to relist.</summary>
+    private readonly record struct WatchOpening(string? Expired);
 
     private static string Name(Kind kind) => kind.ToString()!.ToLowerInvariant();
 
@@ -230,26 +233,26 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
         store.Deployments.Where(d => KubernetesOrchestrator.BelongsTo(pod, d.Value.Metadata?.Labels ?? [])).Select(d => d.Key).ToList();
 
     /// <summary>Lists one kind into the store: its list's resourceVersion, or why it failed.</summary>
-    private async Task<(string? Version, string? Error)> ListAsync(Kind kind, Store store, CancellationToken cancellationToken)
+    private async Task<Result<string>> ListAsync(Kind kind, Store store, CancellationToken cancellationToken)
     {
         var what = $"listing the {Name(kind)} in namespace {ns}";
         if (kind == Kind.Deployments)
         {
             var reply = await api.ListDeploymentsAsync(selector, null, cancellationToken).ConfigureAwait(false);
-            if (!reply.IsSuccess) return (null, reply.Describe(what));
+            if (!reply.IsSuccess) return Failure.Orchestrator(reply.Describe(what));
             var list = reply.Read(KubernetesJsonContext.Default.KubeDeploymentList);
-            if (list?.Items is null || list.Metadata?.ResourceVersion is not { Length: > 0 } version) return (null, $"{what}: the answer is not a DeploymentList with a resourceVersion");
+            if (list?.Items is null || list.Metadata?.ResourceVersion is not { Length: > 0 } version) return Failure.Orchestrator($"{what}: the answer is not a DeploymentList with a resourceVersion");
             store.Deployments = list.Items.Where(d => d.Metadata?.Name is { Length: > 0 }).ToDictionary(d => d.Metadata!.Name!, StringComparer.Ordinal);
             store.Versions[(int)Kind.Deployments] = version;
-            return (version, null);
+            return Result<string>.Success(version);
         }
         var podsReply = await api.ListPodsAsync(selector, cancellationToken).ConfigureAwait(false);
-        if (!podsReply.IsSuccess) return (null, podsReply.Describe(what));
+        if (!podsReply.IsSuccess) return Failure.Orchestrator(podsReply.Describe(what));
         var pods = podsReply.Read(KubernetesJsonContext.Default.KubePodList);
-        if (pods?.Items is null || pods.Metadata?.ResourceVersion is not { Length: > 0 } podsVersion) return (null, $"{what}: the answer is not a PodList with a resourceVersion");
+        if (pods?.Items is null || pods.Metadata?.ResourceVersion is not { Length: > 0 } podsVersion) return Failure.Orchestrator($"{what}: the answer is not a PodList with a resourceVersion");
         store.Pods = pods.Items.Where(p => p.Metadata?.Name is { Length: > 0 }).ToDictionary(p => p.Metadata!.Name!, StringComparer.Ordinal);
         store.Versions[(int)Kind.Pods] = podsVersion;
-        return (podsVersion, null);
+        return Result<string>.Success(podsVersion);
     }
 
     /// <summary>Reads one watch's lines into the channel until it ends; its last item tells why it ended.</summary>

@@ -51,7 +51,10 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         _options = options;
         _logger = options.Logger;
         _errors = new DockerErrors(endpoint, options.Proxy);
-        _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger) { Verify = ManagerProblemAsync };
+        _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger)
+        {
+            Verify = async (client, ct) => await ManagerProblemAsync(client, ct).ConfigureAwait(false) is { } problem ? Failure.Orchestrator(problem) : null,
+        };
         _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
         _engineLogDriver = new EngineLogDriver(options.Logger);
     }

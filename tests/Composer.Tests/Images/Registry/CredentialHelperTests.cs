@@ -141,7 +141,7 @@ public class CredentialHelperTests
             var configuration = RegistryConfiguration.FromSettings(new Composer.Configuration.RegistrySettings
             {
                 Server = "block.example.com", Username = "block-user", Password = new Composer.Diagnostics.Secret("block-password"), DockerConfig = config, TokenTtl = 60,
-            }, Composer.Configuration.ConfigProvenance.None, new Dictionary<string, string>(), errors, [])!;
+            }, Composer.Configuration.ConfigProvenance.None, new Dictionary<string, string>(), new Composer.Configuration.ConfigReport(Composer.Configuration.ConfigProvenance.None, errors, []))!;
             await Assert.That(errors).IsEmpty();
             var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
             using var access = new RegistryAccess(configuration, new Composer.Tests.Infrastructure.TestOutboundHandlerFactory(), time: clock);

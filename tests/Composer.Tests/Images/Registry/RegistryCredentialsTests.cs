@@ -59,7 +59,7 @@ public class RegistryCredentialsTests
     public async Task No_registry_configuration_means_anonymous_pulls()
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(null, ConfigProvenance.None, NoEnvironment, errors, [])!;
+        var configuration = RegistryConfiguration.FromSettings(null, ConfigProvenance.None, NoEnvironment, new ConfigReport(ConfigProvenance.None, errors, []))!;
         await Assert.That(configuration.Credentials).IsNull();
         await Assert.That(CredentialsFor(configuration, "docker.io")).IsNull();
         await Assert.That(errors).IsEmpty();
@@ -72,7 +72,7 @@ public class RegistryCredentialsTests
     {
         var errors = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Server = "registry.example.com", Username = user, Password = Composer.Diagnostics.Secret.From(password) }, ConfigProvenance.None, NoEnvironment, errors, []);
+            new RegistrySettings { Server = "registry.example.com", Username = user, Password = Composer.Diagnostics.Secret.From(password) }, ConfigProvenance.None, NoEnvironment, new ConfigReport(ConfigProvenance.None, errors, []));
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Single().Message).Contains(user is null ? "opencti.daemon.registry.username" : "opencti.daemon.registry.password");
         await Assert.That(errors.Single().ToString()).DoesNotContain("mypassword");
@@ -103,7 +103,7 @@ public class RegistryCredentialsTests
     {
         var warnings = new List<ConfigDiagnostic>();
         var configuration = RegistryConfiguration.FromSettings(
-            new RegistrySettings { Username = "myuser", Password = new Composer.Diagnostics.Secret("mypassword") }, ConfigProvenance.None, NoEnvironment, [], warnings)!;
+            new RegistrySettings { Username = "myuser", Password = new Composer.Diagnostics.Secret("mypassword") }, ConfigProvenance.None, NoEnvironment, new ConfigReport(ConfigProvenance.None, [], warnings))!;
         await Assert.That(CredentialsFor(configuration, "docker.io")).IsNotNull();
         await Assert.That(CredentialsFor(configuration, "ghcr.io")).IsNull();
         await Assert.That(warnings.Single().Message).Contains("Docker Hub");
@@ -135,7 +135,7 @@ public class RegistryCredentialsTests
     public async Task Pull_secret_name_is_the_slug_of_the_server(string server, string expected)
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, NoEnvironment, errors, []);
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, NoEnvironment, new ConfigReport(ConfigProvenance.None, errors, []));
         var name = configuration?.PullSecretName ?? RegistryConfiguration.Slug(server);
         await Assert.That(name).IsEqualTo(expected);
     }
@@ -161,7 +161,7 @@ public class RegistryCredentialsTests
     public async Task An_invalid_server_is_an_error_naming_the_key(string server, string why)
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, NoEnvironment, errors, []);
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { Server = server }, ConfigProvenance.None, NoEnvironment, new ConfigReport(ConfigProvenance.None, errors, []));
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Single().Key).IsEqualTo("opencti.daemon.registry.server");
         await Assert.That(errors.Single().Message).Contains(why);
@@ -171,7 +171,7 @@ public class RegistryCredentialsTests
     public async Task Negative_retry_settings_are_errors()
     {
         var errors = new List<ConfigDiagnostic>();
-        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = -1, RetryDelay = -2, TokenTtl = 0 }, ConfigProvenance.None, NoEnvironment, errors, []);
+        var configuration = RegistryConfiguration.FromSettings(new RegistrySettings { RetryAttempts = -1, RetryDelay = -2, TokenTtl = 0 }, ConfigProvenance.None, NoEnvironment, new ConfigReport(ConfigProvenance.None, errors, []));
         await Assert.That(configuration).IsNull();
         await Assert.That(errors.Count).IsEqualTo(3);
         await Assert.That(string.Join("\n", errors)).Contains("retry_attempts");
@@ -182,7 +182,7 @@ public class RegistryCredentialsTests
     {
         List<ConfigDiagnostic> errors = [];
         string? PathFor(RegistrySettings? settings, Dictionary<string, string> environment) =>
-            RegistryConfiguration.FromSettings(settings, ConfigProvenance.None, environment, errors, [])?.DockerConfigPath;
+            RegistryConfiguration.FromSettings(settings, ConfigProvenance.None, environment, new ConfigReport(ConfigProvenance.None, errors, []))?.DockerConfigPath;
 
         await Assert.That(PathFor(null, NoEnvironment)).IsNull();
         await Assert.That(PathFor(null, new() { ["HOME"] = "/home/c" })).IsEqualTo("/home/c/.docker/config.json");

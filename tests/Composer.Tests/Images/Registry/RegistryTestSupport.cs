@@ -20,7 +20,7 @@ internal static class RegistryTestSupport
             TokenTtl = tokenTtl,
             RetryAttempts = retryAttempts,
             RetryDelay = retryDelay,
-        }, ConfigProvenance.None, new Dictionary<string, string>(), errors, []);
+        }, ConfigProvenance.None, new Dictionary<string, string>(), new ConfigReport(ConfigProvenance.None, errors, []));
         if (configuration is null) throw new InvalidOperationException(string.Join("; ", errors));
         return configuration;
     }

@@ -10,10 +10,10 @@ public class ImagePolicyTests
 {
     private static bool Matches(string pattern, string image)
     {
-        var (parsed, error) = RepositoryPattern.Parse(pattern);
-        if (parsed is null) throw new InvalidOperationException(error);
+        var parsed = RepositoryPattern.Parse(pattern);
+        if (!parsed.IsSuccess) throw new InvalidOperationException(parsed.Failure.Message);
         var resolved = ImageResolver.NoRegistry.Resolve(image).Value!;
-        return parsed.Matches(resolved.RegistryHost, resolved.Repository);
+        return parsed.Value.Matches(resolved.RegistryHost, resolved.Repository);
     }
 
     [Test]
@@ -44,9 +44,9 @@ public class ImagePolicyTests
     [Arguments("  ", "empty pattern")]
     public async Task A_pattern_that_is_not_one_is_refused_saying_why(string pattern, string expected)
     {
-        var (parsed, error) = RepositoryPattern.Parse(pattern);
-        await Assert.That(parsed).IsNull();
-        await Assert.That(error).Contains(expected);
+        var parsed = RepositoryPattern.Parse(pattern);
+        await Assert.That(parsed.Value).IsNull();
+        await Assert.That(parsed.Failure?.Message).Contains(expected);
     }
 
     [Test]
@@ -109,8 +109,9 @@ public class ImagePolicyTests
     public async Task A_key_verifies_its_own_der_signature_and_nothing_else()
     {
         using var signer = new CosignSigner();
-        var (key, error) = CosignPublicKey.Load(signer.PublicKeyPem, 0);
-        await Assert.That(error).IsNull();
+        var loaded = CosignPublicKey.Load(signer.PublicKeyPem, 0);
+        await Assert.That(loaded.Failure).IsNull();
+        var key = loaded.Value;
         var payload = "payload"u8.ToArray();
         var signature = signer.Sign(payload);
         await Assert.That(key!.Verifies(payload, signature)).IsTrue();

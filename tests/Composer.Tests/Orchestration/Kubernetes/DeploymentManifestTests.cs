@@ -10,9 +10,9 @@ using Composer.Tests.Infrastructure;
 namespace Composer.Tests.Orchestration.Kubernetes;
 
 /// <summary>
-/// The generated Deployment, field for field (Golden/deployment.json, the shape of upstream-behaviour §6.7 with the
-/// bundle path of ConnectorNetworkEnvironment), and the patches derived from it. Regenerate with
-/// COMPOSER_UPDATE_GOLDEN=1 and review the diff.
+/// The generated Deployment (the shape of upstream-behaviour §6.7 with the bundle path of ConnectorNetworkEnvironment),
+/// one feature per snapshot (Snapshots/DeploymentManifestTests.&lt;test&gt;.verified.json; see Infrastructure/Snapshot.cs
+/// to review and accept a change), the features together being every field; and the patches derived from it.
 /// </summary>
 public class DeploymentManifestTests
 {
@@ -26,20 +26,107 @@ public class DeploymentManifestTests
     private static DeploymentOptions Options(string? resources = """{"limits":{"cpu":"500m","memory":"256Mi"},"requests":{"cpu":"100m"}}""", string? baseJson = null) =>
         new("IfNotPresent", resources is null ? null : JsonNode.Parse(resources)!.AsObject(), baseJson is null ? null : JsonNode.Parse(baseJson)!.AsObject());
 
+    private const string Container = "spec/template/spec/containers/0";
+
+    // The fields of the full deployment each feature snapshot shows.
+    private static readonly string[] Identity = ["apiVersion", "kind", "metadata", "spec/replicas", "spec/selector", "spec/template/metadata"];
+    private static readonly string[] Runs = [$"{Container}/name", $"{Container}/image", $"{Container}/imagePullPolicy", $"{Container}/env"];
+    private static readonly string[] Resources = [$"{Container}/resources"];
+    private static readonly string[] CaBundle = [$"{Container}/volumeMounts", "spec/template/spec/volumes"];
+    private static readonly string[] PullSecrets = ["spec/template/spec/imagePullSecrets"];
+
+    /// <summary>Every optional part present: resources, a pull secret, the CA bundle's secret.</summary>
+    private static JsonObject Full() => DeploymentManifest.Build(Workload(), "registry.example.com/opencti/connector-nmap:6.8.0", Options(),
+        ["registry-example-com"], KubernetesNames.ProxyCaSecretName("nmap--the-network-mapper"));
+
+    private static Task MatchFields(string[] paths, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
+        Snapshot.MatchAsync(Pick(Full(), paths).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n", "json", test: test);
+
     [Test]
-    public async Task The_generated_deployment_matches_the_golden_file()
+    public async Task The_deployment_is_named_labelled_and_selected_by_manager_and_connector() => await MatchFields(Identity);
+
+    [Test]
+    public async Task The_container_runs_the_resolved_image_with_the_contract_environment() => await MatchFields(Runs);
+
+    [Test]
+    public async Task The_container_gets_the_configured_resources() => await MatchFields(Resources);
+
+    [Test]
+    public async Task The_ca_bundle_is_mounted_from_its_secret() => await MatchFields(CaBundle);
+
+    [Test]
+    public async Task The_pull_secrets_are_named() => await MatchFields(PullSecrets);
+
+    [Test]
+    public async Task The_feature_snapshots_show_every_field_of_the_deployment()
     {
-        var manifest = DeploymentManifest.Build(Workload(), "registry.example.com/opencti/connector-nmap:6.8.0", Options(),
-            ["registry-example-com"], KubernetesNames.ProxyCaSecretName("nmap--the-network-mapper"));
-        var text = manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        var path = Path.Combine(RepoPaths.Root, "tests", "Composer.Tests", "Orchestration", "Kubernetes", "Golden", "deployment.json");
-        if (Environment.GetEnvironmentVariable("COMPOSER_UPDATE_GOLDEN") == "1")
+        var rest = Full();
+        foreach (var path in new[] { Identity, Runs, Resources, CaBundle, PullSecrets }.SelectMany(p => p)) Remove(rest, path.Split('/'));
+        await Assert.That(Prune(rest)?.ToJsonString()).IsNull().Because("a field no snapshot shows: add it to a feature's paths");
+    }
+
+    /// <summary>The nodes at <paramref name="paths"/> (names and array indexes separated by '/'), in a tree of the same shape.</summary>
+    private static JsonObject Pick(JsonObject source, string[] paths)
+    {
+        var picked = new JsonObject();
+        foreach (var path in paths)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllTextAsync(path, text);
+            var segments = path.Split('/');
+            JsonNode from = source;
+            JsonNode into = picked;
+            for (var i = 0; i < segments.Length; i++)
+            {
+                var last = i == segments.Length - 1;
+                JsonNode? next = from is JsonArray list ? list[int.Parse(segments[i])] : from[segments[i]];
+                if (next is null) throw new InvalidOperationException($"the deployment has no {path}");
+                var copy = last ? next.DeepClone() : next is JsonArray ? new JsonArray() : new JsonObject();
+                if (into is JsonArray array)
+                {
+                    var index = int.Parse(segments[i]);
+                    if (index == array.Count) array.Add(copy);
+                    else copy = array[index]!;
+                }
+                else if (into[segments[i]] is { } existing && !last)
+                {
+                    copy = existing;
+                }
+                else
+                {
+                    into[segments[i]] = copy;
+                }
+                (from, into) = (next, copy);
+            }
         }
-        await Assert.That(File.Exists(path)).IsTrue().Because("run with COMPOSER_UPDATE_GOLDEN=1 to create it");
-        await Assert.That(text).IsEqualTo(await File.ReadAllTextAsync(path));
+        return picked;
+    }
+
+    private static void Remove(JsonNode node, string[] segments)
+    {
+        for (var i = 0; i < segments.Length - 1; i++) node = node is JsonArray list ? list[int.Parse(segments[i])]! : node[segments[i]]!;
+        if (node is JsonObject parent) parent.Remove(segments[^1]);
+        else ((JsonArray)node)[int.Parse(segments[^1])] = new JsonObject();
+    }
+
+    /// <summary>The node without empty objects and arrays, or null when nothing is left.</summary>
+    private static JsonNode? Prune(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Select(p => p.Key).ToList())
+                {
+                    if (Prune(o[key]) is null) o.Remove(key);
+                }
+                return o.Count == 0 ? null : o;
+            case JsonArray a:
+                for (var i = a.Count - 1; i >= 0; i--)
+                {
+                    if (Prune(a[i]) is null) a.RemoveAt(i);
+                }
+                return a.Count == 0 ? null : a;
+            default:
+                return node;
+        }
     }
 
     [Test]
