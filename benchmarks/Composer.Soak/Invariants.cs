@@ -66,10 +66,14 @@ internal sealed class Invariants(PrivateEngine engine, PlatformStandIn platform,
         }
     }
 
-    public void RecordCrash(string connectorId)
+    /// <summary>Kills a connector's container (docker kill) and records the crash when the engine did it.</summary>
+    public async Task<bool> CrashAsync(EngineContainer victim)
     {
         var before = platform.StatusReports.Count;
-        lock (_gate) _crashes.Add(new Crash(connectorId, DateTimeOffset.UtcNow, before));
+        var at = DateTimeOffset.UtcNow;
+        if (!await engine.KillAsync(victim.Id)) return false;
+        lock (_gate) _crashes.Add(new Crash(victim.ConnectorId, at, before));
+        return true;
     }
 
     public void RecordRemovedBySoak(string containerId)

@@ -299,8 +299,7 @@ internal sealed class SoakRun(SoakSettings settings) : IAsyncDisposable
             var running = (await ContainersAsync()).Where(c => c.State == "running" && !c.Aside).ToList();
             if (running.Count == 0) continue;
             var victim = running[random.Next(running.Count)];
-            Checks.RecordCrash(victim.ConnectorId);
-            if (await Engine.KillAsync(victim.Id)) Checks.Count("fault: docker kill");
+            if (await Checks.CrashAsync(victim)) Checks.Count("fault: docker kill");
         }
     }
 
