@@ -21,6 +21,12 @@ public sealed class ConnectorState
     /// <summary>The restart count and start time of the last health report that reached the platform (a change reports at once).</summary>
     public WorkloadHealth? ReportedHealth { get; internal set; }
 
+    /// <summary>
+    /// A health report failed (platform or orchestrator): the next plan sends one whatever the workload did meanwhile,
+    /// so that a crash told during a platform outage is not lost when the workload runs again before the next cycle.
+    /// </summary>
+    public bool HealthOwed { get; internal set; }
+
     /// <summary>Whether the current reboot loop was told on the platform (cleared when a health report finds none).</summary>
     public bool RebootLoopReported { get; internal set; }
 

@@ -243,6 +243,7 @@ public sealed class ReconcileExecutor
             else
             {
                 Interlocked.Increment(ref tally.ReportFailures);
+                if (action is ReportHealthAction && state is not null) state.HealthOwed = true;
                 _logger.Warn($"{action.Verb} failed, retried on a later cycle", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", failure));
             }
         }
@@ -357,6 +358,7 @@ public sealed class ReconcileExecutor
             // Nothing the platform would accept; tried again at the next interval or state change.
             _logger.Debug("No start or creation time for the health report", ("connector", c.Name), ("connector_id", c.Id));
             state.LastHealth = new HealthReport(now, workload.WorkloadId, workload.State);
+            state.HealthOwed = false;
             return null;
         }
 
@@ -381,6 +383,7 @@ public sealed class ReconcileExecutor
             ("reboot_loop", report.IsInRebootLoop));
         state.LastHealth = new HealthReport(now, workload.WorkloadId, workload.State);
         state.ReportedHealth = health;
+        state.HealthOwed = false;
         return null;
     }
 

@@ -358,10 +358,10 @@ public static class Reconciler
             var reported = state?.LastStatusReport is { } last && last.Reported == observed && last.PlatformHad == connector.CurrentStatus;
             if (observed != connector.CurrentStatus && !reported) reports.Add(new ReportStatusAction(connector, own, observed));
 
-            // Health: at once for a workload not reported yet or whose state changed (started, crashed, stopped,
-            // replaced, restarted as the events tell); else once per health interval at the connector's phase, running
+            // Health: at once for a workload not reported yet, whose last report failed, or whose state changed
+            // (started, crashed, stopped, replaced, restarted as the events tell); else once per health interval at the connector's phase, running
             // or not: the platform forgets health after 5 minutes.
-            if (state?.LastHealth is not { } health || health.WorkloadId != own.WorkloadId || health.State != own.State
+            if (state?.LastHealth is not { } health || state.HealthOwed || health.WorkloadId != own.WorkloadId || health.State != own.State
                 || (own.Health is { } facts && state.ReportedHealth is { } told && (facts.RestartCount != told.RestartCount || facts.StartedAt != told.StartedAt))
                 || now >= NextHealthSlot(health.At, healthPhase))
             {

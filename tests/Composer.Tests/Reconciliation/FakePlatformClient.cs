@@ -17,6 +17,9 @@ internal sealed class FakePlatformClient : IPlatformClient
     /// <summary>When set, log uploads fail with this error.</summary>
     public Failure? LogsError { get; set; }
 
+    /// <summary>When set, health reports fail with this error.</summary>
+    public Failure? HealthError { get; set; }
+
     public int ListCalls;
 
     public ConcurrentQueue<(string Id, IReadOnlyList<string> Lines)> Logs { get; } = new();
@@ -46,6 +49,7 @@ internal sealed class FakePlatformClient : IPlatformClient
 
     public Task<Failure?> ReportHealthAsync(string connectorId, ConnectorHealth health, CancellationToken cancellationToken)
     {
+        if (HealthError is { } e) return Task.FromResult<Failure?>(e);
         Healths.Enqueue((connectorId, health));
         return Task.FromResult<Failure?>(null);
     }

@@ -409,6 +409,40 @@ public class ReconcileExecutorTests
     private static int Count(string text, string fragment) => text.Split(fragment).Length - 1;
 
     [Test]
+    public async Task A_crash_whose_health_report_failed_is_reported_even_when_the_workload_runs_again_before_the_next_cycle()
+    {
+        // Found by the soak (benchmarks/soak.sh): a container killed while the platform answered 503 was started again
+        // by the same lane, so the next plan saw it running as last reported and the crash never reached the platform.
+        var rig = new Rig();
+        rig.Orchestrator.Add(Workload("A", state: WorkloadState.Running));
+        rig.Orchestrator.Health = new WorkloadHealth(0, Now - TimeSpan.FromMinutes(1));
+        var a = Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started);
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(1);
+
+        // Killed, while the platform is down: the health report of the crash fails.
+        rig.Orchestrator.SetState("wid-connector-a", WorkloadState.Stopped, "exited");
+        rig.Platform.HealthError = new Failure(FailureKind.Unreachable, "connectorHealth", "HTTP 503");
+        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        var failed = await rig.Cycle(a);
+        await Assert.That(failed.ReportFailures).IsEqualTo(1);
+
+        // Started again (the same container, a new start time the listing does not carry), the platform back.
+        rig.Orchestrator.SetState("wid-connector-a", WorkloadState.Running, "running");
+        rig.Orchestrator.Health = new WorkloadHealth(0, Now + TimeSpan.FromSeconds(2));
+        rig.Platform.HealthError = null;
+        rig.Time.Advance(TimeSpan.FromSeconds(2));
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(2);
+        await Assert.That(rig.Platform.Healths.Last().Health.StartedAt).IsEqualTo(Now + TimeSpan.FromSeconds(2));
+
+        // Owed no more: the next cycle within the interval sends nothing.
+        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        await rig.Cycle(a);
+        await Assert.That(rig.Platform.Healths.Count).IsEqualTo(2);
+    }
+
+    [Test]
     public async Task A_just_started_workload_reports_health_again_after_a_failed_report_then_at_its_phase_of_the_interval()
     {
         var rig = new Rig();
