@@ -65,6 +65,7 @@ public sealed class ReconcileCycle
     private readonly WorkloadCache _cache = new();
     private readonly Lock _sync = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly SemaphoreSlim _listing = new(1, 1);
     private HashSet<string> _dirty = new(StringComparer.Ordinal);
     private ConnectorListing? _lastListing;
     private readonly HashSet<string> _awaitingImage = new(StringComparer.Ordinal);
@@ -314,7 +315,7 @@ public sealed class ReconcileCycle
             lock (_sync) _relistNeeded = true;
             return (listed.Failure, []);
         }
-        return (Result<IReadOnlyList<ObservedWorkload>>.Success(_cache.Snapshot()), changed);
+        return (listed, changed);
     }
 
     /// <summary>The watch's listing (after the stream started or a gap): the connectors it shows changed are planned again.</summary>
@@ -332,24 +333,37 @@ public sealed class ReconcileCycle
         return true;
     }
 
-    /// <summary>Lists the workloads into the cache; a listing started while the stream was up and no gap came since makes the cache current.</summary>
-    private async Task<(Result<IReadOnlyList<ObservedWorkload>> Listed, IReadOnlyCollection<string> Changed)> ListIntoCacheAsync(bool keepHealth, CancellationToken ct)
+    /// <summary>
+    /// Lists the workloads into the cache and returns the cache as it then is; a listing started while the stream was up
+    /// and no gap came since makes the cache current. One listing at a time: a listing that started earlier but ended
+    /// later would otherwise put back an older view over a newer one (a workload just created shown missing, and
+    /// deployed twice).
+    /// </summary>
+    private async Task<(Result<IReadOnlyList<ObservedWorkload>> Workloads, IReadOnlyCollection<string> Changed)> ListIntoCacheAsync(bool keepHealth, CancellationToken ct)
     {
-        long epoch;
-        lock (_sync) epoch = _epoch;
-        var version = _cache.Version;
-        var listed = await _orchestrator.ListAsync(ct).ConfigureAwait(false);
-        if (!listed.IsSuccess) return (listed, []);
-        var changed = _cache.Replace(listed.Value, version, keepHealth);
-        bool nowWatching;
-        lock (_sync)
+        await _listing.WaitAsync(ct).ConfigureAwait(false);
+        try
         {
-            _lastRelist = _time.GetUtcNow();
-            if (_streamUp && epoch == _epoch) _synced = true;
-            nowWatching = _streamUp && _synced;
+            long epoch;
+            lock (_sync) epoch = _epoch;
+            var version = _cache.Version;
+            var listed = await _orchestrator.ListAsync(ct).ConfigureAwait(false);
+            if (!listed.IsSuccess) return (listed, []);
+            var changed = _cache.Replace(listed.Value, version, keepHealth);
+            bool nowWatching;
+            lock (_sync)
+            {
+                _lastRelist = _time.GetUtcNow();
+                if (_streamUp && epoch == _epoch) _synced = true;
+                nowWatching = _streamUp && _synced;
+            }
+            if (nowWatching) SetObservation("watching events", null, null);
+            return (Result<IReadOnlyList<ObservedWorkload>>.Success(_cache.Snapshot()), changed);
         }
-        if (nowWatching) SetObservation("watching events", null, null);
-        return (listed, changed);
+        finally
+        {
+            _listing.Release();
+        }
     }
 
     private void SetObservation(string text, string? reason, TimeSpan? retry)
