@@ -1,6 +1,10 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Composer.Configuration;
+using Composer.Orchestration.Swarm;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 using TUnit.Assertions.Enums;
@@ -9,7 +13,8 @@ namespace Composer.Tests.Orchestration.Swarm;
 
 /// <summary>
 /// Which Engine API requests the Swarm orchestrator sends, counted on the wire: the swarm manager over TCP (socat in
-/// front of the real engine) through a recording handler.
+/// front of the real engine) through a recording handler. Also what the events watch costs and tells: nothing while a
+/// watched service runs, a killed task and a removed service within 2 s.
 /// </summary>
 [ClassDataSource<HtpasswdRegistryFixture>(Shared = SharedType.PerTestSession)]
 public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
@@ -119,5 +124,77 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
             CollectionOrdering.Matching);
         await Assert.That(remove.Take(2)).IsEquivalentTo(new[] { $"DELETE {V}/services/{observed.WorkloadId}", $"GET {V}/configs" }, CollectionOrdering.Matching);
         await Assert.That(remove.Count(c => c.StartsWith($"DELETE {V}/configs/", StringComparison.Ordinal))).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task While_watched_a_running_service_costs_no_call_and_a_killed_task_and_a_removed_service_are_told_within_2_s()
+    {
+        await using var manager = Manager();
+        var workload = manager.Workload("watched");
+        await manager.DeployAsync(workload);
+        var running = await manager.WaitForStateAsync(workload.Name, WorkloadState.Running);
+        var spec = await manager.InspectAsync(workload.Name);
+        // The engine gives task containers the ContainerSpec labels only: the container events are filtered on this one.
+        await Assert.That(spec.Spec.TaskTemplate.ContainerSpec.Labels[SwarmServiceSpec.TaskManagerLabel]).IsEqualTo(manager.ManagerId);
+        await Assert.That(spec.Spec.TaskTemplate.ContainerSpec.Labels.ContainsKey(ConnectorLabels.Manager)).IsFalse();
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var changes = Channel.CreateUnbounded<(WorkloadChange Change, TimeSpan At)>();
+        var clock = Stopwatch.StartNew();
+        var watching = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var change in manager.Orchestrator.WatchAsync(stop.Token)) changes.Writer.TryWrite((change, clock.Elapsed));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            changes.Writer.TryComplete();
+        });
+        try
+        {
+            await Assert.That((await changes.Reader.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
+            await manager.ListAsync(); // the core's listing after the start
+
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Calls(manager);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await Assert.That(Calls(manager)).IsEmpty();
+
+            var container = (await manager.Docker.Client.Containers.ListContainersAsync(new global::Docker.DotNet.Models.ContainersListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.swarm.service.id={running.WorkloadId}"] = true } },
+            })).Single();
+            var killedAt = clock.Elapsed;
+            await manager.Docker.Client.Containers.KillContainerAsync(container.ID, new global::Docker.DotNet.Models.ContainerKillParameters());
+            var told = await NextAsync(changes.Reader, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == running.WorkloadId
+                && w.State != WorkloadState.Running && w.Health is { RestartCount: > 0 }, stop.Token);
+            await Assert.That(told.At - killedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(2));
+            var health = ((WorkloadObserved)told.Change).Workload.Health!;
+            await Assert.That(health.Restarting).IsTrue();
+            await Assert.That(health.ExitCode).IsEqualTo(137);
+
+            var removedAt = clock.Elapsed;
+            await manager.Docker.Client.Swarm.RemoveServiceAsync(running.WorkloadId);
+            var removed = await NextAsync(changes.Reader, c => c is WorkloadRemoved { WorkloadId: var id } && id == running.WorkloadId, stop.Token);
+            await Assert.That(removed.At - removedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await watching;
+        }
+    }
+
+    private static async Task<(WorkloadChange Change, TimeSpan At)> NextAsync(ChannelReader<(WorkloadChange Change, TimeSpan At)> reader, Func<WorkloadChange, bool> match,
+        CancellationToken cancellationToken)
+    {
+        await foreach (var item in reader.ReadAllAsync(cancellationToken))
+        {
+            if (item.Change is WatchLost lost) throw new InvalidOperationException($"the watch was lost: {lost.Reason}");
+            if (match(item.Change)) return item;
+        }
+        throw new InvalidOperationException("the watch ended");
     }
 }
