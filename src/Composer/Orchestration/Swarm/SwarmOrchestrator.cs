@@ -30,9 +30,13 @@ namespace Composer.Orchestration.Swarm;
 /// whole spec (Swarm replaces the task), then the CA config it no longer uses is removed.</item>
 /// <item>Start/stop: replicas 1/0 by updating the inspected spec (the stored registry auth is kept); start also puts
 /// the current CA bundle in place. Remove: the service, then every CA config of the connector.</item>
-/// <item>Logs: GET /services/{id}/logs (every task, demultiplexed, with the since cursor); health: GET /services/{id} and GET /tasks.</item>
+/// <item>Logs: GET /services/{id}/logs (every task, demultiplexed, with the since cursor); health: from the task list of
+/// the listing or of the events' snapshot (<see cref="Observe"/>), so <see cref="HealthAsync"/> is not called.</item>
+/// <item>Events (<see cref="IWorkloadWatch"/>): the service events and the task containers' events of the manager
+/// node, and a poll of the tasks no event tells of (<see cref="SwarmEventWatch"/>).</item>
 /// </list>
-/// Calls per idle cycle: one service list and one task list (none when there is no service).
+/// Calls per idle cycle: while polling, one service list and one task list (none when there is no service); while the
+/// events are watched, none.
 /// </summary>
 public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWorkloadWatch
 {
