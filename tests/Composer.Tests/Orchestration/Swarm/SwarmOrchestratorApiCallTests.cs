@@ -187,6 +187,83 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         }
     }
 
+    [Test]
+    public async Task A_service_whose_task_containers_carry_no_events_label_has_its_tasks_polled_every_2_s()
+    {
+        await using var manager = Manager();
+        var workload = manager.Workload("unlabelled");
+        await manager.DeployAsync(workload);
+        // As an earlier version created it: no label on the task containers, so no container event names them.
+        var service = await manager.InspectAsync(workload.Name);
+        service.Spec!.TaskTemplate!.ContainerSpec!.Labels = null;
+        await manager.Docker.Client.Swarm.UpdateServiceAsync(service.ID, new global::Docker.DotNet.Models.ServiceUpdateParameters
+        {
+            Service = service.Spec,
+            Version = (long)(service.Version?.Index ?? 0),
+        });
+        await Manager_sees_one_running_task_async(manager, service.ID);
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var changes = Channel.CreateUnbounded<(WorkloadChange Change, TimeSpan At)>();
+        var clock = Stopwatch.StartNew();
+        var watching = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var change in manager.Orchestrator.WatchAsync(stop.Token)) changes.Writer.TryWrite((change, clock.Elapsed));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            changes.Writer.TryComplete();
+        });
+        try
+        {
+            await Assert.That((await changes.Reader.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
+            await manager.ListAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Calls(manager);
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var calls = Calls(manager);
+            // One task list per 2 s round, nothing else.
+            await Assert.That(calls.All(c => c == $"GET {V}/tasks")).IsTrue().Because(string.Join(", ", calls));
+            await Assert.That(calls.Count).IsBetween(2, 3);
+
+            var container = (await manager.Docker.Client.Containers.ListContainersAsync(new global::Docker.DotNet.Models.ContainersListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.swarm.service.id={service.ID}"] = true } },
+            })).Single();
+            var killedAt = clock.Elapsed;
+            await manager.Docker.Client.Containers.KillContainerAsync(container.ID, new global::Docker.DotNet.Models.ContainerKillParameters());
+            var told = await NextAsync(changes.Reader, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == service.ID
+                && w.State != WorkloadState.Running && w.Health is { RestartCount: > 0 }, stop.Token);
+            await Assert.That(told.At - killedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(3));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await watching;
+        }
+    }
+
+    /// <summary>Waits (bounded) until the service has exactly one task, running (the update replaced the old one).</summary>
+    private static async Task Manager_sees_one_running_task_async(SwarmTestManager manager, string serviceId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var tasks = await manager.Docker.Client.Tasks.ListAsync(new global::Docker.DotNet.Models.TasksListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = new Dictionary<string, bool> { [serviceId] = true } },
+            });
+            var live = tasks.Where(t => t.DesiredState == global::Docker.DotNet.Models.TaskState.Running).ToList();
+            if (live.Count == 1 && live[0].Status?.State == global::Docker.DotNet.Models.TaskState.Running
+                && tasks.All(t => t.DesiredState == global::Docker.DotNet.Models.TaskState.Running || t.Status?.State > global::Docker.DotNet.Models.TaskState.Running)) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"service {serviceId} did not settle on one running task");
+            await Task.Delay(250);
+        }
+    }
+
     private static async Task<(WorkloadChange Change, TimeSpan At)> NextAsync(ChannelReader<(WorkloadChange Change, TimeSpan At)> reader, Func<WorkloadChange, bool> match,
         CancellationToken cancellationToken)
     {
