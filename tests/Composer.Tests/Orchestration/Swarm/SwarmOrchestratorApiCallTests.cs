@@ -160,7 +160,7 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
             await Task.Delay(TimeSpan.FromSeconds(2));
             Calls(manager);
             await Task.Delay(TimeSpan.FromSeconds(3));
-            await Assert.That(Calls(manager)).IsEmpty();
+            await Assert.That(await WithoutForeignInspectsAsync(manager, Calls(manager))).IsEmpty();
 
             var container = (await manager.Docker.Client.Containers.ListContainersAsync(new global::Docker.DotNet.Models.ContainersListParameters
             {
@@ -224,7 +224,7 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
             await Task.Delay(TimeSpan.FromSeconds(1));
             Calls(manager);
             await Task.Delay(TimeSpan.FromSeconds(5));
-            var calls = Calls(manager);
+            var calls = await WithoutForeignInspectsAsync(manager, Calls(manager));
             // One task list per 2 s round, nothing else.
             await Assert.That(calls.All(c => c == $"GET {V}/tasks")).IsTrue().Because(string.Join(", ", calls));
             await Assert.That(calls.Count).IsBetween(2, 3);
@@ -235,8 +235,10 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
             })).Single();
             var killedAt = clock.Elapsed;
             await manager.Docker.Client.Containers.KillContainerAsync(container.ID, new global::Docker.DotNet.Models.ContainerKillParameters());
+            // (Its restart count and exit code may stay unknown: the engine moved the service's UpdatedAt when the
+            // test's update completed, after that task was created, and SwarmTasks counts the tasks since.)
             var told = await NextAsync(changes.Reader, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == service.ID
-                && w.State != WorkloadState.Running && w.Health is { RestartCount: > 0 }, stop.Token);
+                && w.State != WorkloadState.Running, stop.Token);
             await Assert.That(told.At - killedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(3));
         }
         finally
@@ -246,7 +248,22 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         }
     }
 
-    /// <summary>Waits (bounded) until the service has exactly one task, running (the update replaced the old one).</summary>
+    /// <summary>
+    /// The calls without the one inspect of each service of another manager (the other tests' services on the shared
+    /// swarm): a service event carries no label, so the watch inspects a service it does not know once, and never
+    /// again. Fails the test when one is inspected twice.
+    /// </summary>
+    private async Task<List<string>> WithoutForeignInspectsAsync(SwarmTestManager manager, List<string> calls)
+    {
+        var own = (await manager.ListAsync()).Select(w => $"GET {V}/services/{w.WorkloadId}").ToHashSet(StringComparer.Ordinal);
+        Calls(manager); // that listing is the test's, not the watch's
+        var inspect = new System.Text.RegularExpressions.Regex($@"^GET {System.Text.RegularExpressions.Regex.Escape(V)}/services/[^/]+$");
+        var foreign = calls.Where(c => inspect.IsMatch(c) && !own.Contains(c)).ToList();
+        await Assert.That(foreign.Distinct(StringComparer.Ordinal).Count()).IsEqualTo(foreign.Count).Because(string.Join(", ", foreign));
+        return [.. calls.Where(c => !foreign.Contains(c))];
+    }
+
+    /// <summary>Waits (bounded) until the service has exactly one task, running, and its update completed.</summary>
     private static async Task Manager_sees_one_running_task_async(SwarmTestManager manager, string serviceId)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -257,7 +274,9 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
                 Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = new Dictionary<string, bool> { [serviceId] = true } },
             });
             var live = tasks.Where(t => t.DesiredState == global::Docker.DotNet.Models.TaskState.Running).ToList();
-            if (live.Count == 1 && live[0].Status?.State == global::Docker.DotNet.Models.TaskState.Running
+            // The rolling update ends (a service update event) only after its monitoring period: waited for too.
+            var update = (await manager.Docker.Client.Swarm.InspectServiceAsync(serviceId)).UpdateStatus;
+            if ((update is null || update.State == "completed") && live.Count == 1 && live[0].Status?.State == global::Docker.DotNet.Models.TaskState.Running
                 && tasks.All(t => t.DesiredState == global::Docker.DotNet.Models.TaskState.Running || t.Status?.State > global::Docker.DotNet.Models.TaskState.Running)) return;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"service {serviceId} did not settle on one running task");
             await Task.Delay(250);
