@@ -230,11 +230,7 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
             var service = await client.Swarm.InspectServiceAsync(id, cancellationToken).ConfigureAwait(false);
             if (!IsOurs(service))
             {
-                lock (_gate)
-                {
-                    if (_foreign.Count >= MaxForeign) _foreign.Clear();
-                    _foreign.Add(id);
-                }
+                MarkForeign(id);
                 // Relabelled away from this manager: no longer its workload.
                 return Forget(id) ? new WorkloadRemoved(id) : null;
             }
@@ -246,7 +242,10 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
         }
         catch (Exception ex) when (DockerErrors.IsNotFound(ex))
         {
-            return ForgetRemoved(id) ? new WorkloadRemoved(id) : null;
+            var tell = ForgetRemoved(id);
+            // Gone: the events of it still on their way (its removal) need no inspect.
+            MarkForeign(id);
+            return tell ? new WorkloadRemoved(id) : null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -294,7 +293,11 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
                 if (!_tracked.TryGetValue(id, out var known)) continue;
                 List<TaskResponse> own = [.. byService[id]];
                 var workload = SwarmOrchestrator.Observe(known.Service, own);
-                if (workload is null) continue;
+                if (workload is null)
+                {
+                    known.Due = time.GetUtcNow() + MaxUnsettledPoll; // never a busy loop
+                    continue;
+                }
                 var same = Same(known.Workload, workload);
                 var quiet = same ? known.QuietPolls + 1 : 0;
                 SetLocked(known.Service, own, workload, null, known.Stamp);
@@ -362,6 +365,16 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
 
     private bool IsOurs(SwarmService service) =>
         service.Spec?.Labels is { } labels && labels.TryGetValue(ConnectorLabels.Manager, out var manager) && manager == managerId;
+
+    /// <summary>Remembers a service that is not this manager's (or no longer exists): its service events are not inspected.</summary>
+    private void MarkForeign(string id)
+    {
+        lock (_gate)
+        {
+            if (_foreign.Count >= MaxForeign) _foreign.Clear();
+            _foreign.Add(id);
+        }
+    }
 
     /// <summary>Forgets a service; whether it was one of this manager's known.</summary>
     private bool Forget(string id)
