@@ -30,11 +30,15 @@ namespace Composer.Orchestration.Swarm;
 /// whole spec (Swarm replaces the task), then the CA config it no longer uses is removed.</item>
 /// <item>Start/stop: replicas 1/0 by updating the inspected spec (the stored registry auth is kept); start also puts
 /// the current CA bundle in place. Remove: the service, then every CA config of the connector.</item>
-/// <item>Logs: GET /services/{id}/logs (every task, demultiplexed, with the since cursor); health: GET /services/{id} and GET /tasks.</item>
+/// <item>Logs: GET /services/{id}/logs (every task, demultiplexed, with the since cursor); health: from the task list of
+/// the listing or of the events' snapshot (<see cref="Observe"/>), so <see cref="HealthAsync"/> is not called.</item>
+/// <item>Events (<see cref="IWorkloadWatch"/>): the service events and the task containers' events of the manager
+/// node, and a poll of the tasks no event tells of (<see cref="SwarmEventWatch"/>).</item>
 /// </list>
-/// Calls per idle cycle: one service list and one task list (none when there is no service).
+/// Calls per idle cycle: while polling, one service list and one task list (none when there is no service); while the
+/// events are watched, none.
 /// </summary>
-public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
+public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWorkloadWatch
 {
     private readonly DockerEndpoint _endpoint;
     private readonly DockerConnection _connection;
@@ -43,6 +47,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
     private readonly DockerImagePuller _images;
     private readonly EngineLogDriver _engineLogDriver;
     private readonly Logger _logger;
+    private readonly SwarmEventWatch _events;
 
     public SwarmOrchestrator(DockerEndpoint endpoint, DockerClientFactory clients, SwarmOrchestratorOptions options)
         : base(options.Workloads)
@@ -57,7 +62,10 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         };
         _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
         _engineLogDriver = new EngineLogDriver(options.Logger);
+        _events = new SwarmEventWatch(_connection.ConnectAsync, options.ManagerId, _errors, options.Time);
     }
+
+    public IAsyncEnumerable<WorkloadChange> WatchAsync(CancellationToken cancellationToken) => _events.WatchAsync(cancellationToken);
 
     /// <summary>The tasks' log settings: daemon.swarm.log_driver/log_opts, else Composer's bound on the manager engine's default driver.</summary>
     private async Task<ConnectorLogConfig?> LogConfigAsync(DockerClient client, CancellationToken cancellationToken)
@@ -102,6 +110,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
         if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
         var client = connected.Value;
+        var mark = _events.Mark();
         IList<SwarmService> services;
         IList<TaskResponse> tasks;
         try
@@ -122,17 +131,35 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
 
         var byService = tasks.Where(t => t.ServiceID is not null).ToLookup(t => t.ServiceID!, StringComparer.Ordinal);
         var workloads = new List<ObservedWorkload>(services.Count);
+        var listing = new List<(SwarmService, IReadOnlyList<TaskResponse>, ObservedWorkload)>(services.Count);
         foreach (var service in services)
         {
-            if (service.Spec?.Name is not { Length: > 0 } name) continue;
-            var labels = service.Spec.Labels is null
-                ? new Dictionary<string, string>(StringComparer.Ordinal)
-                : new Dictionary<string, string>(service.Spec.Labels, StringComparer.Ordinal);
-            var (state, raw) = SwarmTasks.Reduce(service, [.. byService[service.ID]]);
-            var hash = DockerOrchestrator.HashFromEnvironment(service.Spec.TaskTemplate?.ContainerSpec?.Env);
-            workloads.Add(new ObservedWorkload(service.ID, name, labels, state, raw, hash) { CreatedAt = DockerOrchestrator.Utc(service.CreatedAt) });
+            List<TaskResponse> own = [.. byService[service.ID]];
+            if (Observe(service, own) is not { } workload) continue;
+            workloads.Add(workload);
+            listing.Add((service, own, workload));
         }
+        _events.Listed(mark, listing);
         return Result<IReadOnlyList<ObservedWorkload>>.Success(workloads);
+    }
+
+    /// <summary>
+    /// A service as a listing shows it, with the health its tasks tell (restart count, start time, exit code): the
+    /// task list is read anyway, so no health report costs a call of its own. Null for a service without a name.
+    /// </summary>
+    internal static ObservedWorkload? Observe(SwarmService service, IReadOnlyList<TaskResponse> tasks)
+    {
+        if (service.Spec?.Name is not { Length: > 0 } name) return null;
+        var labels = service.Spec.Labels is null
+            ? new Dictionary<string, string>(StringComparer.Ordinal)
+            : new Dictionary<string, string>(service.Spec.Labels, StringComparer.Ordinal);
+        var (state, raw) = SwarmTasks.Reduce(service, tasks);
+        var hash = DockerOrchestrator.HashFromEnvironment(service.Spec.TaskTemplate?.ContainerSpec?.Env);
+        return new ObservedWorkload(service.ID, name, labels, state, raw, hash)
+        {
+            CreatedAt = DockerOrchestrator.Utc(service.CreatedAt),
+            Health = SwarmTasks.Health(service, tasks),
+        };
     }
 
     internal override async Task<Failure?> DeployAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
@@ -145,8 +172,13 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure;
         var image = pulled.Value.Reference;
-        var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (configError is not null) return Failure.Orchestrator(configError);
+        SwarmConfigReference? config = null;
+        if (workload.CaBundle is { Length: > 0 } bundle)
+        {
+            var ensured = await EnsureCaConfigAsync(client, workload, bundle, cancellationToken).ConfigureAwait(false);
+            if (!ensured.IsSuccess) return ensured.Failure;
+            config = ensured.Value;
+        }
 
         try
         {
@@ -187,10 +219,16 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; service {current.Name} left as it was");
         var image = pulled.Value.Reference;
 
-        var (service, _, inspectError) = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
-        if (service is null) return Failure.Orchestrator(inspectError!);
-        var (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (configError is not null) return Failure.Orchestrator($"{configError}; service {current.Name} left as it was");
+        var inspected = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
+        if (!inspected.IsSuccess) return inspected.Failure;
+        var service = inspected.Value;
+        SwarmConfigReference? config = null;
+        if (workload.CaBundle is { Length: > 0 } bundle)
+        {
+            var ensured = await EnsureCaConfigAsync(client, workload, bundle, cancellationToken).ConfigureAwait(false);
+            if (!ensured.IsSuccess) return Failure.Orchestrator($"{ensured.Failure.Message}; service {current.Name} left as it was");
+            config = ensured.Value;
+        }
         var spec = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false));
         if (await UpdateAsync(client, service, spec, DockerRegistryAuth.ForService(pulled.Value.Credentials), cancellationToken).ConfigureAwait(false) is { } updateError)
         {
@@ -329,11 +367,10 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         }
     }
 
-    /// <summary>The CA config of the workload's bundle (created, or found from an earlier attempt), or null without a bundle.</summary>
-    private async Task<(SwarmConfigReference? Reference, string? Error)> EnsureCaConfigAsync(DockerClient client, ConnectorWorkload workload,
+    /// <summary>The CA config of the workload's bundle: created, or found from an earlier attempt.</summary>
+    private async Task<Result<SwarmConfigReference>> EnsureCaConfigAsync(DockerClient client, ConnectorWorkload workload, byte[] bundle,
         CancellationToken cancellationToken)
     {
-        if (workload.CaBundle is not { Length: > 0 } bundle) return (null, null);
         var name = SwarmCaConfig.NameFor(workload.ConnectorId, bundle);
         var what = $"connector {workload.ConnectorId}: cannot create the CA bundle config {name}";
         try
@@ -342,7 +379,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             {
                 Config = new SwarmConfigSpec { Name = name, Labels = SwarmCaConfig.Labels(_options.ManagerId, workload, bundle), Data = bundle },
             }, cancellationToken).ConfigureAwait(false);
-            return (SwarmCaConfig.Reference(created.ID, name), null);
+            return Result<SwarmConfigReference>.Success(SwarmCaConfig.Reference(created.ID, name));
         }
         catch (Exception ex) when (DockerErrors.IsConflict(ex))
         {
@@ -350,17 +387,17 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             {
                 var existing = await client.Configs.InspectConfigAsync(name, cancellationToken).ConfigureAwait(false);
                 return SwarmCaConfig.BelongsTo(existing, _options.ManagerId, workload.ConnectorId)
-                    ? (SwarmCaConfig.Reference(existing.ID, name), null)
-                    : (null, $"{what}: the name is taken by a config manager {_options.ManagerId} does not own for this connector; remove that config");
+                    ? Result<SwarmConfigReference>.Success(SwarmCaConfig.Reference(existing.ID, name))
+                    : Failure.Orchestrator($"{what}: the name is taken by a config manager {_options.ManagerId} does not own for this connector; remove that config");
             }
             catch (Exception inner) when (NotCancelled(inner, cancellationToken))
             {
-                return (null, $"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that config failed: {_errors.Cause(inner)}");
+                return Failure.Orchestrator($"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that config failed: {_errors.Cause(inner)}");
             }
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return (null, $"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
     }
 
@@ -406,13 +443,14 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         // Twice at most: a concurrent change of the service makes the first update out of sequence.
         for (var attempt = 1; ; attempt++)
         {
-            var (service, gone, inspectError) = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
-            if (service is null)
+            var inspected = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
+            if (!inspected.IsSuccess)
             {
-                if (!gone || workload is not null) return Failure.Orchestrator(inspectError!);
+                if (inspected.Failure.HttpStatus != (int)HttpStatusCode.NotFound || workload is not null) return inspected.Failure;
                 _logger.Info("Service to stop no longer exists", ("service", current.Name), ("connector", current.ConnectorId));
                 return null;
             }
+            var service = inspected.Value;
             var spec = service.Spec!;
             var mounted = SwarmCaConfig.In(spec).ToList();
             if (spec.Mode?.Replicated is not { } replicated)
@@ -422,12 +460,15 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
             SwarmConfigReference? config = null;
             var configChanged = false;
             // The spec already mounting the config of the current bundle (the usual case) costs no config call.
-            if (workload is not null && !(workload.CaBundle is { Length: > 0 } bundle && mounted.Count == 1
-                                          && mounted[0].ConfigName == SwarmCaConfig.NameFor(workload.ConnectorId, bundle)))
+            if (workload is not null && !(workload.CaBundle is { Length: > 0 } wanted && mounted.Count == 1
+                                          && mounted[0].ConfigName == SwarmCaConfig.NameFor(workload.ConnectorId, wanted)))
             {
-                string? configError;
-                (config, configError) = await EnsureCaConfigAsync(client, workload, cancellationToken).ConfigureAwait(false);
-                if (configError is not null) return Failure.Orchestrator(configError);
+                if (workload.CaBundle is { Length: > 0 } bundle)
+                {
+                    var ensured = await EnsureCaConfigAsync(client, workload, bundle, cancellationToken).ConfigureAwait(false);
+                    if (!ensured.IsSuccess) return ensured.Failure;
+                    config = ensured.Value;
+                }
                 configChanged = ReplaceCaConfig(spec, config);
             }
             if (replicated.Replicas == replicas && !configChanged)
@@ -472,22 +513,21 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator
         return true;
     }
 
-    /// <summary>The service as it is now (its version and spec), or the error, and whether it is gone.</summary>
-    private async Task<(SwarmService? Service, bool Gone, string? Error)> InspectAsync(DockerClient client, ObservedWorkload current, string what,
-        CancellationToken cancellationToken)
+    /// <summary>The service as it is now (its version and spec); a service that no longer exists fails with HTTP status 404.</summary>
+    private async Task<Result<SwarmService>> InspectAsync(DockerClient client, ObservedWorkload current, string what, CancellationToken cancellationToken)
     {
         try
         {
             var service = await client.Swarm.InspectServiceAsync(current.WorkloadId, cancellationToken).ConfigureAwait(false);
-            return service.Spec is null ? (null, false, $"{what}: the engine returned the service without its spec") : (service, false, null);
+            return service.Spec is null ? Failure.Orchestrator($"{what}: the engine returned the service without its spec") : Result<SwarmService>.Success(service);
         }
         catch (Exception ex) when (DockerErrors.IsNotFound(ex))
         {
-            return (null, true, $"{what}: it no longer exists; it is deployed again on the next cycle");
+            return new Failure(FailureKind.Orchestrator, null, $"{what}: it no longer exists; it is deployed again on the next cycle", (int)HttpStatusCode.NotFound);
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return (null, false, $"{what}: {_errors.Cause(ex)}");
+            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
         }
     }
 

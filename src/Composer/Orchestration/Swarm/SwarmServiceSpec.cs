@@ -14,11 +14,16 @@ namespace Composer.Orchestration.Swarm;
 /// the <c>"ip host [alias...]"</c> form stay as they are.</item>
 /// <item>The CA bundle is a swarm config mounted as a file (it reaches every node), not a host bind mount.</item>
 /// <item>Containers of the tasks carry no ownership label: a Docker orchestrator of the same manager id on a node's
-/// engine would otherwise list them as its own and remove them.</item>
+/// engine would otherwise list them as its own and remove them. They carry <see cref="TaskManagerLabel"/> instead
+/// (the engine does not copy a service's labels to its task containers): the container events of this manager's
+/// tasks are filtered on it (<see cref="SwarmEventWatch"/>).</item>
 /// </list>
 /// </summary>
 public static class SwarmServiceSpec
 {
+    /// <summary>The ContainerSpec label naming the manager on every task container of its services.</summary>
+    public const string TaskManagerLabel = "composer.swarm-manager";
+
     /// <summary>Swarm service names: 1 to 63 letters, digits and '-', starting and ending with a letter or digit.</summary>
     public static bool IsValidName(string name)
     {
@@ -47,6 +52,10 @@ public static class SwarmServiceSpec
             Image = image,
             Env = [.. workload.EnvironmentStrings()],
         };
+        if (workload.Labels.TryGetValue(Reconciliation.ConnectorLabels.Manager, out var manager))
+        {
+            container.Labels = new Dictionary<string, string>(StringComparer.Ordinal) { [TaskManagerLabel] = manager };
+        }
         if (swarm.Hosts is { } hosts) container.Hosts = [.. hosts];
         if (swarm.Dns is not null || swarm.DnsSearch is not null)
         {

@@ -4,8 +4,9 @@ using Composer.Tests.Infrastructure;
 namespace Composer.Tests.EndToEnd.Orchestrators;
 
 /// <summary>
-/// Issue 16 point 2 with the published binary on Kubernetes (the stand-in's streaming watches) and Portainer (the
-/// engine's events through the stand-in's Docker proxy; Docker itself in LaneAndEventTests): a crash reaches the
+/// Issue 16 point 2 with the published binary on Kubernetes (the stand-in's streaming watches), Portainer (the
+/// engine's events through the stand-in's Docker proxy) and Swarm (the manager engine's service and task container
+/// events through a relay; Docker itself in LaneAndEventTests): a crash reaches the
 /// platform within 2 s and a removed workload is deployed again, both long before the next scheduled cycle (60 s);
 /// idle cycles list nothing while the events are watched; a cut stream falls back to polling, said in the log and on
 /// /readyz, then is watched again.
@@ -18,6 +19,7 @@ public class OrchestratorEventTests : OrchestratorTestBase
     [Test]
     [Arguments(Orchestrator.Kubernetes)]
     [Arguments(Orchestrator.Portainer)]
+    [Arguments(Orchestrator.Swarm)]
     public async Task A_crash_reaches_the_platform_within_2_s_and_a_removed_workload_is_deployed_again_before_the_next_cycle(Orchestrator orchestrator)
     {
         await using var target = await StartAsync(orchestrator);
@@ -62,6 +64,7 @@ public class OrchestratorEventTests : OrchestratorTestBase
     [Test]
     [Arguments(Orchestrator.Kubernetes)]
     [Arguments(Orchestrator.Portainer)]
+    [Arguments(Orchestrator.Swarm)]
     public async Task Idle_cycles_list_nothing_and_a_cut_stream_falls_back_to_polling_said_on_readyz_then_is_watched_again(Orchestrator orchestrator)
     {
         await using var target = await StartAsync(orchestrator);

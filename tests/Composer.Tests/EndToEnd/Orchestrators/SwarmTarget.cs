@@ -9,10 +9,10 @@ namespace Composer.Tests.EndToEnd.Orchestrators;
 /// <summary>
 /// Swarm: the shared single-node swarm, reached by composer through a <see cref="DockerApiRelay"/> (so the engine can
 /// be made unreachable, and a service create held); workloads are the services labelled with the manager id, their
-/// state from their tasks. On dispose, once composer is gone: those services and every config labelled with the
+/// state from their tasks. The events streams (GET /events) go through the relay too, to be cut. On dispose, once composer is gone: those services and every config labelled with the
 /// manager id.
 /// </summary>
-internal sealed class SwarmTarget : OrchestratorTarget
+internal sealed class SwarmTarget : OrchestratorTarget, IEventsTarget
 {
     private SwarmTarget(EndToEndManager manager, OrchestratorFixtures fixtures, DockerApiRelay relay) : base(manager, fixtures)
     {
@@ -117,6 +117,25 @@ internal sealed class SwarmTarget : OrchestratorTarget
     public override Task<string> HoldMidDeploy() => Relay.Hold(@"^POST /v[\d.]+/services/create");
 
     public override void StopHolding() => Relay.StopHolding();
+
+    /// <summary>docker kill of the service's task container: Swarm replaces the task after its restart delay.</summary>
+    public async Task CrashAsync(WorkloadView workload)
+    {
+        var containers = await Docker.Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.swarm.service.id={workload.Id}"] = true } },
+        });
+        foreach (var container in containers) await Docker.Client.Containers.KillContainerAsync(container.ID, new ContainerKillParameters());
+    }
+
+    public Task DeleteAsync(WorkloadView workload) => Docker.Client.Swarm.RemoveServiceAsync(workload.Id);
+
+    /// <summary>GET /services (the list; an inspect is GET /services/{id}).</summary>
+    public int WorkloadListings => Relay.Requests.Count(r => System.Text.RegularExpressions.Regex.IsMatch(r, @"^GET /v[\d.]+/services(\?|$)"));
+
+    public void CutEvents() => Relay.Refuse(@"^GET /v[\d.]+/events");
+
+    public void RestoreEvents() => Relay.StopRefusing();
 
     public async Task<IList<SwarmService>> ServicesAsync() =>
         await Docker.Client.Swarm.ListServicesAsync(new ServiceListParameters

@@ -1,6 +1,10 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Composer.Configuration;
+using Composer.Orchestration.Swarm;
+using Composer.Reconciliation;
 using Composer.Tests.Infrastructure;
 using Composer.Tests.Orchestration.Docker;
 using TUnit.Assertions.Enums;
@@ -9,7 +13,8 @@ namespace Composer.Tests.Orchestration.Swarm;
 
 /// <summary>
 /// Which Engine API requests the Swarm orchestrator sends, counted on the wire: the swarm manager over TCP (socat in
-/// front of the real engine) through a recording handler.
+/// front of the real engine) through a recording handler. Also what the events watch costs and tells: nothing while a
+/// watched service runs, a killed task and a removed service within 2 s.
 /// </summary>
 [ClassDataSource<HtpasswdRegistryFixture>(Shared = SharedType.PerTestSession)]
 public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
@@ -119,5 +124,173 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
             CollectionOrdering.Matching);
         await Assert.That(remove.Take(2)).IsEquivalentTo(new[] { $"DELETE {V}/services/{observed.WorkloadId}", $"GET {V}/configs" }, CollectionOrdering.Matching);
         await Assert.That(remove.Count(c => c.StartsWith($"DELETE {V}/configs/", StringComparison.Ordinal))).IsEqualTo(1);
+    }
+
+    [Test]
+    public async Task While_watched_a_running_service_costs_no_call_and_a_killed_task_and_a_removed_service_are_told_within_2_s()
+    {
+        await using var manager = Manager();
+        var workload = manager.Workload("watched");
+        await manager.DeployAsync(workload);
+        var running = await manager.WaitForStateAsync(workload.Name, WorkloadState.Running);
+        var taskLabels = (await manager.InspectAsync(workload.Name)).Spec?.TaskTemplate?.ContainerSpec?.Labels ?? new Dictionary<string, string>();
+        // The engine gives task containers the ContainerSpec labels only: the container events are filtered on this one.
+        await Assert.That(taskLabels.TryGetValue(SwarmServiceSpec.TaskManagerLabel, out var labelled) ? labelled : null).IsEqualTo(manager.ManagerId);
+        await Assert.That(taskLabels.ContainsKey(ConnectorLabels.Manager)).IsFalse();
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var changes = Channel.CreateUnbounded<(WorkloadChange Change, TimeSpan At)>();
+        var clock = Stopwatch.StartNew();
+        var watching = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var change in manager.Orchestrator.WatchAsync(stop.Token)) changes.Writer.TryWrite((change, clock.Elapsed));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            changes.Writer.TryComplete();
+        });
+        try
+        {
+            await Assert.That((await changes.Reader.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
+            await manager.ListAsync(); // the core's listing after the start
+
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Calls(manager);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            await Assert.That(await WithoutForeignInspectsAsync(manager, Calls(manager))).IsEmpty();
+
+            var container = (await manager.Docker.Client.Containers.ListContainersAsync(new global::Docker.DotNet.Models.ContainersListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.swarm.service.id={running.WorkloadId}"] = true } },
+            })).Single();
+            var killedAt = clock.Elapsed;
+            await manager.Docker.Client.Containers.KillContainerAsync(container.ID, new global::Docker.DotNet.Models.ContainerKillParameters());
+            var told = await NextAsync(changes.Reader, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == running.WorkloadId
+                && w.State != WorkloadState.Running && w.Health is { RestartCount: > 0 }, stop.Token);
+            await Assert.That(told.At - killedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(2));
+            var health = ((WorkloadObserved)told.Change).Workload.Health!;
+            await Assert.That(health.Restarting).IsTrue();
+            await Assert.That(health.ExitCode).IsEqualTo(137);
+
+            var removedAt = clock.Elapsed;
+            await manager.Docker.Client.Swarm.RemoveServiceAsync(running.WorkloadId);
+            var removed = await NextAsync(changes.Reader, c => c is WorkloadRemoved { WorkloadId: var id } && id == running.WorkloadId, stop.Token);
+            await Assert.That(removed.At - removedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await watching;
+        }
+    }
+
+    [Test]
+    public async Task A_service_whose_task_containers_carry_no_events_label_has_its_tasks_polled_every_2_s()
+    {
+        await using var manager = Manager();
+        var workload = manager.Workload("unlabelled");
+        await manager.DeployAsync(workload);
+        // As an earlier version created it: no label on the task containers, so no container event names them.
+        var service = await manager.InspectAsync(workload.Name);
+        service.Spec!.TaskTemplate!.ContainerSpec!.Labels = null;
+        await manager.Docker.Client.Swarm.UpdateServiceAsync(service.ID, new global::Docker.DotNet.Models.ServiceUpdateParameters
+        {
+            Service = service.Spec,
+            Version = (long)(service.Version?.Index ?? 0),
+        });
+        await Manager_sees_one_running_task_async(manager, service.ID);
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var changes = Channel.CreateUnbounded<(WorkloadChange Change, TimeSpan At)>();
+        var clock = Stopwatch.StartNew();
+        var watching = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var change in manager.Orchestrator.WatchAsync(stop.Token)) changes.Writer.TryWrite((change, clock.Elapsed));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            changes.Writer.TryComplete();
+        });
+        try
+        {
+            await Assert.That((await changes.Reader.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
+            await manager.ListAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Calls(manager);
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var calls = await WithoutForeignInspectsAsync(manager, Calls(manager));
+            // One task list per 2 s round, nothing else.
+            await Assert.That(calls.All(c => c == $"GET {V}/tasks")).IsTrue().Because(string.Join(", ", calls));
+            await Assert.That(calls.Count).IsBetween(2, 3);
+
+            var container = (await manager.Docker.Client.Containers.ListContainersAsync(new global::Docker.DotNet.Models.ContainersListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"com.docker.swarm.service.id={service.ID}"] = true } },
+            })).Single();
+            var killedAt = clock.Elapsed;
+            await manager.Docker.Client.Containers.KillContainerAsync(container.ID, new global::Docker.DotNet.Models.ContainerKillParameters());
+            // (Its restart count and exit code may stay unknown: the engine moved the service's UpdatedAt when the
+            // test's update completed, after that task was created, and SwarmTasks counts the tasks since.)
+            var told = await NextAsync(changes.Reader, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == service.ID
+                && w.State != WorkloadState.Running, stop.Token);
+            await Assert.That(told.At - killedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(3));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await watching;
+        }
+    }
+
+    /// <summary>
+    /// The calls without the one inspect of each service of another manager (the other tests' services on the shared
+    /// swarm): a service event carries no label, so the watch inspects a service it does not know once, and never
+    /// again. Fails the test when one is inspected twice.
+    /// </summary>
+    private async Task<List<string>> WithoutForeignInspectsAsync(SwarmTestManager manager, List<string> calls)
+    {
+        var own = (await manager.ListAsync()).Select(w => $"GET {V}/services/{w.WorkloadId}").ToHashSet(StringComparer.Ordinal);
+        Calls(manager); // that listing is the test's, not the watch's
+        var inspect = new System.Text.RegularExpressions.Regex($@"^GET {System.Text.RegularExpressions.Regex.Escape(V)}/services/[^/]+$");
+        var foreign = calls.Where(c => inspect.IsMatch(c) && !own.Contains(c)).ToList();
+        await Assert.That(foreign.Distinct(StringComparer.Ordinal).Count()).IsEqualTo(foreign.Count).Because(string.Join(", ", foreign));
+        return [.. calls.Where(c => !foreign.Contains(c))];
+    }
+
+    /// <summary>Waits (bounded) until the service has exactly one task, running, and its update completed.</summary>
+    private static async Task Manager_sees_one_running_task_async(SwarmTestManager manager, string serviceId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var tasks = await manager.Docker.Client.Tasks.ListAsync(new global::Docker.DotNet.Models.TasksListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["service"] = new Dictionary<string, bool> { [serviceId] = true } },
+            });
+            var live = tasks.Where(t => t.DesiredState == global::Docker.DotNet.Models.TaskState.Running).ToList();
+            // The rolling update ends (a service update event) only after its monitoring period: waited for too.
+            var update = (await manager.Docker.Client.Swarm.InspectServiceAsync(serviceId)).UpdateStatus;
+            if ((update is null || update.State == "completed") && live.Count == 1 && live[0].Status?.State == global::Docker.DotNet.Models.TaskState.Running
+                && tasks.All(t => t.DesiredState == global::Docker.DotNet.Models.TaskState.Running || t.Status?.State > global::Docker.DotNet.Models.TaskState.Running)) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"service {serviceId} did not settle on one running task");
+            await Task.Delay(250);
+        }
+    }
+
+    private static async Task<(WorkloadChange Change, TimeSpan At)> NextAsync(ChannelReader<(WorkloadChange Change, TimeSpan At)> reader, Func<WorkloadChange, bool> match,
+        CancellationToken cancellationToken)
+    {
+        await foreach (var item in reader.ReadAllAsync(cancellationToken))
+        {
+            if (item.Change is WatchLost lost) throw new InvalidOperationException($"the watch was lost: {lost.Reason}");
+            if (match(item.Change)) return item;
+        }
+        throw new InvalidOperationException("the watch ended");
     }
 }

@@ -85,7 +85,8 @@ public class SwarmOrchestratorTests(SwarmFixture swarm)
         await Assert.That(container.ReadOnly == true).IsTrue();
         await Assert.That(container.Init == true).IsTrue();
         await Assert.That(container.StopGracePeriod).IsEqualTo(TimeSpan.FromSeconds(20));
-        await Assert.That(container.Labels is null || container.Labels.Count == 0).IsTrue(); // the task containers carry no ownership label
+        // The task containers carry no ownership label, only the one their events are filtered on.
+        await Assert.That(container.Labels!.Keys).IsEquivalentTo(new[] { SwarmServiceSpec.TaskManagerLabel });
         var resources = spec.TaskTemplate.Resources!;
         await Assert.That(resources.Limits!.NanoCPUs).IsEqualTo(500_000_000);
         await Assert.That(resources.Limits.MemoryBytes).IsEqualTo(256L * 1024 * 1024);
