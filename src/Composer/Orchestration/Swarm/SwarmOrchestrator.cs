@@ -58,7 +58,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         _errors = new DockerErrors(endpoint, options.Proxy);
         _connection = new DockerConnection(endpoint, clients, options.Proxy, options.Logger)
         {
-            Verify = async (client, ct) => await ManagerProblemAsync(client, ct).ConfigureAwait(false) is { } problem ? Failure.Orchestrator(problem) : null,
+            Verify = ManagerProblemAsync,
         };
         _images = new DockerImagePuller(options.Registry, _errors, options.Logger, options.Time);
         _engineLogDriver = new EngineLogDriver(options.Logger);
@@ -101,7 +101,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
         var client = connected.Value;
         // Connected before: the node may have been demoted or have left the swarm since.
-        return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false) is { } problem ? Failure.Orchestrator(problem) : null;
+        return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
@@ -323,7 +323,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     }
 
     /// <summary>Null when the engine is a manager of an active swarm, else why it cannot serve.</summary>
-    private async Task<string?> ManagerProblemAsync(DockerClient client, CancellationToken cancellationToken)
+    private async Task<Failure?> ManagerProblemAsync(DockerClient client, CancellationToken cancellationToken)
     {
         SystemInfoResponse info;
         try
@@ -332,16 +332,16 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return $"cannot read the swarm state of the Docker engine: {_errors.Cause(ex)}";
+            return Failure.Orchestrator($"cannot read the swarm state of the Docker engine: {_errors.Cause(ex)}");
         }
         var state = info.Swarm?.LocalNodeState;
         if (state != "active")
         {
-            return $"the Docker engine at {_endpoint.Display} ({_endpoint.Source}) is not part of a swarm (swarm state: {(string.IsNullOrEmpty(state) ? "unknown" : state)}): " +
-                   "point it at a swarm manager, or create a swarm there (docker swarm init)";
+            return Failure.Orchestrator($"the Docker engine at {_endpoint.Display} ({_endpoint.Source}) is not part of a swarm (swarm state: {(string.IsNullOrEmpty(state) ? "unknown" : state)}): " +
+                   "point it at a swarm manager, or create a swarm there (docker swarm init)");
         }
         return info.Swarm!.ControlAvailable ? null
-            : $"the Docker engine at {_endpoint.Display} ({_endpoint.Source}) is a swarm worker, not a manager: point it at a manager node";
+            : Failure.Orchestrator($"the Docker engine at {_endpoint.Display} ({_endpoint.Source}) is a swarm worker, not a manager: point it at a manager node");
     }
 
     /// <summary>
