@@ -76,12 +76,7 @@ connectors_file() {
     printf ']'
 }
 
-start_platform() {
-    stack_stop bench-platform
-    stack_spawn bench-platform dotnet tests/Composer.StandIns/bin/Release/net10.0/Composer.StandIns.dll opencti \
-        --port "$PORT" --token "$TOKEN" --connectors "$STATE/connectors.json" || true
-    stack_wait_port "$PORT" bench-platform
-}
+start_platform() { bench_start_standin bench-platform "$PORT" "$STATE/connectors.json" "$TOKEN"; }
 
 run_composer() {
     local binary="$1" logs_schedule="$2"

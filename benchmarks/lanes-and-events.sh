@@ -86,12 +86,7 @@ connectors_file() {
     printf ']'
 }
 
-start_platform() {
-    stack_stop bench-lanes-platform
-    stack_spawn bench-lanes-platform dotnet tests/Composer.StandIns/bin/Release/net10.0/Composer.StandIns.dll opencti \
-        --port "$PORT" --token "$TOKEN" --connectors "$STATE/connectors.json" || true
-    stack_wait_port "$PORT" bench-lanes-platform
-}
+start_platform() { bench_start_standin bench-lanes-platform "$PORT" "$STATE/connectors.json" "$TOKEN"; }
 standin() { curl -fsS "$@"; }
 state() { standin "http://127.0.0.1:$PORT/_standin/state"; }
 
@@ -181,7 +176,7 @@ if [[ " $PARTS " == *" kills "* ]]; then
         run_composer "$binary"
         # Converged: every connector started and its first health report in.
         deadline=$((SECONDS + PATIENCE))
-        until [ "$(state | jq '[.connectors[] | select(.current_status == "started" and .current_health != null)] | length')" -ge "$CONNECTORS_KILLED" ]; do
+        until [ "$(state 2>/dev/null | jq '[.connectors[] | select(.current_status == "started" and .current_health != null)] | length' || echo 0)" -ge "$CONNECTORS_KILLED" ]; do
             [ "$SECONDS" -lt "$deadline" ] || { echo "$name: the connectors did not converge" >&2; break; }
             sleep 0.5
         done
