@@ -46,3 +46,12 @@ bench_start_standin() {
     tail -n 20 "$STACK_STATE_DIR/$name.log" >&2
     return 1
 }
+
+# The configuration directory that goes with binary $1: its build's own config/ (out/composer -> ./config), so that
+# each binary runs with its own defaults (the polling build reports health every 30 s, the new one every 240 s);
+# the repository's config/ when the binary is not in a build tree.
+bench_config_dir() {
+    local dir
+    dir="$(cd "$(dirname "$1")/.." && pwd)/config"
+    if [ -f "$dir/default.yaml" ]; then echo "$dir"; else echo "$REPO_ROOT/config"; fi
+}

@@ -86,7 +86,7 @@ run_composer() {
         MANAGER__LOGGER__LEVEL=warn MANAGER__HEALTH__ENABLE=true MANAGER__HEALTH__LISTEN="127.0.0.1:$HEALTH_PORT" \
         OPENCTI__URL="http://127.0.0.1:$PORT" OPENCTI__TOKEN="$TOKEN" OPENCTI__DAEMON__SELECTOR=docker \
         OPENCTI__LOGS_SCHEDULE="$logs_schedule" DOCKER_HOST="$DOCKER_HOST" \
-        "$binary" --config-dir config run || true
+        "$binary" --config-dir "$(bench_config_dir "$binary")" run || true
 }
 
 # Starts recording the engine's container events of label $1 ("<unix nanoseconds> <action>" lines) into $2.
@@ -208,8 +208,10 @@ idle_window() {
 
 if [[ " $PARTS " == *" idle "* ]]; then
     echo "== 2. API calls per idle cycle ($CONNECTORS connectors, execute_schedule 10 s)"
-    binaries=("new=$NEW_BINARY")
-    if [ -n "$POLLING_BINARY" ]; then binaries+=("polling=$POLLING_BINARY"); fi
+    # BINARIES="new", "polling" or both (the default).
+    binaries=()
+    if [[ " ${BINARIES:-new polling} " == *" new "* ]]; then binaries+=("new=$NEW_BINARY"); fi
+    if [ -n "$POLLING_BINARY" ] && [[ " ${BINARIES:-new polling} " == *" polling "* ]]; then binaries+=("polling=$POLLING_BINARY"); fi
     for entry in "${binaries[@]}"; do
         name="${entry%%=*}"; binary="${entry#*=}"
         idle_window "$binary" 3600 stopping "$WINDOW" "$name: $CONNECTORS stopped connectors, nothing due"

@@ -45,8 +45,10 @@ bench_require_composer lanes-and-events
 NEW_BINARY="$composer"
 POLLING_BINARY="${POLLING_BINARY:-}"
 if [ -n "$POLLING_BINARY" ] && [ ! -x "$POLLING_BINARY" ]; then echo "POLLING_BINARY=$POLLING_BINARY is not an executable" >&2; exit 1; fi
-binaries=("new=$NEW_BINARY")
-if [ -n "$POLLING_BINARY" ]; then binaries+=("polling=$POLLING_BINARY"); fi
+# BINARIES="new", "polling" or both (the default): which binaries part runs measure.
+binaries=()
+if [[ " ${BINARIES:-new polling} " == *" new "* ]]; then binaries+=("new=$NEW_BINARY"); fi
+if [ -n "$POLLING_BINARY" ] && [[ " ${BINARIES:-new polling} " == *" polling "* ]]; then binaries+=("polling=$POLLING_BINARY"); fi
 
 start_dockerd
 build_connector_image
@@ -96,7 +98,7 @@ run_composer() {
         MANAGER__ID="$MANAGER" MANAGER__CREDENTIALS_KEY_FILEPATH="$STATE/key.pem" MANAGER__EXECUTE_SCHEDULE="$EXECUTE_SCHEDULE" \
         MANAGER__LOGGER__LEVEL=info OPENCTI__URL="http://127.0.0.1:$PORT" OPENCTI__TOKEN="$TOKEN" \
         OPENCTI__DAEMON__SELECTOR=docker OPENCTI__LOGS_SCHEDULE=3600 DOCKER_HOST="$DOCKER_HOST" \
-        "$1" --config-dir config run || true
+        "$1" --config-dir "$(bench_config_dir "$1")" run || true
 }
 
 # Records the engine's events of this manager's containers: "<unix ns> <action> <connector id>" lines in $1.
