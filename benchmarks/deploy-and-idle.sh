@@ -89,11 +89,11 @@ run_composer() {
         "$binary" --config-dir "$(bench_config_dir "$binary")" run || true
 }
 
-# Starts recording the engine's container events of label $1 ("<unix nanoseconds> <action>" lines) into $2.
+# Starts recording the engine's container events of label $1 ("<unix nanoseconds> <action>" lines) into $2, from
+# time $3 on: the engine replays what happened since then, so nothing is lost while the CLI subscribes.
 watch_events() {
-    docker events --filter "label=$1" --filter type=container --format '{{.TimeNano}} {{.Action}}' > "$2" &
+    docker events --since "$3" --filter "label=$1" --filter type=container --format '{{.TimeNano}} {{.Action}}' > "$2" &
     events_pid=$!
-    sleep 0.5 # the CLI subscribes before anything it must see happens
 }
 # Waits (up to 600 s) until $1 holds CONNECTORS start events; prints "<seconds since $2> <seconds from the first
 # create to the last start>".
@@ -114,8 +114,8 @@ deploy_composer() {
     remove_all
     connectors_file starting > "$STATE/connectors.json"
     start_platform
-    watch_events "opencti-manager=$MANAGER" "$STATE/events"
     t0="$(now)"
+    watch_events "opencti-manager=$MANAGER" "$STATE/events" "$t0"
     run_composer "$binary" 3600
     result="$(wait_started "$STATE/events" "$t0")"
     stop_events
@@ -126,8 +126,8 @@ deploy_composer() {
 deploy_floor() {
     local t0 result
     remove_all
-    watch_events bench.composer=1 "$STATE/events"
     t0="$(now)"
+    watch_events bench.composer=1 "$STATE/events" "$t0"
     dotnet benchmarks/DockerFloor/bin/Release/net10.0/DockerFloor.dll --socket "$STACK_DOCKER_SOCKET" --image "$IMAGE" \
         --manager bench-floor --label bench.composer=1 --count "$CONNECTORS" --parallel "$PARALLEL" > "$STATE/floor.out"
     result="$(wait_started "$STATE/events" "$t0")"
@@ -138,8 +138,8 @@ deploy_floor() {
 deploy_cli() {
     local t0 result i
     remove_all
-    watch_events bench.composer=1 "$STATE/events"
     t0="$(now)"
+    watch_events bench.composer=1 "$STATE/events" "$t0"
     for i in $(seq 1 "$CONNECTORS"); do
         docker run -d --label bench.composer=1 --restart unless-stopped --name "bench-cli-$i" "$IMAGE" >/dev/null
     done

@@ -101,12 +101,12 @@ run_composer() {
         "$1" --config-dir "$(bench_config_dir "$1")" run || true
 }
 
-# Records the engine's events of this manager's containers: "<unix ns> <action> <connector id>" lines in $1.
+# Records the engine's events of this manager's containers from time $2 on: "<unix ns> <action> <connector id>" lines
+# in $1 (the engine replays what happened since $2, so nothing is lost while the CLI subscribes).
 watch_events() {
-    docker events --filter "label=opencti-manager=$MANAGER" --filter type=container \
+    docker events --since "$2" --filter "label=opencti-manager=$MANAGER" --filter type=container \
         --format '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "opencti-connector-id"}}' > "$1" &
     events_pid=$!
-    sleep 0.5
 }
 # Waits until $1 holds $2 events matching awk condition $3, at most PATIENCE seconds; returns 1 on timeout.
 wait_events() {
@@ -127,8 +127,8 @@ lanes_run() {
     bench_remove_containers "$MANAGER"
     connectors_file "$OTHERS" "$variant" > "$STATE/connectors.json"
     start_platform
-    watch_events "$STATE/events"
     t0="$(now)"
+    watch_events "$STATE/events" "$t0"
     run_composer "$binary"
     if ! wait_events "$STATE/events" "$OTHERS" '$2 == "start" && $3 ~ /^lane-/'; then echo "$name $variant: the $OTHERS connectors did not all start within $PATIENCE s" >&2; fi
     awk -v t0="$t0" '$2 == "start" && $3 ~ /^lane-/ { printf "%.3f\n", $1 / 1e9 - t0 }' "$STATE/events" | sort -g > "$STATE/starts-$name-$variant"
