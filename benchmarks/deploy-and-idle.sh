@@ -5,9 +5,9 @@
 #   1. CONNECTORS connectors deployed from nothing with the image present, four columns per round (order rotating):
 #      the binary under test, the polling build (POLLING_BINARY, skipped when unset), the engine's floor (the same
 #      create and start calls by benchmarks/DockerFloor at the same parallelism, manager.max_parallel = 4, nothing
-#      else) and `docker run -d` xCONNECTORS by the CLI one after another. Times come from the engine's own events
-#      (`docker events`, nothing polls the engine meanwhile): from the process's start, and from the first create to
-#      the last start (the engine's part).
+#      else) and `docker run -d` xCONNECTORS by the CLI one after another. Times come from the engine's own record
+#      of each container (Created, State.StartedAt): from the process's start, and from the first create to the last
+#      start (the engine's part).
 #   2. API calls per idle cycle with CONNECTORS converged connectors, for each binary, from its own /metrics counters
 #      (composer_api_calls_total by channel, over composer_cycle_duration_seconds_count), with the platform's own
 #      record of what arrived (health, status, log reports, pings) over the same window: nothing due (stopped
@@ -59,9 +59,7 @@ remove_all() {
     if [ -n "$ids" ]; then echo "$ids" | xargs docker rm -f >/dev/null; fi
 }
 now() { date +%s.%N; }
-events_pid=""
-stop_events() { if [ -n "$events_pid" ]; then kill "$events_pid" 2>/dev/null || true; wait "$events_pid" 2>/dev/null || true; events_pid=""; fi; }
-cleanup() { stop_events; stack_stop bench-composer; remove_all; stack_stop bench-platform; }
+cleanup() { stack_stop bench-composer; remove_all; stack_stop bench-platform; }
 trap cleanup EXIT
 
 connectors_file() {
@@ -89,24 +87,28 @@ run_composer() {
         "$binary" --config-dir "$(bench_config_dir "$binary")" run || true
 }
 
-# Starts recording the engine's container events of label $1 ("<unix nanoseconds> <action>" lines) into $2, from
-# time $3 on: the engine replays what happened since then, so nothing is lost while the CLI subscribes.
-watch_events() {
-    docker events --since "$3" --filter "label=$1" --filter type=container --format '{{.TimeNano}} {{.Action}}' > "$2" &
-    events_pid=$!
-}
-# Waits (up to 600 s) until $1 holds CONNECTORS start events; prints "<seconds since $2> <seconds from the first
-# create to the last start>".
+# Waits (up to 600 s) until CONNECTORS containers of label $1 run; prints "<seconds since $2> <seconds from the first
+# create to the last start>", from the engine's own timestamps of each container (Created, State.StartedAt: nothing
+# is lost, unlike an events subscription, whose replay buffer other users of the engine can overrun).
 wait_started() {
-    local file="$1" t0="$2" i
-    for i in $(seq 1 6000); do
-        [ "$(awk '$2 == "start"' "$file" | wc -l)" -ge "$CONNECTORS" ] && break
-        sleep 0.1
+    local label="$1" t0="$2" i
+    for i in $(seq 1 1200); do
+        [ "$(docker ps -q --filter "label=$label" --filter status=running | wc -l)" -ge "$CONNECTORS" ] && break
+        sleep 0.5
     done
-    awk -v t0="$t0" -v n="$CONNECTORS" '
-        $2 == "create" && first == "" { first = $1 }
-        $2 == "start" { starts++; if (starts == n) last = $1 }
-        END { if (last == "") { print "timeout timeout"; exit } printf "%.2f %.2f\n", last / 1e9 - t0, (last - first) / 1e9 }' "$file"
+    # shellcheck disable=SC2046
+    docker inspect --format '{{.Created}} {{.State.StartedAt}}' $(docker ps -aq --filter "label=$label") | python3 -c '
+import sys
+from datetime import datetime
+def seconds(t):  # RFC 3339 with nanoseconds, UTC
+    whole, _, frac = t.rstrip("Z").partition(".")
+    return datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=__import__("datetime").timezone.utc).timestamp() + float("0." + (frac or "0"))
+t0, n = float(sys.argv[1]), int(sys.argv[2])
+rows = [line.split() for line in sys.stdin if line.strip()]
+starts = sorted(seconds(s) for _, s in rows if not s.startswith("0001"))
+if len(starts) < n: print("timeout timeout"); sys.exit()
+print("%.2f %.2f" % (starts[n - 1] - t0, starts[n - 1] - min(seconds(c) for c, _ in rows)))
+' "$t0" "$CONNECTORS"
 }
 
 deploy_composer() {
@@ -115,10 +117,8 @@ deploy_composer() {
     connectors_file starting > "$STATE/connectors.json"
     start_platform
     t0="$(now)"
-    watch_events "opencti-manager=$MANAGER" "$STATE/events" "$t0"
     run_composer "$binary" 3600
-    result="$(wait_started "$STATE/events" "$t0")"
-    stop_events
+    result="$(wait_started "opencti-manager=$MANAGER" "$t0")"
     stack_stop bench-composer
     echo "$result"
 }
@@ -127,11 +127,9 @@ deploy_floor() {
     local t0 result
     remove_all
     t0="$(now)"
-    watch_events bench.composer=1 "$STATE/events" "$t0"
     dotnet benchmarks/DockerFloor/bin/Release/net10.0/DockerFloor.dll --socket "$STACK_DOCKER_SOCKET" --image "$IMAGE" \
         --manager bench-floor --label bench.composer=1 --count "$CONNECTORS" --parallel "$PARALLEL" > "$STATE/floor.out"
-    result="$(wait_started "$STATE/events" "$t0")"
-    stop_events
+    result="$(wait_started bench.composer=1 "$t0")"
     echo "$result"
 }
 
@@ -139,12 +137,10 @@ deploy_cli() {
     local t0 result i
     remove_all
     t0="$(now)"
-    watch_events bench.composer=1 "$STATE/events" "$t0"
     for i in $(seq 1 "$CONNECTORS"); do
         docker run -d --label bench.composer=1 --restart unless-stopped --name "bench-cli-$i" "$IMAGE" >/dev/null
     done
-    result="$(wait_started "$STATE/events" "$t0")"
-    stop_events
+    result="$(wait_started bench.composer=1 "$t0")"
     echo "$result"
 }
 
