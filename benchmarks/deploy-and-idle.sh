@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two measurements of `composer run` against the real Docker engine and the OpenCTI stand-in, each beside its
-# alternatives in the same run (results in benchmarks/README.md, "Deploying 100 connectors, and API calls per idle
-# cycle"):
+# alternatives in the same run (results in benchmarks/README.md, "Lanes and events (issue 16), and API calls per
+# idle cycle", parts 3 and 4):
 #   1. CONNECTORS connectors deployed from nothing with the image present, four columns per round (order rotating):
 #      the binary under test, the polling build (POLLING_BINARY, skipped when unset), the engine's floor (the same
 #      create and start calls by benchmarks/DockerFloor at the same parallelism, manager.max_parallel = 4, nothing
