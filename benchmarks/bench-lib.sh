@@ -25,3 +25,33 @@ bench_remove_containers() {
         docker rm -f $ids >/dev/null
     fi
 }
+
+# Starts the platform stand-in as stack process $1 on port $2 with the connectors file $3 (after stopping the one
+# before and waiting until its port is free: a new one must not race the old one's shutdown), and returns once its
+# control API answers.
+bench_start_standin() {
+    local name="$1" port="$2" connectors="$3" token="$4" i
+    stack_stop "$name"
+    for i in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+        sleep 0.1
+    done
+    stack_spawn "$name" dotnet "$REPO_ROOT/tests/Composer.StandIns/bin/Release/net10.0/Composer.StandIns.dll" opencti \
+        --port "$port" --token "$token" --connectors "$connectors" || true
+    for i in $(seq 1 300); do
+        curl -fsS "http://127.0.0.1:$port/_standin/state" > /dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "the stand-in $name did not answer on port $port; its log:" >&2
+    tail -n 20 "$STACK_STATE_DIR/$name.log" >&2
+    return 1
+}
+
+# The configuration directory that goes with binary $1: its build's own config/ (out/composer -> ./config), so that
+# each binary runs with its own defaults (the polling build reports health every 30 s, the new one every 240 s);
+# the repository's config/ when the binary is not in a build tree.
+bench_config_dir() {
+    local dir
+    dir="$(cd "$(dirname "$1")/.." && pwd)/config"
+    if [ -f "$dir/default.yaml" ]; then echo "$dir"; else echo "$REPO_ROOT/config"; fi
+}

@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
 # Two measurements of `composer run` against the real Docker engine and the OpenCTI stand-in, each beside its
-# alternative in the same run (results in benchmarks/README.md):
-#   1. 100 connectors deployed from nothing with the image present: Composer (from start-up until the 100th container
-#      runs) against `docker run -d` x100 by the CLI (one after another, as a script would), alternating the order
-#      over ROUNDS rounds.
-#   2. API calls per idle cycle with 100 converged connectors, from Composer's own /metrics counters: calls per
-#      channel divided by the cycles run in the window, with the log and health timers out of the way
-#      (logs_schedule longer than the window) and then with them (logs every 10 s, health every 30 s).
+# alternatives in the same run (results in benchmarks/README.md, "Lanes and events (issue 16), and API calls per
+# idle cycle", parts 3 and 4):
+#   1. CONNECTORS connectors deployed from nothing with the image present, four columns per round (order rotating):
+#      the binary under test, the polling build (POLLING_BINARY, skipped when unset), the engine's floor (the same
+#      create and start calls by benchmarks/DockerFloor at the same parallelism, manager.max_parallel = 4, nothing
+#      else) and `docker run -d` xCONNECTORS by the CLI one after another. Times come from the engine's own record
+#      of each container (Created, State.StartedAt): from the process's start, and from the first create to the last
+#      start (the engine's part).
+#   2. API calls per idle cycle with CONNECTORS converged connectors, for each binary, from its own /metrics counters
+#      (composer_api_calls_total by channel, over composer_cycle_duration_seconds_count), with the platform's own
+#      record of what arrived (health, status, log reports, pings) over the same window: nothing due (stopped
+#      connectors, logs_schedule 3600 s), running with health due (logs_schedule 3600 s, HEALTH_WINDOW seconds: at
+#      least one health period of the binary, 240 s for the new one), running with log uploads every 10 s.
 # Needs root (a Docker engine at /var/run/docker.sock or one it starts), the published out/composer and the .NET SDK.
 #
-#   bash benchmarks/deploy-and-idle.sh            # ROUNDS=3 CONNECTORS=100 WINDOW=60
+#   bash benchmarks/deploy-and-idle.sh            # ROUNDS=3 CONNECTORS=100 WINDOW=60 HEALTH_WINDOW=240
+#   POLLING_BINARY=/tmp/polling-build/out/composer bash benchmarks/deploy-and-idle.sh
+#   PARTS="deploy" or PARTS="idle" runs one part only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO_ROOT="$(pwd)"
 export STACK_REPO_ROOT="$REPO_ROOT" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # shellcheck source=../scripts/stack.sh
 source scripts/stack.sh
+# shellcheck source=bench-lib.sh
+source benchmarks/bench-lib.sh
 
 ROUNDS="${ROUNDS:-3}"
 CONNECTORS="${CONNECTORS:-100}"
 WINDOW="${WINDOW:-60}"
+HEALTH_WINDOW="${HEALTH_WINDOW:-240}"
+PARTS="${PARTS:-deploy idle}"
+PARALLEL=4 # manager.max_parallel's default: Composer's bound, and the floor's
 PORT="${BENCH_PLATFORM_PORT:-4077}"
 HEALTH_PORT="${BENCH_HEALTH_PORT:-8097}"
 TOKEN="bench-token"
@@ -28,10 +41,15 @@ IMAGE="$STACK_CONNECTOR_IMAGE"
 STATE="$STACK_STATE_DIR/bench"
 mkdir -p "$STATE"
 
+bench_require_composer deploy-and-idle
+NEW_BINARY="$composer"
+POLLING_BINARY="${POLLING_BINARY:-}"
+if [ -n "$POLLING_BINARY" ] && [ ! -x "$POLLING_BINARY" ]; then echo "POLLING_BINARY=$POLLING_BINARY is not an executable" >&2; exit 1; fi
+
 start_dockerd
 build_connector_image
-[ -x out/composer ] || { echo "publish first: dotnet publish src/Composer -c Release -o out" >&2; exit 1; }
 dotnet build tests/Composer.StandIns -c Release > "$STATE/standin-build.log" 2>&1
+dotnet build benchmarks/DockerFloor -c Release > "$STATE/floor-build.log" 2>&1
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out "$STATE/key.pem" 2>/dev/null
 
 export DOCKER_HOST="unix://$STACK_DOCKER_SOCKET"
@@ -40,8 +58,9 @@ remove_all() {
     ids="$(docker ps -aq --filter "label=bench.composer=1"; docker ps -aq --filter "label=opencti-manager=$MANAGER")"
     if [ -n "$ids" ]; then echo "$ids" | xargs docker rm -f >/dev/null; fi
 }
-running_count() { docker ps -q --filter "label=opencti-manager=$MANAGER" --filter status=running | wc -l; }
 now() { date +%s.%N; }
+cleanup() { stack_stop bench-composer; remove_all; stack_stop bench-platform; }
+trap cleanup EXIT
 
 connectors_file() {
     # The connectors file: CONNECTORS connectors of the present image, all requested to $1 (starting or stopping).
@@ -54,84 +73,145 @@ connectors_file() {
     done
     printf ']'
 }
-connectors_file starting > "$STATE/connectors.json"
 
-start_platform() {
-    stack_stop bench-platform
-    stack_spawn bench-platform dotnet tests/Composer.StandIns/bin/Release/net10.0/Composer.StandIns.dll opencti \
-        --port "$PORT" --token "$TOKEN" --connectors "$STATE/connectors.json" || true
-    stack_wait_port "$PORT" bench-platform
-}
+start_platform() { bench_start_standin bench-platform "$PORT" "$STATE/connectors.json" "$TOKEN"; }
 
 run_composer() {
-    local logs_schedule="$1"
+    local binary="$1" logs_schedule="$2"
     stack_stop bench-composer
     stack_spawn bench-composer env -i PATH="$PATH" HOME="$HOME" \
         MANAGER__ID="$MANAGER" MANAGER__CREDENTIALS_KEY_FILEPATH="$STATE/key.pem" MANAGER__EXECUTE_SCHEDULE=10 \
         MANAGER__LOGGER__LEVEL=warn MANAGER__HEALTH__ENABLE=true MANAGER__HEALTH__LISTEN="127.0.0.1:$HEALTH_PORT" \
         OPENCTI__URL="http://127.0.0.1:$PORT" OPENCTI__TOKEN="$TOKEN" OPENCTI__DAEMON__SELECTOR=docker \
         OPENCTI__LOGS_SCHEDULE="$logs_schedule" DOCKER_HOST="$DOCKER_HOST" \
-        ./out/composer --config-dir config run || true
+        "$binary" --config-dir "$(bench_config_dir "$binary")" run || true
 }
 
-composer_deploy() {
+# Waits (up to 600 s) until CONNECTORS containers of label $1 run; prints "<seconds since $2> <seconds from the first
+# create to the last start>", from the engine's own timestamps of each container (Created, State.StartedAt: nothing
+# is lost, unlike an events subscription, whose replay buffer other users of the engine can overrun).
+wait_started() {
+    local label="$1" t0="$2" i
+    for i in $(seq 1 1200); do
+        [ "$(docker ps -q --filter "label=$label" --filter status=running | wc -l)" -ge "$CONNECTORS" ] && break
+        sleep 0.5
+    done
+    # shellcheck disable=SC2046
+    docker inspect --format '{{.Created}} {{.State.StartedAt}}' $(docker ps -aq --filter "label=$label") | python3 -c '
+import sys
+from datetime import datetime
+def seconds(t):  # RFC 3339 with nanoseconds, UTC
+    whole, _, frac = t.rstrip("Z").partition(".")
+    return datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=__import__("datetime").timezone.utc).timestamp() + float("0." + (frac or "0"))
+t0, n = float(sys.argv[1]), int(sys.argv[2])
+rows = [line.split() for line in sys.stdin if line.strip()]
+starts = sorted(seconds(s) for _, s in rows if not s.startswith("0001"))
+if len(starts) < n: print("timeout timeout"); sys.exit()
+print("%.2f %.2f" % (starts[n - 1] - t0, starts[n - 1] - min(seconds(c) for c, _ in rows)))
+' "$t0" "$CONNECTORS"
+}
+
+deploy_composer() {
+    local binary="$1" t0 result
     remove_all
+    connectors_file starting > "$STATE/connectors.json"
     start_platform
-    local t0 t1
     t0="$(now)"
-    run_composer 3600
-    until [ "$(running_count)" -ge "$CONNECTORS" ]; do sleep 0.05; done
-    t1="$(now)"
+    run_composer "$binary" 3600
+    result="$(wait_started "opencti-manager=$MANAGER" "$t0")"
     stack_stop bench-composer
-    echo "$t1 - $t0" | bc
+    echo "$result"
 }
 
-cli_deploy() {
+deploy_floor() {
+    local t0 result
     remove_all
-    local t0 t1 i
+    t0="$(now)"
+    dotnet benchmarks/DockerFloor/bin/Release/net10.0/DockerFloor.dll --socket "$STACK_DOCKER_SOCKET" --image "$IMAGE" \
+        --manager bench-floor --label bench.composer=1 --count "$CONNECTORS" --parallel "$PARALLEL" > "$STATE/floor.out"
+    result="$(wait_started bench.composer=1 "$t0")"
+    echo "$result"
+}
+
+deploy_cli() {
+    local t0 result i
+    remove_all
     t0="$(now)"
     for i in $(seq 1 "$CONNECTORS"); do
-        docker run -d --network none --label bench.composer=1 --name "bench-cli-$i" "$IMAGE" >/dev/null
+        docker run -d --label bench.composer=1 --restart unless-stopped --name "bench-cli-$i" "$IMAGE" >/dev/null
     done
-    t1="$(now)"
-    echo "$t1 - $t0" | bc
+    result="$(wait_started bench.composer=1 "$t0")"
+    echo "$result"
 }
 
-echo "== 1. $CONNECTORS connectors from nothing, image present ($ROUNDS rounds, order alternating)"
-for round in $(seq 1 "$ROUNDS"); do
-    if [ $((round % 2)) -eq 1 ]; then c="$(composer_deploy)"; d="$(cli_deploy)"; else d="$(cli_deploy)"; c="$(composer_deploy)"; fi
-    printf 'round %d: composer %.2f s, docker run -d x%d %.2f s, ratio %.2f\n' "$round" "$c" "$CONNECTORS" "$d" "$(echo "$c / $d" | bc -l)"
-done
+ratio() { if [[ "$1" =~ ^[0-9.]+$ && "$2" =~ ^[0-9.]+$ ]]; then printf '%.2f' "$(echo "$1 / $2" | bc -l)"; else printf -- '-'; fi; }
+
+if [[ " $PARTS " == *" deploy "* ]]; then
+    echo "== 1. $CONNECTORS connectors from nothing, image present ($ROUNDS rounds, order rotating; seconds: from the process's start / first create to last start)"
+    columns=(new floor cli)
+    if [ -n "$POLLING_BINARY" ]; then columns=(new polling floor cli); fi
+    for round in $(seq 1 "$ROUNDS"); do
+        declare -A total=() engine=()
+        for k in $(seq 0 $((${#columns[@]} - 1))); do
+            column="${columns[$(((k + round - 1) % ${#columns[@]}))]}"
+            case "$column" in
+                new) read -r t e < <(deploy_composer "$NEW_BINARY") ;;
+                polling) read -r t e < <(deploy_composer "$POLLING_BINARY") ;;
+                floor) read -r t e < <(deploy_floor) ;;
+                cli) read -r t e < <(deploy_cli) ;;
+            esac
+            total[$column]="$t"; engine[$column]="$e"
+        done
+        line="round $round (load $(cut -d' ' -f1-3 /proc/loadavg)):"
+        for column in "${columns[@]}"; do line="$line $column ${total[$column]} / ${engine[$column]} s;"; done
+        echo "$line new/floor $(ratio "${total[new]}" "${total[floor]}") (engine part $(ratio "${engine[new]}" "${engine[floor]}")), new/cli $(ratio "${total[new]}" "${total[cli]}")"
+        unset total engine
+    done
+    remove_all
+fi
 
 metric() {
     # Sum of a counter's samples whose labels contain $2 (or all), from /metrics.
     curl -fsS "http://127.0.0.1:$HEALTH_PORT/metrics" | awk -v name="$1" -v want="${2:-}" \
         '$1 ~ "^"name"({|$)" && index($1, want) { sum += $2 } END { printf "%d\n", sum }'
 }
+# What the stand-in received so far: "<health reports> <status reports> <log reports> <pings> <listings and other calls>".
+platform_counts() {
+    curl -fsS "http://127.0.0.1:$PORT/_standin/state" | jq -r '"\(.health_reports | length) \(.status_reports | length) \(.log_reports | length) \(.pings)"'
+}
 
 idle_window() {
-    local logs_schedule="$1" requested="$2" label="$3"
+    local binary="$1" logs_schedule="$2" requested="$3" window="$4" label="$5"
     remove_all
     connectors_file "$requested" > "$STATE/connectors.json"
     start_platform
-    run_composer "$logs_schedule"
-    until [ "$(docker ps -aq --filter "label=opencti-manager=$MANAGER" | wc -l)" -ge "$CONNECTORS" ]; do sleep 0.2; done
-    # Let the deploy cycle's reports settle, then count over the window.
+    run_composer "$binary" "$logs_schedule"
+    until [ "$(docker ps -aq --filter "label=opencti-manager=$MANAGER" | wc -l)" -ge "$CONNECTORS" ]; do sleep 0.5; done
+    # Let the deploy's reports settle, then count over the window.
     sleep 25
-    local cycles0 cti0 docker0 cycles1 cti1 docker1
+    local cycles0 cti0 docker0 cycles1 cti1 docker1 h0 s0 l0 p0 h1 s1 l1 p1
     cycles0="$(metric composer_cycle_duration_seconds_count)"; cti0="$(metric composer_api_calls_total 'channel="opencti"')"; docker0="$(metric composer_api_calls_total 'channel="docker"')"
-    sleep "$WINDOW"
+    read -r h0 s0 l0 p0 < <(platform_counts)
+    sleep "$window"
     cycles1="$(metric composer_cycle_duration_seconds_count)"; cti1="$(metric composer_api_calls_total 'channel="opencti"')"; docker1="$(metric composer_api_calls_total 'channel="docker"')"
+    read -r h1 s1 l1 p1 < <(platform_counts)
     local cycles=$((cycles1 - cycles0))
-    printf '%s: %d cycles in %d s; per cycle: opencti %.2f calls, docker %.2f calls (%d connectors)\n' "$label" "$cycles" "$WINDOW" \
-        "$(echo "($cti1 - $cti0) / $cycles" | bc -l)" "$(echo "($docker1 - $docker0) / $cycles" | bc -l)" "$CONNECTORS"
+    printf '%s: %d cycles in %d s; per cycle: opencti %.2f calls, docker %.2f calls; in the window: %d health, %d status, %d log reports, %d pings (load %s)\n' \
+        "$label" "$cycles" "$window" "$(echo "($cti1 - $cti0) / $cycles" | bc -l)" "$(echo "($docker1 - $docker0) / $cycles" | bc -l)" \
+        $((h1 - h0)) $((s1 - s0)) $((l1 - l0)) $((p1 - p0)) "$(cut -d' ' -f1-3 /proc/loadavg)"
     stack_stop bench-composer
 }
 
-echo "== 2. API calls per idle cycle"
-idle_window 3600 stopping "idle: $CONNECTORS stopped connectors, nothing due"
-idle_window 3600 starting "running, health every 30 s per connector (logs_schedule 3600 s)"
-idle_window 10 starting "running, health every 30 s and logs every 10 s per connector"
-
-remove_all
-stack_stop bench-platform
+if [[ " $PARTS " == *" idle "* ]]; then
+    echo "== 2. API calls per idle cycle ($CONNECTORS connectors, execute_schedule 10 s)"
+    # BINARIES="new", "polling" or both (the default).
+    binaries=()
+    if [[ " ${BINARIES:-new polling} " == *" new "* ]]; then binaries+=("new=$NEW_BINARY"); fi
+    if [ -n "$POLLING_BINARY" ] && [[ " ${BINARIES:-new polling} " == *" polling "* ]]; then binaries+=("polling=$POLLING_BINARY"); fi
+    for entry in "${binaries[@]}"; do
+        name="${entry%%=*}"; binary="${entry#*=}"
+        idle_window "$binary" 3600 stopping "$WINDOW" "$name: $CONNECTORS stopped connectors, nothing due"
+        idle_window "$binary" 3600 starting "$HEALTH_WINDOW" "$name: $CONNECTORS running, health due (logs_schedule 3600 s)"
+        idle_window "$binary" 10 starting "$WINDOW" "$name: $CONNECTORS running, health and logs every 10 s"
+    done
+fi

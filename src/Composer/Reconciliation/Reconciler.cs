@@ -354,9 +354,11 @@ public static class Reconciler
         {
             // Restarting counts as stopped: the orchestrator is restarting it, it does not run.
             var observed = own.State == WorkloadState.Running ? ConnectorStatus.Started : ConnectorStatus.Stopped;
-            // Not when this very status was already reported while the platform still showed what it shows now.
-            var reported = state?.LastStatusReport is { } last && last.Reported == observed && last.PlatformHad == connector.CurrentStatus;
-            if (observed != connector.CurrentStatus && !reported) reports.Add(new ReportStatusAction(connector, own, observed));
+            // A listing that still shows what the platform had when Composer last reported predates that report: the
+            // platform shows the report now. So a status reported already is not reported again every cycle, and a
+            // crash right after a reported restart is reported even though that listing still says "stopped".
+            var platformShows = state?.LastStatusReport is { } last && last.PlatformHad == connector.CurrentStatus ? last.Reported : connector.CurrentStatus;
+            if (observed != platformShows) reports.Add(new ReportStatusAction(connector, own, observed));
 
             // Health: at once for a workload not reported yet, whose last report failed, or whose state changed
             // (started, crashed, stopped, replaced, restarted as the events tell); else once per health interval at the connector's phase, running

@@ -12,7 +12,7 @@ public abstract partial class PlatformStandIn
     /// <list type="bullet">
     /// <item><c>GET state</c>: {"version", "now", "manager": {id, name, public_key, last_sync_execution, active} | null,
     /// "connectors": [connector + "current_health" (null once 300 s old) + "current_logs"], "registrations",
-    /// "pings", "ping_times", "status_reports", "log_reports", "health_reports" (with "received_at"), "rejections",
+    /// "pings", "ping_times", "status_reports" (with "received_at"), "log_reports", "health_reports" (with "received_at"), "rejections",
     /// "requests"}. Times are the stand-in clock's.</item>
     /// <item><c>POST connectors</c> with a connector or a list of them. The explicit way (default): {"id", "name",
     /// "image", "hash" (optional: computed), "requested_status" (default starting), "current_status", "type",

@@ -43,6 +43,8 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
     private readonly List<StandInRegistration> _registrations = [];
     private readonly List<(string ManagerId, DateTimeOffset At)> _pings = [];
     private readonly List<StandInStatusReport> _statusReports = [];
+    // When each status report arrived (same index as _statusReports): benchmarks time a crash's report from it.
+    private readonly List<DateTimeOffset> _statusReportTimes = [];
     private readonly List<StandInLogReport> _logReports = [];
     private readonly List<StandInHealthArrival> _healthReports = [];
     private readonly Dictionary<string, IReadOnlyList<string>> _currentLogs = new(StringComparer.Ordinal);
@@ -533,6 +535,7 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
             {
                 updated = _connectors[i] = _connectors[i] with { CurrentStatus = status };
                 _statusReports.Add(new StandInStatusReport(connectorId, status));
+                _statusReportTimes.Add(Clock.GetUtcNow());
                 StartIfDeployedLocked(i);
             }
         }
@@ -822,7 +825,12 @@ public abstract partial class PlatformStandIn : IAsyncDisposable
                 ["registrations"] = new JsonArray([.. _registrations.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["name"] = r.Name })]),
                 ["pings"] = _pings.Count,
                 ["ping_times"] = new JsonArray([.. _pings.Select(p => (JsonNode)JsonValue.Create(p.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture)))]),
-                ["status_reports"] = new JsonArray([.. _statusReports.Select(r => (JsonNode)new JsonObject { ["connector_id"] = r.ConnectorId, ["status"] = r.Status })]),
+                ["status_reports"] = new JsonArray([.. _statusReports.Select((r, i) => (JsonNode)new JsonObject
+                {
+                    ["connector_id"] = r.ConnectorId,
+                    ["status"] = r.Status,
+                    ["received_at"] = _statusReportTimes[i].ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                })]),
                 ["log_reports"] = new JsonArray([.. _logReports.Select(r => (JsonNode)new JsonObject
                 {
                     ["connector_id"] = r.ConnectorId,

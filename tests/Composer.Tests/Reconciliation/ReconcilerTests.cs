@@ -380,6 +380,10 @@ public class ReconcilerTests
     [Arguments(WorkloadState.Stopped, ConnectorStatus.Started, ConnectorStatus.Stopped, null, "stopped")]
     // What was reported earlier no longer holds.
     [Arguments(WorkloadState.Stopped, ConnectorStatus.Started, ConnectorStatus.Started, ConnectorStatus.Stopped, "stopped")]
+    // Reported started (a restart) after the newest listing, which still shows the stopped of before: a crash since is
+    // reported, the listing's "stopped" is not what the platform shows now.
+    [Arguments(WorkloadState.Stopped, ConnectorStatus.Stopped, ConnectorStatus.Started, ConnectorStatus.Stopped, "stopped")]
+    [Arguments(WorkloadState.Restarting, ConnectorStatus.Stopped, ConnectorStatus.Started, ConnectorStatus.Stopped, "stopped")]
     public async Task The_status_is_reported_when_it_differs(WorkloadState state, ConnectorStatus? recorded, ConnectorStatus? reported,
         ConnectorStatus? platformHad, string expected)
     {
