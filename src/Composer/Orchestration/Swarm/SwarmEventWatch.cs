@@ -230,9 +230,11 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
             var service = await client.Swarm.InspectServiceAsync(id, cancellationToken).ConfigureAwait(false);
             if (!IsOurs(service))
             {
+                // Relabelled away from this manager: no longer its workload. Remembered as another's after forgetting
+                // it (forgetting clears the mark), so that its later events cost no inspect.
+                var wasOurs = Forget(id);
                 MarkForeign(id);
-                // Relabelled away from this manager: no longer its workload.
-                return Forget(id) ? new WorkloadRemoved(id) : null;
+                return wasOurs ? new WorkloadRemoved(id) : null;
             }
             var tasks = await client.Tasks.ListAsync(new TasksListParameters { Filters = ServiceFilter([id]) }, cancellationToken).ConfigureAwait(false);
             var workload = SwarmOrchestrator.Observe(service, [.. tasks]);
