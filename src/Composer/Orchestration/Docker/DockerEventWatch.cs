@@ -64,7 +64,7 @@ internal sealed class DockerEventWatch(
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.DropWrite,
         });
-        var overflow = new Overflow();
+        var overflow = new EventOverflow();
         var stream = StreamAsync(client, since, events.Writer, overflow, stop.Token);
         try
         {
@@ -144,22 +144,12 @@ internal sealed class DockerEventWatch(
         }
     }
 
-    /// <summary>
-    /// The engine's clock now (GET /info SystemTime), so that since= means the same on both sides, as the engine
-    /// reads it: Unix seconds and nanoseconds (it reads a value with a '.' as that, never as RFC 3339 with a fraction).
-    /// </summary>
+    /// <summary>The engine's clock now, as since= (<see cref="EngineEvents.Since"/>).</summary>
     private async Task<Result<string>> EngineTimeAsync(DockerClient client, CancellationToken cancellationToken)
     {
         try
         {
-            var info = await client.System.GetSystemInfoAsync(cancellationToken).ConfigureAwait(false);
-            if (!LogCollector.TryParseTimestamp((info.SystemTime ?? "").AsSpan(), out var now))
-            {
-                return Failure.Orchestrator($"the engine's SystemTime '{info.SystemTime}' is not an RFC 3339 time");
-            }
-            var ticks = (now - DateTimeOffset.UnixEpoch).Ticks;
-            var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest);
-            return Result<string>.Success(string.Create(CultureInfo.InvariantCulture, $"{seconds}.{rest * 100:D9}"));
+            return EngineEvents.Since(await client.System.GetSystemInfoAsync(cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -168,7 +158,7 @@ internal sealed class DockerEventWatch(
     }
 
     /// <summary>Reads the stream into the channel until it ends; its task tells why it ended (null: closed by the engine).</summary>
-    private Task<Exception?> StreamAsync(DockerClient client, string since, ChannelWriter<Message> writer, Overflow overflow, CancellationToken cancellationToken) =>
+    private Task<Exception?> StreamAsync(DockerClient client, string since, ChannelWriter<Message> writer, EventOverflow overflow, CancellationToken cancellationToken) =>
         Task.Run(async () =>
         {
             Exception? ended = null;
@@ -184,7 +174,7 @@ internal sealed class DockerEventWatch(
                         ["event"] = Events.ToDictionary(e => e, _ => true),
                     },
                 };
-                await client.System.MonitorEventsAsync(parameters, new ChannelProgress(writer, overflow), cancellationToken).ConfigureAwait(false);
+                await client.System.MonitorEventsAsync(parameters, new EventChannelProgress(writer, overflow), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -203,23 +193,4 @@ internal sealed class DockerEventWatch(
     /// <summary>Why the stream ended, once it has.</summary>
     private async Task<string> StreamEndAsync(Task<Exception?> stream) =>
         await stream.ConfigureAwait(false) is { } ex ? errors.Cause(ex) : "closed by the engine";
-
-    /// <summary>Set when an event was dropped because <see cref="Capacity"/> were waiting.</summary>
-    private sealed class Overflow
-    {
-        private int _dropped;
-
-        public void Set() => Interlocked.Exchange(ref _dropped, 1);
-
-        public bool Take() => Interlocked.Exchange(ref _dropped, 0) == 1;
-    }
-
-    /// <summary>Hands each event to the channel on the reading thread, in order (Progress&lt;T&gt; would post them to the thread pool, unordered).</summary>
-    private sealed class ChannelProgress(ChannelWriter<Message> writer, Overflow overflow) : IProgress<Message>
-    {
-        public void Report(Message value)
-        {
-            if (!writer.TryWrite(value)) overflow.Set();
-        }
-    }
 }

@@ -133,7 +133,7 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.DropWrite,
         });
-        var overflow = new Overflow();
+        var overflow = new EventOverflow();
         var services = StreamAsync(client, since, ServiceFilters(), events.Writer, overflow, stop.Token);
         var containers = StreamAsync(client, since, ContainerFilters(), events.Writer, overflow, stop.Token);
         try
@@ -436,14 +436,10 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
         try
         {
             var info = await client.System.GetSystemInfoAsync(cancellationToken).ConfigureAwait(false);
-            if (!LogCollector.TryParseTimestamp((info.SystemTime ?? "").AsSpan(), out var now))
-            {
-                return Failure.Orchestrator($"the engine's SystemTime '{info.SystemTime}' is not an RFC 3339 time");
-            }
+            var since = EngineEvents.Since(info);
+            if (!since.IsSuccess) return since.Failure;
             if (info.Swarm?.NodeID is not { Length: > 0 } node) return Failure.Orchestrator("the engine is no longer part of a swarm");
-            var ticks = (now - DateTimeOffset.UnixEpoch).Ticks;
-            var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rest);
-            return Result<(string, string)>.Success((string.Create(CultureInfo.InvariantCulture, $"{seconds}.{rest * 100:D9}"), node));
+            return Result<(string, string)>.Success((since.Value, node));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -469,14 +465,14 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
 
     /// <summary>Reads one stream into the channel until it ends, then completes the channel; its task tells why it ended (null: closed by the engine).</summary>
     private static Task<Exception?> StreamAsync(DockerClient client, string since, Dictionary<string, IDictionary<string, bool>> filters,
-        ChannelWriter<Message> writer, Overflow overflow, CancellationToken cancellationToken) =>
+        ChannelWriter<Message> writer, EventOverflow overflow, CancellationToken cancellationToken) =>
         Task.Run(async () =>
         {
             Exception? ended = null;
             try
             {
                 var parameters = new ContainerEventsParameters { Since = since, Filters = filters };
-                await client.System.MonitorEventsAsync(parameters, new ChannelProgress(writer, overflow), cancellationToken).ConfigureAwait(false);
+                await client.System.MonitorEventsAsync(parameters, new EventChannelProgress(writer, overflow), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -493,24 +489,5 @@ internal sealed class SwarmEventWatch(Func<CancellationToken, Task<Result<Docker
         var first = await Task.WhenAny(services, containers).ConfigureAwait(false);
         var reason = await first.ConfigureAwait(false) is { } ex ? errors.Cause(ex) : "closed by the engine";
         return reason;
-    }
-
-    /// <summary>Set when an event was dropped because <see cref="Capacity"/> were waiting.</summary>
-    private sealed class Overflow
-    {
-        private int _dropped;
-
-        public void Set() => Interlocked.Exchange(ref _dropped, 1);
-
-        public bool Take() => Interlocked.Exchange(ref _dropped, 0) == 1;
-    }
-
-    /// <summary>Hands each event to the channel on the reading thread, in order.</summary>
-    private sealed class ChannelProgress(ChannelWriter<Message> writer, Overflow overflow) : IProgress<Message>
-    {
-        public void Report(Message value)
-        {
-            if (!writer.TryWrite(value)) overflow.Set();
-        }
     }
 }
