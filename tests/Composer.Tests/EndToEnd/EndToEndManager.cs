@@ -155,6 +155,29 @@ internal sealed class EndToEndManager : IAsyncDisposable
     public StandInConnector StartedConnector(string suffix, string image) =>
         NewConnector(suffix, image) with { RequestedStatus = "starting", StartOnceDeployed = false };
 
+    /// <summary>Polls /readyz until it answers 200 with a line containing <paramref name="fragment"/>; that line.</summary>
+    public static async Task<string> ReadyzAsync(HttpClient http, string fragment)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var response = await http.GetAsync("readyz");
+                var body = await response.Content.ReadAsStringAsync();
+                last = $"{(int)response.StatusCode} {body}";
+                if (response.IsSuccessStatusCode && body.Split('\n').FirstOrDefault(l => l.Contains(fragment, StringComparison.Ordinal)) is { } line) return line.Trim();
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"/readyz never said '{fragment}'; last: {last}");
+    }
+
     /// <summary>Starts `composer run --config-dir ...` (plain `composer --config-dir ...` with <paramref name="plain"/>) in the manager's directory.</summary>
     public ComposerProcess Start(IReadOnlyDictionary<string, string>? extraEnvironment = null, bool plain = false)
     {

@@ -172,7 +172,7 @@ public class LaneAndEventTests(TestConnectorImage image)
         var composer = manager.Start(new Dictionary<string, string> { ["OPENCTI__DAEMON__DOCKER__HOST"] = relay.DockerHost });
         await manager.WaitForContainerAsync(connector.Id);
         await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
-        await ReadyzAsync(http, "[watching events]");
+        await EndToEndManager.ReadyzAsync(http, "[watching events]");
         await Task.Delay(TimeSpan.FromSeconds(1)); // the re-plans after the deploy
 
         // Watching: idle cycles list nothing.
@@ -182,14 +182,14 @@ public class LaneAndEventTests(TestConnectorImage image)
 
         relay.Refuse(EventsRequest);
         await composer.WaitForOutputAsync("The orchestrator's events stream is down: polling the workloads every cycle until it is back", EndToEndManager.Timeout);
-        var polling = await ReadyzAsync(http, "[polling: the docker events stream is down");
+        var polling = await EndToEndManager.ReadyzAsync(http, "[polling: the docker events stream is down");
         await Assert.That(polling).StartsWith("ok ");
         lists = ContainerLists(relay);
         await Task.Delay(TimeSpan.FromSeconds(3));
         await Assert.That(ContainerLists(relay)).IsGreaterThanOrEqualTo(lists + 2); // a listing per 1 s cycle
 
         relay.StopRefusing();
-        await ReadyzAsync(http, "[watching events]");
+        await EndToEndManager.ReadyzAsync(http, "[watching events]");
         // Said once per change, not once per retry.
         await Assert.That(Count(composer.Output, "The orchestrator's events stream is down")).IsEqualTo(1);
 
@@ -200,27 +200,4 @@ public class LaneAndEventTests(TestConnectorImage image)
     private static int ContainerLists(DockerApiRelay relay) => relay.Requests.Count(r => System.Text.RegularExpressions.Regex.IsMatch(r, @"^GET /v[\d.]+/containers/json"));
 
     private static int Count(string text, string fragment) => text.Split(fragment).Length - 1;
-
-    /// <summary>Polls /readyz until it answers 200 with a line containing <paramref name="fragment"/>; that line.</summary>
-    private static async Task<string> ReadyzAsync(HttpClient http, string fragment)
-    {
-        var deadline = DateTime.UtcNow + EndToEndManager.Timeout;
-        var last = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                using var response = await http.GetAsync("readyz");
-                var body = await response.Content.ReadAsStringAsync();
-                last = $"{(int)response.StatusCode} {body}";
-                if (response.IsSuccessStatusCode && body.Split('\n').FirstOrDefault(l => l.Contains(fragment, StringComparison.Ordinal)) is { } line) return line.Trim();
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"/readyz never said '{fragment}'; last: {last}");
-    }
 }

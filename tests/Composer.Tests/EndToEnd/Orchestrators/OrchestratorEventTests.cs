@@ -79,7 +79,7 @@ public class OrchestratorEventTests : OrchestratorTestBase
         var composer = manager.Start();
         await target.WaitForWorkloadAsync(connector.Id);
         await WaitForStatusAsync(manager.StandIn, connector.Id, "started");
-        await ReadyzAsync(http, "[watching events]");
+        await EndToEndManager.ReadyzAsync(http, "[watching events]");
         await Task.Delay(TimeSpan.FromSeconds(1)); // the re-plans after the deploy
 
         // Watching: cycles every second, none lists the workloads.
@@ -91,40 +91,17 @@ public class OrchestratorEventTests : OrchestratorTestBase
 
         events.CutEvents();
         await composer.WaitForOutputAsync("The orchestrator's events stream is down: polling the workloads every cycle until it is back", EndToEndManager.Timeout);
-        var polling = await ReadyzAsync(http, $"[polling: the {target.Kind} events stream is down");
+        var polling = await EndToEndManager.ReadyzAsync(http, $"[polling: the {target.Kind} events stream is down");
         await Assert.That(polling).StartsWith("ok ");
         listings = events.WorkloadListings;
         await Task.Delay(TimeSpan.FromSeconds(3));
         await Assert.That(events.WorkloadListings).IsGreaterThanOrEqualTo(listings + 2); // a listing per 1 s cycle
 
         events.RestoreEvents();
-        await ReadyzAsync(http, "[watching events]");
+        await EndToEndManager.ReadyzAsync(http, "[watching events]");
         await Assert.That(Count(composer.Output, "The orchestrator's events stream is down")).IsEqualTo(1);
 
         await EndToEndManager.AssertStopsCleanlyAsync(composer);
         await manager.AssertNoSecretInOutputAsync();
-    }
-
-    /// <summary>Polls /readyz until it answers 200 with a line containing <paramref name="fragment"/>; that line.</summary>
-    private static async Task<string> ReadyzAsync(HttpClient http, string fragment)
-    {
-        var deadline = DateTime.UtcNow + EndToEndManager.Timeout;
-        var last = "";
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                using var response = await http.GetAsync("readyz");
-                var body = await response.Content.ReadAsStringAsync();
-                last = $"{(int)response.StatusCode} {body}";
-                if (response.IsSuccessStatusCode && body.Split('\n').FirstOrDefault(l => l.Contains(fragment, StringComparison.Ordinal)) is { } line) return line.Trim();
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"/readyz never said '{fragment}'; last: {last}");
     }
 }
