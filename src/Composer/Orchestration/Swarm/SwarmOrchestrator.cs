@@ -232,7 +232,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         var spec = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false));
         if (await UpdateAsync(client, service, spec, DockerRegistryAuth.ForService(pulled.Value.Credentials), cancellationToken).ConfigureAwait(false) is { } updateError)
         {
-            return Failure.Orchestrator($"{what}: {updateError}; service left as it was");
+            return Failure.Orchestrator($"{what}: {updateError.Message}; service left as it was");
         }
         await RemoveReplacedConfigsAsync(client, SwarmCaConfig.In(service.Spec), config).ConfigureAwait(false);
         _logger.Info("Service updated", ("service", current.Name), ("connector", workload.ConnectorId), ("image", image),
@@ -492,8 +492,8 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
                 _logger.Info(workload is null ? "Service stopped" : "Service started", ("service", current.Name), ("connector", current.ConnectorId));
                 return null;
             }
-            if (attempt == 1 && error.Contains("out of sequence", StringComparison.OrdinalIgnoreCase)) continue;
-            return Failure.Orchestrator($"{what}: {error}");
+            if (attempt == 1 && error.Message.Contains("out of sequence", StringComparison.OrdinalIgnoreCase)) continue;
+            return Failure.Orchestrator($"{what}: {error.Message}");
         }
     }
 
@@ -532,7 +532,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     }
 
     /// <summary>POST /services/{id}/update at the inspected version; null on success, else the engine's reason.</summary>
-    private async Task<string?> UpdateAsync(DockerClient client, SwarmService service, ServiceSpec spec, AuthConfig? auth, CancellationToken cancellationToken)
+    private async Task<Failure?> UpdateAsync(DockerClient client, SwarmService service, ServiceSpec spec, AuthConfig? auth, CancellationToken cancellationToken)
     {
         try
         {
@@ -548,7 +548,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return _errors.Cause(ex);
+            return Failure.Orchestrator(_errors.Cause(ex));
         }
     }
 
