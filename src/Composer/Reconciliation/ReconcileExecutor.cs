@@ -208,7 +208,7 @@ public sealed class ReconcileExecutor
             string? failure;
             try
             {
-                failure = await RunAsync(action, group, state!, lane.Token).ConfigureAwait(false);
+                failure = (await RunAsync(action, group, state!, lane.Token).ConfigureAwait(false))?.Message;
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
             {
@@ -261,8 +261,8 @@ public sealed class ReconcileExecutor
         return tried;
     }
 
-    /// <summary>Runs one action; returns null on success, else why it failed (safe to log and to show on the platform).</summary>
-    private async Task<string?> RunAsync(ConnectorAction action, ConnectorPlan group, ConnectorState state, CancellationToken ct)
+    /// <summary>Runs one action; returns null on success, else why it failed (its message safe to log and to show on the platform).</summary>
+    private async Task<Failure?> RunAsync(ConnectorAction action, ConnectorPlan group, ConnectorState state, CancellationToken ct)
     {
         switch (action)
         {
@@ -272,27 +272,27 @@ public sealed class ReconcileExecutor
                 _logger.Info("Deploying connector", ("connector", connector.Name), ("connector_id", connector.Id),
                     ("workload", WorkloadNames.ContainerName(connector.Name)), ("image", connector.Image),
                     ("start", connector.RequestedStatus == RequestedStatus.Starting));
-                return (await _orchestrator.DeployAsync(connector, ct).ConfigureAwait(false))?.Message;
+                return await _orchestrator.DeployAsync(connector, ct).ConfigureAwait(false);
             }
             case StartAction start:
                 _logger.Info("Starting connector", ("connector", start.Connector.Name), ("connector_id", start.Connector.Id), ("workload", start.Workload.Name));
-                return (await _orchestrator.StartAsync(start.Workload, start.Connector, ct).ConfigureAwait(false))?.Message;
+                return await _orchestrator.StartAsync(start.Workload, start.Connector, ct).ConfigureAwait(false);
             case StopAction stop:
                 _logger.Info("Stopping connector", ("connector", stop.Connector.Name), ("connector_id", stop.Connector.Id), ("workload", stop.Workload.Name),
                     ("reason", stop.Reason));
-                return (await _orchestrator.StopAsync(stop.Workload, ct).ConfigureAwait(false))?.Message;
+                return await _orchestrator.StopAsync(stop.Workload, ct).ConfigureAwait(false);
             case RefreshAction refresh:
                 _logger.Info("Refreshing connector", ("connector", refresh.Connector.Name), ("connector_id", refresh.Connector.Id),
                     ("workload", refresh.Workload.Name), ("hash", refresh.Connector.ContractHash));
-                return (await _orchestrator.RefreshAsync(refresh.Workload, refresh.Connector, ct).ConfigureAwait(false))?.Message;
+                return await _orchestrator.RefreshAsync(refresh.Workload, refresh.Connector, ct).ConfigureAwait(false);
             case RemoveAction remove:
                 _logger.Info(remove.Reason == RemoveReason.Orphan ? "Removing orphan workload" : "Removing workload with a stale name",
                     ("workload", remove.Workload.Name), ("connector_id", remove.Workload.ConnectorId));
-                return (await _orchestrator.RemoveAsync(remove.Workload, ct).ConfigureAwait(false))?.Message;
+                return await _orchestrator.RemoveAsync(remove.Workload, ct).ConfigureAwait(false);
             case ReportStatusAction status:
             {
                 var error = await _platform.ReportStatusAsync(status.Connector.Id, status.Status, ct).ConfigureAwait(false);
-                if (error is not null) return error.Message;
+                if (error is not null) return error;
                 _logger.Info("Reported status", ("connector", status.Connector.Name), ("connector_id", status.Connector.Id),
                     ("status", ReportStatusAction.StatusWord(status.Status)));
                 state.LastStatusReport = (status.Status, status.Connector.CurrentStatus);
@@ -303,11 +303,11 @@ public sealed class ReconcileExecutor
             case ReportLogsAction logs:
             {
                 var batch = await _orchestrator.LogsAsync(logs.Workload, state.LogCursor, _options.Logs, ct).ConfigureAwait(false);
-                if (!batch.IsSuccess) return $"reading logs: {batch.Failure.Message}";
+                if (!batch.IsSuccess) return Failure.Orchestrator($"reading logs: {batch.Failure.Message}");
                 if (batch.Value.Lines.Count > 0)
                 {
                     var error = await ReportLinesAsync(logs.Connector.Id, batch.Value.Lines, ct).ConfigureAwait(false);
-                    if (error is not null) return error.Message;
+                    if (error is not null) return error;
                     _logger.Debug("Reported logs", ("connector", logs.Connector.Name), ("connector_id", logs.Connector.Id), ("lines", batch.Value.Lines.Count));
                 }
                 state.LogCursor = batch.Value.LastTimestamp ?? state.LogCursor;
@@ -321,7 +321,7 @@ public sealed class ReconcileExecutor
                     return null;
                 }
                 _logger.Write(problem.Severity, problem.Message, [("connector", problem.ConnectorName), ("connector_id", problem.ConnectorId)]);
-                return (await ReportLinesAsync(problem.ConnectorId, [PlatformLine(problem.Message)], ct).ConfigureAwait(false))?.Message;
+                return await ReportLinesAsync(problem.ConnectorId, [PlatformLine(problem.Message)], ct).ConfigureAwait(false);
             default:
                 throw new InvalidOperationException($"unknown action {action.GetType().Name} in {group.Name}");
         }
@@ -335,7 +335,7 @@ public sealed class ReconcileExecutor
     /// with manager.reboot_loop.stop the connector is held stopped (the next plan stops it), reported in a loop
     /// while held.
     /// </summary>
-    private async Task<string?> ReportHealthAsync(ReportHealthAction action, ConnectorState state, CancellationToken ct)
+    private async Task<Failure?> ReportHealthAsync(ReportHealthAction action, ConnectorState state, CancellationToken ct)
     {
         var (c, workload) = (action.Connector, action.Workload);
         WorkloadHealth health;
@@ -347,7 +347,7 @@ public sealed class ReconcileExecutor
         else
         {
             var observed = await _orchestrator.HealthAsync(workload, ct).ConfigureAwait(false);
-            if (!observed.IsSuccess) return $"reading health: {observed.Failure.Message}";
+            if (!observed.IsSuccess) return Failure.Orchestrator($"reading health: {observed.Failure.Message}");
             health = observed.Value;
         }
         if (health.ExitCode is { } ended) state.LastExitCode = (workload.WorkloadId, ended);
@@ -378,7 +378,7 @@ public sealed class ReconcileExecutor
 
         var report = new ConnectorHealth(health.RestartCount, startedAt, looping || held);
         var failed = await _platform.ReportHealthAsync(c.Id, report, ct).ConfigureAwait(false);
-        if (failed is not null) return failed.Message;
+        if (failed is not null) return failed;
         _logger.Debug("Reported health", ("connector", c.Name), ("connector_id", c.Id), ("restart_count", report.RestartCount),
             ("reboot_loop", report.IsInRebootLoop));
         state.LastHealth = new HealthReport(now, workload.WorkloadId, workload.State);
