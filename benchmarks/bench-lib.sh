@@ -55,3 +55,25 @@ bench_config_dir() {
     dir="$(cd "$(dirname "$1")/.." && pwd)/config"
     if [ -f "$dir/default.yaml" ]; then echo "$dir"; else echo "$REPO_ROOT/config"; fi
 }
+
+# Starts `$composer run` with a clean environment, the config of $work/config and the caller's extra_env, logging to
+# $work/composer.log; sets composer_pid.
+bench_start_composer() {
+    env -i PATH=/usr/bin:/bin HOME="$work" COMPOSER_ENV=bench COMPOSER_CONFIG_DIR="$work/config" "${extra_env[@]}" \
+        "$composer" run > "$work/composer.log" 2>&1 &
+    composer_pid=$!
+}
+
+# Waits until $2 containers of manager $1 run, at most $3 seconds (exits saying why otherwise: composer gone, or no
+# convergence); sets started (when the wait began, in $SECONDS) and running.
+bench_wait_running() {
+    local manager="$1" wanted="$2" limit="$3"
+    started=$SECONDS
+    while :; do
+        running="$(docker ps -q --filter "label=opencti-manager=$manager" --filter status=running | wc -l)"
+        [ "$running" -ge "$wanted" ] && break
+        kill -0 "$composer_pid" 2>/dev/null || { say "composer exited:"; tail -n 20 "$work/composer.log" >&2; exit 1; }
+        if [ $((SECONDS - started)) -gt "$limit" ]; then say "no convergence after $limit s ($running running)"; tail -n 20 "$work/composer.log" >&2; exit 1; fi
+        sleep 1
+    done
+}

@@ -123,18 +123,8 @@ opencti:
 EOF
 
 say "starting composer with $connectors connectors (manager $manager_id)"
-env -i PATH=/usr/bin:/bin HOME="$work" COMPOSER_ENV=bench COMPOSER_CONFIG_DIR="$work/config" "${extra_env[@]}" \
-    "$composer" run > "$work/composer.log" 2>&1 &
-composer_pid=$!
-
-started=$SECONDS
-while :; do
-    running="$(docker ps -q --filter "label=opencti-manager=$manager_id" --filter status=running | wc -l)"
-    [ "$running" -ge "$connectors" ] && break
-    kill -0 "$composer_pid" 2>/dev/null || { say "composer exited:"; tail -n 20 "$work/composer.log" >&2; exit 1; }
-    if [ $((SECONDS - started)) -gt 600 ]; then say "no convergence after 600 s ($running running)"; tail -n 20 "$work/composer.log" >&2; exit 1; fi
-    sleep 1
-done
+bench_start_composer
+bench_wait_running "$manager_id" "$connectors" 600
 say "converged: $running containers running after $((SECONDS - started)) s; VmRSS at convergence $(awk '/VmRSS/ {print $2}' "/proc/$composer_pid/status") kB"
 
 # A minute of steady state: cycles every 10 s, pings, logs and health reports for every connector.

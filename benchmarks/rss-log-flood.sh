@@ -109,18 +109,8 @@ opencti:
 YAML
 
 say "starting composer with $connectors flooding connector(s) (manager $manager_id)"
-env -i PATH=/usr/bin:/bin HOME="$work" COMPOSER_ENV=bench COMPOSER_CONFIG_DIR="$work/config" "${extra_env[@]}" \
-    "$composer" run > "$work/composer.log" 2>&1 &
-composer_pid=$!
-
-started=$SECONDS
-while :; do
-    running="$(docker ps -q --filter "label=opencti-manager=$manager_id" --filter status=running | wc -l)"
-    [ "$running" -ge "$connectors" ] && break
-    kill -0 "$composer_pid" 2>/dev/null || { say "composer exited:"; tail -n 20 "$work/composer.log" >&2; exit 1; }
-    if [ $((SECONDS - started)) -gt 300 ]; then say "no convergence after 300 s ($running running)"; tail -n 20 "$work/composer.log" >&2; exit 1; fi
-    sleep 1
-done
+bench_start_composer
+bench_wait_running "$manager_id" "$connectors" 300
 say "flooding: $running container(s) running after $((SECONDS - started)) s"
 
 samples=()

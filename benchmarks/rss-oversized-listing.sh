@@ -106,9 +106,7 @@ opencti:
 EOF
 
 say "starting composer (manager $manager_id)"
-env -i PATH=/usr/bin:/bin HOME="$work" COMPOSER_ENV=bench COMPOSER_CONFIG_DIR="$work/config" "${extra_env[@]}" \
-    "$composer" run > "$work/composer.log" 2>&1 &
-composer_pid=$!
+bench_start_composer
 for _ in $(seq 1 600); do
     control GET state | grep -q "\"id\":\"$manager_id\"" && break
     kill -0 "$composer_pid" 2>/dev/null || { say "composer exited:"; tail -n 20 "$work/composer.log" >&2; exit 1; }
