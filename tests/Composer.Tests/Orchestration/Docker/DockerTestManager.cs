@@ -79,7 +79,8 @@ internal sealed class DockerTestManager : IAsyncDisposable
     internal static ConnectorWorkload WorkloadOf(string managerId, ImageResolver images, string name, string image, bool start, string hash,
         IReadOnlyList<ContractEntry>? configuration, byte[]? caBundle, string? connectorId)
     {
-        var id = connectorId ?? "conn-" + name;
+        // The manager id makes it unique on a shared engine (Swarm CA configs are named after it).
+        var id = connectorId ?? $"conn-{managerId}-{name}";
         var entries = new List<ContractEntry> { new("CONNECTOR_ID", id) };
         if (configuration is not null) entries.AddRange(configuration);
         var network = caBundle is null
