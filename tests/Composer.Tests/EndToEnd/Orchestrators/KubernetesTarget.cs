@@ -190,6 +190,13 @@ internal sealed class KubernetesTarget : OrchestratorTarget, IEventsTarget
 
     public override void StopHolding() => Api.StopHolding();
 
+    /// <summary>The deployment's create: carried out, answered late (or never, when the test ends first).</summary>
+    public override Task<string> HoldSlowStep() => HoldMidDeploy();
+
+    public override void ReleaseHeld() => Api.ReleaseAnswers();
+
+    public override int SlowSteps => Api.ComposerRequests.Count(r => r.Resource == "deployments" && r.Verb == "create");
+
     /// <summary>The kubelet restarts the connector container after it exited 1.</summary>
     public Task CrashAsync(WorkloadView workload)
     {

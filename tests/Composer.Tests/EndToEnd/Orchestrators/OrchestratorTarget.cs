@@ -142,6 +142,19 @@ internal abstract class OrchestratorTarget : IAsyncDisposable
 
     public abstract void StopHolding();
 
+    /// <summary>
+    /// From now on, the slow step of a deploy here is held (Swarm, Portainer: the image pull; Kubernetes: the
+    /// Deployment's create, carried out but not answered); completes when one is held. <see cref="StopHolding"/> lets
+    /// the next ones through, <see cref="ReleaseHeld"/> also answers the held ones, late.
+    /// </summary>
+    public abstract Task<string> HoldSlowStep();
+
+    /// <summary>The held requests are answered (late: a slow answer, nothing else changes) and no more are held.</summary>
+    public abstract void ReleaseHeld();
+
+    /// <summary>The requests of the step <see cref="HoldSlowStep"/> holds that Composer made so far, held ones included.</summary>
+    public abstract int SlowSteps { get; }
+
     /// <summary>with_proxy on: proxy variables (with credentials, a secret), NO_PROXY and a CA in HTTPS_PROXY_CA for every composer of the manager.</summary>
     public TestCertificateAuthority UseProxy(out string proxyUrl, out string noProxy)
     {

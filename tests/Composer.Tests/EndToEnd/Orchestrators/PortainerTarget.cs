@@ -125,6 +125,15 @@ internal sealed class PortainerTarget : OrchestratorTarget, IEventsTarget
 
     public override void StopHolding() => Portainer.StopHolding();
 
+    /// <summary>The image pull through Portainer's Docker proxy (POST /images/create), as from a registry that is slow to answer.</summary>
+    public override Task<string> HoldSlowStep() => Portainer.Hold("^POST " + PullPath);
+
+    public override void ReleaseHeld() => Portainer.Release();
+
+    public override int SlowSteps => Portainer.Requests.Count(r => r.Method == "POST" && System.Text.RegularExpressions.Regex.IsMatch(r.DockerPath, "^" + PullPath));
+
+    private const string PullPath = @"/v[\d.]+/images/create$";
+
     private static byte[] Base64UrlDecode(string text)
     {
         var standard = text.Replace('-', '+').Replace('_', '/');

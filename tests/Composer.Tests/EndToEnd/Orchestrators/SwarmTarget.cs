@@ -118,6 +118,15 @@ internal sealed class SwarmTarget : OrchestratorTarget, IEventsTarget
 
     public override void StopHolding() => Relay.StopHolding();
 
+    /// <summary>The image pull through the engine (POST /images/create), as from a registry that is slow to answer.</summary>
+    public override Task<string> HoldSlowStep() => Relay.Hold(PullRequest);
+
+    public override void ReleaseHeld() => Relay.Release();
+
+    public override int SlowSteps => Relay.Requests.Count(r => System.Text.RegularExpressions.Regex.IsMatch(r, PullRequest));
+
+    private const string PullRequest = @"^POST /v[\d.]+/images/create\?";
+
     /// <summary>docker kill of the service's task container: Swarm replaces the task after its restart delay.</summary>
     public async Task CrashAsync(WorkloadView workload)
     {
