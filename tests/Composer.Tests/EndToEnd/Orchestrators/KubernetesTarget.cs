@@ -64,7 +64,7 @@ internal sealed class KubernetesTarget : OrchestratorTarget, IEventsTarget
                 .Select(e => $"{e["name"]!.GetValue<string>()}={e["value"]?.GetValue<string>()}");
             views.Add(new WorkloadView(deployment["metadata"]!["uid"]!.GetValue<string>(), name,
                 labels[ConnectorLabels.ConnectorId]?.GetValue<string>() ?? "", container["image"]!.GetValue<string>(), run,
-                [.. environment]));
+                [.. environment]) { MeantToRun = replicas >= 1 });
         }
         return Task.FromResult<IReadOnlyList<WorkloadView>>(views);
     }

@@ -77,6 +77,7 @@ internal sealed class PortainerTarget : OrchestratorTarget, IEventsTarget
             views.Add(new WorkloadView(container.ID, inspect.Name.TrimStart('/'), connectorId ?? "", inspect.Config?.Image ?? "", run,
                 [.. inspect.Config?.Env ?? []])
             {
+                MeantToRun = run == WorkloadRun.Running,
                 Logs = inspect.HostConfig?.LogConfig is { } logs
                     ? (logs.Type ?? "", new Dictionary<string, string>(logs.Config ?? new Dictionary<string, string>(), StringComparer.Ordinal))
                     : null,

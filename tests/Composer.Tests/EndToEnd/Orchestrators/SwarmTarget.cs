@@ -74,6 +74,7 @@ internal sealed class SwarmTarget : OrchestratorTarget, IEventsTarget
             views.Add(new WorkloadView(service.ID, spec.Name ?? "", connectorId ?? "", spec.TaskTemplate?.ContainerSpec?.Image ?? "", run,
                 [.. spec.TaskTemplate?.ContainerSpec?.Env ?? []])
             {
+                MeantToRun = replicas >= 1,
                 Logs = spec.TaskTemplate?.LogDriver is { } driver
                     ? (driver.Name ?? "", new Dictionary<string, string>(driver.Options ?? new Dictionary<string, string>(), StringComparer.Ordinal))
                     : null,
