@@ -8,7 +8,8 @@ namespace Composer.Tests.EndToEnd;
 /// Issue 16 with the published binary on the test engine: per-connector lanes (a held pull holds only its connector
 /// while another is started and stopped) and the engine's events (a `docker kill` reaches the platform within 2 s, a
 /// removed container is deployed again before the next scheduled cycle, a cut events stream falls back to polling,
-/// said in the log and on /readyz, then is watched again).
+/// said in the log and on /readyz, then is watched again). The lanes on Kubernetes, Portainer and Swarm:
+/// OrchestratorLaneTests; their events: OrchestratorEventTests.
 /// </summary>
 [ClassDataSource<TestConnectorImage>(Shared = SharedType.PerTestSession)]
 public class LaneAndEventTests(TestConnectorImage image)

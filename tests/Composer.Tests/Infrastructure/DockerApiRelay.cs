@@ -10,9 +10,10 @@ namespace Composer.Tests.Infrastructure;
 /// <see cref="DockerHost"/> as opencti.daemon.docker.host): every connection is forwarded to the engine's Unix socket
 /// and the request lines going through are recorded (<see cref="Requests"/>, e.g. "POST /v1.41/containers/create?name=x").
 /// <list type="bullet">
-/// <item><see cref="Hold"/>: requests whose line matches a pattern are never forwarded (the caller waits forever), e.g.
-/// the start of a container just created, to kill the manager between create and start, deterministically
-/// (<see cref="StopHolding"/> ends that for the next requests).</item>
+/// <item><see cref="Hold"/>: requests whose line matches a pattern are not forwarded (the caller waits), e.g. the start
+/// of a container just created, to kill the manager between create and start, deterministically
+/// (<see cref="StopHolding"/> ends that for the next requests; <see cref="Release"/> also forwards the held ones, late,
+/// as a slow engine would answer them).</item>
 /// <item><see cref="Stop"/> / <see cref="Resume"/>: the engine becomes unreachable (connections closed, connect
 /// refused), then reachable again on the same port.</item>
 /// <item><see cref="Refuse"/> / <see cref="StopRefusing"/>: the connections that carried a request matching a pattern
@@ -60,6 +61,9 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
 
     /// <summary>Requests are forwarded again (those held so far stay held until their client goes away).</summary>
     public void StopHolding() => _hold.StopHolding();
+
+    /// <summary>The requests held so far are forwarded (late, as to a slow engine) and no more are held.</summary>
+    public void Release() => _hold.Release();
 
     /// <summary>Closes the connections that carried a request matching <paramref name="pattern"/>, and each new one that sends one.</summary>
     public void Refuse(string pattern)
@@ -162,17 +166,33 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>The most a held request may send (its body) before it is released; more closes its connection.</summary>
+    private const int HeldBytesLimit = 16 * 1024 * 1024;
+
     private async Task ForwardRequestsAsync(Socket client, Socket engine, CancellationToken token)
     {
         var buffer = new byte[64 * 1024];
-        var holding = false;
+        // While a request is held: what the client sent from its request line on, forwarded once it is released.
+        MemoryStream? heldBytes = null;
+        Task? released = null;
         try
         {
             while (true)
             {
-                var n = await client.ReceiveAsync(buffer, token);
+                var receiving = client.ReceiveAsync(buffer, token).AsTask();
+                if (released is not null && await Task.WhenAny(receiving, released) == released)
+                {
+                    await engine.SendAsync(heldBytes!.ToArray(), token);
+                    (heldBytes, released) = (null, null);
+                }
+                var n = await receiving;
                 if (n == 0) return;
-                if (holding) continue; // drained until the client goes away
+                if (heldBytes is not null)
+                {
+                    if (heldBytes.Length + n > HeldBytesLimit) return;
+                    heldBytes.Write(buffer, 0, n);
+                    continue;
+                }
                 var text = Encoding.Latin1.GetString(buffer, 0, n);
                 var forward = n;
                 foreach (Match m in RequestLine().Matches(text))
@@ -191,9 +211,11 @@ public sealed partial class DockerApiRelay : IAsyncDisposable
                         client.Dispose();
                         return;
                     }
-                    if (!_hold.Holds(line)) continue;
+                    if (!_hold.Holds(line, out var release)) continue;
                     forward = m.Groups[1].Index;
-                    holding = true;
+                    heldBytes = new MemoryStream();
+                    heldBytes.Write(buffer, forward, n - forward);
+                    released = release;
                     break;
                 }
                 if (forward > 0) await engine.SendAsync(buffer.AsMemory(0, forward), token);

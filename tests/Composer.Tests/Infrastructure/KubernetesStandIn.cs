@@ -29,7 +29,8 @@ public sealed record KubernetesRequest(string Method, string Path, string Query,
 /// Like the controllers it replaces, it keeps one running pod per deployment scaled to 1 or more (a new pod when the
 /// pod template changes) and none at 0; like a kubelet, it crash-loops the test connector image's crash mode
 /// (KubernetesStandIn.CrashLoops.cs). Faults: failing deployment lists, a 409 on the next update of a secret, and
-/// requests carried out but never answered (<see cref="HoldAnswers"/>), e.g. a deployment created while its creator is killed.
+/// requests carried out but never answered (<see cref="HoldAnswers"/>), e.g. a deployment created while its creator is killed,
+/// or answered late (<see cref="ReleaseAnswers"/>).
 /// Every request is recorded with its (resource, verb); Composer's own (User-Agent composer/*) also in
 /// <see cref="SessionComposerCalls"/> for the RBAC check.
 /// </summary>
@@ -107,11 +108,14 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
     /// <summary>
     /// From now on, requests whose "METHOD /path" matches <paramref name="pattern"/> are carried out (the object is
     /// created, updated...) but their answer is held until the client goes away; the task completes with the first
-    /// one. <see cref="StopHolding"/> ends it.
+    /// one. <see cref="StopHolding"/> ends it; <see cref="ReleaseAnswers"/> ends it and sends the held answers.
     /// </summary>
     public Task<string> HoldAnswers(string pattern) => _hold.Hold(pattern);
 
     public void StopHolding() => _hold.StopHolding();
+
+    /// <summary>The answers held so far are sent (late, as from a slow API server) and no more are held.</summary>
+    public void ReleaseAnswers() => _hold.Release();
 
     /// <summary>Another accepted token, for user <paramref name="user"/> (e.g. kubectl's, so its calls are told apart).</summary>
     public string AddToken(string user)
@@ -220,9 +224,8 @@ public sealed partial class KubernetesStandIn : IAsyncDisposable
         {
             SessionComposerCalls.AddOrUpdate((resource, verb), 1, (_, n) => n + 1);
         }
-        if (_hold.Holds($"{request.Method} {path}"))
+        if (_hold.Holds($"{request.Method} {path}", out var released) && !await RequestHold.UntilReleasedAsync(released, context.RequestAborted))
         {
-            await RequestHold.UntilAbortedAsync(context.RequestAborted);
             return;
         }
         context.Response.StatusCode = reply.Code;

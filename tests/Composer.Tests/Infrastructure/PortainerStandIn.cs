@@ -13,7 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Composer.Tests.Infrastructure;
 
-/// <summary>One request the stand-in answered: the Docker path after /api/endpoints/{id}/docker (or the whole path), and what it carried.</summary>
+/// <summary>One request the stand-in answered: the Docker path after /api/endpoints/{id}/docker (or the whole path), and what it carried; status 0 when it was held.</summary>
 public sealed record PortainerRequest(string Method, string DockerPath, string Query, int Status, string? ApiKey, string? RegistryAuth);
 
 /// <summary>
@@ -22,7 +22,8 @@ public sealed record PortainerRequest(string Method, string DockerPath, string Q
 /// {"message": ..., "details": ...}, and forwards /api/endpoints/{id}/docker/{rest} to the real engine's Unix socket,
 /// streaming bodies both ways (pulls, logs, archive uploads), so deployments through it really run containers.
 /// Every request is recorded. Faults: failing container lists (<see cref="FailContainerLists"/>), and Docker calls held
-/// unanswered and never forwarded (<see cref="Hold"/>), e.g. to kill the manager between a create and its start.
+/// unanswered and not forwarded (<see cref="Hold"/>), e.g. to kill the manager between a create and its start, until
+/// they are forwarded late (<see cref="Release"/>).
 /// </summary>
 public sealed class PortainerStandIn : IAsyncDisposable
 {
@@ -114,11 +115,14 @@ public sealed class PortainerStandIn : IAsyncDisposable
     /// <summary>
     /// From now on, Docker calls whose "METHOD /docker-path" (e.g. "POST /v1.41/containers/{id}/start") matches
     /// <paramref name="pattern"/> are neither forwarded nor answered until their client goes away; the task completes
-    /// with the first one. <see cref="StopHolding"/> ends it.
+    /// with the first one. <see cref="StopHolding"/> ends it; <see cref="Release"/> ends it and forwards the held calls.
     /// </summary>
     public Task<string> Hold(string pattern) => _hold.Hold(pattern);
 
     public void StopHolding() => _hold.StopHolding();
+
+    /// <summary>The calls held so far are forwarded (late, as through a slow Portainer) and no more are held.</summary>
+    public void Release() => _hold.Release();
 
     public void ClearRequests() => _requests.Clear();
 
@@ -192,10 +196,11 @@ public sealed class PortainerStandIn : IAsyncDisposable
         {
             status = await ErrorAsync(context, 500, "Unable to proxy the request via the Docker socket", "injected container list failure");
         }
-        else if (_hold.Holds($"{request.Method} {dockerPath}"))
+        else if (_hold.Holds($"{request.Method} {dockerPath}", out var released))
         {
+            // Recorded once, when held (status 0): released, it is forwarded late and not recorded again.
             _requests.Enqueue(new PortainerRequest(request.Method, dockerPath, request.QueryString.Value ?? "", 0, apiKey, registryAuth));
-            await RequestHold.UntilAbortedAsync(context.RequestAborted);
+            if (await RequestHold.UntilReleasedAsync(released, context.RequestAborted)) await ForwardAsync(context, dockerPath);
             return;
         }
         else

@@ -64,7 +64,7 @@ internal sealed class KubernetesTarget : OrchestratorTarget, IEventsTarget
                 .Select(e => $"{e["name"]!.GetValue<string>()}={e["value"]?.GetValue<string>()}");
             views.Add(new WorkloadView(deployment["metadata"]!["uid"]!.GetValue<string>(), name,
                 labels[ConnectorLabels.ConnectorId]?.GetValue<string>() ?? "", container["image"]!.GetValue<string>(), run,
-                [.. environment]));
+                [.. environment]) { MeantToRun = replicas >= 1 });
         }
         return Task.FromResult<IReadOnlyList<WorkloadView>>(views);
     }
@@ -189,6 +189,13 @@ internal sealed class KubernetesTarget : OrchestratorTarget, IEventsTarget
     public override Task<string> HoldMidDeploy() => Api.HoldAnswers($"^POST /apis/apps/v1/namespaces/{Namespace}/deployments$");
 
     public override void StopHolding() => Api.StopHolding();
+
+    /// <summary>The deployment's create: carried out, answered late (or never, when the test ends first).</summary>
+    public override Task<string> HoldSlowStep() => HoldMidDeploy();
+
+    public override void ReleaseHeld() => Api.ReleaseAnswers();
+
+    public override int SlowSteps => Api.ComposerRequests.Count(r => r.Resource == "deployments" && r.Verb == "create");
 
     /// <summary>The kubelet restarts the connector container after it exited 1.</summary>
     public Task CrashAsync(WorkloadView workload)

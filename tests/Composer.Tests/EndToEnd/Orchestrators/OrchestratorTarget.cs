@@ -44,6 +44,12 @@ internal sealed record WorkloadView(string Id, string Name, string ConnectorId, 
 
     public string? ConfigHash => Variable("OPENCTI_CONFIG_HASH");
 
+    /// <summary>
+    /// Whether the orchestrator is told to run it (replicas 1 or more; a container running, as a stop ends only once
+    /// it exited), whatever runs yet: what Composer changes at once, the rest is the orchestrator's own pace.
+    /// </summary>
+    public required bool MeantToRun { get; init; }
+
     /// <summary>The engine log settings of the workload (a container's LogConfig, a service's task LogDriver); null when it has none of its own.</summary>
     public (string Driver, IReadOnlyDictionary<string, string> Options)? Logs { get; init; }
 
@@ -142,6 +148,19 @@ internal abstract class OrchestratorTarget : IAsyncDisposable
 
     public abstract void StopHolding();
 
+    /// <summary>
+    /// From now on, the slow step of a deploy here is held (Swarm, Portainer: the image pull; Kubernetes: the
+    /// Deployment's create, carried out but not answered); completes when one is held. <see cref="StopHolding"/> lets
+    /// the next ones through, <see cref="ReleaseHeld"/> also answers the held ones, late.
+    /// </summary>
+    public abstract Task<string> HoldSlowStep();
+
+    /// <summary>The held requests are answered (late: a slow answer, nothing else changes) and no more are held.</summary>
+    public abstract void ReleaseHeld();
+
+    /// <summary>The requests of the step <see cref="HoldSlowStep"/> holds that Composer made so far, held ones included.</summary>
+    public abstract int SlowSteps { get; }
+
     /// <summary>with_proxy on: proxy variables (with credentials, a secret), NO_PROXY and a CA in HTTPS_PROXY_CA for every composer of the manager.</summary>
     public TestCertificateAuthority UseProxy(out string proxyUrl, out string noProxy)
     {
@@ -171,6 +190,11 @@ internal abstract class OrchestratorTarget : IAsyncDisposable
         }, $"exactly one {run} {Kind} workload for connector {connectorId}", DescribeAsync);
         return found!;
     }
+
+    /// <summary>Polls until the connector's one workload is meant not to run (Composer acted on a stop), running yet or not.</summary>
+    public Task WaitUntilMeantToStopAsync(string connectorId) =>
+        Manager.EventuallyAsync(async () => await WorkloadsOfAsync(connectorId) is [{ MeantToRun: false }],
+            $"exactly one {Kind} workload for connector {connectorId}, meant not to run", DescribeAsync);
 
     public Task WaitForNoWorkloadAsync(string connectorId) =>
         Manager.EventuallyAsync(async () => (await WorkloadsOfAsync(connectorId)).Count == 0, $"no {Kind} workload left for connector {connectorId}", DescribeAsync);

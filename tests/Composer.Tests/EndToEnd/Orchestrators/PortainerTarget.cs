@@ -77,6 +77,7 @@ internal sealed class PortainerTarget : OrchestratorTarget, IEventsTarget
             views.Add(new WorkloadView(container.ID, inspect.Name.TrimStart('/'), connectorId ?? "", inspect.Config?.Image ?? "", run,
                 [.. inspect.Config?.Env ?? []])
             {
+                MeantToRun = run == WorkloadRun.Running,
                 Logs = inspect.HostConfig?.LogConfig is { } logs
                     ? (logs.Type ?? "", new Dictionary<string, string>(logs.Config ?? new Dictionary<string, string>(), StringComparer.Ordinal))
                     : null,
@@ -124,6 +125,15 @@ internal sealed class PortainerTarget : OrchestratorTarget, IEventsTarget
     public override Task<string> HoldMidDeploy() => Portainer.Hold(@"^POST /v[\d.]+/containers/[0-9a-f]{64}/start$");
 
     public override void StopHolding() => Portainer.StopHolding();
+
+    /// <summary>The image pull through Portainer's Docker proxy (POST /images/create), as from a registry that is slow to answer.</summary>
+    public override Task<string> HoldSlowStep() => Portainer.Hold("^POST " + PullPath);
+
+    public override void ReleaseHeld() => Portainer.Release();
+
+    public override int SlowSteps => Portainer.Requests.Count(r => r.Method == "POST" && System.Text.RegularExpressions.Regex.IsMatch(r.DockerPath, "^" + PullPath));
+
+    private const string PullPath = @"/v[\d.]+/images/create$";
 
     private static byte[] Base64UrlDecode(string text)
     {

@@ -74,6 +74,7 @@ internal sealed class SwarmTarget : OrchestratorTarget, IEventsTarget
             views.Add(new WorkloadView(service.ID, spec.Name ?? "", connectorId ?? "", spec.TaskTemplate?.ContainerSpec?.Image ?? "", run,
                 [.. spec.TaskTemplate?.ContainerSpec?.Env ?? []])
             {
+                MeantToRun = replicas >= 1,
                 Logs = spec.TaskTemplate?.LogDriver is { } driver
                     ? (driver.Name ?? "", new Dictionary<string, string>(driver.Options ?? new Dictionary<string, string>(), StringComparer.Ordinal))
                     : null,
@@ -117,6 +118,15 @@ internal sealed class SwarmTarget : OrchestratorTarget, IEventsTarget
     public override Task<string> HoldMidDeploy() => Relay.Hold(@"^POST /v[\d.]+/services/create");
 
     public override void StopHolding() => Relay.StopHolding();
+
+    /// <summary>The image pull through the engine (POST /images/create), as from a registry that is slow to answer.</summary>
+    public override Task<string> HoldSlowStep() => Relay.Hold(PullRequest);
+
+    public override void ReleaseHeld() => Relay.Release();
+
+    public override int SlowSteps => Relay.Requests.Count(r => System.Text.RegularExpressions.Regex.IsMatch(r, PullRequest));
+
+    private const string PullRequest = @"^POST /v[\d.]+/images/create\?";
 
     /// <summary>docker kill of the service's task container: Swarm replaces the task after its restart delay.</summary>
     public async Task CrashAsync(WorkloadView workload)
