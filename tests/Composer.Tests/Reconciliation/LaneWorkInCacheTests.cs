@@ -288,8 +288,8 @@ public class LaneWorkInCacheTests
         await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
         await Assert.That(rig.CallsOf("stop connector-a")).IsEqualTo(1);
         await Assert.That(rig.CallsOf("remove connector-b-old")).IsEqualTo(1);
-        await rig.ReplanAsync();
-        await Assert.That(rig.Platform.Statuses.Last()).IsEqualTo(("A", ConnectorStatus.Stopped));
+        // A and B are planned again as their events arrive, in one re-plan or two.
+        while (!rig.Platform.Statuses.Contains(("A", ConnectorStatus.Stopped))) await rig.ReplanAsync();
         await Assert.That(rig.CallsOf("stop connector-a")).IsEqualTo(1);
         await Assert.That(rig.CallsOf("remove connector-b-old")).IsEqualTo(1);
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(lists);
