@@ -13,11 +13,15 @@
 #      record of what arrived (health, status, log reports, pings) over the same window: nothing due (stopped
 #      connectors, logs_schedule 3600 s), running with health due (logs_schedule 3600 s, HEALTH_WINDOW seconds: at
 #      least one health period of the binary, 240 s for the new one), running with log uploads every 10 s.
-# Needs root (a Docker engine at /var/run/docker.sock or one it starts), the published out/composer and the .NET SDK.
+#   3. (PARTS="calls" only) the engine requests of each binary deploying CONNECTORS from nothing, by kind (full
+#      listings, inspects, creates, starts...), counted by a relay on a socket of its own
+#      (benchmarks/count-engine-requests.py) until all run and CALLS_SETTLE (15) seconds more.
+# Needs root (a Docker engine at /var/run/docker.sock or one it starts), the published out/composer, the .NET SDK and
+# python3 (part 3).
 #
 #   bash benchmarks/deploy-and-idle.sh            # ROUNDS=3 CONNECTORS=100 WINDOW=60 HEALTH_WINDOW=240
 #   POLLING_BINARY=/tmp/polling-build/out/composer bash benchmarks/deploy-and-idle.sh
-#   PARTS="deploy" or PARTS="idle" runs one part only.
+#   PARTS="deploy" or PARTS="idle" runs one part only; PARTS="calls" the request count.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO_ROOT="$(pwd)"
@@ -213,5 +217,39 @@ if [[ " $PARTS " == *" idle "* ]]; then
         idle_window "$binary" 3600 stopping "$WINDOW" "$name: $CONNECTORS stopped connectors, nothing due"
         idle_window "$binary" 3600 starting "$HEALTH_WINDOW" "$name: $CONNECTORS running, health due (logs_schedule 3600 s)"
         idle_window "$binary" 10 starting "$WINDOW" "$name: $CONNECTORS running, health and logs every 10 s"
+    done
+fi
+
+# Counts the engine requests of one binary deploying CONNECTORS from nothing, by kind: its traffic alone goes through
+# a counting relay socket of its own (benchmarks/count-engine-requests.py; the CLI's `docker ps` of the wait does not),
+# from its start until all run and CALLS_SETTLE seconds more (the status and health reports of the re-plans after the
+# deploys).
+calls_composer() {
+    local binary="$1" relay="$STATE/relay.sock" counts="$STATE/relay.counts" t0 relay_pid i
+    remove_all
+    connectors_file starting > "$STATE/connectors.json"
+    start_platform
+    rm -f "$relay" "$counts"
+    python3 benchmarks/count-engine-requests.py "$relay" "$STACK_DOCKER_SOCKET" "$counts" &
+    relay_pid=$!
+    for i in $(seq 1 100); do [ -S "$relay" ] && break; sleep 0.1; done
+    t0="$(now)"
+    DOCKER_HOST="unix://$relay" run_composer "$binary" 3600
+    wait_started "opencti-manager=$MANAGER" "$t0" > /dev/null
+    sleep "${CALLS_SETTLE:-15}"
+    stack_stop bench-composer
+    kill -TERM "$relay_pid"; wait "$relay_pid" || true
+    sed 's/^/    /' "$counts"
+}
+
+if [[ " $PARTS " == *" calls "* ]]; then
+    echo "== 3. Engine requests while deploying $CONNECTORS from nothing (until all run + ${CALLS_SETTLE:-15} s), by kind"
+    binaries=()
+    if [[ " ${BINARIES:-new polling} " == *" new "* ]]; then binaries+=("new=$NEW_BINARY"); fi
+    if [ -n "$POLLING_BINARY" ] && [[ " ${BINARIES:-new polling} " == *" polling "* ]]; then binaries+=("polling=$POLLING_BINARY"); fi
+    for entry in "${binaries[@]}"; do
+        name="${entry%%=*}"; binary="${entry#*=}"
+        echo "  $name (load $(cut -d' ' -f1-3 /proc/loadavg)):"
+        calls_composer "$binary"
     done
 fi

@@ -30,14 +30,24 @@ public sealed record CycleReport(string? NotRun, int Actions, int Started, int I
 /// without waiting for them. Between cycles a connector is planned again at once (<see cref="ReplanAsync"/>) when its
 /// workload changed (an event of <see cref="IWorkloadWatch"/>) or its lane ended (the newest desired state wins), from
 /// the last listing. Workloads are observed from the <see cref="WorkloadCache"/> while the orchestrator's events are
-/// watched (no orchestrator call when idle), and listed otherwise: every cycle while polling, after a lane changed
-/// something, after a gap in the events, and every <see cref="FullRelist"/> as a safety net. The state store lives as
-/// long as the cycle object.
+/// watched (no orchestrator call when idle), and listed otherwise: every cycle while polling, after a gap in the
+/// events, after a lane whose change failed or may have half happened, and every <see cref="FullRelist"/> as a safety
+/// net. A lane whose changes the orchestrator reported done needs no listing while the events are watched: its
+/// connector is held (planned by nothing, as while its lane ran) until the cache shows those changes
+/// (<see cref="WorkloadCache.Shows"/>: the events of its own work arrived), then planned again at once; when they do
+/// not show within <see cref="ConfirmWait"/>, the workloads are listed and it is planned from the listing. So a
+/// connector is never planned from a view older than its own work. The state store lives as long as the cycle object.
 /// </summary>
 public sealed class ReconcileCycle
 {
     /// <summary>While events are watched, the workloads are listed again this often anyway (the informer's resync).</summary>
     public static readonly TimeSpan FullRelist = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a connector whose lane's changes were done waits for the cache to show them (the events of its own
+    /// work) before the workloads are listed instead: the events normally arrive within a fraction of a second.
+    /// </summary>
+    public static readonly TimeSpan ConfirmWait = TimeSpan.FromSeconds(5);
 
     /// <summary>Reconnecting to a lost event stream waits this, doubling per failure...</summary>
     public static readonly TimeSpan WatchRetry = TimeSpan.FromSeconds(1);
@@ -70,6 +80,7 @@ public sealed class ReconcileCycle
     private ConnectorListing? _lastListing;
     private readonly HashSet<string> _awaitingImage = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _backoffTimers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Unconfirmed> _unconfirmed = new(StringComparer.Ordinal);
     private bool _relistNeeded;
     private bool _streamUp;
     private bool _synced;
@@ -136,7 +147,7 @@ public sealed class ReconcileCycle
                 OrchestratorFailure = orchestratorFailure?.ToString(),
             });
         }
-        var batch = _executor.Start(plan, null, cancellationToken);
+        var batch = _executor.Start(plan, group => !AwaitsConfirmation(group), cancellationToken);
         PlanAgainAfterBackoff(plan);
         return Done(new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion });
 
@@ -188,7 +199,7 @@ public sealed class ReconcileCycle
         dirty.UnionWith(changed);
         var gated = await WithPullImagesAsync(listing, ImageCheckWait, cancellationToken).ConfigureAwait(false);
         var plan = Reconciler.Plan(_options, gated, workloads.Value, _store, _time.GetUtcNow());
-        var batch = _executor.Start(plan, group => dirty.Contains(group.ConnectorId ?? ""), cancellationToken);
+        var batch = _executor.Start(plan, group => dirty.Contains(group.ConnectorId ?? "") && !AwaitsConfirmation(group), cancellationToken);
         PlanAgainAfterBackoff(plan);
         return new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion };
     }
@@ -230,10 +241,10 @@ public sealed class ReconcileCycle
                             if (await RelistAsync(keepHealth: false, cancellationToken).ConfigureAwait(false)) failures = 0;
                             break;
                         case WorkloadObserved observed:
-                            if (_cache.Apply(observed.Workload) is { } changedId) MarkDirty(changedId);
+                            if (_cache.Apply(observed.Workload) is { } changedId) Changed(changedId);
                             break;
                         case WorkloadRemoved removed:
-                            if (_cache.Remove(removed.WorkloadId) is { } removedId) MarkDirty(removedId);
+                            if (_cache.Remove(removed.WorkloadId) is { } removedId) Changed(removedId);
                             break;
                         case WatchGap gap:
                             _logger.Info("Orchestrator events may have been missed: listing the workloads again", ("orchestrator", _orchestrator.Kind),
@@ -264,6 +275,8 @@ public sealed class ReconcileCycle
                 _epoch++;
             }
             _cache.ForgetHealth();
+            // No more events will show what the lanes did: the next plan lists.
+            ReleaseUnconfirmed();
             failures++;
             var retry = Backoff.Delay(failures, WatchRetry, MaxWatchRetry);
             // The same words whatever the reason, so that retries failing differently are not a change each.
@@ -279,14 +292,121 @@ public sealed class ReconcileCycle
         }
     }
 
-    private void OnLaneEnded(string? connectorId, bool changed)
+    /// <summary>
+    /// A lane ended: its connector is planned again from a view that includes its work. Changes that failed or may
+    /// have half happened: from a listing. Changes done while the events are watched: from the cache once it shows
+    /// them (now, when their events came first), else after <see cref="ConfirmWait"/> from a listing.
+    /// </summary>
+    private void OnLaneEnded(LaneEnd end)
+    {
+        var key = end.ConnectorId ?? "";
+        if (end.Done.Count > 0 && !end.Uncertain)
+        {
+            Unconfirmed? waiting = new(end.Done);
+            lock (_sync)
+            {
+                if (_streamUp && _synced)
+                {
+                    if (_unconfirmed.Remove(key, out var earlier)) earlier.Timer?.Dispose();
+                    _unconfirmed[key] = waiting;
+                    waiting.Timer = _time.CreateTimer(_ => ConfirmTimedOut(key, waiting), null, ConfirmWait, Timeout.InfiniteTimeSpan);
+                }
+                else
+                {
+                    // Polling: the next plan lists anyway.
+                    _relistNeeded = true;
+                    waiting = null;
+                }
+            }
+            // Registered first, then checked: an event applied meanwhile is seen either here or by the watch's check.
+            if (waiting is not null)
+            {
+                Confirm(key);
+                return;
+            }
+        }
+        else if (end.Tried)
+        {
+            lock (_sync) _relistNeeded = true;
+        }
+        MarkDirty(key);
+    }
+
+    /// <summary>A connector's workload changed in the cache: planned again, unless it waits for its lane's work to show and it does not yet.</summary>
+    private void Changed(string connectorId)
+    {
+        bool waiting;
+        lock (_sync) waiting = _unconfirmed.ContainsKey(connectorId);
+        if (waiting) Confirm(connectorId);
+        else MarkDirty(connectorId);
+    }
+
+    /// <summary>Plans the connector again once the cache shows every change its lane did.</summary>
+    private void Confirm(string connectorId)
+    {
+        Unconfirmed? waiting;
+        lock (_sync)
+        {
+            if (!_unconfirmed.TryGetValue(connectorId, out waiting)) return;
+        }
+        foreach (var change in waiting.Changes)
+        {
+            if (!_cache.Shows(change)) return;
+        }
+        lock (_sync)
+        {
+            // Only the one that removes it plans it (the lane's end and the watch may both get here).
+            if (!_unconfirmed.TryGetValue(connectorId, out var current) || current != waiting) return;
+            _unconfirmed.Remove(connectorId);
+        }
+        waiting.Timer?.Dispose();
+        MarkDirty(connectorId);
+    }
+
+    private void ConfirmTimedOut(string connectorId, Unconfirmed waiting)
     {
         lock (_sync)
         {
-            // What the orchestrator lists may have changed: never plan a connector again from a view older than its work.
-            if (changed) _relistNeeded = true;
+            if (!_unconfirmed.TryGetValue(connectorId, out var current) || current != waiting) return;
+            _unconfirmed.Remove(connectorId);
+            _relistNeeded = true;
         }
-        MarkDirty(connectorId ?? "");
+        waiting.Timer?.Dispose();
+        _logger.Debug("The events did not show a connector's own work in time: listing the workloads", ("connector_id", connectorId),
+            ("waited_seconds", ConfirmWait.TotalSeconds));
+        MarkDirty(connectorId);
+    }
+
+    /// <summary>Every connector waiting for its work to show is planned again, from a listing (the events are gone).</summary>
+    private void ReleaseUnconfirmed()
+    {
+        List<(string Id, Unconfirmed Waiting)> released;
+        lock (_sync)
+        {
+            if (_unconfirmed.Count == 0) return;
+            released = [.. _unconfirmed.Select(pair => (pair.Key, pair.Value))];
+            _unconfirmed.Clear();
+            _relistNeeded = true;
+        }
+        foreach (var (id, waiting) in released)
+        {
+            waiting.Timer?.Dispose();
+            MarkDirty(id);
+        }
+    }
+
+    /// <summary>Whether the group's connector waits for its lane's work to show: it is not planned meanwhile.</summary>
+    private bool AwaitsConfirmation(ConnectorPlan group)
+    {
+        lock (_sync) return _unconfirmed.ContainsKey(group.ConnectorId ?? "");
+    }
+
+    /// <summary>The changes a lane did, not yet shown by the cache, and the timer that lists instead.</summary>
+    private sealed class Unconfirmed(IReadOnlyList<ConnectorAction> changes)
+    {
+        public IReadOnlyList<ConnectorAction> Changes { get; } = changes;
+
+        public ITimer? Timer { get; set; }
     }
 
     private void MarkDirty(string connectorId)
@@ -329,7 +449,7 @@ public sealed class ReconcileCycle
                 ("reason", listed.Failure.Message));
             return false;
         }
-        foreach (var id in changed) MarkDirty(id);
+        foreach (var id in changed) Changed(id);
         return true;
     }
 
@@ -350,6 +470,7 @@ public sealed class ReconcileCycle
             var listed = await _orchestrator.ListAsync(ct).ConfigureAwait(false);
             if (!listed.IsSuccess) return (listed, []);
             var changed = _cache.Replace(listed.Value, version, keepHealth);
+            foreach (var id in changed) Confirm(id);
             bool nowWatching;
             lock (_sync)
             {

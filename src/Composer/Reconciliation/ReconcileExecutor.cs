@@ -66,13 +66,14 @@ public sealed class ReconcileExecutor
     }
 
     /// <summary>
-    /// Called when a lane that matters for the next plan ended (on the lane's thread), with its connector id (null for
-    /// the notices) and whether it tried a change (deploy, start, stop, refresh, remove: what the orchestrator lists
-    /// may have changed). A lane matters when it tried a change or when the connector was planned again while it ran
-    /// (its newest desired state waits for it); a lane of reports only does not, so a failing report is not retried
-    /// in a loop but at the next cycle.
+    /// Called when a lane that matters for the next plan ends (on the lane's thread), with what it changed
+    /// (<see cref="LaneEnd"/>). A lane matters when it tried a change (deploy, start, stop, refresh, remove: what the
+    /// orchestrator lists may have changed; told while the connector still counts as in flight) or when the connector
+    /// was planned again while it ran (its newest desired state waits for it; told once it no longer counts as in
+    /// flight, with no changes: so a lane that did both is told twice); a lane of reports only does not, so a failing
+    /// report is not retried in a loop but at the next cycle.
     /// </summary>
-    public Action<string?, bool>? LaneEnded { get; init; }
+    public Action<LaneEnd>? LaneEnded { get; init; }
 
     /// <summary>Runs every group of the plan and waits for all of them (`composer plan` never executes; tests do).</summary>
     public async Task<ExecutionResult> ExecuteAsync(ReconcilePlan plan, CancellationToken cancellationToken)
@@ -143,13 +144,13 @@ public sealed class ReconcileExecutor
     private async Task LaneAsync(string key, ConnectorPlan group, ConnectorState? state, Tally tally, Task ready, CancellationToken ct)
     {
         await ready.ConfigureAwait(false);
-        var mutating = false;
+        var end = new LaneEnd(group.ConnectorId, [], Uncertain: false);
         try
         {
             await _slots.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                mutating = await RunGroupAsync(group, state, tally, ct).ConfigureAwait(false);
+                end = await RunGroupAsync(group, state, tally, ct).ConfigureAwait(false);
             }
             finally
             {
@@ -161,26 +162,29 @@ public sealed class ReconcileExecutor
             // Nobody awaits a lane but the shutdown: a bug here is logged, and the connector is planned again.
             _logger.Error("A connector's work ended unexpectedly", ("connector", group.Name), ("connector_id", group.ConnectorId),
                 ("reason", $"{ex.GetType().Name}: {ex.Message}"));
-            mutating = true;
+            end = end with { Uncertain = true };
         }
         finally
         {
+            // Told while the lane still counts as in flight, so that no plan in between takes the connector as free
+            // with a view older than its work (the cycle first holds it, or asks for a listing).
+            if (end.Tried) LaneEnded?.Invoke(end);
             bool wanted;
             lock (_lanesGate)
             {
                 _lanes.Remove(key);
                 wanted = _plannedWhileInFlight.Remove(key);
             }
-            if (mutating || wanted) LaneEnded?.Invoke(group.ConnectorId, mutating);
+            // Planned while it ran (perhaps by the re-plan the line above asked for): its newest desired state waits.
+            if (wanted) LaneEnded?.Invoke(end with { Done = [], Uncertain = false });
         }
     }
 
-    /// <summary>Runs a group's actions in order within the deadline; returns whether a change was tried.</summary>
-    private async Task<bool> RunGroupAsync(ConnectorPlan group, ConnectorState? state, Tally tally, CancellationToken ct)
+    /// <summary>Runs a group's actions in order within the deadline; returns the changes done and whether one failed.</summary>
+    private async Task<LaneEnd> RunGroupAsync(ConnectorPlan group, ConnectorState? state, Tally tally, CancellationToken ct)
     {
         var changeFailed = false;
-        var changed = false;
-        var tried = false;
+        var done = new List<ConnectorAction>();
         List<ProblemKey>? reported = null;
         if (group.ReleaseHold && state?.RebootLoopHold is not null)
         {
@@ -204,7 +208,6 @@ public sealed class ReconcileExecutor
                 Interlocked.Increment(ref tally.Skipped);
                 continue;
             }
-            tried |= action.IsMutating;
             string? failure;
             try
             {
@@ -224,7 +227,7 @@ public sealed class ReconcileExecutor
             {
                 if (failure is null)
                 {
-                    changed = true;
+                    done.Add(action);
                     Interlocked.Increment(ref tally.Succeeded);
                 }
                 else
@@ -251,14 +254,14 @@ public sealed class ReconcileExecutor
         if (state is not null)
         {
             if (group.CurrentProblems is { } current) state.ReportedProblems = StillReported(current, state.ReportedProblems, reported);
-            if (changed && !changeFailed)
+            if (done.Count > 0 && !changeFailed)
             {
                 state.Failures = 0;
                 state.RetryAt = null;
             }
         }
         if (group.CurrentNotices is { } notices) _store.SetNoticed(notices);
-        return tried;
+        return new LaneEnd(group.ConnectorId, done, changeFailed);
     }
 
     /// <summary>Runs one action; returns null on success, else why it failed (its message safe to log and to show on the platform).</summary>
@@ -494,6 +497,19 @@ public sealed class ReconcileExecutor
 
         public ExecutionResult Result() => new(Succeeded, ChangeFailures, ReportFailures, Skipped, Deferred);
     }
+}
+
+/// <summary>What a lane did, when it ended.</summary>
+/// <param name="ConnectorId">Its connector id (null for the group of notices).</param>
+/// <param name="Done">The changes the orchestrator reported done, in order.</param>
+/// <param name="Uncertain">
+/// A change failed, ran past the deadline or ended unexpectedly: whether it happened in part is not known (a create
+/// without its start, a stop that went through after the deadline), so nothing may be assumed about the workload.
+/// </param>
+public sealed record LaneEnd(string? ConnectorId, IReadOnlyList<ConnectorAction> Done, bool Uncertain)
+{
+    /// <summary>Whether it tried a change: what the orchestrator lists may have changed.</summary>
+    public bool Tried => Done.Count > 0 || Uncertain;
 }
 
 /// <summary>The lanes one <see cref="ReconcileExecutor.Start"/> started, and the connectors it left alone because their lane was in flight.</summary>

@@ -101,6 +101,48 @@ public sealed class WorkloadCache
         }
     }
 
+    /// <summary>
+    /// Whether the cache shows <paramref name="change"/>, which the orchestrator reported done, or something newer: the
+    /// workload it created (this name, connector and config hash; started when the connector was to run), the
+    /// workload it started running (or started since and already down again), stopped, or removed. Only observations
+    /// (the watch's snapshots, listings) are compared, never anything assumed, so an observation older than the change
+    /// (a container's "created" snapshot read before its start) does not count and the newer one is waited for.
+    /// </summary>
+    public bool Shows(ConnectorAction change)
+    {
+        lock (_gate)
+        {
+            return change switch
+            {
+                DeployAction deploy => ShowsCreated(deploy.Connector, replaced: null),
+                RefreshAction refresh => ShowsCreated(refresh.Connector, refresh.Workload),
+                StartAction start => Live(start.Workload.WorkloadId) is not { } now || now.State != WorkloadState.Stopped
+                                     || (now.Health?.StartedAt is { } startedAt && startedAt != start.Workload.Health?.StartedAt),
+                StopAction stop => Live(stop.Workload.WorkloadId) is not { } now || now.State == WorkloadState.Stopped,
+                RemoveAction remove => Live(remove.Workload.WorkloadId) is null,
+                _ => true,
+            };
+        }
+    }
+
+    /// <summary>The connector's workload as it was to be created, and the one it replaced gone (or the same one, changed in place).</summary>
+    private bool ShowsCreated(DesiredConnector connector, ObservedWorkload? replaced)
+    {
+        var name = WorkloadNames.ContainerName(connector.Name);
+        var toRun = connector.RequestedStatus == RequestedStatus.Starting;
+        foreach (var entry in _entries.Values)
+        {
+            if (entry.Workload is not { } w || w.Name != name || w.ConnectorId != connector.Id || w.ConfigHash != connector.ContractHash) continue;
+            // Created but never started yet: the snapshot of its create, older than the start the orchestrator did.
+            if (toRun && w.State == WorkloadState.Stopped && w.Health?.StartedAt is null) continue;
+            if (replaced is not null && w.WorkloadId != replaced.WorkloadId && Live(replaced.WorkloadId) is not null) continue;
+            return true;
+        }
+        return false;
+    }
+
+    private ObservedWorkload? Live(string workloadId) => _entries.TryGetValue(workloadId, out var entry) ? entry.Workload : null;
+
     /// <summary>Forgets every health fact (after a gap in the changes: some may be stale).</summary>
     public void ForgetHealth()
     {
