@@ -15,6 +15,7 @@ namespace Composer.Tests.Reconciliation;
 /// their backoff; a flapping orchestrator makes it try at most once per execute_schedule. On a fake clock, through
 /// <see cref="ReconcileCycle"/> as the host drives it (cycles, then the re-plans they wake).
 /// </summary>
+[NotInParallel(nameof(ComposerMetrics.ActionFailures))] // its failed deploys are counted
 public class BackoffRecoveryTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
