@@ -221,6 +221,18 @@ public class BackoffRecoveryTests
     [Test]
     public async Task Outages_are_classified_where_the_failures_are_made()
     {
+        // Docker: no answer from the engine is its outage; any answer of the engine (a pull it refused, a gateway's status
+        // without a gateway) is the connector's own.
+        var engine = Composer.Orchestration.Docker.DockerEndpoint.Parse("unix:///var/run/docker.sock", "test").Value!;
+        await Assert.That(Composer.Orchestration.Docker.DockerErrors.EngineAway(
+            new HttpRequestException("Connection refused (/var/run/docker.sock)", new System.Net.Sockets.SocketException(111)), engine)).IsTrue();
+        await Assert.That(Composer.Orchestration.Docker.DockerErrors.EngineAway(new TimeoutException("no answer within 30 s"), engine)).IsTrue();
+        await Assert.That(Composer.Orchestration.Docker.DockerErrors.EngineAway(
+            new Docker.DotNet.DockerApiException(HttpStatusCode.InternalServerError, "{\"message\":\"pull access denied for x\"}"), engine)).IsFalse();
+        await Assert.That(Composer.Orchestration.Docker.DockerErrors.EngineAway(
+            new Docker.DotNet.DockerApiException(HttpStatusCode.BadGateway, ""), engine)).IsFalse();
+        await Assert.That(Composer.Orchestration.Docker.DockerErrors.EngineAway(new InvalidOperationException("a bug"), engine)).IsFalse();
+
         // Kubernetes: no answer, or a gateway's 502/503/504, is the API server's outage; its answers are the connector's own.
         await Assert.That(KubeReplyOutage(Composer.Orchestration.Kubernetes.KubeReply.Failed("api:6443 unreachable: connection refused"))).IsEqualTo(Outage.Orchestrator);
         await Assert.That(KubeReplyOutage(Composer.Orchestration.Kubernetes.KubeReply.Answer(HttpStatusCode.ServiceUnavailable, []))).IsEqualTo(Outage.Orchestrator);
