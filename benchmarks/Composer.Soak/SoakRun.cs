@@ -416,6 +416,19 @@ internal sealed class SoakRun(SoakSettings settings) : IAsyncDisposable
         return (watch.Elapsed, problem);
     }
 
+    /// <summary>From composer's log: changes that failed waiting on the engine or a registry, and backoffs cut short when it answered again.</summary>
+    private (int OnOutage, int CutShort) BackoffsOnOutages()
+    {
+        if (!File.Exists(ComposerLog)) return (0, 0);
+        int onOutage = 0, cutShort = 0;
+        foreach (var line in File.ReadLines(ComposerLog))
+        {
+            if (line.Contains("\"message\":\"Backoff cut short", StringComparison.Ordinal)) cutShort++;
+            else if (line.Contains(" failed\"", StringComparison.Ordinal) && line.Contains("\"waits_on\":\"", StringComparison.Ordinal)) onOutage++;
+        }
+        return (onOutage, cutShort);
+    }
+
     private void SampleLoad()
     {
         var text = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg") : "0";
@@ -433,6 +446,8 @@ internal sealed class SoakRun(SoakSettings settings) : IAsyncDisposable
         }
         Console.WriteLine($"  {Checks.LatencySummary()}");
         Console.WriteLine($"  convergence after the faults stopped: {(convergence is { } c ? $"{c.TotalSeconds:0.0} s" : "not reached")} (limit {2 * settings.ExecuteSchedule} s)");
+        var (onOutage, cutShort) = BackoffsOnOutages();
+        Console.WriteLine($"  changes that failed on an outage (engine or registry): {onOutage}; backoffs cut short when it was over: {cutShort}");
         Console.WriteLine($"  load average (1 min, sampled each minute): {string.Join(" ", _loads.Select(l => l.ToString("0.00", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"  composer log: {ComposerLog}{(settings.Keep || Checks.Violations.Count > 0 ? "" : " (deleted)")}");
         if (Checks.Violations.Count == 0)

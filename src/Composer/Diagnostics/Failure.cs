@@ -46,6 +46,30 @@ public enum FailureKind
 }
 
 /// <summary>
+/// Something outside a connector that a failed change waited on and that Composer sees come back: the orchestrator
+/// (the engine, the API server, Portainer's agent did not answer) or one registry host (neither Composer's pre-flight
+/// nor the pull reached it). A connector's backoff after such a failure is cut short when Composer sees it answer
+/// again. A failure without one is the connector's own (a bad image, a refusal, a container that will not start, a
+/// config the engine rejects) and keeps its backoff. Set where the failure is made, by the one rule of its source
+/// (DockerErrors, KubeReply, RegistryCheckResult).
+/// </summary>
+public sealed record Outage
+{
+    private Outage(string? registryHost) => RegistryHost = registryHost;
+
+    /// <summary>The orchestrator did not answer.</summary>
+    public static Outage Orchestrator { get; } = new((string?)null);
+
+    /// <summary>The registry at <paramref name="host"/> (host[:port], as in the image reference) did not answer.</summary>
+    public static Outage Registry(string host) => new(host);
+
+    /// <summary>The registry host, or null for the orchestrator.</summary>
+    public string? RegistryHost { get; }
+
+    public override string ToString() => RegistryHost is null ? "orchestrator" : $"registry {RegistryHost}";
+}
+
+/// <summary>
 /// A failed runtime operation, as a value: one line a user can act on. <see cref="Message"/> is safe to log and print:
 /// it never holds a token, a decrypted value or credentials. What an engine, a registry or a platform said goes into
 /// it, and may echo a secret Composer sent (an environment value the engine refused): every secret known to the
@@ -57,6 +81,9 @@ public enum FailureKind
 public sealed record Failure(FailureKind Kind, string? Operation, string Message, int? HttpStatus = null)
 {
     public string Message { get; init => field = SecretScrubber.Shared.Scrub(value); } = SecretScrubber.Shared.Scrub(Message);
+
+    /// <summary>What outside the connector did not answer, when that is why it failed (null: the connector's own failure).</summary>
+    public Outage? Outage { get; init; }
 
     /// <summary>A failed orchestrator call.</summary>
     public static Failure Orchestrator(string message) => new(FailureKind.Orchestrator, null, message);

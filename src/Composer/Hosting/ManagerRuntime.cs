@@ -58,7 +58,7 @@ public sealed class ManagerRuntime : IAsyncDisposable
             var client = CreateClient(settings, platform, handlers, logger);
             var gate = platform.ImagePolicy.IsSet ? new ImageGate(platform.ImagePolicy, registry, clock, logger) : null;
             var cycle = new ReconcileCycle(client, orchestrator, settings.Registry.Images, ReconcileOptionsFor(settings, platform.Kind), clock, logger,
-                gate: gate);
+                gate: gate, registry: registry);
             cycles.Add(cycle);
             platforms.Add(new PlatformRuntime(platform, client, orchestrator, cycle));
         }

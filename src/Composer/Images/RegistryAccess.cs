@@ -81,10 +81,32 @@ public sealed class RegistryAccess : IDisposable
     public async Task<RegistryCheckResult> CheckAsync(ResolvedImage image, RegistryCredentials? credentials, CancellationToken cancellationToken)
     {
         var check = await _client.CheckAsync(image, credentials, cancellationToken).ConfigureAwait(false);
+        if (check.RegistryAnswered) RegistryAnswered?.Invoke(check.RegistryHost);
         if (check.IsAvailable) _logger.Info("Image available", ("image", image.Reference), ("digest", check.Digest));
         else _logger.Error("Image pre-flight failed", ("image", image.Reference), ("status", check.Status.ToString()), ("error", check.Message));
         return check;
     }
+
+    /// <summary>
+    /// Asks <paramref name="image"/>'s registry whether it answers (a pre-flight of the image with its credentials,
+    /// logged at debug only: it is asked again every cycle while it does not): a reconcile cycle's probe of a registry
+    /// that connectors' backoffs wait on. <see cref="RegistryAnswered"/> is raised when it answers.
+    /// </summary>
+    public async Task ProbeAsync(ResolvedImage image, CancellationToken cancellationToken)
+    {
+        var login = await CredentialsForAsync(image, cancellationToken).ConfigureAwait(false);
+        if (!login.IsSuccess) return;
+        var check = await _client.CheckAsync(image, login.Value.Credentials, cancellationToken).ConfigureAwait(false);
+        _logger.Debug("Registry probed", ("registry", check.RegistryHost), ("answered", check.RegistryAnswered), ("status", check.Status.ToString()));
+        if (check.RegistryAnswered) RegistryAnswered?.Invoke(check.RegistryHost);
+    }
+
+    /// <summary>
+    /// Raised with the registry host after every check the registry answered (<see cref="RegistryCheckResult.RegistryAnswered"/>),
+    /// whoever asked (a pull's pre-flight, the image policy, a reconcile cycle's probe): the reconcile cycles cut short
+    /// the backoffs that waited on that registry. Raised on the checking thread; handlers return at once.
+    /// </summary>
+    public event Action<string>? RegistryAnswered;
 
     /// <summary>The client, for the signature fetches of <see cref="ImageGate"/> (same credentials, proxy, CA and token cache as the pull).</summary>
     internal RegistryClient Client => _client;

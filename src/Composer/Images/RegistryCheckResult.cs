@@ -1,3 +1,5 @@
+using Composer.Diagnostics;
+
 namespace Composer.Images;
 
 public enum RegistryCheckStatus
@@ -44,6 +46,17 @@ public sealed record RegistryCheckResult
     public bool UsedCredentials { get; init; }
 
     public bool IsAvailable => Status == RegistryCheckStatus.Available;
+
+    /// <summary>
+    /// Whether the registry answered as a registry (the image is there or not, the credentials work or not): what a
+    /// backoff on this registry's outage waits for. Unreachable, a protocol error (often a proxy's or a captive page)
+    /// and credentials that could not be looked up prove nothing about the registry.
+    /// </summary>
+    public bool RegistryAnswered => Status is RegistryCheckStatus.Available or RegistryCheckStatus.NotFound or RegistryCheckStatus.BadCredentials
+        or RegistryCheckStatus.AccessDenied or RegistryCheckStatus.AuthenticationRequired;
+
+    /// <summary>The registry was not reached: a change that then failed waited on the registry, not on the connector.</summary>
+    public Outage? Outage => Status == RegistryCheckStatus.Unreachable ? Outage.Registry(RegistryHost) : null;
 
     /// <summary>The check of an image whose credentials could not be looked up: <paramref name="why"/>, the lookup's failure.</summary>
     public static RegistryCheckResult CredentialsUnavailable(ResolvedImage image, string why) => new()

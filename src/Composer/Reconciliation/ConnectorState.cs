@@ -1,3 +1,5 @@
+using Composer.Diagnostics;
+
 namespace Composer.Reconciliation;
 
 /// <summary>A health report that reached the platform: when, and for which workload in which state.</summary>
@@ -53,6 +55,15 @@ public sealed class ConnectorState
 
     /// <summary>Changes are held back until then after a failure (null: no backoff).</summary>
     public DateTimeOffset? RetryAt { get; internal set; }
+
+    /// <summary>When the last change failed (null: none since the last success).</summary>
+    public DateTimeOffset? FailedAt { get; internal set; }
+
+    /// <summary>
+    /// What outside the connector the last failed change waited on (the orchestrator, a registry), or null when the
+    /// failure was the connector's own: only such a backoff is cut short when that outage is seen to be over.
+    /// </summary>
+    public Outage? WaitsOn { get; internal set; }
 
     /// <summary>The problems reported and still current, so that each is reported once while it lasts.</summary>
     public IReadOnlyList<ProblemKey> ReportedProblems { get; internal set; } = [];

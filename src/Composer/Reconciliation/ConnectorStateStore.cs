@@ -15,6 +15,9 @@ public sealed class ConnectorStateStore
 
     public ConnectorState? Find(string connectorId) => _states.GetValueOrDefault(connectorId);
 
+    /// <summary>Every connector's state (planning thread only, like the rest of the store).</summary>
+    internal IEnumerable<KeyValuePair<string, ConnectorState>> All => _states;
+
     internal ConnectorState GetOrAdd(string connectorId)
     {
         if (!_states.TryGetValue(connectorId, out var state))

@@ -65,6 +65,7 @@ public sealed class ReconcileCycle
     private readonly IOrchestrator _orchestrator;
     private readonly ImageResolver _images;
     private readonly ImageGate? _gate;
+    private readonly RegistryAccess? _registry;
     private readonly IWorkloadWatch? _watch;
     private readonly ConnectorStateStore _store = new();
     private readonly ReconcileOptions _options;
@@ -81,6 +82,9 @@ public sealed class ReconcileCycle
     private readonly HashSet<string> _awaitingImage = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ITimer> _backoffTimers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Unconfirmed> _unconfirmed = new(StringComparer.Ordinal);
+    private Dictionary<Outage, DateTimeOffset> _recovered = [];
+    private readonly HashSet<string> _probing = new(StringComparer.Ordinal);
+    private bool _orchestratorDown;
     private bool _relistNeeded;
     private bool _streamUp;
     private bool _synced;
@@ -90,13 +94,19 @@ public sealed class ReconcileCycle
 
     /// <param name="images">Registry prefix resolution: each listed connector's image is resolved once, here.</param>
     /// <param name="gate">The platform's image policy, applied here to each resolved image (null: none).</param>
+    /// <param name="registry">
+    /// The process's registry access: a registry that answers a check again cuts short the backoffs that waited on it,
+    /// and registries that backoffs wait on are probed once per cycle (null: neither).
+    /// </param>
     public ReconcileCycle(IPlatformClient platform, IOrchestrator orchestrator, ImageResolver images, ReconcileOptions options,
-        TimeProvider time, Logger logger, Random? random = null, ImageGate? gate = null)
+        TimeProvider time, Logger logger, Random? random = null, ImageGate? gate = null, RegistryAccess? registry = null)
     {
         _platform = platform;
         _orchestrator = orchestrator;
         _images = images;
         _gate = gate;
+        _registry = registry;
+        if (registry is not null) registry.RegistryAnswered += host => Recovered(Outage.Registry(host));
         _watch = orchestrator as IWorkloadWatch;
         _options = options;
         _time = time;
@@ -132,6 +142,7 @@ public sealed class ReconcileCycle
         var started = _time.GetTimestamp();
         // Everything is planned now: what was waiting for a re-plan is part of it.
         lock (_sync) _dirty.Clear();
+        CutShortRecoveredBackoffs();
         var connectorsTask = _platform.ListConnectorsAsync(cancellationToken);
         var workloadsTask = ObserveWorkloadsAsync(cancellationToken);
         // Both finish before anything is looked at: no call is left running, no exception unobserved.
@@ -149,6 +160,7 @@ public sealed class ReconcileCycle
         }
         var batch = _executor.Start(plan, group => !AwaitsConfirmation(group), cancellationToken);
         PlanAgainAfterBackoff(plan);
+        ProbeAwaitedRegistries(connectorsTask.Result.Value!, cancellationToken);
         return Done(new CycleReport(null, plan.ActionCount, batch.Started, batch.InFlight, _time.GetElapsedTime(started)) { Completion = batch.Completion });
 
         CycleReport Done(CycleReport report)
@@ -165,7 +177,7 @@ public sealed class ReconcileCycle
         {
             lock (_sync)
             {
-                if (_dirty.Count > 0) return;
+                if (_dirty.Count > 0 || _recovered.Count > 0) return;
             }
             await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -181,8 +193,10 @@ public sealed class ReconcileCycle
         var started = _time.GetTimestamp();
         HashSet<string> dirty;
         ConnectorListing? listing;
+        var cutShort = CutShortRecoveredBackoffs();
         lock (_sync)
         {
+            _dirty.UnionWith(cutShort);
             if (_dirty.Count == 0) return null;
             if (_lastListing is null)
             {
@@ -273,6 +287,8 @@ public sealed class ReconcileCycle
                 _streamUp = false;
                 _synced = false;
                 _epoch++;
+                // The next listing that succeeds shows the orchestrator answering again.
+                _orchestratorDown = true;
             }
             _cache.ForgetHealth();
             // No more events will show what the lanes did: the next plan lists.
@@ -468,17 +484,25 @@ public sealed class ReconcileCycle
             lock (_sync) epoch = _epoch;
             var version = _cache.Version;
             var listed = await _orchestrator.ListAsync(ct).ConfigureAwait(false);
-            if (!listed.IsSuccess) return (listed, []);
+            if (!listed.IsSuccess)
+            {
+                lock (_sync) _orchestratorDown = true;
+                return (listed, []);
+            }
             var changed = _cache.Replace(listed.Value, version, keepHealth);
             foreach (var id in changed) Confirm(id);
             bool nowWatching;
+            bool back;
             lock (_sync)
             {
+                back = _orchestratorDown;
+                _orchestratorDown = false;
                 _lastRelist = _time.GetUtcNow();
                 if (_streamUp && epoch == _epoch) _synced = true;
                 nowWatching = _streamUp && _synced;
             }
             if (nowWatching) SetObservation("watching events", null, null);
+            if (back) Recovered(Outage.Orchestrator);
             return (Result<IReadOnlyList<ObservedWorkload>>.Success(_cache.Snapshot()), changed);
         }
         finally
@@ -616,6 +640,77 @@ public sealed class ReconcileCycle
                 }, null, due, Timeout.InfiniteTimeSpan);
                 _backoffTimers[id] = holder[0]!;
             }
+        }
+    }
+
+    /// <summary>
+    /// Notes that <paramref name="outage"/> is over (the orchestrator answered a listing after a failed one or a lost
+    /// events stream; a registry answered a check) and wakes the loop: the next plan cuts short the backoffs that
+    /// waited on it (<see cref="ReconcileExecutor.CutShort"/>). Any thread.
+    /// </summary>
+    private void Recovered(Outage outage)
+    {
+        lock (_sync)
+        {
+            _recovered[outage] = _time.GetUtcNow();
+            if (_wake.CurrentCount == 0) _wake.Release();
+        }
+    }
+
+    /// <summary>Cuts short the backoffs on the outages seen over since the last plan (planning thread); returns their connectors.</summary>
+    private List<string> CutShortRecoveredBackoffs()
+    {
+        Dictionary<Outage, DateTimeOffset> recovered;
+        lock (_sync)
+        {
+            if (_recovered.Count == 0) return [];
+            recovered = _recovered;
+            _recovered = [];
+        }
+        var cut = new List<string>();
+        foreach (var (outage, at) in recovered) cut.AddRange(_executor.CutShort(outage, at));
+        return cut;
+    }
+
+    /// <summary>
+    /// While a connector's backoff waits on a registry that did not answer, nothing else may ask that registry (its
+    /// connectors are the ones held back): each cycle asks it once, one probe per registry host at a time, so that its
+    /// return is seen within a cycle (<see cref="RegistryAccess.ProbeAsync"/>; its answer cuts the backoffs short).
+    /// </summary>
+    private void ProbeAwaitedRegistries(ConnectorListing listing, CancellationToken ct)
+    {
+        if (_registry is null) return;
+        var now = _time.GetUtcNow();
+        foreach (var connector in listing.Connectors)
+        {
+            if (_store.Find(connector.Id) is not { WaitsOn.RegistryHost: { } host } state || !state.InBackoff(now)) continue;
+            var image = _images.Resolve(connector.Image);
+            if (!image.IsSuccess || image.Value.RegistryHost != host) continue;
+            lock (_sync)
+            {
+                if (!_probing.Add(host)) continue;
+            }
+            _ = ProbeAsync(image.Value, host, ct);
+        }
+    }
+
+    private async Task ProbeAsync(ResolvedImage image, string host, CancellationToken ct)
+    {
+        try
+        {
+            await _registry!.ProbeAsync(image, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.Debug("Registry probe failed", ("registry", host), ("reason", ex.Message));
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown.
+        }
+        finally
+        {
+            lock (_sync) _probing.Remove(host);
         }
     }
 

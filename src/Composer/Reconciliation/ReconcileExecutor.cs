@@ -208,19 +208,20 @@ public sealed class ReconcileExecutor
                 Interlocked.Increment(ref tally.Skipped);
                 continue;
             }
-            string? failure;
+            Failure? failure;
             try
             {
-                failure = (await RunAsync(action, group, state!, lane.Token).ConfigureAwait(false))?.Message;
+                failure = await RunAsync(action, group, state!, lane.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
             {
-                failure = $"not done within {_options.ConnectorDeadline.TotalSeconds:0} s (manager.connector_deadline); abandoned, tried again after a backoff";
+                // Nothing says what it waited on: the connector's own failure, its backoff kept.
+                failure = Failure.Orchestrator($"not done within {_options.ConnectorDeadline.TotalSeconds:0} s (manager.connector_deadline); abandoned, tried again after a backoff");
             }
             catch (Exception ex) when (!(ex is OperationCanceledException && ct.IsCancellationRequested))
             {
                 // The interfaces return failures as values; an exception is a bug, but it must not stop the others.
-                failure = $"unexpected {ex.GetType().Name}: {ex.Message}";
+                failure = Failure.Orchestrator($"unexpected {ex.GetType().Name}: {ex.Message}");
             }
 
             if (action.IsMutating)
@@ -247,7 +248,7 @@ public sealed class ReconcileExecutor
             {
                 Interlocked.Increment(ref tally.ReportFailures);
                 if (action is ReportHealthAction && state is not null) state.HealthOwed = true;
-                _logger.Warn($"{action.Verb} failed, retried on a later cycle", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", failure));
+                _logger.Warn($"{action.Verb} failed, retried on a later cycle", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", failure.Message));
             }
         }
 
@@ -258,6 +259,8 @@ public sealed class ReconcileExecutor
             {
                 state.Failures = 0;
                 state.RetryAt = null;
+                state.FailedAt = null;
+                state.WaitsOn = null;
             }
         }
         if (group.CurrentNotices is { } notices) _store.SetNoticed(notices);
@@ -421,16 +424,20 @@ public sealed class ReconcileExecutor
         return false;
     }
 
-    private async Task RecordChangeFailureAsync(ConnectorAction action, ConnectorPlan group, ConnectorState state, string reason, CancellationToken ct)
+    private async Task RecordChangeFailureAsync(ConnectorAction action, ConnectorPlan group, ConnectorState state, Failure failure, CancellationToken ct)
     {
+        var reason = failure.Message;
         state.Failures++;
         double jitter;
         lock (_randomGate) jitter = _random.NextDouble();
         var delay = Backoff.Delay(state.Failures, _options.ExecuteSchedule, _options.MaxBackoff, jitter);
-        state.RetryAt = _time.GetUtcNow() + delay;
+        var now = _time.GetUtcNow();
+        state.RetryAt = now + delay;
+        state.FailedAt = now;
+        state.WaitsOn = failure.Outage;
         ComposerMetrics.ActionFailures.Add(1, new KeyValuePair<string, object?>("action", action.Verb));
         _logger.Error($"{action.Verb} failed", ("connector", group.Name), ("connector_id", group.ConnectorId), ("reason", reason),
-            ("failures", state.Failures), ("retry_in", delay));
+            ("failures", state.Failures), ("retry_in", delay), ("waits_on", failure.Outage?.ToString()));
 
         // Tell the user on the platform, as one of the connector's log lines (an orphan has no connector to tell).
         var connector = action switch
@@ -448,6 +455,39 @@ public sealed class ReconcileExecutor
         {
             _logger.Warn("Could not report the failure to the platform", ("connector", connector.Name), ("connector_id", connector.Id), ("reason", error.Message));
         }
+    }
+
+    /// <summary>
+    /// Cuts short the backoffs that waited on <paramref name="outage"/>, seen over at <paramref name="over"/> (the
+    /// engine or API server answered a listing again, the events stream is back, the registry answered a check): a
+    /// connector whose last change failed on it before then may try again one execute_schedule after that failure
+    /// (what a first failure costs), or at once if that is past; never sooner. A failure after the outage was seen over
+    /// keeps its backoff until the outage is seen over again, so a flapping engine or registry makes each connector try
+    /// at most once per execute_schedule, within the global max_parallel. The connector's own failures (no
+    /// <see cref="ConnectorState.WaitsOn"/>) are never touched: a crash loop stays backed off. Connectors with a lane
+    /// in flight are left alone (their lane records its own outcome). Planning thread only, like the store. Returns the
+    /// connectors whose backoff was cut short.
+    /// </summary>
+    internal List<string> CutShort(Outage outage, DateTimeOffset over)
+    {
+        var now = _time.GetUtcNow();
+        var cut = new List<string>();
+        foreach (var (id, state) in _store.All)
+        {
+            if (state.WaitsOn != outage || state.FailedAt is not { } failedAt || failedAt > over || state.RetryAt is not { } retryAt) continue;
+            lock (_lanesGate)
+            {
+                if (_lanes.ContainsKey(id)) continue;
+            }
+            var earliest = failedAt + _options.ExecuteSchedule;
+            if (earliest < now) earliest = now;
+            if (earliest >= retryAt) continue;
+            state.RetryAt = earliest;
+            cut.Add(id);
+            _logger.Info("Backoff cut short: what the connector's last failure waited on answers again", ("connector_id", id),
+                ("waits_on", outage.ToString()), ("failures", state.Failures), ("retry_in", earliest - now));
+        }
+        return cut;
     }
 
     /// <summary>

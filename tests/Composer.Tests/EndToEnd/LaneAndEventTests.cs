@@ -8,8 +8,9 @@ namespace Composer.Tests.EndToEnd;
 /// Issue 16 with the published binary on the test engine: per-connector lanes (a held pull holds only its connector
 /// while another is started and stopped) and the engine's events (a `docker kill` reaches the platform within 2 s, a
 /// removed container is deployed again before the next scheduled cycle, a cut events stream falls back to polling,
-/// said in the log and on /readyz, then is watched again). The lanes on Kubernetes, Portainer and Swarm:
-/// OrchestratorLaneTests; their events: OrchestratorEventTests.
+/// said in the log and on /readyz, then is watched again), and point 4's recovery: a connector backed off on a registry
+/// that did not answer is deployed within two cycles once it answers again, not after its backoff. The lanes on
+/// Kubernetes, Portainer and Swarm: OrchestratorLaneTests; their events: OrchestratorEventTests.
 /// </summary>
 [ClassDataSource<TestConnectorImage>(Shared = SharedType.PerTestSession)]
 public class LaneAndEventTests(TestConnectorImage image)
@@ -96,6 +97,44 @@ public class LaneAndEventTests(TestConnectorImage image)
         await Assert.That(await manager.ContainersOfAsync(held.Id)).IsEmpty();
         // Waiting is no refusal: nothing about the held connector is told as a problem while its check runs.
         await Assert.That(manager.StandIn.LogReports.Where(r => r.ConnectorId == held.Id).SelectMany(r => r.Lines).Any(l => l.Contains("refused"))).IsFalse();
+
+        await EndToEndManager.AssertStopsCleanlyAsync(composer);
+        await manager.AssertNoSecretInOutputAsync();
+    }
+
+    [Test]
+    public async Task A_connector_backed_off_on_an_unreachable_registry_is_deployed_within_two_cycles_of_its_return()
+    {
+        image.Require();
+        await using var manager = await EndToEndManager.CreateAsync(image.Docker);
+        var (user, password) = (HtpasswdRegistryFixture.SymbolUser, HtpasswdRegistryFixture.SymbolPassword);
+        // The registry behind a relay the test takes away (connections refused) and gives back.
+        await using var relay = TcpRelay.Start(Registry.Host);
+        await manager.PushForPullAsync(image, Registry.Host, user, password, $"{manager.ManagerId}/recovering");
+        var reference = $"{relay.Host}/{manager.ManagerId}/recovering:1";
+        manager.RemoveImageOnDispose(reference);
+        relay.Stop();
+        manager.UseRegistry(relay.Host, user, password);
+        const int Schedule = 10;
+        manager.Environment["MANAGER__EXECUTE_SCHEDULE"] = Schedule.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        manager.Environment["OPENCTI__DAEMON__REGISTRY__RETRY_ATTEMPTS"] = "0";
+        var connector = manager.StartedConnector("recovering", reference);
+        manager.StandIn.AddConnector(connector);
+        var composer = manager.Start();
+
+        // Four failed deploys: the next try is 40 to 80 s after the last one (10 s doubling, equal jitter).
+        await composer.WaitForOutputAsync(output => output.Split('\n').Any(line => line.Contains("\"message\":\"deploy failed\"", StringComparison.Ordinal)
+            && line.Contains("\"failures\":4", StringComparison.Ordinal)), TimeSpan.FromMinutes(3), "four failed deploys");
+        await Assert.That(composer.Output).Contains($"\"waits_on\":\"registry {relay.Host}\"").Because("the pull failed on the registry, not on the connector");
+        await Assert.That(await manager.ContainersOfAsync(connector.Id)).IsEmpty();
+
+        var watch = Stopwatch.StartNew();
+        relay.Resume();
+        await manager.WaitForContainerAsync(connector.Id);
+        var deployed = watch.Elapsed;
+        await Assert.That(deployed).IsLessThanOrEqualTo(TimeSpan.FromSeconds(2 * Schedule)).Because($"deployed {deployed} after the registry came back");
+        await Assert.That(composer.Output).Contains("Backoff cut short");
+        await manager.StandIn.WaitUntilAsync(s => s.GetConnector(connector.Id)?.CurrentStatus == "started", EndToEndManager.Timeout, "started");
 
         await EndToEndManager.AssertStopsCleanlyAsync(composer);
         await manager.AssertNoSecretInOutputAsync();

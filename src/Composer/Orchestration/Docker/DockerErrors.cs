@@ -28,6 +28,38 @@ internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy
         return OneLine(DockerPreflight.Describe(ex, endpoint, proxy));
     }
 
+    /// <summary>
+    /// A failed call as "<paramref name="what"/>: cause", marked as the engine's outage when the engine did not answer
+    /// (<see cref="EngineAway"/>): a connector's backoff after it is cut short once the engine answers again.
+    /// </summary>
+    public Failure Failed(string what, Exception ex) => Failed(ex) with { Message = $"{what}: {Cause(ex)}" };
+
+    /// <summary><see cref="Failed(string, Exception)"/> with the cause alone (the caller names what failed).</summary>
+    public Failure Failed(Exception ex) => Failure.Orchestrator(Cause(ex)) with { Outage = EngineAway(ex, endpoint) ? Outage.Orchestrator : null };
+
+    /// <summary>
+    /// The one rule of what is the engine's outage rather than the connector's own failure: no answer at all (refused,
+    /// reset, timed out, a proxy's tunnel gone), or, behind a gateway (Portainer), its "bad gateway / unavailable /
+    /// gateway timeout" (the agent of the environment is away). Any answer of the engine itself (a refused config, a
+    /// conflict, a pull error it reports) is not.
+    /// </summary>
+    public static bool EngineAway(Exception ex, DockerEndpoint endpoint)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is DockerApiException api)
+            {
+                return endpoint.Gateway is not null
+                       && api.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+            }
+        }
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException or System.Net.Sockets.SocketException or IOException or TimeoutException or TaskCanceledException) return true;
+        }
+        return false;
+    }
+
     public static bool IsNotFound(Exception ex) => ex is DockerApiException { StatusCode: HttpStatusCode.NotFound };
 
     public static bool IsConflict(Exception ex) => ex is DockerApiException { StatusCode: HttpStatusCode.Conflict };

@@ -112,7 +112,13 @@ internal sealed class DockerImagePuller
             _logger.Info("Image pulled", ("image", local), ("connector", workload.ConnectorId), ("attempts", attempts));
             return Result<PulledImage>.Success(new PulledImage(local, credentials));
         }
-        return Failure.Orchestrator($"connector {workload.ConnectorId}: pull of {local} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {failure.Message}");
+        // The engine's pull error is its own words; when Composer's pre-flight did not reach the registry either, the
+        // registry is what the connector waits on (its backoff is cut short once that registry answers a check again).
+        return failure with
+        {
+            Message = $"connector {workload.ConnectorId}: pull of {local} failed after {attempts} attempt{(attempts == 1 ? "" : "s")}: {failure.Message}",
+            Outage = failure.Outage ?? check.Outage,
+        };
     }
 
     /// <summary>fromImage and tag: the reference without its tag or digest, and the digest, else the tag, else latest
@@ -151,7 +157,7 @@ internal sealed class DockerImagePuller
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return Failure.Orchestrator(Scrub(_errors.Cause(ex)));
+            return _errors.Failed(ex);
         }
     }
 

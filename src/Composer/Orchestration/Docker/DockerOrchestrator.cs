@@ -75,7 +75,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
+        if (!connected.IsSuccess) return connected.Failure;
         var client = connected.Value;
         var version = await DockerPreflight.CheckAsync(client, _endpoint, _options.Proxy, cancellationToken).ConfigureAwait(false);
         return version.Failure;
@@ -85,7 +85,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"cannot list the containers of manager {_options.ManagerId}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         IList<ContainerListResponse> containers;
         try
@@ -102,7 +102,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
 
         var workloads = new List<ObservedWorkload>(containers.Count);
@@ -120,7 +120,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             else
             {
                 var inspected = await EnvironmentHashAsync(client, container.ID, cancellationToken).ConfigureAwait(false);
-                if (!inspected.IsSuccess) return Failure.Orchestrator($"{what}: container {name}: {inspected.Failure.Message}");
+                if (!inspected.IsSuccess) return inspected.Failure with { Message = $"{what}: container {name}: {inspected.Failure.Message}" };
                 if (inspected.Value.Gone) continue; // removed between the list and the inspect
                 hash = inspected.Value.Hash;
             }
@@ -137,7 +137,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"connector {workload.ConnectorId}: cannot deploy container {workload.Name}: {connected.Failure.Message}" };
         var client = connected.Value;
         var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure;
@@ -154,10 +154,10 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         if (DockerContainerSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"connector {workload.ConnectorId}: cannot refresh container {current.Name}: {connected.Failure.Message}" };
         var client = connected.Value;
         var pulled = await _images.EnsureAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; container {current.Name} left as it was");
+        if (!pulled.IsSuccess) return pulled.Failure with { Message = $"{pulled.Failure.Message}; container {current.Name} left as it was" };
         var image = pulled.Value.Reference;
 
         var what = $"connector {workload.ConnectorId}: cannot refresh container {current.Name}";
@@ -174,7 +174,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: stopping it failed: {_errors.Cause(ex)}");
+            return _errors.Failed($"{what}: stopping it failed", ex);
         }
 
         var aside = AsideName(current);
@@ -209,7 +209,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         if (failure is not null)
         {
             if (!oldExists) return failure;
-            return Failure.Orchestrator(failure.Message + await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false));
+            return failure with { Message = failure.Message + await RestoreAsync(client, current, id, wasRunning).ConfigureAwait(false) };
         }
 
         if (oldExists)
@@ -234,7 +234,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot start container {current.Name}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"connector {workload.ConnectorId}: cannot start container {current.Name}: {connected.Failure.Message}" };
         var client = connected.Value;
         // Again: a container created before a crash may not have it yet; copying it twice changes nothing.
         return await CopyCaBundleAsync(client, current.WorkloadId, current.Name, workload, cancellationToken).ConfigureAwait(false)
@@ -245,7 +245,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"connector {current.ConnectorId}: cannot stop container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         try
         {
@@ -261,7 +261,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
     }
 
@@ -269,7 +269,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"connector {current.ConnectorId}: cannot remove container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         try
         {
@@ -284,7 +284,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
         _environmentHashes.TryRemove(current.WorkloadId, out _);
         return null;
@@ -294,7 +294,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         var parameters = new ContainerLogsParameters
         {
@@ -313,7 +313,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
     }
 
@@ -321,7 +321,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"connector {current.ConnectorId}: cannot inspect container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         try
         {
@@ -330,7 +330,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
     }
 
@@ -408,7 +408,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             }
             catch (Exception inner) when (NotCancelled(inner, cancellationToken))
             {
-                return Failure.Orchestrator($"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that container failed: {_errors.Cause(inner)}");
+                return _errors.Failed($"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that container failed", inner);
             }
             var labels = existing.Config?.Labels ?? new Dictionary<string, string>();
             labels.TryGetValue(ConnectorLabels.Manager, out var manager);
@@ -428,7 +428,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what} from {image}: {_errors.Cause(ex)}");
+            return _errors.Failed($"{what} from {image}", ex);
         }
     }
 
@@ -452,7 +452,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"connector {workload.ConnectorId}: cannot copy the CA bundle into container {name} at {ConnectorNetworkEnvironment.CaBundlePath}: {_errors.Cause(ex)}");
+            return _errors.Failed($"connector {workload.ConnectorId}: cannot copy the CA bundle into container {name} at {ConnectorNetworkEnvironment.CaBundlePath}", ex);
         }
     }
 
@@ -466,7 +466,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"connector {connectorId}: cannot start container {name}: {_errors.Cause(ex)}");
+            return _errors.Failed($"connector {connectorId}: cannot start container {name}", ex);
         }
     }
 
@@ -509,7 +509,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex)
         {
-            return Failure.Orchestrator($"restarting it failed: {_errors.Cause(ex)}");
+            return _errors.Failed($"restarting it failed", ex);
         }
     }
 
@@ -533,7 +533,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"inspecting it for its {ConnectorLabels.ConfigHashVariable} failed: {_errors.Cause(ex)}");
+            return _errors.Failed($"inspecting it for its {ConnectorLabels.ConfigHashVariable} failed", ex);
         }
     }
 

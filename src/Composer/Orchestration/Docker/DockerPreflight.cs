@@ -22,7 +22,7 @@ public static class DockerPreflight
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return Failure.Orchestrator(Describe(ex, endpoint, proxy));
+            return Failure.Orchestrator(Describe(ex, endpoint, proxy)) with { Outage = DockerErrors.EngineAway(ex, endpoint) ? Outage.Orchestrator : null };
         }
     }
 

@@ -76,6 +76,17 @@ internal sealed class KubeReply
         return message.Length == 0 ? $"{what}: {(int)Status} {reason}" : $"{what}: {(int)Status} {reason}: {message}";
     }
 
+    /// <summary>
+    /// <see cref="Describe"/> as a failure, marked as the orchestrator's outage when the API server did not answer (no
+    /// HTTP answer, or 502/503/504 from what stands in front of it): the one rule of what is not the connector's own.
+    /// </summary>
+    public Failure Fail(string what) => Failure.Orchestrator(Describe(what)) with
+    {
+        Outage = TransportError is not null || Status is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout
+            ? Outage.Orchestrator
+            : null,
+    };
+
     public T? Read<T>(System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class
     {
         try

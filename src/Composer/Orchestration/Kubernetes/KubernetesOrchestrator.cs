@@ -80,7 +80,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
         var reply = await _api.ListDeploymentsAsync(ManagerSelector, 1, cancellationToken).ConfigureAwait(false);
-        return reply.IsSuccess ? null : Failure.Orchestrator(reply.Describe($"listing deployments in namespace {Namespace} ({Endpoint.Source})"));
+        return reply.IsSuccess ? null : reply.Fail($"listing deployments in namespace {Namespace} ({Endpoint.Source})");
     }
 
     public async Task<Result<IReadOnlyList<ObservedWorkload>>> ListAsync(CancellationToken cancellationToken)
@@ -88,11 +88,11 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         // Due every token_ttl: renders the pull secret again (a failure is logged, and retried on the next call).
         if (!_options.ObserveOnly) await EnsurePullSecretAsync(cancellationToken).ConfigureAwait(false);
         var deploymentsReply = await _api.ListDeploymentsAsync(ManagerSelector, null, cancellationToken).ConfigureAwait(false);
-        if (!deploymentsReply.IsSuccess) return Failure.Orchestrator(deploymentsReply.Describe($"listing deployments in namespace {Namespace}"));
+        if (!deploymentsReply.IsSuccess) return deploymentsReply.Fail($"listing deployments in namespace {Namespace}");
         var deployments = deploymentsReply.Read(KubernetesJsonContext.Default.KubeDeploymentList);
         if (deployments?.Items is null) return Failure.Orchestrator($"listing deployments in namespace {Namespace}: the answer is not a DeploymentList");
         var podsReply = await _api.ListPodsAsync(ManagerSelector, cancellationToken).ConfigureAwait(false);
-        if (!podsReply.IsSuccess) return Failure.Orchestrator(podsReply.Describe($"listing pods in namespace {Namespace}"));
+        if (!podsReply.IsSuccess) return podsReply.Fail($"listing pods in namespace {Namespace}");
         var pods = podsReply.Read(KubernetesJsonContext.Default.KubePodList);
         if (pods?.Items is null) return Failure.Orchestrator($"listing pods in namespace {Namespace}: the answer is not a PodList");
 
@@ -138,7 +138,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             return Failure.Orchestrator($"deployment {workload.Name} already exists in namespace {Namespace} but is not labelled " +
                 $"{ManagerSelector} (created outside Composer or by another manager): remove or rename it");
         }
-        return Failure.Orchestrator(reply.Describe($"creating deployment {workload.Name} in namespace {Namespace}"));
+        return reply.Fail($"creating deployment {workload.Name} in namespace {Namespace}");
     }
 
     internal override async Task<Failure?> RefreshAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
@@ -168,7 +168,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             var deleted = await _api.DeleteDeploymentAsync(current.Name, cancellationToken).ConfigureAwait(false);
             if (!deleted.IsSuccess && !deleted.IsNotFound)
             {
-                return Failure.Orchestrator(deleted.Describe($"deleting deployment {current.Name} (its selector cannot be updated) in namespace {Namespace}"));
+                return deleted.Fail($"deleting deployment {current.Name} (its selector cannot be updated) in namespace {Namespace}");
             }
             _logger.Info("Stale deployment deleted, it will be redeployed on the next cycle", ("deployment", current.Name));
             return Failure.Orchestrator($"deployment {current.Name} had a selector that cannot be updated ({reply.Message}); it was deleted and is deployed again on the next cycle");
@@ -177,7 +177,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
         {
             return Failure.Orchestrator($"deployment {current.Name} no longer exists in namespace {Namespace}; it is deployed again on the next cycle");
         }
-        return Failure.Orchestrator(reply.Describe($"updating deployment {current.Name} in namespace {Namespace}"));
+        return reply.Fail($"updating deployment {current.Name} in namespace {Namespace}");
     }
 
     internal override async Task<Failure?> StartAsync(ObservedWorkload current, ConnectorWorkload workload, CancellationToken cancellationToken)
@@ -193,7 +193,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     public async Task<Failure?> RemoveAsync(ObservedWorkload current, CancellationToken cancellationToken)
     {
         var reply = await _api.DeleteDeploymentAsync(current.Name, cancellationToken).ConfigureAwait(false);
-        if (!reply.IsSuccess && !reply.IsNotFound) return Failure.Orchestrator(reply.Describe($"deleting deployment {current.Name} in namespace {Namespace}"));
+        if (!reply.IsSuccess && !reply.IsNotFound) return reply.Fail($"deleting deployment {current.Name} in namespace {Namespace}");
         _logger.Info("Deployment deleted", ("deployment", current.Name), ("namespace", Namespace));
         return await _secrets.DeleteAsync(KubernetesNames.ProxyCaSecretName(current.Name), cancellationToken).ConfigureAwait(false);
     }
@@ -212,7 +212,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             {
                 return Result<LogBatch>.Success(new LogBatch([], since));
             }
-            return Failure.Orchestrator(reply.Describe($"reading the log of pod {podName} (container {current.Name}) in namespace {Namespace}"));
+            return reply.Fail($"reading the log of pod {podName} (container {current.Name}) in namespace {Namespace}");
         }
         return Result<LogBatch>.Success(collector.ToBatch());
     }
@@ -261,7 +261,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
             _logger.Info(replicas > 0 ? "Deployment started" : "Deployment stopped", ("deployment", name), ("namespace", Namespace));
             return null;
         }
-        return Failure.Orchestrator(reply.Describe($"scaling deployment {name} to {replicas} in namespace {Namespace}"));
+        return reply.Fail($"scaling deployment {name} to {replicas} in namespace {Namespace}");
     }
 
     private sealed record BuiltDeployment(System.Text.Json.Nodes.JsonObject Manifest, string Image);
@@ -302,7 +302,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     private async Task<Result<string>> PreflightAsync(ConnectorWorkload workload, CancellationToken cancellationToken)
     {
         var (check, _) = await _options.Registry.LookUpAndCheckAsync(workload.Image, cancellationToken).ConfigureAwait(false);
-        return check.IsAvailable ? Result<string>.Success(workload.Image.Reference) : Failure.Orchestrator(check.Message);
+        return check.IsAvailable ? Result<string>.Success(workload.Image.Reference) : Failure.Orchestrator(check.Message) with { Outage = check.Outage };
     }
 
     private sealed record PodPrerequisites(IReadOnlyList<string> PullSecrets, string? CaSecret);
@@ -423,7 +423,7 @@ public sealed class KubernetesOrchestrator : WorkloadOrchestrator, IOrchestrator
     {
         var selector = ManagerSelector + (current.ConnectorId is { } id ? $",{ConnectorLabels.ConnectorId}={id}" : "");
         var reply = await _api.ListPodsAsync(selector, cancellationToken).ConfigureAwait(false);
-        if (!reply.IsSuccess) return Failure.Orchestrator(reply.Describe($"listing the pods of deployment {current.Name} in namespace {Namespace}"));
+        if (!reply.IsSuccess) return reply.Fail($"listing the pods of deployment {current.Name} in namespace {Namespace}");
         var pods = reply.Read(KubernetesJsonContext.Default.KubePodList);
         if (pods?.Items is null) return Failure.Orchestrator($"listing the pods of deployment {current.Name}: the answer is not a PodList");
         return Result<KubePod?>.Success(CurrentPod(pods.Items.Where(p => BelongsTo(p, current.Labels)), current.Name));

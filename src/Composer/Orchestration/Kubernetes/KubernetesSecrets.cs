@@ -33,9 +33,9 @@ internal sealed class KubernetesSecrets(KubernetesApiClient api, Logger logger)
                     return null;
                 }
                 if (created.IsConflict) continue; // created by someone else meanwhile: read it and update it
-                return Failure.Orchestrator(created.Describe($"creating {what}"));
+                return created.Fail($"creating {what}");
             }
-            if (!read.IsSuccess) return Failure.Orchestrator(read.Describe($"reading {what}"));
+            if (!read.IsSuccess) return read.Fail($"reading {what}");
             if (read.ReadObject() is not { } existing) return Failure.Orchestrator($"reading {what}: the answer is not a Secret object");
             var existingType = existing["type"] is JsonValue t && t.TryGetValue<string>(out var typeText) ? typeText : OpaqueType;
             if (existingType != type)
@@ -62,7 +62,7 @@ internal sealed class KubernetesSecrets(KubernetesApiClient api, Logger logger)
                 logger.Debug("Kubernetes secret changed since it was read; reading it again", ("secret", name), ("attempt", attempt));
                 continue;
             }
-            return Failure.Orchestrator(replaced.Describe($"updating {what}"));
+            return replaced.Fail($"updating {what}");
         }
         return Failure.Orchestrator($"updating {what}: it changed under Composer {Attempts} times in a row (409 Conflict); retried on the next cycle");
     }
@@ -72,7 +72,7 @@ internal sealed class KubernetesSecrets(KubernetesApiClient api, Logger logger)
     {
         var reply = await api.DeleteSecretAsync(name, cancellationToken).ConfigureAwait(false);
         if (reply.IsSuccess) logger.Info("Kubernetes secret deleted", ("secret", name), ("namespace", api.Namespace));
-        return reply.IsSuccess || reply.IsNotFound ? null : Failure.Orchestrator(reply.Describe($"deleting secret {name} in namespace {api.Namespace}"));
+        return reply.IsSuccess || reply.IsNotFound ? null : reply.Fail($"deleting secret {name} in namespace {api.Namespace}");
     }
 
     private static JsonObject NewSecret(string name, string type, IReadOnlyDictionary<string, byte[]> data, IReadOnlyDictionary<string, string> labels)

@@ -214,7 +214,7 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
                 var what = $"watching the {Name(kind)} in namespace {ns}";
                 return refused.Status == System.Net.HttpStatusCode.Gone && refused.TransportError is null
                     ? Result<WatchOpening>.Success(new WatchOpening(Expired: refused.Describe(what)))
-                    : Failure.Orchestrator(refused.Describe(what));
+                    : refused.Fail(what);
             }
             generation++;
             var reader = ReadAsync(kind, generation, open.Body!, items.Writer, overflow, stop.Token);
@@ -239,7 +239,7 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
         if (kind == Kind.Deployments)
         {
             var reply = await api.ListDeploymentsAsync(selector, null, cancellationToken).ConfigureAwait(false);
-            if (!reply.IsSuccess) return Failure.Orchestrator(reply.Describe(what));
+            if (!reply.IsSuccess) return reply.Fail(what);
             var list = reply.Read(KubernetesJsonContext.Default.KubeDeploymentList);
             if (list?.Items is null || list.Metadata?.ResourceVersion is not { Length: > 0 } version) return Failure.Orchestrator($"{what}: the answer is not a DeploymentList with a resourceVersion");
             store.Deployments = list.Items.Where(d => d.Metadata?.Name is { Length: > 0 }).ToDictionary(d => d.Metadata!.Name!, StringComparer.Ordinal);
@@ -247,7 +247,7 @@ internal sealed class KubernetesWorkloadWatch(KubernetesApiClient api, string se
             return Result<string>.Success(version);
         }
         var podsReply = await api.ListPodsAsync(selector, cancellationToken).ConfigureAwait(false);
-        if (!podsReply.IsSuccess) return Failure.Orchestrator(podsReply.Describe(what));
+        if (!podsReply.IsSuccess) return podsReply.Fail(what);
         var pods = podsReply.Read(KubernetesJsonContext.Default.KubePodList);
         if (pods?.Items is null || pods.Metadata?.ResourceVersion is not { Length: > 0 } podsVersion) return Failure.Orchestrator($"{what}: the answer is not a PodList with a resourceVersion");
         store.Pods = pods.Items.Where(p => p.Metadata?.Name is { Length: > 0 }).ToDictionary(p => p.Metadata!.Name!, StringComparer.Ordinal);

@@ -98,7 +98,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     public async Task<Failure?> CheckAsync(CancellationToken cancellationToken)
     {
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator(connected.Failure.Message);
+        if (!connected.IsSuccess) return connected.Failure;
         var client = connected.Value;
         // Connected before: the node may have been demoted or have left the swarm since.
         return await ManagerProblemAsync(client, cancellationToken).ConfigureAwait(false);
@@ -108,7 +108,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"cannot list the swarm services of manager {_options.ManagerId}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         var mark = _events.Mark();
         IList<SwarmService> services;
@@ -126,7 +126,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
 
         var byService = tasks.Where(t => t.ServiceID is not null).ToLookup(t => t.ServiceID!, StringComparer.Ordinal);
@@ -167,7 +167,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         if (SwarmServiceSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var what = $"connector {workload.ConnectorId}: cannot create service {workload.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure;
@@ -201,7 +201,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         {
             // The config is only worth keeping for a service: a retry creates it again under the same name.
             if (config is not null) await RemoveConfigQuietlyAsync(client, config.ConfigID).ConfigureAwait(false);
-            return Failure.Orchestrator($"{what} from {image}: {_errors.Cause(ex)}");
+            return _errors.Failed($"{what} from {image}", ex);
         }
     }
 
@@ -213,10 +213,10 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         var what = $"connector {workload.ConnectorId}: cannot update service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
-        if (!pulled.IsSuccess) return Failure.Orchestrator($"{pulled.Failure.Message}; service {current.Name} left as it was");
+        if (!pulled.IsSuccess) return pulled.Failure with { Message = $"{pulled.Failure.Message}; service {current.Name} left as it was" };
         var image = pulled.Value.Reference;
 
         var inspected = await InspectAsync(client, current, what, cancellationToken).ConfigureAwait(false);
@@ -226,13 +226,13 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         if (workload.CaBundle is { Length: > 0 } bundle)
         {
             var ensured = await EnsureCaConfigAsync(client, workload, bundle, cancellationToken).ConfigureAwait(false);
-            if (!ensured.IsSuccess) return Failure.Orchestrator($"{ensured.Failure.Message}; service {current.Name} left as it was");
+            if (!ensured.IsSuccess) return ensured.Failure with { Message = $"{ensured.Failure.Message}; service {current.Name} left as it was" };
             config = ensured.Value;
         }
         var spec = SwarmServiceSpec.Build(workload, image, _options.Services, config, workload.Start, await LogConfigAsync(client, cancellationToken).ConfigureAwait(false));
         if (await UpdateAsync(client, service, spec, DockerRegistryAuth.ForService(pulled.Value.Credentials), cancellationToken).ConfigureAwait(false) is { } updateError)
         {
-            return Failure.Orchestrator($"{what}: {updateError.Message}; service left as it was");
+            return updateError with { Message = $"{what}: {updateError.Message}; service left as it was" };
         }
         await RemoveReplacedConfigsAsync(client, SwarmCaConfig.In(service.Spec), config).ConfigureAwait(false);
         _logger.Info("Service updated", ("service", current.Name), ("connector", workload.ConnectorId), ("image", image),
@@ -249,7 +249,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"connector {current.ConnectorId}: cannot remove service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         try
         {
@@ -262,7 +262,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
         return current.ConnectorId is { } connectorId
             ? await RemoveConnectorConfigsAsync(client, connectorId, current.Name, cancellationToken).ConfigureAwait(false)
@@ -273,7 +273,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         var parameters = new ServiceLogsParameters
         {
@@ -293,7 +293,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
     }
 
@@ -301,7 +301,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"connector {current.ConnectorId}: cannot list the tasks of service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         try
         {
@@ -312,7 +312,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
     }
 
@@ -332,7 +332,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"cannot read the swarm state of the Docker engine: {_errors.Cause(ex)}");
+            return _errors.Failed($"cannot read the swarm state of the Docker engine", ex);
         }
         var state = info.Swarm?.LocalNodeState;
         if (state != "active")
@@ -392,12 +392,12 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
             }
             catch (Exception inner) when (NotCancelled(inner, cancellationToken))
             {
-                return Failure.Orchestrator($"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that config failed: {_errors.Cause(inner)}");
+                return _errors.Failed($"{what}: the name is taken ({_errors.Cause(ex)}) and inspecting that config failed", inner);
             }
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
     }
 
@@ -412,7 +412,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: the name is taken ({_errors.Cause(conflict)}) and inspecting that service failed: {_errors.Cause(ex)}");
+            return _errors.Failed($"{what}: the name is taken ({_errors.Cause(conflict)}) and inspecting that service failed", ex);
         }
         var labels = existing.Spec?.Labels ?? new Dictionary<string, string>();
         labels.TryGetValue(ConnectorLabels.Manager, out var manager);
@@ -438,7 +438,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         var replicas = workload is null ? 0UL : 1UL;
         var what = $"connector {current.ConnectorId}: cannot {(workload is null ? "stop" : "start")} service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return Failure.Orchestrator($"{what}: {connected.Failure.Message}");
+        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
         var client = connected.Value;
         // Twice at most: a concurrent change of the service makes the first update out of sequence.
         for (var attempt = 1; ; attempt++)
@@ -493,7 +493,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
                 return null;
             }
             if (attempt == 1 && error.Message.Contains("out of sequence", StringComparison.OrdinalIgnoreCase)) continue;
-            return Failure.Orchestrator($"{what}: {error.Message}");
+            return error with { Message = $"{what}: {error.Message}" };
         }
     }
 
@@ -527,7 +527,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"{what}: {_errors.Cause(ex)}");
+            return _errors.Failed(what, ex);
         }
     }
 
@@ -548,7 +548,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator(_errors.Cause(ex));
+            return _errors.Failed(ex);
         }
     }
 
@@ -574,7 +574,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
-            return Failure.Orchestrator($"connector {connectorId}: service {serviceName} removed, but listing its CA configs failed: {_errors.Cause(ex)}");
+            return _errors.Failed($"connector {connectorId}: service {serviceName} removed, but listing its CA configs failed", ex);
         }
         var problems = new List<string>();
         foreach (var config in configs.Where(c => SwarmCaConfig.BelongsTo(c, _options.ManagerId, connectorId)))
