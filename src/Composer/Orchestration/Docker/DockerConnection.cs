@@ -16,7 +16,7 @@ namespace Composer.Orchestration.Docker;
 internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFactory clients, ProxyEndpoint? proxy, Logger logger) : IDisposable
 {
     private readonly SemaphoreSlim _connect = new(1, 1);
-    private DockerClient? _client;
+    private DockerEngineClient? _engine;
 
     /// <summary>Runs on the negotiated client before it is kept: null when it is usable, else why not.</summary>
     public Func<DockerClient, CancellationToken, Task<Failure?>>? Verify { get; init; }
@@ -24,15 +24,28 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
     /// <summary>The client, pinned to its API version; or why the engine cannot be used.</summary>
     public async Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _client) is { } ready) return Result<DockerClient>.Success(ready);
+        var engine = await ConnectEngineAsync(cancellationToken).ConfigureAwait(false);
+        return engine.IsSuccess ? Result<DockerClient>.Success(engine.Value.Client) : engine.Failure;
+    }
+
+    /// <summary>The stream requests on the connected client's handler (same version and headers); or why the engine cannot be used.</summary>
+    public async Task<Result<DockerStreamRequests>> ConnectStreamsAsync(CancellationToken cancellationToken)
+    {
+        var engine = await ConnectEngineAsync(cancellationToken).ConfigureAwait(false);
+        return engine.IsSuccess ? Result<DockerStreamRequests>.Success(engine.Value.Streams) : engine.Failure;
+    }
+
+    private async Task<Result<DockerEngineClient>> ConnectEngineAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _engine) is { } ready) return Result<DockerEngineClient>.Success(ready);
         await _connect.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_client is { } raced) return Result<DockerClient>.Success(raced);
+            if (_engine is { } raced) return Result<DockerEngineClient>.Success(raced);
             using var probe = clients.Create(endpoint);
             var check = await DockerPreflight.CheckAsync(probe, endpoint, proxy, cancellationToken).ConfigureAwait(false);
             if (!check.IsSuccess) return check.Failure;
-            var engineVersion = Version.TryParse(check.Value.APIVersion, out var engine) ? engine : null;
+            var engineVersion = Version.TryParse(check.Value.APIVersion, out var spoken) ? spoken : null;
             Version? version;
             if (endpoint.Gateway is { } gateway)
             {
@@ -43,16 +56,16 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
             {
                 version = engineVersion is null ? null : engineVersion < DockerOrchestrator.NewestApiVersion ? engineVersion : DockerOrchestrator.NewestApiVersion;
             }
-            var client = clients.Create(endpoint, version);
-            if (Verify is not null && await Verify(client, cancellationToken).ConfigureAwait(false) is { } unusable)
+            var connected = clients.Connect(endpoint, version);
+            if (Verify is not null && await Verify(connected.Client, cancellationToken).ConfigureAwait(false) is { } unusable)
             {
-                client.Dispose();
+                connected.Client.Dispose();
                 return unusable;
             }
             logger.Info("Connected to the Docker engine", ("endpoint", endpoint.Display), ("engine_version", check.Value.Version),
                 ("api_version", version?.ToString() ?? "unversioned"));
-            Volatile.Write(ref _client, client);
-            return Result<DockerClient>.Success(client);
+            Volatile.Write(ref _engine, connected);
+            return Result<DockerEngineClient>.Success(connected);
         }
         finally
         {
@@ -62,8 +75,8 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
 
     public void Dispose()
     {
-        _client?.Dispose();
-        _client = null;
+        _engine?.Client.Dispose();
+        _engine = null;
         _connect.Dispose();
     }
 
