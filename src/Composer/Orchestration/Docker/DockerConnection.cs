@@ -11,7 +11,8 @@ namespace Composer.Orchestration.Docker;
 /// engine (1.41) and newer ones are spoken to in their own terms. Behind a <see cref="DockerGateway"/> the version is
 /// the gateway's configured one, checked against the engine's range first so that a mismatch is one clear error
 /// naming its key. <see cref="Verify"/> adds a check of its own (the Swarm orchestrator: a manager node). Until a
-/// connection succeeds, every call tries again.
+/// connection succeeds, every call tries again. The requests Composer sends itself go on the same client's handler
+/// (<see cref="ConnectStreamsAsync"/>: the container log read).
 /// </summary>
 internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFactory clients, ProxyEndpoint? proxy, Logger logger) : IDisposable
 {

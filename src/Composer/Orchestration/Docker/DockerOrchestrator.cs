@@ -30,8 +30,10 @@ namespace Composer.Orchestration.Docker;
 /// <item>Events (<see cref="IWorkloadWatch"/>): GET /events filtered on this manager's label, each burst's containers
 /// inspected once (<see cref="DockerEventWatch"/>): state, restart count and start time come from there, not from an
 /// inspect per health report.</item>
+/// <item>Logs: one GET /containers/{id}/logs per read, sent on the client's own handler (<see cref="DockerStreamRequests"/>),
+/// its framing (TTY or not) told by the answer (<see cref="ContainerLogReader"/>), not by an inspect.</item>
 /// Calls per deploy (image present, CA bundle): inspect image, create, archive, start. Per idle cycle: one list while
-/// polling, none while the events are watched.
+/// polling, none while the events are watched. Per log read: one.
 /// The same code serves Portainer's Docker proxy (<see cref="Portainer.PortainerOrchestrator"/>): an endpoint with a
 /// <see cref="DockerGateway"/>, its stack label and network mode in the options.
 /// </summary>
