@@ -41,7 +41,13 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
     /// </summary>
     /// <param name="apiVersion">The Engine API version every request names (/v1.41/...); null sends unversioned
     /// requests, which the engine serves at its own newest version (for the first contact, to learn that version).</param>
-    public DockerClient Create(DockerEndpoint endpoint, System.Version? apiVersion = null)
+    public DockerClient Create(DockerEndpoint endpoint, System.Version? apiVersion = null) => Connect(endpoint, apiVersion).Client;
+
+    /// <summary>
+    /// A new client (the caller disposes it: it owns the handler) and the stream requests Composer sends itself on
+    /// that same handler (<see cref="DockerStreamRequests"/>: the container log read in one request).
+    /// </summary>
+    internal DockerEngineClient Connect(DockerEndpoint endpoint, System.Version? apiVersion)
     {
         var timeout = handlers.RequestTimeout(platform);
         var options = new ClientOptions
@@ -53,12 +59,36 @@ public sealed class DockerClientFactory(IOutboundHandlerFactory handlers, Platfo
         };
         // The typed builders take the endpoint from options; they never consult DOCKER_HOST or docker contexts.
         return endpoint.Transport == DockerTransport.UnixSocket
-            ? new DockerClientBuilder<UnixSocketTransportOptions>(CountingUnixHandlerFactory.Instance,
-                new UnixSocketTransportOptions(), options, _libraryLogger).Build()
-            : new DockerClientBuilder<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance,
-                new OutboundTransportOptions(handlers, platform, Channel, Tls ?? endpoint.Tls?.Endpoint), options, _libraryLogger).Build();
+            ? Build(new TransportCapture<UnixSocketTransportOptions>(CountingUnixHandlerFactory.Instance), new UnixSocketTransportOptions(), options)
+            : Build(new TransportCapture<OutboundTransportOptions>(OutboundDockerHandlerFactory.Instance),
+                new OutboundTransportOptions(handlers, platform, Channel, Tls ?? endpoint.Tls?.Endpoint), options);
+    }
+
+    private DockerEngineClient Build<TOptions>(TransportCapture<TOptions> transports, TOptions transportOptions, ClientOptions options)
+    {
+        var client = new DockerClientBuilder<TOptions>(transports, transportOptions, options, _libraryLogger).Build();
+        var transport = transports.Created ?? throw new InvalidOperationException("Docker.DotNet built a client without asking for its handler");
+        // No auth provider is set (TLS and keys are in the handler), so the library sends on the transport's handler as is.
+        return new DockerEngineClient(client, new DockerStreamRequests(transport.Handler, transport.EffectiveEndpoint, client.Options));
+    }
+
+    /// <summary>Hands the library the inner factory's handler and keeps it, for the requests Composer sends itself.</summary>
+    private sealed class TransportCapture<TOptions>(IDockerHandlerFactory<TOptions> inner) : IDockerHandlerFactory<TOptions>
+    {
+        public ResolvedTransport? Created { get; private set; }
+
+        public ResolvedTransport CreateHandler(TOptions transportOptions, ResolvedClientOptions clientOptions, Microsoft.Extensions.Logging.ILogger logger) =>
+            Created = inner.CreateHandler(transportOptions, clientOptions, logger);
+
+        public ResolvedTransport CreateHandler(ResolvedClientOptions clientOptions, Microsoft.Extensions.Logging.ILogger logger) =>
+            Created = inner.CreateHandler(clientOptions, logger);
+
+        public Task<WriteClosableStream> HijackStreamAsync(HttpContent content) => inner.HijackStreamAsync(content);
     }
 }
+
+/// <summary>A Docker.DotNet client and the requests Composer sends itself on its handler.</summary>
+internal sealed record DockerEngineClient(DockerClient Client, DockerStreamRequests Streams);
 
 /// <summary>Which handler factory, platform, channel and endpoint trust (null: the channel's) a TCP Docker client uses.</summary>
 public sealed record OutboundTransportOptions(IOutboundHandlerFactory Handlers, PlatformKind Platform, OutboundChannel Channel, EndpointTls? Tls);

@@ -11,12 +11,13 @@ namespace Composer.Orchestration.Docker;
 /// engine (1.41) and newer ones are spoken to in their own terms. Behind a <see cref="DockerGateway"/> the version is
 /// the gateway's configured one, checked against the engine's range first so that a mismatch is one clear error
 /// naming its key. <see cref="Verify"/> adds a check of its own (the Swarm orchestrator: a manager node). Until a
-/// connection succeeds, every call tries again.
+/// connection succeeds, every call tries again. The requests Composer sends itself go on the same client's handler
+/// (<see cref="ConnectStreamsAsync"/>: the container log read).
 /// </summary>
 internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFactory clients, ProxyEndpoint? proxy, Logger logger) : IDisposable
 {
     private readonly SemaphoreSlim _connect = new(1, 1);
-    private DockerClient? _client;
+    private DockerEngineClient? _engine;
 
     /// <summary>Runs on the negotiated client before it is kept: null when it is usable, else why not.</summary>
     public Func<DockerClient, CancellationToken, Task<Failure?>>? Verify { get; init; }
@@ -24,15 +25,28 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
     /// <summary>The client, pinned to its API version; or why the engine cannot be used.</summary>
     public async Task<Result<DockerClient>> ConnectAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _client) is { } ready) return Result<DockerClient>.Success(ready);
+        var engine = await ConnectEngineAsync(cancellationToken).ConfigureAwait(false);
+        return engine.IsSuccess ? Result<DockerClient>.Success(engine.Value.Client) : engine.Failure;
+    }
+
+    /// <summary>The stream requests on the connected client's handler (same version and headers); or why the engine cannot be used.</summary>
+    public async Task<Result<DockerStreamRequests>> ConnectStreamsAsync(CancellationToken cancellationToken)
+    {
+        var engine = await ConnectEngineAsync(cancellationToken).ConfigureAwait(false);
+        return engine.IsSuccess ? Result<DockerStreamRequests>.Success(engine.Value.Streams) : engine.Failure;
+    }
+
+    private async Task<Result<DockerEngineClient>> ConnectEngineAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _engine) is { } ready) return Result<DockerEngineClient>.Success(ready);
         await _connect.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_client is { } raced) return Result<DockerClient>.Success(raced);
+            if (_engine is { } raced) return Result<DockerEngineClient>.Success(raced);
             using var probe = clients.Create(endpoint);
             var check = await DockerPreflight.CheckAsync(probe, endpoint, proxy, cancellationToken).ConfigureAwait(false);
             if (!check.IsSuccess) return check.Failure;
-            var engineVersion = Version.TryParse(check.Value.APIVersion, out var engine) ? engine : null;
+            var engineVersion = Version.TryParse(check.Value.APIVersion, out var spoken) ? spoken : null;
             Version? version;
             if (endpoint.Gateway is { } gateway)
             {
@@ -43,16 +57,16 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
             {
                 version = engineVersion is null ? null : engineVersion < DockerOrchestrator.NewestApiVersion ? engineVersion : DockerOrchestrator.NewestApiVersion;
             }
-            var client = clients.Create(endpoint, version);
-            if (Verify is not null && await Verify(client, cancellationToken).ConfigureAwait(false) is { } unusable)
+            var connected = clients.Connect(endpoint, version);
+            if (Verify is not null && await Verify(connected.Client, cancellationToken).ConfigureAwait(false) is { } unusable)
             {
-                client.Dispose();
+                connected.Client.Dispose();
                 return unusable;
             }
             logger.Info("Connected to the Docker engine", ("endpoint", endpoint.Display), ("engine_version", check.Value.Version),
                 ("api_version", version?.ToString() ?? "unversioned"));
-            Volatile.Write(ref _client, client);
-            return Result<DockerClient>.Success(client);
+            Volatile.Write(ref _engine, connected);
+            return Result<DockerEngineClient>.Success(connected);
         }
         finally
         {
@@ -62,8 +76,8 @@ internal sealed class DockerConnection(DockerEndpoint endpoint, DockerClientFact
 
     public void Dispose()
     {
-        _client?.Dispose();
-        _client = null;
+        _engine?.Client.Dispose();
+        _engine = null;
         _connect.Dispose();
     }
 

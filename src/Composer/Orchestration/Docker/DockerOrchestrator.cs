@@ -30,8 +30,10 @@ namespace Composer.Orchestration.Docker;
 /// <item>Events (<see cref="IWorkloadWatch"/>): GET /events filtered on this manager's label, each burst's containers
 /// inspected once (<see cref="DockerEventWatch"/>): state, restart count and start time come from there, not from an
 /// inspect per health report.</item>
+/// <item>Logs: one GET /containers/{id}/logs per read, sent on the client's own handler (<see cref="DockerStreamRequests"/>),
+/// its framing (TTY or not) told by the answer (<see cref="ContainerLogReader"/>), not by an inspect.</item>
 /// Calls per deploy (image present, CA bundle): inspect image, create, archive, start. Per idle cycle: one list while
-/// polling, none while the events are watched.
+/// polling, none while the events are watched. Per log read: one.
 /// The same code serves Portainer's Docker proxy (<see cref="Portainer.PortainerOrchestrator"/>): an endpoint with a
 /// <see cref="DockerGateway"/>, its stack label and network mode in the options.
 /// </summary>
@@ -293,23 +295,21 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     public async Task<Result<LogBatch>> LogsAsync(ObservedWorkload current, DateTimeOffset? since, LogLimits limits, CancellationToken cancellationToken)
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of container {current.Name}";
-        var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        // One engine call: Docker.DotNet's log read would inspect the container first (for its TTY), so the GET is sent
+        // on the client's own handler and the answer tells its framing (ContainerLogReader).
+        var connected = await _connection.ConnectStreamsAsync(cancellationToken).ConfigureAwait(false);
         if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
-        var client = connected.Value;
-        var parameters = new ContainerLogsParameters
-        {
-            ShowStdout = true,
-            ShowStderr = true,
-            Timestamps = true,
-            // Whole seconds: lines of that second written up to the cursor come back and are dropped by timestamp.
-            Since = since?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-            // The engine takes the tail first, then drops what is older than since: the newest lines, whatever was written.
-            Tail = limits.MaxLines.ToString(CultureInfo.InvariantCulture),
-        };
+        var streams = connected.Value;
+        var path = $"containers/{Uri.EscapeDataString(current.WorkloadId)}/logs";
+        // The engine takes the tail first, then drops what is older than since: the newest lines, whatever was written.
+        var query = $"stdout=1&stderr=1&timestamps=1&tail={limits.MaxLines.ToString(CultureInfo.InvariantCulture)}";
+        // Whole seconds: lines of that second written up to the cursor come back and are dropped by timestamp.
+        if (since is { } cursor) query += $"&since={cursor.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
         try
         {
-            using var stream = await client.Containers.GetContainerLogsAsync(current.WorkloadId, parameters, cancellationToken).ConfigureAwait(false);
-            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, limits, cancellationToken).ConfigureAwait(false));
+            var batch = await ContainerLogReader.ReadWithinAsync(token => streams.GetStreamAsync(path, query, token), streams.Timeout, _options.Time,
+                since, limits, cancellationToken).ConfigureAwait(false);
+            return batch.IsSuccess ? batch : Failure.Orchestrator($"{what}: {batch.Failure.Message}");
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {

@@ -287,9 +287,10 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         };
         try
         {
-            // Composer's services never allocate a TTY: the stream is multiplexed (stdout and stderr frames).
-            using var stream = await client.Swarm.GetServiceLogsAsync(current.WorkloadId, false, parameters, cancellationToken).ConfigureAwait(false);
-            return Result<LogBatch>.Success(await ContainerLogReader.ReadAsync(stream, since, limits, cancellationToken).ConfigureAwait(false));
+            // One engine call (the service's TTY is not asked: the answer tells its framing), within the request timeout.
+            var batch = await ContainerLogReader.ReadWithinAsync(token => client.Swarm.GetServiceLogsAsync(current.WorkloadId, parameters, token),
+                client.Options.Timeout, _options.Time, since, limits, cancellationToken).ConfigureAwait(false);
+            return batch.IsSuccess ? batch : Failure.Orchestrator($"{what}: {batch.Failure.Message}");
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {

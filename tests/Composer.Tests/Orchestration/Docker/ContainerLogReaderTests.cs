@@ -4,7 +4,6 @@ using Composer.Diagnostics;
 using Composer.Orchestration;
 using Composer.Orchestration.Docker;
 using Composer.Reconciliation;
-using Docker.DotNet;
 using TUnit.Assertions.Enums;
 
 namespace Composer.Tests.Orchestration.Docker;
@@ -22,15 +21,15 @@ public class ContainerLogReaderTests
 
     private static readonly LogLimits Limits = LogLimits.Default;
 
-    private static MultiplexedStream Frames(params (int Stream, string Text)[] frames) =>
+    private static MemoryStream Frames(params (int Stream, string Text)[] frames) =>
         FrameBytes([.. frames.Select(f => (f.Stream, Encoding.UTF8.GetBytes(f.Text)))]);
 
-    private static MultiplexedStream FrameBytes(params (int Stream, byte[] Payload)[] frames)
+    private static MemoryStream FrameBytes(params (int Stream, byte[] Payload)[] frames)
     {
         var bytes = new MemoryStream();
         foreach (var (stream, payload) in frames) WriteFrame(bytes, stream, payload);
         bytes.Position = 0;
-        return new MultiplexedStream(bytes, multiplexed: true);
+        return bytes;
     }
 
     private static void WriteFrame(Stream destination, int stream, byte[] payload)
@@ -42,8 +41,14 @@ public class ContainerLogReaderTests
         destination.Write(payload);
     }
 
-    private static Task<LogBatch> Read(MultiplexedStream stream, DateTimeOffset? after = null, LogLimits? limits = null) =>
-        ContainerLogReader.ReadAsync(stream, after, limits ?? Limits, CancellationToken.None);
+    private static async Task<LogBatch> Read(Stream stream, DateTimeOffset? after = null, LogLimits? limits = null)
+    {
+        var read = await ContainerLogReader.ReadAsync(stream, after, limits ?? Limits, CancellationToken.None);
+        return read.Value ?? throw new InvalidOperationException(read.Failure!.Message);
+    }
+
+    private static Task<Result<LogBatch>> ReadResult(Stream stream, LogLimits? limits = null) =>
+        ContainerLogReader.ReadAsync(stream, null, limits ?? Limits, CancellationToken.None);
 
     [Test]
     public async Task Stdout_and_stderr_frames_become_lines_without_timestamps()
@@ -85,8 +90,7 @@ public class ContainerLogReaderTests
     [Test]
     public async Task A_tty_stream_is_read_raw_and_crlf_is_one_line_end()
     {
-        var raw = new MemoryStream(Encoding.UTF8.GetBytes($"{T1} tty line\r\n{T2} last without newline"));
-        using var stream = new MultiplexedStream(raw, multiplexed: false);
+        using var stream = new MemoryStream(Encoding.UTF8.GetBytes($"{T1} tty line\r\n{T2} last without newline"));
         var batch = await Read(stream);
         await Assert.That(batch.Lines).IsEquivalentTo(new[] { "tty line", "last without newline" }, CollectionOrdering.Matching);
     }
@@ -172,6 +176,110 @@ public class ContainerLogReaderTests
     }
 
     [Test]
+    public async Task A_tty_answer_is_told_by_its_timestamp_and_bytes_like_a_header_inside_it_stay_text()
+    {
+        // A TTY container's answer is raw; a line holding what looks like a frame header is text (its controls stripped).
+        using var stream = new MemoryStream([.. Encoding.ASCII.GetBytes($"{T1} a\u0001\0\0\0\0\0\0\u0005b\r\n"), .. Encoding.ASCII.GetBytes($"{T2} next\r\n")]);
+        var batch = await Read(stream);
+        await Assert.That(batch.Lines).IsEquivalentTo(new[] { "ab", "next" }, CollectionOrdering.Matching);
+        await Assert.That(batch.LastTimestamp).IsEqualTo(ParseDocker(T2));
+    }
+
+    [Test]
+    [Arguments(new byte[] { 7, 0, 0, 0, 0, 0, 0, 4 }, "0700000000000004")]
+    [Arguments(new byte[] { 1, 0, 9, 0, 0, 0, 0, 4 }, "0100090000000004")]
+    public async Task A_malformed_frame_header_is_a_failure_not_lines(byte[] header, string shown)
+    {
+        var good = new MemoryStream();
+        WriteFrame(good, 1, Encoding.UTF8.GetBytes($"{T1} fine\n"));
+        var at = good.Length;
+        using var stream = new MemoryStream([.. good.ToArray(), .. header, .. "junk"u8]);
+
+        var read = await ReadResult(stream);
+
+        await Assert.That(read.IsSuccess).IsFalse();
+        await Assert.That(read.Failure!.Message).IsEqualTo($"the engine's answer has a malformed frame header at byte {at} ({shown}): " +
+                                                           "expected a stream byte of 0 to 3, three zero bytes and a length");
+    }
+
+    [Test]
+    public async Task An_answer_cut_inside_a_frame_or_its_header_is_a_failure()
+    {
+        var frame = new MemoryStream();
+        WriteFrame(frame, 1, Encoding.UTF8.GetBytes($"{T1} a line of forty-odd bytes\n"));
+        var whole = frame.ToArray();
+
+        var insidePayload = await ReadResult(new MemoryStream(whole[..20]));
+        var insideHeader = await ReadResult(new MemoryStream([.. whole, .. whole[..3]]));
+
+        await Assert.That(insidePayload.Failure!.Message).IsEqualTo($"the engine's answer ended inside a frame (12 of {whole.Length - 8} bytes, at byte 0)");
+        await Assert.That(insideHeader.Failure!.Message).IsEqualTo($"the engine's answer ended inside a frame header (3 of 8 bytes, at byte {whole.Length})");
+    }
+
+    [Test]
+    public async Task The_engines_own_error_frame_is_a_failure_in_its_words_secrets_masked()
+    {
+        var secret = new Secret($"s3cret-{Guid.NewGuid():N}");
+        using var stream = FrameBytes((1, Encoding.UTF8.GetBytes($"{T1} before\n")),
+            (3, Encoding.UTF8.GetBytes($"Error grabbing logs: invalid character '\u0000' near {secret.Reveal()}\n")));
+
+        var read = await ReadResult(stream);
+
+        await Assert.That(read.Failure!.Message).IsEqualTo("the engine reported: Error grabbing logs: invalid character '' near ***");
+        GC.KeepAlive(secret);
+    }
+
+    [Test]
+    public async Task A_frame_announcing_more_than_the_budget_is_read_up_to_the_budget_and_the_whole_lines_before_it_kept()
+    {
+        var limits = new LogLimits(10, 64 * 1024, 1000);
+        var head = new MemoryStream();
+        WriteFrame(head, 2, Encoding.UTF8.GetBytes($"{T1} before\n"));
+        Span<byte> header = stackalloc byte[8];
+        header[0] = 1;
+        BinaryPrimitives.WriteUInt32BigEndian(header[4..], uint.MaxValue);
+        head.Write(header);
+        head.Write(Encoding.UTF8.GetBytes($"{T2} endless "));
+        using var stream = new EndlessStream(head.ToArray(), (byte)'x');
+
+        var batch = await Read(stream, limits: limits);
+
+        // The cut line is left for the next read (its timestamp is after the cursor, T1): it is not half uploaded.
+        await Assert.That(batch.Lines).IsEquivalentTo(new[] { "before" }, CollectionOrdering.Matching);
+        await Assert.That(batch.LastTimestamp).IsEqualTo(ParseDocker(T1));
+        await Assert.That(stream.Served).IsEqualTo(ContainerLogReader.AnswerBudget(limits));
+    }
+
+    [Test]
+    public async Task A_raw_answer_without_end_is_read_up_to_the_budget()
+    {
+        var limits = new LogLimits(10, 64 * 1024, 1000);
+        using var stream = new EndlessStream(Encoding.UTF8.GetBytes($"{T1} first\r\n{T2} "), (byte)'y');
+
+        var batch = await Read(stream, limits: limits);
+
+        await Assert.That(batch.Lines).IsEquivalentTo(new[] { "first" }, CollectionOrdering.Matching);
+        await Assert.That(stream.Served).IsEqualTo(ContainerLogReader.AnswerBudget(limits));
+    }
+
+    [Test]
+    public async Task An_answer_that_stalls_fails_at_the_request_timeout()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var stalled = new StalledStream(FrameBytes((1, Encoding.UTF8.GetBytes($"{T1} before the stall\n"))).ToArray());
+        var reading = ContainerLogReader.ReadWithinAsync(_ => Task.FromResult<Stream>(stalled), TimeSpan.FromSeconds(30), time, null, Limits,
+            CancellationToken.None);
+        await stalled.Stalled.WaitAsync(TimeSpan.FromSeconds(10));
+        await Assert.That(reading.IsCompleted).IsFalse();
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        var read = await reading.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await Assert.That(read.Failure!.Message).IsEqualTo("the engine's answer did not end within 30 s (request_timeout)");
+        await Assert.That(stalled.Disposed).IsTrue();
+    }
+
+    [Test]
     [Arguments("2024-05-06T07:08:09.123456789Z", "2024-05-06T07:08:09.1234567+00:00")]
     [Arguments("2024-05-06T07:08:09Z", "2024-05-06T07:08:09.0000000+00:00")]
     [Arguments("2024-05-06T09:08:09.5+02:00", "2024-05-06T07:08:09.5000000+00:00")]
@@ -192,4 +300,68 @@ public class ContainerLogReaderTests
 
     private static DateTimeOffset ParseDocker(string text) =>
         LogCollector.TryParseTimestamp(text.AsSpan(), out var t) ? t : throw new FormatException(text);
+
+    /// <summary>An answer that never ends: <paramref name="head"/>, then <paramref name="fill"/> for ever; counts what it served.</summary>
+    private sealed class EndlessStream(byte[] head, byte fill) : Stream
+    {
+        public long Served { get; private set; }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            for (var i = 0; i < count; i++) buffer[offset + i] = Served + i < head.Length ? head[Served + i] : fill;
+            Served += count;
+            return count;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => Served; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>An answer that sends <paramref name="head"/>, then nothing more until the read is cancelled.</summary>
+    private sealed class StalledStream(byte[] head) : Stream
+    {
+        private int _served;
+        private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Stalled => _stalled.Task;
+        public bool Disposed { get; private set; }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_served < head.Length)
+            {
+                var count = Math.Min(buffer.Length, head.Length - _served);
+                head.AsMemory(_served, count).CopyTo(buffer);
+                _served += count;
+                return count;
+            }
+            _stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("read asynchronously");
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _served; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

@@ -95,4 +95,33 @@ public class DockerOrchestratorApiCallTests(DockerTcpFixture tcp)
         await Assert.That(calls[3]).StartsWith($"PUT {v}/containers/").And.EndsWith("/archive");
         await Assert.That(calls[4]).StartsWith($"POST {v}/containers/").And.EndsWith("/start");
     }
+
+    [Test]
+    public async Task A_log_read_is_one_request_framed_or_tty()
+    {
+        await using var manager = Manager();
+        var framed = manager.Workload("framed");
+        await manager.DeployAsync(framed);
+        await manager.WaitForLogAsync(framed.Name, TestConnectorImage.StderrLine);
+        var ttyId = await manager.StartTtyContainerAsync("tty");
+        var listed = await manager.ListAsync();
+        Calls(manager);
+
+        var v = $"/v{tcp.Engine.ApiVersion}";
+        foreach (var workload in listed)
+        {
+            var read = await manager.Orchestrator.LogsAsync(workload, null, LogLimits.Default, CancellationToken.None);
+
+            // Docker.DotNet's own log read would be two: GET /containers/{id}/json for the TTY, then the logs.
+            await Assert.That(Calls(manager)).IsEquivalentTo(new[] { $"GET {v}/containers/{workload.WorkloadId}/logs" }, CollectionOrdering.Matching);
+            var lines = read.Value!.Lines;
+            await Assert.That(lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
+            await Assert.That(lines).Contains(TestConnectorImage.StderrLine);
+            // No frame header read as text, no carriage return left by the TTY's \r\n.
+            await Assert.That(lines.All(l => !l.Contains('\u0001') && !l.Contains('\u0002') && !l.Contains('\0') && !l.Contains('\r'))).IsTrue();
+            await Assert.That(read.Value.LastTimestamp).IsNotNull();
+        }
+        await Assert.That(listed.Select(w => w.WorkloadId)).Contains(ttyId);
+        await Assert.That(listed.Count).IsEqualTo(2);
+    }
 }

@@ -158,6 +158,29 @@ internal sealed class DockerTestManager : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A running container of this manager with a TTY, as the Rust version's adopted containers may be (labels and
+    /// OPENCTI_CONFIG_HASH only): its log answer is raw bytes, not frames. Waits until it has printed its stderr line.
+    /// </summary>
+    public async Task<string> StartTtyContainerAsync(string name)
+    {
+        var created = await Docker.Client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Name = $"{Prefix}-{name}",
+            Image = TestConnectorImage.Reference,
+            Tty = true,
+            Env = [$"CONNECTOR_ID=conn-{ManagerId}-{name}", "OPENCTI_CONFIG_HASH=rust-hash", "TICK_SECONDS=0.2"],
+            Labels = new Dictionary<string, string>
+            {
+                [ConnectorLabels.Manager] = ManagerId, [ConnectorLabels.ConnectorId] = $"conn-{ManagerId}-{name}", [ConnectorLabels.Platform] = "opencti",
+            },
+            HostConfig = new HostConfig { NetworkMode = "none" },
+        });
+        await Docker.Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters());
+        await WaitForLogAsync(created.ID, TestConnectorImage.StderrLine);
+        return created.ID;
+    }
+
     /// <summary>Remembers an image tag to remove on dispose.</summary>
     public void RemoveImageOnDispose(string reference) => _images.Add(reference);
 

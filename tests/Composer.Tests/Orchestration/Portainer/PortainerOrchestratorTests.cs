@@ -109,6 +109,32 @@ public class PortainerOrchestratorTests(TestConnectorImage image)
     }
 
     [Test]
+    public async Task A_log_read_is_one_request_through_portainer_framed_or_tty()
+    {
+        await using var h = await StartAsync();
+        var framed = h.Manager.Workload("framed");
+        await h.Manager.DeployAsync(framed);
+        await h.Manager.WaitForLogAsync(framed.Name, TestConnectorImage.StderrLine);
+        var ttyId = await h.Manager.StartTtyContainerAsync("tty");
+        var listed = await h.Manager.ListAsync();
+        h.Calls();
+
+        foreach (var workload in listed)
+        {
+            var read = await h.Orchestrator.LogsAsync(workload, null, Composer.Reconciliation.LogLimits.Default, CancellationToken.None);
+
+            // With the API key, as every other call (the stand-in answers 401 without it).
+            await Assert.That(h.StandIn.Requests.Single().ApiKey).IsEqualTo(h.StandIn.ApiKey);
+            await Assert.That(h.Calls()).IsEquivalentTo(new[] { $"GET /v{Docker.ApiVersion}/containers/{workload.WorkloadId}/logs" }, CollectionOrdering.Matching);
+            var lines = read.Value!.Lines;
+            await Assert.That(lines).Contains($"{TestConnectorImage.StartLine}: {workload.ConnectorId}");
+            await Assert.That(lines).Contains(TestConnectorImage.StderrLine);
+            await Assert.That(lines.All(l => !l.Contains('\u0001') && !l.Contains('\u0002') && !l.Contains('\0') && !l.Contains('\r'))).IsTrue();
+        }
+        await Assert.That(listed.Select(w => w.WorkloadId)).Contains(ttyId);
+    }
+
+    [Test]
     public async Task An_idle_cycle_is_one_list_call()
     {
         await using var h = await StartAsync();

@@ -71,6 +71,22 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
     }
 
     [Test]
+    public async Task A_log_read_is_one_request()
+    {
+        await using var manager = Manager();
+        var workload = manager.Workload("logs");
+        await manager.DeployAsync(workload);
+        await manager.WaitForLogAsync(workload.Name, TestConnectorImage.StderrLine);
+        var observed = await manager.ObservedAsync(workload.Name);
+        Calls(manager);
+
+        var read = await manager.Orchestrator.LogsAsync(observed, null, LogLimits.Default, CancellationToken.None);
+
+        await Assert.That(Calls(manager)).IsEquivalentTo(new[] { $"GET {V}/services/{observed.WorkloadId}/logs" }, CollectionOrdering.Matching);
+        await Assert.That(read.Value!.Lines).Contains(TestConnectorImage.StderrLine);
+    }
+
+    [Test]
     public async Task A_deploy_from_the_registry_sends_the_credentials_in_base64url_on_the_create()
     {
         await using var manager = Manager(registry.EngineRegistrySettings());
