@@ -239,7 +239,7 @@ public sealed class TokenServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        try { _listener.Stop(); _listener.Close(); } catch (ObjectDisposedException) { }
+        try { _listener.Close(); } catch (ObjectDisposedException) { } // Close alone: see ScriptedRegistry.DisposeAsync
         if (_loop is not null) await _loop.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         _certificate.Dispose();
         _key.Dispose();

@@ -134,8 +134,11 @@ public class WorkloadWatchTests
         await rig.WatchingAsync();
         await rig.Settle(); // deployed
         var deployed = rig.Engine.Workloads.Single();
-        // The events of the deploy.
+        // The events of the deploy, which confirm its lane's work: the connector is planned again once (nothing to do).
         rig.Orchestrator.Send(new WorkloadObserved(deployed with { Health = new WorkloadHealth(0, Now) }));
+        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(Patience);
+        if (await rig.Cycle.ReplanAsync(CancellationToken.None) is { } confirmed) await confirmed.Completion.WaitAsync(Patience);
+        await Assert.That(rig.Engine.Calls.Count(c => c == "deploy A")).IsEqualTo(1);
 
         rig.Engine.Behaviour = (_, _) => Task.FromResult<Failure?>(null);
         await rig.Engine.RemoveAsync(deployed, CancellationToken.None);

@@ -80,7 +80,8 @@ public sealed class ScriptedRegistry : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _listener.Stop();
+        // Close alone: after Stop, the managed listener's Close looks its endpoint up again and binds the port anew,
+        // which fails ("Address already in use") when another test has taken the port meanwhile.
         _listener.Close();
         await _loop.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
     }
