@@ -1,7 +1,5 @@
 using Composer.Diagnostics;
-using Composer.Images;
 using Composer.Reconciliation;
-using Microsoft.Extensions.Time.Testing;
 using static Composer.Tests.Reconciliation.ReconcileTestData;
 
 namespace Composer.Tests.Reconciliation;
@@ -14,88 +12,6 @@ namespace Composer.Tests.Reconciliation;
 /// </summary>
 public class LaneWorkInCacheTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-
-    private sealed class Rig : IAsyncDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-        private Task _watch = Task.CompletedTask;
-
-        public FakeTimeProvider Time { get; } = new(Now);
-        public FakeOrchestrator Engine { get; } = new();
-        public FakeWatchedOrchestrator Orchestrator { get; }
-        public FakePlatformClient Platform { get; } = new();
-        public ReconcileCycle Cycle { get; }
-
-        public Rig(TimeSpan? deadline = null)
-        {
-            Orchestrator = new FakeWatchedOrchestrator(Engine);
-            var options = Options() with { ConnectorDeadline = deadline ?? TimeSpan.FromMinutes(5) };
-            Cycle = new ReconcileCycle(Platform, Orchestrator, ImageResolver.NoRegistry, options, Time, Logger.Null);
-        }
-
-        /// <summary>Starts the stream and waits until the cache is current (the listing after WatchStarted).</summary>
-        public async Task WatchingAsync()
-        {
-            _watch = Cycle.WatchAsync(_stop.Token);
-            Orchestrator.Send(new WatchStarted());
-            await Until(() => Cycle.Observation == "watching events", "watching");
-        }
-
-        /// <summary>Blocks each change whose call text is <paramref name="call"/> until the returned source completes.</summary>
-        public TaskCompletionSource<Failure?> Hold(string call)
-        {
-            var release = new TaskCompletionSource<Failure?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var before = Engine.Behaviour;
-            Engine.Behaviour = (c, ct) => c == call ? release.Task.WaitAsync(ct) : before(c, ct);
-            return release;
-        }
-
-        public int CallsOf(string call) => Engine.Calls.Count(c => c == call);
-
-        /// <summary>Waits for the next re-plan and runs it to its end.</summary>
-        public async Task<CycleReport> ReplanAsync()
-        {
-            await Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(Patience);
-            var replan = await Cycle.ReplanAsync(CancellationToken.None);
-            await replan!.Completion.WaitAsync(Patience);
-            return replan;
-        }
-
-        /// <summary>Whether a re-plan is waiting, after giving the watch a moment to apply what was sent.</summary>
-        public async Task<bool> ReplanWaitingAsync()
-        {
-            // Cancelled after the moment, so that no waiter is left to take the wake-up of a later one.
-            using var moment = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
-            try
-            {
-                await Cycle.WaitForReplanAsync(moment.Token);
-                return true;
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
-        }
-
-        public static async Task Until(Func<bool> condition, string what)
-        {
-            var until = DateTime.UtcNow + Patience;
-            while (!condition())
-            {
-                if (DateTime.UtcNow > until) throw new TimeoutException($"waited {Patience.TotalSeconds} s for {what}");
-                await Task.Delay(5);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            await _watch;
-            _stop.Dispose();
-        }
-    }
-
     /// <summary>Connector A's container as the engine's events show it after its create and start.</summary>
     private static ObservedWorkload Started(ObservedWorkload created) =>
         created with { State = WorkloadState.Running, RawState = "running", Health = new WorkloadHealth(0, Now) };
@@ -103,17 +19,17 @@ public class LaneWorkInCacheTests
     [Test]
     public async Task The_replan_after_a_deploy_sees_the_deployed_workload_from_its_events_without_a_listing()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
 
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.CallsOf("deploy A")).IsEqualTo(1);
         // Done, but not shown yet: A waits for its events, nothing plans it.
         await Assert.That(await rig.ReplanWaitingAsync()).IsFalse();
         var meanwhile = await rig.Cycle.RunAsync(CancellationToken.None);
-        await meanwhile.Completion.WaitAsync(Patience);
+        await meanwhile.Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(meanwhile.Started).IsEqualTo(0);
 
         rig.Orchestrator.Send(new WorkloadObserved(Started(rig.Engine.Workloads.Single())));
@@ -129,13 +45,13 @@ public class LaneWorkInCacheTests
     [Test]
     public async Task Events_of_the_lanes_work_that_arrive_before_it_ends_plan_it_again_at_once_without_a_listing()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
         var held = rig.Hold("deploy A");
         var cycle = await rig.Cycle.RunAsync(CancellationToken.None);
-        await Rig.Until(() => rig.CallsOf("deploy A") == 1, "the deploy in flight");
+        await WatchedCycleRig.Until(() => rig.CallsOf("deploy A") == 1, "the deploy in flight");
 
         // The engine created and started it; its events arrive before the deploy's answer.
         var labels = Composer.Orchestration.ConnectorWorkload.LabelsFor(ManagerId, "A", Composer.Configuration.PlatformKind.OpenCti, Instance);
@@ -146,7 +62,7 @@ public class LaneWorkInCacheTests
         await Assert.That(during.InFlight).IsEqualTo(1);
 
         held.SetResult(null);
-        await cycle.Completion.WaitAsync(Patience);
+        await cycle.Completion.WaitAsync(WatchedCycleRig.Patience);
         await rig.ReplanAsync();
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(lists);
         await Assert.That(rig.CallsOf("deploy A")).IsEqualTo(1);
@@ -156,17 +72,17 @@ public class LaneWorkInCacheTests
     [Test]
     public async Task A_snapshot_older_than_the_lanes_start_is_not_taken_for_its_work_and_a_later_crash_is()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         var deployed = rig.Engine.Workloads.Single();
 
         // The snapshot of its create (read before the deploy started it) comes after the lane ended.
         rig.Orchestrator.Send(new WorkloadObserved(deployed with { State = WorkloadState.Stopped, RawState = "created", Health = new WorkloadHealth(0, null) }));
         await Assert.That(await rig.ReplanWaitingAsync()).IsFalse();
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.CallsOf("start connector-a")).IsEqualTo(0);
 
         // Its start's snapshot shows the work: planned again, nothing to change.
@@ -191,12 +107,12 @@ public class LaneWorkInCacheTests
     [NotInParallel(nameof(ComposerMetrics.ActionFailures))] // its failed deploy is counted
     public async Task A_failed_change_forces_a_listing_before_its_connector_is_planned_again()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
         rig.Engine.Behaviour = (call, _) => Task.FromResult<Failure?>(call == "deploy A" ? Failure.Orchestrator("the engine said 500") : null);
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
 
         await rig.ReplanAsync();
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(lists + 1);
@@ -206,15 +122,15 @@ public class LaneWorkInCacheTests
     [NotInParallel(nameof(ComposerMetrics.ActionFailures))] // its failed deploy is counted
     public async Task A_change_abandoned_at_its_deadline_forces_a_listing_did_it_happen_or_not()
     {
-        await using var rig = new Rig(deadline: TimeSpan.FromSeconds(90));
+        await using var rig = new WatchedCycleRig(deadline: TimeSpan.FromSeconds(90));
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
         rig.Hold("deploy A"); // never answered
         var cycle = await rig.Cycle.RunAsync(CancellationToken.None);
-        await Rig.Until(() => rig.Engine.InFlight == 1, "the deploy in flight");
+        await WatchedCycleRig.Until(() => rig.Engine.InFlight == 1, "the deploy in flight");
         rig.Time.Advance(TimeSpan.FromSeconds(90));
-        await cycle.Completion.WaitAsync(Patience);
+        await cycle.Completion.WaitAsync(WatchedCycleRig.Patience);
 
         await rig.ReplanAsync();
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(lists + 1);
@@ -223,11 +139,11 @@ public class LaneWorkInCacheTests
     [Test]
     public async Task Events_that_do_not_show_the_lanes_work_in_time_give_way_to_a_listing()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
 
         rig.Time.Advance(ReconcileCycle.ConfirmWait - TimeSpan.FromMilliseconds(1));
         await Assert.That(await rig.ReplanWaitingAsync()).IsFalse();
@@ -241,11 +157,11 @@ public class LaneWorkInCacheTests
     [Test]
     public async Task A_lost_stream_plans_the_connectors_waiting_for_their_work_to_show_from_a_listing()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped));
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
 
         rig.Orchestrator.Send(new WatchLost(Failure.Orchestrator("connection reset")));
         await rig.ReplanAsync();
@@ -258,14 +174,14 @@ public class LaneWorkInCacheTests
     [Arguments(40)]
     public async Task Deploying_many_connectors_lists_no_more_than_once_while_the_events_show_each_ones_work(int count)
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Orchestrator.Echo = true;
         var ids = Enumerable.Range(0, count).Select(i => $"C{i:00}").ToArray();
         rig.Platform.Listing = Listing([.. ids.Select(id => Connector(id, requested: RequestedStatus.Starting, current: ConnectorStatus.Stopped))]);
         await rig.WatchingAsync();
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(1); // the listing after the stream started
 
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         while (rig.Platform.Statuses.Count(s => s.Status == ConnectorStatus.Started) < count) await rig.ReplanAsync();
 
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(1);
@@ -276,7 +192,7 @@ public class LaneWorkInCacheTests
     [Test]
     public async Task A_stop_and_a_removal_are_shown_by_their_events_before_the_connector_is_planned_again()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Orchestrator.Echo = true;
         var running = Started(Workload("A", state: WorkloadState.Running) with { Labels = Workload("A", instance: Instance).Labels });
         rig.Engine.Add(running);
@@ -285,7 +201,7 @@ public class LaneWorkInCacheTests
         await rig.WatchingAsync();
         var lists = rig.Engine.ListCalls;
 
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.CallsOf("stop connector-a")).IsEqualTo(1);
         await Assert.That(rig.CallsOf("remove connector-b-old")).IsEqualTo(1);
         // A and B are planned again as their events arrive, in one re-plan or two.

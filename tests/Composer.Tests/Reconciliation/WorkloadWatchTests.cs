@@ -1,7 +1,5 @@
-using Composer.Images;
 using Composer.Diagnostics;
 using Composer.Reconciliation;
-using Microsoft.Extensions.Time.Testing;
 using static Composer.Tests.Reconciliation.ReconcileTestData;
 
 namespace Composer.Tests.Reconciliation;
@@ -13,69 +11,13 @@ namespace Composer.Tests.Reconciliation;
 /// </summary>
 public class WorkloadWatchTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-
-    private sealed class Rig : IAsyncDisposable
-    {
-        private readonly CancellationTokenSource _stop = new();
-
-        public FakeTimeProvider Time { get; } = new(Now);
-        public FakeOrchestrator Engine { get; } = new();
-        public FakeWatchedOrchestrator Orchestrator { get; }
-        public FakePlatformClient Platform { get; } = new();
-        public ReconcileCycle Cycle { get; }
-        public Task Watch { get; private set; } = Task.CompletedTask;
-        public List<string> Observations { get; } = [];
-
-        public Rig()
-        {
-            Orchestrator = new FakeWatchedOrchestrator(Engine);
-            Cycle = new ReconcileCycle(Platform, Orchestrator, ImageResolver.NoRegistry, Options(), Time, Logger.Null);
-            Cycle.ObservationChanged += o => { lock (Observations) Observations.Add(o); };
-        }
-
-        public void StartWatching() => Watch = Cycle.WatchAsync(_stop.Token);
-
-        /// <summary>Starts the stream and waits until the cache is current (the listing after WatchStarted).</summary>
-        public async Task WatchingAsync()
-        {
-            if (Watch.IsCompleted) StartWatching();
-            Orchestrator.Send(new WatchStarted());
-            await Until(() => Cycle.Observation == "watching events", "watching");
-        }
-
-        public async Task Settle()
-        {
-            var report = await Cycle.RunAsync(CancellationToken.None);
-            await report.Completion.WaitAsync(Patience);
-            while (await Cycle.ReplanAsync(CancellationToken.None) is { } replan) await replan.Completion.WaitAsync(Patience);
-        }
-
-        public static async Task Until(Func<bool> condition, string what)
-        {
-            var until = DateTime.UtcNow + Patience;
-            while (!condition())
-            {
-                if (DateTime.UtcNow > until) throw new TimeoutException($"waited {Patience.TotalSeconds} s for {what}");
-                await Task.Delay(5);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            await Watch;
-            _stop.Dispose();
-        }
-    }
-
     private static ObservedWorkload Running(string id, int restarts = 0) =>
         Workload(id, state: WorkloadState.Running) with { Health = new WorkloadHealth(restarts, Now - TimeSpan.FromMinutes(1)) };
 
     [Test]
     public async Task Idle_cycles_make_no_orchestrator_call_while_watching_and_relist_every_five_minutes()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Engine.Add(Running("A"));
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
         await rig.WatchingAsync();
@@ -88,7 +30,7 @@ public class WorkloadWatchTests
             rig.Time.Advance(TimeSpan.FromSeconds(10));
             rig.Orchestrator.Inner.PendingLogLines.Clear();
             var report = await rig.Cycle.RunAsync(CancellationToken.None);
-            await report.Completion.WaitAsync(Patience);
+            await report.Completion.WaitAsync(WatchedCycleRig.Patience);
         }
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(1);
         await Assert.That(rig.Engine.Calls.Count).IsEqualTo(calls);
@@ -96,14 +38,14 @@ public class WorkloadWatchTests
         await Assert.That(rig.Engine.HealthCalls).IsEqualTo(0);
 
         rig.Time.Advance(TimeSpan.FromSeconds(110)); // 5 minutes since the listing
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(2);
     }
 
     [Test]
     public async Task A_crash_seen_in_the_events_is_reported_at_once_with_its_health()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Engine.Add(Running("A"));
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
         await rig.WatchingAsync();
@@ -116,9 +58,9 @@ public class WorkloadWatchTests
             Health = new WorkloadHealth(1, Now - TimeSpan.FromMinutes(1), Restarting: true, ExitCode: 137),
         };
         rig.Orchestrator.Send(new WorkloadObserved(crashed));
-        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(Patience);
+        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(WatchedCycleRig.Patience);
         var replan = await rig.Cycle.ReplanAsync(CancellationToken.None);
-        await replan!.Completion.WaitAsync(Patience);
+        await replan!.Completion.WaitAsync(WatchedCycleRig.Patience);
 
         await Assert.That(rig.Platform.Statuses.Last()).IsEqualTo(("A", ConnectorStatus.Stopped));
         await Assert.That(rig.Platform.Healths.Count).IsEqualTo(healths + 1);
@@ -129,24 +71,24 @@ public class WorkloadWatchTests
     [Test]
     public async Task A_removed_workload_is_deployed_again_without_waiting_for_the_next_cycle()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
         await rig.WatchingAsync();
         await rig.Settle(); // deployed
         var deployed = rig.Engine.Workloads.Single();
         // The events of the deploy, which confirm its lane's work: the connector is planned again once (nothing to do).
         rig.Orchestrator.Send(new WorkloadObserved(deployed with { Health = new WorkloadHealth(0, Now) }));
-        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(Patience);
-        if (await rig.Cycle.ReplanAsync(CancellationToken.None) is { } confirmed) await confirmed.Completion.WaitAsync(Patience);
+        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(WatchedCycleRig.Patience);
+        if (await rig.Cycle.ReplanAsync(CancellationToken.None) is { } confirmed) await confirmed.Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.Engine.Calls.Count(c => c == "deploy A")).IsEqualTo(1);
 
         rig.Engine.Behaviour = (_, _) => Task.FromResult<Failure?>(null);
         await rig.Engine.RemoveAsync(deployed, CancellationToken.None);
         rig.Orchestrator.Send(new WorkloadRemoved(deployed.WorkloadId));
-        await Rig.Until(() => rig.Engine.Workloads.Count == 0, "removed");
-        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(Patience);
+        await WatchedCycleRig.Until(() => rig.Engine.Workloads.Count == 0, "removed");
+        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(WatchedCycleRig.Patience);
         var replan = await rig.Cycle.ReplanAsync(CancellationToken.None);
-        await replan!.Completion.WaitAsync(Patience);
+        await replan!.Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.Engine.Calls.Count(c => c == "deploy A")).IsEqualTo(2);
         await Assert.That(rig.Engine.Workloads.Count).IsEqualTo(1);
     }
@@ -154,27 +96,27 @@ public class WorkloadWatchTests
     [Test]
     public async Task A_lost_stream_falls_back_to_polling_then_watches_again()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Engine.Add(Running("A"));
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
         await rig.WatchingAsync();
         await rig.Settle();
 
         rig.Orchestrator.Send(new WatchLost(Failure.Orchestrator("connection reset")));
-        await Rig.Until(() => rig.Cycle.Observation.StartsWith("polling", StringComparison.Ordinal), "polling");
+        await WatchedCycleRig.Until(() => rig.Cycle.Observation.StartsWith("polling", StringComparison.Ordinal), "polling");
         await Assert.That(rig.Cycle.Observation).IsEqualTo("polling: the fake events stream is down; connecting again");
         var lists = rig.Engine.ListCalls;
-        for (var i = 0; i < 3; i++) await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        for (var i = 0; i < 3; i++) await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(lists + 3);
 
         // Connected again after the backoff (1 s nominal: half to all of it), listed, watching.
         await Assert.That(rig.Orchestrator.Watches).IsEqualTo(1);
         rig.Time.Advance(TimeSpan.FromSeconds(1));
-        await Rig.Until(() => rig.Orchestrator.Watches == 2, "a second watch");
+        await WatchedCycleRig.Until(() => rig.Orchestrator.Watches == 2, "a second watch");
         await rig.WatchingAsync();
         lists = rig.Engine.ListCalls;
         rig.Time.Advance(TimeSpan.FromSeconds(10));
-        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(Patience);
+        await (await rig.Cycle.RunAsync(CancellationToken.None)).Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.Engine.ListCalls).IsEqualTo(lists);
         List<string> observations;
         lock (rig.Observations) observations = [.. rig.Observations];
@@ -185,7 +127,7 @@ public class WorkloadWatchTests
     [Test]
     public async Task A_gap_relists_and_plans_the_connectors_whose_workloads_changed_meanwhile()
     {
-        await using var rig = new Rig();
+        await using var rig = new WatchedCycleRig();
         rig.Engine.Add(Running("A"));
         rig.Platform.Listing = Listing(Connector("A", requested: RequestedStatus.Starting, current: ConnectorStatus.Started));
         await rig.WatchingAsync();
@@ -194,9 +136,9 @@ public class WorkloadWatchTests
         // A crash the events missed.
         rig.Engine.SetState("wid-connector-a", WorkloadState.Stopped, "exited");
         rig.Orchestrator.Send(new WatchGap("overflow"));
-        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(Patience);
+        await rig.Cycle.WaitForReplanAsync(CancellationToken.None).WaitAsync(WatchedCycleRig.Patience);
         var replan = await rig.Cycle.ReplanAsync(CancellationToken.None);
-        await replan!.Completion.WaitAsync(Patience);
+        await replan!.Completion.WaitAsync(WatchedCycleRig.Patience);
         await Assert.That(rig.Engine.Calls.Last()).IsEqualTo("start connector-a");
     }
 }
