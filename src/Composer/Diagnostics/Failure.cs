@@ -88,6 +88,9 @@ public sealed record Failure(FailureKind Kind, string? Operation, string Message
     /// <summary>A failed orchestrator call.</summary>
     public static Failure Orchestrator(string message) => new(FailureKind.Orchestrator, null, message);
 
+    /// <summary>The same failure (its kind and its outage kept) told as the cause of <paramref name="what"/>: "what: message".</summary>
+    public Failure Within(string what) => this with { Message = $"{what}: {Message}" };
+
     /// <summary>An input that cannot be used: the message names it and says why.</summary>
     public static Failure Input(string message) => new(FailureKind.Input, null, message);
 

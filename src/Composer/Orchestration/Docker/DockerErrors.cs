@@ -32,7 +32,7 @@ internal sealed class DockerErrors(DockerEndpoint endpoint, ProxyEndpoint? proxy
     /// A failed call as "<paramref name="what"/>: cause", marked as the engine's outage when the engine did not answer
     /// (<see cref="EngineAway"/>): a connector's backoff after it is cut short once the engine answers again.
     /// </summary>
-    public Failure Failed(string what, Exception ex) => Failed(ex) with { Message = $"{what}: {Cause(ex)}" };
+    public Failure Failed(string what, Exception ex) => Failed(ex).Within(what);
 
     /// <summary><see cref="Failed(string, Exception)"/> with the cause alone (the caller names what failed).</summary>
     public Failure Failed(Exception ex) => Failure.Orchestrator(Cause(ex)) with { Outage = EngineAway(ex, endpoint) ? Outage.Orchestrator : null };

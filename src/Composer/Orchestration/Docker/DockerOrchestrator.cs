@@ -87,7 +87,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"cannot list the containers of manager {_options.ManagerId}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         IList<ContainerListResponse> containers;
         try
@@ -122,7 +122,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
             else
             {
                 var inspected = await EnvironmentHashAsync(client, container.ID, cancellationToken).ConfigureAwait(false);
-                if (!inspected.IsSuccess) return inspected.Failure with { Message = $"{what}: container {name}: {inspected.Failure.Message}" };
+                if (!inspected.IsSuccess) return inspected.Failure.Within($"{what}: container {name}");
                 if (inspected.Value.Gone) continue; // removed between the list and the inspect
                 hash = inspected.Value.Hash;
             }
@@ -247,7 +247,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"connector {current.ConnectorId}: cannot stop container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         try
         {
@@ -271,7 +271,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"connector {current.ConnectorId}: cannot remove container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         try
         {
@@ -298,7 +298,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         // One engine call: Docker.DotNet's log read would inspect the container first (for its TTY), so the GET is sent
         // on the client's own handler and the answer tells its framing (ContainerLogReader).
         var connected = await _connection.ConnectStreamsAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var streams = connected.Value;
         var path = $"containers/{Uri.EscapeDataString(current.WorkloadId)}/logs";
         // The engine takes the tail first, then drops what is older than since: the newest lines, whatever was written.
@@ -309,7 +309,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
         {
             var batch = await ContainerLogReader.ReadWithinAsync(token => streams.GetStreamAsync(path, query, token), streams.Timeout, _options.Time,
                 since, limits, cancellationToken).ConfigureAwait(false);
-            return batch.IsSuccess ? batch : Failure.Orchestrator($"{what}: {batch.Failure.Message}");
+            return batch.IsSuccess ? batch : batch.Failure.Within(what);
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
@@ -321,7 +321,7 @@ public sealed class DockerOrchestrator : WorkloadOrchestrator, IOrchestrator, IW
     {
         var what = $"connector {current.ConnectorId}: cannot inspect container {current.Name}";
         var connected = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         try
         {

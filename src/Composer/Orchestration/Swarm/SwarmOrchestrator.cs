@@ -108,7 +108,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"cannot list the swarm services of manager {_options.ManagerId}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         var mark = _events.Mark();
         IList<SwarmService> services;
@@ -167,7 +167,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         if (SwarmServiceSpec.NameProblem(workload) is { } badName) return Failure.Orchestrator(badName);
         var what = $"connector {workload.ConnectorId}: cannot create service {workload.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure;
@@ -213,7 +213,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         }
         var what = $"connector {workload.ConnectorId}: cannot update service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         var pulled = await ImageAsync(client, workload, cancellationToken).ConfigureAwait(false);
         if (!pulled.IsSuccess) return pulled.Failure with { Message = $"{pulled.Failure.Message}; service {current.Name} left as it was" };
@@ -249,7 +249,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"connector {current.ConnectorId}: cannot remove service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         try
         {
@@ -273,7 +273,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"connector {current.ConnectorId}: cannot read the logs of service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         var parameters = new ServiceLogsParameters
         {
@@ -290,7 +290,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
             // One engine call (the service's TTY is not asked: the answer tells its framing), within the request timeout.
             var batch = await ContainerLogReader.ReadWithinAsync(token => client.Swarm.GetServiceLogsAsync(current.WorkloadId, parameters, token),
                 client.Options.Timeout, _options.Time, since, limits, cancellationToken).ConfigureAwait(false);
-            return batch.IsSuccess ? batch : Failure.Orchestrator($"{what}: {batch.Failure.Message}");
+            return batch.IsSuccess ? batch : batch.Failure.Within(what);
         }
         catch (Exception ex) when (NotCancelled(ex, cancellationToken))
         {
@@ -302,7 +302,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
     {
         var what = $"connector {current.ConnectorId}: cannot list the tasks of service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         try
         {
@@ -439,7 +439,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
         var replicas = workload is null ? 0UL : 1UL;
         var what = $"connector {current.ConnectorId}: cannot {(workload is null ? "stop" : "start")} service {current.Name}";
         var connected = await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        if (!connected.IsSuccess) return connected.Failure with { Message = $"{what}: {connected.Failure.Message}" };
+        if (!connected.IsSuccess) return connected.Failure.Within(what);
         var client = connected.Value;
         // Twice at most: a concurrent change of the service makes the first update out of sequence.
         for (var attempt = 1; ; attempt++)
@@ -494,7 +494,7 @@ public sealed class SwarmOrchestrator : WorkloadOrchestrator, IOrchestrator, IWo
                 return null;
             }
             if (attempt == 1 && error.Message.Contains("out of sequence", StringComparison.OrdinalIgnoreCase)) continue;
-            return error with { Message = $"{what}: {error.Message}" };
+            return error.Within(what);
         }
     }
 
