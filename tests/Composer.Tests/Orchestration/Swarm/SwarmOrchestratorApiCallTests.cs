@@ -155,22 +155,11 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         await Assert.That(taskLabels.ContainsKey(ConnectorLabels.Manager)).IsFalse();
 
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var changes = Channel.CreateUnbounded<(WorkloadChange Change, TimeSpan At)>();
         var clock = Stopwatch.StartNew();
-        var watching = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var change in manager.Orchestrator.WatchAsync(stop.Token)) changes.Writer.TryWrite((change, clock.Elapsed));
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            changes.Writer.TryComplete();
-        });
+        var (changes, watching) = Watch(manager, clock, stop.Token);
         try
         {
-            await Assert.That((await changes.Reader.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
+            await Assert.That((await changes.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
             await manager.ListAsync(); // the core's listing after the start
 
             await Task.Delay(TimeSpan.FromSeconds(2));
@@ -184,7 +173,7 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
             })).Single();
             var killedAt = clock.Elapsed;
             await manager.Docker.Client.Containers.KillContainerAsync(container.ID, new global::Docker.DotNet.Models.ContainerKillParameters());
-            var told = await NextAsync(changes.Reader, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == running.WorkloadId
+            var told = await NextAsync(changes, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == running.WorkloadId
                 && w.State != WorkloadState.Running && w.Health is { RestartCount: > 0 }, stop.Token);
             await Assert.That(told.At - killedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(2));
             var health = ((WorkloadObserved)told.Change).Workload.Health!;
@@ -193,7 +182,7 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
 
             var removedAt = clock.Elapsed;
             await manager.Docker.Client.Swarm.RemoveServiceAsync(running.WorkloadId);
-            var removed = await NextAsync(changes.Reader, c => c is WorkloadRemoved { WorkloadId: var id } && id == running.WorkloadId, stop.Token);
+            var removed = await NextAsync(changes, c => c is WorkloadRemoved { WorkloadId: var id } && id == running.WorkloadId, stop.Token);
             await Assert.That(removed.At - removedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(2));
         }
         finally
@@ -220,22 +209,11 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
         await Manager_sees_one_running_task_async(manager, service.ID);
 
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var changes = Channel.CreateUnbounded<(WorkloadChange Change, TimeSpan At)>();
         var clock = Stopwatch.StartNew();
-        var watching = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var change in manager.Orchestrator.WatchAsync(stop.Token)) changes.Writer.TryWrite((change, clock.Elapsed));
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            changes.Writer.TryComplete();
-        });
+        var (changes, watching) = Watch(manager, clock, stop.Token);
         try
         {
-            await Assert.That((await changes.Reader.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
+            await Assert.That((await changes.ReadAsync(stop.Token)).Change).IsTypeOf<WatchStarted>();
             await manager.ListAsync();
             await Task.Delay(TimeSpan.FromSeconds(1));
             Calls(manager);
@@ -253,7 +231,7 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
             await manager.Docker.Client.Containers.KillContainerAsync(container.ID, new global::Docker.DotNet.Models.ContainerKillParameters());
             // (Its restart count and exit code may stay unknown: the engine moved the service's UpdatedAt when the
             // test's update completed, after that task was created, and SwarmTasks counts the tasks since.)
-            var told = await NextAsync(changes.Reader, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == service.ID
+            var told = await NextAsync(changes, c => c is WorkloadObserved { Workload: var w } && w.WorkloadId == service.ID
                 && w.State != WorkloadState.Running, stop.Token);
             await Assert.That(told.At - killedAt).IsLessThanOrEqualTo(TimeSpan.FromSeconds(3));
         }
@@ -280,6 +258,25 @@ public class SwarmOrchestratorApiCallTests(HtpasswdRegistryFixture registry)
     }
 
     /// <summary>Waits (bounded) until the service has exactly one task, running, and its update completed.</summary>
+    /// <summary>The orchestrator's changes, each with when it came (on <paramref name="clock"/>), until <paramref name="stop"/>.</summary>
+    private static (ChannelReader<(WorkloadChange Change, TimeSpan At)> Changes, Task Watching) Watch(SwarmTestManager manager, Stopwatch clock,
+        CancellationToken stop)
+    {
+        var changes = Channel.CreateUnbounded<(WorkloadChange Change, TimeSpan At)>();
+        var watching = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var change in manager.Orchestrator.WatchAsync(stop)) changes.Writer.TryWrite((change, clock.Elapsed));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            changes.Writer.TryComplete();
+        });
+        return (changes.Reader, watching);
+    }
+
     private static async Task Manager_sees_one_running_task_async(SwarmTestManager manager, string serviceId)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
